@@ -1,0 +1,337 @@
+//! `anomalyforge train|eval|score|bench`: the detection engine's commands.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::detection::{EvalReport, FeatureProfile, LabelMapping};
+use crate::engine::csv::FlowReader;
+use crate::engine::train::{load_labelled, standard_split, TrainConfig};
+use crate::engine::{bench, eval, io, progress_bar, score_with, Engine};
+use crate::flow::Flow;
+use crate::threat::Threat;
+
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Train every model of both feature profiles and write them with a manifest.
+    Train(TrainArgs),
+    /// Evaluate the models on a labelled CSV.
+    Eval(EvalArgs),
+    /// Score a CSV: one JSON line per flow with risk, class and reasons.
+    Score(ScoreArgs),
+    /// Measure flows per second of each model and of the whole ensemble.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProfileArg {
+    Cicflowmeter,
+    Conn,
+}
+
+impl From<ProfileArg> for FeatureProfile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Cicflowmeter => FeatureProfile::Cicflowmeter,
+            ProfileArg::Conn => FeatureProfile::Conn,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SplitArg {
+    /// The training run's stratified test split (reproduced from the manifest seed).
+    Random,
+    /// Train on the other days, test on each day with attacks (retrains per fold).
+    ByDay,
+    /// Train without one attack family, test on it (retrains per fold).
+    LeaveOneFamilyOut,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled CICFlowMeter CSV files (plain or .gz).
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, default_value = "models")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 2017)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Without a split the whole file is the test set.
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    #[arg(long, value_enum, default_value = "cicflowmeter")]
+    pub profile: ProfileArg,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also store the report in the manifest's `evaluation` list (replacing the same split/profile).
+    #[arg(long)]
+    pub record: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    #[arg(long)]
+    pub data: PathBuf,
+    /// JSON-lines output file (default: stdout).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Force a profile (default: chosen per flow from the features present).
+    #[arg(long, value_enum)]
+    pub profile: Option<ProfileArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    #[arg(long, value_enum, default_value = "cicflowmeter")]
+    pub profile: ProfileArg,
+    #[arg(long)]
+    pub json: bool,
+    /// Also store the figures in the manifest's `bench` list.
+    #[arg(long)]
+    pub record: bool,
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
+    init_tracing();
+    match cmd {
+        EngineCommand::Train(a) => train(a),
+        EngineCommand::Eval(a) => eval_cmd(a),
+        EngineCommand::Score(a) => score(a),
+        EngineCommand::Bench(a) => bench_cmd(a),
+    }
+}
+
+fn train(a: TrainArgs) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let m = crate::engine::train::train_and_save(&a.data, &a.out, a.seed)?;
+    eprintln!("trained in {:.1} s (models: {:.1} s) -> {}", t.elapsed().as_secs_f64(), m.training_seconds, a.out.display());
+    for r in &m.evaluation {
+        print_summary(r);
+    }
+    Ok(())
+}
+
+fn config_of(engine: &Engine) -> anyhow::Result<TrainConfig> {
+    serde_json::from_value(engine.manifest().hyperparameters.clone())
+        .context("the manifest's hyperparameters do not describe a training configuration of this build")
+}
+
+fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
+    let engine = Engine::load(&a.models)?;
+    let profile: FeatureProfile = a.profile.into();
+    let model = engine.profile(profile)?;
+    let data = load_labelled(std::slice::from_ref(&a.data))?;
+    if data.is_empty() {
+        bail!("{}: no labelled rows", a.data.display());
+    }
+    let name = a.data.display().to_string();
+    let mut report = match a.split {
+        None => {
+            let mut r = eval::evaluate(model, &data.flows, &data.labels, "whole-file", &name);
+            r.notes.push("no split: the whole file is the test set".into());
+            r
+        }
+        Some(SplitArg::Random) => {
+            let m = engine.manifest();
+            let digest = data.files.first().map(|f| f.sha256.clone()).unwrap_or_default();
+            if m.training_files.len() != 1 || m.training_files[0].sha256 != digest {
+                bail!(
+                    "--split random reproduces the training run's test split, so --data must be the one file the models were trained on (sha256 {}); this file is {digest}",
+                    m.training_files.first().map(|f| f.sha256.as_str()).unwrap_or("?")
+                );
+            }
+            let cfg = config_of(&engine)?;
+            let (_, _, test) = standard_split(&data.labels, &cfg);
+            let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
+            let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
+            let mut r = eval::evaluate(model, &flows, &labels, "random", &name);
+            r.notes.push(format!(
+                "stratified {:.0} % test split (seed {}) never seen by training, scaling or threshold fitting",
+                cfg.test_fraction * 100.0,
+                cfg.seed
+            ));
+            r
+        }
+        Some(SplitArg::ByDay) => eval::by_day(&data, profile, &config_of(&engine)?, &name)?,
+        Some(SplitArg::LeaveOneFamilyOut) => eval::leave_one_family_out(&data, profile, &config_of(&engine)?, &name)?,
+    };
+    report.label_mapping = data.mapping.clone();
+    report.rejected_rows = data.rejected;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_report(&report);
+    }
+    if a.record {
+        let mut m = engine.manifest().clone();
+        m.evaluation.retain(|r| !(r.split == report.split && r.profile == report.profile));
+        m.evaluation.push(report);
+        io::write_manifest(&a.models, &m)?;
+        eprintln!("recorded in {}", a.models.join(io::MANIFEST).display());
+    }
+    Ok(())
+}
+
+fn print_summary(r: &EvalReport) {
+    println!(
+        "[{} / {}] rows {}  macro-F1 {:.4}  attack recall {:.4}  benign FPR {:.4}  PR-AUC {:.4}  (threshold {:.2})",
+        r.profile.name(),
+        r.split,
+        r.test_rows,
+        r.macro_f1,
+        r.attack_recall,
+        r.benign_fpr,
+        r.pr_auc,
+        r.operating_threshold
+    );
+}
+
+fn print_mapping(mapping: &[LabelMapping]) {
+    println!("label mapping (dataset label -> threat type, rows):");
+    for m in mapping {
+        println!(
+            "  {:<32} -> {:<18} {}",
+            m.label,
+            m.threat.map(|t| t.name()).unwrap_or("(rejected: unknown)"),
+            m.rows
+        );
+    }
+}
+
+fn print_report(r: &EvalReport) {
+    print_summary(r);
+    println!("{:<20} {:>8} {:>9} {:>9} {:>9} {:>9}", "class", "support", "predicted", "precision", "recall", "f1");
+    for c in &r.per_class {
+        println!(
+            "{:<20} {:>8} {:>9} {:>9.4} {:>9.4} {:>9.4}",
+            c.class.name(),
+            c.support,
+            c.predicted,
+            c.precision,
+            c.recall,
+            c.f1
+        );
+    }
+    println!("recall by model and group (anomaly models at their 1 % benign-FPR threshold from validation):");
+    for x in &r.recall {
+        println!(
+            "  {:<17} {:<28} attacks {:>6}  recall {:.4}  (benign FPR {:.4})",
+            x.model, x.group, x.attacks, x.recall, x.benign_fpr
+        );
+    }
+    print_mapping(&r.label_mapping);
+    if r.rejected_rows > 0 {
+        println!("rejected rows: {}", r.rejected_rows);
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+}
+
+fn score(a: ScoreArgs) -> anyhow::Result<()> {
+    let engine = Engine::load(&a.models)?;
+    let mut reader = FlowReader::open(&a.data)?;
+    let mut out: Box<dyn Write> = match &a.out {
+        Some(p) => Box::new(BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let pb = progress_bar(0, "scoring");
+    let mut batch = Vec::new();
+    let (mut n, mut alerts) = (0u64, 0u64);
+    while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
+        let verdicts = match a.profile {
+            Some(p) => score_with(engine.profile(p.into())?, &batch),
+            None => engine.score_batch(&batch),
+        };
+        for (f, v) in batch.iter().zip(&verdicts) {
+            alerts += v.alert as u64;
+            let line = serde_json::json!({
+                "five_tuple": f.five_tuple,
+                "timestamp": f.timestamp,
+                "label": f.label,
+                "verdict": v,
+            });
+            serde_json::to_writer(&mut out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        n += batch.len() as u64;
+        pb.inc(batch.len() as u64);
+    }
+    out.flush()?;
+    pb.finish_and_clear();
+    let st = reader.stats();
+    eprintln!("scored {n} flows, {alerts} alerts, {} rows rejected", st.rejected);
+    for e in &st.first_rejections {
+        eprintln!("  rejected {e}");
+    }
+    Ok(())
+}
+
+fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
+    let engine = Engine::load(&a.models)?;
+    let profile: FeatureProfile = a.profile.into();
+    let model = engine.profile(profile)?;
+    let (flows, _, _) = FlowReader::open(&a.data)?.read_all();
+    if flows.is_empty() {
+        bail!("{}: no rows", a.data.display());
+    }
+    let report = bench::run(model, &flows, a.threads)?;
+    if a.json {
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(o) = v.as_object_mut() {
+            for (k, fps) in &report.per_model_flows_per_second {
+                o.insert(format!("{}_flows_per_second", k.name()), serde_json::json!(fps));
+            }
+        }
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        println!("{} rows ({} from the file, repeated), {} thread(s), profile {}", report.rows, flows.len(), report.threads, profile.name());
+        for (k, fps) in &report.per_model_flows_per_second {
+            println!("  {:<17} {:>12.0} flows/s", k.name(), fps);
+        }
+        println!("  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)", "ensemble", report.ensemble_flows_per_second);
+    }
+    if a.record {
+        record_bench(&a.models, &engine, report)?;
+    }
+    Ok(())
+}
+
+fn record_bench(dir: &Path, engine: &Engine, report: crate::detection::BenchReport) -> anyhow::Result<()> {
+    let mut m = engine.manifest().clone();
+    m.bench.retain(|b| !(b.profile == report.profile && b.threads == report.threads));
+    m.bench.push(report);
+    io::write_manifest(dir, &m)?;
+    eprintln!("recorded in {}", dir.join(io::MANIFEST).display());
+    Ok(())
+}

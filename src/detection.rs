@@ -1,0 +1,281 @@
+//! What the detection engine says about flows and about itself, in types the browser can show.
+//!
+//! Browser-safe (serde only): [`Verdict`] is one scored flow with its reasons; [`ModelManifest`] is
+//! `models/manifest.json` (what was trained on what, with which settings, and how well it did).
+
+use serde::{Deserialize, Serialize};
+
+use crate::threat::Threat;
+
+/// Which feature set a model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureProfile {
+    /// The full CICFlowMeter vector.
+    Cicflowmeter,
+    /// Only what Zeek conn.log, Suricata flow events and NetFlow also give.
+    Conn,
+}
+
+impl FeatureProfile {
+    pub const ALL: [FeatureProfile; 2] = [FeatureProfile::Cicflowmeter, FeatureProfile::Conn];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureProfile::Cicflowmeter => "cicflowmeter",
+            FeatureProfile::Conn => "conn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FeatureProfile> {
+        FeatureProfile::ALL.into_iter().find(|p| p.name() == s)
+    }
+}
+
+/// One model of the ensemble.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Multi-class gradient-boosted trees.
+    Gbdt,
+    /// The web-attack specialist (brute force / XSS / SQL injection).
+    WebSpecialist,
+    IsolationForest,
+    OneClassSvm,
+    Autoencoder,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::Gbdt,
+        ModelKind::WebSpecialist,
+        ModelKind::IsolationForest,
+        ModelKind::OneClassSvm,
+        ModelKind::Autoencoder,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Gbdt => "gbdt",
+            ModelKind::WebSpecialist => "web_specialist",
+            ModelKind::IsolationForest => "isolation_forest",
+            ModelKind::OneClassSvm => "one_class_svm",
+            ModelKind::Autoencoder => "autoencoder",
+        }
+    }
+}
+
+/// How one model judged one flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSignal {
+    pub model: ModelKind,
+    /// The model's own score (probability of an attack for the classifiers, anomaly score otherwise).
+    pub score: f32,
+    /// The score above which this model is said to fire (fitted on the validation split).
+    pub threshold: f32,
+    pub fired: bool,
+    /// How strongly it fired: 1.0 = at its threshold; for the anomaly models 0.0 = a typical benign
+    /// flow (score − benign median) / (threshold − benign median); for the classifiers score / 0.5.
+    pub strength: f32,
+}
+
+/// Where a feature contribution comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContributionSource {
+    /// Saabas path contribution in the gradient-boosted trees, towards the predicted class.
+    Gbdt,
+    /// Per-feature reconstruction error of the autoencoder (scaled units, squared).
+    Autoencoder,
+}
+
+/// One feature's share in a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureContribution {
+    pub feature: String,
+    pub source: ContributionSource,
+    pub contribution: f32,
+    /// The raw (unscaled) value of the feature in this flow, when present.
+    pub value: Option<f32>,
+}
+
+/// Context applied after classification (never a model feature).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowContext {
+    /// The source address is inside the configured internal networks: an attack from it suggests a
+    /// compromised host (lateral movement).
+    InternalSource,
+    /// Some features of the profile were missing and were imputed with the training median.
+    ImputedFeatures { count: u32 },
+}
+
+/// The engine's judgement of one flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// 0–100.
+    pub risk: f32,
+    /// `risk >= operating threshold`.
+    pub alert: bool,
+    /// The classifier's most likely class (an attack type when alerting, otherwise benign).
+    pub class: Threat,
+    /// The classifier's probability of `class`.
+    pub class_probability: f32,
+    /// The feature profile that scored this flow.
+    pub profile: FeatureProfile,
+    pub models: Vec<ModelSignal>,
+    /// Top contributing features (at most five from the trees, five from the autoencoder).
+    pub top_features: Vec<FeatureContribution>,
+    pub context: Vec<FlowContext>,
+}
+
+/// Precision / recall / F1 of one class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    pub class: Threat,
+    pub support: u64,
+    pub predicted: u64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+/// Recall of one model (or the ensemble) on one group of attacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecallAt {
+    pub model: String,
+    /// What was recalled: `all`, a family name, a day.
+    pub group: String,
+    pub attacks: u64,
+    pub recall: f64,
+    /// The benign false-positive rate that the threshold was set for (0.01), or `operating` for the
+    /// ensemble's operating threshold.
+    pub at: String,
+    /// Benign false-positive rate measured on the same test rows.
+    pub benign_fpr: f64,
+}
+
+/// How dataset labels were mapped onto the threat vocabulary in an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelMapping {
+    pub label: String,
+    pub threat: Option<Threat>,
+    pub rows: u64,
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// `whole-file`, `random`, `by-day`, `leave-one-family-out`.
+    pub split: String,
+    pub profile: FeatureProfile,
+    pub data: String,
+    pub test_rows: u64,
+    pub rejected_rows: u64,
+    pub macro_f1: f64,
+    pub attack_recall: f64,
+    pub benign_fpr: f64,
+    pub pr_auc: f64,
+    pub operating_threshold: f64,
+    pub per_class: Vec<ClassMetrics>,
+    /// Anomaly models (and the ensemble) on attacks, per group.
+    pub recall: Vec<RecallAt>,
+    pub label_mapping: Vec<LabelMapping>,
+    pub notes: Vec<String>,
+}
+
+/// One training input file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingFile {
+    pub path: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub rejected_rows: u64,
+}
+
+/// One model file of a profile, with its digest (checked at load time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactFile {
+    /// `None` for the scaler shared by every model of the profile.
+    pub model: Option<ModelKind>,
+    pub file: String,
+    pub format: String,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// A fitted threshold or weight of the risk score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FusionParams {
+    /// Names of the fusion inputs, in order.
+    pub inputs: Vec<String>,
+    pub weights: Vec<f64>,
+    pub bias: f64,
+    /// Risk (0–100) at and above which a flow alerts.
+    pub operating_threshold: f64,
+    /// Per anomaly model: (median benign score, score at 1 % benign FPR) on the validation split.
+    pub anomaly_thresholds: Vec<AnomalyThreshold>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyThreshold {
+    pub model: ModelKind,
+    pub benign_median: f64,
+    pub at_1pct_fpr: f64,
+}
+
+/// The feature schema of a profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSchema {
+    pub profile: FeatureProfile,
+    pub version: u32,
+    pub features: Vec<String>,
+    /// sha256 of the version and the feature names in order.
+    pub hash: String,
+}
+
+/// Everything about one profile's trained ensemble.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileManifest {
+    pub schema: FeatureSchema,
+    pub files: Vec<ArtifactFile>,
+    pub fusion: FusionParams,
+    pub training_seconds: f64,
+    pub train_rows: u64,
+    pub validation_rows: u64,
+    pub test_rows: u64,
+}
+
+/// Measured speed, from `anomalyforge bench`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    pub profile: FeatureProfile,
+    pub rows: u64,
+    pub threads: u32,
+    pub per_model_flows_per_second: Vec<(ModelKind, f64)>,
+    pub ensemble_flows_per_second: f64,
+}
+
+/// `models/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelManifest {
+    /// Version of the artifact layout (bumped when the files change meaning).
+    pub format_version: u32,
+    /// Version of this trained model.
+    pub model_version: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub engine_version: String,
+    pub seed: u64,
+    pub training_files: Vec<TrainingFile>,
+    /// Hyper-parameters of every model, as given to the trainers.
+    pub hyperparameters: serde_json::Value,
+    pub profiles: Vec<ProfileManifest>,
+    /// Evaluations, per profile and split (the stratified random split is done by `train`).
+    pub evaluation: Vec<EvalReport>,
+    pub bench: Vec<BenchReport>,
+    /// Total wall time of `train` for all profiles, seconds.
+    pub training_seconds: f64,
+    pub label_mapping: Vec<LabelMapping>,
+    pub notes: Vec<String>,
+}

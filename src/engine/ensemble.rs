@@ -1,0 +1,273 @@
+//! One profile's ensemble: scaling, the five models, the fitted risk score, and per-flow reasons.
+
+use crate::detection::{
+    AnomalyThreshold, ContributionSource, FeatureContribution, FeatureProfile, FlowContext, FusionParams, ModelKind,
+    ModelSignal, Verdict,
+};
+use crate::flow::Flow;
+use crate::threat::Threat;
+
+use super::autoencoder::Autoencoder;
+use super::features::{scale_flows, Scaler, Schema};
+use super::gbdt::{normalise_ovr, FlatForest};
+use super::iforest::IsolationForest;
+use super::ocsvm::OneClassSvm;
+
+/// Classes of the web-attack specialist, in output order.
+pub const WEB_CLASSES: [Threat; 4] = [Threat::Benign, Threat::WebBruteForce, Threat::WebXss, Threat::WebSqlInjection];
+
+/// The specialist runs on rows whose web-attack probability mass (from the main classifier) is at least
+/// this; it then decides WHICH web attack.
+pub const WEB_GATE: f32 = 0.01;
+
+/// Names of the fusion inputs (in [`FusionParams::inputs`] order).
+pub const FUSION_INPUTS: [&str; 4] = ["gbdt_attack_logit", "isolation_forest", "one_class_svm", "autoencoder"];
+
+/// How many top features each source contributes to a verdict.
+pub const TOP_FEATURES: usize = 5;
+
+/// A trained ensemble for one feature profile.
+#[derive(Debug, Clone)]
+pub struct ProfileModel {
+    pub schema: Schema,
+    pub scaler: Scaler,
+    pub gbdt: FlatForest,
+    pub web: FlatForest,
+    pub iforest: IsolationForest,
+    pub ocsvm: OneClassSvm,
+    pub ae: Autoencoder,
+    pub fusion: FusionParams,
+}
+
+/// Every model's raw output for a batch (row-major where 2-D).
+#[derive(Debug, Clone, Default)]
+pub struct BatchScores {
+    pub n: usize,
+    /// `n × Threat::COUNT` class probabilities (web mass re-split by the specialist).
+    pub probs: Vec<f32>,
+    /// Specialist probability of a web attack (0 where the gate did not open).
+    pub web_attack: Vec<f32>,
+    pub iforest: Vec<f32>,
+    pub ocsvm: Vec<f32>,
+    pub ae: Vec<f32>,
+    /// `n × d` per-feature squared reconstruction errors.
+    pub ae_err: Vec<f32>,
+    /// 0–100.
+    pub risk: Vec<f32>,
+}
+
+impl BatchScores {
+    pub fn p_attack(&self, r: usize) -> f32 {
+        1.0 - self.probs[r * Threat::COUNT]
+    }
+
+    /// The most likely attack class of row `r` and its probability.
+    pub fn top_attack(&self, r: usize) -> (Threat, f32) {
+        let p = &self.probs[r * Threat::COUNT..(r + 1) * Threat::COUNT];
+        let (k, v) = p
+            .iter()
+            .enumerate()
+            .skip(1)
+            .fold((1, f32::MIN), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
+        (Threat::from_index(k).unwrap_or(Threat::Benign), v)
+    }
+}
+
+#[inline]
+pub fn logit(p: f32) -> f64 {
+    let p = (p as f64).clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+/// Anomaly score normalised so 0 = median benign, 1 = the 1 %-FPR threshold.
+#[inline]
+pub fn normalise_anomaly(s: f32, t: &AnomalyThreshold) -> f64 {
+    let span = (t.at_1pct_fpr - t.benign_median).abs().max(1e-9);
+    ((s as f64 - t.benign_median) / span).clamp(-2.0, 10.0)
+}
+
+impl ProfileModel {
+    pub fn profile(&self) -> FeatureProfile {
+        self.schema.profile
+    }
+
+    pub fn dim(&self) -> usize {
+        self.schema.len()
+    }
+
+    /// Scales flows into `x` (row-major). Returns missing-feature counts per row.
+    pub fn scale(&self, flows: &[Flow], x: &mut Vec<f32>) -> Vec<u32> {
+        let mut missing = Vec::with_capacity(flows.len());
+        scale_flows(&self.schema, &self.scaler, flows, x, &mut missing);
+        missing
+    }
+
+    /// Classifier probabilities (with the web specialist) into `s.probs`, `s.web_attack`.
+    pub fn classify(&self, x: &[f32], n: usize, s: &mut BatchScores) {
+        let k = Threat::COUNT;
+        let d = self.dim();
+        let mut margins = vec![0f32; n * k];
+        self.gbdt.margins(x, n, &mut margins);
+        s.probs.resize(n * k, 0.0);
+        for r in 0..n {
+            normalise_ovr(&margins[r * k..(r + 1) * k], &mut s.probs[r * k..(r + 1) * k]);
+        }
+        s.web_attack.clear();
+        s.web_attack.resize(n, 0.0);
+        let web_idx: Vec<usize> = WEB_CLASSES[1..].iter().map(|t| t.index()).collect();
+        let gated: Vec<usize> = (0..n)
+            .filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE)
+            .collect();
+        if gated.is_empty() {
+            return;
+        }
+        let mut sub = Vec::with_capacity(gated.len() * d);
+        for &r in &gated {
+            sub.extend_from_slice(&x[r * d..(r + 1) * d]);
+        }
+        let wk = WEB_CLASSES.len();
+        let mut wm = vec![0f32; gated.len() * wk];
+        self.web.margins(&sub, gated.len(), &mut wm);
+        let mut q = [0f32; 4];
+        for (g, &r) in gated.iter().enumerate() {
+            normalise_ovr(&wm[g * wk..(g + 1) * wk], &mut q);
+            s.web_attack[r] = 1.0 - q[0];
+            let mass: f32 = web_idx.iter().map(|&i| s.probs[r * k + i]).sum();
+            let qa = q[1] + q[2] + q[3];
+            if qa > 0.0 {
+                for (j, &i) in web_idx.iter().enumerate() {
+                    s.probs[r * k + i] = mass * q[j + 1] / qa;
+                }
+            }
+        }
+    }
+
+    /// Every model on `n` scaled rows, and the risk.
+    pub fn score_matrix(&self, x: &[f32], n: usize) -> BatchScores {
+        let mut s = BatchScores { n, ..Default::default() };
+        self.classify(x, n, &mut s);
+        s.iforest.resize(n, 0.0);
+        self.iforest.score(x, n, &mut s.iforest);
+        s.ocsvm.resize(n, 0.0);
+        self.ocsvm.score(x, n, &mut s.ocsvm);
+        s.ae.resize(n, 0.0);
+        s.ae_err.resize(n * self.dim(), 0.0);
+        self.ae.score(x, n, &mut s.ae_err, &mut s.ae);
+        s.risk = (0..n).map(|r| self.risk(&s, r)).collect();
+        s
+    }
+
+    /// Fusion inputs of row `r`.
+    pub fn fusion_inputs(s: &BatchScores, r: usize, thresholds: &[AnomalyThreshold]) -> [f64; 4] {
+        let a = |i: usize, v: f32| thresholds.get(i).map(|t| normalise_anomaly(v, t)).unwrap_or(0.0);
+        [logit(s.p_attack(r)).clamp(-12.0, 12.0), a(0, s.iforest[r]), a(1, s.ocsvm[r]), a(2, s.ae[r])]
+    }
+
+    pub fn risk(&self, s: &BatchScores, r: usize) -> f32 {
+        let z = Self::fusion_inputs(s, r, &self.fusion.anomaly_thresholds);
+        let mut t = self.fusion.bias;
+        for (w, v) in self.fusion.weights.iter().zip(z) {
+            t += w * v;
+        }
+        (100.0 / (1.0 + (-t).exp())) as f32
+    }
+
+    /// Verdicts with reasons for `flows`, whose scaled rows are `x` and scores `s`.
+    pub fn verdicts(&self, flows: &[Flow], x: &[f32], missing: &[u32], s: &BatchScores) -> Vec<Verdict> {
+        let d = self.dim();
+        let mut contrib = vec![0f32; d];
+        let thr = &self.fusion.anomaly_thresholds;
+        (0..flows.len())
+            .map(|r| {
+                let risk = s.risk[r];
+                let alert = (risk as f64) >= self.fusion.operating_threshold;
+                let (class, class_probability) = if alert {
+                    s.top_attack(r)
+                } else {
+                    (Threat::Benign, s.probs[r * Threat::COUNT])
+                };
+                let mut models = Vec::with_capacity(5);
+                let pa = s.p_attack(r);
+                models.push(ModelSignal { model: ModelKind::Gbdt, score: pa, threshold: 0.5, fired: pa >= 0.5, strength: pa / 0.5 });
+                let w = s.web_attack[r];
+                models.push(ModelSignal {
+                    model: ModelKind::WebSpecialist,
+                    score: w,
+                    threshold: 0.5,
+                    fired: w >= 0.5,
+                    strength: w / 0.5,
+                });
+                for (i, (kind, v)) in [
+                    (ModelKind::IsolationForest, s.iforest[r]),
+                    (ModelKind::OneClassSvm, s.ocsvm[r]),
+                    (ModelKind::Autoencoder, s.ae[r]),
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    let t = thr.get(i);
+                    let at = t.map(|t| t.at_1pct_fpr as f32).unwrap_or(f32::INFINITY);
+                    models.push(ModelSignal {
+                        model: kind,
+                        score: v,
+                        threshold: at,
+                        fired: v >= at,
+                        strength: t.map(|t| normalise_anomaly(v, t) as f32).unwrap_or(0.0),
+                    });
+                }
+                let row = &x[r * d..(r + 1) * d];
+                self.gbdt.contributions(row, class.index(), &mut contrib);
+                let mut top = top_k(&contrib, TOP_FEATURES)
+                    .into_iter()
+                    .filter(|&(_, c)| c > 0.0)
+                    .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Gbdt))
+                    .collect::<Vec<_>>();
+                let err = &s.ae_err[r * d..(r + 1) * d];
+                top.extend(
+                    top_k(err, TOP_FEATURES)
+                        .into_iter()
+                        .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Autoencoder)),
+                );
+                let mut context = Vec::new();
+                if missing[r] > 0 {
+                    context.push(FlowContext::ImputedFeatures { count: missing[r] });
+                }
+                Verdict { risk, alert, class, class_probability, profile: self.profile(), models, top_features: top, context }
+            })
+            .collect()
+    }
+
+    fn contribution(&self, flows: &[Flow], r: usize, j: usize, c: f32, source: ContributionSource) -> FeatureContribution {
+        let canonical = self.schema.indices[j];
+        FeatureContribution {
+            feature: self.schema.name(j).to_string(),
+            source,
+            contribution: c,
+            value: flows[r].features.get(canonical).copied().flatten(),
+        }
+    }
+}
+
+/// Indices and values of the `k` largest values, largest first.
+pub fn top_k(v: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
+    for (i, &x) in v.iter().enumerate() {
+        if best.len() < k || x > best[best.len() - 1].1 {
+            let pos = best.iter().position(|&(_, b)| x > b).unwrap_or(best.len());
+            best.insert(pos, (i, x));
+            best.truncate(k);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_picks_the_largest_in_order() {
+        assert_eq!(top_k(&[0.1, 5.0, -1.0, 3.0, 4.0], 3), vec![(1, 5.0), (4, 4.0), (3, 3.0)]);
+        assert_eq!(top_k(&[1.0], 5), vec![(0, 1.0)]);
+    }
+}

@@ -1,0 +1,488 @@
+//! Gradient-boosted trees: trained with forust-ml, scored from our own flat arrays.
+//!
+//! forust-ml (pure Rust, maintained, histogram-based like LightGBM/XGBoost-hist) trains binary
+//! log-loss boosters; the multi-class model is one-vs-rest: one booster per class, probabilities
+//! normalised over classes. Each trained tree is then copied into a [`FlatForest`]: complete binary
+//! trees in heap layout (children of node `i` at `2i+1` / `2i+2`), padded to a common depth (a leaf
+//! above the bottom becomes a node whose threshold is +∞, so traversal always goes left, and whose
+//! descendants repeat the leaf's value). Scoring is then a branch-free loop of `depth` steps per tree:
+//! `i = 2i + 1 + (x[feature[i]] >= threshold[i])`, interleaved over several rows.
+//!
+//! Thresholds: forust compares `f64(x) < split` with an f64 split value; we store the smallest f32 `t`
+//! with `t >= split`, so for every f32 input `x < t ⇔ x < split` and predictions are identical.
+
+use forust_ml::{GradientBooster, Matrix};
+
+use super::EngineError;
+
+/// Hyper-parameters of one boosted model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct GbdtParams {
+    pub rounds: usize,
+    pub learning_rate: f32,
+    pub max_depth: usize,
+    pub l2: f32,
+    pub min_leaf_weight: f32,
+    pub nbins: u16,
+    pub early_stopping_rounds: usize,
+    /// Exponent of the class-balancing sample weight `(n / (K·n_class))^power` (0 = unweighted).
+    pub balance_power: f64,
+    pub seed: u64,
+}
+
+impl Default for GbdtParams {
+    fn default() -> Self {
+        GbdtParams {
+            rounds: 40,
+            learning_rate: 0.3,
+            max_depth: 5,
+            l2: 1.0,
+            min_leaf_weight: 1.0,
+            nbins: 128,
+            early_stopping_rounds: 5,
+            balance_power: 0.5,
+            seed: 0,
+        }
+    }
+}
+
+/// Trees in flat heap-layout arrays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlatForest {
+    /// Every tree is padded to this depth (number of splits from root to leaf).
+    pub depth: u32,
+    pub n_outputs: usize,
+    pub n_features: usize,
+    /// Output (class) each tree adds to.
+    pub tree_output: Vec<u32>,
+    /// Base margin of each output.
+    pub base: Vec<f32>,
+    /// `2^depth - 1` internal nodes per tree.
+    pub feature: Vec<u32>,
+    pub threshold: Vec<f32>,
+    /// `2^(depth+1) - 1` node values per tree (internal nodes: forust's node weight, for path
+    /// contributions; the last `2^depth`: leaf values).
+    pub value: Vec<f32>,
+}
+
+impl FlatForest {
+    pub fn n_trees(&self) -> usize {
+        self.tree_output.len()
+    }
+
+    fn internal(&self) -> usize {
+        (1usize << self.depth) - 1
+    }
+
+    fn nodes(&self) -> usize {
+        (1usize << (self.depth + 1)) - 1
+    }
+
+    /// Checks array lengths and indices (after loading a file).
+    pub fn validate(&self) -> Result<(), String> {
+        let t = self.n_trees();
+        if self.depth > 16 {
+            return Err(format!("depth {} too large", self.depth));
+        }
+        if self.feature.len() != t * self.internal() || self.threshold.len() != t * self.internal() {
+            return Err("split arrays do not match the tree count".into());
+        }
+        if self.value.len() != t * self.nodes() {
+            return Err("value array does not match the tree count".into());
+        }
+        if self.base.len() != self.n_outputs {
+            return Err("base scores do not match the output count".into());
+        }
+        if self.tree_output.iter().any(|&o| o as usize >= self.n_outputs) {
+            return Err("a tree points to an unknown output".into());
+        }
+        if self.feature.iter().any(|&f| f as usize >= self.n_features) {
+            return Err("a split uses an unknown feature".into());
+        }
+        Ok(())
+    }
+
+    /// Margins (log-odds per output) of `n` rows of `x` (row-major, `n_features` wide) into `out`
+    /// (`n × n_outputs`).
+    pub fn margins(&self, x: &[f32], n: usize, out: &mut [f32]) {
+        let d = self.n_features;
+        let k = self.n_outputs;
+        debug_assert!(x.len() >= n * d && out.len() >= n * k);
+        for r in 0..n {
+            out[r * k..(r + 1) * k].copy_from_slice(&self.base);
+        }
+        let internal = self.internal();
+        let nodes = self.nodes();
+        const LANES: usize = 8;
+        const BLOCK: usize = 256;
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            for t in 0..self.n_trees() {
+                let feat = &self.feature[t * internal..(t + 1) * internal];
+                let thr = &self.threshold[t * internal..(t + 1) * internal];
+                let val = &self.value[t * nodes..(t + 1) * nodes];
+                let o = self.tree_output[t] as usize;
+                let mut r = start;
+                while r + LANES <= end {
+                    let mut idx = [0usize; LANES];
+                    for _ in 0..self.depth {
+                        for (l, i) in idx.iter_mut().enumerate() {
+                            let v = x[(r + l) * d + feat[*i] as usize];
+                            *i = 2 * *i + 1 + (v >= thr[*i]) as usize;
+                        }
+                    }
+                    for (l, i) in idx.iter().enumerate() {
+                        out[(r + l) * k + o] += val[*i];
+                    }
+                    r += LANES;
+                }
+                while r < end {
+                    let mut i = 0usize;
+                    for _ in 0..self.depth {
+                        let v = x[r * d + feat[i] as usize];
+                        i = 2 * i + 1 + (v >= thr[i]) as usize;
+                    }
+                    out[r * k + o] += val[i];
+                    r += 1;
+                }
+            }
+            start = end;
+        }
+    }
+
+    /// Saabas path contributions of one row towards `output`: for every split on the path, the change of
+    /// node value is credited to the split feature. `contrib` (length `n_features`) is overwritten.
+    pub fn contributions(&self, row: &[f32], output: usize, contrib: &mut [f32]) {
+        contrib.iter_mut().for_each(|c| *c = 0.0);
+        let internal = self.internal();
+        let nodes = self.nodes();
+        for t in 0..self.n_trees() {
+            if self.tree_output[t] as usize != output {
+                continue;
+            }
+            let feat = &self.feature[t * internal..(t + 1) * internal];
+            let thr = &self.threshold[t * internal..(t + 1) * internal];
+            let val = &self.value[t * nodes..(t + 1) * nodes];
+            let mut i = 0usize;
+            for _ in 0..self.depth {
+                let f = feat[i] as usize;
+                let next = 2 * i + 1 + (row[f] >= thr[i]) as usize;
+                if thr[i] != f32::INFINITY {
+                    contrib[f] += val[next] - val[i];
+                }
+                i = next;
+            }
+        }
+    }
+}
+
+/// Class-balancing weights `(n / (K·n_class))^power`.
+pub fn balance_weights(labels: &[usize], n_classes: usize, power: f64) -> Vec<f64> {
+    let mut counts = vec![0usize; n_classes];
+    for &l in labels {
+        counts[l] += 1;
+    }
+    let present = counts.iter().filter(|&&c| c > 0).count().max(1);
+    let n = labels.len() as f64;
+    labels.iter().map(|&l| (n / (present as f64 * counts[l] as f64)).powf(power)).collect()
+}
+
+/// Column-major f64 copy (forust's input layout).
+pub fn to_col_major(x: &[f32], n: usize, d: usize) -> Vec<f64> {
+    let mut out = vec![0f64; n * d];
+    for r in 0..n {
+        for j in 0..d {
+            out[j * n + r] = x[r * d + j] as f64;
+        }
+    }
+    out
+}
+
+/// Trains one-vs-rest boosters: for each output `k`, target `targets[k][r]` in {0,1}.
+/// Returns the forust boosters (kept for tests) and the flat forest.
+#[allow(clippy::too_many_arguments)]
+pub fn train_ovr(
+    x: &[f32],
+    n: usize,
+    d: usize,
+    targets: &[Vec<f64>],
+    weights: &[f64],
+    valid: Option<(&[f32], usize, &[Vec<f64>], &[f64])>,
+    params: &GbdtParams,
+    mut on_output: impl FnMut(usize),
+) -> Result<(Vec<GradientBooster>, FlatForest), EngineError> {
+    let cols = to_col_major(x, n, d);
+    let matrix = Matrix::new(&cols, n, d);
+    let valid_cols = valid.map(|(vx, vn, _, _)| to_col_major(vx, vn, d));
+    let mut boosters = Vec::with_capacity(targets.len());
+    for (k, y) in targets.iter().enumerate() {
+        let positives = y.iter().filter(|&&v| v > 0.5).count();
+        let mut b = GradientBooster::default()
+            .set_iterations(params.rounds)
+            .set_learning_rate(params.learning_rate)
+            .set_max_depth(params.max_depth)
+            .set_l2(params.l2)
+            .set_min_leaf_weight(params.min_leaf_weight)
+            .set_nbins(params.nbins)
+            .set_seed(params.seed.wrapping_add(k as u64))
+            .set_parallel(true);
+        let mut eval = None;
+        if let (Some((_, vn, vt, vw)), Some(vc)) = (valid, valid_cols.as_ref()) {
+            let vpos = vt[k].iter().filter(|&&v| v > 0.5).count();
+            if params.early_stopping_rounds > 0 && vpos > 0 && positives > 0 {
+                b = b
+                    .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
+                    .set_early_stopping_rounds(Some(params.early_stopping_rounds));
+                eval = Some(vec![(Matrix::new(vc, vn, d), vt[k].as_slice(), vw)]);
+            }
+        }
+        if positives == 0 {
+            // No example of this class in the training rows (e.g. a held-out family): no trees, and a
+            // base margin that says "never".
+            boosters.push(b.set_initialize_base_score(false).set_base_score(-12.0));
+            on_output(k);
+            continue;
+        }
+        b.fit(&matrix, y, weights, eval)
+            .map_err(|e| EngineError::Training { model: "gbdt", reason: format!("output {k}: {e}") })?;
+        tracing::debug!(output = k, positives, trees = b.trees.len(), best = ?b.best_iteration, "booster trained");
+        boosters.push(b);
+        on_output(k);
+    }
+    let flat = flatten(&boosters, d)?;
+    Ok((boosters, flat))
+}
+
+/// Trees forust uses for prediction (all, or up to the early-stopping iteration).
+pub fn prediction_trees(b: &GradientBooster) -> &[forust_ml::tree::Tree] {
+    let n = b.prediction_iteration.unwrap_or(b.trees.len()).min(b.trees.len());
+    &b.trees[..n]
+}
+
+fn tree_depth(tree: &forust_ml::tree::Tree, node: usize) -> u32 {
+    let nd = &tree.nodes[node];
+    if nd.is_leaf {
+        0
+    } else {
+        1 + tree_depth(tree, nd.left_child).max(tree_depth(tree, nd.right_child))
+    }
+}
+
+/// The smallest f32 `t` with `t as f64 >= s`.
+pub fn ceil_f32(s: f64) -> f32 {
+    let t = s as f32;
+    if (t as f64) < s {
+        next_up(t)
+    } else {
+        t
+    }
+}
+
+fn next_up(t: f32) -> f32 {
+    if t.is_nan() || t == f32::INFINITY {
+        return t;
+    }
+    if t == 0.0 {
+        return f32::from_bits(1);
+    }
+    let bits = t.to_bits();
+    if t > 0.0 {
+        f32::from_bits(bits + 1)
+    } else {
+        f32::from_bits(bits - 1)
+    }
+}
+
+/// Copies forust boosters (output k = booster k) into one flat forest.
+pub fn flatten(boosters: &[GradientBooster], d: usize) -> Result<FlatForest, EngineError> {
+    let depth = boosters
+        .iter()
+        .flat_map(|b| prediction_trees(b).iter())
+        .filter(|t| !t.nodes.is_empty())
+        .map(|t| tree_depth(t, 0))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    if depth > 12 {
+        return Err(EngineError::Training { model: "gbdt", reason: format!("tree depth {depth} too large to flatten") });
+    }
+    let internal = (1usize << depth) - 1;
+    let nodes = (1usize << (depth + 1)) - 1;
+    let mut forest = FlatForest {
+        depth,
+        n_outputs: boosters.len(),
+        n_features: d,
+        tree_output: Vec::new(),
+        base: boosters.iter().map(|b| b.base_score as f32).collect(),
+        feature: Vec::new(),
+        threshold: Vec::new(),
+        value: Vec::new(),
+    };
+    for (k, b) in boosters.iter().enumerate() {
+        for tree in prediction_trees(b) {
+            if tree.nodes.is_empty() {
+                continue;
+            }
+            let mut feat = vec![0u32; internal];
+            let mut thr = vec![f32::INFINITY; internal];
+            let mut val = vec![0f32; nodes];
+            place(tree, 0, 0, &mut feat, &mut thr, &mut val, internal);
+            forest.tree_output.push(k as u32);
+            forest.feature.extend(feat);
+            forest.threshold.extend(thr);
+            forest.value.extend(val);
+        }
+    }
+    Ok(forest)
+}
+
+fn place(
+    tree: &forust_ml::tree::Tree,
+    node: usize,
+    heap: usize,
+    feat: &mut [u32],
+    thr: &mut [f32],
+    val: &mut [f32],
+    internal: usize,
+) {
+    let nd = &tree.nodes[node];
+    val[heap] = nd.weight_value;
+    if heap >= internal {
+        return; // bottom level: a leaf
+    }
+    if nd.is_leaf {
+        feat[heap] = 0;
+        thr[heap] = f32::INFINITY;
+        fill_leaf(nd.weight_value, 2 * heap + 1, feat, thr, val, internal);
+        fill_leaf(nd.weight_value, 2 * heap + 2, feat, thr, val, internal);
+    } else {
+        feat[heap] = nd.split_feature as u32;
+        thr[heap] = ceil_f32(nd.split_value);
+        place(tree, nd.left_child, 2 * heap + 1, feat, thr, val, internal);
+        place(tree, nd.right_child, 2 * heap + 2, feat, thr, val, internal);
+    }
+}
+
+fn fill_leaf(v: f32, heap: usize, feat: &mut [u32], thr: &mut [f32], val: &mut [f32], internal: usize) {
+    val[heap] = v;
+    if heap < internal {
+        feat[heap] = 0;
+        thr[heap] = f32::INFINITY;
+        fill_leaf(v, 2 * heap + 1, feat, thr, val, internal);
+        fill_leaf(v, 2 * heap + 2, feat, thr, val, internal);
+    }
+}
+
+/// `σ(margin)` per output, normalised to sum to one (one-vs-rest → a distribution).
+pub fn normalise_ovr(margins: &[f32], probs: &mut [f32]) {
+    let mut sum = 0.0;
+    for (p, m) in probs.iter_mut().zip(margins) {
+        *p = sigmoid(*m);
+        sum += *p;
+    }
+    if sum > 0.0 {
+        probs.iter_mut().for_each(|p| *p /= sum);
+    }
+}
+
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A small, deterministic training set with structure on a few features.
+    fn toy(n: usize, d: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 33) as f32) / (u32::MAX >> 1) as f32 * 2.0 - 1.0
+        };
+        let mut x = Vec::with_capacity(n * d);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f32> = (0..d).map(|_| next()).collect();
+            let label = if row[0] + 0.5 * row[1] > 0.3 { 1 } else if row[2] < -0.4 { 2 } else { 0 };
+            x.extend(row);
+            y.push(label);
+        }
+        (x, y)
+    }
+
+    fn trained() -> &'static (Vec<GradientBooster>, FlatForest) {
+        static MODEL: std::sync::OnceLock<(Vec<GradientBooster>, FlatForest)> = std::sync::OnceLock::new();
+        MODEL.get_or_init(|| {
+            let (n, d) = (600, 5);
+            let (x, y) = toy(n, d, 7);
+            let targets: Vec<Vec<f64>> = (0..3).map(|k| y.iter().map(|&l| (l == k) as u8 as f64).collect()).collect();
+            let w = vec![1.0; n];
+            let params = GbdtParams { rounds: 15, max_depth: 4, early_stopping_rounds: 0, ..GbdtParams::default() };
+            train_ovr(&x, n, d, &targets, &w, None, &params, |_| {}).expect("toy training")
+        })
+    }
+
+    #[test]
+    fn ceil_f32_is_the_smallest_f32_not_below() {
+        for s in [0.1f64, -0.1, 1.0 / 3.0, 1e-40, -1e-40, 12345.678901, 0.0] {
+            let t = ceil_f32(s);
+            assert!(t as f64 >= s);
+            assert!((next_down(t) as f64) < s || t == 0.0, "{s} {t}");
+        }
+    }
+
+    fn next_down(t: f32) -> f32 {
+        -next_up(-t)
+    }
+
+    #[test]
+    fn flat_forest_is_valid() {
+        let (_, flat) = trained();
+        flat.validate().expect("valid");
+        assert_eq!(flat.n_outputs, 3);
+        assert!(flat.n_trees() > 3);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn flat_arrays_predict_exactly_like_forust(
+            rows in prop::collection::vec(prop::collection::vec(-1.5f32..1.5f32, 5), 1..40)
+        ) {
+            let (boosters, flat) = trained();
+            let n = rows.len();
+            let x: Vec<f32> = rows.iter().flatten().copied().collect();
+            let cols = to_col_major(&x, n, 5);
+            let m = Matrix::new(&cols, n, 5);
+            let mut out = vec![0f32; n * 3];
+            flat.margins(&x, n, &mut out);
+            for (k, b) in boosters.iter().enumerate() {
+                let expected = b.predict(&m, false);
+                for r in 0..n {
+                    let got = out[r * 3 + k] as f64;
+                    prop_assert!((got - expected[r]).abs() < 1e-4, "row {r} output {k}: {got} vs {}", expected[r]);
+                }
+            }
+        }
+
+        #[test]
+        fn contributions_sum_to_the_margin(row in prop::collection::vec(-1.5f32..1.5f32, 5), k in 0usize..3) {
+            let (_, flat) = trained();
+            let mut out = vec![0f32; 3];
+            flat.margins(&row, 1, &mut out);
+            let mut c = vec![0f32; 5];
+            flat.contributions(&row, k, &mut c);
+            // margin = base + Σ root values + Σ contributions
+            let internal = (1usize << flat.depth) - 1;
+            let nodes = 2 * internal + 1;
+            let roots: f32 = (0..flat.n_trees()).filter(|&t| flat.tree_output[t] as usize == k)
+                .map(|t| flat.value[t * nodes]).sum();
+            let total = flat.base[k] + roots + c.iter().sum::<f32>();
+            prop_assert!((total - out[k]).abs() < 1e-3, "{total} vs {}", out[k]);
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! Model artifacts: every model is a safetensors file of flat arrays (format in `models/README.md`),
+//! described by `manifest.json` with its sha256. Loading checks presence, digest, schema hash and shapes,
+//! and every failure names the file and the cause.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use sha2::{Digest, Sha256};
+
+use super::autoencoder::Autoencoder;
+use super::ensemble::ProfileModel;
+use super::features::{hex, Scaler, Schema};
+use super::gbdt::FlatForest;
+use super::iforest::IsolationForest;
+use super::ocsvm::OneClassSvm;
+use super::EngineError;
+use crate::detection::{ArtifactFile, ModelKind, ModelManifest, ProfileManifest};
+
+/// Version of the artifact layout written by this build.
+pub const FORMAT_VERSION: u32 = 1;
+
+pub const MANIFEST: &str = "manifest.json";
+
+fn model_err(file: &Path, reason: impl Into<String>) -> EngineError {
+    EngineError::Model { file: file.to_path_buf(), reason: reason.into() }
+}
+
+pub fn sha256_file(path: &Path) -> Result<String, EngineError> {
+    let bytes = std::fs::read(path).map_err(|source| EngineError::Io { path: path.to_path_buf(), source })?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}
+
+/// Streaming sha256 (for large training files).
+pub fn sha256_stream(path: &Path) -> Result<String, EngineError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|source| EngineError::Io { path: path.to_path_buf(), source })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let k = f.read(&mut buf).map_err(|source| EngineError::Io { path: path.to_path_buf(), source })?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+struct TensorWriter {
+    map: HashMap<String, Tensor>,
+}
+
+impl TensorWriter {
+    fn new() -> Self {
+        TensorWriter { map: HashMap::new() }
+    }
+    fn f32(&mut self, name: &str, v: &[f32]) -> Result<(), candle_core::Error> {
+        self.map.insert(name.into(), Tensor::from_slice(v, v.len(), &Device::Cpu)?);
+        Ok(())
+    }
+    fn u32(&mut self, name: &str, v: &[u32]) -> Result<(), candle_core::Error> {
+        self.map.insert(name.into(), Tensor::from_slice(v, v.len(), &Device::Cpu)?);
+        Ok(())
+    }
+    fn save(self, path: &Path) -> Result<(), EngineError> {
+        candle_core::safetensors::save(&self.map, path).map_err(|e| model_err(path, format!("cannot write: {e}")))
+    }
+}
+
+struct TensorReader<'a> {
+    path: &'a Path,
+    map: HashMap<String, Tensor>,
+}
+
+impl<'a> TensorReader<'a> {
+    fn open(path: &'a Path) -> Result<Self, EngineError> {
+        let map = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| model_err(path, format!("not a readable safetensors file: {e}")))?;
+        Ok(TensorReader { path, map })
+    }
+    fn get(&self, name: &str) -> Result<&Tensor, EngineError> {
+        self.map.get(name).ok_or_else(|| model_err(self.path, format!("tensor `{name}` missing")))
+    }
+    fn f32(&self, name: &str) -> Result<Vec<f32>, EngineError> {
+        let t = self.get(name)?;
+        if t.dtype() != DType::F32 {
+            return Err(model_err(self.path, format!("tensor `{name}` is {:?}, expected f32", t.dtype())));
+        }
+        t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
+    }
+    fn u32(&self, name: &str) -> Result<Vec<u32>, EngineError> {
+        let t = self.get(name)?;
+        if t.dtype() != DType::U32 {
+            return Err(model_err(self.path, format!("tensor `{name}` is {:?}, expected u32", t.dtype())));
+        }
+        t.flatten_all().and_then(|t| t.to_vec1::<u32>()).map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
+    }
+    fn scalar(&self, name: &str) -> Result<u32, EngineError> {
+        self.u32(name)?.first().copied().ok_or_else(|| model_err(self.path, format!("tensor `{name}` is empty")))
+    }
+}
+
+fn ce(path: &Path) -> impl Fn(candle_core::Error) -> EngineError + '_ {
+    move |e| model_err(path, e.to_string())
+}
+
+fn save_forest(f: &FlatForest, path: &Path) -> Result<(), EngineError> {
+    let mut w = TensorWriter::new();
+    (|| -> Result<(), candle_core::Error> {
+        w.u32("depth", &[f.depth])?;
+        w.u32("n_outputs", &[f.n_outputs as u32])?;
+        w.u32("n_features", &[f.n_features as u32])?;
+        w.u32("tree_output", &f.tree_output)?;
+        w.f32("base", &f.base)?;
+        w.u32("feature", &f.feature)?;
+        w.f32("threshold", &f.threshold)?;
+        w.f32("value", &f.value)?;
+        Ok(())
+    })()
+    .map_err(ce(path))?;
+    w.save(path)
+}
+
+fn load_forest(path: &Path) -> Result<FlatForest, EngineError> {
+    let r = TensorReader::open(path)?;
+    let f = FlatForest {
+        depth: r.scalar("depth")?,
+        n_outputs: r.scalar("n_outputs")? as usize,
+        n_features: r.scalar("n_features")? as usize,
+        tree_output: r.u32("tree_output")?,
+        base: r.f32("base")?,
+        feature: r.u32("feature")?,
+        threshold: r.f32("threshold")?,
+        value: r.f32("value")?,
+    };
+    f.validate().map_err(|e| model_err(path, e))?;
+    Ok(f)
+}
+
+fn save_iforest(f: &IsolationForest, path: &Path) -> Result<(), EngineError> {
+    let mut w = TensorWriter::new();
+    (|| -> Result<(), candle_core::Error> {
+        w.u32("depth", &[f.depth])?;
+        w.u32("n_features", &[f.n_features as u32])?;
+        w.u32("n_trees", &[f.n_trees as u32])?;
+        w.f32("c_norm", &[f.c_norm])?;
+        w.u32("feature", &f.feature)?;
+        w.f32("threshold", &f.threshold)?;
+        w.f32("leaf", &f.leaf)?;
+        Ok(())
+    })()
+    .map_err(ce(path))?;
+    w.save(path)
+}
+
+fn load_iforest(path: &Path) -> Result<IsolationForest, EngineError> {
+    let r = TensorReader::open(path)?;
+    let f = IsolationForest {
+        depth: r.scalar("depth")?,
+        n_features: r.scalar("n_features")? as usize,
+        n_trees: r.scalar("n_trees")? as usize,
+        c_norm: r.f32("c_norm")?.first().copied().unwrap_or(0.0),
+        feature: r.u32("feature")?,
+        threshold: r.f32("threshold")?,
+        leaf: r.f32("leaf")?,
+    };
+    f.validate().map_err(|e| model_err(path, e))?;
+    Ok(f)
+}
+
+fn save_ocsvm(m: &OneClassSvm, path: &Path) -> Result<(), EngineError> {
+    let mut w = TensorWriter::new();
+    (|| -> Result<(), candle_core::Error> {
+        w.u32("n_features", &[m.n_features as u32])?;
+        w.f32("eps", &[m.eps])?;
+        w.f32("rho", &[m.rho])?;
+        w.f32("alpha", &m.alpha)?;
+        w.f32("support", &m.support)?;
+        Ok(())
+    })()
+    .map_err(ce(path))?;
+    w.save(path)
+}
+
+fn load_ocsvm(path: &Path) -> Result<OneClassSvm, EngineError> {
+    let r = TensorReader::open(path)?;
+    let one = |name: &str| -> Result<f32, EngineError> {
+        r.f32(name)?.first().copied().ok_or_else(|| model_err(path, format!("tensor `{name}` is empty")))
+    };
+    let m = OneClassSvm {
+        n_features: r.scalar("n_features")? as usize,
+        eps: one("eps")?,
+        rho: one("rho")?,
+        alpha: r.f32("alpha")?,
+        support: r.f32("support")?,
+    };
+    m.validate().map_err(|e| model_err(path, e))?;
+    Ok(m)
+}
+
+fn save_scaler(s: &Scaler, path: &Path) -> Result<(), EngineError> {
+    let mut w = TensorWriter::new();
+    (|| -> Result<(), candle_core::Error> {
+        w.f32("mean", &s.mean)?;
+        w.f32("std", &s.std)?;
+        w.f32("fill", &s.fill)?;
+        Ok(())
+    })()
+    .map_err(ce(path))?;
+    w.save(path)
+}
+
+fn load_scaler(path: &Path) -> Result<Scaler, EngineError> {
+    let r = TensorReader::open(path)?;
+    let s = Scaler { mean: r.f32("mean")?, std: r.f32("std")?, fill: r.f32("fill")? };
+    if s.std.len() != s.mean.len() || s.fill.len() != s.mean.len() {
+        return Err(model_err(path, "scaler arrays differ in length"));
+    }
+    if s.std.iter().any(|v| !(*v > 0.0) || !v.is_finite()) {
+        return Err(model_err(path, "scaler has a non-positive standard deviation"));
+    }
+    Ok(s)
+}
+
+/// File name of each artifact inside a profile directory.
+pub fn artifact_name(kind: Option<ModelKind>) -> &'static str {
+    match kind {
+        None => "scaler.safetensors",
+        Some(ModelKind::Gbdt) => "gbdt.safetensors",
+        Some(ModelKind::WebSpecialist) => "web_specialist.safetensors",
+        Some(ModelKind::IsolationForest) => "isolation_forest.safetensors",
+        Some(ModelKind::OneClassSvm) => "one_class_svm.safetensors",
+        Some(ModelKind::Autoencoder) => "autoencoder.safetensors",
+    }
+}
+
+/// Writes a profile's models into `dir/<profile>/` and returns their manifest entries.
+pub fn save_profile(
+    m: &ProfileModel,
+    ae_tensors: &HashMap<String, Tensor>,
+    dir: &Path,
+) -> Result<Vec<ArtifactFile>, EngineError> {
+    let pdir = dir.join(m.profile().name());
+    std::fs::create_dir_all(&pdir).map_err(|source| EngineError::Io { path: pdir.clone(), source })?;
+    let scaler_path = pdir.join(artifact_name(None));
+    save_scaler(&m.scaler, &scaler_path)?;
+    save_forest(&m.gbdt, &pdir.join(artifact_name(Some(ModelKind::Gbdt))))?;
+    save_forest(&m.web, &pdir.join(artifact_name(Some(ModelKind::WebSpecialist))))?;
+    save_iforest(&m.iforest, &pdir.join(artifact_name(Some(ModelKind::IsolationForest))))?;
+    save_ocsvm(&m.ocsvm, &pdir.join(artifact_name(Some(ModelKind::OneClassSvm))))?;
+    let ae_path = pdir.join(artifact_name(Some(ModelKind::Autoencoder)));
+    candle_core::safetensors::save(ae_tensors, &ae_path).map_err(|e| model_err(&ae_path, e.to_string()))?;
+
+    let mut files = Vec::new();
+    for (kind, format) in [
+        (None, "safetensors: scaler mean/std/fill (f32)"),
+        (Some(ModelKind::Gbdt), "safetensors: flat heap-layout forest"),
+        (Some(ModelKind::WebSpecialist), "safetensors: flat heap-layout forest"),
+        (Some(ModelKind::IsolationForest), "safetensors: flat heap-layout isolation trees"),
+        (Some(ModelKind::OneClassSvm), "safetensors: support vectors, alpha, rho, eps"),
+        (Some(ModelKind::Autoencoder), "safetensors: candle-nn Linear weights l0..l3"),
+    ] {
+        let rel = format!("{}/{}", m.profile().name(), artifact_name(kind));
+        let path = dir.join(&rel);
+        let bytes = std::fs::metadata(&path).map_err(|source| EngineError::Io { path: path.clone(), source })?.len();
+        files.push(ArtifactFile {
+            model: kind,
+            file: rel,
+            format: format.to_string(),
+            sha256: sha256_file(&path)?,
+            bytes,
+        });
+    }
+    Ok(files)
+}
+
+/// Reads and checks `dir/manifest.json`.
+pub fn load_manifest(dir: &Path) -> Result<ModelManifest, EngineError> {
+    let path = dir.join(MANIFEST);
+    let text = std::fs::read_to_string(&path).map_err(|e| model_err(&path, format!("cannot read: {e}")))?;
+    let m: ModelManifest =
+        serde_json::from_str(&text).map_err(|e| model_err(&path, format!("not a valid manifest: {e}")))?;
+    if m.format_version != FORMAT_VERSION {
+        return Err(model_err(
+            &path,
+            format!("artifact format {} but this build reads format {FORMAT_VERSION}", m.format_version),
+        ));
+    }
+    Ok(m)
+}
+
+pub fn write_manifest(dir: &Path, m: &ModelManifest) -> Result<PathBuf, EngineError> {
+    let path = dir.join(MANIFEST);
+    let text = serde_json::to_string_pretty(m).map_err(|e| model_err(&path, e.to_string()))?;
+    std::fs::write(&path, text + "\n").map_err(|source| EngineError::Io { path: path.clone(), source })?;
+    Ok(path)
+}
+
+/// Loads one profile, verifying each file's digest against the manifest.
+pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, EngineError> {
+    let manifest_path = dir.join(MANIFEST);
+    let schema = Schema::for_profile(pm.schema.profile);
+    if schema.hash != pm.schema.hash {
+        return Err(model_err(
+            &manifest_path,
+            format!(
+                "feature schema mismatch for profile `{}`: the model was trained on schema {} but this build uses {}; retrain with `anomalyforge train`",
+                pm.schema.profile.name(),
+                &pm.schema.hash,
+                &schema.hash
+            ),
+        ));
+    }
+    let find = |kind: Option<ModelKind>| -> Result<PathBuf, EngineError> {
+        let rel = format!("{}/{}", pm.schema.profile.name(), artifact_name(kind));
+        let entry = pm.files.iter().find(|f| f.file == rel).ok_or_else(|| {
+            model_err(&manifest_path, format!("no entry for `{rel}`"))
+        })?;
+        let path = dir.join(&rel);
+        if !path.exists() {
+            return Err(model_err(&path, "file missing"));
+        }
+        let digest = sha256_file(&path)?;
+        if digest != entry.sha256 {
+            return Err(model_err(
+                &path,
+                format!("corrupt or replaced: sha256 {digest} does not match the manifest ({})", entry.sha256),
+            ));
+        }
+        Ok(path)
+    };
+    let d = schema.len();
+    let scaler_path = find(None)?;
+    let scaler = load_scaler(&scaler_path)?;
+    if scaler.dim() != d {
+        return Err(model_err(&scaler_path, format!("scaler has {} features, schema has {d}", scaler.dim())));
+    }
+    let check = |path: &Path, got: usize| -> Result<(), EngineError> {
+        if got != d {
+            Err(model_err(path, format!("model expects {got} features, schema has {d}")))
+        } else {
+            Ok(())
+        }
+    };
+    let p = find(Some(ModelKind::Gbdt))?;
+    let gbdt = load_forest(&p)?;
+    check(&p, gbdt.n_features)?;
+    if gbdt.n_outputs != crate::threat::Threat::COUNT {
+        return Err(model_err(&p, format!("classifier has {} classes, expected {}", gbdt.n_outputs, crate::threat::Threat::COUNT)));
+    }
+    let p = find(Some(ModelKind::WebSpecialist))?;
+    let web = load_forest(&p)?;
+    check(&p, web.n_features)?;
+    if web.n_outputs != super::ensemble::WEB_CLASSES.len() {
+        return Err(model_err(&p, format!("web specialist has {} classes, expected 4", web.n_outputs)));
+    }
+    let p = find(Some(ModelKind::IsolationForest))?;
+    let iforest = load_iforest(&p)?;
+    check(&p, iforest.n_features)?;
+    let p = find(Some(ModelKind::OneClassSvm))?;
+    let ocsvm = load_ocsvm(&p)?;
+    check(&p, ocsvm.n_features)?;
+    let p = find(Some(ModelKind::Autoencoder))?;
+    let ae = Autoencoder::load(&p).map_err(|e| model_err(&p, e))?;
+    check(&p, ae.n_features())?;
+    let fusion = pm.fusion.clone();
+    if fusion.weights.len() != super::ensemble::FUSION_INPUTS.len() || fusion.anomaly_thresholds.len() != 3 {
+        return Err(model_err(&manifest_path, "fusion parameters have the wrong number of inputs"));
+    }
+    Ok(ProfileModel { schema, scaler, gbdt, web, iforest, ocsvm, ae, fusion })
+}

@@ -1,0 +1,233 @@
+//! One network flow as the engine sees it: where it went (when known), when (when known), the
+//! CICFlowMeter feature vector with missing values explicit, and the dataset label when present.
+//!
+//! Browser-safe (serde only). The feature vocabulary [`FEATURES`] uses the names of the corrected 2021
+//! CIC-IDS2017 release; [`feature_index_for_header`] also accepts the 2017 "MachineLearningCVE" names.
+//! Identifiers (flow id, IP addresses, source port, timestamp) are NOT in the vocabulary: they live in
+//! [`FiveTuple`] and [`Flow::timestamp`] and never reach a model.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+use crate::threat::Threat;
+
+/// Every flow feature the engine knows, in canonical order (index = position in [`Flow::features`]).
+pub const FEATURES: [&str; 83] = [
+    "Dst Port",
+    "Protocol",
+    "Flow Duration",
+    "Total Fwd Packet",
+    "Total Bwd packets",
+    "Total Length of Fwd Packet",
+    "Total Length of Bwd Packet",
+    "Fwd Packet Length Max",
+    "Fwd Packet Length Min",
+    "Fwd Packet Length Mean",
+    "Fwd Packet Length Std",
+    "Bwd Packet Length Max",
+    "Bwd Packet Length Min",
+    "Bwd Packet Length Mean",
+    "Bwd Packet Length Std",
+    "Flow Bytes/s",
+    "Flow Packets/s",
+    "Flow IAT Mean",
+    "Flow IAT Std",
+    "Flow IAT Max",
+    "Flow IAT Min",
+    "Fwd IAT Total",
+    "Fwd IAT Mean",
+    "Fwd IAT Std",
+    "Fwd IAT Max",
+    "Fwd IAT Min",
+    "Bwd IAT Total",
+    "Bwd IAT Mean",
+    "Bwd IAT Std",
+    "Bwd IAT Max",
+    "Bwd IAT Min",
+    "Fwd PSH Flags",
+    "Bwd PSH Flags",
+    "Fwd URG Flags",
+    "Bwd URG Flags",
+    "Fwd RST Flags",
+    "Bwd RST Flags",
+    "Fwd Header Length",
+    "Bwd Header Length",
+    "Fwd Packets/s",
+    "Bwd Packets/s",
+    "Packet Length Min",
+    "Packet Length Max",
+    "Packet Length Mean",
+    "Packet Length Std",
+    "Packet Length Variance",
+    "FIN Flag Count",
+    "SYN Flag Count",
+    "RST Flag Count",
+    "PSH Flag Count",
+    "ACK Flag Count",
+    "URG Flag Count",
+    "CWR Flag Count",
+    "ECE Flag Count",
+    "Down/Up Ratio",
+    "Average Packet Size",
+    "Fwd Segment Size Avg",
+    "Bwd Segment Size Avg",
+    "Fwd Bytes/Bulk Avg",
+    "Fwd Packet/Bulk Avg",
+    "Fwd Bulk Rate Avg",
+    "Bwd Bytes/Bulk Avg",
+    "Bwd Packet/Bulk Avg",
+    "Bwd Bulk Rate Avg",
+    "Subflow Fwd Packets",
+    "Subflow Fwd Bytes",
+    "Subflow Bwd Packets",
+    "Subflow Bwd Bytes",
+    "FWD Init Win Bytes",
+    "Bwd Init Win Bytes",
+    "Fwd Act Data Pkts",
+    "Fwd Seg Size Min",
+    "Active Mean",
+    "Active Std",
+    "Active Max",
+    "Active Min",
+    "Idle Mean",
+    "Idle Std",
+    "Idle Max",
+    "Idle Min",
+    "ICMP Code",
+    "ICMP Type",
+    "Total TCP Flow Time",
+];
+
+/// Number of features in the vocabulary.
+pub const FEATURE_COUNT: usize = FEATURES.len();
+
+/// 2017 "MachineLearningCVE" header names that differ from the canonical ones (compared trimmed and
+/// case-insensitively).
+const ALIASES: [(&str, &str); 21] = [
+    ("destination port", "Dst Port"),
+    ("total fwd packets", "Total Fwd Packet"),
+    ("total backward packets", "Total Bwd packets"),
+    ("total length of fwd packets", "Total Length of Fwd Packet"),
+    ("total length of bwd packets", "Total Length of Bwd Packet"),
+    ("min packet length", "Packet Length Min"),
+    ("max packet length", "Packet Length Max"),
+    ("cwe flag count", "CWR Flag Count"),
+    ("avg fwd segment size", "Fwd Segment Size Avg"),
+    ("avg bwd segment size", "Bwd Segment Size Avg"),
+    ("fwd avg bytes/bulk", "Fwd Bytes/Bulk Avg"),
+    ("fwd avg packets/bulk", "Fwd Packet/Bulk Avg"),
+    ("fwd avg bulk rate", "Fwd Bulk Rate Avg"),
+    ("bwd avg bytes/bulk", "Bwd Bytes/Bulk Avg"),
+    ("bwd avg packets/bulk", "Bwd Packet/Bulk Avg"),
+    ("bwd avg bulk rate", "Bwd Bulk Rate Avg"),
+    ("init_win_bytes_forward", "FWD Init Win Bytes"),
+    ("init_win_bytes_backward", "Bwd Init Win Bytes"),
+    ("act_data_pkt_fwd", "Fwd Act Data Pkts"),
+    ("min_seg_size_forward", "Fwd Seg Size Min"),
+    ("total bwd packets", "Total Bwd packets"),
+];
+
+/// The canonical index of a CSV header (either release's spelling), or `None` if it is not a feature
+/// (identifiers, label, unknown columns).
+pub fn feature_index_for_header(header: &str) -> Option<usize> {
+    let h = header.trim().to_ascii_lowercase();
+    let canonical = ALIASES.iter().find(|(alias, _)| *alias == h).map(|(_, c)| *c);
+    match canonical {
+        Some(c) => FEATURES.iter().position(|f| *f == c),
+        None => FEATURES.iter().position(|f| f.to_ascii_lowercase() == h),
+    }
+}
+
+/// The canonical index of a feature name.
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURES.iter().position(|f| *f == name)
+}
+
+/// Source, destination and transport protocol (IANA number) of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiveTuple {
+    pub src_ip: IpAddr,
+    pub src_port: u16,
+    pub dst_ip: IpAddr,
+    pub dst_port: u16,
+    pub protocol: u8,
+}
+
+/// One flow record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    /// The 5-tuple, when the source gives addresses (the 2017 ML CSVs do not).
+    pub five_tuple: Option<FiveTuple>,
+    /// Start time as written by the source (`2017-07-06 19:30:27.531798`), when known.
+    pub timestamp: Option<String>,
+    /// Feature values by canonical index ([`FEATURES`]); `None` = missing, unknown or not a finite
+    /// number (`Infinity`/`NaN` in the CSV, e.g. a rate over a zero duration).
+    pub features: Vec<Option<f32>>,
+    /// The dataset label as written in the file, when the file has one.
+    pub label: Option<String>,
+}
+
+impl Flow {
+    /// A flow with every feature missing.
+    pub fn empty() -> Flow {
+        Flow { five_tuple: None, timestamp: None, features: vec![None; FEATURE_COUNT], label: None }
+    }
+
+    /// Sets a feature by canonical name. Returns false if the name is not in the vocabulary.
+    pub fn set(&mut self, name: &str, value: f32) -> bool {
+        match feature_index(name) {
+            Some(i) => {
+                if self.features.len() < FEATURE_COUNT {
+                    self.features.resize(FEATURE_COUNT, None);
+                }
+                self.features[i] = value.is_finite().then_some(value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A feature by canonical name.
+    pub fn get(&self, name: &str) -> Option<f32> {
+        feature_index(name).and_then(|i| self.features.get(i).copied().flatten())
+    }
+
+    /// The label mapped onto the threat vocabulary (`None` without a label or for an unknown one).
+    pub fn threat(&self) -> Option<Threat> {
+        self.label.as_deref().and_then(Threat::from_label)
+    }
+
+    /// The calendar day of the timestamp (`YYYY-MM-DD`), when the timestamp starts with one.
+    pub fn day(&self) -> Option<&str> {
+        let ts = self.timestamp.as_deref()?;
+        let day = ts.get(0..10)?;
+        let b = day.as_bytes();
+        (b[4] == b'-' && b[7] == b'-').then_some(day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_of_both_layouts_map_to_the_same_feature() {
+        assert_eq!(feature_index_for_header(" Destination Port"), feature_index_for_header("Dst Port"));
+        assert_eq!(feature_index_for_header(" Total Fwd Packets"), feature_index("Total Fwd Packet"));
+        assert_eq!(feature_index_for_header("Total Bwd packets"), feature_index("Total Bwd packets"));
+        assert_eq!(feature_index_for_header(" Total Backward Packets"), feature_index("Total Bwd packets"));
+        assert_eq!(feature_index_for_header("Init_Win_bytes_forward"), feature_index("FWD Init Win Bytes"));
+        assert_eq!(feature_index_for_header(" Flow Bytes/s"), feature_index("Flow Bytes/s"));
+        assert_eq!(feature_index_for_header("Src IP"), None);
+        assert_eq!(feature_index_for_header(" Label"), None);
+    }
+
+    #[test]
+    fn vocabulary_has_no_duplicates() {
+        for (i, a) in FEATURES.iter().enumerate() {
+            for b in &FEATURES[i + 1..] {
+                assert_ne!(a.to_ascii_lowercase(), b.to_ascii_lowercase());
+            }
+        }
+    }
+}

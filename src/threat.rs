@@ -1,0 +1,283 @@
+//! The threat vocabulary: what the classifier predicts and what a SOC acts on.
+//!
+//! Browser-safe (serde only). Dataset labels of every CIC-IDS2017 release map onto one [`Threat`]
+//! through [`Threat::from_label`]; the mapping is reported by `anomalyforge eval`.
+//!
+//! `Infiltration - Portscan` (a port scan run from an already compromised internal host) maps to
+//! [`Threat::PortScan`]: flow features cannot tell it from an external scan. Where the source sits is
+//! applied after classification, as context (see `DESIGN.md`, "Detection ensemble").
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A threat type the classifier can predict. `Benign` is the absence of a threat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threat {
+    Benign,
+    Botnet,
+    Ddos,
+    DosGoldenEye,
+    DosHulk,
+    DosSlowhttptest,
+    DosSlowloris,
+    FtpPatator,
+    SshPatator,
+    Heartbleed,
+    Infiltration,
+    PortScan,
+    WebBruteForce,
+    WebXss,
+    WebSqlInjection,
+}
+
+/// Attack families, used for leave-one-family-out evaluation and grouping in the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreatFamily {
+    Benign,
+    Dos,
+    Ddos,
+    PortScan,
+    Botnet,
+    BruteForce,
+    WebAttack,
+    Infiltration,
+    Heartbleed,
+}
+
+impl Threat {
+    /// Every threat, in class-index order (the classifier's output order).
+    pub const ALL: [Threat; 15] = [
+        Threat::Benign,
+        Threat::Botnet,
+        Threat::Ddos,
+        Threat::DosGoldenEye,
+        Threat::DosHulk,
+        Threat::DosSlowhttptest,
+        Threat::DosSlowloris,
+        Threat::FtpPatator,
+        Threat::SshPatator,
+        Threat::Heartbleed,
+        Threat::Infiltration,
+        Threat::PortScan,
+        Threat::WebBruteForce,
+        Threat::WebXss,
+        Threat::WebSqlInjection,
+    ];
+
+    /// Number of classes.
+    pub const COUNT: usize = 15;
+
+    /// Position in [`Threat::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Inverse of [`Threat::index`].
+    pub fn from_index(i: usize) -> Option<Threat> {
+        Threat::ALL.get(i).copied()
+    }
+
+    pub fn is_attack(self) -> bool {
+        self != Threat::Benign
+    }
+
+    pub fn is_web_attack(self) -> bool {
+        matches!(self, Threat::WebBruteForce | Threat::WebXss | Threat::WebSqlInjection)
+    }
+
+    /// Stable machine name (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            Threat::Benign => "benign",
+            Threat::Botnet => "botnet",
+            Threat::Ddos => "ddos",
+            Threat::DosGoldenEye => "dos_golden_eye",
+            Threat::DosHulk => "dos_hulk",
+            Threat::DosSlowhttptest => "dos_slowhttptest",
+            Threat::DosSlowloris => "dos_slowloris",
+            Threat::FtpPatator => "ftp_patator",
+            Threat::SshPatator => "ssh_patator",
+            Threat::Heartbleed => "heartbleed",
+            Threat::Infiltration => "infiltration",
+            Threat::PortScan => "port_scan",
+            Threat::WebBruteForce => "web_brute_force",
+            Threat::WebXss => "web_xss",
+            Threat::WebSqlInjection => "web_sql_injection",
+        }
+    }
+
+    /// Human title for the UI.
+    pub fn title(self) -> &'static str {
+        match self {
+            Threat::Benign => "Benign",
+            Threat::Botnet => "Botnet",
+            Threat::Ddos => "DDoS",
+            Threat::DosGoldenEye => "DoS GoldenEye",
+            Threat::DosHulk => "DoS Hulk",
+            Threat::DosSlowhttptest => "DoS Slowhttptest",
+            Threat::DosSlowloris => "DoS Slowloris",
+            Threat::FtpPatator => "FTP brute force (Patator)",
+            Threat::SshPatator => "SSH brute force (Patator)",
+            Threat::Heartbleed => "Heartbleed",
+            Threat::Infiltration => "Infiltration",
+            Threat::PortScan => "Port scan",
+            Threat::WebBruteForce => "Web brute force",
+            Threat::WebXss => "Cross-site scripting",
+            Threat::WebSqlInjection => "SQL injection",
+        }
+    }
+
+    pub fn family(self) -> ThreatFamily {
+        match self {
+            Threat::Benign => ThreatFamily::Benign,
+            Threat::Botnet => ThreatFamily::Botnet,
+            Threat::Ddos => ThreatFamily::Ddos,
+            Threat::DosGoldenEye | Threat::DosHulk | Threat::DosSlowhttptest | Threat::DosSlowloris => {
+                ThreatFamily::Dos
+            }
+            Threat::FtpPatator | Threat::SshPatator => ThreatFamily::BruteForce,
+            Threat::Heartbleed => ThreatFamily::Heartbleed,
+            Threat::Infiltration => ThreatFamily::Infiltration,
+            Threat::PortScan => ThreatFamily::PortScan,
+            Threat::WebBruteForce | Threat::WebXss | Threat::WebSqlInjection => ThreatFamily::WebAttack,
+        }
+    }
+
+    /// The first step of the playbook for this threat type (shown next to an alert).
+    pub fn playbook(self) -> &'static str {
+        match self {
+            Threat::Benign => "No action.",
+            Threat::Botnet => "Isolate the host, look for the command-and-control peer, reimage.",
+            Threat::Ddos | Threat::DosGoldenEye | Threat::DosHulk | Threat::DosSlowhttptest | Threat::DosSlowloris => {
+                "Rate-limit or block the sources upstream; check the target service's health."
+            }
+            Threat::FtpPatator | Threat::SshPatator => {
+                "Block the source, check the target's authentication logs for a successful login."
+            }
+            Threat::Heartbleed => "Patch OpenSSL on the target, rotate its keys and session secrets.",
+            Threat::Infiltration => "Treat the internal host as compromised: isolate and investigate.",
+            Threat::PortScan => {
+                "Block the source if external; if internal, treat it as lateral movement from a compromised host."
+            }
+            Threat::WebBruteForce => "Lock the targeted accounts, rate-limit the login endpoint.",
+            Threat::WebXss | Threat::WebSqlInjection => {
+                "Check the web application's logs for the payload; enable the WAF rule; patch the input handling."
+            }
+        }
+    }
+
+    /// Maps a dataset label (any CIC-IDS2017 spelling) onto the vocabulary. Returns `None` for a label
+    /// we do not know. `X - Attempted` (2021 corrected release) maps onto `X`'s threat type.
+    pub fn from_label(label: &str) -> Option<Threat> {
+        let norm = normalize_label(label);
+        let base = norm.strip_suffix(" - attempted").unwrap_or(&norm);
+        Some(match base {
+            "benign" => Threat::Benign,
+            "bot" | "botnet" => Threat::Botnet,
+            "ddos" => Threat::Ddos,
+            "dos goldeneye" => Threat::DosGoldenEye,
+            "dos hulk" => Threat::DosHulk,
+            "dos slowhttptest" => Threat::DosSlowhttptest,
+            "dos slowloris" => Threat::DosSlowloris,
+            "ftp-patator" => Threat::FtpPatator,
+            "ssh-patator" => Threat::SshPatator,
+            "heartbleed" => Threat::Heartbleed,
+            "infiltration" => Threat::Infiltration,
+            "portscan" | "port scan" | "infiltration - portscan" => Threat::PortScan,
+            "web attack - brute force" => Threat::WebBruteForce,
+            "web attack - xss" => Threat::WebXss,
+            "web attack - sql injection" => Threat::WebSqlInjection,
+            _ => return None,
+        })
+    }
+}
+
+/// Lower-cases, turns en/em dashes and the mojibake replacement character into `-`, and collapses
+/// whitespace, so `Web Attack – XSS`, `Web Attack � XSS` and `Web Attack - XSS` compare equal.
+pub fn normalize_label(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    let mut last_space = true;
+    for c in label.chars() {
+        let c = match c {
+            '\u{2013}' | '\u{2014}' | '\u{2212}' | '\u{FFFD}' => '-',
+            c => c,
+        };
+        if c.is_whitespace() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.extend(c.to_lowercase());
+            last_space = false;
+        }
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+impl fmt::Display for Threat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+impl ThreatFamily {
+    pub const ATTACKS: [ThreatFamily; 8] = [
+        ThreatFamily::Dos,
+        ThreatFamily::Ddos,
+        ThreatFamily::PortScan,
+        ThreatFamily::Botnet,
+        ThreatFamily::BruteForce,
+        ThreatFamily::WebAttack,
+        ThreatFamily::Infiltration,
+        ThreatFamily::Heartbleed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreatFamily::Benign => "benign",
+            ThreatFamily::Dos => "dos",
+            ThreatFamily::Ddos => "ddos",
+            ThreatFamily::PortScan => "port_scan",
+            ThreatFamily::Botnet => "botnet",
+            ThreatFamily::BruteForce => "brute_force",
+            ThreatFamily::WebAttack => "web_attack",
+            ThreatFamily::Infiltration => "infiltration",
+            ThreatFamily::Heartbleed => "heartbleed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_of_both_releases_map_to_one_vocabulary() {
+        assert_eq!(Threat::from_label("PortScan"), Some(Threat::PortScan));
+        assert_eq!(Threat::from_label("Portscan"), Some(Threat::PortScan));
+        assert_eq!(Threat::from_label("Infiltration - Portscan"), Some(Threat::PortScan));
+        assert_eq!(Threat::from_label("Bot"), Some(Threat::Botnet));
+        assert_eq!(Threat::from_label("Botnet"), Some(Threat::Botnet));
+        assert_eq!(Threat::from_label("Web Attack \u{2013} XSS"), Some(Threat::WebXss));
+        assert_eq!(Threat::from_label("Web Attack - XSS"), Some(Threat::WebXss));
+        assert_eq!(Threat::from_label("Web Attack \u{FFFD} Sql Injection"), Some(Threat::WebSqlInjection));
+        assert_eq!(Threat::from_label("Web Attack - SQL Injection"), Some(Threat::WebSqlInjection));
+        assert_eq!(Threat::from_label("DoS slowloris"), Some(Threat::DosSlowloris));
+        assert_eq!(Threat::from_label(" BENIGN "), Some(Threat::Benign));
+        assert_eq!(Threat::from_label("DoS Hulk - Attempted"), Some(Threat::DosHulk));
+        assert_eq!(Threat::from_label("something else"), None);
+    }
+
+    #[test]
+    fn index_round_trips() {
+        for t in Threat::ALL {
+            assert_eq!(Threat::from_index(t.index()), Some(t));
+        }
+    }
+}

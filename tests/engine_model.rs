@@ -1,0 +1,156 @@
+//! The shipped model in models/: it loads, scores data/ with the quality its manifest records, and
+//! loading a missing, corrupt or mismatched model fails naming the file and the cause.
+#![cfg(feature = "server")]
+
+use std::path::{Path, PathBuf};
+
+use anomalyforge::detection::FeatureProfile;
+use anomalyforge::engine::csv::FlowReader;
+use anomalyforge::engine::train::{load_labelled, standard_split, TrainConfig};
+use anomalyforge::engine::{eval, Engine, EngineError};
+use anomalyforge::flow::Flow;
+use anomalyforge::threat::Threat;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn models() -> PathBuf {
+    root().join("models")
+}
+
+fn train_file() -> PathBuf {
+    root().join("data/cicids2017/improved_train.csv.gz")
+}
+
+fn copy_models(to: &Path) {
+    for entry in walk(&models()) {
+        let rel = entry.strip_prefix(models()).expect("prefix");
+        let dst = to.join(rel);
+        std::fs::create_dir_all(dst.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, &dst).expect("copy");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
+    let engine = Engine::load(&models()).expect("shipped model loads");
+    let m = engine.manifest().clone();
+    let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).expect("config");
+    let data = load_labelled(&[train_file()]).expect("training data");
+    assert_eq!(data.files[0].sha256, m.training_files[0].sha256, "data/ is the file the model was trained on");
+    let (_, _, test) = standard_split(&data.labels, &cfg);
+    let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
+    let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
+    for profile in FeatureProfile::ALL {
+        let recorded = m
+            .evaluation
+            .iter()
+            .find(|r| r.split == "random" && r.profile == profile)
+            .expect("manifest records the random-split evaluation");
+        let model = engine.profile(profile).expect("profile");
+        let got = eval::evaluate(model, &flows, &labels, "random", "test");
+        let tol = 0.002;
+        assert_eq!(got.test_rows, recorded.test_rows);
+        assert!((got.macro_f1 - recorded.macro_f1).abs() <= tol, "{profile:?} macro-F1 {} vs {}", got.macro_f1, recorded.macro_f1);
+        assert!((got.attack_recall - recorded.attack_recall).abs() <= tol, "{profile:?} recall {} vs {}", got.attack_recall, recorded.attack_recall);
+        assert!((got.benign_fpr - recorded.benign_fpr).abs() <= tol, "{profile:?} FPR {} vs {}", got.benign_fpr, recorded.benign_fpr);
+        assert!((got.pr_auc - recorded.pr_auc).abs() <= tol, "{profile:?} PR-AUC {} vs {}", got.pr_auc, recorded.pr_auc);
+    }
+}
+
+#[test]
+fn shipped_model_scores_both_csv_layouts_with_reasons() {
+    let engine = Engine::load(&models()).expect("load");
+    for file in ["data/cicids2017/fixtures/cicids2017_ml_sample.csv", "data/cicids2017/fixtures/cicids2017_improved_sample.csv"] {
+        let (flows, _, _) = FlowReader::open(&root().join(file)).expect("open").read_all();
+        let verdicts = engine.score_batch(&flows);
+        assert_eq!(verdicts.len(), flows.len());
+        for v in &verdicts {
+            assert!((0.0..=100.0).contains(&v.risk), "{v:?}");
+            assert_eq!(v.models.len(), 5);
+            assert!(v.top_features.len() <= 10 && !v.top_features.is_empty());
+            assert!((0.0..=1.0).contains(&v.class_probability));
+        }
+    }
+    // A flow with only the conn fields is scored by the conn profile.
+    let mut f = Flow::empty();
+    for (k, v) in [("Dst Port", 80.0), ("Protocol", 6.0), ("Flow Duration", 1000.0), ("Total Fwd Packet", 3.0), ("Total Bwd packets", 2.0)] {
+        f.set(k, v);
+    }
+    assert_eq!(engine.choose_profile(&f), FeatureProfile::Conn);
+    let v = engine.score_batch(&[f]);
+    assert_eq!(v[0].profile, FeatureProfile::Conn);
+}
+
+#[test]
+fn missing_model_file_is_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_models(dir.path());
+    let victim = dir.path().join("cicflowmeter/one_class_svm.safetensors");
+    std::fs::remove_file(&victim).expect("rm");
+    let e = Engine::load(dir.path()).expect_err("must fail");
+    assert!(matches!(e, EngineError::Model { .. }));
+    let msg = e.to_string();
+    assert!(msg.contains("one_class_svm.safetensors") && msg.contains("missing"), "{msg}");
+}
+
+#[test]
+fn corrupt_model_file_is_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_models(dir.path());
+    let victim = dir.path().join("conn/gbdt.safetensors");
+    let mut bytes = std::fs::read(&victim).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&victim, bytes).expect("write");
+    let msg = Engine::load(dir.path()).expect_err("must fail").to_string();
+    assert!(msg.contains("gbdt.safetensors") && msg.contains("sha256"), "{msg}");
+
+    // A manifest that is not JSON.
+    std::fs::write(dir.path().join("manifest.json"), b"{ not json").expect("write");
+    let msg = Engine::load(dir.path()).expect_err("must fail").to_string();
+    assert!(msg.contains("manifest.json") && msg.contains("not a valid manifest"), "{msg}");
+
+    // No manifest at all.
+    let empty = tempfile::tempdir().expect("tmp");
+    let msg = Engine::load(empty.path()).expect_err("must fail").to_string();
+    assert!(msg.contains("manifest.json") && msg.contains("cannot read"), "{msg}");
+}
+
+#[test]
+fn schema_mismatch_is_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    copy_models(dir.path());
+    let path = dir.path().join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    m["profiles"][0]["schema"]["hash"] = serde_json::json!("0000");
+    std::fs::write(&path, serde_json::to_string(&m).expect("ser")).expect("write");
+    let msg = Engine::load(dir.path()).expect_err("must fail").to_string();
+    assert!(msg.contains("manifest.json") && msg.contains("schema mismatch"), "{msg}");
+
+    // Right digest, wrong content for the schema: a scaler of another width.
+    let dir2 = tempfile::tempdir().expect("tmp");
+    copy_models(dir2.path());
+    std::fs::copy(dir2.path().join("conn/scaler.safetensors"), dir2.path().join("cicflowmeter/scaler.safetensors")).expect("cp");
+    let path = dir2.path().join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let digest = m["profiles"][1]["files"][0]["sha256"].clone();
+    m["profiles"][0]["files"][0]["sha256"] = digest;
+    std::fs::write(&path, serde_json::to_string(&m).expect("ser")).expect("write");
+    let msg = Engine::load(dir2.path()).expect_err("must fail").to_string();
+    assert!(msg.contains("scaler.safetensors") && msg.contains("features"), "{msg}");
+}
