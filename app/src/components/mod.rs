@@ -1,0 +1,6 @@
+//! Building blocks shared by pages.
+
+pub mod format;
+pub mod guard;
+pub mod session;
+pub mod topbar;

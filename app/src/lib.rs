@@ -1,0 +1,21 @@
+//! AnomalyForge's user interface: the app shell, pages, components and the thin server functions
+//! they call. Compiled twice: with `ssr` into the server (rendering and server functions) and with
+//! `hydrate` into the WASM client.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+mod shell;
+pub use shell::{shell, App};
+
+/// The WASM entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

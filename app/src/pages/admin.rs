@@ -1,0 +1,143 @@
+//! `/admin`: user accounts (list, create, change role, disable/enable) and the recent audit trail.
+//! Every form is an `ActionForm`, so the page works before (or without) the WASM.
+
+use crate::api::admin::{list_users, recent_audit, CreateUser, SetDisabled, SetRole};
+use crate::components::format::utc;
+use crate::components::guard::Guarded;
+use anomalyforge::pages;
+use anomalyforge::role::Role;
+use anomalyforge::user::User;
+use leptos::prelude::*;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! {
+        <Guarded page=pages::ADMIN>
+            <AdminPanel/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn AdminPanel() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let set_role = ServerAction::<SetRole>::new();
+    let set_disabled = ServerAction::<SetDisabled>::new();
+    let changes = move || (create.version().get(), set_role.version().get(), set_disabled.version().get());
+    let users = Resource::new(changes, |_| list_users());
+    let audit = Resource::new(changes, |_| recent_audit());
+
+    // The latest error of any action, shown above the table.
+    let last_error = move || {
+        [create.value().get(), set_role.value().get().map(|r| r.map(|_| ())), set_disabled.value().get().map(|r| r.map(|_| ()))]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+    };
+    let created = move || create.value().get().and_then(Result::ok);
+
+    view! {
+        <section class="panel">
+            <h1>"Users"</h1>
+            {move || last_error().map(|e| view! { <p class="error" role="alert" data-test="admin-error">{e.to_string()}</p> })}
+            {move || created().map(|u: User| view! { <p class="notice" role="status">{format!("Created {} ({}).", u.username, u.role.label())}</p> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
+                {move || Suspend::new(async move {
+                    users.await.map(|list| view! {
+                        <table class="table" data-test="users">
+                            <thead>
+                                <tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th><th></th></tr>
+                            </thead>
+                            <tbody>
+                                {list.into_iter().map(|u| view! { <UserRow user=u set_role set_disabled/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    })
+                })}
+            </Transition>
+        </section>
+        <section class="panel">
+            <h2>"Add a user"</h2>
+            <ActionForm action=create>
+                <div class="form-grid">
+                    <div class="field">
+                        <label for="new-username">"Username"</label>
+                        <input id="new-username" name="username" maxlength="64" required autocomplete="off"/>
+                    </div>
+                    <div class="field">
+                        <label for="new-display">"Display name"</label>
+                        <input id="new-display" name="display_name" maxlength="128"/>
+                    </div>
+                    <div class="field">
+                        <label for="new-role">"Role"</label>
+                        <RoleSelect id="new-role" selected=Role::Employee/>
+                    </div>
+                    <div class="field">
+                        <label for="new-password">"Initial password (12+ characters)"</label>
+                        <input id="new-password" name="password" type="password" minlength="12" maxlength="256" required autocomplete="new-password"/>
+                    </div>
+                </div>
+                <button type="submit" class="primary" data-test="create-user">"Create user"</button>
+            </ActionForm>
+        </section>
+        <section class="panel">
+            <h2>"Recent administrative actions"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    audit.await.map(|entries| view! {
+                        <table class="table compact" data-test="audit">
+                            <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th></tr></thead>
+                            <tbody>
+                                {entries.into_iter().map(|e| view! {
+                                    <tr><td>{utc(e.at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target}</td><td>{e.detail}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    })
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn UserRow(user: User, set_role: ServerAction<SetRole>, set_disabled: ServerAction<SetDisabled>) -> impl IntoView {
+    let id = user.id.to_string();
+    let toggle_to = (!user.disabled).to_string();
+    view! {
+        <tr data-user=user.username.clone() class:disabled=user.disabled>
+            <td><code>{user.username.clone()}</code></td>
+            <td>{user.display_name.clone()}</td>
+            <td>
+                <ActionForm action=set_role attr:class="inline-form">
+                    <input type="hidden" name="user_id" value=id.clone()/>
+                    <RoleSelect id="" selected=user.role/>
+                    <button type="submit" class="small">"Save"</button>
+                </ActionForm>
+            </td>
+            <td>{if user.disabled { "Disabled" } else { "Active" }}</td>
+            <td>{user.last_login_at.map(utc).unwrap_or_else(|| "never".into())}</td>
+            <td>
+                <ActionForm action=set_disabled attr:class="inline-form">
+                    <input type="hidden" name="user_id" value=id/>
+                    <input type="hidden" name="disabled" value=toggle_to/>
+                    <button type="submit" class="small" class:danger=!user.disabled>
+                        {if user.disabled { "Enable" } else { "Disable" }}
+                    </button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn RoleSelect(id: &'static str, selected: Role) -> impl IntoView {
+    view! {
+        <select name="role" id=(!id.is_empty()).then_some(id) aria-label="Role">
+            {Role::ALL.into_iter().map(|r| view! {
+                <option value=r.as_str() selected=r == selected>{r.label()}</option>
+            }).collect_view()}
+        </select>
+    }
+}
+

@@ -1,0 +1,14 @@
+//! One module per page.
+
+pub mod admin;
+pub mod assets;
+pub mod exec;
+pub mod home;
+pub mod login;
+pub mod models;
+pub mod not_found;
+pub mod playbooks;
+pub mod report;
+pub mod soc;
+
+mod upcoming;

@@ -1,0 +1,74 @@
+//! The HTML shell, the router and the layout every page shares.
+
+use crate::api::auth::{current_user, Login, Logout};
+use crate::components::session::Session;
+use crate::components::topbar::TopBar;
+use crate::pages;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="dark light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(move || (login.version().get(), logout.version().get()), |_| current_user());
+    provide_context(Session { user, login, logout });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/anomalyforge.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "AnomalyForge".to_string() } else { format!("{page} · AnomalyForge") }/>
+        <Router>
+            <TopBar/>
+            <main class="content">
+                <ErrorBoundary fallback=|errors| view! {
+                    <section class="panel error-panel" role="alert">
+                        <h1>"Something went wrong"</h1>
+                        <ul>
+                            {move || errors.get().into_iter().map(|(_, e)| view! { <li>{e.to_string()}</li> }).collect_view()}
+                        </ul>
+                        <p><a href="/" rel="external">"Back to your start page"</a></p>
+                    </section>
+                }>
+                    <Routes fallback=pages::not_found::NotFound>
+                        <Route path=path!("/") view=pages::home::HomePage/>
+                        <Route path=path!("/login") view=pages::login::LoginPage/>
+                        <Route path=path!("/soc") view=pages::soc::SocPage/>
+                        <Route path=path!("/playbooks") view=pages::playbooks::PlaybooksPage/>
+                        <Route path=path!("/report") view=pages::report::ReportPage/>
+                        <Route path=path!("/exec") view=pages::exec::ExecPage/>
+                        <Route path=path!("/assets") view=pages::assets::AssetsPage/>
+                        <Route path=path!("/models") view=pages::models::ModelsPage/>
+                        <Route path=path!("/admin") view=pages::admin::AdminPage/>
+                    </Routes>
+                </ErrorBoundary>
+            </main>
+            <footer class="footer">
+                <span>"AnomalyForge " {anomalyforge::VERSION}</span>
+            </footer>
+        </Router>
+    }
+}

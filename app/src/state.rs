@@ -1,0 +1,35 @@
+//! Server-side state shared with server functions through Leptos context, and the per-request
+//! authentication that the server's middleware resolves once and stores in request extensions.
+
+use anomalyforge::auth::{ClientInfo, LoginPolicy};
+use anomalyforge::config::Config;
+use anomalyforge::store::Db;
+use anomalyforge::user::{CurrentUser, DemoAccount};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub login_policy: Arc<LoginPolicy>,
+    /// Demo accounts shown on the login page; empty unless demo mode is on.
+    pub demo_accounts: Arc<Vec<DemoAccount>>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Who sent this request, resolved from the session cookie by the server middleware.
+#[derive(Clone, Debug, Default)]
+pub struct RequestAuth {
+    pub user: Option<CurrentUser>,
+    /// The raw session token from the cookie, if one was sent (valid or not).
+    pub token: Option<String>,
+    pub client: ClientInfo,
+}

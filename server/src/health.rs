@@ -1,0 +1,24 @@
+//! `GET /healthz`: `{"status","database","version"}`; 503 when the database does not answer.
+
+use app::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let backend = format!("{:?}", state.db.backend()).to_lowercase();
+    match state.db.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION })),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": "unreachable", "backend": backend, "version": anomalyforge::VERSION })),
+            )
+        }
+    }
+}

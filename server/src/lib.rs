@@ -1,0 +1,150 @@
+//! The wiring of the AnomalyForge server: start-up (database, migrations, accounts), the router
+//! (Leptos pages and server functions, `/healthz`, static files), middleware and shutdown. The
+//! binary in `main.rs` only reads the configuration and calls [`run`]. Integration tests call
+//! [`start`] on a free port.
+
+mod health;
+mod middleware;
+
+use anomalyforge::auth::LoginPolicy;
+use anomalyforge::config::Config;
+use anomalyforge::store::{redact_url, Db};
+use anyhow::Context;
+use app::state::AppState;
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Opens the database, applies migrations and bootstraps accounts. Any failure here names its
+/// cause and stops start-up.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let url = config.database_url();
+    tracing::info!(database = %redact_url(&url), demo = config.demo, "starting");
+    let db = Db::connect(&url, config.db_max_connections).await?;
+    db.migrate().await.with_context(|| format!("applying migrations to {}", redact_url(&url)))?;
+
+    let boot = anomalyforge::auth::bootstrap(&db, config.admin_password.as_ref().map(|s| s.0.as_str()), config.demo)
+        .await
+        .context("creating the initial accounts")?;
+    if let Some(password) = &boot.generated_admin_password {
+        // Printed once, on the first start only; it is not stored anywhere in clear.
+        tracing::warn!(username = "admin", password = %password, "created the first administrator; this password is shown only once");
+    } else if boot.admin_created {
+        tracing::info!(username = "admin", "created the first administrator with AF_ADMIN_PASSWORD");
+    }
+    if config.demo {
+        tracing::warn!(accounts = boot.demo_accounts.len(), "demo mode: demo accounts are listed on the login page");
+    }
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("anomalyforge")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.bind)
+        .build();
+    Ok(AppState {
+        leptos_options,
+        db,
+        login_policy: Arc::new(LoginPolicy::from(&config)),
+        config: Arc::new(config),
+        demo_accounts: Arc::new(boot.demo_accounts),
+    })
+}
+
+/// The complete router.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = state.leptos_options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(middleware::fallback(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A running server: its address and a handle to wait for it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Binds `listener` and serves until `shutdown` resolves.
+pub async fn start(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<Running> {
+    let addr = listener.local_addr()?;
+    let db = state.db.clone();
+    spawn_housekeeping(db.clone(), state.config.login_window_secs);
+    let app = router(state);
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        db.close().await;
+        Ok(())
+    });
+    Ok(Running { addr, handle })
+}
+
+/// Prepares, binds the configured address, serves until `shutdown`.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let state = prepare(config).await?;
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let running = start(state, listener, shutdown).await?;
+    tracing::info!(addr = %running.addr, "listening on http://{}", running.addr);
+    running.handle.await.context("server task")??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
+        _ = term => tracing::info!(signal = "SIGTERM", "shutting down"),
+    }
+}
+
+/// Prunes expired sessions and old sign-in failures every few minutes.
+fn spawn_housekeeping(db: Db, login_window_secs: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            let cutoff = anomalyforge::store::now_ms() - (login_window_secs as i64) * 2000;
+            match (db.prune_sessions().await, db.prune_login_failures(cutoff).await) {
+                (Ok(s), Ok(f)) => tracing::debug!(sessions = s, login_failures = f, "pruned"),
+                (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+        }
+    });
+}

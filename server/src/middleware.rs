@@ -1,0 +1,171 @@
+//! Request middleware: resolves the session once per request, refuses cross-site state changes,
+//! gives protected pages their HTTP status (401/403) and adds security headers.
+
+use anomalyforge::auth::{self, ClientInfo, SESSION_COOKIE};
+use anomalyforge::pages::{home_for, page_for_path};
+use app::state::{AppState, RequestAuth};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// The session cookie's value, if the request carries one.
+pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A state-changing request whose `Origin` (or `Sec-Fetch-Site`) shows it came from another site.
+fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return false;
+    }
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return true;
+    }
+    let (Some(origin), Some(host)) = (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) else {
+        // Non-browser clients send no Origin; browsers always do on cross-site POSTs.
+        return false;
+    };
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+    origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+}
+
+fn error_json(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": message }))).into_response()
+}
+
+pub async fn session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    if is_cross_site(&method, req.headers()) {
+        tracing::warn!(%path, "refused a cross-site state-changing request");
+        return error_json(StatusCode::FORBIDDEN, "cross-site request refused (Origin does not match Host)");
+    }
+
+    let token = session_token(req.headers());
+    let user = match &token {
+        Some(t) => match auth::session_user(&state.db, t).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the session store");
+                return error_json(StatusCode::SERVICE_UNAVAILABLE, "the session store is unavailable");
+            }
+        },
+        None => None,
+    };
+    let client = ClientInfo {
+        ip: req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(256).collect())
+            .unwrap_or_default(),
+    };
+
+    let is_page_read = matches!(method, Method::GET | Method::HEAD);
+    if is_page_read && path == "/" {
+        let to = user.as_ref().map(|u| home_for(u.role)).unwrap_or("/login");
+        return Redirect::to(to).into_response();
+    }
+    // The status a protected page must carry: the page itself shows the matching message.
+    let page_status = if is_page_read {
+        page_for_path(&path).and_then(|page| match &user {
+            None => Some(StatusCode::UNAUTHORIZED),
+            Some(u) if !page.access.allows(u.role) => Some(StatusCode::FORBIDDEN),
+            Some(_) => None,
+        })
+    } else {
+        None
+    };
+
+    // An invalid or expired cookie is removed so the browser stops sending it.
+    let clear_stale_cookie = token.is_some() && user.is_none();
+    req.extensions_mut().insert(RequestAuth { user, token, client });
+    let mut res = next.run(req).await;
+
+    if let Some(status) = page_status {
+        if res.status().is_success() {
+            *res.status_mut() = status;
+        }
+    }
+    let h = res.headers_mut();
+    if clear_stale_cookie && !h.contains_key(header::SET_COOKIE) {
+        let secure = if state.config.secure_cookies { "; Secure" } else { "" };
+        if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")) {
+            h.append(header::SET_COOKIE, v);
+        }
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"),
+    );
+    if !path.starts_with("/pkg/") && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Static files from the site root; anything else renders the app's 404 page.
+pub fn fallback(state: AppState) -> impl Fn(axum::http::Uri, State<AppState>, Request<Body>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> + Clone + Send + 'static {
+    let options = state.leptos_options.clone();
+    leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || leptos::prelude::provide_context(state.clone()),
+        move |_| app::shell(options.clone()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let h = headers(&[("cookie", "a=1; af_session=tok123; b=2")]);
+        assert_eq!(session_token(&h).as_deref(), Some("tok123"));
+        assert_eq!(session_token(&headers(&[("cookie", "af_session=")])), None);
+        assert_eq!(session_token(&headers(&[])), None);
+    }
+
+    #[test]
+    fn cross_site_posts_are_detected() {
+        let same = headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]);
+        let other = headers(&[("origin", "http://evil.example"), ("host", "127.0.0.1:3000")]);
+        let fetch_meta = headers(&[("sec-fetch-site", "cross-site")]);
+        assert!(!is_cross_site(&Method::POST, &same));
+        assert!(is_cross_site(&Method::POST, &other));
+        assert!(is_cross_site(&Method::POST, &fetch_meta));
+        assert!(!is_cross_site(&Method::GET, &other));
+        assert!(!is_cross_site(&Method::POST, &headers(&[("host", "x")])));
+    }
+}

@@ -1,0 +1,316 @@
+//! Sign-in, sessions and account bootstrap.
+//!
+//! Passwords are hashed with argon2id on a blocking thread (never on the async executor). Session
+//! tokens are 32 random bytes; the database keeps only their SHA-256. Failed sign-ins are counted
+//! per account and per client address, and the error never says whether the account exists.
+
+use crate::config::Config;
+use crate::role::{Access, Role};
+use crate::store::{now_ms, Db, StoreError};
+use crate::user::{CurrentUser, DemoAccount, NewUser, User};
+use crate::validate::{self, FieldError};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "af_session";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Wrong password, unknown or disabled account: one message for all, on purpose.
+    #[error("Invalid username or password.")]
+    InvalidCredentials,
+    #[error("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("Your role ({0}) may not do this.")]
+    Forbidden(Role),
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// A fresh session token (the cookie value) and its hash (the database key).
+pub struct SessionToken {
+    pub token: String,
+    pub hash: String,
+}
+
+impl SessionToken {
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let hash = hash_token(&token);
+        Self { token, hash }
+    }
+}
+
+/// SHA-256 of a session or API token, hex encoded.
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a password with argon2id on a blocking thread.
+pub async fn hash_password(password: String) -> Result<String, AuthError> {
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
+        .await
+        .map_err(|e| AuthError::Hash(e.to_string()))?
+}
+
+fn hash_password_blocking(password: &str) -> Result<String, AuthError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// Verifies on a blocking thread. A malformed stored hash counts as a mismatch.
+async fn verify_password(password: String, hash: String) -> Result<bool, AuthError> {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+/// A hash to verify against when the account does not exist, so that both paths take as long.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_password_blocking("decoy password that matches nothing").unwrap_or_default())
+}
+
+/// A random password for generated accounts: 20 characters from an unambiguous alphabet.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20).map(|_| ALPHABET[(rng.next_u32() as usize) % ALPHABET.len()] as char).collect()
+}
+
+/// Who is asking: the client address and user agent, recorded with the session.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// The sign-in policy, taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+    pub window_ms: i64,
+    pub session_ttl_ms: i64,
+}
+
+impl From<&Config> for LoginPolicy {
+    fn from(c: &Config) -> Self {
+        Self {
+            max_failures_per_account: i64::from(c.login_max_failures_per_account),
+            max_failures_per_address: i64::from(c.login_max_failures_per_address),
+            window_ms: (c.login_window_secs as i64) * 1000,
+            session_ttl_ms: (c.session_ttl_secs as i64) * 1000,
+        }
+    }
+}
+
+/// Checks the password and opens a new session (always a new token: no session fixation).
+pub async fn login(db: &Db, policy: &LoginPolicy, username: &str, password: &str, client: &ClientInfo) -> Result<(CurrentUser, SessionToken), AuthError> {
+    // Fold and bound the name without revealing anything: an invalid name is just a wrong one.
+    let username = username.trim().to_ascii_lowercase();
+    if username.is_empty() {
+        return Err(FieldError::new("username", "Enter your username.").into());
+    }
+    if password.is_empty() {
+        return Err(FieldError::new("password", "Enter your password.").into());
+    }
+    if username.len() > validate::USERNAME_MAX || password.chars().count() > validate::PASSWORD_MAX {
+        return Err(AuthError::InvalidCredentials);
+    }
+
+    let now = now_ms();
+    let since = now - policy.window_ms;
+    let by_account = db.login_failures_for_account(&username, since).await?;
+    let by_address = db.login_failures_for_address(&client.ip, since).await?;
+    for (count, max) in [(by_account, policy.max_failures_per_account), (by_address, policy.max_failures_per_address)] {
+        if count.count >= max {
+            let frees_at = count.oldest_at.unwrap_or(now) + policy.window_ms;
+            let retry_after_secs = ((frees_at - now).max(1000) / 1000) as u64;
+            tracing::warn!(username = %username, ip = %client.ip, "sign-in rate limit reached");
+            return Err(AuthError::TooManyAttempts { retry_after_secs });
+        }
+    }
+
+    let creds = db.credentials(&username).await?;
+    let hash = creds.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| decoy_hash().to_string());
+    let matches = verify_password(password.to_string(), hash).await?;
+    let user = match creds {
+        Some(c) if matches && !c.user.disabled => c.user,
+        _ => {
+            db.record_login_failure(&username, &client.ip).await?;
+            tracing::info!(username = %username, ip = %client.ip, "sign-in failed");
+            return Err(AuthError::InvalidCredentials);
+        }
+    };
+
+    db.clear_login_failures(&username).await?;
+    let token = SessionToken::generate();
+    db.create_session(&token.hash, user.id, policy.session_ttl_ms, &client.ip, &client.user_agent).await?;
+    db.record_login(user.id).await?;
+    tracing::info!(user_id = user.id, username = %user.username, role = %user.role, ip = %client.ip, "signed in");
+    Ok((current(&user), token))
+}
+
+pub async fn logout(db: &Db, token: &str) -> Result<(), AuthError> {
+    db.delete_session(&hash_token(token)).await?;
+    Ok(())
+}
+
+/// The user behind a session cookie value, if the session is live.
+pub async fn session_user(db: &Db, token: &str) -> Result<Option<CurrentUser>, AuthError> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    Ok(db.session_user(&hash_token(token)).await?)
+}
+
+/// 401 without a user, 403 with one whose role is not allowed.
+pub fn authorize(user: Option<&CurrentUser>, access: Access) -> Result<CurrentUser, AuthError> {
+    match user {
+        None => Err(AuthError::Unauthenticated),
+        Some(u) if access.allows(u.role) => Ok(u.clone()),
+        Some(u) => Err(AuthError::Forbidden(u.role)),
+    }
+}
+
+fn current(u: &User) -> CurrentUser {
+    CurrentUser { id: u.id, username: u.username.clone(), display_name: u.display_name.clone(), role: u.role }
+}
+
+/// Validates and creates an account.
+pub async fn create_user(db: &Db, new: NewUser) -> Result<User, AuthError> {
+    let username = validate::username(&new.username)?;
+    let display_name = validate::display_name(&new.display_name, &username)?;
+    validate::new_password(&new.password)?;
+    let hash = hash_password(new.password).await?;
+    Ok(db.create_user(&username, &display_name, new.role, &hash).await?)
+}
+
+pub async fn reset_password(db: &Db, username: &str, password: String) -> Result<User, AuthError> {
+    validate::new_password(&password)?;
+    let user = db
+        .user_by_username(&username.trim().to_ascii_lowercase())
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user `{username}`")))?;
+    let hash = hash_password(password).await?;
+    db.set_password_hash(user.id, &hash).await?;
+    Ok(user)
+}
+
+/// What start-up did about accounts.
+#[derive(Debug, Default)]
+pub struct Bootstrap {
+    /// Set when the first admin was created with a generated password (to be logged once).
+    pub generated_admin_password: Option<String>,
+    pub admin_created: bool,
+    pub demo_accounts: Vec<DemoAccount>,
+}
+
+/// On first start (no users at all) creates `admin`, with `admin_password` or a random one. In
+/// demo mode also makes sure one account per role exists with a known password.
+pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Result<Bootstrap, AuthError> {
+    let mut out = Bootstrap::default();
+    if db.count_users().await? == 0 {
+        let (password, generated) = match admin_password {
+            Some(p) => (p.to_string(), false),
+            None => (random_password(), true),
+        };
+        create_user(db, NewUser { username: "admin".into(), display_name: "Administrator".into(), role: Role::Admin, password: password.clone() }).await?;
+        out.admin_created = true;
+        if generated {
+            out.generated_admin_password = Some(password);
+        }
+    }
+    if demo {
+        for role in Role::ALL {
+            let account = DemoAccount { username: format!("demo.{role}"), password: format!("{role}-demo-pass"), role };
+            match db.user_by_username(&account.username).await? {
+                None => {
+                    create_user(db, NewUser {
+                        username: account.username.clone(),
+                        display_name: format!("Demo {}", role.label().to_lowercase()),
+                        role,
+                        password: account.password.clone(),
+                    })
+                    .await?;
+                }
+                Some(existing) => {
+                    // Keep the banner truthful: demo accounts always have the shown password and role.
+                    reset_password(db, &account.username, account.password.clone()).await?;
+                    if existing.role != role {
+                        db.set_role(existing.id, role).await?;
+                    }
+                    if existing.disabled {
+                        db.set_disabled(existing.id, false).await?;
+                    }
+                }
+            }
+            out.demo_accounts.push(account);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = SessionToken::generate();
+        let b = SessionToken::generate();
+        assert_ne!(a.token, b.token);
+        assert_eq!(a.hash, hash_token(&a.token));
+        assert_eq!(a.hash.len(), 64);
+        assert!(!a.hash.contains(&a.token));
+    }
+
+    #[test]
+    fn passwords_hash_and_verify_on_blocking_threads() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let h = hash_password("correct horse battery".into()).await.unwrap();
+            assert!(h.starts_with("$argon2id$"));
+            assert!(verify_password("correct horse battery".into(), h.clone()).await.unwrap());
+            assert!(!verify_password("wrong".into(), h).await.unwrap());
+            assert!(!verify_password("x".into(), "not a hash".into()).await.unwrap());
+        });
+    }
+
+    #[test]
+    fn authorize_distinguishes_missing_and_wrong_role() {
+        let u = CurrentUser { id: 1, username: "e".into(), display_name: "E".into(), role: Role::Employee };
+        assert!(matches!(authorize(None, Access::SOC), Err(AuthError::Unauthenticated)));
+        assert!(matches!(authorize(Some(&u), Access::SOC), Err(AuthError::Forbidden(Role::Employee))));
+        assert!(authorize(Some(&u), Access::SIGNED_IN).is_ok());
+    }
+
+    #[test]
+    fn random_passwords_are_long_enough() {
+        let p = random_password();
+        assert_eq!(p.len(), 20);
+        assert!(validate::new_password(&p).is_ok());
+    }
+}

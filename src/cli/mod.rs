@@ -1,0 +1,40 @@
+//! Command-line interface of the `anomalyforge` binary. Each group of subcommands lives in its own
+//! module; this file only parses and dispatches.
+
+mod engine;
+mod user;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "anomalyforge", version, about = "AnomalyForge operator tools")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage user accounts (uses DATABASE_URL / AF_DATA_DIR like the server).
+    #[command(subcommand)]
+    User(user::UserCommand),
+    #[command(flatten)]
+    Engine(engine::EngineCommand),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::User(cmd) => runtime()?.block_on(user::run(cmd)),
+        Command::Engine(cmd) => engine::run(cmd),
+    }
+}
+
+/// A small runtime for commands that talk to the database.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

@@ -1,0 +1,179 @@
+//! The one configuration struct for the server and the CLI.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file named by `AF_CONFIG`,
+//! environment variables `AF_*` (e.g. `AF_BIND`, `AF_DEMO`), and `DATABASE_URL`.
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server listens on (`AF_BIND`). cargo-leptos' `LEPTOS_SITE_ADDR` wins when set.
+    pub bind: SocketAddr,
+    /// Directory for the SQLite database and other state (`AF_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`DATABASE_URL`). Default: `sqlite://<data_dir>/anomalyforge.db`.
+    pub database_url: Option<String>,
+    pub db_max_connections: u32,
+    /// Demo mode (`AF_DEMO=true`): creates one account per role and shows their passwords on the
+    /// login page. Never enable it on a real deployment.
+    pub demo: bool,
+    /// Password for the first `admin` account (`AF_ADMIN_PASSWORD`); random and logged once if unset.
+    pub admin_password: Option<Secret>,
+    /// Session lifetime in seconds (`AF_SESSION_TTL_SECS`).
+    pub session_ttl_secs: u64,
+    /// Mark cookies `Secure` (`AF_SECURE_COOKIES=true`) when served over HTTPS.
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per account within `login_window_secs` before it is locked out.
+    pub login_max_failures_per_account: u32,
+    /// Failed sign-ins allowed per client address within `login_window_secs`.
+    pub login_max_failures_per_address: u32,
+    pub login_window_secs: u64,
+    /// Where the built site (WASM, JS, CSS, public files) is served from (`AF_SITE_ROOT`).
+    pub site_root: PathBuf,
+    pub log_format: LogFormat,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("var"),
+            database_url: None,
+            db_max_connections: 8,
+            demo: false,
+            admin_password: None,
+            session_ttl_secs: 12 * 3600,
+            secure_cookies: false,
+            login_max_failures_per_account: 5,
+            login_max_failures_per_address: 20,
+            login_window_secs: 15 * 60,
+            site_root: PathBuf::from("target/site"),
+            log_format: LogFormat::Text,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Reads the configuration from the process environment (and `AF_CONFIG`, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_figment(Figment::new().merge(Serialized::defaults(Config::default())).merge(
+            match std::env::var_os("AF_CONFIG") {
+                Some(path) => Toml::file_exact(PathBuf::from(path)),
+                None => Toml::string(""),
+            },
+        ).merge(Env::prefixed("AF_")).merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())))
+    }
+
+    fn from_figment(f: Figment) -> Result<Self, ConfigError> {
+        let mut cfg: Config = f.extract().map_err(|e| ConfigError(e.to_string()))?;
+        if let Ok(addr) = std::env::var("LEPTOS_SITE_ADDR") {
+            cfg.bind = addr
+                .parse()
+                .map_err(|e| ConfigError(format!("LEPTOS_SITE_ADDR `{addr}`: {e}")))?;
+        }
+        if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+            cfg.site_root = PathBuf::from(root);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.session_ttl_secs == 0 {
+            return Err(ConfigError("session_ttl_secs must be greater than 0".into()));
+        }
+        if self.db_max_connections == 0 {
+            return Err(ConfigError("db_max_connections must be greater than 0".into()));
+        }
+        if let Some(url) = &self.database_url {
+            if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(ConfigError(format!(
+                    "DATABASE_URL must start with sqlite:, postgres:// or postgresql:// (got `{}`)",
+                    crate::store::redact_url(url)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("anomalyforge.db").display())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_run_on_sqlite_in_the_data_dir() {
+        let c = Config::default();
+        assert_eq!(c.database_url(), "sqlite://var/anomalyforge.db?mode=rwc");
+        assert!(!c.demo);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_secrets_are_not_printed() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_DEMO", "true");
+            jail.set_env("AF_BIND", "127.0.0.1:4000");
+            jail.set_env("AF_ADMIN_PASSWORD", "correct horse battery");
+            jail.set_env("DATABASE_URL", "postgres://u:p@localhost/db");
+            let c = Config::from_env().unwrap();
+            assert!(c.demo);
+            assert_eq!(c.bind.port(), 4000);
+            assert_eq!(c.database_url(), "postgres://u:p@localhost/db");
+            assert!(!format!("{c:?}").contains("battery"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_BIND", "not-an-address");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("bind"), "{err}");
+            jail.set_env("AF_BIND", "127.0.0.1:1");
+            jail.set_env("DATABASE_URL", "mysql://x");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("DATABASE_URL"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,31 @@
+//! AnomalyForge domain crate.
+//!
+//! Without features this crate holds only the types shared with the browser (it is compiled to WASM
+//! for the hydrated client). Everything that must stay on the server — configuration, storage, auth,
+//! the detection engine and the CLI helpers — sits behind the `server` feature. Nothing here knows
+//! about Leptos or axum: the `app` and `server` crates adapt these types to the web.
+
+pub mod audit;
+pub mod detection;
+pub mod flow;
+pub mod pages;
+pub mod role;
+pub mod threat;
+pub mod user;
+pub mod validate;
+
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod cli;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod engine;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "server")]
+pub mod telemetry;
+
+/// The crate version, shown by `/healthz` and the UI footer.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

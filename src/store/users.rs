@@ -1,0 +1,173 @@
+//! The `users` table.
+
+use super::{get_bool, is_unique_violation, now_ms, Db, Result, StoreError};
+use crate::role::Role;
+use crate::user::User;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// What sign-in needs to know about an account. Holds the password hash, so it is never
+/// serialised and never leaves the server.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: &str = "id, username, display_name, role, disabled, created_at, last_login_at";
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: role.parse().map_err(|e: crate::role::UnknownRole| StoreError::Corrupt {
+            column: "users.role",
+            detail: e.to_string(),
+        })?,
+        disabled: get_bool(row, "disabled")?,
+        created_at: row.try_get("created_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+    })
+}
+
+impl Db {
+    /// Inserts a user whose fields are already validated and whose password is already hashed.
+    pub async fn create_user(&self, username: &str, display_name: &str, role: Role, password_hash: &str) -> Result<User> {
+        let now = now_ms();
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (username, display_name, password_hash, role, disabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING {COLUMNS}"
+        ))
+        .bind(username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(format!("A user named `{username}` already exists."))
+            } else {
+                e.into()
+            }
+        })?;
+        user_from_row(&row)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(self.pool()).await?.try_get("n")?)
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<User> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user #{id}")))?;
+        user_from_row(&row)
+    }
+
+    pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok(Credentials { user: user_from_row(&r)?, password_hash: r.try_get("password_hash")? }))
+            .transpose()
+    }
+
+    /// Number of enabled admins other than `except`.
+    async fn other_active_admins(&self, except: i64) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0 AND id <> $1")
+            .bind(except)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Changes a role. Refuses to demote the last active admin.
+    pub async fn set_role(&self, id: i64, role: Role) -> Result<User> {
+        let user = self.user_by_id(id).await?;
+        if user.role == Role::Admin && role != Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
+            return Err(StoreError::Invalid("The last active administrator cannot lose the admin role.".into()));
+        }
+        sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        self.user_by_id(id).await
+    }
+
+    /// Disables or re-enables an account. Disabling ends its sessions. Refuses to disable the
+    /// last active admin.
+    pub async fn set_disabled(&self, id: i64, disabled: bool) -> Result<User> {
+        let user = self.user_by_id(id).await?;
+        if disabled && user.role == Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
+            return Err(StoreError::Invalid("The last active administrator cannot be disabled.".into()));
+        }
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.user_by_id(id).await
+    }
+
+    /// Replaces a password hash and ends the account's sessions.
+    pub async fn set_password_hash(&self, id: i64, password_hash: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user #{id}")));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn record_login(&self, id: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
