@@ -44,6 +44,12 @@ pub struct SessionToken {
     pub hash: String,
 }
 
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(***)")
+    }
+}
+
 impl SessionToken {
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];
@@ -136,8 +142,12 @@ pub async fn login(db: &Db, policy: &LoginPolicy, username: &str, password: &str
     if password.is_empty() {
         return Err(FieldError::new("password", "Enter your password.").into());
     }
-    if username.len() > validate::USERNAME_MAX || password.chars().count() > validate::PASSWORD_MAX {
-        return Err(AuthError::InvalidCredentials);
+    // Overlong input cannot belong to any account, so naming the limit reveals nothing.
+    if username.chars().count() > validate::USERNAME_MAX {
+        return Err(FieldError::new("username", format!("A username is at most {} characters.", validate::USERNAME_MAX)).into());
+    }
+    if password.chars().count() > validate::PASSWORD_MAX {
+        return Err(FieldError::new("password", format!("A password is at most {} characters.", validate::PASSWORD_MAX)).into());
     }
 
     let now = now_ms();
@@ -250,7 +260,7 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
                 None => {
                     create_user(db, NewUser {
                         username: account.username.clone(),
-                        display_name: format!("Demo {}", role.label().to_lowercase()),
+                        display_name: format!("Demo {}", role.as_str()),
                         role,
                         password: account.password.clone(),
                     })

@@ -168,7 +168,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("AF_BIND", "not-an-address");
             let err = Config::from_env().unwrap_err().to_string();
-            assert!(err.contains("bind"), "{err}");
+            assert!(err.contains("BIND") && err.contains("AF_"), "{err}");
             jail.set_env("AF_BIND", "127.0.0.1:1");
             jail.set_env("DATABASE_URL", "mysql://x");
             let err = Config::from_env().unwrap_err().to_string();

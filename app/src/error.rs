@@ -5,7 +5,10 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+/// On the wire every error is `{"error": kind, "message": text, "field"?, "retry_after_secs"?}`
+/// (see [`WireError`]), so integrators get a readable message and the UI gets the variant back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "WireError", try_from = "WireError")]
 pub enum AppError {
     #[error("Sign in to continue.")]
     Unauthenticated,
@@ -50,6 +53,55 @@ impl AppError {
             AppError::Invalid { field, .. } => Some(field),
             _ => None,
         }
+    }
+}
+
+/// The JSON shape of an [`AppError`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    pub error: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+impl From<AppError> for WireError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        let (kind, field, retry_after_secs) = match e {
+            AppError::Unauthenticated => ("unauthenticated", None, None),
+            AppError::Forbidden => ("forbidden", None, None),
+            AppError::InvalidCredentials => ("invalid_credentials", None, None),
+            AppError::RateLimited { retry_after_secs } => ("rate_limited", None, Some(retry_after_secs)),
+            AppError::Invalid { field, .. } => ("invalid", Some(field), None),
+            AppError::NotFound(_) => ("not_found", None, None),
+            AppError::Conflict(_) => ("conflict", None, None),
+            AppError::BadRequest(_) => ("bad_request", None, None),
+            AppError::Internal => ("internal", None, None),
+            AppError::Transport(_) => ("transport", None, None),
+        };
+        WireError { error: kind.to_string(), message, field, retry_after_secs }
+    }
+}
+
+impl TryFrom<WireError> for AppError {
+    type Error = String;
+    fn try_from(w: WireError) -> Result<Self, String> {
+        Ok(match w.error.as_str() {
+            "unauthenticated" => AppError::Unauthenticated,
+            "forbidden" => AppError::Forbidden,
+            "invalid_credentials" => AppError::InvalidCredentials,
+            "rate_limited" => AppError::RateLimited { retry_after_secs: w.retry_after_secs.unwrap_or(0) },
+            "invalid" => AppError::Invalid { field: w.field.unwrap_or_default(), message: w.message },
+            "not_found" => AppError::NotFound(w.message),
+            "conflict" => AppError::Conflict(w.message),
+            "bad_request" => AppError::BadRequest(w.message.trim_start_matches("The request was refused: ").to_string()),
+            "internal" => AppError::Internal,
+            "transport" => AppError::Transport(w.message.trim_start_matches("Could not reach the server: ").to_string()),
+            other => return Err(format!("unknown error kind `{other}`")),
+        })
     }
 }
 
@@ -125,7 +177,24 @@ mod tests {
 
     #[test]
     fn errors_round_trip_through_the_wire_encoding() {
-        let e = AppError::Invalid { field: "password".into(), message: "too short".into() };
-        assert_eq!(AppError::de(e.ser()), e);
+        for e in [
+            AppError::Invalid { field: "password".into(), message: "too short".into() },
+            AppError::RateLimited { retry_after_secs: 42 },
+            AppError::NotFound("user #3 does not exist.".into()),
+            AppError::BadRequest("missing field `password`".into()),
+            AppError::InvalidCredentials,
+        ] {
+            assert_eq!(AppError::de(e.ser()), e);
+        }
+    }
+
+    #[test]
+    fn the_wire_shape_carries_kind_and_message() {
+        let json = serde_json::to_value(AppError::RateLimited { retry_after_secs: 7 }).unwrap();
+        assert_eq!(json["error"], "rate_limited");
+        assert_eq!(json["retry_after_secs"], 7);
+        assert!(json["message"].as_str().unwrap().contains("7 seconds"));
+        let json = serde_json::to_value(AppError::Invalid { field: "username".into(), message: "Enter a username.".into() }).unwrap();
+        assert_eq!(json, serde_json::json!({"error": "invalid", "message": "Enter a username.", "field": "username"}));
     }
 }

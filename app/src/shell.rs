@@ -1,6 +1,6 @@
 //! The HTML shell, the router and the layout every page shares.
 
-use crate::api::auth::{current_user, Login, Logout};
+use crate::api::auth::{whoami, Login, Logout};
 use crate::components::session::Session;
 use crate::components::topbar::TopBar;
 use crate::pages;
@@ -35,7 +35,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let user = Resource::new(move || (login.version().get(), logout.version().get()), |_| current_user());
+    let user = Resource::new(move || (login.version().get(), logout.version().get()), |_| whoami());
     provide_context(Session { user, login, logout });
 
     view! {

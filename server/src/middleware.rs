@@ -108,6 +108,9 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
             *res.status_mut() = status;
         }
     }
+    if res.status() == StatusCode::INTERNAL_SERVER_ERROR && res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        res = with_error_status(res).await;
+    }
     let h = res.headers_mut();
     if clear_stale_cookie && !h.contains_key(header::SET_COOKIE) {
         let secure = if state.config.secure_cookies { "; Secure" } else { "" };
@@ -126,6 +129,22 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// Header that server_fn puts on error responses.
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+
+/// server_fn answers 500 to errors raised before the function body runs (a missing or malformed
+/// argument). Their JSON body names the kind of error: give the response the matching status.
+async fn with_error_status(res: Response) -> Response {
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Static files from the site root; anything else renders the app's 404 page.

@@ -66,7 +66,7 @@ pub async fn logout() -> Result<(), AppError> {
 
 /// The signed-in user, or `None`. Never an authorisation error: anyone may ask who they are.
 #[server(endpoint = "auth/me")]
-pub async fn current_user() -> Result<Option<CurrentUser>, AppError> {
+pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     use super::ssr::*;
     respond(async move { Ok(request_auth().await?.user) }).await
 }

@@ -29,7 +29,7 @@ fn AdminPanel() -> impl IntoView {
 
     // The latest error of any action, shown above the table.
     let last_error = move || {
-        [create.value().get(), set_role.value().get().map(|r| r.map(|_| ())), set_disabled.value().get().map(|r| r.map(|_| ()))]
+        [create.value().get(), set_role.value().get(), set_disabled.value().get()]
             .into_iter()
             .flatten()
             .find_map(|r| r.err())
@@ -84,7 +84,9 @@ fn AdminPanel() -> impl IntoView {
             <h2>"Recent administrative actions"</h2>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    audit.await.map(|entries| view! {
+                    audit.await.map(|entries| if entries.is_empty() {
+                        view! { <p class="muted">"No administrative actions recorded yet."</p> }.into_any()
+                    } else { view! {
                         <table class="table compact" data-test="audit">
                             <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th></tr></thead>
                             <tbody>
@@ -93,7 +95,7 @@ fn AdminPanel() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                    })
+                    }.into_any() })
                 })}
             </Transition>
         </section>
@@ -102,7 +104,8 @@ fn AdminPanel() -> impl IntoView {
 
 #[component]
 fn UserRow(user: User, set_role: ServerAction<SetRole>, set_disabled: ServerAction<SetDisabled>) -> impl IntoView {
-    let id = user.id.to_string();
+    let id_for_role = user.id.to_string();
+    let id_for_status = user.id.to_string();
     let toggle_to = (!user.disabled).to_string();
     view! {
         <tr data-user=user.username.clone() class:disabled=user.disabled>
@@ -110,7 +113,7 @@ fn UserRow(user: User, set_role: ServerAction<SetRole>, set_disabled: ServerActi
             <td>{user.display_name.clone()}</td>
             <td>
                 <ActionForm action=set_role attr:class="inline-form">
-                    <input type="hidden" name="user_id" value=id.clone()/>
+                    <input type="hidden" name="user_id" value=id_for_role/>
                     <RoleSelect id="" selected=user.role/>
                     <button type="submit" class="small">"Save"</button>
                 </ActionForm>
@@ -119,7 +122,7 @@ fn UserRow(user: User, set_role: ServerAction<SetRole>, set_disabled: ServerActi
             <td>{user.last_login_at.map(utc).unwrap_or_else(|| "never".into())}</td>
             <td>
                 <ActionForm action=set_disabled attr:class="inline-form">
-                    <input type="hidden" name="user_id" value=id/>
+                    <input type="hidden" name="user_id" value=id_for_status/>
                     <input type="hidden" name="disabled" value=toggle_to/>
                     <button type="submit" class="small" class:danger=!user.disabled>
                         {if user.disabled { "Enable" } else { "Disable" }}

@@ -1,0 +1,123 @@
+// Sign-in in a real browser: the server-rendered page without JavaScript, then the hydrated app
+// with each demo role seeing its own pages and not the others.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, ROLES, PAGES, HOME, account } from './harness.mjs';
+
+let server;
+let chromium;
+
+before(async () => {
+  server = await startServer();
+  chromium = await launchBrowser();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.stop();
+});
+
+test('the login page renders without JavaScript, and signing in works without it', async () => {
+  const context = await chromium.browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const res = await page.goto(`${server.base}/login`);
+  assert.equal(res.status(), 200);
+  assert.equal(await page.locator('h1').first().textContent(), 'Sign in');
+  assert.ok(await page.locator('input[name=username]').isVisible());
+  assert.ok(await page.locator('input[name=password]').isVisible());
+  assert.match(await page.locator('[data-test=demo-banner]').textContent(), /demo\.analyst/);
+  assert.equal(await page.locator('body').getAttribute('data-hydrated'), null, 'no WASM ran');
+
+  // A plain HTML form post: the server sets the cookie and redirects to the role's page.
+  const { username, password } = account('analyst');
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${server.base}/soc`), page.click('[data-test=login-submit]')]);
+  assert.match(await page.locator('[data-test=page] h1').textContent(), /SOC console/);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'af_session');
+  assert.ok(session?.httpOnly, 'session cookie is HttpOnly');
+  assert.equal(session.sameSite, 'Lax');
+  await context.close();
+});
+
+test('a wrong password shows a clear error in the hydrated page', async () => {
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.fill('input[name=username]', 'demo.analyst');
+  await page.fill('input[name=password]', 'definitely wrong');
+  await page.click('[data-test=login-submit]');
+  const error = page.locator('[data-test=login-error]');
+  await error.waitFor();
+  assert.equal(await error.textContent(), 'Invalid username or password.');
+  assert.equal(new URL(page.url()).pathname, '/login');
+  await context.close();
+});
+
+for (const role of ROLES) {
+  test(`${role}: signs in and sees exactly the pages of the role`, async () => {
+    const context = await chromium.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.base}/login`);
+    await page.waitForSelector('body[data-hydrated=true]');
+    const { username, password } = account(role);
+    await page.fill('input[name=username]', username);
+    await page.fill('input[name=password]', password);
+    await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
+
+    const allowed = Object.keys(PAGES).filter((p) => PAGES[p].includes(role));
+    const nav = page.locator('nav[aria-label=Main] a');
+    await nav.first().waitFor();
+    const hrefs = await nav.evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    assert.deepEqual(hrefs, allowed, 'navigation shows the role its pages');
+
+    for (const path of Object.keys(PAGES)) {
+      const res = await page.goto(`${server.base}${path}`);
+      if (PAGES[path].includes(role)) {
+        assert.equal(res.status(), 200, `${path} opens for ${role}`);
+        await page.locator('[data-test=page], [data-test=users]').first().waitFor();
+      } else {
+        assert.equal(res.status(), 403, `${path} is refused to ${role}`);
+        await page.locator('[data-test=forbidden]').waitFor();
+      }
+    }
+
+    // Sign out from the hydrated page: back to the login page, session gone on the server.
+    await page.goto(`${server.base}${HOME[role]}`);
+    await page.waitForSelector('body[data-hydrated=true]');
+    await Promise.all([page.waitForURL(`${server.base}/login`), page.click('[data-test=logout]')]);
+    const after = await page.goto(`${server.base}${HOME[role]}`);
+    assert.equal(after.status(), 401);
+    await context.close();
+  });
+}
+
+test('an admin creates a user in the browser, who can then sign in', async () => {
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.fill('input[name=username]', 'demo.admin');
+  await page.fill('input[name=password]', 'admin-demo-pass');
+  await Promise.all([page.waitForURL(`${server.base}/soc`), page.click('[data-test=login-submit]')]);
+  await page.goto(`${server.base}/admin`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.fill('#new-username', 'new.analyst');
+  await page.fill('#new-display', 'New Analyst');
+  await page.selectOption('#new-role', 'analyst');
+  await page.fill('#new-password', 'a brand new password');
+  await page.click('[data-test=create-user]');
+  await page.locator('tr[data-user="new.analyst"]').waitFor();
+  await context.close();
+
+  const other = await chromium.browser.newContext();
+  const p2 = await other.newPage();
+  await p2.goto(`${server.base}/login`);
+  await p2.waitForSelector('body[data-hydrated=true]');
+  await p2.fill('input[name=username]', 'new.analyst');
+  await p2.fill('input[name=password]', 'a brand new password');
+  await Promise.all([p2.waitForURL(`${server.base}/soc`), p2.click('[data-test=login-submit]')]);
+  await other.close();
+});

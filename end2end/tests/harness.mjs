@@ -1,0 +1,96 @@
+// Starts a real AnomalyForge server (demo mode, fresh SQLite database in a temporary directory)
+// and Debian's Chromium through playwright-core. Used by every browser test.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export async function startServer(extraEnv = {}) {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'af-e2e-'));
+  const bin = process.env.AF_SERVER_BIN ? resolve(root, process.env.AF_SERVER_BIN) : join(root, 'target', 'debug', 'anomalyforge-server');
+  const proc = spawn(bin, [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      AF_BIND: `127.0.0.1:${port}`,
+      AF_DATA_DIR: dataDir,
+      AF_DEMO: 'true',
+      AF_SITE_ROOT: join(root, 'target', 'site'),
+      RUST_LOG: process.env.RUST_LOG ?? 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    try {
+      const res = await fetch(`${base}/healthz`);
+      if (res.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error('server did not become healthy within 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    base,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'af-chromium-'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--user-data-dir=${userDataDir}`,
+    ],
+  });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The demo accounts (see src/auth.rs bootstrap): demo.<role> / <role>-demo-pass.
+export const ROLES = ['admin', 'analyst', 'responder', 'executive', 'employee'];
+export const account = (role) => ({ username: `demo.${role}`, password: `${role}-demo-pass` });
+
+// What each role may open (mirrors src/pages.rs; the test checks the UI against it).
+export const PAGES = {
+  '/soc': ['admin', 'analyst', 'responder'],
+  '/playbooks': ['admin', 'analyst', 'responder'],
+  '/report': ['admin', 'analyst', 'responder', 'executive', 'employee'],
+  '/exec': ['admin', 'executive'],
+  '/assets': ['admin', 'analyst'],
+  '/models': ['admin', 'analyst'],
+  '/admin': ['admin'],
+};
+export const HOME = { admin: '/soc', analyst: '/soc', responder: '/soc', executive: '/exec', employee: '/report' };

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests (storage on SQLite and on a real PostgreSQL), then
+# the browser tests in Chromium against a freshly built server. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+scripts/setup.sh test
+
+echo "==> PostgreSQL"
+AF_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
+export AF_TEST_POSTGRES_URL AF_REQUIRE_POSTGRES=1
+
+echo "==> cargo test (workspace)"
+cargo test --workspace --no-fail-fast
+
+echo "==> browser tests (end2end/)"
+scripts/build-site.sh
+AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" node --test --test-concurrency=1 end2end/tests/
+echo "all tests passed in $(( $(date +%s) - started )) s"

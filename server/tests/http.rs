@@ -1,0 +1,328 @@
+//! The server over HTTP: health, sign-in, sessions, the route × role and server function × role
+//! tables, the sign-in rate limit, CSRF and start-up failures.
+
+mod support;
+
+use anomalyforge::role::Role;
+use anomalyforge::store::now_ms;
+use serde_json::Value;
+use support::{session_cookie, TestApp, PASSWORD};
+
+#[tokio::test]
+async fn health_reports_database_and_version() {
+    let app = TestApp::spawn().await;
+    let res = app.client().get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"], "reachable");
+    assert_eq!(body["backend"], "sqlite");
+    assert_eq!(body["version"], anomalyforge::VERSION);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_safe_cookie_and_each_sign_in_gets_a_new_session() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let res = app.login(&c, "analyst", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res).expect("session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["role"], "analyst");
+    assert!(me.get("password_hash").is_none());
+
+    // Signing in again from the same browser replaces the session id and ends the old session.
+    let first = cookie.split(';').next().unwrap().to_string();
+    let res = app.login(&c, "analyst", PASSWORD).await;
+    let second = session_cookie(&res).unwrap().split(';').next().unwrap().to_string();
+    assert_ne!(first, second);
+    let old = app.client().get(app.url("/soc")).header("cookie", &first).send().await.unwrap();
+    assert_eq!(old.status(), 401, "the previous session id must be dead");
+    let now = app.client().get(app.url("/soc")).header("cookie", &second).send().await.unwrap();
+    assert_eq!(now.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_user_get_the_same_answer() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let wrong = app.login(&c, "analyst", "not the password").await;
+    let (s1, b1) = (wrong.status(), wrong.text().await.unwrap());
+    let unknown = app.login(&c, "nobody-here", "not the password").await;
+    let (s2, b2) = (unknown.status(), unknown.text().await.unwrap());
+    assert_eq!(s1, 401);
+    assert_eq!((s1, &b1), (s2, &b2));
+    assert!(b1.contains("Invalid username or password."), "{b1}");
+    assert!(session_cookie(&app.login(&c, "analyst", "nope nope").await).is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn empty_and_overlong_fields_are_named_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    for (user, pass, field) in [("", "x", "username"), ("analyst", "", "password"), (&"u".repeat(65)[..], "x", "username"), ("analyst", &"p".repeat(300)[..], "password")] {
+        let res = app.login(&c, user, pass).await;
+        assert_eq!(res.status(), 422, "{user:?}/{pass:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid", "{body}");
+        assert_eq!(body["field"], field, "{body}");
+        assert!(!body["message"].as_str().unwrap().is_empty());
+    }
+    // A request missing a field entirely is a bad request, not a crash.
+    let res = app.call(&c, "auth/login", &[("username", "analyst")]).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "bad_request", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("password"), "{body}");
+    assert_eq!(app.db.login_failures_for_account("analyst", 0).await.unwrap().count, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    let c = app.signed_in(Role::Executive).await;
+    assert_eq!(c.get(app.url("/exec")).send().await.unwrap().status(), 200);
+    let res = app.call(&c, "auth/logout", &[]).await;
+    assert_eq!(res.status(), 200);
+    assert!(session_cookie(&res).unwrap().contains("Max-Age=0"));
+    assert_eq!(c.get(app.url("/exec")).send().await.unwrap().status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn expired_and_forged_sessions_are_rejected_and_the_cookie_cleared() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let res = app.login(&c, "responder", PASSWORD).await;
+    let token = session_cookie(&res).unwrap().split(';').next().unwrap().trim_start_matches("af_session=").to_string();
+    app.db.set_session_expiry(&anomalyforge::auth::hash_token(&token), now_ms() - 1000).await.unwrap();
+    let res = c.get(app.url("/soc")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(session_cookie(&res).unwrap().contains("Max-Age=0"), "a dead cookie is cleared");
+
+    let forged = app.client().get(app.url("/admin")).header("cookie", "af_session=forged-value").send().await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let me = app.client().post(app.url("/api/auth/me")).header("cookie", "af_session=forged").send().await.unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap(), Value::Null);
+    app.stop().await;
+}
+
+/// Every protected page × every role (and no session): 200, 401 or 403.
+#[tokio::test]
+async fn page_access_table() {
+    let app = TestApp::spawn().await;
+    let mut clients = vec![(None, app.client())];
+    for role in Role::ALL {
+        clients.push((Some(role), app.signed_in(role).await));
+    }
+    let mut failures = Vec::new();
+    for page in anomalyforge::pages::PROTECTED {
+        for (role, client) in &clients {
+            let expected = match role {
+                None => 401,
+                Some(r) if page.access.allows(*r) => 200,
+                Some(_) => 403,
+            };
+            let res = client.get(app.url(page.path)).send().await.unwrap();
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            if status != expected {
+                failures.push(format!("{} as {role:?}: {status}, expected {expected}", page.path));
+            }
+            if expected == 200 && !body.contains(page.title) {
+                failures.push(format!("{} as {role:?}: the page does not show its title", page.path));
+            }
+        }
+    }
+    // Public pages and the fallbacks.
+    for (_, client) in &clients {
+        assert_eq!(client.get(app.url("/login")).send().await.unwrap().status(), 200);
+        let missing = client.get(app.url("/no-such-page")).send().await.unwrap();
+        assert_eq!(missing.status(), 404);
+        assert!(missing.text().await.unwrap().contains("Page not found"));
+    }
+    let root = app.client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/login");
+    let root = clients[4].1.get(app.url("/")).send().await.unwrap(); // executive
+    assert_eq!(root.headers()["location"], "/exec");
+    assert!(failures.is_empty(), "{failures:#?}");
+    app.stop().await;
+}
+
+/// Every server function × every role (and no session).
+#[tokio::test]
+async fn server_function_access_table() {
+    let app = TestApp::spawn().await;
+    let employee_id = app.db.user_by_username("employee").await.unwrap().unwrap().id.to_string();
+    let mut clients = vec![(None, app.client())];
+    for role in Role::ALL {
+        clients.push((Some(role), app.signed_in(role).await));
+    }
+    let admin_only = anomalyforge::role::Access::ADMIN;
+    let mut failures = Vec::new();
+    for (i, (role, client)) in clients.iter().enumerate() {
+        let new_name = format!("created-{i}");
+        let calls: Vec<(&str, Vec<(&str, &str)>, Option<anomalyforge::role::Access>)> = vec![
+            ("auth/me", vec![], None),
+            ("auth/demo_accounts", vec![], None),
+            ("admin/list_users", vec![], Some(admin_only)),
+            ("admin/audit", vec![], Some(admin_only)),
+            ("admin/create_user", vec![("username", &new_name), ("display_name", ""), ("role", "employee"), ("password", "a long enough password")], Some(admin_only)),
+            ("admin/set_role", vec![("user_id", &employee_id), ("role", "employee")], Some(admin_only)),
+            ("admin/set_disabled", vec![("user_id", &employee_id), ("disabled", "false")], Some(admin_only)),
+        ];
+        for (endpoint, form, access) in calls {
+            let expected = match (access, role) {
+                (None, _) => 200,
+                (Some(_), None) => 401,
+                (Some(a), Some(r)) if a.allows(*r) => 200,
+                (Some(_), Some(_)) => 403,
+            };
+            let status = app.call(client, endpoint, &form).await.status().as_u16();
+            if status != expected {
+                failures.push(format!("{endpoint} as {role:?}: {status}, expected {expected}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Refused calls changed nothing: only the admin's create_user went through.
+    let users = app.db.list_users().await.unwrap();
+    let created: Vec<_> = users.iter().filter(|u| u.username.starts_with("created-")).map(|u| u.username.as_str()).collect();
+    assert_eq!(created, vec!["created-1"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn admin_manages_users_and_every_change_is_audited() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Admin).await;
+    let res = app.call(&admin, "admin/create_user", &[("username", "Frank"), ("display_name", "Frank F."), ("role", "analyst"), ("password", "frank's long password")]).await;
+    assert_eq!(res.status(), 200);
+    let frank: Value = res.json().await.unwrap();
+    assert_eq!(frank["username"], "frank");
+    let id = frank["id"].as_i64().unwrap().to_string();
+
+    let dup = app.call(&admin, "admin/create_user", &[("username", "frank"), ("display_name", ""), ("role", "analyst"), ("password", "another long password")]).await;
+    assert_eq!(dup.status(), 409);
+    let short = app.call(&admin, "admin/create_user", &[("username", "gina"), ("display_name", ""), ("role", "analyst"), ("password", "short")]).await;
+    assert_eq!(short.status(), 422);
+    assert!(short.text().await.unwrap().contains("at least 12"));
+    let bad_role = app.call(&admin, "admin/create_user", &[("username", "hank"), ("display_name", ""), ("role", "root"), ("password", "a long enough password")]).await;
+    assert_eq!(bad_role.status(), 400);
+
+    let res = app.call(&admin, "admin/set_role", &[("user_id", &id), ("role", "responder")]).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["role"], "responder");
+    let frank_client = app.client();
+    assert_eq!(app.login(&frank_client, "frank", "frank's long password").await.status(), 200);
+    let res = app.call(&admin, "admin/set_disabled", &[("user_id", &id), ("disabled", "true")]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(frank_client.get(app.url("/soc")).send().await.unwrap().status(), 401, "disabling ends sessions");
+    assert_eq!(app.login(&app.client(), "frank", "frank's long password").await.status(), 401);
+
+    // The admin cannot lock themself out.
+    let admin_id = app.db.user_by_username("admin").await.unwrap().unwrap().id.to_string();
+    let res = app.call(&admin, "admin/set_disabled", &[("user_id", &admin_id), ("disabled", "true")]).await;
+    assert_eq!(res.status(), 422);
+
+    let audit: Value = app.call(&admin, "admin/audit", &[]).await.json().await.unwrap();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, vec!["user.disable", "user.set_role", "user.create"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_failed_sign_ins_are_rate_limited_per_account_and_address() {
+    let app = TestApp::spawn_with(|c| {
+        c.login_max_failures_per_account = 3;
+        c.login_max_failures_per_address = 5;
+    })
+    .await;
+    let c = app.client();
+    for _ in 0..3 {
+        assert_eq!(app.login(&c, "analyst", "wrong password").await.status(), 401);
+    }
+    let res = app.login(&c, "analyst", PASSWORD).await;
+    assert_eq!(res.status(), 429, "locked even with the right password");
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 900);
+    assert!(res.text().await.unwrap().contains("Too many failed sign-in attempts"));
+    // The same address trying other accounts reaches the address limit (5).
+    for _ in 0..2 {
+        assert_eq!(app.login(&c, "responder", "wrong password").await.status(), 401);
+    }
+    assert_eq!(app.login(&c, "executive", PASSWORD).await.status(), 429);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Admin).await;
+    let res = admin
+        .post(app.url("/api/admin/create_user"))
+        .header("origin", "http://evil.example")
+        .form(&[("username", "mallory"), ("display_name", ""), ("role", "admin"), ("password", "a long enough password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    assert!(app.db.user_by_username("mallory").await.unwrap().is_none());
+    let same = admin
+        .post(app.url("/api/admin/list_users"))
+        .header("origin", format!("http://{}", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn demo_mode_creates_an_account_per_role_and_lists_them_on_the_login_page() {
+    let app = TestApp::spawn_with(|c| c.demo = true).await;
+    let html = app.client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Demo mode"), "banner");
+    for role in Role::ALL {
+        let user = format!("demo.{role}");
+        assert!(html.contains(&user), "{user} listed");
+        let c = app.client();
+        assert_eq!(app.login(&c, &user, &format!("{role}-demo-pass")).await.status(), 200);
+    }
+    let plain = TestApp::spawn().await;
+    let html = plain.client().get(plain.url("/login")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Sign in") && !html.contains("Demo mode"));
+    app.stop().await;
+    plain.stop().await;
+}
+
+#[tokio::test]
+async fn start_up_stops_with_a_named_cause() {
+    // A database that cannot be opened.
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let cfg = anomalyforge::config::Config {
+        database_url: Some(format!("sqlite://{}/sub/x.db?mode=rwc", blocker.display())),
+        ..Default::default()
+    };
+    let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
+    assert!(err.contains("cannot open the database"), "{err}");
+
+    // A migration that fails: a table of the same name already exists with another shape.
+    let db_path = dir.path().join("conflict.db");
+    let url = format!("sqlite://{}?mode=rwc", db_path.display());
+    let db = anomalyforge::store::Db::connect(&url, 1).await.unwrap();
+    sqlx::query("CREATE TABLE users (x INTEGER)").execute(db.pool()).await.unwrap();
+    db.close().await;
+    let cfg = anomalyforge::config::Config { database_url: Some(url), ..Default::default() };
+    let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
+    assert!(err.contains("applying migrations") && err.contains("users"), "{err}");
+}

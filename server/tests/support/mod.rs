@@ -1,0 +1,113 @@
+//! `TestApp`: the real server on a free loopback port with a temporary SQLite database, plus
+//! helpers to sign in as any role.
+
+#![allow(dead_code)]
+
+use anomalyforge::auth;
+use anomalyforge::config::{Config, Secret};
+use anomalyforge::role::Role;
+use anomalyforge::store::Db;
+use anomalyforge::user::NewUser;
+use std::net::SocketAddr;
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+pub const PASSWORD: &str = "role password for tests";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `adjust` may change. Besides `admin` it has one
+    /// account per other role, named after the role, with password [`PASSWORD`].
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            admin_password: Some(Secret(ADMIN_PASSWORD.into())),
+            site_root: dir.path().join("site"),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let state = server::prepare(config.clone()).await.expect("server start-up");
+        let db = state.db.clone();
+        for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
+            if db.user_by_username(role.as_str()).await.unwrap().is_none() {
+                auth::create_user(&db, NewUser { username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
+                    .await
+                    .unwrap();
+            }
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let running = server::start(state, listener, async move {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+        TestApp { addr: running.addr, db, config, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A client with its own cookie jar that does not follow redirects.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    pub fn password_of(role: Role) -> &'static str {
+        if role == Role::Admin { ADMIN_PASSWORD } else { PASSWORD }
+    }
+
+    pub fn username_of(role: Role) -> &'static str {
+        role.as_str()
+    }
+
+    /// Calls a server function (`/api/<endpoint>`) with a form body.
+    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client.post(self.url(&format!("/api/{endpoint}"))).form(form).send().await.unwrap()
+    }
+
+    pub async fn login(&self, client: &reqwest::Client, username: &str, password: &str) -> reqwest::Response {
+        self.call(client, "auth/login", &[("username", username), ("password", password)]).await
+    }
+
+    /// A client signed in as the account of `role`.
+    pub async fn signed_in(&self, role: Role) -> reqwest::Client {
+        let c = self.client();
+        let res = self.login(&c, Self::username_of(role), Self::password_of(role)).await;
+        assert_eq!(res.status(), 200, "sign-in as {role}: {}", res.text().await.unwrap_or_default());
+        c
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// The session cookie set by a response, if any.
+pub fn session_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("af_session="))
+        .map(str::to_string)
+}

@@ -1,0 +1,52 @@
+//! Test databases: a temporary SQLite file, or a fresh PostgreSQL database per test.
+
+#![allow(dead_code)]
+
+use anomalyforge::store::Db;
+
+pub struct TestDb {
+    pub db: Db,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+        let db = Db::connect(&url, 4).await.unwrap();
+        db.migrate().await.unwrap();
+        TestDb { db, url, _dir: Some(dir), pg: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (skip) when none is configured. Panics when
+    /// `AF_REQUIRE_POSTGRES=1` and PostgreSQL is not available, so CI cannot skip silently.
+    pub async fn postgres() -> Option<TestDb> {
+        let required = std::env::var("AF_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let Ok(admin_url) = std::env::var("AF_TEST_POSTGRES_URL") else {
+            assert!(!required, "AF_REQUIRE_POSTGRES=1 but AF_TEST_POSTGRES_URL is not set");
+            eprintln!("skipped: set AF_TEST_POSTGRES_URL to run the PostgreSQL half of this test");
+            return None;
+        };
+        let admin = Db::connect(&admin_url, 1).await.unwrap_or_else(|e| panic!("PostgreSQL at AF_TEST_POSTGRES_URL: {e}"));
+        let name = format!("af_test_{}", anomalyforge::auth::random_password().to_lowercase());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap().to_string();
+        let url = format!("{base}/{name}");
+        let db = Db::connect(&url, 4).await.unwrap();
+        db.migrate().await.unwrap();
+        Some(TestDb { db, url, _dir: None, pg: Some((admin_url, name)) })
+    }
+
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some((admin_url, name)) = self.pg {
+            if let Ok(admin) = Db::connect(&admin_url, 1).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(admin.pool()).await;
+                admin.close().await;
+            }
+        }
+    }
+}
