@@ -59,22 +59,20 @@ export async function startServer(extraEnv = {}) {
   };
 }
 
+// playwright-core's launch() gives Chromium a fresh temporary profile (user-data dir) each time.
 export async function launchBrowser() {
-  const userDataDir = mkdtempSync(join(tmpdir(), 'af-chromium-'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--user-data-dir=${userDataDir}`,
     ],
   });
   return {
     browser,
     async close() {
       await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }
