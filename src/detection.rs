@@ -172,7 +172,13 @@ pub struct EvalReport {
     pub data: String,
     pub test_rows: u64,
     pub rejected_rows: u64,
+    /// Macro-F1 of the classifier (most probable class of the trees + web specialist), over the classes
+    /// present in the test rows; `per_class` details it.
     pub macro_f1: f64,
+    /// Macro-F1 of the classes as verdicts show them: benign unless the risk reaches the operating
+    /// threshold, then the most probable attack class.
+    pub macro_f1_verdict: f64,
+    pub per_class_verdict: Vec<ClassMetrics>,
     pub attack_recall: f64,
     pub benign_fpr: f64,
     pub pr_auc: f64,

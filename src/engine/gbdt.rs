@@ -230,7 +230,8 @@ pub fn train_ovr(
         let mut eval = None;
         if let (Some((_, vn, vt, vw)), Some(vc)) = (valid, valid_cols.as_ref()) {
             let vpos = vt[k].iter().filter(|&&v| v > 0.5).count();
-            if params.early_stopping_rounds > 0 && vpos > 0 && positives > 0 {
+            // Early stopping needs enough validation positives to be more than noise.
+            if params.early_stopping_rounds > 0 && vpos >= 30 && positives > 0 {
                 b = b
                     .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
                     .set_early_stopping_rounds(Some(params.early_stopping_rounds));

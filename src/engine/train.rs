@@ -154,7 +154,7 @@ pub fn stratified_split(idx: &[usize], labels: &[Threat], fraction: f64, seed: u
     let mut kept = Vec::new();
     let mut held = Vec::new();
     for (class, mut rows) in by_class {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((class.index() as u64 + 1) * 0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (class.index() as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         rows.shuffle(&mut rng);
         let n = rows.len();
         let mut h = (n as f64 * fraction).round() as usize;
@@ -334,32 +334,32 @@ pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Res
         let at = quantile(&mut b, 0.99);
         thresholds.push(AnomalyThreshold { model: kind, benign_median: median, at_1pct_fpr: at });
     }
-    let z: Vec<[f64; 4]> = (0..s.n).map(|r| ProfileModel::fusion_inputs(s, r, &thresholds)).collect();
+    let z: Vec<[f64; 5]> = (0..s.n).map(|r| ProfileModel::fusion_inputs(s, r, &thresholds)).collect();
     let n_att = is_attack.iter().filter(|&&a| a).count() as f64;
     let n_ben = benign.len() as f64;
     let (wa, wb) = (0.5 / n_att, 0.5 / n_ben);
-    let mut w = [0.5f64, 0.1, 0.1, 0.1];
+    let mut w = [0.5f64, 0.5, 0.1, 0.1, 0.1];
     let mut b = 0.0f64;
-    let lr = 0.5;
-    for _ in 0..3000 {
-        let mut gw = [0f64; 4];
+    let lr = 0.05;
+    for _ in 0..5000 {
+        let mut gw = [0f64; 5];
         let mut gb = 0.0;
         for (r, zr) in z.iter().enumerate() {
             let t = b + w.iter().zip(zr).map(|(a, v)| a * v).sum::<f64>();
             let p = 1.0 / (1.0 + (-t).exp());
             let (y, sw) = if is_attack[r] { (1.0, wa) } else { (0.0, wb) };
             let g = (p - y) * sw;
-            for j in 0..4 {
+            for j in 0..5 {
                 gw[j] += g * zr[j];
             }
             gb += g;
         }
-        for j in 0..4 {
+        for j in 0..5 {
             w[j] = (w[j] - lr * (gw[j] + cfg.fusion_l2 * w[j])).max(0.0);
         }
         b -= lr * gb;
     }
-    let risk = |zr: &[f64; 4]| -> f64 {
+    let risk = |zr: &[f64; 5]| -> f64 {
         let t = b + w.iter().zip(zr).map(|(a, v)| a * v).sum::<f64>();
         100.0 / (1.0 + (-t).exp())
     };
