@@ -327,6 +327,9 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
         for (k, fps) in &report.per_model_flows_per_second {
             println!("  {:<17} {:>12.0} flows/s", k.name(), fps);
         }
+        for (k, fps) in &report.stage_flows_per_second {
+            println!("  stage {:<11} {:>12.0} flows/s", k, fps);
+        }
         println!("  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)", "ensemble", report.ensemble_flows_per_second);
     }
     if a.record {

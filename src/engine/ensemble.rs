@@ -259,7 +259,7 @@ impl ProfileModel {
     fn contribution(&self, flows: &[Flow], r: usize, j: usize, c: f32, source: ContributionSource) -> FeatureContribution {
         let canonical = self.schema.indices[j];
         FeatureContribution {
-            feature: self.schema.name(j).to_string(),
+            feature: std::borrow::Cow::Borrowed(self.schema.name(j)),
             source,
             contribution: c,
             value: flows[r].features.get(canonical).copied().flatten(),

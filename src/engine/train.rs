@@ -240,7 +240,7 @@ pub fn train_profile(
     let wf = balance_weights(&yf, k, cfg.gbdt.balance_power);
     let wv = balance_weights(&yv, k, cfg.gbdt.balance_power);
     let (_, gbdt) = train_ovr(&xf, fit.len(), d, &targets, &wf, Some((&xv, val.len(), &vtargets, &wv)), &cfg.gbdt, |_| {})?;
-    tracing::info!(profile = profile.name(), trees = gbdt.n_trees(), depth = gbdt.depth, "classifier trained");
+    tracing::info!(profile = profile.name(), trees = gbdt.n_trees(), depth = gbdt.max_depth(), "classifier trained");
     pb.inc(1);
 
     // Web-attack specialist: benign and the three web attacks.
