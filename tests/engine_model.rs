@@ -52,7 +52,7 @@ fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
     let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).expect("config");
     let data = load_labelled(&[train_file()]).expect("training data");
     assert_eq!(data.files[0].sha256, m.training_files[0].sha256, "data/ is the file the model was trained on");
-    let (_, _, test) = standard_split(&data.labels, &cfg);
+    let (_, test) = standard_split(&data.labels, &cfg);
     let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
     let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
     for profile in FeatureProfile::ALL {

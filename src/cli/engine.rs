@@ -169,7 +169,7 @@ fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
                 );
             }
             let cfg = config_of(&engine)?;
-            let (_, _, test) = standard_split(&data.labels, &cfg);
+            let (_, test) = standard_split(&data.labels, &cfg);
             let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
             let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
             let mut r = eval::evaluate(model, &flows, &labels, "random", &name);
@@ -233,7 +233,7 @@ fn print_report(r: &EvalReport) {
     print_classes(&r.per_class);
     println!("verdicts (benign below the operating threshold):");
     print_classes(&r.per_class_verdict);
-    println!("recall by model and group (anomaly models at their 1 % benign-FPR threshold from validation):");
+    println!("recall by model and group (anomaly models at their 1 % benign-FPR threshold from out-of-fold training scores):");
     for x in &r.recall {
         println!(
             "  {:<17} {:<28} attacks {:>6}  recall {:.4}  (benign FPR {:.4})",

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::ensemble::{BatchScores, ProfileModel};
-use super::train::{stratified_split, train_profile, LabelledData, TrainConfig};
+use super::train::{train_profile, LabelledData, TrainConfig};
 use super::{progress_bar, EngineError};
 use crate::detection::{ClassMetrics, EvalReport, FeatureProfile, ModelKind, RecallAt};
 use crate::flow::Flow;
@@ -228,8 +228,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
             continue;
         }
         let rest: Vec<usize> = (0..data.len()).filter(|i| data.flows[*i].day() != Some(day.as_str())).collect();
-        let (fit, val) = stratified_split(&rest, &data.labels, cfg.validation_fraction, cfg.seed.wrapping_add(1));
-        let trained = train_profile(profile, data, &fit, &val, cfg)?;
+        let trained = train_profile(profile, data, &rest, cfg)?;
         let (flows, labels) = subset(data, test);
         let tag = format!("day:{day}");
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
@@ -239,7 +238,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
             c.dedup();
             c
         };
-        notes.push(format!("{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})", fit.len(), test.len(), classes.join(", ")));
+        notes.push(format!("{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})", rest.len(), test.len(), classes.join(", ")));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }
@@ -251,7 +250,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
     Ok(r)
 }
 
-/// Leave-one-family-out: for each attack family, train on the standard fit/validation rows without that
+/// Leave-one-family-out: for each attack family, train on the standard training rows without that
 /// family, test on the standard test split's benign rows plus every row of the family.
 pub fn leave_one_family_out(
     data: &LabelledData,
@@ -259,7 +258,7 @@ pub fn leave_one_family_out(
     cfg: &TrainConfig,
     name: &str,
 ) -> Result<EvalReport, EngineError> {
-    let (fit0, val0, test0) = super::train::standard_split(&data.labels, cfg);
+    let (train0, test0) = super::train::standard_split(&data.labels, cfg);
     let mut all = Outcomes::default();
     let mut notes = Vec::new();
     let mut thresholds = Vec::new();
@@ -269,8 +268,8 @@ pub fn leave_one_family_out(
             continue;
         }
         let keep = |v: &[usize]| -> Vec<usize> { v.iter().copied().filter(|&i| data.labels[i].family() != family).collect() };
-        let (fit, val) = (keep(&fit0), keep(&val0));
-        let trained = train_profile(profile, data, &fit, &val, cfg)?;
+        let train = keep(&train0);
+        let trained = train_profile(profile, data, &train, cfg)?;
         let mut test: Vec<usize> = test0.iter().copied().filter(|&i| !data.labels[i].is_attack()).collect();
         test.extend(&fam_rows);
         let (flows, labels) = subset(data, &test);
@@ -278,7 +277,7 @@ pub fn leave_one_family_out(
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
         // Keep only the held-out family's attacks and the benign rows of the last fold for the pooled
         // benign FPR (benign rows repeat across folds; pooled rates average over folds).
-        notes.push(format!("{}: trained without it on {} rows, tested on {} rows", family.name(), fit.len(), test.len()));
+        notes.push(format!("{}: trained without it on {} rows, tested on {} rows", family.name(), train.len(), test.len()));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }
