@@ -4,6 +4,7 @@
 //! `models/manifest.json` (what was trained on what, with which settings, and how well it did).
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 use crate::threat::Threat;
 
@@ -92,7 +93,8 @@ pub enum ContributionSource {
 /// One feature's share in a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureContribution {
-    pub feature: String,
+    /// Feature name (borrowed from the static vocabulary on the server, owned after deserialising).
+    pub feature: Cow<'static, str>,
     pub source: ContributionSource,
     pub contribution: f32,
     /// The raw (unscaled) value of the feature in this flow, when present.
@@ -172,7 +174,13 @@ pub struct EvalReport {
     pub data: String,
     pub test_rows: u64,
     pub rejected_rows: u64,
+    /// Macro-F1 of the classifier (most probable class of the trees + web specialist), over the classes
+    /// present in the test rows; `per_class` details it.
     pub macro_f1: f64,
+    /// Macro-F1 of the classes as verdicts show them: benign unless the risk reaches the operating
+    /// threshold, then the most probable attack class.
+    pub macro_f1_verdict: f64,
+    pub per_class_verdict: Vec<ClassMetrics>,
     pub attack_recall: f64,
     pub benign_fpr: f64,
     pub pr_auc: f64,
@@ -253,6 +261,9 @@ pub struct BenchReport {
     pub rows: u64,
     pub threads: u32,
     pub per_model_flows_per_second: Vec<(ModelKind, f64)>,
+    /// Other stages of the ensemble path timed alone: `scaling` (flows to the scaled matrix),
+    /// `all_models` (every model and the risk on scaled rows), `reasons` (verdicts with top features).
+    pub stage_flows_per_second: Vec<(String, f64)>,
     pub ensemble_flows_per_second: f64,
 }
 

@@ -167,7 +167,59 @@ pub struct Flow {
     pub label: Option<String>,
 }
 
+/// What Zeek conn.log, Suricata flow events and NetFlow records share: enough for the `conn` profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnSummary {
+    pub five_tuple: Option<FiveTuple>,
+    pub timestamp: Option<String>,
+    /// Flow duration in microseconds.
+    pub duration_us: f64,
+    pub fwd_packets: u64,
+    pub bwd_packets: u64,
+    /// Payload bytes originator → responder (Zeek `orig_bytes`; CICFlowMeter counts payload too).
+    pub fwd_bytes: u64,
+    /// Payload bytes responder → originator (Zeek `resp_bytes`).
+    pub bwd_bytes: u64,
+    pub protocol: u8,
+    pub dst_port: u16,
+}
+
 impl Flow {
+    /// A flow with the `conn` profile's features computed as CICFlowMeter defines them (rates per
+    /// second over the duration, missing when the duration is zero; means per packet); every other
+    /// feature is missing.
+    pub fn from_conn(c: &ConnSummary) -> Flow {
+        let mut f = Flow::empty();
+        f.five_tuple = c.five_tuple;
+        f.timestamp = c.timestamp.clone();
+        let secs = c.duration_us / 1e6;
+        let packets = (c.fwd_packets + c.bwd_packets) as f64;
+        let bytes = (c.fwd_bytes + c.bwd_bytes) as f64;
+        let rate = |v: f64| (secs > 0.0).then(|| (v / secs) as f32);
+        let mean = |b: u64, p: u64| if p > 0 { b as f32 / p as f32 } else { 0.0 };
+        let mut put = |name: &str, v: Option<f32>| {
+            if let (Some(i), Some(v)) = (feature_index(name), v) {
+                f.features[i] = v.is_finite().then_some(v);
+            }
+        };
+        put("Dst Port", Some(c.dst_port as f32));
+        put("Protocol", Some(c.protocol as f32));
+        put("Flow Duration", Some(c.duration_us as f32));
+        put("Total Fwd Packet", Some(c.fwd_packets as f32));
+        put("Total Bwd packets", Some(c.bwd_packets as f32));
+        put("Total Length of Fwd Packet", Some(c.fwd_bytes as f32));
+        put("Total Length of Bwd Packet", Some(c.bwd_bytes as f32));
+        put("Flow Bytes/s", rate(bytes));
+        put("Flow Packets/s", rate(packets));
+        put("Fwd Packets/s", rate(c.fwd_packets as f64));
+        put("Bwd Packets/s", rate(c.bwd_packets as f64));
+        put("Fwd Packet Length Mean", Some(mean(c.fwd_bytes, c.fwd_packets)));
+        put("Bwd Packet Length Mean", Some(mean(c.bwd_bytes, c.bwd_packets)));
+        put("Average Packet Size", Some(if packets > 0.0 { (bytes / packets) as f32 } else { 0.0 }));
+        put("Down/Up Ratio", Some(if c.fwd_packets > 0 { c.bwd_packets as f32 / c.fwd_packets as f32 } else { 0.0 }));
+        f
+    }
+
     /// A flow with every feature missing.
     pub fn empty() -> Flow {
         Flow { five_tuple: None, timestamp: None, features: vec![None; FEATURE_COUNT], label: None }
@@ -220,6 +272,34 @@ mod tests {
         assert_eq!(feature_index_for_header(" Flow Bytes/s"), feature_index("Flow Bytes/s"));
         assert_eq!(feature_index_for_header("Src IP"), None);
         assert_eq!(feature_index_for_header(" Label"), None);
+    }
+
+    #[test]
+    fn conn_summary_matches_cicflowmeter_definitions() {
+        // The first benign row of improved_train: 61902 µs, 2/2 packets, 74/354 payload bytes, UDP/53.
+        let f = Flow::from_conn(&ConnSummary {
+            five_tuple: None,
+            timestamp: None,
+            duration_us: 61902.0,
+            fwd_packets: 2,
+            bwd_packets: 2,
+            fwd_bytes: 74,
+            bwd_bytes: 354,
+            protocol: 17,
+            dst_port: 53,
+        });
+        let close = |name: &str, want: f32| {
+            let got = f.get(name).unwrap_or(f32::NAN);
+            assert!((got - want).abs() <= 1e-3 * want.abs().max(1.0), "{name}: {got} vs {want}");
+        };
+        close("Flow Bytes/s", 6914.154_6);
+        close("Flow Packets/s", 64.618_27);
+        close("Fwd Packets/s", 32.309_13);
+        close("Fwd Packet Length Mean", 37.0);
+        close("Bwd Packet Length Mean", 177.0);
+        close("Average Packet Size", 107.0);
+        close("Down/Up Ratio", 1.0);
+        assert_eq!(f.get("Flow IAT Mean"), None);
     }
 
     #[test]

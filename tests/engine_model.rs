@@ -52,7 +52,7 @@ fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
     let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).expect("config");
     let data = load_labelled(&[train_file()]).expect("training data");
     assert_eq!(data.files[0].sha256, m.training_files[0].sha256, "data/ is the file the model was trained on");
-    let (_, _, test) = standard_split(&data.labels, &cfg);
+    let (_, test) = standard_split(&data.labels, &cfg);
     let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
     let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
     for profile in FeatureProfile::ALL {
@@ -153,4 +153,20 @@ fn schema_mismatch_is_named() {
     std::fs::write(&path, serde_json::to_string(&m).expect("ser")).expect("write");
     let msg = Engine::load(dir2.path()).expect_err("must fail").to_string();
     assert!(msg.contains("scaler.safetensors") && msg.contains("features"), "{msg}");
+}
+
+#[test]
+fn shipped_scalers_were_fitted_on_the_training_split_only() {
+    use anomalyforge::engine::features::{raw_row, Scaler, Schema};
+    let engine = Engine::load(&models()).expect("load");
+    let cfg: TrainConfig = serde_json::from_value(engine.manifest().hyperparameters.clone()).expect("config");
+    let data = load_labelled(&[train_file()]).expect("training data");
+    let (train, test) = standard_split(&data.labels, &cfg);
+    assert!(train.iter().all(|i| test.binary_search(i).is_err()), "train and test are disjoint");
+    for profile in FeatureProfile::ALL {
+        let schema = Schema::for_profile(profile);
+        let rows: Vec<_> = train.iter().map(|&i| raw_row(&schema, &data.flows[i])).collect();
+        let refit = Scaler::fit(&rows, schema.len());
+        assert_eq!(engine.profile(profile).expect("profile").scaler, refit, "{profile:?}");
+    }
 }

@@ -169,7 +169,7 @@ fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
                 );
             }
             let cfg = config_of(&engine)?;
-            let (_, _, test) = standard_split(&data.labels, &cfg);
+            let (_, test) = standard_split(&data.labels, &cfg);
             let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
             let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
             let mut r = eval::evaluate(model, &flows, &labels, "random", &name);
@@ -202,11 +202,12 @@ fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
 
 fn print_summary(r: &EvalReport) {
     println!(
-        "[{} / {}] rows {}  macro-F1 {:.4}  attack recall {:.4}  benign FPR {:.4}  PR-AUC {:.4}  (threshold {:.2})",
+        "[{} / {}] rows {}  macro-F1 {:.4} (verdict classes {:.4})  attack recall {:.4}  benign FPR {:.4}  PR-AUC {:.4}  (threshold {:.2})",
         r.profile.name(),
         r.split,
         r.test_rows,
         r.macro_f1,
+        r.macro_f1_verdict,
         r.attack_recall,
         r.benign_fpr,
         r.pr_auc,
@@ -228,19 +229,11 @@ fn print_mapping(mapping: &[LabelMapping]) {
 
 fn print_report(r: &EvalReport) {
     print_summary(r);
-    println!("{:<20} {:>8} {:>9} {:>9} {:>9} {:>9}", "class", "support", "predicted", "precision", "recall", "f1");
-    for c in &r.per_class {
-        println!(
-            "{:<20} {:>8} {:>9} {:>9.4} {:>9.4} {:>9.4}",
-            c.class.name(),
-            c.support,
-            c.predicted,
-            c.precision,
-            c.recall,
-            c.f1
-        );
-    }
-    println!("recall by model and group (anomaly models at their 1 % benign-FPR threshold from validation):");
+    println!("classifier (most probable class):");
+    print_classes(&r.per_class);
+    println!("verdicts (benign below the operating threshold):");
+    print_classes(&r.per_class_verdict);
+    println!("recall by model and group (anomaly models at their 1 % benign-FPR threshold from out-of-fold training scores):");
     for x in &r.recall {
         println!(
             "  {:<17} {:<28} attacks {:>6}  recall {:.4}  (benign FPR {:.4})",
@@ -253,6 +246,21 @@ fn print_report(r: &EvalReport) {
     }
     for n in &r.notes {
         println!("note: {n}");
+    }
+}
+
+fn print_classes(classes: &[crate::detection::ClassMetrics]) {
+    println!("  {:<20} {:>8} {:>9} {:>9} {:>9} {:>9}", "class", "support", "predicted", "precision", "recall", "f1");
+    for c in classes {
+        println!(
+            "  {:<20} {:>8} {:>9} {:>9.4} {:>9.4} {:>9.4}",
+            c.class.name(),
+            c.support,
+            c.predicted,
+            c.precision,
+            c.recall,
+            c.f1
+        );
     }
 }
 
@@ -318,6 +326,9 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
         println!("{} rows ({} from the file, repeated), {} thread(s), profile {}", report.rows, flows.len(), report.threads, profile.name());
         for (k, fps) in &report.per_model_flows_per_second {
             println!("  {:<17} {:>12.0} flows/s", k.name(), fps);
+        }
+        for (k, fps) in &report.stage_flows_per_second {
+            println!("  stage {:<11} {:>12.0} flows/s", k, fps);
         }
         println!("  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)", "ensemble", report.ensemble_flows_per_second);
     }

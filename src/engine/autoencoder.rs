@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
+use ndarray::ArrayView2;
 use candle_nn::{linear, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -178,28 +179,32 @@ impl Autoencoder {
     }
 
     /// Per-feature squared reconstruction errors of `n` rows into `err` (`n × d`), mean into `score`.
+    /// Each layer is one matrix product over the batch.
     pub fn score(&self, x: &[f32], n: usize, err: &mut [f32], score: &mut [f32]) {
         let d = self.n_features();
-        let widest = self.layers.iter().map(|l| l.outputs.max(l.inputs)).max().unwrap_or(d);
-        let mut cur = vec![0f32; widest];
-        let mut next = vec![0f32; widest];
+        assert!(x.len() >= n * d && err.len() >= n * d && score.len() >= n, "autoencoder: bad shapes");
+        if n == 0 {
+            return;
+        }
+        let mut h = ArrayView2::from_shape((n, d), &x[..n * d]).expect("shape checked above").to_owned();
+        for (li, layer) in self.layers.iter().enumerate() {
+            let w = ArrayView2::from_shape((layer.outputs, layer.inputs), &layer.w[..]).expect("validated at load");
+            let mut next = h.dot(&w.t());
+            for mut row in next.rows_mut() {
+                for (v, b) in row.iter_mut().zip(&layer.b) {
+                    let s = *v + b;
+                    *v = if li < 3 { fast_tanh(s) } else { s };
+                }
+            }
+            h = next;
+        }
         for r in 0..n {
             let row = &x[r * d..(r + 1) * d];
-            cur[..d].copy_from_slice(row);
-            for (li, layer) in self.layers.iter().enumerate() {
-                let input = &cur[..layer.inputs];
-                for o in 0..layer.outputs {
-                    let w = &layer.w[o * layer.inputs..(o + 1) * layer.inputs];
-                    let s = layer.b[o] + super::dot(w, input);
-                    next[o] = if li < 3 { fast_tanh(s) } else { s };
-                }
-                std::mem::swap(&mut cur, &mut next);
-            }
-            let input = &cur[..d];
+            let rec = h.row(r);
             let e = &mut err[r * d..(r + 1) * d];
             let mut total = 0.0;
             for j in 0..d {
-                let t = input[j] - row[j];
+                let t = rec[j] - row[j];
                 e[j] = t * t;
                 total += e[j];
             }

@@ -101,6 +101,36 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
     });
     per_model.push((ModelKind::Autoencoder, n as f64 / secs));
 
+    let mut stages = Vec::new();
+    let secs = timed(|| {
+        pool.install(|| {
+            flows.par_chunks(BATCH).for_each(|c| {
+                let mut x = Vec::new();
+                let miss = m.scale(c, &mut x);
+                std::hint::black_box((&x, &miss));
+            })
+        })
+    });
+    stages.push(("scaling".to_string(), n as f64 / secs));
+    let secs = timed(|| {
+        per_batch(&|x, r| {
+            let s = m.score_matrix(x, r);
+            std::hint::black_box(&s);
+        })
+    });
+    stages.push(("all_models".to_string(), n as f64 / secs));
+    let scored: Vec<BatchScores> = batches.iter().map(|(x, r)| m.score_matrix(x, *r)).collect();
+    let secs = timed(|| {
+        pool.install(|| {
+            flows.par_chunks(BATCH).zip(batches.par_iter()).zip(scored.par_iter()).for_each(|((c, (x, _)), s)| {
+                let miss = vec![0u32; c.len()];
+                let v = m.verdicts(c, x, &miss, s);
+                std::hint::black_box(&v);
+            })
+        })
+    });
+    stages.push(("reasons".to_string(), n as f64 / secs));
+
     // Whole ensemble from flows to verdicts.
     let secs = timed(|| {
         pool.install(|| {
@@ -122,6 +152,7 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
         rows: n as u64,
         threads: threads as u32,
         per_model_flows_per_second: per_model,
+        stage_flows_per_second: stages,
         ensemble_flows_per_second: ensemble,
     })
 }

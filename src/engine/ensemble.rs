@@ -21,7 +21,8 @@ pub const WEB_CLASSES: [Threat; 4] = [Threat::Benign, Threat::WebBruteForce, Thr
 pub const WEB_GATE: f32 = 0.01;
 
 /// Names of the fusion inputs (in [`FusionParams::inputs`] order).
-pub const FUSION_INPUTS: [&str; 4] = ["gbdt_attack_logit", "isolation_forest", "one_class_svm", "autoencoder"];
+pub const FUSION_INPUTS: [&str; 5] =
+    ["gbdt_not_benign_margin", "gbdt_best_attack_margin", "isolation_forest", "one_class_svm", "autoencoder"];
 
 /// How many top features each source contributes to a verdict.
 pub const TOP_FEATURES: usize = 5;
@@ -43,6 +44,8 @@ pub struct ProfileModel {
 #[derive(Debug, Clone, Default)]
 pub struct BatchScores {
     pub n: usize,
+    /// `n × Threat::COUNT` one-vs-rest margins (log-odds) of the classifier.
+    pub margins: Vec<f32>,
     /// `n × Threat::COUNT` class probabilities (web mass re-split by the specialist).
     pub probs: Vec<f32>,
     /// Specialist probability of a web attack (0 where the gate did not open).
@@ -59,6 +62,13 @@ pub struct BatchScores {
 impl BatchScores {
     pub fn p_attack(&self, r: usize) -> f32 {
         1.0 - self.probs[r * Threat::COUNT]
+    }
+
+    /// The most probable class of row `r`.
+    pub fn argmax(&self, r: usize) -> Threat {
+        let p = &self.probs[r * Threat::COUNT..(r + 1) * Threat::COUNT];
+        let k = p.iter().enumerate().fold(0, |best, (k, &v)| if v > p[best] { k } else { best });
+        Threat::from_index(k).unwrap_or(Threat::Benign)
     }
 
     /// The most likely attack class of row `r` and its probability.
@@ -106,11 +116,12 @@ impl ProfileModel {
     pub fn classify(&self, x: &[f32], n: usize, s: &mut BatchScores) {
         let k = Threat::COUNT;
         let d = self.dim();
-        let mut margins = vec![0f32; n * k];
-        self.gbdt.margins(x, n, &mut margins);
+        s.margins.clear();
+        s.margins.resize(n * k, 0.0);
+        self.gbdt.margins(x, n, &mut s.margins);
         s.probs.resize(n * k, 0.0);
         for r in 0..n {
-            normalise_ovr(&margins[r * k..(r + 1) * k], &mut s.probs[r * k..(r + 1) * k]);
+            normalise_ovr(&s.margins[r * k..(r + 1) * k], &mut s.probs[r * k..(r + 1) * k]);
         }
         s.web_attack.clear();
         s.web_attack.resize(n, 0.0);
@@ -158,9 +169,17 @@ impl ProfileModel {
     }
 
     /// Fusion inputs of row `r`.
-    pub fn fusion_inputs(s: &BatchScores, r: usize, thresholds: &[AnomalyThreshold]) -> [f64; 4] {
+    pub fn fusion_inputs(s: &BatchScores, r: usize, thresholds: &[AnomalyThreshold]) -> [f64; 5] {
         let a = |i: usize, v: f32| thresholds.get(i).map(|t| normalise_anomaly(v, t)).unwrap_or(0.0);
-        [logit(s.p_attack(r)).clamp(-12.0, 12.0), a(0, s.iforest[r]), a(1, s.ocsvm[r]), a(2, s.ae[r])]
+        let m = &s.margins[r * Threat::COUNT..(r + 1) * Threat::COUNT];
+        let best_attack = m[1..].iter().copied().fold(f32::MIN, f32::max);
+        [
+            (-m[0] as f64).clamp(-12.0, 12.0),
+            (best_attack as f64).clamp(-12.0, 12.0),
+            a(0, s.iforest[r]),
+            a(1, s.ocsvm[r]),
+            a(2, s.ae[r]),
+        ]
     }
 
     pub fn risk(&self, s: &BatchScores, r: usize) -> f32 {
@@ -240,7 +259,7 @@ impl ProfileModel {
     fn contribution(&self, flows: &[Flow], r: usize, j: usize, c: f32, source: ContributionSource) -> FeatureContribution {
         let canonical = self.schema.indices[j];
         FeatureContribution {
-            feature: self.schema.name(j).to_string(),
+            feature: std::borrow::Cow::Borrowed(self.schema.name(j)),
             source,
             contribution: c,
             value: flows[r].features.get(canonical).copied().flatten(),

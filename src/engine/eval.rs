@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::ensemble::{BatchScores, ProfileModel};
-use super::train::{stratified_split, train_profile, LabelledData, TrainConfig};
+use super::train::{train_profile, LabelledData, TrainConfig};
 use super::{progress_bar, EngineError};
 use crate::detection::{ClassMetrics, EvalReport, FeatureProfile, ModelKind, RecallAt};
 use crate::flow::Flow;
@@ -22,7 +22,10 @@ pub const EVAL_BATCH: usize = 4096;
 #[derive(Debug, Clone, Default)]
 pub struct Outcomes {
     pub truth: Vec<Threat>,
+    /// Class of the verdict (benign below the operating threshold).
     pub predicted: Vec<Threat>,
+    /// Most probable class of the classifier.
+    pub argmax: Vec<Threat>,
     pub risk: Vec<f32>,
     /// Did each anomaly model fire at its 1 %-FPR threshold (IF, OCSVM, AE)?
     pub anomaly_fired: Vec<[bool; 3]>,
@@ -35,6 +38,7 @@ impl Outcomes {
     pub fn extend(&mut self, other: Outcomes) {
         self.truth.extend(other.truth);
         self.predicted.extend(other.predicted);
+        self.argmax.extend(other.argmax);
         self.risk.extend(other.risk);
         self.anomaly_fired.extend(other.anomaly_fired);
         self.alert.extend(other.alert);
@@ -56,6 +60,7 @@ pub fn outcomes(model: &ProfileModel, flows: &[Flow], labels: &[Threat], group: 
             let alert = s.risk[r] as f64 >= model.fusion.operating_threshold;
             o.truth.push(labels[i]);
             o.predicted.push(if alert { s.top_attack(r).0 } else { Threat::Benign });
+            o.argmax.push(s.argmax(r));
             o.risk.push(s.risk[r]);
             o.alert.push(alert);
             let fired = |k: usize, v: f32| thr.get(k).is_some_and(|t| v as f64 > t.at_1pct_fpr);
@@ -100,25 +105,32 @@ pub fn average_precision(scores: &[f32], positive: &[bool]) -> f64 {
     ap
 }
 
-/// Builds the report from outcomes.
-pub fn report(o: &Outcomes, profile: FeatureProfile, split: &str, data: &str, threshold: f64) -> EvalReport {
-    let n = o.truth.len();
+/// Per-class precision/recall/F1 and their macro average over classes that occur (in truth or prediction).
+pub fn class_metrics(truth: &[Threat], predicted: &[Threat]) -> (Vec<ClassMetrics>, f64) {
     let mut per_class = Vec::new();
     let mut f1s = Vec::new();
     for t in Threat::ALL {
-        let support = o.truth.iter().filter(|&&x| x == t).count() as u64;
-        let predicted = o.predicted.iter().filter(|&&x| x == t).count() as u64;
-        if support == 0 && predicted == 0 {
+        let support = truth.iter().filter(|&&x| x == t).count() as u64;
+        let npred = predicted.iter().filter(|&&x| x == t).count() as u64;
+        if support == 0 && npred == 0 {
             continue;
         }
-        let tp = o.truth.iter().zip(&o.predicted).filter(|(a, b)| **a == t && **b == t).count() as f64;
-        let precision = if predicted > 0 { tp / predicted as f64 } else { 0.0 };
+        let tp = truth.iter().zip(predicted).filter(|(a, b)| **a == t && **b == t).count() as f64;
+        let precision = if npred > 0 { tp / npred as f64 } else { 0.0 };
         let recall = if support > 0 { tp / support as f64 } else { 0.0 };
         let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
         f1s.push(f1);
-        per_class.push(ClassMetrics { class: t, support, predicted, precision, recall, f1 });
+        per_class.push(ClassMetrics { class: t, support, predicted: npred, precision, recall, f1 });
     }
     let macro_f1 = if f1s.is_empty() { 0.0 } else { f1s.iter().sum::<f64>() / f1s.len() as f64 };
+    (per_class, macro_f1)
+}
+
+/// Builds the report from outcomes.
+pub fn report(o: &Outcomes, profile: FeatureProfile, split: &str, data: &str, threshold: f64) -> EvalReport {
+    let n = o.truth.len();
+    let (per_class, macro_f1) = class_metrics(&o.truth, &o.argmax);
+    let (per_class_verdict, macro_f1_verdict) = class_metrics(&o.truth, &o.predicted);
     let attacks: Vec<usize> = (0..n).filter(|&i| o.truth[i].is_attack()).collect();
     let benign: Vec<usize> = (0..n).filter(|&i| !o.truth[i].is_attack()).collect();
     let rate = |rows: &[usize], f: &dyn Fn(usize) -> bool| -> f64 {
@@ -170,6 +182,8 @@ pub fn report(o: &Outcomes, profile: FeatureProfile, split: &str, data: &str, th
         test_rows: n as u64,
         rejected_rows: 0,
         macro_f1,
+        macro_f1_verdict,
+        per_class_verdict,
         attack_recall,
         benign_fpr,
         pr_auc,
@@ -214,8 +228,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
             continue;
         }
         let rest: Vec<usize> = (0..data.len()).filter(|i| data.flows[*i].day() != Some(day.as_str())).collect();
-        let (fit, val) = stratified_split(&rest, &data.labels, cfg.validation_fraction, cfg.seed.wrapping_add(1));
-        let trained = train_profile(profile, data, &fit, &val, cfg)?;
+        let trained = train_profile(profile, data, &rest, cfg)?;
         let (flows, labels) = subset(data, test);
         let tag = format!("day:{day}");
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
@@ -225,7 +238,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
             c.dedup();
             c
         };
-        notes.push(format!("{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})", fit.len(), test.len(), classes.join(", ")));
+        notes.push(format!("{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})", rest.len(), test.len(), classes.join(", ")));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }
@@ -237,7 +250,7 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
     Ok(r)
 }
 
-/// Leave-one-family-out: for each attack family, train on the standard fit/validation rows without that
+/// Leave-one-family-out: for each attack family, train on the standard training rows without that
 /// family, test on the standard test split's benign rows plus every row of the family.
 pub fn leave_one_family_out(
     data: &LabelledData,
@@ -245,7 +258,7 @@ pub fn leave_one_family_out(
     cfg: &TrainConfig,
     name: &str,
 ) -> Result<EvalReport, EngineError> {
-    let (fit0, val0, test0) = super::train::standard_split(&data.labels, cfg);
+    let (train0, test0) = super::train::standard_split(&data.labels, cfg);
     let mut all = Outcomes::default();
     let mut notes = Vec::new();
     let mut thresholds = Vec::new();
@@ -255,8 +268,8 @@ pub fn leave_one_family_out(
             continue;
         }
         let keep = |v: &[usize]| -> Vec<usize> { v.iter().copied().filter(|&i| data.labels[i].family() != family).collect() };
-        let (fit, val) = (keep(&fit0), keep(&val0));
-        let trained = train_profile(profile, data, &fit, &val, cfg)?;
+        let train = keep(&train0);
+        let trained = train_profile(profile, data, &train, cfg)?;
         let mut test: Vec<usize> = test0.iter().copied().filter(|&i| !data.labels[i].is_attack()).collect();
         test.extend(&fam_rows);
         let (flows, labels) = subset(data, &test);
@@ -264,7 +277,7 @@ pub fn leave_one_family_out(
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
         // Keep only the held-out family's attacks and the benign rows of the last fold for the pooled
         // benign FPR (benign rows repeat across folds; pooled rates average over folds).
-        notes.push(format!("{}: trained without it on {} rows, tested on {} rows", family.name(), fit.len(), test.len()));
+        notes.push(format!("{}: trained without it on {} rows, tested on {} rows", family.name(), train.len(), test.len()));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }

@@ -47,59 +47,120 @@ impl Default for GbdtParams {
 }
 
 /// Trees in flat heap-layout arrays.
+///
+/// Tree `t` is a complete binary tree of depth `tree_depth[t]` (its own depth: shallow trees cost fewer
+/// steps); its `2^depth − 1` internal nodes start at `node_offset[t]` in `feature`/`threshold`, and its
+/// `2^(depth+1) − 1` node values at `value_offset[t]` in `value`. Trees of one output are contiguous.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlatForest {
-    /// Every tree is padded to this depth (number of splits from root to leaf).
-    pub depth: u32,
     pub n_outputs: usize,
     pub n_features: usize,
     /// Output (class) each tree adds to.
     pub tree_output: Vec<u32>,
+    /// Depth (number of splits from root to leaf) of each tree.
+    pub tree_depth: Vec<u32>,
     /// Base margin of each output.
     pub base: Vec<f32>,
-    /// `2^depth - 1` internal nodes per tree.
     pub feature: Vec<u32>,
     pub threshold: Vec<f32>,
-    /// `2^(depth+1) - 1` node values per tree (internal nodes: forust's node weight, for path
-    /// contributions; the last `2^depth`: leaf values).
+    /// Node values (internal nodes: forust's node weight, for path contributions; the last `2^depth`
+    /// of each tree: leaf values).
     pub value: Vec<f32>,
+    // Derived at construction (not stored).
+    node_offset: Vec<usize>,
+    value_offset: Vec<usize>,
+    /// Trees of output `k` are `output_range[k].0 .. output_range[k].1`.
+    output_range: Vec<(usize, usize)>,
 }
 
 impl FlatForest {
+    /// Builds the forest from its stored arrays, checking lengths and indices.
+    pub fn new(
+        n_outputs: usize,
+        n_features: usize,
+        tree_output: Vec<u32>,
+        tree_depth: Vec<u32>,
+        base: Vec<f32>,
+        feature: Vec<u32>,
+        threshold: Vec<f32>,
+        value: Vec<f32>,
+    ) -> Result<FlatForest, String> {
+        let t = tree_output.len();
+        if tree_depth.len() != t {
+            return Err("tree depths do not match the tree count".into());
+        }
+        if tree_depth.iter().any(|&d| d > 16) {
+            return Err("a tree is deeper than 16".into());
+        }
+        let mut node_offset = Vec::with_capacity(t);
+        let mut value_offset = Vec::with_capacity(t);
+        let (mut no, mut vo) = (0usize, 0usize);
+        for &d in &tree_depth {
+            node_offset.push(no);
+            value_offset.push(vo);
+            no += (1usize << d) - 1;
+            vo += (1usize << (d + 1)) - 1;
+        }
+        if feature.len() != no || threshold.len() != no {
+            return Err("split arrays do not match the tree depths".into());
+        }
+        if value.len() != vo {
+            return Err("value array does not match the tree depths".into());
+        }
+        if base.len() != n_outputs {
+            return Err("base scores do not match the output count".into());
+        }
+        if tree_output.iter().any(|&o| o as usize >= n_outputs) {
+            return Err("a tree points to an unknown output".into());
+        }
+        if tree_output.windows(2).any(|w| w[0] > w[1]) {
+            return Err("trees are not grouped by output".into());
+        }
+        if feature.iter().any(|&f| f as usize >= n_features) {
+            return Err("a split uses an unknown feature".into());
+        }
+        let mut output_range = vec![(0usize, 0usize); n_outputs];
+        for k in 0..n_outputs {
+            let lo = tree_output.partition_point(|&o| (o as usize) < k);
+            let hi = tree_output.partition_point(|&o| (o as usize) <= k);
+            output_range[k] = (lo, hi);
+        }
+        Ok(FlatForest {
+            n_outputs,
+            n_features,
+            tree_output,
+            tree_depth,
+            base,
+            feature,
+            threshold,
+            value,
+            node_offset,
+            value_offset,
+            output_range,
+        })
+    }
+
     pub fn n_trees(&self) -> usize {
         self.tree_output.len()
     }
 
-    fn internal(&self) -> usize {
-        (1usize << self.depth) - 1
+    pub fn max_depth(&self) -> u32 {
+        self.tree_depth.iter().copied().max().unwrap_or(0)
     }
 
-    fn nodes(&self) -> usize {
-        (1usize << (self.depth + 1)) - 1
-    }
-
-    /// Checks array lengths and indices (after loading a file).
-    pub fn validate(&self) -> Result<(), String> {
-        let t = self.n_trees();
-        if self.depth > 16 {
-            return Err(format!("depth {} too large", self.depth));
-        }
-        if self.feature.len() != t * self.internal() || self.threshold.len() != t * self.internal() {
-            return Err("split arrays do not match the tree count".into());
-        }
-        if self.value.len() != t * self.nodes() {
-            return Err("value array does not match the tree count".into());
-        }
-        if self.base.len() != self.n_outputs {
-            return Err("base scores do not match the output count".into());
-        }
-        if self.tree_output.iter().any(|&o| o as usize >= self.n_outputs) {
-            return Err("a tree points to an unknown output".into());
-        }
-        if self.feature.iter().any(|&f| f as usize >= self.n_features) {
-            return Err("a split uses an unknown feature".into());
-        }
-        Ok(())
+    /// (features, thresholds, values, depth) of tree `t`.
+    #[inline]
+    fn tree(&self, t: usize) -> (&[u32], &[f32], &[f32], u32) {
+        let d = self.tree_depth[t];
+        let no = self.node_offset[t];
+        let vo = self.value_offset[t];
+        let internal = (1usize << d) - 1;
+        (
+            &self.feature[no..no + internal],
+            &self.threshold[no..no + internal],
+            &self.value[vo..vo + 2 * internal + 1],
+            d,
+        )
     }
 
     /// Margins (log-odds per output) of `n` rows of `x` (row-major, `n_features` wide) into `out`
@@ -107,28 +168,25 @@ impl FlatForest {
     pub fn margins(&self, x: &[f32], n: usize, out: &mut [f32]) {
         let d = self.n_features;
         let k = self.n_outputs;
-        debug_assert!(x.len() >= n * d && out.len() >= n * k);
+        assert!(x.len() >= n * d && out.len() >= n * k, "margins: buffers too small");
         for r in 0..n {
             out[r * k..(r + 1) * k].copy_from_slice(&self.base);
         }
-        let internal = self.internal();
-        let nodes = self.nodes();
         const LANES: usize = 8;
-        const BLOCK: usize = 256;
+        const BLOCK: usize = 64;
         let mut start = 0;
         while start < n {
             let end = (start + BLOCK).min(n);
             for t in 0..self.n_trees() {
-                let feat = &self.feature[t * internal..(t + 1) * internal];
-                let thr = &self.threshold[t * internal..(t + 1) * internal];
-                let val = &self.value[t * nodes..(t + 1) * nodes];
+                let (feat, thr, val, depth) = self.tree(t);
                 let o = self.tree_output[t] as usize;
                 let mut r = start;
                 while r + LANES <= end {
+                    let rows = &x[r * d..(r + LANES) * d];
                     let mut idx = [0usize; LANES];
-                    for _ in 0..self.depth {
+                    for _ in 0..depth {
                         for (l, i) in idx.iter_mut().enumerate() {
-                            let v = x[(r + l) * d + feat[*i] as usize];
+                            let v = rows[l * d + feat[*i] as usize];
                             *i = 2 * *i + 1 + (v >= thr[*i]) as usize;
                         }
                     }
@@ -138,10 +196,10 @@ impl FlatForest {
                     r += LANES;
                 }
                 while r < end {
+                    let row = &x[r * d..(r + 1) * d];
                     let mut i = 0usize;
-                    for _ in 0..self.depth {
-                        let v = x[r * d + feat[i] as usize];
-                        i = 2 * i + 1 + (v >= thr[i]) as usize;
+                    for _ in 0..depth {
+                        i = 2 * i + 1 + (row[feat[i] as usize] >= thr[i]) as usize;
                     }
                     out[r * k + o] += val[i];
                     r += 1;
@@ -155,17 +213,11 @@ impl FlatForest {
     /// node value is credited to the split feature. `contrib` (length `n_features`) is overwritten.
     pub fn contributions(&self, row: &[f32], output: usize, contrib: &mut [f32]) {
         contrib.iter_mut().for_each(|c| *c = 0.0);
-        let internal = self.internal();
-        let nodes = self.nodes();
-        for t in 0..self.n_trees() {
-            if self.tree_output[t] as usize != output {
-                continue;
-            }
-            let feat = &self.feature[t * internal..(t + 1) * internal];
-            let thr = &self.threshold[t * internal..(t + 1) * internal];
-            let val = &self.value[t * nodes..(t + 1) * nodes];
+        let Some(&(lo, hi)) = self.output_range.get(output) else { return };
+        for t in lo..hi {
+            let (feat, thr, val, depth) = self.tree(t);
             let mut i = 0usize;
-            for _ in 0..self.depth {
+            for _ in 0..depth {
                 let f = feat[i] as usize;
                 let next = 2 * i + 1 + (row[f] >= thr[i]) as usize;
                 if thr[i] != f32::INFINITY {
@@ -174,6 +226,12 @@ impl FlatForest {
                 i = next;
             }
         }
+    }
+
+    /// Sum of the root values of output `k` (the part of the margin no feature explains) plus its base.
+    pub fn bias(&self, k: usize) -> f32 {
+        let (lo, hi) = self.output_range[k];
+        self.base[k] + (lo..hi).map(|t| self.tree(t).2[0]).sum::<f32>()
     }
 }
 
@@ -230,7 +288,8 @@ pub fn train_ovr(
         let mut eval = None;
         if let (Some((_, vn, vt, vw)), Some(vc)) = (valid, valid_cols.as_ref()) {
             let vpos = vt[k].iter().filter(|&&v| v > 0.5).count();
-            if params.early_stopping_rounds > 0 && vpos > 0 && positives > 0 {
+            // Early stopping needs enough validation positives to be more than noise.
+            if params.early_stopping_rounds > 0 && vpos >= 30 && positives > 0 {
                 b = b
                     .set_evaluation_metric(Some(forust_ml::metric::Metric::LogLoss))
                     .set_early_stopping_rounds(Some(params.early_stopping_rounds));
@@ -296,45 +355,36 @@ fn next_up(t: f32) -> f32 {
 
 /// Copies forust boosters (output k = booster k) into one flat forest.
 pub fn flatten(boosters: &[GradientBooster], d: usize) -> Result<FlatForest, EngineError> {
-    let depth = boosters
-        .iter()
-        .flat_map(|b| prediction_trees(b).iter())
-        .filter(|t| !t.nodes.is_empty())
-        .map(|t| tree_depth(t, 0))
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    if depth > 12 {
-        return Err(EngineError::Training { model: "gbdt", reason: format!("tree depth {depth} too large to flatten") });
-    }
-    let internal = (1usize << depth) - 1;
-    let nodes = (1usize << (depth + 1)) - 1;
-    let mut forest = FlatForest {
-        depth,
-        n_outputs: boosters.len(),
-        n_features: d,
-        tree_output: Vec::new(),
-        base: boosters.iter().map(|b| b.base_score as f32).collect(),
-        feature: Vec::new(),
-        threshold: Vec::new(),
-        value: Vec::new(),
-    };
+    let mut tree_output = Vec::new();
+    let mut tree_depths = Vec::new();
+    let mut feature = Vec::new();
+    let mut threshold = Vec::new();
+    let mut value = Vec::new();
     for (k, b) in boosters.iter().enumerate() {
         for tree in prediction_trees(b) {
             if tree.nodes.is_empty() {
                 continue;
             }
+            let depth = tree_depth(tree, 0).max(1);
+            if depth > 12 {
+                return Err(EngineError::Training { model: "gbdt", reason: format!("tree depth {depth} too large to flatten") });
+            }
+            let internal = (1usize << depth) - 1;
+            let nodes = (1usize << (depth + 1)) - 1;
             let mut feat = vec![0u32; internal];
             let mut thr = vec![f32::INFINITY; internal];
             let mut val = vec![0f32; nodes];
             place(tree, 0, 0, &mut feat, &mut thr, &mut val, internal);
-            forest.tree_output.push(k as u32);
-            forest.feature.extend(feat);
-            forest.threshold.extend(thr);
-            forest.value.extend(val);
+            tree_output.push(k as u32);
+            tree_depths.push(depth);
+            feature.extend(feat);
+            threshold.extend(thr);
+            value.extend(val);
         }
     }
-    Ok(forest)
+    let base = boosters.iter().map(|b| b.base_score as f32).collect();
+    FlatForest::new(boosters.len(), d, tree_output, tree_depths, base, feature, threshold, value)
+        .map_err(|reason| EngineError::Training { model: "gbdt", reason })
 }
 
 fn place(
@@ -442,7 +492,6 @@ mod tests {
     #[test]
     fn flat_forest_is_valid() {
         let (_, flat) = trained();
-        flat.validate().expect("valid");
         assert_eq!(flat.n_outputs, 3);
         assert!(flat.n_trees() > 3);
     }
@@ -477,11 +526,7 @@ mod tests {
             let mut c = vec![0f32; 5];
             flat.contributions(&row, k, &mut c);
             // margin = base + Σ root values + Σ contributions
-            let internal = (1usize << flat.depth) - 1;
-            let nodes = 2 * internal + 1;
-            let roots: f32 = (0..flat.n_trees()).filter(|&t| flat.tree_output[t] as usize == k)
-                .map(|t| flat.value[t * nodes]).sum();
-            let total = flat.base[k] + roots + c.iter().sum::<f32>();
+            let total = flat.bias(k) + c.iter().sum::<f32>();
             prop_assert!((total - out[k]).abs() < 1e-3, "{total} vs {}", out[k]);
         }
     }

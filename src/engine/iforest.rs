@@ -98,7 +98,7 @@ impl IsolationForest {
         let leaves = internal + 1;
         out[..n].iter_mut().for_each(|o| *o = 0.0);
         const LANES: usize = 8;
-        const BLOCK: usize = 256;
+        const BLOCK: usize = 64;
         let mut start = 0;
         while start < n {
             let end = (start + BLOCK).min(n);

@@ -108,10 +108,10 @@ fn ce(path: &Path) -> impl Fn(candle_core::Error) -> EngineError + '_ {
 fn save_forest(f: &FlatForest, path: &Path) -> Result<(), EngineError> {
     let mut w = TensorWriter::new();
     (|| -> Result<(), candle_core::Error> {
-        w.u32("depth", &[f.depth])?;
         w.u32("n_outputs", &[f.n_outputs as u32])?;
         w.u32("n_features", &[f.n_features as u32])?;
         w.u32("tree_output", &f.tree_output)?;
+        w.u32("tree_depth", &f.tree_depth)?;
         w.f32("base", &f.base)?;
         w.u32("feature", &f.feature)?;
         w.f32("threshold", &f.threshold)?;
@@ -124,18 +124,17 @@ fn save_forest(f: &FlatForest, path: &Path) -> Result<(), EngineError> {
 
 fn load_forest(path: &Path) -> Result<FlatForest, EngineError> {
     let r = TensorReader::open(path)?;
-    let f = FlatForest {
-        depth: r.scalar("depth")?,
-        n_outputs: r.scalar("n_outputs")? as usize,
-        n_features: r.scalar("n_features")? as usize,
-        tree_output: r.u32("tree_output")?,
-        base: r.f32("base")?,
-        feature: r.u32("feature")?,
-        threshold: r.f32("threshold")?,
-        value: r.f32("value")?,
-    };
-    f.validate().map_err(|e| model_err(path, e))?;
-    Ok(f)
+    FlatForest::new(
+        r.scalar("n_outputs")? as usize,
+        r.scalar("n_features")? as usize,
+        r.u32("tree_output")?,
+        r.u32("tree_depth")?,
+        r.f32("base")?,
+        r.u32("feature")?,
+        r.f32("threshold")?,
+        r.f32("value")?,
+    )
+    .map_err(|e| model_err(path, e))
 }
 
 fn save_iforest(f: &IsolationForest, path: &Path) -> Result<(), EngineError> {

@@ -8,7 +8,7 @@
 
 use linfa::prelude::*;
 use linfa_svm::Svm;
-use ndarray::{Array2, ArrayView1};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -115,11 +115,34 @@ impl OneClassSvm {
         sum
     }
 
-    /// Anomaly scores (`ρ − Σ αᵢ K(x, svᵢ)`) of `n` rows.
+    /// Anomaly scores (`ρ − Σ αᵢ K(x, svᵢ)`) of `n` rows. Distances come from one matrix product
+    /// (`‖x‖² + ‖s‖² − 2·x·s`), which is what makes the kernel expansion fast.
     pub fn score(&self, x: &[f32], n: usize, out: &mut [f32]) {
         let d = self.n_features;
+        let m = self.alpha.len();
+        assert!(x.len() >= n * d && out.len() >= n && self.support.len() == m * d, "one-class SVM: bad shapes");
+        if n == 0 {
+            return;
+        }
+        if m == 0 {
+            out[..n].iter_mut().for_each(|o| *o = self.rho);
+            return;
+        }
+        let xv = ArrayView2::from_shape((n, d), &x[..n * d]).expect("shape checked above");
+        let sv = ArrayView2::from_shape((m, d), &self.support[..]).expect("shape checked above");
+        let dots = xv.dot(&sv.t());
+        let sv_norm: Vec<f32> = self.support.chunks_exact(d).map(|s| super::dot(s, s)).collect();
+        let inv = 1.0 / self.eps;
         for r in 0..n {
-            out[r] = self.rho - self.weighted_sum(&x[r * d..(r + 1) * d]);
+            let row = &x[r * d..(r + 1) * d];
+            let xx = super::dot(row, row);
+            let dr = dots.row(r);
+            let mut sum = 0.0f32;
+            for j in 0..m {
+                let dist = (xx + sv_norm[j] - 2.0 * dr[j]).max(0.0);
+                sum += self.alpha[j] * (-dist * inv).exp();
+            }
+            out[r] = self.rho - sum;
         }
     }
 }

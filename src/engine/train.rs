@@ -1,9 +1,9 @@
 //! Training: labelled data in, one [`ProfileModel`] per feature profile out.
 //!
-//! Splits (all seeded): a stratified test split (20 %) that training never sees, then a stratified
-//! validation split (20 % of the rest) used only for early stopping, the anomaly thresholds, the risk
-//! weights and the operating threshold. Scaling is fitted on the fit rows; the anomaly models see
-//! benign fit rows only.
+//! Splits (all seeded): a stratified test split (20 %) that training never sees. On the remaining
+//! training rows, k-fold out-of-fold scores fit the anomaly thresholds, the risk weights and the
+//! operating threshold; the shipped models are trained on all training rows. Scaling is fitted on the
+//! training rows; the anomaly models see benign training rows only.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -35,7 +35,8 @@ use crate::threat::Threat;
 pub struct TrainConfig {
     pub seed: u64,
     pub test_fraction: f64,
-    pub validation_fraction: f64,
+    /// Folds of the out-of-fold stacking that fits the risk weights and thresholds.
+    pub folds: usize,
     /// Benign false-positive rate the operating threshold is set for, on the validation split.
     pub target_benign_fpr: f64,
     pub gbdt: GbdtParams,
@@ -51,9 +52,9 @@ impl TrainConfig {
         TrainConfig {
             seed,
             test_fraction: 0.2,
-            validation_fraction: 0.2,
+            folds: 3,
             target_benign_fpr: 0.001,
-            gbdt: GbdtParams { seed, ..GbdtParams::default() },
+            gbdt: GbdtParams { seed, rounds: 30, early_stopping_rounds: 0, ..GbdtParams::default() },
             web_specialist: GbdtParams {
                 rounds: 40,
                 max_depth: 4,
@@ -154,7 +155,7 @@ pub fn stratified_split(idx: &[usize], labels: &[Threat], fraction: f64, seed: u
     let mut kept = Vec::new();
     let mut held = Vec::new();
     for (class, mut rows) in by_class {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ((class.index() as u64 + 1) * 0x9E37_79B9_7F4A_7C15));
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (class.index() as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         rows.shuffle(&mut rng);
         let n = rows.len();
         let mut h = (n as f64 * fraction).round() as usize;
@@ -171,12 +172,10 @@ pub fn stratified_split(idx: &[usize], labels: &[Threat], fraction: f64, seed: u
     (kept, held)
 }
 
-/// The standard split of a labelled set: (fit, validation, test) indices.
-pub fn standard_split(labels: &[Threat], cfg: &TrainConfig) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
+/// The standard split of a labelled set: (train, test) indices.
+pub fn standard_split(labels: &[Threat], cfg: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
     let all: Vec<usize> = (0..labels.len()).collect();
-    let (rest, test) = stratified_split(&all, labels, cfg.test_fraction, cfg.seed);
-    let (fit, val) = stratified_split(&rest, labels, cfg.validation_fraction, cfg.seed.wrapping_add(1));
-    (fit, val, test)
+    stratified_split(&all, labels, cfg.test_fraction, cfg.seed)
 }
 
 /// Scaled matrix of the rows `idx`.
@@ -205,106 +204,164 @@ pub struct TrainedProfile {
     pub model: ProfileModel,
     pub ae_tensors: HashMap<String, Tensor>,
     pub seconds: f64,
-    pub fit_rows: usize,
+    pub train_rows: usize,
+    /// Rows whose out-of-fold scores fitted the risk weights and thresholds (= `train_rows`).
     pub validation_rows: usize,
 }
 
-/// Trains every model of one profile on `fit` rows, fitting thresholds and risk weights on `val` rows.
-pub fn train_profile(
-    profile: FeatureProfile,
-    data: &LabelledData,
-    fit: &[usize],
-    val: &[usize],
-    cfg: &TrainConfig,
-) -> Result<TrainedProfile, EngineError> {
-    let started = Instant::now();
-    let schema = Schema::for_profile(profile);
-    let d = schema.len();
-    let pb = progress_bar(7, &format!("training {}", profile.name()));
+/// The models fitted on one set of rows (a fold, or all training rows).
+struct Fitted {
+    gbdt: super::gbdt::FlatForest,
+    iforest: IsolationForest,
+    ocsvm: OneClassSvm,
+    ae: Autoencoder,
+    ae_tensors: HashMap<String, Tensor>,
+}
 
-    // Scaling: fit rows only.
-    let raw: Vec<Vec<Option<f32>>> = fit.iter().map(|&i| raw_row(&schema, &data.flows[i])).collect();
-    let scaler = Scaler::fit(&raw, d);
-    drop(raw);
-    let xf = matrix(&schema, &scaler, &data.flows, fit);
-    let xv = matrix(&schema, &scaler, &data.flows, val);
-    let yf: Vec<usize> = fit.iter().map(|&i| data.labels[i].index()).collect();
-    let yv: Vec<usize> = val.iter().map(|&i| data.labels[i].index()).collect();
-    pb.inc(1);
-
-    // Multi-class gradient-boosted trees (one-vs-rest).
-    pb.set_message(format!("{}: gradient-boosted trees", profile.name()));
+/// Fits the classifier and the three anomaly models on `rows` of `x` (row-major, `d` wide).
+fn fit_models(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &TrainConfig) -> Result<Fitted, EngineError> {
+    let xr = rows_of(x, d, rows);
+    let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
     let k = Threat::COUNT;
-    let targets: Vec<Vec<f64>> = (0..k).map(|c| yf.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let vtargets: Vec<Vec<f64>> = (0..k).map(|c| yv.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let wf = balance_weights(&yf, k, cfg.gbdt.balance_power);
-    let wv = balance_weights(&yv, k, cfg.gbdt.balance_power);
-    let (_, gbdt) = train_ovr(&xf, fit.len(), d, &targets, &wf, Some((&xv, val.len(), &vtargets, &wv)), &cfg.gbdt, |_| {})?;
-    tracing::info!(profile = profile.name(), trees = gbdt.n_trees(), depth = gbdt.depth, "classifier trained");
-    pb.inc(1);
-
-    // Web-attack specialist: benign and the three web attacks.
-    pb.set_message(format!("{}: web-attack specialist", profile.name()));
-    let web_rows: Vec<usize> = (0..fit.len()).filter(|&r| WEB_CLASSES.contains(&data.labels[fit[r]])).collect();
-    let xw = rows_of(&xf, d, &web_rows);
-    let yw: Vec<usize> = web_rows
-        .iter()
-        .map(|&r| WEB_CLASSES.iter().position(|&t| t == data.labels[fit[r]]).unwrap_or(0))
-        .collect();
-    let wt: Vec<Vec<f64>> = (0..WEB_CLASSES.len()).map(|c| yw.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let ww = balance_weights(&yw, WEB_CLASSES.len(), cfg.web_specialist.balance_power);
-    let (_, web) = train_ovr(&xw, web_rows.len(), d, &wt, &ww, None, &cfg.web_specialist, |_| {})?;
-    tracing::info!(profile = profile.name(), rows = web_rows.len(), trees = web.n_trees(), "web specialist trained");
-    pb.inc(1);
-
-    // Anomaly models: benign fit rows only.
-    let benign: Vec<usize> = (0..fit.len()).filter(|&r| data.labels[fit[r]] == Threat::Benign).collect();
+    let targets: Vec<Vec<f64>> = (0..k).map(|c| y.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
+    let w = balance_weights(&y, k, cfg.gbdt.balance_power);
+    let (_, gbdt) = train_ovr(&xr, rows.len(), d, &targets, &w, None, &cfg.gbdt, |_| {})?;
+    let benign: Vec<usize> = (0..rows.len()).filter(|&i| labels[rows[i]] == Threat::Benign).collect();
     if benign.len() < 50 {
         return Err(EngineError::Training { model: "anomaly", reason: format!("only {} benign rows", benign.len()) });
     }
-    let xb = rows_of(&xf, d, &benign);
-    pb.set_message(format!("{}: isolation forest", profile.name()));
+    let xb = rows_of(&xr, d, &benign);
     let iforest = IsolationForest::fit(&xb, benign.len(), d, &cfg.isolation_forest);
-    pb.inc(1);
-    pb.set_message(format!("{}: one-class SVM", profile.name()));
     let ocsvm = OneClassSvm::fit(&xb, benign.len(), d, &cfg.one_class_svm)?;
-    pb.inc(1);
-    pb.set_message(format!("{}: autoencoder", profile.name()));
     let ae_params = AeParams {
         hidden: cfg.autoencoder.hidden.min(d.saturating_sub(1).max(4)),
         bottleneck: cfg.autoencoder.bottleneck.min((d / 3).max(3)),
         ..cfg.autoencoder.clone()
     };
     let (ae, ae_tensors) = Autoencoder::fit(&xb, benign.len(), d, &ae_params)?;
+    Ok(Fitted { gbdt, iforest, ocsvm, ae, ae_tensors })
+}
+
+/// Stratified assignment of `rows` to `k` folds (seeded).
+pub fn stratified_folds(rows: &[usize], labels: &[Threat], k: usize, seed: u64) -> Vec<usize> {
+    let mut by_class: BTreeMap<Threat, Vec<usize>> = BTreeMap::new();
+    for (pos, &r) in rows.iter().enumerate() {
+        by_class.entry(labels[r]).or_default().push(pos);
+    }
+    let mut fold = vec![0usize; rows.len()];
+    for (class, mut members) in by_class {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (class.index() as u64 + 7).wrapping_mul(0x2545_F491_4F6C_DD1D));
+        members.shuffle(&mut rng);
+        for (i, pos) in members.into_iter().enumerate() {
+            fold[pos] = i % k;
+        }
+    }
+    fold
+}
+
+/// Trains every model of one profile on the `train` rows.
+///
+/// Stacking: the rows are split into `cfg.folds` stratified folds; for each fold the classifier and the
+/// anomaly models are trained on the other folds and score it, so every training row gets an
+/// out-of-fold score. Those scores (never the test rows) fit the anomaly thresholds, the risk weights and
+/// the operating threshold. The shipped models are then trained on all `train` rows. Scaling is fitted
+/// on the `train` rows only.
+pub fn train_profile(
+    profile: FeatureProfile,
+    data: &LabelledData,
+    train: &[usize],
+    cfg: &TrainConfig,
+) -> Result<TrainedProfile, EngineError> {
+    let started = Instant::now();
+    let schema = Schema::for_profile(profile);
+    let d = schema.len();
+    let n = train.len();
+    let folds = cfg.folds.max(2);
+    let pb = progress_bar((folds + 3) as u64, &format!("training {}", profile.name()));
+
+    let raw: Vec<Vec<Option<f32>>> = train.iter().map(|&i| raw_row(&schema, &data.flows[i])).collect();
+    let scaler = Scaler::fit(&raw, d);
+    drop(raw);
+    let x = matrix(&schema, &scaler, &data.flows, train);
+    let labels: Vec<Threat> = train.iter().map(|&i| data.labels[i]).collect();
     pb.inc(1);
 
-    // Fusion on the validation split.
-    pb.set_message(format!("{}: risk weights", profile.name()));
-    let mut model = ProfileModel {
-        schema,
-        scaler,
-        gbdt,
-        web,
-        iforest,
-        ocsvm,
-        ae,
-        fusion: FusionParams {
-            inputs: FUSION_INPUTS.iter().map(|s| s.to_string()).collect(),
-            weights: vec![0.0; FUSION_INPUTS.len()],
-            bias: 0.0,
-            operating_threshold: 50.0,
-            anomaly_thresholds: Vec::new(),
-        },
+    // Out-of-fold scores.
+    let fold_of = stratified_folds(&(0..n).collect::<Vec<_>>(), &labels, folds, cfg.seed.wrapping_add(11));
+    let k = Threat::COUNT;
+    let mut oof = BatchScores {
+        n,
+        margins: vec![0.0; n * k],
+        probs: vec![0.0; n * k],
+        web_attack: vec![0.0; n],
+        iforest: vec![0.0; n],
+        ocsvm: vec![0.0; n],
+        ae: vec![0.0; n],
+        ae_err: Vec::new(),
+        risk: vec![0.0; n],
     };
-    let sv = model.score_matrix(&xv, val.len());
-    let is_attack: Vec<bool> = val.iter().map(|&i| data.labels[i].is_attack()).collect();
-    model.fusion = fit_fusion(&sv, &is_attack, cfg)?;
+    for f in 0..folds {
+        pb.set_message(format!("{}: fold {}/{}", profile.name(), f + 1, folds));
+        let inner: Vec<usize> = (0..n).filter(|&r| fold_of[r] != f).collect();
+        let outer: Vec<usize> = (0..n).filter(|&r| fold_of[r] == f).collect();
+        let m = fit_models(&x, d, &inner, &labels, cfg)?;
+        let xo = rows_of(&x, d, &outer);
+        let no = outer.len();
+        let mut margins = vec![0f32; no * k];
+        m.gbdt.margins(&xo, no, &mut margins);
+        let mut s_if = vec![0f32; no];
+        m.iforest.score(&xo, no, &mut s_if);
+        let mut s_oc = vec![0f32; no];
+        m.ocsvm.score(&xo, no, &mut s_oc);
+        let mut s_ae = vec![0f32; no];
+        let mut err = vec![0f32; no * d];
+        m.ae.score(&xo, no, &mut err, &mut s_ae);
+        for (j, &r) in outer.iter().enumerate() {
+            oof.margins[r * k..(r + 1) * k].copy_from_slice(&margins[j * k..(j + 1) * k]);
+            oof.iforest[r] = s_if[j];
+            oof.ocsvm[r] = s_oc[j];
+            oof.ae[r] = s_ae[j];
+        }
+        pb.inc(1);
+    }
+    let is_attack: Vec<bool> = labels.iter().map(|t| t.is_attack()).collect();
+    let fusion = fit_fusion(&oof, &is_attack, cfg)?;
+
+    // Final models on all training rows.
+    pb.set_message(format!("{}: final models", profile.name()));
+    let all: Vec<usize> = (0..n).collect();
+    let fitted = fit_models(&x, d, &all, &labels, cfg)?;
+    tracing::info!(profile = profile.name(), trees = fitted.gbdt.n_trees(), depth = fitted.gbdt.max_depth(),
+        support_vectors = fitted.ocsvm.n_support(), "final models trained");
+    pb.inc(1);
+
+    // Web-attack specialist: benign and the three web attacks.
+    pb.set_message(format!("{}: web-attack specialist", profile.name()));
+    let web_rows: Vec<usize> = (0..n).filter(|&r| WEB_CLASSES.contains(&labels[r])).collect();
+    let xw = rows_of(&x, d, &web_rows);
+    let yw: Vec<usize> =
+        web_rows.iter().map(|&r| WEB_CLASSES.iter().position(|&t| t == labels[r]).unwrap_or(0)).collect();
+    let wt: Vec<Vec<f64>> = (0..WEB_CLASSES.len()).map(|c| yw.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
+    let ww = balance_weights(&yw, WEB_CLASSES.len(), cfg.web_specialist.balance_power);
+    let (_, web) = train_ovr(&xw, web_rows.len(), d, &wt, &ww, None, &cfg.web_specialist, |_| {})?;
+    tracing::info!(profile = profile.name(), rows = web_rows.len(), trees = web.n_trees(), "web specialist trained");
     pb.inc(1);
     pb.finish_and_clear();
+
+    let model = ProfileModel {
+        schema,
+        scaler,
+        gbdt: fitted.gbdt,
+        web,
+        iforest: fitted.iforest,
+        ocsvm: fitted.ocsvm,
+        ae: fitted.ae,
+        fusion,
+    };
     let seconds = started.elapsed().as_secs_f64();
     tracing::info!(profile = profile.name(), seconds, threshold = model.fusion.operating_threshold,
         weights = ?model.fusion.weights, "profile trained");
-    Ok(TrainedProfile { model, ae_tensors, seconds, fit_rows: fit.len(), validation_rows: val.len() })
+    Ok(TrainedProfile { model, ae_tensors: fitted.ae_tensors, seconds, train_rows: n, validation_rows: n })
 }
 
 fn quantile(v: &mut [f32], q: f64) -> f64 {
@@ -317,7 +374,7 @@ fn quantile(v: &mut [f32], q: f64) -> f64 {
 }
 
 /// Anomaly thresholds, risk weights (non-negative logistic regression, class-balanced, L2) and the
-/// operating threshold, all from validation rows.
+/// operating threshold, all from out-of-fold scores of training rows.
 pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Result<FusionParams, EngineError> {
     let benign: Vec<usize> = (0..s.n).filter(|&r| !is_attack[r]).collect();
     if benign.is_empty() || benign.len() == s.n {
@@ -334,32 +391,32 @@ pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Res
         let at = quantile(&mut b, 0.99);
         thresholds.push(AnomalyThreshold { model: kind, benign_median: median, at_1pct_fpr: at });
     }
-    let z: Vec<[f64; 4]> = (0..s.n).map(|r| ProfileModel::fusion_inputs(s, r, &thresholds)).collect();
+    let z: Vec<[f64; 5]> = (0..s.n).map(|r| ProfileModel::fusion_inputs(s, r, &thresholds)).collect();
     let n_att = is_attack.iter().filter(|&&a| a).count() as f64;
     let n_ben = benign.len() as f64;
     let (wa, wb) = (0.5 / n_att, 0.5 / n_ben);
-    let mut w = [0.5f64, 0.1, 0.1, 0.1];
+    let mut w = [0.5f64, 0.5, 0.1, 0.1, 0.1];
     let mut b = 0.0f64;
-    let lr = 0.5;
-    for _ in 0..3000 {
-        let mut gw = [0f64; 4];
+    let lr = 0.05;
+    for _ in 0..5000 {
+        let mut gw = [0f64; 5];
         let mut gb = 0.0;
         for (r, zr) in z.iter().enumerate() {
             let t = b + w.iter().zip(zr).map(|(a, v)| a * v).sum::<f64>();
             let p = 1.0 / (1.0 + (-t).exp());
             let (y, sw) = if is_attack[r] { (1.0, wa) } else { (0.0, wb) };
             let g = (p - y) * sw;
-            for j in 0..4 {
+            for j in 0..5 {
                 gw[j] += g * zr[j];
             }
             gb += g;
         }
-        for j in 0..4 {
+        for j in 0..5 {
             w[j] = (w[j] - lr * (gw[j] + cfg.fusion_l2 * w[j])).max(0.0);
         }
         b -= lr * gb;
     }
-    let risk = |zr: &[f64; 4]| -> f64 {
+    let risk = |zr: &[f64; 5]| -> f64 {
         let t = b + w.iter().zip(zr).map(|(a, v)| a * v).sum::<f64>();
         100.0 / (1.0 + (-t).exp())
     };
@@ -414,14 +471,14 @@ pub fn train_and_save(paths: &[PathBuf], out: &Path, seed: u64) -> Result<ModelM
     if data.is_empty() {
         return Err(EngineError::Training { model: "ensemble", reason: "no labelled rows".into() });
     }
-    let (fit, val, test) = standard_split(&data.labels, &cfg);
-    tracing::info!(fit = fit.len(), validation = val.len(), test = test.len(), "split");
+    let (train, test) = standard_split(&data.labels, &cfg);
+    tracing::info!(train = train.len(), test = test.len(), "split");
     std::fs::create_dir_all(out).map_err(|source| EngineError::Io { path: out.to_path_buf(), source })?;
     let mut profiles = Vec::new();
     let mut evaluation = Vec::new();
     let mut train_seconds = 0.0;
     for profile in FeatureProfile::ALL {
-        let trained = train_profile(profile, &data, &fit, &val, &cfg)?;
+        let trained = train_profile(profile, &data, &train, &cfg)?;
         train_seconds += trained.seconds;
         let files = io::save_profile(&trained.model, &trained.ae_tensors, out)?;
         let test_flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
@@ -440,7 +497,7 @@ pub fn train_and_save(paths: &[PathBuf], out: &Path, seed: u64) -> Result<ModelM
             files,
             fusion: trained.model.fusion.clone(),
             training_seconds: trained.seconds,
-            train_rows: trained.fit_rows as u64,
+            train_rows: trained.train_rows as u64,
             validation_rows: trained.validation_rows as u64,
             test_rows: test.len() as u64,
         });
