@@ -3,6 +3,8 @@
 # checks first and does nothing when the tool is already there.
 #   scripts/setup.sh build   – wasm32 target and wasm-bindgen-cli 0.2.130 (pinned like the crate)
 #   scripts/setup.sh test    – build, plus Chromium, Node packages for end2end/, PostgreSQL
+#   scripts/setup.sh release – build, plus wasm-opt 132 from npm's binaryen into target/tools
+#                              (Debian's binaryen 108 produces a WASM that breaks hydration)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-build}"
@@ -36,5 +38,13 @@ if [ "$what" = test ]; then
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     step "installing PostgreSQL from Debian for the storage tests"
     apt_install postgresql
+  fi
+fi
+
+if [ "$what" = release ]; then
+  if [ ! -x target/tools/node_modules/.bin/wasm-opt ]; then
+    step "installing wasm-opt (npm binaryen 132) into target/tools"
+    mkdir -p target/tools
+    npm install --prefix target/tools --no-audit --no-fund --loglevel=error binaryen@132 >/dev/null
   fi
 fi

@@ -11,9 +11,12 @@ AF_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 export AF_TEST_POSTGRES_URL AF_REQUIRE_POSTGRES=1
 
 echo "==> cargo test (workspace)"
+t0=$(date +%s)
 cargo test --workspace --no-fail-fast
+echo "cargo test took $(( $(date +%s) - t0 )) s"
 
 echo "==> browser tests (end2end/)"
-scripts/build-site.sh
+# `cargo test --workspace` built target/debug/anomalyforge-server for server/tests; reuse it.
+scripts/build-site.sh --wasm-only
 AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" node --test --test-concurrency=1 end2end/tests/
 echo "all tests passed in $(( $(date +%s) - started )) s"
