@@ -108,7 +108,7 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
             *res.status_mut() = status;
         }
     }
-    if res.status() == StatusCode::INTERNAL_SERVER_ERROR && res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    if res.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         res = with_error_status(res).await;
     }
     let h = res.headers_mut();
@@ -134,15 +134,22 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
 /// Header that server_fn puts on error responses.
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
-/// server_fn answers 500 to errors raised before the function body runs (a missing or malformed
-/// argument). Their JSON body names the kind of error: give the response the matching status.
+/// server_fn answers every error with 500 and the error's JSON body. The body names the kind of
+/// error (`AppError`), so this is the one place that turns it into its HTTP status (and
+/// `Retry-After` for rate limits): server functions only return typed errors.
 async fn with_error_status(res: Response) -> Response {
     let (mut parts, body) = res.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    match serde_json::from_slice::<app::error::AppError>(&bytes) {
+        Ok(err) => {
+            parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if let app::error::AppError::RateLimited { retry_after_secs } = err {
+                parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "a server function error is not an AppError"),
     }
     Response::from_parts(parts, Body::from(bytes))
 }

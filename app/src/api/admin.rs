@@ -6,66 +6,49 @@ use anomalyforge::role::Role;
 use anomalyforge::user::User;
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use {super::ssr::authorize, anomalyforge::role::Access};
+
 #[server(endpoint = "admin/list_users")]
 pub async fn list_users() -> Result<Vec<User>, AppError> {
-    use super::ssr::*;
-    respond(async move {
-        let (st, _) = authorize(anomalyforge::role::Access::ADMIN).await?;
-        Ok(st.db.list_users().await?)
-    })
-    .await
+    let (st, _) = authorize(Access::ADMIN).await?;
+    Ok(st.db.list_users().await?)
 }
 
 #[server(endpoint = "admin/create_user")]
 pub async fn create_user(username: String, display_name: String, role: Role, password: String) -> Result<User, AppError> {
-    use super::ssr::*;
     use anomalyforge::user::NewUser;
-    respond(async move {
-        let (st, me) = authorize(anomalyforge::role::Access::ADMIN).await?;
-        let user = anomalyforge::auth::create_user(&st.db, NewUser { username, display_name, role, password }).await?;
-        st.db.audit(&me.username, "user.create", &user.username, &format!("role={}", user.role)).await?;
-        tracing::info!(actor = %me.username, user = %user.username, role = %user.role, "user created");
-        Ok(user)
-    })
-    .await
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let user = anomalyforge::auth::create_user(&st.db, NewUser { username, display_name, role, password }).await?;
+    st.db.audit(&me.username, "user.create", &user.username, &format!("role={}", user.role)).await?;
+    tracing::info!(actor = %me.username, user = %user.username, role = %user.role, "user created");
+    Ok(user)
 }
 
 #[server(endpoint = "admin/set_role")]
 pub async fn set_role(user_id: i64, role: Role) -> Result<User, AppError> {
-    use super::ssr::*;
-    respond(async move {
-        let (st, me) = authorize(anomalyforge::role::Access::ADMIN).await?;
-        let user = st.db.set_role(user_id, role).await?;
-        st.db.audit(&me.username, "user.set_role", &user.username, &format!("role={role}")).await?;
-        tracing::info!(actor = %me.username, user = %user.username, role = %role, "role changed");
-        Ok(user)
-    })
-    .await
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let user = st.db.set_role(user_id, role).await?;
+    st.db.audit(&me.username, "user.set_role", &user.username, &format!("role={role}")).await?;
+    tracing::info!(actor = %me.username, user = %user.username, role = %role, "role changed");
+    Ok(user)
 }
 
 #[server(endpoint = "admin/set_disabled")]
 pub async fn set_disabled(user_id: i64, disabled: bool) -> Result<User, AppError> {
-    use super::ssr::*;
-    respond(async move {
-        let (st, me) = authorize(anomalyforge::role::Access::ADMIN).await?;
-        if disabled && user_id == me.id {
-            return Err(AppError::Invalid { field: "user_id".into(), message: "You cannot disable your own account.".into() });
-        }
-        let user = st.db.set_disabled(user_id, disabled).await?;
-        let action = if disabled { "user.disable" } else { "user.enable" };
-        st.db.audit(&me.username, action, &user.username, "").await?;
-        tracing::info!(actor = %me.username, user = %user.username, disabled, "account status changed");
-        Ok(user)
-    })
-    .await
+    let (st, me) = authorize(Access::ADMIN).await?;
+    if disabled && user_id == me.id {
+        return Err(AppError::Invalid { field: "user_id".into(), message: "You cannot disable your own account.".into() });
+    }
+    let user = st.db.set_disabled(user_id, disabled).await?;
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    st.db.audit(&me.username, action, &user.username, "").await?;
+    tracing::info!(actor = %me.username, user = %user.username, disabled, "account status changed");
+    Ok(user)
 }
 
 #[server(endpoint = "admin/audit")]
 pub async fn recent_audit() -> Result<Vec<AuditEntry>, AppError> {
-    use super::ssr::*;
-    respond(async move {
-        let (st, _) = authorize(anomalyforge::role::Access::ADMIN).await?;
-        Ok(st.db.recent_audit(50).await?)
-    })
-    .await
+    let (st, _) = authorize(Access::ADMIN).await?;
+    Ok(st.db.recent_audit(50).await?)
 }

@@ -29,18 +29,15 @@ mod ssr {
 pub async fn login(username: String, password: String) -> Result<CurrentUser, AppError> {
     use self::ssr::*;
     use super::ssr::*;
-    respond(async move {
-        let st = state()?;
-        let auth = request_auth().await?;
-        let (user, token) = anomalyforge::auth::login(&st.db, &st.login_policy, &username, &password, &auth.client).await?;
-        if let Some(old) = auth.token {
-            anomalyforge::auth::logout(&st.db, &old).await?;
-        }
-        set_session_cookie(&token.token, st.config.session_ttl_secs, st.config.secure_cookies);
-        leptos_axum::redirect(anomalyforge::pages::home_for(user.role));
-        Ok(user)
-    })
-    .await
+    let st = state()?;
+    let auth = request_auth().await?;
+    let (user, token) = anomalyforge::auth::login(&st.db, &st.login_policy, &username, &password, &auth.client).await?;
+    if let Some(old) = auth.token {
+        anomalyforge::auth::logout(&st.db, &old).await?;
+    }
+    set_session_cookie(&token.token, st.config.session_ttl_secs, st.config.secure_cookies);
+    leptos_axum::redirect(anomalyforge::pages::home_for(user.role));
+    Ok(user)
 }
 
 /// Ends the session on the server and clears the cookie.
@@ -48,32 +45,27 @@ pub async fn login(username: String, password: String) -> Result<CurrentUser, Ap
 pub async fn logout() -> Result<(), AppError> {
     use self::ssr::*;
     use super::ssr::*;
-    respond(async move {
-        let st = state()?;
-        let auth = request_auth().await?;
-        if let Some(token) = auth.token {
-            anomalyforge::auth::logout(&st.db, &token).await?;
-            if let Some(u) = auth.user {
-                tracing::info!(user_id = u.id, username = %u.username, "signed out");
-            }
+    let st = state()?;
+    let auth = request_auth().await?;
+    if let Some(token) = auth.token {
+        anomalyforge::auth::logout(&st.db, &token).await?;
+        if let Some(u) = auth.user {
+            tracing::info!(user_id = u.id, username = %u.username, "signed out");
         }
-        set_session_cookie("", 0, st.config.secure_cookies);
-        leptos_axum::redirect("/login");
-        Ok(())
-    })
-    .await
+    }
+    set_session_cookie("", 0, st.config.secure_cookies);
+    leptos_axum::redirect("/login");
+    Ok(())
 }
 
 /// The signed-in user, or `None`. Never an authorisation error: anyone may ask who they are.
 #[server(endpoint = "auth/me")]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
-    use super::ssr::*;
-    respond(async move { Ok(request_auth().await?.user) }).await
+    Ok(super::ssr::request_auth().await?.user)
 }
 
 /// Demo accounts for the login page's banner; empty unless the server runs in demo mode.
 #[server(endpoint = "auth/demo_accounts")]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
-    use super::ssr::*;
-    respond(async move { Ok(state()?.demo_accounts.as_ref().clone()) }).await
+    Ok(super::ssr::state()?.demo_accounts.as_ref().clone())
 }

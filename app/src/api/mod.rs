@@ -1,5 +1,7 @@
 //! Server functions. Each one is thin: check the role, call the `anomalyforge` domain, return
 //! shared types. URLs are fixed (`/api/<endpoint>`) so integrators and tests can rely on them.
+//! An `Err(AppError)` is sent as JSON; the server's middleware gives the response the error's HTTP
+//! status (`AppError::status_code`), so the functions themselves never deal with HTTP.
 
 pub mod admin;
 pub mod auth;
@@ -10,11 +12,7 @@ pub(crate) mod ssr {
     use crate::state::{AppState, RequestAuth};
     use anomalyforge::role::Access;
     use anomalyforge::user::CurrentUser;
-    use http::header::{HeaderValue, RETRY_AFTER};
-    use http::StatusCode;
     use leptos::prelude::*;
-    use leptos_axum::ResponseOptions;
-    use std::future::Future;
 
     pub fn state() -> Result<AppState, AppError> {
         use_context::<AppState>().ok_or_else(|| {
@@ -40,21 +38,5 @@ pub(crate) mod ssr {
         let auth = request_auth().await?;
         let user = anomalyforge::auth::authorize(auth.user.as_ref(), access)?;
         Ok((st, user))
-    }
-
-    /// Runs a server function body and turns an error into its HTTP status.
-    pub async fn respond<T>(body: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
-        let out = body.await;
-        if let Err(e) = &out {
-            if let Some(opts) = use_context::<ResponseOptions>() {
-                opts.set_status(StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
-                if let AppError::RateLimited { retry_after_secs } = e {
-                    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                        opts.insert_header(RETRY_AFTER, v);
-                    }
-                }
-            }
-        }
-        out
     }
 }
