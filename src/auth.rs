@@ -30,7 +30,7 @@ pub enum AuthError {
     Unauthenticated,
     #[error("Your role ({0}) may not do this.")]
     Forbidden(Role),
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error(transparent)]
     Store(#[from] StoreError),

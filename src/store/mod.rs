@@ -13,7 +13,7 @@ pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -25,12 +25,14 @@ pub enum Backend {
     Postgres,
 }
 
+/// Storage errors. Each message includes its cause's text (and so does not also chain it as a
+/// `source`, which would print the cause twice in `{:#}` reports).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database at {url}: {source}")]
-    Open { url: String, #[source] source: sqlx::Error },
+    #[error("cannot open the database at {url}: {cause}")]
+    Open { url: String, cause: sqlx::Error },
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(sqlx::migrate::MigrateError),
     #[error("unsupported database URL `{0}` (use sqlite://… or postgres://…)")]
     UnsupportedUrl(String),
     #[error("{0}")]
@@ -40,12 +42,24 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(sqlx::Error),
     #[error("corrupt value in column {column}: {detail}")]
     Corrupt { column: &'static str, detail: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migrate(e)
+    }
+}
 
 /// A pool of connections to the configured database.
 #[derive(Clone, Debug)]
@@ -91,10 +105,16 @@ impl Db {
             if let Some(dir) = sqlite_parent_dir(url) {
                 std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
                     url: redact_url(url),
-                    source: sqlx::Error::Io(e),
+                    cause: sqlx::Error::Io(e),
                 })?;
             }
         }
+        // One direct connection first: a pool would report only "timed out" instead of the
+        // cause (refused, authentication failed, unknown database, unwritable file …).
+        let probe = AnyConnection::connect(url)
+            .await
+            .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
+        let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -111,7 +131,7 @@ impl Db {
             })
             .connect(url)
             .await
-            .map_err(|source| StoreError::Open { url: redact_url(url), source })?;
+            .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
         Ok(Db { pool, backend })
     }
 
