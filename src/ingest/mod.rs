@@ -16,6 +16,8 @@
 //! so [`Flow::day`] works on every source); see [`time`].
 
 pub mod flows_json;
+#[cfg(test)]
+mod props;
 pub mod suricata;
 pub mod time;
 pub mod zeek;
