@@ -130,11 +130,19 @@ fn parse_array(input: &[u8], open: usize, limits: &Limits) -> Result<Parsed<Flow
 }
 
 /// After the closing `]` only whitespace may follow.
-fn trailing(input: &[u8], after: usize, line: usize, mut out: Collector<'_, Flow>) -> Result<Parsed<Flow>, IngestError> {
+fn trailing(
+    input: &[u8],
+    after: usize,
+    line: usize,
+    mut out: Collector<'_, Flow>,
+) -> Result<Parsed<Flow>, IngestError> {
     let rest = input.get(after..).unwrap_or_default();
     if let Some(p) = rest.iter().position(|b| !b.is_ascii_whitespace()) {
         let at = line + count_newlines(&rest[..p]);
-        out.push(at, Outcome::Rejected(LineError::Invalid("unexpected data after the closing `]` of the array".into())))?;
+        out.push(
+            at,
+            Outcome::Rejected(LineError::Invalid("unexpected data after the closing `]` of the array".into())),
+        )?;
     }
     Ok(out.parsed)
 }
@@ -146,7 +154,9 @@ fn count_newlines(b: &[u8]) -> usize {
 /// One flow object.
 fn record(bytes: &[u8]) -> Result<Flow, LineError> {
     let m = json::object(bytes)?;
-    if let Some(k) = m.keys().find(|k| !TUPLE_FIELDS.contains(&k.as_str()) && !CONN_FIELDS.contains(&k.as_str()) && *k != "features") {
+    if let Some(k) =
+        m.keys().find(|k| !TUPLE_FIELDS.contains(&k.as_str()) && !CONN_FIELDS.contains(&k.as_str()) && *k != "features")
+    {
         return Err(LineError::UnknownField(k.clone()));
     }
     let five_tuple = FiveTuple {
@@ -169,7 +179,9 @@ fn record(bytes: &[u8]) -> Result<Flow, LineError> {
     })?;
     let has_conn = CONN_FIELDS.iter().any(|f| m.contains_key(*f));
     match (has_conn, m.get("features")) {
-        (true, Some(_)) => Err(LineError::Invalid("give either the conn summary fields or `features`, not both".into())),
+        (true, Some(_)) => {
+            Err(LineError::Invalid("give either the conn summary fields or `features`, not both".into()))
+        }
         (false, None) => Err(LineError::Invalid(format!(
             "no flow data: give the conn summary fields ({}) or `features`",
             CONN_FIELDS.join(", ")
@@ -231,7 +243,11 @@ fn feature_flow(features: &Value, five_tuple: FiveTuple, ts: String) -> Result<F
                 })?)
             }
             other => {
-                return Err(LineError::BadValue { field: format!("features.{name}"), problem: "expected a number or null", value: json::show(other) })
+                return Err(LineError::BadValue {
+                    field: format!("features.{name}"),
+                    problem: "expected a number or null",
+                    value: json::show(other),
+                })
             }
         };
         if let Some(slot) = flow.features.get_mut(i) {
@@ -300,7 +316,11 @@ mod tests {
         let p = run(&format!("[{tricky},{CONN}]"));
         assert_eq!(p.records.len(), 1);
         assert_eq!(p.rejected.len(), 1);
-        assert!(p.rejected[0].reason.starts_with("field `protocol`: expected a transport protocol"), "{}", p.rejected[0].reason);
+        assert!(
+            p.rejected[0].reason.starts_with("field `protocol`: expected a transport protocol"),
+            "{}",
+            p.rejected[0].reason
+        );
     }
 
     #[test]
@@ -336,10 +356,17 @@ mod tests {
             FEAT.replace(r#""Flow Duration":1500000"#, r#""Flow Duration":"long""#),
             FEAT.replace(r#""Flow Duration":1500000"#, r#""Flow Duration":1e300"#),
             FEAT.replace(r#""Flow Duration":1500000"#, r#""Dst Port":80"#),
-            FEAT.replace(r#""features":{"Flow Duration":1500000,"Total Fwd Packet":10,"Fwd IAT Mean":null}"#, r#""features":{}"#),
+            FEAT.replace(
+                r#""features":{"Flow Duration":1500000,"Total Fwd Packet":10,"Fwd IAT Mean":null}"#,
+                r#""features":{}"#,
+            ),
             FEAT.replace(r#""features":{"#, r#""duration_us":1,"features":{"#),
             CONN.replace(r#","bwd_bytes":5400"#, ""),
-            CONN.replace(r#""duration_us":1500000,"fwd_packets":10,"bwd_packets":8,"fwd_bytes":1200,"bwd_bytes":5400"#, r#""x":1"#).replace(r#","x":1"#, ""),
+            CONN.replace(
+                r#""duration_us":1500000,"fwd_packets":10,"bwd_packets":8,"fwd_bytes":1200,"bwd_bytes":5400"#,
+                r#""x":1"#,
+            )
+            .replace(r#","x":1"#, ""),
             CONN.replace(r#""timestamp":"2024-05-01T12:00:00.250Z""#, r#""timestamp":"soon""#),
             CONN.replace(r#""duration_us":1500000"#, r#""duration_us":-5"#),
             CONN.replace(r#""src_port":51514"#, r#""src_port":65536"#),
@@ -370,7 +397,8 @@ mod tests {
 
     #[test]
     fn every_canonical_name_is_accepted() {
-        let features: Map<String, Value> = FEATURES.iter().enumerate().map(|(i, n)| (n.to_string(), Value::from(i as f64))).collect();
+        let features: Map<String, Value> =
+            FEATURES.iter().enumerate().map(|(i, n)| (n.to_string(), Value::from(i as f64))).collect();
         let mut m: Map<String, Value> = serde_json::from_str(FEAT).unwrap();
         m.insert("features".into(), Value::Object(features));
         m.insert("dst_port".into(), Value::from(0));

@@ -389,15 +389,11 @@ pub(crate) mod json {
     }
 
     pub fn ip(field: &str, v: &Value) -> Result<IpAddr, LineError> {
-        v.as_str()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| bad(field, "expected an IP address", v))
+        v.as_str().and_then(|s| s.trim().parse().ok()).ok_or_else(|| bad(field, "expected an IP address", v))
     }
 
     pub fn port(field: &str, v: &Value) -> Result<u16, LineError> {
-        v.as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .ok_or_else(|| bad(field, "expected a port number 0-65535", v))
+        v.as_u64().and_then(|n| u16::try_from(n).ok()).ok_or_else(|| bad(field, "expected a port number 0-65535", v))
     }
 
     pub fn count(field: &str, v: &Value) -> Result<u64, LineError> {
@@ -406,9 +402,7 @@ pub(crate) mod json {
 
     /// A finite, non-negative number.
     pub fn non_negative(field: &str, v: &Value) -> Result<f64, LineError> {
-        v.as_f64()
-            .filter(|x| x.is_finite() && *x >= 0.0)
-            .ok_or_else(|| bad(field, "expected a non-negative number", v))
+        v.as_f64().filter(|x| x.is_finite() && *x >= 0.0).ok_or_else(|| bad(field, "expected a non-negative number", v))
     }
 
     pub fn string<'a>(field: &str, v: &'a Value) -> Result<&'a str, LineError> {

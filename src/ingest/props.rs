@@ -12,10 +12,7 @@ const FLOWS: &str = "[{\"src_ip\":\"192.0.2.10\",\"src_port\":51514,\"dst_ip\":\
 
 /// Bytes biased towards what the parsers look at.
 fn interesting_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let token = prop_oneof![
-        any::<u8>(),
-        prop::sample::select(b"[]{}\",:\\\t\n\r# -.0123456789eE".to_vec()),
-    ];
+    let token = prop_oneof![any::<u8>(), prop::sample::select(b"[]{}\",:\\\t\n\r# -.0123456789eE".to_vec()),];
     prop::collection::vec(token, 0..600)
 }
 

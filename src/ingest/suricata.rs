@@ -15,7 +15,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{json, parse_reader, parse_slice, time, IngestError, IngestRecord, Limits, LineError, LineParser, Outcome, Parsed, SignatureAlert};
+use super::{
+    json, parse_reader, parse_slice, time, IngestError, IngestRecord, Limits, LineError, LineParser, Outcome, Parsed,
+    SignatureAlert,
+};
 use crate::flow::{ConnSummary, FiveTuple, Flow};
 use crate::ingest::zeek::MAX_COUNT;
 
@@ -64,7 +67,8 @@ fn flow(m: &Map<String, Value>) -> Result<Flow, LineError> {
     if end < start {
         return Err(LineError::Invalid("flow.end is before flow.start".into()));
     }
-    let timestamp = time::format_micros(start).ok_or_else(|| LineError::Invalid("flow.start is outside years 0000-9999".into()))?;
+    let timestamp =
+        time::format_micros(start).ok_or_else(|| LineError::Invalid("flow.start is outside years 0000-9999".into()))?;
     Ok(Flow::from_conn(&ConnSummary {
         five_tuple: Some(five_tuple),
         timestamp: Some(timestamp),
@@ -81,27 +85,30 @@ fn flow(m: &Map<String, Value>) -> Result<Flow, LineError> {
 fn alert(m: &Map<String, Value>) -> Result<SignatureAlert, LineError> {
     let five_tuple = five_tuple(m)?;
     let ts = timestamp(m, "timestamp", "timestamp")?;
-    let timestamp = time::format_micros(ts).ok_or_else(|| LineError::Invalid("timestamp is outside years 0000-9999".into()))?;
+    let timestamp =
+        time::format_micros(ts).ok_or_else(|| LineError::Invalid("timestamp is outside years 0000-9999".into()))?;
     let a = object(m, "alert")?;
     let field = |name: &str| json::get(a, name).ok_or_else(|| LineError::MissingField(format!("alert.{name}")));
     let signature = json::string("alert.signature", field("signature")?)?.to_string();
     let signature_id = json::count("alert.signature_id", field("signature_id")?)?;
-    let category = json::get(a, "category").map(|v| json::string("alert.category", v).map(str::to_string)).transpose()?;
+    let category =
+        json::get(a, "category").map(|v| json::string("alert.category", v).map(str::to_string)).transpose()?;
     let severity_value = field("severity")?;
-    let severity = severity_value
-        .as_u64()
-        .and_then(|s| u8::try_from(s).ok())
-        .ok_or_else(|| LineError::BadValue {
-            field: "alert.severity".into(),
-            problem: "expected a priority 0-255",
-            value: json::show(severity_value),
-        })?;
+    let severity = severity_value.as_u64().and_then(|s| u8::try_from(s).ok()).ok_or_else(|| LineError::BadValue {
+        field: "alert.severity".into(),
+        problem: "expected a priority 0-255",
+        value: json::show(severity_value),
+    })?;
     Ok(SignatureAlert { signature, signature_id, category, severity, five_tuple, timestamp })
 }
 
 fn object<'a>(m: &'a Map<String, Value>, field: &str) -> Result<&'a Map<String, Value>, LineError> {
     let v = json::require(m, field)?;
-    v.as_object().ok_or_else(|| LineError::BadValue { field: field.into(), problem: "expected an object", value: json::show(v) })
+    v.as_object().ok_or_else(|| LineError::BadValue {
+        field: field.into(),
+        problem: "expected an object",
+        value: json::show(v),
+    })
 }
 
 /// `src_ip`, `src_port`, `dest_ip`, `dest_port`, `proto` of an event.
@@ -239,7 +246,9 @@ mod tests {
 
     #[test]
     fn a_flow_member_that_is_not_an_object_is_named() {
-        let p = run(r#"{"event_type":"flow","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","src_port":1,"dest_port":2,"proto":6,"flow":[]}"#);
+        let p = run(
+            r#"{"event_type":"flow","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","src_port":1,"dest_port":2,"proto":6,"flow":[]}"#,
+        );
         assert_eq!(reasons(&p), vec![(1, "field `flow`: expected an object, got an array")]);
     }
 

@@ -98,7 +98,13 @@ pub fn iso_to_micros(s: &str) -> Option<i64> {
         }
         std::str::from_utf8(part).ok()?.parse().ok()
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
@@ -160,7 +166,10 @@ mod tests {
         let us = epoch_str_to_micros("1601998366.785668").unwrap();
         assert_eq!(us, 1_601_998_366_785_668);
         assert_eq!(format_micros(us).as_deref(), Some("2020-10-06 15:32:46.785668"));
-        assert_eq!(format_micros(epoch_str_to_micros("928.943457").unwrap()).as_deref(), Some("1970-01-01 00:15:28.943457"));
+        assert_eq!(
+            format_micros(epoch_str_to_micros("928.943457").unwrap()).as_deref(),
+            Some("1970-01-01 00:15:28.943457")
+        );
         assert_eq!(epoch_str_to_micros("1.5e3"), Some(1_500_000_000));
         assert_eq!(epoch_str_to_micros("1.1234567"), Some(1_123_456));
         assert_eq!(epoch_str_to_micros("-1.5"), Some(-1_500_000));
@@ -181,8 +190,21 @@ mod tests {
         assert_eq!(iso_to_micros("2021-06-06 13:59:46.457984"), Some(us));
         assert_eq!(iso_to_micros("2021-06-06T10:29:46.457984-03:30"), Some(us));
         assert_eq!(iso_to_micros("2021-06-06T15:59:46+02"), Some(us - 457_984));
-        assert_eq!(format_micros(iso_to_micros("2000-02-29T23:59:59.9999999Z").unwrap()).as_deref(), Some("2000-02-29 23:59:59.999999"));
-        for bad in ["", "2021-06-06", "2021-13-01T00:00:00Z", "2021-02-29T00:00:00Z", "2021-06-06T24:00:00", "2021-06-06T10:00:00.Z", "2021-06-06T10:00:00+2", "2021-06-06T10:00:00Zjunk", "２０21-06-06T10:00:00"] {
+        assert_eq!(
+            format_micros(iso_to_micros("2000-02-29T23:59:59.9999999Z").unwrap()).as_deref(),
+            Some("2000-02-29 23:59:59.999999")
+        );
+        for bad in [
+            "",
+            "2021-06-06",
+            "2021-13-01T00:00:00Z",
+            "2021-02-29T00:00:00Z",
+            "2021-06-06T24:00:00",
+            "2021-06-06T10:00:00.Z",
+            "2021-06-06T10:00:00+2",
+            "2021-06-06T10:00:00Zjunk",
+            "２０21-06-06T10:00:00",
+        ] {
             assert_eq!(iso_to_micros(bad), None, "{bad}");
         }
     }
