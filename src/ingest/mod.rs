@@ -211,6 +211,8 @@ fn feed<P: LineParser>(parser: &mut P, line_no: usize, line: &[u8], limits: &Lim
     if line.len() > limits.max_line_bytes {
         return Outcome::Rejected(LineError::LineTooLong { len: line.len(), max: limits.max_line_bytes });
     }
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+    let line = if line_no == 1 { line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line) } else { line };
     if line.iter().all(u8::is_ascii_whitespace) {
         return Outcome::Ignored;
     }
@@ -478,6 +480,13 @@ mod tests {
         assert!(matches!(err, IngestError::TooManyRecords { max: 2, line: 5 }), "{err}");
         // Exactly at the cap is fine; ignored lines do not count.
         assert_eq!(both(b"ok\n#c\nok\n\n", &limits).unwrap().records.len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped_from_the_first_line_only() {
+        let p = both(b"\xEF\xBB\xBFok\n\xEF\xBB\xBFok\n", &Limits::default()).unwrap();
+        assert_eq!(p.records.len(), 1);
+        assert_eq!(p.rejected[0].line, 2);
     }
 
     #[test]

@@ -73,7 +73,8 @@ where
 
 proptest! {
     #[test]
-    fn zeek_never_panics(input in interesting_bytes(), limits in any_limits()) {
+    fn zeek_never_panics(input in interesting_bytes(), limits in any_limits(), bom in any::<bool>()) {
+        let input = if bom { [&b"\xEF\xBB\xBF"[..], &input].concat() } else { input };
         check(zeek::ZeekParser::default(), &input, &limits)?;
         check(zeek::ZeekParser::default(), &input, &Limits::default())?;
     }
