@@ -37,8 +37,9 @@ pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 /// Longest excerpt of input quoted in a rejection reason.
 const MAX_QUOTED_CHARS: usize = 64;
 
-/// Size limits of one batch.
+/// Size limits of one batch (a config section: missing keys take the defaults, unknown keys are errors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Longest line (NDJSON/TSV) or JSON array element in bytes, without its line ending.
     pub max_line_bytes: usize,
