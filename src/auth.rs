@@ -66,6 +66,28 @@ pub fn hash_token(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Prefix of API tokens, so a leaked one is recognisable (secret scanners, logs).
+pub const API_TOKEN_PREFIX: &str = "af_";
+
+/// Creates an API token: 32 random bytes, stored as their SHA-256 only. The returned secret is the
+/// one and only copy of the bearer value.
+pub async fn create_api_token(db: &Db, name: &str, created_by: &str) -> Result<crate::api_token::CreatedApiToken, AuthError> {
+    let name = validate::token_name(name)?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let token = db.create_api_token(&name, &hash_token(&secret), created_by).await?;
+    Ok(crate::api_token::CreatedApiToken { token, secret })
+}
+
+/// The live API token a bearer value belongs to, if any.
+pub async fn api_token(db: &Db, secret: &str) -> Result<Option<crate::api_token::ApiToken>, AuthError> {
+    if secret.is_empty() || secret.len() > 256 {
+        return Ok(None);
+    }
+    Ok(db.api_token_by_hash(&hash_token(secret)).await?)
+}
+
 /// Hashes a password with argon2id on a blocking thread.
 pub async fn hash_password(password: String) -> Result<String, AuthError> {
     tokio::task::spawn_blocking(move || hash_password_blocking(&password))

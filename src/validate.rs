@@ -55,6 +55,21 @@ pub fn display_name(raw: &str, fallback: &str) -> Result<String, FieldError> {
     Ok(if d.is_empty() { fallback.to_string() } else { d.to_string() })
 }
 
+/// An API token name: 1–64 characters, no control characters.
+pub fn token_name(raw: &str) -> Result<String, FieldError> {
+    let n = raw.trim();
+    if n.is_empty() {
+        return Err(FieldError::new("name", "Enter a name for the token (who or what will use it)."));
+    }
+    if n.chars().count() > crate::api_token::TOKEN_NAME_MAX {
+        return Err(FieldError::new("name", format!("A token name can be at most {} characters.", crate::api_token::TOKEN_NAME_MAX)));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "A token name cannot contain control characters."));
+    }
+    Ok(n.to_string())
+}
+
 /// A new password: 12–256 characters.
 pub fn new_password(p: &str) -> Result<(), FieldError> {
     let n = p.chars().count();

@@ -36,6 +36,7 @@ on_both_backends!(
     sessions_expire_and_role_changes_apply_at_once,
     login_rate_limit_counts_per_account_and_address,
     audit_trail_is_newest_first,
+    api_tokens_are_stored_hashed_and_revocable,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -150,4 +151,43 @@ async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].action, "user.disable");
     assert_eq!(entries[1].detail, "role=analyst");
+}
+
+async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db) {
+    use sqlx::Row;
+    let a = auth::create_api_token(db, "  zeek-sensor-1 ", "admin").await.unwrap();
+    assert!(a.secret.starts_with(auth::API_TOKEN_PREFIX) && a.secret.len() > 40, "{}", a.secret);
+    assert_eq!(a.token.name, "zeek-sensor-1");
+    assert!(!format!("{a:?}").contains(&a.secret), "Debug must not print the secret");
+    let b = auth::create_api_token(db, "suricata", "cli").await.unwrap();
+    assert_ne!(a.secret, b.secret);
+    // Only the hash is stored.
+    let stored: Vec<String> = sqlx::query("SELECT token_hash FROM api_tokens ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get("token_hash").unwrap())
+        .collect();
+    assert_eq!(stored, vec![auth::hash_token(&a.secret), auth::hash_token(&b.secret)]);
+    assert!(auth::create_api_token(db, "", "admin").await.is_err(), "a name is required");
+
+    // Lookup by the bearer value records the use; unknown values find nothing.
+    assert_eq!(a.token.last_used_at, None);
+    let found = auth::api_token(db, &a.secret).await.unwrap().unwrap();
+    assert_eq!(found.id, a.token.id);
+    assert!(found.last_used_at.is_some());
+    assert!(auth::api_token(db, "af_forged").await.unwrap().is_none());
+    assert!(auth::api_token(db, "").await.unwrap().is_none());
+
+    let listed = db.list_api_tokens().await.unwrap();
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), vec![b.token.id, a.token.id], "newest first");
+
+    // Revoked tokens authenticate nothing; revoking is idempotent.
+    let revoked = db.revoke_api_token(a.token.id).await.unwrap();
+    let at = revoked.revoked_at.expect("revoked_at set");
+    assert!(auth::api_token(db, &a.secret).await.unwrap().is_none());
+    assert_eq!(db.revoke_api_token(a.token.id).await.unwrap().revoked_at, Some(at));
+    assert!(auth::api_token(db, &b.secret).await.unwrap().is_some(), "other tokens keep working");
+    assert!(matches!(db.revoke_api_token(9999).await, Err(StoreError::NotFound(_))));
 }

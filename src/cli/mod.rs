@@ -2,6 +2,7 @@
 //! module; this file only parses and dispatches.
 
 mod engine;
+mod token;
 mod user;
 
 use anyhow::Context;
@@ -19,6 +20,9 @@ pub enum Command {
     /// Manage user accounts (uses DATABASE_URL / AF_DATA_DIR like the server).
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage API tokens for the ingest API (uses DATABASE_URL / AF_DATA_DIR like the server).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     #[command(flatten)]
     Engine(engine::EngineCommand),
 }
@@ -26,6 +30,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::User(cmd) => runtime()?.block_on(user::run(cmd)),
+        Command::Token(cmd) => runtime()?.block_on(token::run(cmd)),
         Command::Engine(cmd) => engine::run(cmd),
     }
 }

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod login_failures;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

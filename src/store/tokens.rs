@@ -1,0 +1,86 @@
+//! The `api_tokens` table. Only the SHA-256 of a token is stored (see [`crate::auth::create_api_token`]);
+//! a lookup ignores revoked tokens.
+
+use super::{now_ms, Db, Result, StoreError};
+use crate::api_token::ApiToken;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+const COLUMNS: &str = "id, name, created_by, created_at, last_used_at, revoked_at";
+
+/// `last_used_at` is written at most this often per token, so busy integrators do not cost a write per
+/// request.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+impl Db {
+    /// Stores a new token by its hash. `name` is already validated.
+    pub async fn create_api_token(&self, name: &str, token_hash: &str, created_by: &str) -> Result<ApiToken> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        ))
+        .bind(name)
+        .bind(token_hash)
+        .bind(created_by)
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        token_from_row(&row)
+    }
+
+    /// Every token, newest first (revoked ones too, so administrators see the history).
+    pub async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at DESC, id DESC"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub async fn api_token_by_id(&self, id: i64) -> Result<ApiToken> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("API token #{id}")))?;
+        token_from_row(&row)
+    }
+
+    /// Revokes a token (idempotent: revoking twice keeps the first time).
+    pub async fn revoke_api_token(&self, id: i64) -> Result<ApiToken> {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        self.api_token_by_id(id).await
+    }
+
+    /// The live (not revoked) token with this hash, and records its use.
+    pub async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"))
+            .bind(token_hash)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(mut token) = row.as_ref().map(token_from_row).transpose()? else { return Ok(None) };
+        let now = now_ms();
+        if token.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token.id)
+                .execute(self.pool())
+                .await?;
+            token.last_used_at = Some(now);
+        }
+        Ok(Some(token))
+    }
+}
