@@ -162,6 +162,7 @@ async fn page_access_table() {
 async fn server_function_access_table() {
     let app = TestApp::spawn().await;
     let employee_id = app.db.user_by_username("employee").await.unwrap().unwrap().id.to_string();
+    let token_id = anomalyforge::auth::create_api_token(&app.db, "existing", "test").await.unwrap().token.id.to_string();
     let mut clients = vec![(None, app.client())];
     for role in Role::ALL {
         clients.push((Some(role), app.signed_in(role).await));
@@ -178,6 +179,9 @@ async fn server_function_access_table() {
             ("admin/create_user", vec![("username", &new_name), ("display_name", ""), ("role", "employee"), ("password", "a long enough password")], Some(admin_only)),
             ("admin/set_role", vec![("user_id", &employee_id), ("role", "employee")], Some(admin_only)),
             ("admin/set_disabled", vec![("user_id", &employee_id), ("disabled", "false")], Some(admin_only)),
+            ("admin/list_api_tokens", vec![], Some(admin_only)),
+            ("admin/create_api_token", vec![("name", &new_name)], Some(admin_only)),
+            ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {
@@ -197,6 +201,9 @@ async fn server_function_access_table() {
     let users = app.db.list_users().await.unwrap();
     let created: Vec<_> = users.iter().filter(|u| u.username.starts_with("created-")).map(|u| u.username.as_str()).collect();
     assert_eq!(created, vec!["created-1"]);
+    let tokens = app.db.list_api_tokens().await.unwrap();
+    let created: Vec<_> = tokens.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(created, vec!["created-1", "existing"]);
     app.stop().await;
 }
 
@@ -325,4 +332,32 @@ async fn start_up_stops_with_a_named_cause() {
     let cfg = anomalyforge::config::Config { database_url: Some(url), ..Default::default() };
     let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
     assert!(err.contains("applying migrations") && err.contains("users"), "{err}");
+}
+
+#[tokio::test]
+async fn admin_creates_an_api_token_shown_once_and_revokes_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Admin).await;
+    let res = app.call(&admin, "admin/create_api_token", &[("name", "<script>x</script>")]).await;
+    assert_eq!(res.status(), 200);
+    let created: Value = res.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("af_"));
+    let id = created["token"]["id"].as_i64().unwrap().to_string();
+    // The list never carries the value or its hash.
+    let list = app.call(&admin, "admin/list_api_tokens", &[]).await.text().await.unwrap();
+    assert!(!list.contains(&secret) && !list.contains(&anomalyforge::auth::hash_token(&secret)), "{list}");
+    // The admin page renders the name as text.
+    let page = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("&lt;script&gt;x&lt;/script&gt;") && !page.contains("<script>x</script>"));
+    let empty = app.call(&admin, "admin/create_api_token", &[("name", "  ")]).await;
+    assert_eq!(empty.status(), 422);
+    let res = app.call(&admin, "admin/revoke_api_token", &[("token_id", &id)]).await;
+    assert_eq!(res.status(), 200);
+    let revoked: Value = res.json().await.unwrap();
+    assert!(revoked["revoked_at"].is_i64());
+    assert!(anomalyforge::auth::api_token(&app.db, &secret).await.unwrap().is_none());
+    let audit: Vec<String> = app.db.recent_audit(10).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(audit.starts_with(&["token.revoke".to_string(), "token.create".to_string()]), "{audit:?}");
+    app.stop().await;
 }

@@ -1,6 +1,7 @@
-//! User administration (admin only). Every action is written to the audit trail.
+//! User and API-token administration (admin only). Every action is written to the audit trail.
 
 use crate::error::AppError;
+use anomalyforge::api_token::{ApiToken, CreatedApiToken};
 use anomalyforge::audit::AuditEntry;
 use anomalyforge::role::Role;
 use anomalyforge::user::User;
@@ -51,4 +52,29 @@ pub async fn set_disabled(user_id: i64, disabled: bool) -> Result<User, AppError
 pub async fn recent_audit() -> Result<Vec<AuditEntry>, AppError> {
     let (st, _) = authorize(Access::ADMIN).await?;
     Ok(st.db.recent_audit(50).await?)
+}
+
+#[server(endpoint = "admin/list_api_tokens")]
+pub async fn list_api_tokens() -> Result<Vec<ApiToken>, AppError> {
+    let (st, _) = authorize(Access::ADMIN).await?;
+    Ok(st.db.list_api_tokens().await?)
+}
+
+/// Creates an API token; the reply carries its value, which is never shown again.
+#[server(endpoint = "admin/create_api_token")]
+pub async fn create_api_token(name: String) -> Result<CreatedApiToken, AppError> {
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let created = anomalyforge::auth::create_api_token(&st.db, &name, &me.username).await?;
+    st.db.audit(&me.username, "token.create", &created.token.name, &format!("id={}", created.token.id)).await?;
+    tracing::info!(actor = %me.username, token_id = created.token.id, name = %created.token.name, "API token created");
+    Ok(created)
+}
+
+#[server(endpoint = "admin/revoke_api_token")]
+pub async fn revoke_api_token(token_id: i64) -> Result<ApiToken, AppError> {
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let token = st.db.revoke_api_token(token_id).await?;
+    st.db.audit(&me.username, "token.revoke", &token.name, &format!("id={}", token.id)).await?;
+    tracing::info!(actor = %me.username, token_id = token.id, "API token revoked");
+    Ok(token)
 }

@@ -1,9 +1,11 @@
-//! `/admin`: user accounts (list, create, change role, disable/enable) and the recent audit trail.
+//! `/admin`: user accounts (list, create, change role, disable/enable), API tokens for integrators
+//! (create, shown once; revoke) and the recent audit trail.
 //! Every form is an `ActionForm`, so the page works before (or without) the WASM.
 
-use crate::api::admin::{list_users, recent_audit, CreateUser, SetDisabled, SetRole};
+use crate::api::admin::{list_api_tokens, list_users, recent_audit, CreateApiToken, CreateUser, RevokeApiToken, SetDisabled, SetRole};
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
+use anomalyforge::api_token::{ApiToken, CreatedApiToken};
 use anomalyforge::pages;
 use anomalyforge::role::Role;
 use anomalyforge::user::User;
@@ -80,6 +82,7 @@ fn AdminPanel() -> impl IntoView {
                 <button type="submit" class="primary" data-test="create-user">"Create user"</button>
             </ActionForm>
         </section>
+        <ApiTokens/>
         <section class="panel">
             <h2>"Recent administrative actions"</h2>
             <Transition fallback=|| ()>
@@ -99,6 +102,78 @@ fn AdminPanel() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// API tokens for the ingest API: list, create (the value is shown once, as text), revoke.
+#[component]
+fn ApiTokens() -> impl IntoView {
+    let create = ServerAction::<CreateApiToken>::new();
+    let revoke = ServerAction::<RevokeApiToken>::new();
+    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
+    let last_error = move || [create.value().get().map(|r| r.map(|_| ())), revoke.value().get().map(|r| r.map(|_| ()))]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.err());
+    let created = move || create.value().get().and_then(Result::ok);
+    view! {
+        <section class="panel" data-test="api-tokens">
+            <h2>"API tokens"</h2>
+            <p class="muted">"Integrators send flows and logs to " <code>"/api/v1/ingest/…"</code> " with "
+                <code>"Authorization: Bearer <token>"</code> ". Only a hash of each token is stored."</p>
+            {move || last_error().map(|e| view! { <p class="error" role="alert" data-test="token-error">{e.to_string()}</p> })}
+            {move || created().map(|c: CreatedApiToken| view! {
+                <div class="notice" role="status" data-test="new-token">
+                    <p>{format!("Token “{}” created. Copy it now: it will not be shown again.", c.token.name)}</p>
+                    <code class="secret">{c.secret}</code>
+                </div>
+            })}
+            <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
+                {move || Suspend::new(async move {
+                    tokens.await.map(|list| if list.is_empty() {
+                        view! { <p class="muted">"No API tokens yet."</p> }.into_any()
+                    } else { view! {
+                        <table class="table compact" data-test="tokens">
+                            <thead><tr><th>"Name"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|t| view! { <TokenRow token=t revoke/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any() })
+                })}
+            </Transition>
+            <ActionForm action=create>
+                <div class="form-grid">
+                    <div class="field">
+                        <label for="new-token-name">"Token name (who or what uses it)"</label>
+                        <input id="new-token-name" name="name" maxlength="64" required autocomplete="off"/>
+                    </div>
+                </div>
+                <button type="submit" class="primary" data-test="create-token">"Create token"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn TokenRow(token: ApiToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+    let revoked = token.revoked_at.is_some();
+    view! {
+        <tr data-token=token.id.to_string() class:disabled=revoked>
+            <td>{token.name.clone()}</td>
+            <td>{utc(token.created_at)}</td>
+            <td>{token.created_by.clone()}</td>
+            <td>{token.last_used_at.map(utc).unwrap_or_else(|| "never".into())}</td>
+            <td>{token.revoked_at.map(|t| format!("Revoked {}", utc(t))).unwrap_or_else(|| "Active".into())}</td>
+            <td>
+                {(!revoked).then(|| view! {
+                    <ActionForm action=revoke attr:class="inline-form">
+                        <input type="hidden" name="token_id" value=token.id.to_string()/>
+                        <button type="submit" class="small danger">"Revoke"</button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
     }
 }
 
