@@ -5,6 +5,7 @@
 //! the detection engine and the CLI helpers — sits behind the `server` feature. Nothing here knows
 //! about Leptos or axum: the `app` and `server` crates adapt these types to the web.
 
+pub mod alert;
 pub mod api_token;
 pub mod audit;
 pub mod detection;

@@ -37,6 +37,8 @@ on_both_backends!(
     login_rate_limit_counts_per_account_and_address,
     audit_trail_is_newest_first,
     api_tokens_are_stored_hashed_and_revocable,
+    alert_batches_are_stored_in_one_transaction,
+    a_failing_batch_stores_nothing,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -190,4 +192,67 @@ async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db
     assert_eq!(db.revoke_api_token(a.token.id).await.unwrap().revoked_at, Some(at));
     assert!(auth::api_token(db, &b.secret).await.unwrap().is_some(), "other tokens keep working");
     assert!(matches!(db.revoke_api_token(9999).await, Err(StoreError::NotFound(_))));
+}
+
+fn ml_alert(i: i64) -> anomalyforge::store::alerts::NewAlert {
+    anomalyforge::store::alerts::NewAlert {
+        seen_at: 1_700_000_000_000 + i,
+        src_ip: Some(format!("203.0.113.{}", i % 250)),
+        src_port: Some(40_000 + i),
+        dst_ip: Some("10.0.0.5".into()),
+        dst_port: Some(22),
+        protocol: Some(6),
+        threat: "ssh_patator".into(),
+        risk: 50 + i,
+        detector: anomalyforge::alert::Detector::Ml,
+        signature: None,
+        reasons: r#"{"models":[]}"#.into(),
+        features: "[]".into(),
+    }
+}
+
+async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::Db) {
+    use anomalyforge::alert::{Detector, Severity};
+    use anomalyforge::store::alerts::{BatchStats, NewAlert};
+    // More rows than one INSERT statement holds, to cover the chunking.
+    let mut alerts: Vec<NewAlert> = (0..1203).map(ml_alert).collect();
+    alerts.push(NewAlert {
+        src_ip: Some("2001:db8::1".into()),
+        threat: anomalyforge::alert::SIGNATURE_THREAT.into(),
+        risk: 170,
+        detector: Detector::Signature,
+        signature: Some("ET SCAN <Nmap> \"probe\"".into()),
+        ..ml_alert(5000)
+    });
+    let stats = BatchStats { source: "suricata".into(), token_id: None, accepted: 1300, rejected: 2, skipped: 7, scored: 1300, score_ms: 12 };
+    assert_eq!(db.persist_batch(&alerts, &stats).await.unwrap(), 1204);
+    assert_eq!(db.count_alerts().await.unwrap(), 1204);
+    let recent = db.recent_alerts(3).await.unwrap();
+    assert_eq!(recent.len(), 3);
+    let sig = &recent[0];
+    assert_eq!(sig.detector, Detector::Signature);
+    assert_eq!(sig.risk, 100, "risk is clamped to 0-100");
+    assert_eq!(sig.severity, Severity::Critical);
+    assert_eq!(sig.signature.as_deref(), Some("ET SCAN <Nmap> \"probe\""));
+    assert_eq!(sig.src_ip.as_deref(), Some("2001:db8::1"));
+    assert_eq!((sig.status.as_str(), sig.count), ("new", 1));
+    assert_eq!(sig.first_seen, sig.last_seen);
+    let ml = &recent[1];
+    assert_eq!((ml.detector, ml.threat.as_str(), ml.dst_port, ml.protocol), (Detector::Ml, "ssh_patator", Some(22), Some(6)));
+    assert_eq!(ml.reasons, r#"{"models":[]}"#);
+    // An empty batch still records its statistics.
+    db.persist_batch(&[], &BatchStats { source: "zeek".into(), accepted: 3, scored: 3, ..BatchStats::default() }).await.unwrap();
+    let totals = db.ingest_totals().await.unwrap();
+    assert_eq!((totals.batches, totals.accepted, totals.rejected, totals.skipped, totals.scored, totals.alerts), (2, 1303, 2, 7, 1303, 1204));
+}
+
+async fn a_failing_batch_stores_nothing(db: &anomalyforge::store::Db) {
+    use anomalyforge::store::alerts::BatchStats;
+    // The statistics row is written last in the batch's transaction: make it fail, after two chunks of
+    // alerts went in, and nothing of the batch may remain.
+    let alerts: Vec<_> = (0..600).map(ml_alert).collect();
+    sqlx::query("DROP TABLE ingest_stats").execute(db.pool()).await.unwrap();
+    let stats = BatchStats { source: "flows".into(), accepted: 600, scored: 600, ..BatchStats::default() };
+    assert!(db.persist_batch(&alerts, &stats).await.is_err());
+    assert_eq!(db.count_alerts().await.unwrap(), 0, "the alerts of a failed batch are rolled back");
 }

@@ -6,6 +6,7 @@
 //! tables and columns); they are compiled into the binary. Timestamps are Unix milliseconds
 //! (BIGINT) and booleans are 0/1 integers so that values decode identically on both backends.
 
+pub mod alerts;
 pub mod audit;
 pub mod login_failures;
 pub mod sessions;
