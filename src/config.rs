@@ -55,8 +55,27 @@ pub struct Config {
     /// Where the built site (WASM, JS, CSS, public files) is served from (`AF_SITE_ROOT`).
     pub site_root: PathBuf,
     pub log_format: LogFormat,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes (pages and server functions; the ingest API has its own).
     pub max_body_bytes: usize,
+    /// Run the ingest pipeline (`AF_INGEST`, default true): load the models from `model_dir` at
+    /// start-up, failing if they cannot be loaded, and serve `/api/v1/ingest/*`. When false no model is
+    /// loaded and the ingest API answers 503 (for deployments that only show stored data).
+    pub ingest: bool,
+    /// Directory of the trained models and their manifest (`AF_MODEL_DIR`), loaded once at start-up.
+    pub model_dir: PathBuf,
+    /// Most flows accepted but not yet scored and stored (`AF_INGEST_QUEUE_FLOWS`). A batch larger
+    /// than this waits for an empty queue.
+    pub ingest_queue_flows: usize,
+    /// How long an ingest request waits for room in a full queue before it is answered 503 with
+    /// `Retry-After` (`AF_INGEST_WAIT_MS`).
+    pub ingest_wait_ms: u64,
+    /// Batches scored and stored at the same time (`AF_INGEST_WORKERS`); scoring runs on blocking
+    /// threads, never on the async executor.
+    pub ingest_workers: usize,
+    /// Largest ingest request body in bytes (`AF_INGEST_MAX_BODY_BYTES`); larger gets 413.
+    pub ingest_max_body_bytes: usize,
+    /// Line-length and record-count limits of one ingest batch (`[ingest_limits]` in the file).
+    pub ingest_limits: crate::ingest::Limits,
 }
 
 impl Default for Config {
@@ -76,6 +95,13 @@ impl Default for Config {
             site_root: PathBuf::from("target/site"),
             log_format: LogFormat::Text,
             max_body_bytes: 2 * 1024 * 1024,
+            ingest: true,
+            model_dir: PathBuf::from("models"),
+            ingest_queue_flows: 200_000,
+            ingest_wait_ms: 2_000,
+            ingest_workers: 1,
+            ingest_max_body_bytes: 32 * 1024 * 1024,
+            ingest_limits: crate::ingest::Limits::default(),
         }
     }
 }
@@ -115,6 +141,12 @@ impl Config {
         }
         if self.db_max_connections == 0 {
             return Err(ConfigError("db_max_connections must be greater than 0".into()));
+        }
+        if self.ingest_queue_flows == 0 || self.ingest_workers == 0 || self.ingest_max_body_bytes == 0 {
+            return Err(ConfigError("ingest_queue_flows, ingest_workers and ingest_max_body_bytes must be greater than 0".into()));
+        }
+        if self.ingest_limits.max_records == 0 || self.ingest_limits.max_line_bytes == 0 {
+            return Err(ConfigError("ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into()));
         }
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -158,6 +190,12 @@ mod tests {
             assert!(c.demo);
             assert_eq!(c.bind.port(), 4000);
             assert_eq!(c.database_url(), "postgres://u:p@localhost/db");
+            jail.set_env("AF_INGEST_QUEUE_FLOWS", "10");
+            jail.set_env("AF_MODEL_DIR", "/opt/models");
+            let c = Config::from_env().unwrap();
+            assert_eq!(c.ingest_queue_flows, 10);
+            assert_eq!(c.model_dir, PathBuf::from("/opt/models"));
+            assert!(c.ingest, "ingest is on by default");
             assert!(!format!("{c:?}").contains("battery"));
             Ok(())
         });

@@ -3,6 +3,7 @@
 
 use anomalyforge::auth::{ClientInfo, LoginPolicy};
 use anomalyforge::config::Config;
+use anomalyforge::pipeline::Pipeline;
 use anomalyforge::store::Db;
 use anomalyforge::user::{CurrentUser, DemoAccount};
 use axum::extract::FromRef;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub login_policy: Arc<LoginPolicy>,
     /// Demo accounts shown on the login page; empty unless demo mode is on.
     pub demo_accounts: Arc<Vec<DemoAccount>>,
+    /// The ingest pipeline (queue → scoring → storage); `None` when `config.ingest` is off.
+    pub pipeline: Option<Pipeline>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

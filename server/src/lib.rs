@@ -1,13 +1,16 @@
 //! The wiring of the AnomalyForge server: start-up (database, migrations, accounts), the router
-//! (Leptos pages and server functions, `/healthz`, static files), middleware and shutdown. The
+//! (Leptos pages and server functions, `/healthz`, the ingest API, static files), middleware and shutdown. The
 //! binary in `main.rs` only reads the configuration and calls [`run`]. Integration tests call
 //! [`start`] on a free port.
 
 mod health;
+pub mod ingest_api;
 mod middleware;
 
 use anomalyforge::auth::LoginPolicy;
 use anomalyforge::config::Config;
+use anomalyforge::engine::Engine;
+use anomalyforge::pipeline::Pipeline;
 use anomalyforge::store::{redact_url, Db};
 use anyhow::Context;
 use app::state::AppState;
@@ -17,6 +20,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -42,6 +46,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::warn!(accounts = boot.demo_accounts.len(), "demo mode: demo accounts are listed on the login page");
     }
 
+    let pipeline = if config.ingest {
+        let engine = load_engine(&config.model_dir).await?;
+        Some(Pipeline::start(Arc::new(engine), db.clone(), &config))
+    } else {
+        tracing::warn!("ingest is off (AF_INGEST=false): no model loaded, the ingest API answers 503");
+        None
+    };
+
     let leptos_options = LeptosOptions::builder()
         .output_name("anomalyforge")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -54,7 +66,20 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         login_policy: Arc::new(LoginPolicy::from(&config)),
         config: Arc::new(config),
         demo_accounts: Arc::new(boot.demo_accounts),
+        pipeline,
     })
+}
+
+/// Loads the detection models once, off the async executor. The error names the file at fault.
+async fn load_engine(dir: &Path) -> anyhow::Result<Engine> {
+    let dir = dir.to_path_buf();
+    let shown = dir.display().to_string();
+    let engine = tokio::task::spawn_blocking(move || Engine::load(&dir))
+        .await
+        .context("model loading task")?
+        .with_context(|| format!("loading the detection models from `{shown}` (set AF_MODEL_DIR, or AF_INGEST=false to run without ingest)"))?;
+    tracing::info!(dir = %shown, version = %engine.manifest().model_version, "detection models loaded");
+    Ok(engine)
 }
 
 /// The complete router.
@@ -71,6 +96,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Token-authenticated machine API: no session, no CSRF check, its own body limit.
+        .merge(ingest_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .with_state(state)
 }
 

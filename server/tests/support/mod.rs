@@ -18,6 +18,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub config: Config,
+    /// The ingest pipeline, when the app runs with ingest on ([`TestApp::spawn_ingest`]).
+    pub pipeline: Option<anomalyforge::pipeline::Pipeline>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -28,19 +30,45 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// The workspace's trained models (tests run with `server/` as the working directory, so the
+    /// default `models` would not be found). Test helper only: the server itself uses `model_dir`.
+    pub fn workspace_models() -> std::path::PathBuf {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        assert!(
+            dir.join("manifest.json").is_file(),
+            "no trained models in {}: run scripts/train-model.sh (or `anomalyforge train --data data/cicids2017/improved_train.csv.gz --out models`) first",
+            dir.display()
+        );
+        dir
+    }
+
+    /// A server with the ingest pipeline on (models from the workspace), adjusted by `adjust`.
+    pub async fn spawn_ingest(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let models = Self::workspace_models();
+        Self::spawn_with(move |c| {
+            c.ingest = true;
+            c.model_dir = models;
+            adjust(c);
+        })
+        .await
+    }
+
     /// Starts a server whose configuration `adjust` may change. Besides `admin` it has one
-    /// account per other role, named after the role, with password [`PASSWORD`].
+    /// account per other role, named after the role, with password [`PASSWORD`]. Ingest is off
+    /// unless `adjust` turns it on (these tests need no models); see [`TestApp::spawn_ingest`].
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
             admin_password: Some(Secret(ADMIN_PASSWORD.into())),
             site_root: dir.path().join("site"),
+            ingest: false,
             ..Config::default()
         };
         adjust(&mut config);
         let state = server::prepare(config.clone()).await.expect("server start-up");
         let db = state.db.clone();
+        let pipeline = state.pipeline.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
                 auth::create_user(&db, NewUser { username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
@@ -55,7 +83,7 @@ impl TestApp {
         })
         .await
         .unwrap();
-        TestApp { addr: running.addr, db, config, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
+        TestApp { addr: running.addr, db, config, pipeline, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -90,6 +118,11 @@ impl TestApp {
         let res = self.login(&c, Self::username_of(role), Self::password_of(role)).await;
         assert_eq!(res.status(), 200, "sign-in as {role}: {}", res.text().await.unwrap_or_default());
         c
+    }
+
+    /// A fresh API token's bearer value.
+    pub async fn api_token(&self, name: &str) -> String {
+        auth::create_api_token(&self.db, name, "test").await.unwrap().secret
     }
 
     pub async fn stop(mut self) {

@@ -1,0 +1,371 @@
+//! The batch ingest API for integrators: `POST /api/v1/ingest/{csv,flows,zeek,suricata}`.
+//!
+//! Authentication is an API token (`Authorization: Bearer <token>`, created with
+//! `anomalyforge token create` or on /admin); there is no session and no cookie, so these routes sit
+//! outside the session/CSRF middleware. Each request is checked in this order, and the first failure
+//! answers with a JSON body `{"error": kind, "message": text}`:
+//!
+//! | check | status |
+//! |---|---|
+//! | missing, unknown or revoked token | 401 (`WWW-Authenticate: Bearer`) |
+//! | `Content-Type` not accepted by the endpoint (or missing) | 415 |
+//! | body larger than `ingest_max_body_bytes`, or more records than `ingest_limits.max_records` | 413 |
+//! | CSV without a readable header | 400 |
+//! | scoring queue still full after `ingest_wait_ms` | 503 with `Retry-After` |
+//! | the batch could not be stored | 503 (nothing of it was stored: safe to retry) |
+//!
+//! Accepted content types (parameters such as `charset` are ignored):
+//!
+//! | endpoint | format | Content-Type |
+//! |---|---|---|
+//! | `csv` | CICFlowMeter CSV, 2017 "MachineLearningCVE" or corrected 2021 layout | `text/csv`, `text/plain`, `application/octet-stream` |
+//! | `flows` | JSON array or NDJSON of flows (see `anomalyforge::ingest::flows_json`) | `application/json`, `application/x-ndjson` |
+//! | `zeek` | conn.log, TSV with `#fields` header or JSON lines | `text/plain`, `text/tab-separated-values`, `application/x-ndjson`, `application/json`, `application/octet-stream` |
+//! | `suricata` | EVE JSON lines (`flow` → flows, `alert` → signature alerts, others skipped) | `application/x-ndjson`, `application/json`, `text/plain`, `application/octet-stream` |
+//!
+//! The reply (200) is sent only after the batch's alerts and statistics are committed:
+//! `{"accepted": n, "scored": n, "signatures": n, "alerts": n, "skipped": n, "rejected": [{"line": 3, "reason": "…"}]}`
+//! where `accepted` = `scored` (flows, every one scored by the ensemble) + `signatures` (Suricata alert
+//! events, stored as signature alerts), `alerts` = alerts stored (ML + signature), `skipped` = valid
+//! records this endpoint does not use (Suricata `dns`, `http`, …).
+//! Rejected records never cost the valid ones of the same batch.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use anomalyforge::engine::csv::FlowReader;
+use anomalyforge::ingest::{self, IngestError, IngestRecord, Limits, Parsed, Rejected};
+use anomalyforge::pipeline::{Batch, PipelineError, Source};
+use app::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde::Serialize;
+use serde_json::json;
+
+/// The ingest routes, with their own body limit (checked in the handler) and no session middleware.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/ingest/csv", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Csv, st, h, b)))
+        .route("/api/v1/ingest/flows", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Flows, st, h, b)))
+        .route("/api/v1/ingest/zeek", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Zeek, st, h, b)))
+        .route(
+            "/api/v1/ingest/suricata",
+            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Suricata, st, h, b)),
+        )
+}
+
+/// Content types each endpoint accepts.
+pub fn accepted_types(source: Source) -> &'static [&'static str] {
+    match source {
+        Source::Csv => &["text/csv", "text/plain", "application/octet-stream"],
+        Source::Flows => &["application/json", "application/x-ndjson"],
+        Source::Zeek => &[
+            "text/plain",
+            "text/tab-separated-values",
+            "application/x-ndjson",
+            "application/json",
+            "application/octet-stream",
+        ],
+        Source::Suricata => &["application/x-ndjson", "application/json", "text/plain", "application/octet-stream"],
+    }
+}
+
+/// Why an ingest request was refused. Mapped to HTTP only here, at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestApiError {
+    #[error("missing API token: send `Authorization: Bearer <token>`")]
+    MissingToken,
+    #[error("invalid or revoked API token")]
+    InvalidToken,
+    #[error("unsupported Content-Type `{got}`; this endpoint accepts {accepted}")]
+    UnsupportedType { got: String, accepted: String },
+    #[error("request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("{0}")]
+    TooManyRecords(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("ingest is disabled on this server (AF_INGEST=false)")]
+    Disabled,
+    #[error("{0}")]
+    Busy(String, u64),
+    #[error("the batch could not be stored and was not accepted; retry later")]
+    Unavailable,
+    #[error("internal error; it has been logged")]
+    Internal,
+}
+
+impl IngestApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            IngestApiError::MissingToken | IngestApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            IngestApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            IngestApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            IngestApiError::Disabled | IngestApiError::Busy(..) | IngestApiError::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            IngestApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            IngestApiError::MissingToken | IngestApiError::InvalidToken => "unauthenticated",
+            IngestApiError::UnsupportedType { .. } => "unsupported_media_type",
+            IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => "payload_too_large",
+            IngestApiError::BadRequest(_) => "bad_request",
+            IngestApiError::Disabled => "ingest_disabled",
+            IngestApiError::Busy(..) => "busy",
+            IngestApiError::Unavailable => "unavailable",
+            IngestApiError::Internal => "internal",
+        }
+    }
+}
+
+impl IntoResponse for IngestApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status(), axum::Json(json!({ "error": self.kind(), "message": self.to_string() }))).into_response();
+        let h = res.headers_mut();
+        match &self {
+            IngestApiError::MissingToken | IngestApiError::InvalidToken => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            IngestApiError::Busy(_, secs) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+impl From<PipelineError> for IngestApiError {
+    fn from(e: PipelineError) -> Self {
+        match e {
+            PipelineError::Busy { retry_after_secs, .. } => IngestApiError::Busy(e.to_string(), retry_after_secs),
+            PipelineError::Store(err) => {
+                tracing::error!(error = %err, "storing an ingest batch failed");
+                IngestApiError::Unavailable
+            }
+            PipelineError::Stopped => IngestApiError::Unavailable,
+            PipelineError::Scoring(err) => {
+                tracing::error!(error = %err, "scoring an ingest batch failed");
+                IngestApiError::Internal
+            }
+        }
+    }
+}
+
+/// The reply to an accepted batch.
+#[derive(Debug, Serialize)]
+pub struct IngestReply {
+    pub accepted: usize,
+    pub scored: usize,
+    pub signatures: usize,
+    pub alerts: usize,
+    pub skipped: usize,
+    pub rejected: Vec<Rejected>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+}
+
+/// The media type without parameters, lower-cased.
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+fn check_content_type(source: Source, headers: &HeaderMap) -> Result<(), IngestApiError> {
+    let accepted = accepted_types(source);
+    match media_type(headers) {
+        Some(t) if accepted.contains(&t.as_str()) => Ok(()),
+        other => Err(IngestApiError::UnsupportedType {
+            got: other.unwrap_or_else(|| "(none)".into()),
+            accepted: accepted.join(", "),
+        }),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(IngestApiError::TooLarge { limit });
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            IngestApiError::TooLarge { limit }
+        } else {
+            IngestApiError::BadRequest(format!("reading the request body: {inner}"))
+        }
+    })
+}
+
+async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+    // 1. Who: a live API token, before anything of the body is read.
+    let secret = bearer(&headers).ok_or(IngestApiError::MissingToken)?;
+    let token = match anomalyforge::auth::api_token(&st.db, secret).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            tracing::warn!(endpoint = source.as_str(), "ingest refused: invalid or revoked API token");
+            return Err(IngestApiError::InvalidToken);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read API tokens");
+            return Err(IngestApiError::Unavailable);
+        }
+    };
+    let Some(pipeline) = st.pipeline.clone() else { return Err(IngestApiError::Disabled) };
+    // 2. What: a content type this endpoint reads, within the size limit.
+    check_content_type(source, &headers)?;
+    let bytes = read_body(&headers, body, st.config.ingest_max_body_bytes).await?;
+    // 3. Parse off the async executor (CPU work on up to tens of megabytes).
+    let limits = st.config.ingest_limits;
+    let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "parser task failed");
+            IngestApiError::Internal
+        })??;
+    let (flows, signatures) = split(parsed.records);
+    let batch = Batch {
+        source,
+        token_id: Some(token.id),
+        flows,
+        signatures,
+        rejected: parsed.rejected.len(),
+        skipped: parsed.skipped,
+    };
+    let signatures = batch.signatures.len();
+    let accepted = batch.flows.len() + signatures;
+    // 4. Queue, score, store; answer only once stored.
+    let outcome = pipeline.submit(batch).await?;
+    tracing::info!(
+        endpoint = source.as_str(),
+        token_id = token.id,
+        accepted,
+        rejected = parsed.rejected.len(),
+        skipped = parsed.skipped,
+        alerts = outcome.alerts,
+        "ingest batch stored"
+    );
+    Ok(axum::Json(IngestReply {
+        accepted,
+        scored: outcome.scored,
+        signatures,
+        alerts: outcome.alerts,
+        skipped: parsed.skipped,
+        rejected: parsed.rejected,
+    }))
+}
+
+fn split(records: Vec<IngestRecord>) -> (Vec<anomalyforge::flow::Flow>, Vec<ingest::SignatureAlert>) {
+    let mut flows = Vec::with_capacity(records.len());
+    let mut signatures = Vec::new();
+    for r in records {
+        match r {
+            IngestRecord::Flow(f) => flows.push(f),
+            IngestRecord::SignatureAlert(a) => signatures.push(a),
+        }
+    }
+    (flows, signatures)
+}
+
+fn from_ingest_error(e: IngestError) -> IngestApiError {
+    match e {
+        IngestError::TooManyRecords { .. } => IngestApiError::TooManyRecords(e.to_string()),
+        IngestError::Io(_) => IngestApiError::BadRequest(e.to_string()),
+    }
+}
+
+/// Parses a body in the endpoint's format.
+fn parse(source: Source, bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
+    let flows = |p: Parsed<anomalyforge::flow::Flow>| Parsed {
+        records: p.records.into_iter().map(IngestRecord::Flow).collect(),
+        rejected: p.rejected,
+        skipped: p.skipped,
+    };
+    match source {
+        Source::Csv => parse_csv(bytes, limits),
+        Source::Flows => ingest::flows_json::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
+        Source::Zeek => ingest::zeek::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
+        Source::Suricata => ingest::suricata::parse(&bytes, limits).map_err(from_ingest_error),
+    }
+}
+
+/// CICFlowMeter CSV through the engine's reader (columns by header name, both layouts).
+fn parse_csv(bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Parsed::default());
+    }
+    let mut reader = FlowReader::from_reader(Path::new("request body"), Box::new(Cursor::new(bytes)))
+        .map_err(|e| IngestApiError::BadRequest(e.to_string()))?;
+    if reader.header().features_found == 0 {
+        return Err(IngestApiError::BadRequest(
+            "the CSV header names no CICFlowMeter feature column (is the first line the header?)".into(),
+        ));
+    }
+    let mut out = Parsed::default();
+    while let Some(row) = reader.next_flow() {
+        if out.total() >= limits.max_records {
+            return Err(IngestApiError::TooManyRecords(format!("batch has more than {} records", limits.max_records)));
+        }
+        match row {
+            Ok(flow) => out.records.push(IngestRecord::Flow(flow)),
+            Err(e) => out.rejected.push(Rejected { line: usize::try_from(e.line).unwrap_or(usize::MAX), reason: e.reason }),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer af_x")])), Some("af_x"));
+        assert_eq!(bearer(&headers(&[("authorization", "bearer  af_x ")])), Some("af_x"));
+        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
+        assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
+        assert_eq!(bearer(&headers(&[])), None);
+    }
+
+    #[test]
+    fn content_types_are_matched_without_parameters() {
+        let csv = headers(&[("content-type", "text/csv; charset=utf-8")]);
+        assert!(check_content_type(Source::Csv, &csv).is_ok());
+        assert!(check_content_type(Source::Flows, &csv).is_err());
+        let err = check_content_type(Source::Flows, &headers(&[])).unwrap_err().to_string();
+        assert!(err.contains("(none)") && err.contains("application/x-ndjson"), "{err}");
+    }
+
+    #[test]
+    fn csv_rows_are_rejected_by_line_and_the_rest_kept() {
+        let csv = "Dst Port,Flow Duration,Total Fwd Packet\n80,100,2\n443,oops,3\n22,5,1\n";
+        let p = parse_csv(Bytes::from(csv), &Limits::default()).unwrap();
+        assert_eq!(p.records.len(), 2);
+        assert_eq!(p.rejected.len(), 1);
+        assert_eq!(p.rejected[0].line, 3);
+        let err = parse_csv(Bytes::from(csv), &Limits { max_records: 2, ..Limits::default() }).unwrap_err();
+        assert!(matches!(err, IngestApiError::TooManyRecords(_)), "{err}");
+    }
+}

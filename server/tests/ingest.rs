@@ -1,0 +1,319 @@
+//! The batch ingest API over HTTP: token authentication, size and type limits, every format on small
+//! real samples, rejects by line without losing valid records, accepted == scored == stored, and
+//! backpressure (503 + Retry-After, nothing accepted lost).
+
+mod support;
+
+use anomalyforge::alert::Detector;
+use anomalyforge::store::alerts::IngestTotals;
+use serde_json::Value;
+use support::TestApp;
+
+const FLOW: &str = r#"{"src_ip":"192.0.2.10","src_port":51514,"dst_ip":"198.51.100.5","dst_port":443,"protocol":"tcp","timestamp":"2024-05-01T12:00:00.250Z","duration_us":1500000,"fwd_packets":10,"bwd_packets":8,"fwd_bytes":1200,"bwd_bytes":5400}"#;
+
+const ZEEK_TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n\
+1447864573.943457\tCxl7TP23vZQ4RolkJf\t10.0.2.112\t49168\t195.113.214.219\t80\ttcp\thttp\t0.055687\t261\t1077\tSF\t-\t-\t0\tShADadfF\t5\t473\t5\t1281\t(empty)\n\
+1447864574.267228\tCW9u9wbGOMHboemg7\t10.0.2.112\t49171\t151.97.100.116\t6898\ttcp\t-\t-\t-\t-\tS0\t-\t-\t0\tS\t1\t52\t0\t0\t(empty)\n";
+
+const ZEEK_JSON: &str = r#"{"ts":1700828217.314165,"uid":"C","id.orig_h":"192.168.1.9","id.orig_p":50820,"id.resp_h":"45.33.32.156","id.resp_p":443,"proto":"tcp","duration":0.20696377754211426,"orig_bytes":0,"resp_bytes":0,"conn_state":"REJ","orig_pkts":1,"resp_pkts":1}"#;
+
+const EVE_ALERT: &str = r#"{"timestamp":"2021-06-06T15:59:46.457984+0200","flow_id":1,"event_type":"alert","src_ip":"198.51.100.7","src_port":51698,"dest_ip":"192.168.1.129","dest_port":445,"proto":"TCP","alert":{"action":"allowed","gid":1,"signature_id":2403388,"rev":66418,"signature":"ET CINS Active Threat Intelligence Poor Reputation IP group 89","category":"Misc Attack","severity":2},"flow":{"pkts_toserver":1,"pkts_toclient":0,"bytes_toserver":60,"bytes_toclient":0,"start":"2021-06-06T15:59:46.457984+0200"}}"#;
+const EVE_FLOW: &str = r#"{"timestamp":"2021-06-06T16:00:50.000000+0200","flow_id":2,"event_type":"flow","src_ip":"192.168.1.129","src_port":54321,"dest_ip":"203.0.113.9","dest_port":53,"proto":"UDP","app_proto":"dns","flow":{"pkts_toserver":1,"pkts_toclient":1,"bytes_toserver":74,"bytes_toclient":130,"start":"2021-06-06T15:59:59.500000+0200","end":"2021-06-06T16:00:00.000000+0200","age":1,"state":"established","reason":"timeout","alerted":false}}"#;
+const EVE_DNS: &str = r#"{"timestamp":"2021-06-06T16:00:51.000000+0200","event_type":"dns","src_ip":"192.168.1.129","src_port":54321,"dest_ip":"203.0.113.9","dest_port":53,"proto":"UDP","dns":{"type":"query","rrname":"example.com"}}"#;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+async fn post(app: &TestApp, endpoint: &str, token: Option<&str>, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    let mut req = app.client().post(app.url(&format!("/api/v1/ingest/{endpoint}"))).body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    req.send().await.unwrap()
+}
+
+/// Posts and expects 200; returns the reply.
+async fn ingest_ok(app: &TestApp, endpoint: &str, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Value {
+    let res = post(app, endpoint, Some(token), Some(content_type), body).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{endpoint}: {body}");
+    let (accepted, scored, signatures) = (body["accepted"].as_i64().unwrap(), body["scored"].as_i64().unwrap(), body["signatures"].as_i64().unwrap());
+    assert_eq!(accepted, scored + signatures, "every accepted flow is scored: {body}");
+    body
+}
+
+async fn totals(app: &TestApp) -> IngestTotals {
+    app.db.ingest_totals().await.unwrap()
+}
+
+async fn assert_error(res: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], kind, "{body}");
+    assert!(!body["message"].as_str().unwrap_or_default().is_empty(), "{body}");
+    body
+}
+
+#[tokio::test]
+async fn missing_unknown_and_revoked_tokens_get_401_and_store_nothing() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let res = post(&app, "flows", None, Some("application/x-ndjson"), FLOW).await;
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    assert_error(res, 401, "unauthenticated").await;
+    assert_error(post(&app, "flows", Some("af_forged"), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
+
+    let created = anomalyforge::auth::create_api_token(&app.db, "sensor", "test").await.unwrap();
+    ingest_ok(&app, "flows", &created.secret, "application/x-ndjson", FLOW).await;
+    app.db.revoke_api_token(created.token.id).await.unwrap();
+    let body = assert_error(post(&app, "flows", Some(&created.secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
+    assert!(body["message"].as_str().unwrap().contains("revoked"), "{body}");
+    // A session cookie is no substitute for a token.
+    let admin = app.signed_in(anomalyforge::role::Role::Admin).await;
+    let res = admin.post(app.url("/api/v1/ingest/flows")).header("content-type", "application/x-ndjson").body(FLOW).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(totals(&app).await.batches, 1, "only the batch sent with a live token was stored");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413_and_unknown_types_415() {
+    let app = TestApp::spawn_ingest(|c| {
+        c.ingest_max_body_bytes = 4096;
+        c.ingest_limits.max_records = 5;
+    })
+    .await;
+    let token = app.api_token("sensor").await;
+    let big = vec![FLOW; 20].join("\n");
+    assert!(big.len() > 4096);
+    let body = assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), big.clone()).await, 413, "payload_too_large").await;
+    assert!(body["message"].as_str().unwrap().contains("4096"), "{body}");
+    // Without Content-Length (chunked transfer) the limit holds as well.
+    let head = chunked_post(&app, "/api/v1/ingest/flows", &token, big.as_bytes()).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // More records than a batch may hold.
+    let six = vec![FLOW; 6].join("\n");
+    assert!(six.len() <= 4096);
+    assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), six).await, 413, "payload_too_large").await;
+
+    let body = assert_error(post(&app, "flows", Some(&token), Some("application/xml"), FLOW).await, 415, "unsupported_media_type").await;
+    assert!(body["message"].as_str().unwrap().contains("application/x-ndjson"), "{body}");
+    assert_error(post(&app, "csv", Some(&token), None, "a,b\n1,2\n").await, 415, "unsupported_media_type").await;
+    assert_error(post(&app, "suricata", Some(&token), Some("text/csv"), EVE_ALERT).await, 415, "unsupported_media_type").await;
+    // A cross-site looking Origin does not matter to a token-authenticated API, and the 401 comes first.
+    let res = app
+        .client()
+        .post(app.url("/api/v1/ingest/flows"))
+        .header("origin", "http://elsewhere.example")
+        .header("content-type", "application/xml")
+        .body(FLOW)
+        .send()
+        .await
+        .unwrap();
+    assert_error(res, 401, "unauthenticated").await;
+    assert_eq!(totals(&app).await.batches, 0, "refused batches store nothing");
+    app.stop().await;
+}
+
+/// Sends `body` with `Transfer-Encoding: chunked` (no Content-Length) and returns the response head.
+async fn chunked_post(app: &TestApp, path: &str, token: &str, body: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.chunks(1000) {
+        // The server may answer and close before the whole body is sent.
+        if s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await.is_err()
+            || s.write_all(chunk).await.is_err()
+            || s.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn malformed_lines_are_rejected_by_number_and_valid_ones_are_stored() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("sensor").await;
+    let bad_port = FLOW.replace("51514", "70000");
+    let body = [FLOW, "{not json", FLOW, &bad_port, "", FLOW].join("\n");
+    let reply = ingest_ok(&app, "flows", &token, "application/x-ndjson", body).await;
+    assert_eq!(reply["accepted"], 3);
+    let lines: Vec<i64> = reply["rejected"].as_array().unwrap().iter().map(|r| r["line"].as_i64().unwrap()).collect();
+    assert_eq!(lines, vec![2, 4]);
+    assert!(reply["rejected"][1]["reason"].as_str().unwrap().contains("src_port"), "{reply}");
+    // Persisted: the statistics row of the batch.
+    let t = totals(&app).await;
+    assert_eq!((t.batches, t.accepted, t.scored, t.rejected), (1, 3, 3, 2));
+
+    // The same flows as a JSON array.
+    let array = format!("[{FLOW},\n{FLOW}]");
+    let reply = ingest_ok(&app, "flows", &token, "application/json", array).await;
+    assert_eq!(reply["accepted"], 2);
+    // An empty batch is fine and says so.
+    let reply = ingest_ok(&app, "flows", &token, "application/x-ndjson", "").await;
+    assert_eq!(reply["accepted"], 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cicflowmeter_csv_in_both_layouts_is_scored_and_alerts_are_stored() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("csv-exporter").await;
+    let mut expected_alerts = 0;
+    for name in ["cicids2017_improved_sample.csv", "cicids2017_ml_sample.csv"] {
+        let data = fixture(name);
+        let rows = data.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count() - 1;
+        let reply = ingest_ok(&app, "csv", &token, "text/csv; charset=utf-8", data).await;
+        assert_eq!(reply["accepted"].as_u64().unwrap() as usize, rows, "{name}: {reply}");
+        assert_eq!(reply["rejected"].as_array().unwrap().len(), 0, "{name}: {reply}");
+        expected_alerts += reply["alerts"].as_i64().unwrap();
+    }
+    assert_eq!(app.db.count_alerts().await.unwrap(), expected_alerts, "the reply's alert count is what was stored");
+    for a in app.db.recent_alerts(100).await.unwrap() {
+        assert_eq!(a.detector, Detector::Ml);
+        assert!((0..=100).contains(&a.risk));
+        assert_ne!(a.threat, "benign");
+        let reasons: Value = serde_json::from_str(&a.reasons).unwrap();
+        assert!(reasons["models"].is_array(), "{reasons}");
+        let _: Value = serde_json::from_str(&a.features).unwrap();
+    }
+    // A bad row costs only itself; a body without a usable header is a 400.
+    let data = String::from_utf8(fixture("cicids2017_improved_sample.csv")).unwrap();
+    let mut lines: Vec<&str> = data.lines().collect();
+    lines.insert(2, "1,2,3");
+    let reply = ingest_ok(&app, "csv", &token, "text/csv", lines.join("\n")).await;
+    assert_eq!(reply["accepted"].as_u64().unwrap() as usize, lines.len() - 2);
+    assert_eq!(reply["rejected"][0]["line"], 3, "{reply}");
+    assert_error(post(&app, "csv", Some(&token), Some("text/csv"), "hello,world\n1,2\n").await, 400, "bad_request").await;
+    let t = totals(&app).await;
+    assert_eq!(t.accepted, t.scored);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn zeek_conn_logs_in_tsv_and_json_lines() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("zeek").await;
+    let reply = ingest_ok(&app, "zeek", &token, "text/plain", ZEEK_TSV).await;
+    assert_eq!((reply["accepted"].as_i64(), reply["rejected"].as_array().map(Vec::len)), (Some(2), Some(0)), "{reply}");
+    let broken = format!("{ZEEK_JSON}\n{{\"ts\":1}}\n{ZEEK_JSON}\n");
+    let reply = ingest_ok(&app, "zeek", &token, "application/x-ndjson", broken).await;
+    assert_eq!(reply["accepted"], 2);
+    assert_eq!(reply["rejected"][0]["line"], 2);
+    let t = totals(&app).await;
+    assert_eq!((t.batches, t.accepted, t.scored, t.rejected), (2, 4, 4, 1));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn suricata_flows_are_scored_and_signature_alerts_stored() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("suricata").await;
+    let body = [EVE_ALERT, EVE_FLOW, EVE_DNS, "[]"].join("\n");
+    let reply = ingest_ok(&app, "suricata", &token, "application/x-ndjson", body).await;
+    assert_eq!(reply["accepted"], 2, "{reply}");
+    assert_eq!((reply["scored"].as_i64(), reply["signatures"].as_i64()), (Some(1), Some(1)), "{reply}");
+    assert_eq!(reply["skipped"], 1, "{reply}");
+    assert_eq!(reply["rejected"][0]["line"], 4, "{reply}");
+    let alerts = app.db.recent_alerts(10).await.unwrap();
+    assert_eq!(alerts.len() as i64, reply["alerts"].as_i64().unwrap());
+    let sig = alerts.iter().find(|a| a.detector == Detector::Signature).expect("a signature alert");
+    assert_eq!(sig.signature.as_deref(), Some("ET CINS Active Threat Intelligence Poor Reputation IP group 89"));
+    assert_eq!((sig.src_ip.as_deref(), sig.dst_port, sig.protocol), (Some("198.51.100.7"), Some(445), Some(6)));
+    assert_eq!(sig.threat, anomalyforge::alert::SIGNATURE_THREAT);
+    assert_eq!(sig.first_seen, 1_622_987_986_457, "the event time, in UTC");
+    assert_eq!(sig.status, "new");
+    let t = totals(&app).await;
+    assert_eq!((t.accepted, t.scored, t.skipped, t.rejected), (2, 1, 1, 1));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing() {
+    let app = TestApp::spawn_ingest(|c| {
+        c.ingest_queue_flows = 4;
+        c.ingest_wait_ms = 100;
+    })
+    .await;
+    let token = app.api_token("busy").await;
+    let pipeline = app.pipeline.clone().expect("ingest is on");
+    // Fill the queue: the next batch waits 100 ms, then is refused before anything is accepted.
+    let slot = pipeline.reserve(4).await.unwrap();
+    assert_eq!(pipeline.queued_flows(), 4);
+    let res = post(&app, "flows", Some(&token), Some("application/x-ndjson"), FLOW).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    let body = assert_error(res, 503, "busy").await;
+    assert!(body["message"].as_str().unwrap().contains("queue is full"), "{body}");
+    assert_eq!(totals(&app).await.batches, 0);
+    drop(slot);
+    ingest_ok(&app, "flows", &token, "application/x-ndjson", FLOW).await;
+
+    // Many senders at once through a queue of 4 flows: each retries after a 503; in the end every
+    // flow that was acknowledged is stored and scored, and the queue is empty.
+    let batch = [FLOW, FLOW, FLOW].join("\n");
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (url, token, batch) = (app.url("/api/v1/ingest/flows"), token.clone(), batch.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut refused = 0;
+            loop {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/x-ndjson")
+                    .body(batch.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                match res.status().as_u16() {
+                    200 => return (res.json::<Value>().await.unwrap()["accepted"].as_i64().unwrap(), refused),
+                    503 => {
+                        assert!(res.headers().contains_key("retry-after"));
+                        refused += 1;
+                        assert!(refused < 200, "never got through");
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                    other => panic!("unexpected status {other}"),
+                }
+            }
+        }));
+    }
+    let mut acknowledged = 1;
+    for t in tasks {
+        acknowledged += t.await.unwrap().0;
+    }
+    assert_eq!(acknowledged, 37);
+    let t = totals(&app).await;
+    assert_eq!((t.accepted, t.scored, t.batches), (37, 37, 13));
+    assert_eq!(pipeline.queued_flows(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn start_up_fails_naming_the_model_file_when_models_cannot_be_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = anomalyforge::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        model_dir: dir.path().join("no-models"),
+        ..Default::default()
+    };
+    assert!(cfg.ingest, "ingest is on by default");
+    let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
+    assert!(err.contains("loading the detection models") && err.contains("manifest.json"), "{err}");
+}
