@@ -90,7 +90,7 @@ async fn oversized_bodies_get_413_and_unknown_types_415() {
     })
     .await;
     let token = app.api_token("sensor").await;
-    let big = vec![FLOW; 20].join("\n");
+    let big = [FLOW; 20].join("\n");
     assert!(big.len() > 4096);
     let body = assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), big.clone()).await, 413, "payload_too_large").await;
     assert!(body["message"].as_str().unwrap().contains("4096"), "{body}");
@@ -98,7 +98,7 @@ async fn oversized_bodies_get_413_and_unknown_types_415() {
     let head = chunked_post(&app, "/api/v1/ingest/flows", &token, big.as_bytes()).await;
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
     // More records than a batch may hold.
-    let six = vec![FLOW; 6].join("\n");
+    let six = [FLOW; 6].join("\n");
     assert!(six.len() <= 4096);
     assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), six).await, 413, "payload_too_large").await;
 

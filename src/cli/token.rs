@@ -48,7 +48,7 @@ pub async fn run(cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::List => {
-            println!("{:<6} {:<32} {:<8} {:<14} {:<14} {}", "ID", "NAME", "STATUS", "CREATED_MS", "LAST_USED_MS", "CREATED BY");
+            println!("{:<6} {:<32} {:<8} {:<14} {:<14} CREATED BY", "ID", "NAME", "STATUS", "CREATED_MS", "LAST_USED_MS");
             for t in db.list_api_tokens().await? {
                 let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{:<6} {:<32} {:<8} {:<14} {:<14} {}", t.id, t.name, status, t.created_at, when(t.last_used_at), t.created_by);
