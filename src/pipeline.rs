@@ -194,6 +194,7 @@ async fn process(engine: &Arc<Engine>, db: &Db, batch: Batch) -> Result<BatchOut
         return Err(PipelineError::Scoring(format!("{} verdicts for {} flows", verdicts.len(), batch.flows.len())));
     }
     let now = now_ms();
+    let built = Instant::now();
     let mut alerts: Vec<NewAlert> = batch
         .flows
         .iter()
@@ -211,13 +212,18 @@ async fn process(engine: &Arc<Engine>, db: &Db, batch: Batch) -> Result<BatchOut
         scored: verdicts.len() as i64,
         score_ms,
     };
+    let build_ms = built.elapsed().as_millis() as u64;
+    let storing = Instant::now();
     let stored = db.persist_batch(&alerts, &stats).await?;
+    let store_ms = storing.elapsed().as_millis() as u64;
     tracing::debug!(
         source = stats.source,
         flows = batch.flows.len(),
         signatures = batch.signatures.len(),
         alerts = stored,
         score_ms,
+        build_ms,
+        store_ms,
         total_ms = started.elapsed().as_millis() as u64,
         "batch stored"
     );
