@@ -74,6 +74,10 @@ pub struct Config {
     pub ingest_workers: usize,
     /// Largest ingest request body in bytes (`AF_INGEST_MAX_BODY_BYTES`); larger gets 413.
     pub ingest_max_body_bytes: usize,
+    /// Request bodies being received and parsed at once, in bytes (`AF_INGEST_MAX_INFLIGHT_BYTES`): a
+    /// request reserves its Content-Length (or `ingest_max_body_bytes` when it has none) before its body
+    /// is read, and waits like a full queue does (then 503). Bounds the memory of concurrent uploads.
+    pub ingest_max_inflight_bytes: usize,
     /// Line-length and record-count limits of one ingest batch (`[ingest_limits]` in the file).
     pub ingest_limits: crate::ingest::Limits,
 }
@@ -101,6 +105,7 @@ impl Default for Config {
             ingest_wait_ms: 2_000,
             ingest_workers: 1,
             ingest_max_body_bytes: 32 * 1024 * 1024,
+            ingest_max_inflight_bytes: 128 * 1024 * 1024,
             ingest_limits: crate::ingest::Limits::default(),
         }
     }
@@ -144,6 +149,9 @@ impl Config {
         }
         if self.ingest_queue_flows == 0 || self.ingest_workers == 0 || self.ingest_max_body_bytes == 0 {
             return Err(ConfigError("ingest_queue_flows, ingest_workers and ingest_max_body_bytes must be greater than 0".into()));
+        }
+        if self.ingest_max_inflight_bytes < self.ingest_max_body_bytes {
+            return Err(ConfigError("ingest_max_inflight_bytes must be at least ingest_max_body_bytes".into()));
         }
         if self.ingest_limits.max_records == 0 || self.ingest_limits.max_line_bytes == 0 {
             return Err(ConfigError("ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into()));

@@ -9,6 +9,10 @@
 //! `Retry-After`) BEFORE anything is accepted; once a batch is in the queue it is scored and stored
 //! even if its submitter goes away. Slots are given back when the batch is stored.
 //!
+//! Before that, request bodies are bounded too: [`Pipeline::reserve_intake`] takes room for a body's
+//! bytes (in KiB) before it is read, and gives it back once it is parsed, so concurrent uploads cannot
+//! grow memory without bound either.
+//!
 //! Not here yet (issue 4): enrichment (geo, assets, intel, playbooks), deduplication, the live stream.
 
 use std::sync::Arc;
@@ -94,12 +98,20 @@ pub struct QueueSlot {
     _permit: OwnedSemaphorePermit,
 }
 
+/// Room for one request body being received and parsed.
+pub struct IntakeSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
 /// Handle to the running pipeline (cheap to clone).
 #[derive(Clone)]
 pub struct Pipeline {
     tx: mpsc::UnboundedSender<Job>,
     slots: Arc<Semaphore>,
     capacity: usize,
+    /// Body bytes in KiB.
+    intake: Arc<Semaphore>,
+    intake_kib: usize,
     wait: Duration,
 }
 
@@ -129,12 +141,30 @@ impl Pipeline {
                 tracing::debug!(worker, "pipeline worker stopped");
             });
         }
-        let capacity = config.ingest_queue_flows.max(1);
+        let capacity = config.ingest_queue_flows.clamp(1, Semaphore::MAX_PERMITS);
+        let intake_kib = config.ingest_max_inflight_bytes.div_ceil(1024).clamp(1, Semaphore::MAX_PERMITS);
         Pipeline {
             tx,
             slots: Arc::new(Semaphore::new(capacity)),
             capacity,
+            intake: Arc::new(Semaphore::new(intake_kib)),
+            intake_kib,
             wait: Duration::from_millis(config.ingest_wait_ms),
+        }
+    }
+
+    /// Waits (at most the configured time) for room to receive and parse a body of `bytes` bytes.
+    pub async fn reserve_intake(&self, bytes: usize) -> Result<IntakeSlot, PipelineError> {
+        let kib = bytes.div_ceil(1024).clamp(1, self.intake_kib);
+        let n = u32::try_from(kib).unwrap_or(u32::MAX);
+        match tokio::time::timeout(self.wait, self.intake.clone().acquire_many_owned(n)).await {
+            Ok(Ok(permit)) => Ok(IntakeSlot { _permit: permit }),
+            Ok(Err(_closed)) => Err(PipelineError::Stopped),
+            Err(_elapsed) => Err(PipelineError::Busy {
+                queued: self.queued_flows(),
+                capacity: self.capacity,
+                retry_after_secs: RETRY_AFTER_SECS,
+            }),
         }
     }
 
@@ -149,7 +179,7 @@ impl Pipeline {
 
     /// Waits (at most the configured time) for room for `flows` flows.
     pub async fn reserve(&self, flows: usize) -> Result<QueueSlot, PipelineError> {
-        let n = flows.clamp(1, self.capacity) as u32;
+        let n = u32::try_from(flows.clamp(1, self.capacity)).unwrap_or(u32::MAX);
         let acquire = self.slots.clone().acquire_many_owned(n);
         match tokio::time::timeout(self.wait, acquire).await {
             Ok(Ok(permit)) => Ok(QueueSlot { _permit: permit }),

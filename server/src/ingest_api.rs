@@ -10,6 +10,7 @@
 //! | missing, unknown or revoked token | 401 (`WWW-Authenticate: Bearer`) |
 //! | `Content-Type` not accepted by the endpoint (or missing) | 415 |
 //! | body larger than `ingest_max_body_bytes`, or more records than `ingest_limits.max_records` | 413 |
+//! | no room for the body within `ingest_max_inflight_bytes` after `ingest_wait_ms` | 503 with `Retry-After` |
 //! | CSV without a readable header | 400 |
 //! | scoring queue still full after `ingest_wait_ms` | 503 with `Retry-After` |
 //! | the batch could not be stored | 503 (nothing of it was stored: safe to retry) |
@@ -196,11 +197,11 @@ fn check_content_type(source: Source, headers: &HeaderMap) -> Result<(), IngestA
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(IngestApiError::TooLarge { limit });
-    }
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let inner = e.into_inner();
         if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
@@ -228,7 +229,14 @@ async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, 
     let Some(pipeline) = st.pipeline.clone() else { return Err(IngestApiError::Disabled) };
     // 2. What: a content type this endpoint reads, within the size limit.
     check_content_type(source, &headers)?;
-    let bytes = read_body(&headers, body, st.config.ingest_max_body_bytes).await?;
+    let limit = st.config.ingest_max_body_bytes;
+    let declared = content_length(&headers);
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(IngestApiError::TooLarge { limit });
+    }
+    // Room for the body in memory (held until it is parsed), then the body itself.
+    let intake = pipeline.reserve_intake(declared.map_or(limit, |n| n as usize)).await?;
+    let bytes = read_body(body, limit).await?;
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
     let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits))
@@ -237,6 +245,7 @@ async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, 
             tracing::error!(error = %e, "parser task failed");
             IngestApiError::Internal
         })??;
+    drop(intake);
     let (flows, signatures) = split(parsed.records);
     let batch = Batch {
         source,

@@ -263,6 +263,15 @@ async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing() {
     drop(slot);
     ingest_ok(&app, "flows", &token, "application/x-ndjson", FLOW).await;
 
+    // Bodies are bounded before they are read: with every byte of the intake budget taken, a request
+    // waits, then gets the same 503.
+    let intake = pipeline.reserve_intake(usize::MAX).await.unwrap();
+    let res = post(&app, "flows", Some(&token), Some("application/x-ndjson"), FLOW).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    assert_error(res, 503, "busy").await;
+    drop(intake);
+    assert_eq!(totals(&app).await.batches, 1);
+
     // Many senders at once through a queue of 4 flows: each retries after a 503; in the end every
     // flow that was acknowledged is stored and scored, and the queue is empty.
     let batch = [FLOW, FLOW, FLOW].join("\n");
