@@ -45,6 +45,12 @@ pub struct TrainConfig {
     pub one_class_svm: OcsvmParams,
     pub autoencoder: AeParams,
     pub fusion_l2: f64,
+    /// Share of the attack weight in the risk-weight fit given to "novel" copies of the attacks (scored
+    /// by a classifier trained without their family); 0 = fit on out-of-fold scores only. Off by default:
+    /// at 0.3 the anomaly models took so much weight that holding benign FPR at 0.1 % pushed the operating
+    /// threshold to 99.98 and random-split attack recall fell from 0.999 to 0.73.
+    #[serde(default)]
+    pub novel_attack_share: f64,
 }
 
 impl TrainConfig {
@@ -69,6 +75,7 @@ impl TrainConfig {
             one_class_svm: OcsvmParams { seed: seed.wrapping_add(300), ..OcsvmParams::default() },
             autoencoder: AeParams { seed: seed.wrapping_add(400), ..AeParams::default() },
             fusion_l2: 0.01,
+            novel_attack_share: 0.0,
         }
     }
 }
@@ -218,6 +225,16 @@ struct Fitted {
     ae_tensors: HashMap<String, Tensor>,
 }
 
+/// Fits only the classifier on `rows` of `x`.
+fn fit_classifier(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &TrainConfig) -> Result<super::gbdt::FlatForest, EngineError> {
+    let xr = rows_of(x, d, rows);
+    let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
+    let k = Threat::COUNT;
+    let targets: Vec<Vec<f64>> = (0..k).map(|c| y.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
+    let w = balance_weights(&y, k, cfg.gbdt.balance_power);
+    Ok(train_ovr(&xr, rows.len(), d, &targets, &w, None, &cfg.gbdt, |_| {})?.1)
+}
+
 /// Fits the classifier and the three anomaly models on `rows` of `x` (row-major, `d` wide).
 fn fit_models(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &TrainConfig) -> Result<Fitted, EngineError> {
     let xr = rows_of(x, d, rows);
@@ -324,8 +341,30 @@ pub fn train_profile(
         }
         pb.inc(1);
     }
+    // "Novel attack" scores: each attack family scored by a classifier trained without that family
+    // (the anomaly models never see attacks, so their out-of-fold scores already are novel-attack
+    // scores). The risk weights learn from both, so the anomaly models count when the classifier has
+    // never seen an attack.
+    let mut novel = oof.clone();
+    if cfg.novel_attack_share > 0.0 {
+        for family in crate::threat::ThreatFamily::ATTACKS {
+            let members: Vec<usize> = (0..n).filter(|&r| labels[r].family() == family).collect();
+            if members.is_empty() {
+                continue;
+            }
+            pb.set_message(format!("{}: without {}", profile.name(), family.name()));
+            let inner: Vec<usize> = (0..n).filter(|&r| labels[r].family() != family).collect();
+            let gbdt = fit_classifier(&x, d, &inner, &labels, cfg)?;
+            let xo = rows_of(&x, d, &members);
+            let mut margins = vec![0f32; members.len() * k];
+            gbdt.margins(&xo, members.len(), &mut margins);
+            for (j, &r) in members.iter().enumerate() {
+                novel.margins[r * k..(r + 1) * k].copy_from_slice(&margins[j * k..(j + 1) * k]);
+            }
+        }
+    }
     let is_attack: Vec<bool> = labels.iter().map(|t| t.is_attack()).collect();
-    let fusion = fit_fusion(&oof, &is_attack, cfg)?;
+    let fusion = fit_fusion(&oof, (cfg.novel_attack_share > 0.0).then_some(&novel), &is_attack, cfg)?;
 
     // Final models on all training rows.
     pb.set_message(format!("{}: final models", profile.name()));
@@ -375,10 +414,15 @@ fn quantile(v: &mut [f32], q: f64) -> f64 {
 
 /// Anomaly thresholds, risk weights (non-negative logistic regression, class-balanced, L2) and the
 /// operating threshold, all from out-of-fold scores of training rows.
-pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Result<FusionParams, EngineError> {
+pub fn fit_fusion(
+    s: &BatchScores,
+    novel: Option<&BatchScores>,
+    is_attack: &[bool],
+    cfg: &TrainConfig,
+) -> Result<FusionParams, EngineError> {
     let benign: Vec<usize> = (0..s.n).filter(|&r| !is_attack[r]).collect();
     if benign.is_empty() || benign.len() == s.n {
-        return Err(EngineError::Training { model: "fusion", reason: "validation split needs benign and attack rows".into() });
+        return Err(EngineError::Training { model: "fusion", reason: "training rows need benign and attack rows".into() });
     }
     let mut thresholds = Vec::new();
     for (kind, scores) in [
@@ -394,17 +438,27 @@ pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Res
     let z: Vec<[f64; 5]> = (0..s.n).map(|r| ProfileModel::fusion_inputs(s, r, &thresholds)).collect();
     let n_att = is_attack.iter().filter(|&&a| a).count() as f64;
     let n_ben = benign.len() as f64;
-    let (wa, wb) = (0.5 / n_att, 0.5 / n_ben);
+    // Training set of the logistic regression: every row with its out-of-fold inputs (attacks weighted
+    // 1 − share), plus every attack again as a novel attack (weighted share); benign and attack mass
+    // are balanced.
+    let share = if novel.is_some() { cfg.novel_attack_share.clamp(0.0, 1.0) } else { 0.0 };
+    let mut samples: Vec<([f64; 5], f64, f64)> = (0..s.n)
+        .map(|r| if is_attack[r] { (z[r], 1.0, 0.5 * (1.0 - share) / n_att) } else { (z[r], 0.0, 0.5 / n_ben) })
+        .collect();
+    if let Some(nv) = novel {
+        for r in (0..s.n).filter(|&r| is_attack[r]) {
+            samples.push((ProfileModel::fusion_inputs(nv, r, &thresholds), 1.0, 0.5 * share / n_att));
+        }
+    }
     let mut w = [0.5f64, 0.5, 0.1, 0.1, 0.1];
     let mut b = 0.0f64;
     let lr = 0.05;
     for _ in 0..5000 {
         let mut gw = [0f64; 5];
         let mut gb = 0.0;
-        for (r, zr) in z.iter().enumerate() {
+        for (zr, y, sw) in &samples {
             let t = b + w.iter().zip(zr).map(|(a, v)| a * v).sum::<f64>();
             let p = 1.0 / (1.0 + (-t).exp());
-            let (y, sw) = if is_attack[r] { (1.0, wa) } else { (0.0, wb) };
             let g = (p - y) * sw;
             for j in 0..5 {
                 gw[j] += g * zr[j];
@@ -433,7 +487,7 @@ pub fn fit_fusion(s: &BatchScores, is_attack: &[bool], cfg: &TrainConfig) -> Res
         .fold(f64::INFINITY, f64::min);
     let threshold = if next_attack.is_finite() { (floor + next_attack) / 2.0 } else { floor + 1e-6 };
     let threshold = threshold.clamp(1e-3, 99.999);
-    tracing::info!(?w, b, threshold, floor, "fusion fitted on validation");
+    tracing::info!(?w, b, threshold, floor, "fusion fitted on out-of-fold scores");
     Ok(FusionParams {
         inputs: FUSION_INPUTS.iter().map(|s| s.to_string()).collect(),
         weights: w.to_vec(),
