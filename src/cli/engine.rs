@@ -132,7 +132,12 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
 fn train(a: TrainArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let m = crate::engine::train::train_and_save(&a.data, &a.out, a.seed)?;
-    eprintln!("trained in {:.1} s (models: {:.1} s) -> {}", t.elapsed().as_secs_f64(), m.training_seconds, a.out.display());
+    eprintln!(
+        "trained in {:.1} s (models: {:.1} s) -> {}",
+        t.elapsed().as_secs_f64(),
+        m.training_seconds,
+        a.out.display()
+    );
     for r in &m.evaluation {
         print_summary(r);
     }
@@ -218,12 +223,7 @@ fn print_summary(r: &EvalReport) {
 fn print_mapping(mapping: &[LabelMapping]) {
     println!("label mapping (dataset label -> threat type, rows):");
     for m in mapping {
-        println!(
-            "  {:<32} -> {:<18} {}",
-            m.label,
-            m.threat.map(|t| t.name()).unwrap_or("(rejected: unknown)"),
-            m.rows
-        );
+        println!("  {:<32} -> {:<18} {}", m.label, m.threat.map(|t| t.name()).unwrap_or("(rejected: unknown)"), m.rows);
     }
 }
 
@@ -323,14 +323,23 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
         }
         println!("{}", serde_json::to_string(&v)?);
     } else {
-        println!("{} rows ({} from the file, repeated), {} thread(s), profile {}", report.rows, flows.len(), report.threads, profile.name());
+        println!(
+            "{} rows ({} from the file, repeated), {} thread(s), profile {}",
+            report.rows,
+            flows.len(),
+            report.threads,
+            profile.name()
+        );
         for (k, fps) in &report.per_model_flows_per_second {
             println!("  {:<17} {:>12.0} flows/s", k.name(), fps);
         }
         for (k, fps) in &report.stage_flows_per_second {
             println!("  stage {:<11} {:>12.0} flows/s", k, fps);
         }
-        println!("  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)", "ensemble", report.ensemble_flows_per_second);
+        println!(
+            "  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)",
+            "ensemble", report.ensemble_flows_per_second
+        );
     }
     if a.record {
         record_bench(&a.models, &engine, report)?;

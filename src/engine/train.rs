@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::autoencoder::{AeParams, Autoencoder};
 use super::csv::FlowReader;
-use super::ensemble::{ProfileModel, BatchScores, FUSION_INPUTS, WEB_CLASSES};
+use super::ensemble::{BatchScores, ProfileModel, FUSION_INPUTS, WEB_CLASSES};
 use super::features::{raw_row, Scaler, Schema};
 use super::gbdt::{balance_weights, train_ovr, GbdtParams};
 use super::iforest::{IForestParams, IsolationForest};
@@ -107,7 +107,10 @@ pub fn load_labelled(paths: &[PathBuf]) -> Result<LabelledData, EngineError> {
         let sha256 = io::sha256_stream(path)?;
         let reader = FlowReader::open(path)?;
         if !reader.header().has_label {
-            return Err(EngineError::Csv { path: path.clone(), reason: "no `Label` column: training needs labels".into() });
+            return Err(EngineError::Csv {
+                path: path.clone(),
+                reason: "no `Label` column: training needs labels".into(),
+            });
         }
         let pb = progress_bar(0, &format!("reading {}", path.display()));
         let mut reader = reader;
@@ -145,10 +148,7 @@ pub fn load_labelled(paths: &[PathBuf]) -> Result<LabelledData, EngineError> {
             rejected_rows: stats.rejected + unknown,
         });
     }
-    out.mapping = mapping
-        .into_iter()
-        .map(|(label, (threat, rows))| LabelMapping { label, threat, rows })
-        .collect();
+    out.mapping = mapping.into_iter().map(|(label, (threat, rows))| LabelMapping { label, threat, rows }).collect();
     Ok(out)
 }
 
@@ -226,7 +226,13 @@ struct Fitted {
 }
 
 /// Fits only the classifier on `rows` of `x`.
-fn fit_classifier(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &TrainConfig) -> Result<super::gbdt::FlatForest, EngineError> {
+fn fit_classifier(
+    x: &[f32],
+    d: usize,
+    rows: &[usize],
+    labels: &[Threat],
+    cfg: &TrainConfig,
+) -> Result<super::gbdt::FlatForest, EngineError> {
     let xr = rows_of(x, d, rows);
     let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
     let k = Threat::COUNT;
@@ -236,7 +242,13 @@ fn fit_classifier(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &
 }
 
 /// Fits the classifier and the three anomaly models on `rows` of `x` (row-major, `d` wide).
-fn fit_models(x: &[f32], d: usize, rows: &[usize], labels: &[Threat], cfg: &TrainConfig) -> Result<Fitted, EngineError> {
+fn fit_models(
+    x: &[f32],
+    d: usize,
+    rows: &[usize],
+    labels: &[Threat],
+    cfg: &TrainConfig,
+) -> Result<Fitted, EngineError> {
     let xr = rows_of(x, d, rows);
     let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
     let k = Threat::COUNT;
@@ -370,8 +382,13 @@ pub fn train_profile(
     pb.set_message(format!("{}: final models", profile.name()));
     let all: Vec<usize> = (0..n).collect();
     let fitted = fit_models(&x, d, &all, &labels, cfg)?;
-    tracing::info!(profile = profile.name(), trees = fitted.gbdt.n_trees(), depth = fitted.gbdt.max_depth(),
-        support_vectors = fitted.ocsvm.n_support(), "final models trained");
+    tracing::info!(
+        profile = profile.name(),
+        trees = fitted.gbdt.n_trees(),
+        depth = fitted.gbdt.max_depth(),
+        support_vectors = fitted.ocsvm.n_support(),
+        "final models trained"
+    );
     pb.inc(1);
 
     // Web-attack specialist: benign and the three web attacks.
@@ -380,7 +397,8 @@ pub fn train_profile(
     let xw = rows_of(&x, d, &web_rows);
     let yw: Vec<usize> =
         web_rows.iter().map(|&r| WEB_CLASSES.iter().position(|&t| t == labels[r]).unwrap_or(0)).collect();
-    let wt: Vec<Vec<f64>> = (0..WEB_CLASSES.len()).map(|c| yw.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
+    let wt: Vec<Vec<f64>> =
+        (0..WEB_CLASSES.len()).map(|c| yw.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
     let ww = balance_weights(&yw, WEB_CLASSES.len(), cfg.web_specialist.balance_power);
     let (_, web) = train_ovr(&xw, web_rows.len(), d, &wt, &ww, None, &cfg.web_specialist, |_| {})?;
     tracing::info!(profile = profile.name(), rows = web_rows.len(), trees = web.n_trees(), "web specialist trained");
@@ -422,14 +440,15 @@ pub fn fit_fusion(
 ) -> Result<FusionParams, EngineError> {
     let benign: Vec<usize> = (0..s.n).filter(|&r| !is_attack[r]).collect();
     if benign.is_empty() || benign.len() == s.n {
-        return Err(EngineError::Training { model: "fusion", reason: "training rows need benign and attack rows".into() });
+        return Err(EngineError::Training {
+            model: "fusion",
+            reason: "training rows need benign and attack rows".into(),
+        });
     }
     let mut thresholds = Vec::new();
-    for (kind, scores) in [
-        (ModelKind::IsolationForest, &s.iforest),
-        (ModelKind::OneClassSvm, &s.ocsvm),
-        (ModelKind::Autoencoder, &s.ae),
-    ] {
+    for (kind, scores) in
+        [(ModelKind::IsolationForest, &s.iforest), (ModelKind::OneClassSvm, &s.ocsvm), (ModelKind::Autoencoder, &s.ae)]
+    {
         let mut b: Vec<f32> = benign.iter().map(|&r| scores[r]).collect();
         let median = quantile(&mut b, 0.5);
         let at = quantile(&mut b, 0.99);
@@ -480,11 +499,8 @@ pub fn fit_fusion(
     benign_risk.sort_by(|a, b| b.total_cmp(a));
     let allowed = (cfg.target_benign_fpr * n_ben).floor() as usize;
     let floor = benign_risk.get(allowed).copied().unwrap_or(0.0);
-    let next_attack = (0..s.n)
-        .filter(|&r| is_attack[r])
-        .map(|r| risk(&z[r]))
-        .filter(|&v| v > floor)
-        .fold(f64::INFINITY, f64::min);
+    let next_attack =
+        (0..s.n).filter(|&r| is_attack[r]).map(|r| risk(&z[r])).filter(|&v| v > floor).fold(f64::INFINITY, f64::min);
     let threshold = if next_attack.is_finite() { (floor + next_attack) / 2.0 } else { floor + 1e-6 };
     let threshold = threshold.clamp(1e-3, 99.999);
     tracing::info!(?w, b, threshold, floor, "fusion fitted on out-of-fold scores");
