@@ -59,14 +59,17 @@ pub struct TrainArgs {
     /// Output directory.
     #[arg(long, default_value = "models")]
     pub out: PathBuf,
+    /// Seed of every split and model (same seed and data = same models).
     #[arg(long, default_value_t = 2017)]
     pub seed: u64,
 }
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     /// Without a split the whole file is the test set.
@@ -84,8 +87,10 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     /// JSON-lines output file (default: stdout).
@@ -98,8 +103,10 @@ pub struct ScoreArgs {
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long, default_value_t = 1)]
