@@ -199,3 +199,31 @@ fn shipped_scalers_were_fitted_on_the_training_split_only() {
         assert_eq!(engine.profile(profile).expect("profile").scaler, refit, "{profile:?}");
     }
 }
+
+#[test]
+fn internal_source_context_is_applied_after_classification() {
+    use anomalyforge::detection::FlowContext;
+    let engine = Engine::load(&models()).expect("load");
+    let (flows, _, _) = FlowReader::open(&root().join("data/cicids2017/fixtures/cicids2017_improved_sample.csv"))
+        .expect("open")
+        .read_all();
+    let plain = engine.score_batch(&flows);
+    let mut ctx = plain.clone();
+    let internal: std::net::IpAddr = "192.168.10.0".parse().expect("ip");
+    let is_internal = |ip: std::net::IpAddr| match (ip, internal) {
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => a.octets()[..3] == b.octets()[..3],
+        _ => false,
+    };
+    Engine::apply_context(&mut ctx, &flows, is_internal);
+    for ((p, c), f) in plain.iter().zip(&ctx).zip(&flows) {
+        // The class never changes: the context is not a model input.
+        assert_eq!(p.class, c.class);
+        assert_eq!(p.alert, c.alert);
+        let inside = f.five_tuple.is_some_and(|t| is_internal(t.src_ip));
+        assert_eq!(c.context.contains(&FlowContext::InternalSource), p.alert && inside);
+        assert!(c.risk >= p.risk);
+    }
+    // The `Infiltration - Portscan` row: a port scan from inside.
+    assert_eq!(ctx[1].class, Threat::PortScan);
+    assert!(ctx[1].context.contains(&FlowContext::InternalSource));
+}

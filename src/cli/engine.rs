@@ -99,6 +99,10 @@ pub struct ScoreArgs {
     /// Force a profile (default: chosen per flow from the features present).
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
+    /// Internal networks (CIDR, repeatable): alerts from these sources get the lateral-movement context,
+    /// applied after classification.
+    #[arg(long = "internal", value_name = "CIDR")]
+    pub internal: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Args)]
@@ -284,10 +288,13 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     let mut batch = Vec::new();
     let (mut n, mut alerts) = (0u64, 0u64);
     while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
-        let verdicts = match a.profile {
+        let mut verdicts = match a.profile {
             Some(p) => score_with(engine.profile(p.into())?, &batch),
             None => engine.score_batch(&batch),
         };
+        if !a.internal.is_empty() {
+            Engine::apply_context(&mut verdicts, &batch, |ip| a.internal.iter().any(|n| n.contains(&ip)));
+        }
         for (f, v) in batch.iter().zip(&verdicts) {
             alerts += v.alert as u64;
             let line = serde_json::json!({
