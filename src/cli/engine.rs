@@ -62,6 +62,10 @@ pub struct TrainArgs {
     /// Seed of every split and model (same seed and data = same models).
     #[arg(long, default_value_t = 2017)]
     pub seed: u64,
+    /// Hyper-parameters as JSON (a `TrainConfig`, e.g. the manifest's `hyperparameters`); its seed is
+    /// replaced by --seed. Default: the built-in configuration.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -142,7 +146,17 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
 
 fn train(a: TrainArgs) -> anyhow::Result<()> {
     let t = Instant::now();
-    let m = crate::engine::train::train_and_save(&a.data, &a.out, a.seed)?;
+    let cfg = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let mut cfg: TrainConfig = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a training configuration", path.display()))?;
+            cfg.seed = a.seed;
+            cfg
+        }
+        None => TrainConfig::with_seed(a.seed),
+    };
+    let m = crate::engine::train::train_and_save(&a.data, &a.out, &cfg)?;
     eprintln!(
         "trained in {:.1} s (models: {:.1} s) -> {}",
         t.elapsed().as_secs_f64(),

@@ -60,7 +60,15 @@ impl TrainConfig {
             test_fraction: 0.2,
             folds: 3,
             target_benign_fpr: 0.001,
-            gbdt: GbdtParams { seed, rounds: 30, early_stopping_rounds: 0, ..GbdtParams::default() },
+            // 50 rounds at 0.2 chosen by 3-fold cross-validated macro-F1 on the training rows (0.975 vs
+            // 0.943 for 30 at 0.3; class balance power 1.0: 0.974; depth 6: 0.938) — never on the test split.
+            gbdt: GbdtParams {
+                seed,
+                rounds: 50,
+                learning_rate: 0.2,
+                early_stopping_rounds: 0,
+                ..GbdtParams::default()
+            },
             web_specialist: GbdtParams {
                 rounds: 40,
                 max_depth: 4,
@@ -375,6 +383,25 @@ pub fn train_profile(
             }
         }
     }
+    // Cross-validated quality of the classifier on the training rows (logged; more stable than the
+    // test split for the rare classes).
+    {
+        let mut probs = vec![0f32; k];
+        let argmax: Vec<Threat> = (0..n)
+            .map(|r| {
+                super::gbdt::normalise_ovr(&oof.margins[r * k..(r + 1) * k], &mut probs);
+                let best = probs.iter().enumerate().fold(0, |b, (i, &p)| if p > probs[b] { i } else { b });
+                Threat::from_index(best).unwrap_or(Threat::Benign)
+            })
+            .collect();
+        let (per_class, macro_f1) = super::eval::class_metrics(&labels, &argmax);
+        let worst: Vec<String> = per_class
+            .iter()
+            .filter(|c| c.f1 < 0.99)
+            .map(|c| format!("{}={:.3} (n={})", c.class.name(), c.f1, c.support))
+            .collect();
+        tracing::info!(profile = profile.name(), folds, macro_f1, below_0_99 = ?worst, "out-of-fold classifier quality");
+    }
     let is_attack: Vec<bool> = labels.iter().map(|t| t.is_attack()).collect();
     let fusion = fit_fusion(&oof, (cfg.novel_attack_share > 0.0).then_some(&novel), &is_attack, cfg)?;
 
@@ -534,9 +561,10 @@ pub fn now_rfc3339() -> String {
 
 /// `anomalyforge train`: reads the files, trains both profiles on the standard split, evaluates each on
 /// its test split, writes the artifacts and the manifest into `out`.
-pub fn train_and_save(paths: &[PathBuf], out: &Path, seed: u64) -> Result<ModelManifest, EngineError> {
+pub fn train_and_save(paths: &[PathBuf], out: &Path, cfg: &TrainConfig) -> Result<ModelManifest, EngineError> {
     let started = Instant::now();
-    let cfg = TrainConfig::with_seed(seed);
+    let cfg = cfg.clone();
+    let seed = cfg.seed;
     let data = load_labelled(paths)?;
     if data.is_empty() {
         return Err(EngineError::Training { model: "ensemble", reason: "no labelled rows".into() });
