@@ -13,8 +13,9 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn read_str(text: &str) -> (Vec<Result<Flow, anomalyforge::engine::csv::RowError>>, u64, u64) {
-    let mut r = FlowReader::from_reader(Path::new("inline.csv"), Box::new(std::io::Cursor::new(text.as_bytes().to_vec())))
-        .expect("header");
+    let mut r =
+        FlowReader::from_reader(Path::new("inline.csv"), Box::new(std::io::Cursor::new(text.as_bytes().to_vec())))
+            .expect("header");
     let mut out = Vec::new();
     while let Some(x) = r.next_flow() {
         out.push(x);
@@ -87,7 +88,14 @@ fn reads_the_corrected_2021_layout() {
 fn both_layouts_fill_the_same_feature_slots() {
     let (a, _, _) = FlowReader::open(&fixture("cicids2017_ml_sample.csv")).expect("open").read_all();
     let (b, _, _) = FlowReader::open(&fixture("cicids2017_improved_sample.csv")).expect("open").read_all();
-    for name in ["Dst Port", "Flow Duration", "Total Fwd Packet", "Total Length of Bwd Packet", "Packet Length Max", "Fwd Seg Size Min"] {
+    for name in [
+        "Dst Port",
+        "Flow Duration",
+        "Total Fwd Packet",
+        "Total Length of Bwd Packet",
+        "Packet Length Max",
+        "Fwd Seg Size Min",
+    ] {
         let i = feature_index(name).expect("in vocabulary");
         assert!(a[0].features[i].is_some(), "2017 layout lacks {name}");
         assert!(b[0].features[i].is_some(), "2021 layout lacks {name}");

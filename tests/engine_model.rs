@@ -65,17 +65,39 @@ fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
         let got = eval::evaluate(model, &flows, &labels, "random", "test");
         let tol = 0.002;
         assert_eq!(got.test_rows, recorded.test_rows);
-        assert!((got.macro_f1 - recorded.macro_f1).abs() <= tol, "{profile:?} macro-F1 {} vs {}", got.macro_f1, recorded.macro_f1);
-        assert!((got.attack_recall - recorded.attack_recall).abs() <= tol, "{profile:?} recall {} vs {}", got.attack_recall, recorded.attack_recall);
-        assert!((got.benign_fpr - recorded.benign_fpr).abs() <= tol, "{profile:?} FPR {} vs {}", got.benign_fpr, recorded.benign_fpr);
-        assert!((got.pr_auc - recorded.pr_auc).abs() <= tol, "{profile:?} PR-AUC {} vs {}", got.pr_auc, recorded.pr_auc);
+        assert!(
+            (got.macro_f1 - recorded.macro_f1).abs() <= tol,
+            "{profile:?} macro-F1 {} vs {}",
+            got.macro_f1,
+            recorded.macro_f1
+        );
+        assert!(
+            (got.attack_recall - recorded.attack_recall).abs() <= tol,
+            "{profile:?} recall {} vs {}",
+            got.attack_recall,
+            recorded.attack_recall
+        );
+        assert!(
+            (got.benign_fpr - recorded.benign_fpr).abs() <= tol,
+            "{profile:?} FPR {} vs {}",
+            got.benign_fpr,
+            recorded.benign_fpr
+        );
+        assert!(
+            (got.pr_auc - recorded.pr_auc).abs() <= tol,
+            "{profile:?} PR-AUC {} vs {}",
+            got.pr_auc,
+            recorded.pr_auc
+        );
     }
 }
 
 #[test]
 fn shipped_model_scores_both_csv_layouts_with_reasons() {
     let engine = Engine::load(&models()).expect("load");
-    for file in ["data/cicids2017/fixtures/cicids2017_ml_sample.csv", "data/cicids2017/fixtures/cicids2017_improved_sample.csv"] {
+    for file in
+        ["data/cicids2017/fixtures/cicids2017_ml_sample.csv", "data/cicids2017/fixtures/cicids2017_improved_sample.csv"]
+    {
         let (flows, _, _) = FlowReader::open(&root().join(file)).expect("open").read_all();
         let verdicts = engine.score_batch(&flows);
         assert_eq!(verdicts.len(), flows.len());
@@ -88,7 +110,13 @@ fn shipped_model_scores_both_csv_layouts_with_reasons() {
     }
     // A flow with only the conn fields is scored by the conn profile.
     let mut f = Flow::empty();
-    for (k, v) in [("Dst Port", 80.0), ("Protocol", 6.0), ("Flow Duration", 1000.0), ("Total Fwd Packet", 3.0), ("Total Bwd packets", 2.0)] {
+    for (k, v) in [
+        ("Dst Port", 80.0),
+        ("Protocol", 6.0),
+        ("Flow Duration", 1000.0),
+        ("Total Fwd Packet", 3.0),
+        ("Total Bwd packets", 2.0),
+    ] {
         f.set(k, v);
     }
     assert_eq!(engine.choose_profile(&f), FeatureProfile::Conn);
@@ -145,7 +173,8 @@ fn schema_mismatch_is_named() {
     // Right digest, wrong content for the schema: a scaler of another width.
     let dir2 = tempfile::tempdir().expect("tmp");
     copy_models(dir2.path());
-    std::fs::copy(dir2.path().join("conn/scaler.safetensors"), dir2.path().join("cicflowmeter/scaler.safetensors")).expect("cp");
+    std::fs::copy(dir2.path().join("conn/scaler.safetensors"), dir2.path().join("cicflowmeter/scaler.safetensors"))
+        .expect("cp");
     let path = dir2.path().join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
     let digest = m["profiles"][1]["files"][0]["sha256"].clone();
@@ -169,4 +198,32 @@ fn shipped_scalers_were_fitted_on_the_training_split_only() {
         let refit = Scaler::fit(&rows, schema.len());
         assert_eq!(engine.profile(profile).expect("profile").scaler, refit, "{profile:?}");
     }
+}
+
+#[test]
+fn internal_source_context_is_applied_after_classification() {
+    use anomalyforge::detection::FlowContext;
+    let engine = Engine::load(&models()).expect("load");
+    let (flows, _, _) = FlowReader::open(&root().join("data/cicids2017/fixtures/cicids2017_improved_sample.csv"))
+        .expect("open")
+        .read_all();
+    let plain = engine.score_batch(&flows);
+    let mut ctx = plain.clone();
+    let internal: std::net::IpAddr = "192.168.10.0".parse().expect("ip");
+    let is_internal = |ip: std::net::IpAddr| match (ip, internal) {
+        (std::net::IpAddr::V4(a), std::net::IpAddr::V4(b)) => a.octets()[..3] == b.octets()[..3],
+        _ => false,
+    };
+    Engine::apply_context(&mut ctx, &flows, is_internal);
+    for ((p, c), f) in plain.iter().zip(&ctx).zip(&flows) {
+        // The class never changes: the context is not a model input.
+        assert_eq!(p.class, c.class);
+        assert_eq!(p.alert, c.alert);
+        let inside = f.five_tuple.is_some_and(|t| is_internal(t.src_ip));
+        assert_eq!(c.context.contains(&FlowContext::InternalSource), p.alert && inside);
+        assert!(c.risk >= p.risk);
+    }
+    // The `Infiltration - Portscan` row: a port scan from inside.
+    assert_eq!(ctx[1].class, Threat::PortScan);
+    assert!(ctx[1].context.contains(&FlowContext::InternalSource));
 }

@@ -59,14 +59,21 @@ pub struct TrainArgs {
     /// Output directory.
     #[arg(long, default_value = "models")]
     pub out: PathBuf,
+    /// Seed of every split and model (same seed and data = same models).
     #[arg(long, default_value_t = 2017)]
     pub seed: u64,
+    /// Hyper-parameters as JSON (a `TrainConfig`, e.g. the manifest's `hyperparameters`); its seed is
+    /// replaced by --seed. Default: the built-in configuration.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     /// Without a split the whole file is the test set.
@@ -84,8 +91,10 @@ pub struct EvalArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     /// JSON-lines output file (default: stdout).
@@ -94,12 +103,18 @@ pub struct ScoreArgs {
     /// Force a profile (default: chosen per flow from the features present).
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
+    /// Internal networks (CIDR, repeatable): alerts from these sources get the lateral-movement context,
+    /// applied after classification.
+    #[arg(long = "internal", value_name = "CIDR")]
+    pub internal: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
+    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
     #[arg(long)]
     pub data: PathBuf,
     #[arg(long, default_value_t = 1)]
@@ -131,8 +146,23 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
 
 fn train(a: TrainArgs) -> anyhow::Result<()> {
     let t = Instant::now();
-    let m = crate::engine::train::train_and_save(&a.data, &a.out, a.seed)?;
-    eprintln!("trained in {:.1} s (models: {:.1} s) -> {}", t.elapsed().as_secs_f64(), m.training_seconds, a.out.display());
+    let cfg = match &a.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let mut cfg: TrainConfig = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a training configuration", path.display()))?;
+            cfg.seed = a.seed;
+            cfg
+        }
+        None => TrainConfig::with_seed(a.seed),
+    };
+    let m = crate::engine::train::train_and_save(&a.data, &a.out, &cfg)?;
+    eprintln!(
+        "trained in {:.1} s (models: {:.1} s) -> {}",
+        t.elapsed().as_secs_f64(),
+        m.training_seconds,
+        a.out.display()
+    );
     for r in &m.evaluation {
         print_summary(r);
     }
@@ -218,12 +248,7 @@ fn print_summary(r: &EvalReport) {
 fn print_mapping(mapping: &[LabelMapping]) {
     println!("label mapping (dataset label -> threat type, rows):");
     for m in mapping {
-        println!(
-            "  {:<32} -> {:<18} {}",
-            m.label,
-            m.threat.map(|t| t.name()).unwrap_or("(rejected: unknown)"),
-            m.rows
-        );
+        println!("  {:<32} -> {:<18} {}", m.label, m.threat.map(|t| t.name()).unwrap_or("(rejected: unknown)"), m.rows);
     }
 }
 
@@ -277,10 +302,13 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     let mut batch = Vec::new();
     let (mut n, mut alerts) = (0u64, 0u64);
     while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
-        let verdicts = match a.profile {
+        let mut verdicts = match a.profile {
             Some(p) => score_with(engine.profile(p.into())?, &batch),
             None => engine.score_batch(&batch),
         };
+        if !a.internal.is_empty() {
+            Engine::apply_context(&mut verdicts, &batch, |ip| a.internal.iter().any(|n| n.contains(&ip)));
+        }
         for (f, v) in batch.iter().zip(&verdicts) {
             alerts += v.alert as u64;
             let line = serde_json::json!({
@@ -323,14 +351,23 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
         }
         println!("{}", serde_json::to_string(&v)?);
     } else {
-        println!("{} rows ({} from the file, repeated), {} thread(s), profile {}", report.rows, flows.len(), report.threads, profile.name());
+        println!(
+            "{} rows ({} from the file, repeated), {} thread(s), profile {}",
+            report.rows,
+            flows.len(),
+            report.threads,
+            profile.name()
+        );
         for (k, fps) in &report.per_model_flows_per_second {
             println!("  {:<17} {:>12.0} flows/s", k.name(), fps);
         }
         for (k, fps) in &report.stage_flows_per_second {
             println!("  stage {:<11} {:>12.0} flows/s", k, fps);
         }
-        println!("  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)", "ensemble", report.ensemble_flows_per_second);
+        println!(
+            "  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)",
+            "ensemble", report.ensemble_flows_per_second
+        );
     }
     if a.record {
         record_bench(&a.models, &engine, report)?;

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use ndarray::ArrayView2;
 use candle_nn::{linear, Linear, Module, Optimizer, ParamsAdamW, VarBuilder, VarMap};
+use ndarray::ArrayView2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +53,12 @@ fn tensor_err(model: &'static str) -> impl Fn(candle_core::Error) -> EngineError
 
 impl Autoencoder {
     /// Trains on `n` benign rows. Returns the model and the candle tensors to save.
-    pub fn fit(x: &[f32], n: usize, d: usize, p: &AeParams) -> Result<(Autoencoder, HashMap<String, Tensor>), EngineError> {
+    pub fn fit(
+        x: &[f32],
+        n: usize,
+        d: usize,
+        p: &AeParams,
+    ) -> Result<(Autoencoder, HashMap<String, Tensor>), EngineError> {
         let te = tensor_err("autoencoder");
         let dev = Device::Cpu;
         let hidden = p.hidden.min(d.max(4));
@@ -89,13 +94,18 @@ impl Autoencoder {
         // (uniform ±1/√fan_in, like candle-nn's default) so training is reproducible.
         {
             use rand::Rng;
-            let vars = varmap.data().lock().map_err(|_| EngineError::Training { model: "autoencoder", reason: "variable map poisoned".into() })?;
+            let vars = varmap
+                .data()
+                .lock()
+                .map_err(|_| EngineError::Training { model: "autoencoder", reason: "variable map poisoned".into() })?;
             let mut names: Vec<&String> = vars.keys().collect();
             names.sort();
             for name in names {
                 let var = &vars[name];
                 let dims = var.dims().to_vec();
-                let fan_in = if name.ends_with(".weight") { dims.get(1).copied().unwrap_or(1) } else {
+                let fan_in = if name.ends_with(".weight") {
+                    dims.get(1).copied().unwrap_or(1)
+                } else {
                     dims_of_weight(&vars, name).unwrap_or(1)
                 };
                 let bound = 1.0 / (fan_in as f32).sqrt();
@@ -115,10 +125,8 @@ impl Autoencoder {
                     batch.extend_from_slice(&x[r * d..(r + 1) * d]);
                 }
                 let xs = Tensor::from_slice(&batch, (chunk.len(), d), &dev).map_err(&te)?;
-                let loss = (forward(&xs).map_err(&te)? - &xs)
-                    .and_then(|e| e.sqr())
-                    .and_then(|e| e.mean_all())
-                    .map_err(&te)?;
+                let loss =
+                    (forward(&xs).map_err(&te)? - &xs).and_then(|e| e.sqr()).and_then(|e| e.mean_all()).map_err(&te)?;
                 opt.backward_step(&loss).map_err(&te)?;
                 total += loss.to_scalar::<f32>().map_err(&te)?;
                 batches += 1;
@@ -136,7 +144,8 @@ impl Autoencoder {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
             .collect();
-        let ae = Autoencoder::from_tensors(&tensors).map_err(|reason| EngineError::Training { model: "autoencoder", reason })?;
+        let ae = Autoencoder::from_tensors(&tensors)
+            .map_err(|reason| EngineError::Training { model: "autoencoder", reason })?;
         Ok((ae, tensors))
     }
 

@@ -97,7 +97,7 @@ impl FlowReader {
             .map_err(|e| EngineError::Csv { path: name.to_path_buf(), reason: format!("cannot read the header: {e}") })?
             .clone();
         let mut columns = Vec::with_capacity(headers.len());
-        let mut seen = vec![false; FEATURE_COUNT];
+        let mut seen = [false; FEATURE_COUNT];
         let mut info = HeaderInfo {
             columns: headers.len(),
             features_found: 0,
@@ -254,14 +254,15 @@ impl FlowReader {
         let mut dst_ip = None;
         let mut src_port = None;
         for (col, raw) in self.columns.iter().zip(rec.iter()) {
-            let text = std::str::from_utf8(raw)
-                .map_err(|_| RowError { line, reason: "field is not UTF-8".into() })?
-                .trim();
+            let text =
+                std::str::from_utf8(raw).map_err(|_| RowError { line, reason: "field is not UTF-8".into() })?.trim();
             match *col {
-                Column::Feature(i) => flow.features[i] = parse_number(text).map_err(|reason| RowError {
-                    line,
-                    reason: format!("column `{}`: {reason}", crate::flow::FEATURES[i]),
-                })?,
+                Column::Feature(i) => {
+                    flow.features[i] = parse_number(text).map_err(|reason| RowError {
+                        line,
+                        reason: format!("column `{}`: {reason}", crate::flow::FEATURES[i]),
+                    })?
+                }
                 Column::SrcIp => src_ip = parse_ip(text, line, "Src IP")?,
                 Column::DstIp => dst_ip = parse_ip(text, line, "Dst IP")?,
                 Column::SrcPort => {

@@ -74,11 +74,8 @@ impl BatchScores {
     /// The most likely attack class of row `r` and its probability.
     pub fn top_attack(&self, r: usize) -> (Threat, f32) {
         let p = &self.probs[r * Threat::COUNT..(r + 1) * Threat::COUNT];
-        let (k, v) = p
-            .iter()
-            .enumerate()
-            .skip(1)
-            .fold((1, f32::MIN), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
+        let (k, v) =
+            p.iter().enumerate().skip(1).fold((1, f32::MIN), |acc, (k, &v)| if v > acc.1 { (k, v) } else { acc });
         (Threat::from_index(k).unwrap_or(Threat::Benign), v)
     }
 }
@@ -126,9 +123,8 @@ impl ProfileModel {
         s.web_attack.clear();
         s.web_attack.resize(n, 0.0);
         let web_idx: Vec<usize> = WEB_CLASSES[1..].iter().map(|t| t.index()).collect();
-        let gated: Vec<usize> = (0..n)
-            .filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE)
-            .collect();
+        let gated: Vec<usize> =
+            (0..n).filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE).collect();
         if gated.is_empty() {
             return;
         }
@@ -200,14 +196,17 @@ impl ProfileModel {
             .map(|r| {
                 let risk = s.risk[r];
                 let alert = (risk as f64) >= self.fusion.operating_threshold;
-                let (class, class_probability) = if alert {
-                    s.top_attack(r)
-                } else {
-                    (Threat::Benign, s.probs[r * Threat::COUNT])
-                };
+                let (class, class_probability) =
+                    if alert { s.top_attack(r) } else { (Threat::Benign, s.probs[r * Threat::COUNT]) };
                 let mut models = Vec::with_capacity(5);
                 let pa = s.p_attack(r);
-                models.push(ModelSignal { model: ModelKind::Gbdt, score: pa, threshold: 0.5, fired: pa >= 0.5, strength: pa / 0.5 });
+                models.push(ModelSignal {
+                    model: ModelKind::Gbdt,
+                    score: pa,
+                    threshold: 0.5,
+                    fired: pa >= 0.5,
+                    strength: pa / 0.5,
+                });
                 let w = s.web_attack[r];
                 models.push(ModelSignal {
                     model: ModelKind::WebSpecialist,
@@ -251,12 +250,28 @@ impl ProfileModel {
                 if missing[r] > 0 {
                     context.push(FlowContext::ImputedFeatures { count: missing[r] });
                 }
-                Verdict { risk, alert, class, class_probability, profile: self.profile(), models, top_features: top, context }
+                Verdict {
+                    risk,
+                    alert,
+                    class,
+                    class_probability,
+                    profile: self.profile(),
+                    models,
+                    top_features: top,
+                    context,
+                }
             })
             .collect()
     }
 
-    fn contribution(&self, flows: &[Flow], r: usize, j: usize, c: f32, source: ContributionSource) -> FeatureContribution {
+    fn contribution(
+        &self,
+        flows: &[Flow],
+        r: usize,
+        j: usize,
+        c: f32,
+        source: ContributionSource,
+    ) -> FeatureContribution {
         let canonical = self.schema.indices[j];
         FeatureContribution {
             feature: std::borrow::Cow::Borrowed(self.schema.name(j)),

@@ -206,7 +206,12 @@ fn subset(data: &LabelledData, idx: &[usize]) -> (Vec<Flow>, Vec<Threat>) {
 }
 
 /// By-day split: for every day that has attacks, train on the other days and test on it.
-pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, name: &str) -> Result<EvalReport, EngineError> {
+pub fn by_day(
+    data: &LabelledData,
+    profile: FeatureProfile,
+    cfg: &TrainConfig,
+    name: &str,
+) -> Result<EvalReport, EngineError> {
     let mut days: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, f) in data.flows.iter().enumerate() {
         match f.day() {
@@ -233,12 +238,18 @@ pub fn by_day(data: &LabelledData, profile: FeatureProfile, cfg: &TrainConfig, n
         let tag = format!("day:{day}");
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
         let classes: Vec<&str> = {
-            let mut c: Vec<&str> = test.iter().map(|&i| data.labels[i]).filter(|t| t.is_attack()).map(|t| t.name()).collect();
+            let mut c: Vec<&str> =
+                test.iter().map(|&i| data.labels[i]).filter(|t| t.is_attack()).map(|t| t.name()).collect();
             c.sort_unstable();
             c.dedup();
             c
         };
-        notes.push(format!("{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})", rest.len(), test.len(), classes.join(", ")));
+        notes.push(format!(
+            "{day}: trained on {} rows of the other days, tested on {} rows (attacks: {})",
+            rest.len(),
+            test.len(),
+            classes.join(", ")
+        ));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }
@@ -267,7 +278,8 @@ pub fn leave_one_family_out(
         if fam_rows.is_empty() {
             continue;
         }
-        let keep = |v: &[usize]| -> Vec<usize> { v.iter().copied().filter(|&i| data.labels[i].family() != family).collect() };
+        let keep =
+            |v: &[usize]| -> Vec<usize> { v.iter().copied().filter(|&i| data.labels[i].family() != family).collect() };
         let train = keep(&train0);
         let trained = train_profile(profile, data, &train, cfg)?;
         let mut test: Vec<usize> = test0.iter().copied().filter(|&i| !data.labels[i].is_attack()).collect();
@@ -277,7 +289,12 @@ pub fn leave_one_family_out(
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
         // Keep only the held-out family's attacks and the benign rows of the last fold for the pooled
         // benign FPR (benign rows repeat across folds; pooled rates average over folds).
-        notes.push(format!("{}: trained without it on {} rows, tested on {} rows", family.name(), train.len(), test.len()));
+        notes.push(format!(
+            "{}: trained without it on {} rows, tested on {} rows",
+            family.name(),
+            train.len(),
+            test.len()
+        ));
         thresholds.push(trained.model.fusion.operating_threshold);
         all.extend(o);
     }

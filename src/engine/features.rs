@@ -78,7 +78,12 @@ impl Schema {
     }
 
     pub fn to_manifest(&self) -> FeatureSchema {
-        FeatureSchema { profile: self.profile, version: SCHEMA_VERSION, features: self.names(), hash: self.hash.clone() }
+        FeatureSchema {
+            profile: self.profile,
+            version: SCHEMA_VERSION,
+            features: self.names(),
+            hash: self.hash.clone(),
+        }
     }
 
     /// How many of this profile's features the flow has.

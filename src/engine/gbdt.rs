@@ -75,6 +75,7 @@ pub struct FlatForest {
 
 impl FlatForest {
     /// Builds the forest from its stored arrays, checking lengths and indices.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         n_outputs: usize,
         n_features: usize,
@@ -119,12 +120,14 @@ impl FlatForest {
         if feature.iter().any(|&f| f as usize >= n_features) {
             return Err("a split uses an unknown feature".into());
         }
-        let mut output_range = vec![(0usize, 0usize); n_outputs];
-        for k in 0..n_outputs {
-            let lo = tree_output.partition_point(|&o| (o as usize) < k);
-            let hi = tree_output.partition_point(|&o| (o as usize) <= k);
-            output_range[k] = (lo, hi);
-        }
+        let output_range: Vec<(usize, usize)> = (0..n_outputs)
+            .map(|k| {
+                (
+                    tree_output.partition_point(|&o| (o as usize) < k),
+                    tree_output.partition_point(|&o| (o as usize) <= k),
+                )
+            })
+            .collect();
         Ok(FlatForest {
             n_outputs,
             n_features,
@@ -257,6 +260,9 @@ pub fn to_col_major(x: &[f32], n: usize, d: usize) -> Vec<f64> {
     out
 }
 
+/// Validation rows for early stopping: (row-major matrix, rows, targets per output, weights).
+pub type Validation<'a> = (&'a [f32], usize, &'a [Vec<f64>], &'a [f64]);
+
 /// Trains one-vs-rest boosters: for each output `k`, target `targets[k][r]` in {0,1}.
 /// Returns the forust boosters (kept for tests) and the flat forest.
 #[allow(clippy::too_many_arguments)]
@@ -266,7 +272,7 @@ pub fn train_ovr(
     d: usize,
     targets: &[Vec<f64>],
     weights: &[f64],
-    valid: Option<(&[f32], usize, &[Vec<f64>], &[f64])>,
+    valid: Option<Validation<'_>>,
     params: &GbdtParams,
     mut on_output: impl FnMut(usize),
 ) -> Result<(Vec<GradientBooster>, FlatForest), EngineError> {
@@ -367,7 +373,10 @@ pub fn flatten(boosters: &[GradientBooster], d: usize) -> Result<FlatForest, Eng
             }
             let depth = tree_depth(tree, 0).max(1);
             if depth > 12 {
-                return Err(EngineError::Training { model: "gbdt", reason: format!("tree depth {depth} too large to flatten") });
+                return Err(EngineError::Training {
+                    model: "gbdt",
+                    reason: format!("tree depth {depth} too large to flatten"),
+                });
             }
             let internal = (1usize << depth) - 1;
             let nodes = (1usize << (depth + 1)) - 1;
@@ -457,7 +466,13 @@ mod tests {
         let mut y = Vec::with_capacity(n);
         for _ in 0..n {
             let row: Vec<f32> = (0..d).map(|_| next()).collect();
-            let label = if row[0] + 0.5 * row[1] > 0.3 { 1 } else if row[2] < -0.4 { 2 } else { 0 };
+            let label = if row[0] + 0.5 * row[1] > 0.3 {
+                1
+            } else if row[2] < -0.4 {
+                2
+            } else {
+                0
+            };
             x.extend(row);
             y.push(label);
         }

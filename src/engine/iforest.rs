@@ -79,7 +79,10 @@ impl IsolationForest {
 
     pub fn validate(&self) -> Result<(), String> {
         let internal = (1usize << self.depth) - 1;
-        if self.depth > 16 || self.feature.len() != self.n_trees * internal || self.threshold.len() != self.n_trees * internal {
+        if self.depth > 16
+            || self.feature.len() != self.n_trees * internal
+            || self.threshold.len() != self.n_trees * internal
+        {
             return Err("split arrays do not match the tree count".into());
         }
         if self.leaf.len() != self.n_trees * (internal + 1) {

@@ -87,14 +87,18 @@ impl<'a> TensorReader<'a> {
         if t.dtype() != DType::F32 {
             return Err(model_err(self.path, format!("tensor `{name}` is {:?}, expected f32", t.dtype())));
         }
-        t.flatten_all().and_then(|t| t.to_vec1::<f32>()).map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
+        t.flatten_all()
+            .and_then(|t| t.to_vec1::<f32>())
+            .map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
     }
     fn u32(&self, name: &str) -> Result<Vec<u32>, EngineError> {
         let t = self.get(name)?;
         if t.dtype() != DType::U32 {
             return Err(model_err(self.path, format!("tensor `{name}` is {:?}, expected u32", t.dtype())));
         }
-        t.flatten_all().and_then(|t| t.to_vec1::<u32>()).map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
+        t.flatten_all()
+            .and_then(|t| t.to_vec1::<u32>())
+            .map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
     }
     fn scalar(&self, name: &str) -> Result<u32, EngineError> {
         self.u32(name)?.first().copied().ok_or_else(|| model_err(self.path, format!("tensor `{name}` is empty")))
@@ -216,7 +220,7 @@ fn load_scaler(path: &Path) -> Result<Scaler, EngineError> {
     if s.std.len() != s.mean.len() || s.fill.len() != s.mean.len() {
         return Err(model_err(path, "scaler arrays differ in length"));
     }
-    if s.std.iter().any(|v| !(*v > 0.0) || !v.is_finite()) {
+    if s.std.iter().any(|v| v.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) || !v.is_finite()) {
         return Err(model_err(path, "scaler has a non-positive standard deviation"));
     }
     Ok(s)
@@ -313,9 +317,11 @@ pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, En
     }
     let find = |kind: Option<ModelKind>| -> Result<PathBuf, EngineError> {
         let rel = format!("{}/{}", pm.schema.profile.name(), artifact_name(kind));
-        let entry = pm.files.iter().find(|f| f.file == rel).ok_or_else(|| {
-            model_err(&manifest_path, format!("no entry for `{rel}`"))
-        })?;
+        let entry = pm
+            .files
+            .iter()
+            .find(|f| f.file == rel)
+            .ok_or_else(|| model_err(&manifest_path, format!("no entry for `{rel}`")))?;
         let path = dir.join(&rel);
         if !path.exists() {
             return Err(model_err(&path, "file missing"));
@@ -346,7 +352,10 @@ pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, En
     let gbdt = load_forest(&p)?;
     check(&p, gbdt.n_features)?;
     if gbdt.n_outputs != crate::threat::Threat::COUNT {
-        return Err(model_err(&p, format!("classifier has {} classes, expected {}", gbdt.n_outputs, crate::threat::Threat::COUNT)));
+        return Err(model_err(
+            &p,
+            format!("classifier has {} classes, expected {}", gbdt.n_outputs, crate::threat::Threat::COUNT),
+        ));
     }
     let p = find(Some(ModelKind::WebSpecialist))?;
     let web = load_forest(&p)?;

@@ -80,7 +80,10 @@ impl Engine {
             profiles.push(io::load_profile(dir, pm)?);
         }
         if profiles.is_empty() {
-            return Err(EngineError::Model { file: dir.join(io::MANIFEST), reason: "no profile in the manifest".into() });
+            return Err(EngineError::Model {
+                file: dir.join(io::MANIFEST),
+                reason: "no profile in the manifest".into(),
+            });
         }
         tracing::info!(dir = %dir.display(), version = %manifest.model_version, profiles = profiles.len(), "engine loaded");
         Ok(Engine { dir: dir.to_path_buf(), manifest, profiles })

@@ -97,7 +97,7 @@ impl OneClassSvm {
         if self.support.len() != self.alpha.len() * self.n_features {
             return Err("support vectors do not match the multipliers".into());
         }
-        if !(self.eps > 0.0) {
+        if self.eps.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return Err("kernel width must be positive".into());
         }
         Ok(())
