@@ -35,6 +35,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The configured database (same configuration as the server), migrated.
+pub(crate) async fn open_db() -> anyhow::Result<crate::store::Db> {
+    let cfg = crate::config::Config::from_env()?;
+    let url = cfg.database_url();
+    let db = crate::store::Db::connect(&url, 2)
+        .await
+        .with_context(|| format!("opening {}", crate::store::redact_url(&url)))?;
+    db.migrate().await?;
+    Ok(db)
+}
+
 /// A small runtime for commands that talk to the database.
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -1,9 +1,6 @@
 //! `anomalyforge token create|list|revoke`: API tokens for integrators.
 
 use crate::auth;
-use crate::config::Config;
-use crate::store::{redact_url, Db};
-use anyhow::Context;
 use clap::Subcommand;
 use std::io::IsTerminal;
 
@@ -21,20 +18,12 @@ pub enum TokenCommand {
     Revoke { id: i64 },
 }
 
-async fn open() -> anyhow::Result<Db> {
-    let cfg = Config::from_env()?;
-    let url = cfg.database_url();
-    let db = Db::connect(&url, 2).await.with_context(|| format!("opening {}", redact_url(&url)))?;
-    db.migrate().await?;
-    Ok(db)
-}
-
 fn when(ms: Option<i64>) -> String {
     ms.map(|t| t.to_string()).unwrap_or_else(|| "-".into())
 }
 
 pub async fn run(cmd: TokenCommand) -> anyhow::Result<()> {
-    let db = open().await?;
+    let db = super::open_db().await?;
     match cmd {
         TokenCommand::Create { name } => {
             let created = auth::create_api_token(&db, &name, "cli").await?;

@@ -1,9 +1,8 @@
 //! `anomalyforge user add|list|set-role|reset-password|disable|enable`.
 
 use crate::auth;
-use crate::config::Config;
 use crate::role::Role;
-use crate::store::{redact_url, Db};
+use crate::store::Db;
 use crate::user::NewUser;
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -46,14 +45,6 @@ fn parse_role(s: &str) -> Result<Role, String> {
     s.parse().map_err(|e: crate::role::UnknownRole| e.to_string())
 }
 
-async fn open() -> anyhow::Result<Db> {
-    let cfg = Config::from_env()?;
-    let url = cfg.database_url();
-    let db = Db::connect(&url, 2).await.with_context(|| format!("opening {}", redact_url(&url)))?;
-    db.migrate().await?;
-    Ok(db)
-}
-
 /// The new password and whether it was generated (and so must be printed).
 fn new_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if let Ok(p) = std::env::var("AF_NEW_PASSWORD") {
@@ -78,7 +69,7 @@ async fn find(db: &Db, username: &str) -> anyhow::Result<crate::user::User> {
 }
 
 pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
-    let db = open().await?;
+    let db = super::open_db().await?;
     match cmd {
         UserCommand::Add { username, role, display_name, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
