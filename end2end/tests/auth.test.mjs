@@ -68,8 +68,9 @@ for (const role of ROLES) {
     await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
 
     const allowed = Object.keys(PAGES).filter((p) => PAGES[p].includes(role));
+    // The top bar refetches the user after sign-in; wait for its signed-in state before reading it.
+    await page.locator('[data-test=logout]').waitFor();
     const nav = page.locator('nav[aria-label=Main] a');
-    await nav.first().waitFor();
     const hrefs = await nav.evaluateAll((links) => links.map((a) => a.getAttribute('href')));
     assert.deepEqual(hrefs, allowed, 'navigation shows the role its pages');
 
