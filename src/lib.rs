@@ -15,6 +15,7 @@ pub mod role;
 pub mod threat;
 pub mod user;
 pub mod validate;
+pub mod worldmap;
 
 #[cfg(feature = "server")]
 pub mod auth;
