@@ -80,6 +80,18 @@ pub struct Config {
     pub ingest_max_inflight_bytes: usize,
     /// Line-length and record-count limits of one ingest batch (`[ingest_limits]` in the file).
     pub ingest_limits: crate::ingest::Limits,
+    /// A detection with the same source, target and threat type as an open alert last seen at most
+    /// this many seconds earlier updates that alert instead of creating one (`AF_DEDUP_WINDOW_SECS`;
+    /// 0 turns deduplication off).
+    pub dedup_window_secs: u64,
+    /// The organisation's own address ranges (`AF_INTERNAL_NETWORKS=[10.0.0.0/8,…]` or a TOML list).
+    /// Hosts inside them are assets (unknown ones are discovered from traffic); attacks from them are
+    /// treated as coming from a compromised host.
+    pub internal_networks: Vec<ipnet::IpNet>,
+    /// DB-IP "IP to Country Lite" file (`AF_GEOIP_PATH`), loaded when ingest is on.
+    pub geoip_path: PathBuf,
+    /// Replay of recorded CIC-IDS2017 flows (`[replay]` in the file, `AF_REPLAY__SPEED=…`).
+    pub replay: crate::replay::ReplayConfig,
 }
 
 impl Default for Config {
@@ -107,6 +119,13 @@ impl Default for Config {
             ingest_max_body_bytes: 32 * 1024 * 1024,
             ingest_max_inflight_bytes: 128 * 1024 * 1024,
             ingest_limits: crate::ingest::Limits::default(),
+            dedup_window_secs: 600,
+            internal_networks: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+            geoip_path: PathBuf::from("data/geo/ip-country.csv.gz"),
+            replay: crate::replay::ReplayConfig::default(),
         }
     }
 }
@@ -123,7 +142,7 @@ impl Config {
                 Some(path) => Toml::file_exact(PathBuf::from(path)),
                 None => Toml::string(""),
             },
-        ).merge(Env::prefixed("AF_")).merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())))
+        ).merge(Env::prefixed("AF_").split("__")).merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())))
     }
 
     fn from_figment(f: Figment) -> Result<Self, ConfigError> {
@@ -156,6 +175,7 @@ impl Config {
         if self.ingest_limits.max_records == 0 || self.ingest_limits.max_line_bytes == 0 {
             return Err(ConfigError("ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into()));
         }
+        self.replay.validate().map_err(|e| ConfigError(format!("replay: {e}")))?;
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError(format!(
@@ -205,6 +225,27 @@ mod tests {
             assert_eq!(c.model_dir, PathBuf::from("/opt/models"));
             assert!(c.ingest, "ingest is on by default");
             assert!(!format!("{c:?}").contains("battery"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn pipeline_settings_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_INTERNAL_NETWORKS", "[10.1.0.0/16, 192.168.10.0/24]");
+            jail.set_env("AF_DEDUP_WINDOW_SECS", "30");
+            jail.set_env("AF_REPLAY__SPEED", "120");
+            jail.set_env("AF_REPLAY__AUTOSTART", "false");
+            let c = Config::from_env().unwrap();
+            assert_eq!(c.internal_networks, vec!["10.1.0.0/16".parse().unwrap(), "192.168.10.0/24".parse().unwrap()]);
+            assert_eq!((c.dedup_window_secs, c.replay.speed, c.replay.autostart), (30, 120.0, Some(false)));
+            jail.set_env("AF_REPLAY__SPEED", "0");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("replay") && err.contains("speed"), "{err}");
+            jail.set_env("AF_REPLAY__SPEED", "1");
+            jail.set_env("AF_INTERNAL_NETWORKS", "[10.1.0.0/33]");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("INTERNAL_NETWORKS") || err.contains("internal_networks"), "{err}");
             Ok(())
         });
     }

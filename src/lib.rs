@@ -6,11 +6,15 @@
 //! about Leptos or axum: the `app` and `server` crates adapt these types to the web.
 
 pub mod alert;
+pub mod asset;
 pub mod api_token;
 pub mod audit;
 pub mod detection;
 pub mod flow;
+pub mod live;
 pub mod pages;
+pub mod playbook;
+pub mod report;
 pub mod role;
 pub mod threat;
 pub mod user;
@@ -26,9 +30,19 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod engine;
 #[cfg(feature = "server")]
+pub mod enrich;
+#[cfg(feature = "server")]
+pub mod geoip;
+#[cfg(feature = "server")]
+pub mod hub;
+#[cfg(feature = "server")]
 pub mod ingest;
 #[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
 pub mod pipeline;
+#[cfg(feature = "server")]
+pub mod replay;
 #[cfg(feature = "server")]
 pub mod store;
 #[cfg(feature = "server")]

@@ -13,7 +13,12 @@
 //! bytes (in KiB) before it is read, and gives it back once it is parsed, so concurrent uploads cannot
 //! grow memory without bound either.
 //!
-//! Not here yet (issue 4): enrichment (geo, assets, intel, playbooks), deduplication, the live stream.
+//! After scoring, each batch is enriched ([`Enricher`]: geo, asset and criticality, employee-report
+//! intel), its detections are merged by dedup key ([`merge_detections`]), and the alerts, discovered
+//! assets, per-minute traffic and hourly rollups are written in one transaction. Only one batch is
+//! written at a time (a writer lock), so two workers never race to create the same deduplicated
+//! alert. After the commit the alerts go to the live stream ([`LiveHub`]) and the counters to
+//! [`Metrics`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,13 +26,21 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::alert::{Detector, SIGNATURE_THREAT};
 use crate::config::Config;
 use crate::detection::Verdict;
 use crate::engine::Engine;
-use crate::flow::Flow;
+use crate::enrich::Enricher;
+use crate::flow::{feature_index, Flow};
+use crate::hub::LiveHub;
 use crate::ingest::{time, SignatureAlert};
-use crate::store::alerts::{BatchStats, NewAlert};
+use crate::metrics::Metrics;
+use crate::playbook::UNKNOWN_ANOMALY;
+use crate::store::alerts::{merge_detections, BatchStats, NewAlert, PersistBatch, TrafficCount, TrafficKey};
 use crate::store::{now_ms, Db, StoreError};
 
 /// Where a batch came from (the `source` of its statistics row).
@@ -37,6 +50,7 @@ pub enum Source {
     Flows,
     Zeek,
     Suricata,
+    Replay,
 }
 
 impl Source {
@@ -46,6 +60,7 @@ impl Source {
             Source::Flows => "flows",
             Source::Zeek => "zeek",
             Source::Suricata => "suricata",
+            Source::Replay => "replay",
         }
     }
 }
@@ -61,6 +76,17 @@ pub struct Batch {
     /// Records the parser rejected (reported to the sender, counted here).
     pub rejected: usize,
     pub skipped: usize,
+    /// When the request (or replay tick) arrived: unix ms for the live stream's latency figure, and
+    /// a monotonic instant for the batch-latency histogram.
+    pub received_at: i64,
+    pub received: Instant,
+}
+
+impl Batch {
+    /// A batch received now.
+    pub fn new(source: Source, token_id: Option<i64>, flows: Vec<Flow>, signatures: Vec<SignatureAlert>) -> Batch {
+        Batch { source, token_id, flows, signatures, rejected: 0, skipped: 0, received_at: now_ms(), received: Instant::now() }
+    }
 }
 
 /// What became of a stored batch.
@@ -68,8 +94,11 @@ pub struct Batch {
 pub struct BatchOutcome {
     /// Flows scored (always every flow of the batch).
     pub scored: usize,
-    /// Alerts stored: flows at or above the operating threshold plus signature alerts.
-    pub alerts: usize,
+    /// Detections: flows at or above the operating threshold plus signature alerts.
+    pub detections: usize,
+    /// Alerts created and alerts updated by deduplication.
+    pub alerts_created: usize,
+    pub alerts_updated: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +142,19 @@ pub struct Pipeline {
     intake: Arc<Semaphore>,
     intake_kib: usize,
     wait: Duration,
+    metrics: Arc<Metrics>,
+}
+
+/// What the workers share.
+struct Worker {
+    engine: Arc<Engine>,
+    db: Db,
+    enricher: Arc<Enricher>,
+    hub: Arc<LiveHub>,
+    metrics: Arc<Metrics>,
+    dedup_window_ms: i64,
+    /// One batch is written at a time (see the module docs).
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -125,16 +167,35 @@ impl Pipeline {
     /// Starts `config.ingest_workers` workers on the current tokio runtime. The channel itself is
     /// unbounded, but nothing enters it without a [`QueueSlot`], so it never holds more than
     /// `ingest_queue_flows` flows (plus one oversized batch).
-    pub fn start(engine: Arc<Engine>, db: Db, config: &Config) -> Pipeline {
+    pub fn start(
+        engine: Arc<Engine>,
+        db: Db,
+        config: &Config,
+        enricher: Arc<Enricher>,
+        hub: Arc<LiveHub>,
+        metrics: Arc<Metrics>,
+    ) -> Pipeline {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let shared = Arc::new(Worker {
+            engine,
+            db,
+            enricher,
+            hub,
+            metrics: metrics.clone(),
+            dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            writer: tokio::sync::Mutex::new(()),
+        });
         for worker in 0..config.ingest_workers {
-            let (rx, engine, db) = (rx.clone(), engine.clone(), db.clone());
+            let (rx, shared) = (rx.clone(), shared.clone());
             tokio::spawn(async move {
                 loop {
                     let job = rx.lock().await.recv().await;
                     let Some(job) = job else { break };
-                    let result = process(&engine, &db, job.batch).await;
+                    let result = shared.process(job.batch).await;
+                    if result.is_err() {
+                        shared.metrics.batch_failures.fetch_add(1, Relaxed);
+                    }
                     // The submitter may have gone away; the batch is stored all the same.
                     let _ = job.reply.send(result);
                 }
@@ -150,7 +211,12 @@ impl Pipeline {
             intake: Arc::new(Semaphore::new(intake_kib)),
             intake_kib,
             wait: Duration::from_millis(config.ingest_wait_ms),
+            metrics,
         }
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Waits (at most the configured time) for room to receive and parse a body of `bytes` bytes.
@@ -206,58 +272,219 @@ impl Pipeline {
     }
 }
 
-/// Scores a batch on a blocking thread, then stores its alerts and statistics in one transaction.
-async fn process(engine: &Arc<Engine>, db: &Db, batch: Batch) -> Result<BatchOutcome, PipelineError> {
-    let engine = engine.clone();
-    let started = Instant::now();
-    let (batch, verdicts) = tokio::task::spawn_blocking(move || {
-        let verdicts = engine.score_batch(&batch.flows);
-        (batch, verdicts)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "scoring task failed");
-        PipelineError::Scoring(e.to_string())
-    })?;
-    let score_ms = started.elapsed().as_millis() as i64;
+impl Worker {
+    /// Scores a batch on a blocking thread, enriches and merges its detections, stores everything in
+    /// one transaction, then announces the result.
+    async fn process(&self, batch: Batch) -> Result<BatchOutcome, PipelineError> {
+        let started = Instant::now();
+        if let Err(e) = self.enricher.refresh_if_stale(&self.db).await {
+            // Enrichment data is a nicety next to storing the batch: keep the previous snapshot.
+            tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
+        }
+        let (engine, enricher) = (self.engine.clone(), self.enricher.clone());
+        let window = self.dedup_window_ms;
+        let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
+            let scoring = Instant::now();
+            let mut verdicts = engine.score_batch(&batch.flows);
+            let model_ms = scoring.elapsed().as_millis() as u64;
+            Engine::apply_context(&mut verdicts, &batch.flows, |ip| enricher.is_internal(ip));
+            let prepared = prepare(&batch, &verdicts, &enricher, window);
+            (batch, prepared, model_ms)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "scoring task failed");
+            PipelineError::Scoring(e.to_string())
+        })?;
+        let mut prepared = prepared?;
+        let score_ms = started.elapsed().as_millis() as i64;
+        prepared.persist.stats = BatchStats {
+            source: batch.source.as_str().to_string(),
+            token_id: batch.token_id,
+            accepted: (batch.flows.len() + batch.signatures.len()) as i64,
+            rejected: batch.rejected as i64,
+            skipped: batch.skipped as i64,
+            scored: batch.flows.len() as i64,
+            score_ms,
+        };
+        let storing = Instant::now();
+        let stored = {
+            let _writer = self.writer.lock().await;
+            self.db.persist_batch(&prepared.persist).await?
+        };
+        let store_ms = storing.elapsed().as_millis() as u64;
+        let created = stored.iter().filter(|s| s.created).count();
+        let outcome = BatchOutcome {
+            scored: batch.flows.len(),
+            detections: prepared.detections,
+            alerts_created: created,
+            alerts_updated: stored.len() - created,
+        };
+        self.hub.publish_alerts(&stored, batch.received_at);
+        for (country, c) in &prepared.live_traffic {
+            self.hub.add_traffic(country, c.0, c.1, c.2);
+        }
+        let m = &self.metrics;
+        m.accepted.fetch_add((batch.flows.len() + batch.signatures.len()) as u64, Relaxed);
+        m.rejected.fetch_add(batch.rejected as u64, Relaxed);
+        m.skipped.fetch_add(batch.skipped as u64, Relaxed);
+        m.scored.fetch_add(outcome.scored as u64, Relaxed);
+        m.batches.fetch_add(1, Relaxed);
+        m.detections.fetch_add(outcome.detections as u64, Relaxed);
+        m.alerts_created.fetch_add(outcome.alerts_created as u64, Relaxed);
+        m.alerts_updated.fetch_add(outcome.alerts_updated as u64, Relaxed);
+        if batch.source == Source::Replay {
+            m.replayed.fetch_add(batch.flows.len() as u64, Relaxed);
+        }
+        m.observe_batch_latency(batch.received.elapsed().as_secs_f64());
+        tracing::debug!(
+            source = batch.source.as_str(),
+            flows = batch.flows.len(),
+            signatures = batch.signatures.len(),
+            detections = outcome.detections,
+            alerts_created = outcome.alerts_created,
+            alerts_updated = outcome.alerts_updated,
+            model_ms,
+            prepare_ms = score_ms as u64 - model_ms,
+            store_ms,
+            total_ms = started.elapsed().as_millis() as u64,
+            since_received_ms = batch.received.elapsed().as_millis() as u64,
+            "batch stored"
+        );
+        Ok(outcome)
+    }
+}
+
+/// A scored batch turned into rows.
+struct Prepared {
+    persist: PersistBatch,
+    detections: usize,
+    /// Per source country: flows, bytes, alerting flows (for the live stream).
+    live_traffic: HashMap<String, (u64, u64, u64)>,
+}
+
+/// Country code used for unknown, private and internal sources.
+pub const NO_COUNTRY: &str = "ZZ";
+
+/// Bytes both ways of a flow, from its payload totals (0 when the source does not give them).
+fn flow_bytes(f: &Flow) -> i64 {
+    static IDX: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
+    let (fwd, bwd) = *IDX.get_or_init(|| (feature_index("Total Length of Fwd Packet"), feature_index("Total Length of Bwd Packet")));
+    let get = |i: Option<usize>| i.and_then(|i| f.features.get(i).copied().flatten()).unwrap_or(0.0).max(0.0) as i64;
+    get(fwd) + get(bwd)
+}
+
+/// Detections of one source, target and threat type in a batch: (time, flow index, detector risk).
+type Group = Vec<(i64, usize, f32)>;
+
+/// Builds a batch's rows (CPU work, run on the blocking thread with the scoring).
+///
+/// Detections are grouped by dedup key first, and only the riskiest detection of each run (detections
+/// at most `window_ms` apart) becomes an alert with reasons: building and enriching JSON per detection
+/// would cost more than scoring when most flows of a batch are one attack.
+fn prepare(batch: &Batch, verdicts: &[Verdict], enricher: &Enricher, window_ms: i64) -> Result<Prepared, PipelineError> {
     if verdicts.len() != batch.flows.len() {
         return Err(PipelineError::Scoring(format!("{} verdicts for {} flows", verdicts.len(), batch.flows.len())));
     }
-    let now = now_ms();
-    let built = Instant::now();
-    let mut alerts: Vec<NewAlert> = batch
-        .flows
+    let now = batch.received_at;
+    // (minute, country, protocol, alerting) → flows, bytes.
+    let mut traffic: HashMap<(i64, Option<[u8; 2]>, i64, bool), TrafficCount> = HashMap::new();
+    let mut assets_seen: HashMap<IpAddr, i64> = HashMap::new();
+    let mut groups: HashMap<(Option<IpAddr>, Option<IpAddr>, &'static str), Group> = HashMap::new();
+    for (i, (f, v)) in batch.flows.iter().zip(verdicts).enumerate() {
+        let at = seen_at(f.timestamp.as_deref(), now);
+        let country = f.five_tuple.and_then(|t| enricher.country_code(t.src_ip));
+        if let Some(t) = f.five_tuple {
+            for ip in [t.src_ip, t.dst_ip] {
+                if enricher.is_internal(ip) {
+                    let e = assets_seen.entry(ip).or_insert(at);
+                    *e = (*e).max(at);
+                }
+            }
+        }
+        let protocol = f.five_tuple.map_or_else(|| protocol_feature(f), |t| i64::from(t.protocol));
+        let c = traffic.entry((at - at.rem_euclid(60_000), country, protocol, v.alert)).or_default();
+        c.flows += 1;
+        c.bytes += flow_bytes(f);
+        if v.alert {
+            // The classifier said benign but the ensemble alerted: only the anomaly models fired.
+            let threat = if v.class.is_attack() { v.class.name() } else { UNKNOWN_ANOMALY };
+            let key = (f.five_tuple.map(|t| t.src_ip), f.five_tuple.map(|t| t.dst_ip), threat);
+            groups.entry(key).or_default().push((at, i, v.risk));
+        }
+    }
+    let detections = groups.values().map(Vec::len).sum::<usize>() + batch.signatures.len();
+    let mut alerts: Vec<NewAlert> = Vec::with_capacity(groups.len());
+    for ((src, dst, _), mut dets) in groups {
+        let ctx = enricher.context(src, dst);
+        dets.sort_by_key(|d| d.0);
+        let mut runs: Vec<&[(i64, usize, f32)]> = Vec::new();
+        let mut start = 0;
+        for j in 1..=dets.len() {
+            if j == dets.len() || window_ms <= 0 || dets[j].0 - dets[j - 1].0 > window_ms {
+                runs.push(&dets[start..j]);
+                start = j;
+            }
+        }
+        for run in runs {
+            let &(_, best, _) = run.iter().max_by(|a, b| a.2.total_cmp(&b.2)).unwrap_or(&run[0]);
+            let mut a = ml_alert(&batch.flows[best], &verdicts[best], now);
+            enricher.apply(&ctx, &mut a);
+            a.seen_at = run[0].0;
+            a.last_seen = run[run.len() - 1].0;
+            a.count = run.len() as i64;
+            a.risk_sum = run.iter().map(|d| ctx.weigh(d.2).round() as i64).sum();
+            alerts.push(a);
+        }
+    }
+    let mut signatures: Vec<NewAlert> = batch
+        .signatures
         .iter()
-        .zip(&verdicts)
-        .filter(|(_, v)| v.alert)
-        .map(|(f, v)| ml_alert(f, v, now))
+        .map(|s| {
+            let mut a = signature_alert(s, now);
+            enricher.enrich(&mut a);
+            a
+        })
         .collect();
-    alerts.extend(batch.signatures.iter().map(|s| signature_alert(s, now)));
-    let stats = BatchStats {
-        source: batch.source.as_str().to_string(),
-        token_id: batch.token_id,
-        accepted: (batch.flows.len() + batch.signatures.len()) as i64,
-        rejected: batch.rejected as i64,
-        skipped: batch.skipped as i64,
-        scored: verdicts.len() as i64,
-        score_ms,
-    };
-    let build_ms = built.elapsed().as_millis() as u64;
-    let storing = Instant::now();
-    let stored = db.persist_batch(&alerts, &stats).await?;
-    let store_ms = storing.elapsed().as_millis() as u64;
-    tracing::debug!(
-        source = stats.source,
-        flows = batch.flows.len(),
-        signatures = batch.signatures.len(),
-        alerts = stored,
-        score_ms,
-        build_ms,
-        store_ms,
-        total_ms = started.elapsed().as_millis() as u64,
-        "batch stored"
-    );
-    Ok(BatchOutcome { scored: verdicts.len(), alerts: stored })
+    for s in &batch.signatures {
+        for ip in [s.five_tuple.src_ip, s.five_tuple.dst_ip] {
+            if enricher.is_internal(ip) {
+                let at = seen_at(Some(&s.timestamp), now);
+                let e = assets_seen.entry(ip).or_insert(at);
+                *e = (*e).max(at);
+            }
+        }
+    }
+    signatures = merge_detections(signatures, window_ms);
+    alerts.extend(signatures);
+    alerts.sort_by(|a, b| (a.seen_at, &a.threat, &a.src_ip).cmp(&(b.seen_at, &b.threat, &b.src_ip)));
+
+    let code = |c: Option<[u8; 2]>| c.map_or_else(|| NO_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned());
+    let mut live_traffic: HashMap<String, (u64, u64, u64)> = HashMap::new();
+    let mut rows: Vec<(TrafficKey, TrafficCount)> = Vec::with_capacity(traffic.len());
+    for ((minute, country, protocol, alerting), c) in traffic {
+        let country = code(country);
+        let live = live_traffic.entry(country.clone()).or_default();
+        live.0 += c.flows as u64;
+        live.1 += c.bytes as u64;
+        live.2 += if alerting { c.flows as u64 } else { 0 };
+        rows.push((TrafficKey { minute, country, protocol, verdict: if alerting { "alert" } else { "benign" } }, c));
+    }
+    rows.sort_by(|a, b| (a.0.minute, &a.0.country, a.0.protocol, a.0.verdict).cmp(&(b.0.minute, &b.0.country, b.0.protocol, b.0.verdict)));
+    let mut assets_seen: Vec<(String, i64)> = assets_seen.into_iter().map(|(ip, at)| (ip.to_string(), at)).collect();
+    assets_seen.sort();
+    Ok(Prepared {
+        persist: PersistBatch { alerts, assets_seen, traffic: rows, stats: BatchStats::default(), dedup_window_ms: window_ms },
+        detections,
+        live_traffic,
+    })
+}
+
+/// The `Protocol` feature of a flow without a 5-tuple (the 2017 CSV layout), or 0.
+fn protocol_feature(f: &Flow) -> i64 {
+    static IDX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let i = *IDX.get_or_init(|| feature_index("Protocol"));
+    i.and_then(|i| f.features.get(i).copied().flatten()).map_or(0, |p| p as i64)
 }
 
 /// Unix ms of a normalised timestamp, or `fallback`.
@@ -275,19 +502,27 @@ pub fn ml_alert(flow: &Flow, v: &Verdict, now: i64) -> NewAlert {
         "models": v.models,
         "context": v.context,
     });
+    let at = seen_at(flow.timestamp.as_deref(), now);
+    let risk = v.risk.round().clamp(0.0, 100.0) as i64;
+    let threat = if v.class.is_attack() { v.class.name() } else { UNKNOWN_ANOMALY };
     NewAlert {
-        seen_at: seen_at(flow.timestamp.as_deref(), now),
+        seen_at: at,
+        last_seen: at,
+        count: 1,
         src_ip: t.map(|t| t.src_ip.to_string()),
         src_port: t.map(|t| i64::from(t.src_port)),
         dst_ip: t.map(|t| t.dst_ip.to_string()),
         dst_port: t.map(|t| i64::from(t.dst_port)),
         protocol: t.map(|t| i64::from(t.protocol)),
-        threat: v.class.name().to_string(),
-        risk: v.risk.round() as i64,
+        threat: threat.to_string(),
+        risk,
+        risk_sum: risk,
+        base_risk: risk,
         detector: Detector::Ml,
         signature: None,
         reasons: reasons.to_string(),
         features: serde_json::to_string(&v.top_features).unwrap_or_else(|_| "[]".into()),
+        ..NewAlert::blank()
     }
 }
 
@@ -309,19 +544,26 @@ pub fn signature_alert(s: &SignatureAlert, now: i64) -> NewAlert {
         "category": s.category,
         "suricata_severity": s.severity,
     });
+    let at = seen_at(Some(&s.timestamp), now);
+    let risk = signature_risk(s.severity);
     NewAlert {
-        seen_at: seen_at(Some(&s.timestamp), now),
+        seen_at: at,
+        last_seen: at,
+        count: 1,
         src_ip: Some(t.src_ip.to_string()),
         src_port: Some(i64::from(t.src_port)),
         dst_ip: Some(t.dst_ip.to_string()),
         dst_port: Some(i64::from(t.dst_port)),
         protocol: Some(i64::from(t.protocol)),
         threat: SIGNATURE_THREAT.to_string(),
-        risk: signature_risk(s.severity),
+        risk,
+        risk_sum: risk,
+        base_risk: risk,
         detector: Detector::Signature,
         signature: Some(s.signature.clone()),
         reasons: reasons.to_string(),
         features: "[]".into(),
+        ..NewAlert::blank()
     }
 }
 

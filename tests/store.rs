@@ -39,6 +39,12 @@ on_both_backends!(
     api_tokens_are_stored_hashed_and_revocable,
     alert_batches_are_stored_in_one_transaction,
     a_failing_batch_stores_nothing,
+    repeated_detections_update_one_open_alert,
+    batches_keep_traffic_and_hourly_aggregates,
+    assets_are_discovered_and_reviewed,
+    reports_become_intel_until_dismissed,
+    playbooks_are_seeded_for_every_threat,
+    alerts_are_filtered_and_paged_by_cursor,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -195,20 +201,28 @@ async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db
 }
 
 fn ml_alert(i: i64) -> anomalyforge::store::alerts::NewAlert {
+    let risk = 50 + i;
     anomalyforge::store::alerts::NewAlert {
         seen_at: 1_700_000_000_000 + i,
+        last_seen: 1_700_000_000_000 + i,
         src_ip: Some(format!("203.0.113.{}", i % 250)),
         src_port: Some(40_000 + i),
         dst_ip: Some("10.0.0.5".into()),
         dst_port: Some(22),
         protocol: Some(6),
         threat: "ssh_patator".into(),
-        risk: 50 + i,
+        risk,
+        risk_sum: risk,
+        base_risk: risk,
         detector: anomalyforge::alert::Detector::Ml,
-        signature: None,
         reasons: r#"{"models":[]}"#.into(),
-        features: "[]".into(),
+        ..anomalyforge::store::alerts::NewAlert::blank()
     }
+}
+
+/// A batch of `alerts` with no deduplication, assets or traffic.
+fn plain_batch(alerts: Vec<anomalyforge::store::alerts::NewAlert>, stats: anomalyforge::store::alerts::BatchStats) -> anomalyforge::store::alerts::PersistBatch {
+    anomalyforge::store::alerts::PersistBatch { alerts, stats, ..Default::default() }
 }
 
 async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::Db) {
@@ -225,7 +239,9 @@ async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::D
         ..ml_alert(5000)
     });
     let stats = BatchStats { source: "suricata".into(), token_id: None, accepted: 1300, rejected: 2, skipped: 7, scored: 1300, score_ms: 12 };
-    assert_eq!(db.persist_batch(&alerts, &stats).await.unwrap(), 1204);
+    let stored = db.persist_batch(&plain_batch(alerts, stats)).await.unwrap();
+    assert_eq!(stored.len(), 1204);
+    assert!(stored.iter().all(|s| s.created));
     assert_eq!(db.count_alerts().await.unwrap(), 1204);
     let recent = db.recent_alerts(3).await.unwrap();
     assert_eq!(recent.len(), 3);
@@ -241,7 +257,9 @@ async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::D
     assert_eq!((ml.detector, ml.threat.as_str(), ml.dst_port, ml.protocol), (Detector::Ml, "ssh_patator", Some(22), Some(6)));
     assert_eq!(ml.reasons, r#"{"models":[]}"#);
     // An empty batch still records its statistics.
-    db.persist_batch(&[], &BatchStats { source: "zeek".into(), accepted: 3, scored: 3, ..BatchStats::default() }).await.unwrap();
+    db.persist_batch(&plain_batch(vec![], BatchStats { source: "zeek".into(), accepted: 3, scored: 3, ..BatchStats::default() }))
+        .await
+        .unwrap();
     let totals = db.ingest_totals().await.unwrap();
     assert_eq!((totals.batches, totals.accepted, totals.rejected, totals.skipped, totals.scored, totals.alerts), (2, 1303, 2, 7, 1303, 1204));
 }
@@ -253,6 +271,219 @@ async fn a_failing_batch_stores_nothing(db: &anomalyforge::store::Db) {
     let alerts: Vec<_> = (0..600).map(ml_alert).collect();
     sqlx::query("DROP TABLE ingest_stats").execute(db.pool()).await.unwrap();
     let stats = BatchStats { source: "flows".into(), accepted: 600, scored: 600, ..BatchStats::default() };
-    assert!(db.persist_batch(&alerts, &stats).await.is_err());
+    assert!(db.persist_batch(&plain_batch(alerts, stats)).await.is_err());
     assert_eq!(db.count_alerts().await.unwrap(), 0, "the alerts of a failed batch are rolled back");
+}
+
+async fn repeated_detections_update_one_open_alert(db: &anomalyforge::store::Db) {
+    use anomalyforge::store::alerts::{BatchStats, NewAlert, PersistBatch};
+    let window = 60_000;
+    let det = |at: i64, risk: i64, reasons: &str| NewAlert {
+        seen_at: at,
+        last_seen: at,
+        src_ip: Some("198.51.100.7".into()),
+        dst_ip: Some("10.0.0.5".into()),
+        threat: "port_scan".into(),
+        risk,
+        risk_sum: risk,
+        base_risk: risk,
+        reasons: reasons.into(),
+        ..NewAlert::blank()
+    };
+    let batch = |alerts: Vec<NewAlert>| PersistBatch { alerts, dedup_window_ms: window, stats: BatchStats { source: "flows".into(), ..Default::default() }, ..Default::default() };
+    let first = db.persist_batch(&batch(vec![det(1_000_000, 60, "{\"n\":1}")])).await.unwrap();
+    assert!(first[0].created);
+    let id = first[0].alert.id;
+    // Within the window: the same alert grows; the riskier detection's reasons replace the old ones.
+    let second = db.persist_batch(&batch(vec![NewAlert { count: 3, risk_sum: 240, ..det(1_030_000, 80, "{\"n\":2}") }])).await.unwrap();
+    assert_eq!(second.len(), 1);
+    let a = &second[0].alert;
+    assert!(!second[0].created);
+    assert_eq!((a.id, a.count, a.first_seen, a.last_seen, a.risk), (id, 4, 1_000_000, 1_030_000, 80));
+    assert_eq!((a.severity, a.reasons.as_str(), a.base_risk), (anomalyforge::alert::Severity::High, "{\"n\":2}", Some(80)));
+    // A lower risk later keeps the higher one.
+    let third = db.persist_batch(&batch(vec![det(1_050_000, 40, "{\"n\":3}")])).await.unwrap();
+    assert_eq!((third[0].alert.count, third[0].alert.risk, third[0].alert.reasons.as_str()), (5, 80, "{\"n\":2}"));
+    // Past the window: a new alert.
+    let later = db.persist_batch(&batch(vec![det(1_050_000 + window + 1, 50, "{}")])).await.unwrap();
+    assert!(later[0].created);
+    assert_ne!(later[0].alert.id, id);
+    // A resolved alert is not reopened: a new one starts.
+    sqlx::query("UPDATE alerts SET status = 'resolved'").execute(db.pool()).await.unwrap();
+    let after_resolve = db.persist_batch(&batch(vec![det(1_200_000, 50, "{}")])).await.unwrap();
+    assert!(after_resolve[0].created);
+    assert_eq!(db.count_alerts().await.unwrap(), 3);
+    // Window 0 = no deduplication.
+    let off = db.persist_batch(&PersistBatch { dedup_window_ms: 0, ..batch(vec![det(1_200_001, 50, "{}")]) }).await.unwrap();
+    assert!(off[0].created);
+    assert_eq!(db.count_alerts().await.unwrap(), 4);
+}
+
+async fn batches_keep_traffic_and_hourly_aggregates(db: &anomalyforge::store::Db) {
+    use anomalyforge::asset::Criticality;
+    use anomalyforge::store::alerts::{NewAlert, PersistBatch, TrafficCount, TrafficKey};
+    let hour = 1_700_000_000_000 / 3_600_000 * 3_600_000;
+    let key = |country: &str, verdict: &'static str| TrafficKey { minute: hour, country: country.into(), protocol: 6, verdict };
+    let det = |src: &str, risk: i64| NewAlert {
+        seen_at: hour + 5,
+        last_seen: hour + 5,
+        src_ip: Some(src.into()),
+        threat: "ddos".into(),
+        risk,
+        risk_sum: risk,
+        src_country: Some("DE".into()),
+        criticality: Some(Criticality::High),
+        ..NewAlert::blank()
+    };
+    let batch = |traffic: Vec<(TrafficKey, TrafficCount)>, alerts: Vec<NewAlert>| PersistBatch {
+        traffic,
+        alerts,
+        dedup_window_ms: 600_000,
+        ..Default::default()
+    };
+    db.persist_batch(&batch(
+        vec![(key("DE", "alert"), TrafficCount { flows: 3, bytes: 300 }), (key("ZZ", "benign"), TrafficCount { flows: 10, bytes: 5 })],
+        vec![det("198.51.100.1", 70), det("198.51.100.2", 90)],
+    ))
+    .await
+    .unwrap();
+    db.persist_batch(&batch(vec![(key("DE", "alert"), TrafficCount { flows: 2, bytes: 20 })], vec![det("198.51.100.1", 80)]))
+        .await
+        .unwrap();
+    let traffic = db.traffic_between(hour, hour + 60_000).await.unwrap();
+    let de = traffic.iter().find(|r| r.country == "DE").unwrap();
+    assert_eq!((de.flows, de.bytes, de.verdict.as_str()), (5, 320, "alert"));
+    assert_eq!(traffic.len(), 2);
+    let hourly = db.hourly_between(hour, hour + 3_600_000).await.unwrap();
+    assert_eq!(hourly.len(), 1, "{hourly:?}");
+    let h = &hourly[0];
+    // Two alerts created, three detections (one deduplicated), risks 70 + 90 + 80.
+    assert_eq!((h.threat.as_str(), h.criticality.as_str(), h.country.as_str()), ("ddos", "high", "DE"));
+    assert_eq!((h.alerts, h.detections, h.risk_sum, h.max_risk), (2, 3, 240, 90));
+    assert!(db.hourly_between(hour + 3_600_000, hour + 7_200_000).await.unwrap().is_empty());
+}
+
+async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
+    use anomalyforge::asset::Criticality;
+    use anomalyforge::store::alerts::{NewAlert, PersistBatch};
+    use anomalyforge::store::assets::AssetFields;
+    let inventory = db
+        .upsert_asset(&AssetFields { ip: "10.0.0.5".into(), owner: Some("Payments team".into()), criticality: Some(Criticality::Critical), tags: vec!["pci".into(), "web".into()], ..Default::default() })
+        .await
+        .unwrap();
+    assert!(!inventory.discovered);
+    let alert = NewAlert { seen_at: 5_000, last_seen: 5_000, threat: "ddos".into(), asset_ip: Some("10.0.0.9".into()), ..NewAlert::blank() };
+    let stored = db
+        .persist_batch(&PersistBatch {
+            alerts: vec![alert],
+            assets_seen: vec![("10.0.0.5".into(), 7_000), ("10.0.0.9".into(), 5_000)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let found = db.asset_by_ip("10.0.0.9").await.unwrap().expect("discovered");
+    assert!(found.discovered && found.is_unassigned());
+    assert_eq!((found.criticality, found.first_seen, found.last_seen), (Criticality::Medium, Some(5_000), Some(5_000)));
+    assert_eq!(stored[0].alert.asset_id, Some(found.id), "the alert points at the discovered asset");
+    let known = db.asset_by_ip("10.0.0.5").await.unwrap().unwrap();
+    assert_eq!((known.owner.as_deref(), known.criticality, known.last_seen, known.discovered), (Some("Payments team"), Criticality::Critical, Some(7_000), false));
+    assert_eq!(known.tags, vec!["pci", "web"]);
+    let listed = db.list_assets(false, 10, 0).await.unwrap();
+    assert_eq!(listed.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>(), vec!["10.0.0.5", "10.0.0.9"], "most critical first");
+    assert_eq!(db.list_assets(true, 10, 0).await.unwrap().len(), 1);
+    let index = db.asset_index().await.unwrap();
+    assert_eq!(index.len(), 2);
+    // Reviewing a discovered asset fills it in and clears the flag.
+    let reviewed = db.upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() }).await.unwrap();
+    assert_eq!((reviewed.id, reviewed.discovered, reviewed.first_seen), (found.id, false, Some(5_000)));
+}
+
+async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {
+    use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
+    use anomalyforge::store::reports::NewReport;
+    let u = db.create_user("emp", "Emp", Role::Employee, "hash").await.unwrap();
+    let report = |indicator: &str, kind| NewReport {
+        reporter_id: u.id,
+        indicator: indicator.into(),
+        kind,
+        category: ReportCategory::Phishing,
+        description: "<img src=x onerror=alert(1)>".into(),
+    };
+    let a = db.create_report(&report("203.0.113.9", IndicatorKind::Ip)).await.unwrap();
+    let b = db.create_report(&report("203.0.113.9", IndicatorKind::Ip)).await.unwrap();
+    db.create_report(&report("evil.example", IndicatorKind::Domain)).await.unwrap();
+    assert_eq!((a.status, a.reporter.as_str(), a.description.as_str()), (ReportStatus::New, "emp", "<img src=x onerror=alert(1)>"));
+    let intel = db.intel_index().await.unwrap();
+    assert_eq!(intel.len(), 1, "domains are not address intel");
+    assert_eq!((intel[0].reports, intel[0].report_id), (2, b.id), "the newest open report represents the address");
+    db.set_report_status(a.id, ReportStatus::Confirmed, u.id).await.unwrap();
+    let intel = db.intel_index().await.unwrap();
+    assert_eq!((intel[0].report_id, intel[0].status), (a.id, ReportStatus::Confirmed), "a confirmed report outranks open ones");
+    db.set_report_status(a.id, ReportStatus::Dismissed, u.id).await.unwrap();
+    db.set_report_status(b.id, ReportStatus::Dismissed, u.id).await.unwrap();
+    assert!(db.intel_index().await.unwrap().is_empty());
+    assert_eq!(db.reports_by(u.id, 10, 0).await.unwrap().len(), 3);
+    assert_eq!(db.count_reports_since(u.id, 0).await.unwrap(), 3);
+    assert!(matches!(db.set_report_status(999, ReportStatus::Confirmed, u.id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn playbooks_are_seeded_for_every_threat(db: &anomalyforge::store::Db) {
+    use anomalyforge::threat::Threat;
+    let all = db.list_playbooks().await.unwrap();
+    for t in Threat::ALL.iter().filter(|t| t.is_attack()) {
+        let p = db.playbook(t.name()).await.unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+        assert!(p.steps.len() >= 4, "{}", t.name());
+    }
+    for key in [anomalyforge::alert::SIGNATURE_THREAT, anomalyforge::playbook::UNKNOWN_ANOMALY] {
+        assert!(db.playbook(key).await.is_ok(), "{key}");
+    }
+    assert_eq!(all.len(), 16);
+    let u = db.create_user("resp", "Resp", Role::Responder, "hash").await.unwrap();
+    let steps = vec!["Call the ISP".to_string(), "Block the range".to_string()];
+    let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, u.id).await.unwrap();
+    assert_eq!((p.steps, p.updated_by.as_deref()), (steps, Some("resp")));
+    assert!(matches!(db.update_playbook("nope", "x", "y", &[], u.id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
+    use anomalyforge::alert::{AlertCursor, AlertFilter, AlertStatus};
+    use anomalyforge::store::alerts::{BatchStats, NewAlert};
+    let alerts: Vec<NewAlert> = (0..25)
+        .map(|i| NewAlert {
+            seen_at: 1_000 + i / 2, // pairs share a timestamp: the cursor must break ties by id
+            last_seen: 1_000 + i / 2,
+            src_ip: Some(format!("198.51.100.{i}")),
+            threat: if i % 5 == 0 { "ddos".into() } else { "port_scan".into() },
+            risk: 20 + i * 3,
+            src_country: Some(if i % 2 == 0 { "DE".into() } else { "US".into() }),
+            ..NewAlert::blank()
+        })
+        .collect();
+    db.persist_batch(&plain_batch(alerts, BatchStats::default())).await.unwrap();
+    let all = AlertFilter::default();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = db.query_alerts(&all, cursor, 7).await.unwrap();
+        assert!(page.alerts.len() <= 7);
+        seen.extend(page.alerts.iter().map(|a| (a.last_seen, a.id)));
+        match page.next {
+            Some(c) => cursor = Some(AlertCursor::parse(&c).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 25, "every alert exactly once across pages");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first, ties by id");
+    let ddos = db.query_alerts(&AlertFilter { threat: Some("ddos".into()), ..Default::default() }, None, 100).await.unwrap();
+    assert_eq!(ddos.alerts.len(), 5);
+    let risky_de = AlertFilter { min_risk: Some(80), country: Some("DE".into()), ..Default::default() };
+    let page = db.query_alerts(&risky_de, None, 100).await.unwrap();
+    assert!(page.alerts.iter().all(|a| a.risk >= 80 && a.src_country.as_deref() == Some("DE")));
+    assert_eq!(page.alerts.len(), 3, "i = 20, 22, 24: risks 80, 86, 92");
+    let window = AlertFilter { from: Some(1_003), to: Some(1_005), status: Some(AlertStatus::New), ..Default::default() };
+    assert_eq!(db.query_alerts(&window, None, 100).await.unwrap().alerts.len(), 4);
+    let none = AlertFilter { status: Some(AlertStatus::Resolved), ..Default::default() };
+    assert!(db.query_alerts(&none, None, 100).await.unwrap().alerts.is_empty());
 }

@@ -3,7 +3,11 @@
 
 use anomalyforge::auth::{ClientInfo, LoginPolicy};
 use anomalyforge::config::Config;
+use anomalyforge::enrich::Enricher;
+use anomalyforge::hub::LiveHub;
+use anomalyforge::metrics::Metrics;
 use anomalyforge::pipeline::Pipeline;
+use anomalyforge::replay::Replay;
 use anomalyforge::store::Db;
 use anomalyforge::user::{CurrentUser, DemoAccount};
 use axum::extract::FromRef;
@@ -20,6 +24,14 @@ pub struct AppState {
     pub demo_accounts: Arc<Vec<DemoAccount>>,
     /// The ingest pipeline (queue → scoring → storage); `None` when `config.ingest` is off.
     pub pipeline: Option<Pipeline>,
+    /// Enrichment data (geo, assets, intel) of the pipeline; pages that edit assets or reports call
+    /// its `invalidate`. `None` when ingest is off.
+    pub enricher: Option<Arc<Enricher>>,
+    /// The replay of recorded traffic; `None` when ingest is off.
+    pub replay: Option<Replay>,
+    /// Live events for the SOC console's stream.
+    pub live: Arc<LiveHub>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -37,6 +37,30 @@ use std::path::Path;
 use anomalyforge::engine::csv::FlowReader;
 use anomalyforge::ingest::{self, IngestError, IngestRecord, Limits, Parsed, Rejected};
 use anomalyforge::pipeline::{Batch, PipelineError, Source};
+
+/// The ingest endpoints (a subset of the pipeline's sources: replay has no endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Csv,
+    Flows,
+    Zeek,
+    Suricata,
+}
+
+impl Endpoint {
+    pub fn source(self) -> Source {
+        match self {
+            Endpoint::Csv => Source::Csv,
+            Endpoint::Flows => Source::Flows,
+            Endpoint::Zeek => Source::Zeek,
+            Endpoint::Suricata => Source::Suricata,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.source().as_str()
+    }
+}
 use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -51,28 +75,28 @@ use serde_json::json;
 /// The ingest routes, with their own body limit (checked in the handler) and no session middleware.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/ingest/csv", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Csv, st, h, b)))
-        .route("/api/v1/ingest/flows", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Flows, st, h, b)))
-        .route("/api/v1/ingest/zeek", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Zeek, st, h, b)))
+        .route("/api/v1/ingest/csv", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Csv, st, h, b)))
+        .route("/api/v1/ingest/flows", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Flows, st, h, b)))
+        .route("/api/v1/ingest/zeek", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Zeek, st, h, b)))
         .route(
             "/api/v1/ingest/suricata",
-            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Source::Suricata, st, h, b)),
+            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Suricata, st, h, b)),
         )
 }
 
 /// Content types each endpoint accepts.
-pub fn accepted_types(source: Source) -> &'static [&'static str] {
+pub fn accepted_types(source: Endpoint) -> &'static [&'static str] {
     match source {
-        Source::Csv => &["text/csv", "text/plain", "application/octet-stream"],
-        Source::Flows => &["application/json", "application/x-ndjson"],
-        Source::Zeek => &[
+        Endpoint::Csv => &["text/csv", "text/plain", "application/octet-stream"],
+        Endpoint::Flows => &["application/json", "application/x-ndjson"],
+        Endpoint::Zeek => &[
             "text/plain",
             "text/tab-separated-values",
             "application/x-ndjson",
             "application/json",
             "application/octet-stream",
         ],
-        Source::Suricata => &["application/x-ndjson", "application/json", "text/plain", "application/octet-stream"],
+        Endpoint::Suricata => &["application/x-ndjson", "application/json", "text/plain", "application/octet-stream"],
     }
 }
 
@@ -169,7 +193,11 @@ pub struct IngestReply {
     pub accepted: usize,
     pub scored: usize,
     pub signatures: usize,
+    /// Detections in the batch (alerting flows and signature alerts), before deduplication.
     pub alerts: usize,
+    /// Alerts created, and existing open alerts that absorbed detections (deduplication).
+    pub alerts_created: usize,
+    pub alerts_updated: usize,
     pub skipped: usize,
     pub rejected: Vec<Rejected>,
 }
@@ -186,7 +214,7 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
-fn check_content_type(source: Source, headers: &HeaderMap) -> Result<(), IngestApiError> {
+fn check_content_type(source: Endpoint, headers: &HeaderMap) -> Result<(), IngestApiError> {
     let accepted = accepted_types(source);
     match media_type(headers) {
         Some(t) if accepted.contains(&t.as_str()) => Ok(()),
@@ -212,7 +240,8 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
     })
 }
 
-async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+async fn ingest(source: Endpoint, State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+    let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
     // 1. Who: a live API token, before anything of the body is read.
     let secret = bearer(&headers).ok_or(IngestApiError::MissingToken)?;
     let token = match anomalyforge::auth::api_token(&st.db, secret).await {
@@ -239,6 +268,7 @@ async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, 
     let bytes = read_body(body, limit).await?;
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
+    let parsing = std::time::Instant::now();
     let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits))
         .await
         .map_err(|e| {
@@ -246,14 +276,14 @@ async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, 
             IngestApiError::Internal
         })??;
     drop(intake);
+    let parse_ms = parsing.elapsed().as_millis() as u64;
     let (flows, signatures) = split(parsed.records);
     let batch = Batch {
-        source,
-        token_id: Some(token.id),
-        flows,
-        signatures,
         rejected: parsed.rejected.len(),
         skipped: parsed.skipped,
+        received_at,
+        received,
+        ..Batch::new(source.source(), Some(token.id), flows, signatures)
     };
     let signatures = batch.signatures.len();
     let accepted = batch.flows.len() + signatures;
@@ -265,14 +295,19 @@ async fn ingest(source: Source, State(st): State<AppState>, headers: HeaderMap, 
         accepted,
         rejected = parsed.rejected.len(),
         skipped = parsed.skipped,
-        alerts = outcome.alerts,
+        parse_ms,
+        alerts = outcome.detections,
+        alerts_created = outcome.alerts_created,
+        alerts_updated = outcome.alerts_updated,
         "ingest batch stored"
     );
     Ok(axum::Json(IngestReply {
         accepted,
         scored: outcome.scored,
         signatures,
-        alerts: outcome.alerts,
+        alerts: outcome.detections,
+        alerts_created: outcome.alerts_created,
+        alerts_updated: outcome.alerts_updated,
         skipped: parsed.skipped,
         rejected: parsed.rejected,
     }))
@@ -298,17 +333,17 @@ fn from_ingest_error(e: IngestError) -> IngestApiError {
 }
 
 /// Parses a body in the endpoint's format.
-fn parse(source: Source, bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
+fn parse(source: Endpoint, bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
     let flows = |p: Parsed<anomalyforge::flow::Flow>| Parsed {
         records: p.records.into_iter().map(IngestRecord::Flow).collect(),
         rejected: p.rejected,
         skipped: p.skipped,
     };
     match source {
-        Source::Csv => parse_csv(bytes, limits),
-        Source::Flows => ingest::flows_json::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
-        Source::Zeek => ingest::zeek::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
-        Source::Suricata => ingest::suricata::parse(&bytes, limits).map_err(from_ingest_error),
+        Endpoint::Csv => parse_csv(bytes, limits),
+        Endpoint::Flows => ingest::flows_json::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
+        Endpoint::Zeek => ingest::zeek::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
+        Endpoint::Suricata => ingest::suricata::parse(&bytes, limits).map_err(from_ingest_error),
     }
 }
 
@@ -361,9 +396,9 @@ mod tests {
     #[test]
     fn content_types_are_matched_without_parameters() {
         let csv = headers(&[("content-type", "text/csv; charset=utf-8")]);
-        assert!(check_content_type(Source::Csv, &csv).is_ok());
-        assert!(check_content_type(Source::Flows, &csv).is_err());
-        let err = check_content_type(Source::Flows, &headers(&[])).unwrap_err().to_string();
+        assert!(check_content_type(Endpoint::Csv, &csv).is_ok());
+        assert!(check_content_type(Endpoint::Flows, &csv).is_err());
+        let err = check_content_type(Endpoint::Flows, &headers(&[])).unwrap_err().to_string();
         assert!(err.contains("(none)") && err.contains("application/x-ndjson"), "{err}");
     }
 

@@ -5,11 +5,18 @@
 
 mod health;
 pub mod ingest_api;
+pub mod live_api;
 mod middleware;
 
 use anomalyforge::auth::LoginPolicy;
 use anomalyforge::config::Config;
 use anomalyforge::engine::Engine;
+use anomalyforge::enrich::{Centroids, Enricher};
+use anomalyforge::geoip::GeoIp;
+use anomalyforge::hub::LiveHub;
+use anomalyforge::metrics::Metrics;
+use anomalyforge::replay::Replay;
+use anomalyforge::worldmap::WorldMap;
 use anomalyforge::pipeline::Pipeline;
 use anomalyforge::store::{redact_url, Db};
 use anyhow::Context;
@@ -46,12 +53,23 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::warn!(accounts = boot.demo_accounts.len(), "demo mode: demo accounts are listed on the login page");
     }
 
-    let pipeline = if config.ingest {
+    let live = Arc::new(LiveHub::new());
+    live.spawn_ticker();
+    let metrics = Arc::new(Metrics::default());
+    let (pipeline, enricher, replay) = if config.ingest {
         let engine = load_engine(&config.model_dir).await?;
-        Some(Pipeline::start(Arc::new(engine), db.clone(), &config))
+        let geo = load_geoip(&config.geoip_path).await?;
+        let enricher = Arc::new(Enricher::new(geo.clone(), country_centroids(), config.internal_networks.clone()));
+        let pipeline = Pipeline::start(Arc::new(engine), db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
+        let replay = Replay::new(config.replay.clone(), pipeline.clone(), geo);
+        if config.replay.autostart.unwrap_or(config.demo) {
+            let status = replay.start().await.context("starting the traffic replay (set AF_REPLAY__AUTOSTART=false to run without it)")?;
+            tracing::warn!(flows = status.total, speed = status.speed, "replaying recorded CIC-IDS2017 traffic (demo data, not live traffic)");
+        }
+        (Some(pipeline), Some(enricher), Some(replay))
     } else {
         tracing::warn!("ingest is off (AF_INGEST=false): no model loaded, the ingest API answers 503");
-        None
+        (None, None, None)
     };
 
     let leptos_options = LeptosOptions::builder()
@@ -67,7 +85,33 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         demo_accounts: Arc::new(boot.demo_accounts),
         pipeline,
+        enricher,
+        replay,
+        live,
+        metrics,
     })
+}
+
+/// Loads the DB-IP country ranges once, off the async executor. The error names the file.
+async fn load_geoip(path: &Path) -> anyhow::Result<Arc<GeoIp>> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    let geo = tokio::task::spawn_blocking(move || GeoIp::load_shared(&path))
+        .await
+        .context("geolocation loading task")?
+        .with_context(|| format!("loading the IP-to-country data from `{shown}` (set AF_GEOIP_PATH)"))?;
+    tracing::info!(file = %shown, ranges = geo.len(), "IP geolocation loaded");
+    Ok(geo)
+}
+
+/// Latitude and longitude of every country on the bundled world map (area centroid of its largest
+/// polygon), for placing alert sources on the SOC console's maps.
+fn country_centroids() -> Centroids {
+    WorldMap::bundled()
+        .countries()
+        .iter()
+        .map(|c| (c.iso_a2.clone(), (c.centroid.1, c.centroid.0)))
+        .collect()
 }
 
 /// Loads the detection models once, off the async executor. The error names the file at fault.
@@ -88,6 +132,9 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(live_api::metrics))
+        .route("/api/v1/stream", get(live_api::stream))
+        .route("/api/v1/alerts", get(live_api::list_alerts))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())
@@ -112,6 +159,15 @@ pub async fn start(state: AppState, listener: TcpListener, shutdown: impl Future
     let addr = listener.local_addr()?;
     let db = state.db.clone();
     spawn_housekeeping(db.clone(), state.config.login_window_secs);
+    let (live, replay) = (state.live.clone(), state.replay.clone());
+    let shutdown = async move {
+        shutdown.await;
+        // Stop feeding the pipeline and end the live streams, so that the connections can drain.
+        if let Some(r) = replay {
+            r.stop();
+        }
+        live.close();
+    };
     let app = router(state);
     let handle = tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

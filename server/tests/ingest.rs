@@ -181,7 +181,7 @@ async fn cicflowmeter_csv_in_both_layouts_is_scored_and_alerts_are_stored() {
         let reply = ingest_ok(&app, "csv", &token, "text/csv; charset=utf-8", data).await;
         assert_eq!(reply["accepted"].as_u64().unwrap() as usize, rows, "{name}: {reply}");
         assert_eq!(reply["rejected"].as_array().unwrap().len(), 0, "{name}: {reply}");
-        expected_alerts += reply["alerts"].as_i64().unwrap();
+        expected_alerts += reply["alerts_created"].as_i64().unwrap();
     }
     assert_eq!(app.db.count_alerts().await.unwrap(), expected_alerts, "the reply's alert count is what was stored");
     for a in app.db.recent_alerts(100).await.unwrap() {
@@ -231,7 +231,7 @@ async fn suricata_flows_are_scored_and_signature_alerts_stored() {
     assert_eq!(reply["skipped"], 1, "{reply}");
     assert_eq!(reply["rejected"][0]["line"], 4, "{reply}");
     let alerts = app.db.recent_alerts(10).await.unwrap();
-    assert_eq!(alerts.len() as i64, reply["alerts"].as_i64().unwrap());
+    assert_eq!(alerts.len() as i64, reply["alerts_created"].as_i64().unwrap());
     let sig = alerts.iter().find(|a| a.detector == Detector::Signature).expect("a signature alert");
     assert_eq!(sig.signature.as_deref(), Some("ET CINS Active Threat Intelligence Poor Reputation IP group 89"));
     assert_eq!((sig.src_ip.as_deref(), sig.dst_port, sig.protocol), (Some("198.51.100.7"), Some(445), Some(6)));

@@ -1,34 +1,162 @@
-//! The `alerts` and `ingest_stats` tables. A batch's alerts and its statistics row are written in ONE
-//! transaction ([`Db::persist_batch`]), with multi-row inserts, so an acknowledged batch is stored
-//! entirely or not at all.
+//! The `alerts`, `ingest_stats`, `traffic_minute` and `alert_hourly` tables.
+//!
+//! A batch is stored by [`Db::persist_batch`] in ONE transaction: discovered assets, its alerts (new
+//! ones inserted, repeats of an open alert within the deduplication window merged into it), the traffic
+//! and hourly aggregates, and its statistics row. So an acknowledged batch is stored entirely or not at
+//! all, and the aggregates always agree with the alerts.
 
 use super::{now_ms, Db, Result, StoreError};
-use crate::alert::{Alert, Detector, Severity};
+use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, Detector, Severity};
+use crate::asset::Criticality;
+use std::collections::HashMap;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
-/// An alert to insert (new alerts start with status `new` and count 1).
+/// An alert to store: one detection, or several with the same dedup key merged in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAlert {
+    /// Unix ms of the first and latest detection merged into it.
     pub seen_at: i64,
+    pub last_seen: i64,
+    /// Detections merged into it (≥ 1).
+    pub count: i64,
     pub src_ip: Option<String>,
     pub src_port: Option<i64>,
     pub dst_ip: Option<String>,
     pub dst_port: Option<i64>,
     pub protocol: Option<i64>,
     pub threat: String,
-    /// Clamped to 0–100 on insert.
+    /// Clamped to 0–100 on insert. After enrichment; the largest of the merged detections.
     pub risk: i64,
+    /// Sum of the merged detections' risks (for average-risk KPIs).
+    pub risk_sum: i64,
+    /// The detector's own risk, before enrichment.
+    pub base_risk: i64,
     pub detector: Detector,
     pub signature: Option<String>,
     pub reasons: String,
     pub features: String,
+    pub src_country: Option<String>,
+    pub src_lat: Option<f64>,
+    pub src_lon: Option<f64>,
+    /// The internal address the alert is about; resolved to an asset id when stored.
+    pub asset_ip: Option<String>,
+    /// That asset's criticality (for the hourly rollup), when known.
+    pub criticality: Option<Criticality>,
+    pub report_id: Option<i64>,
+}
+
+impl NewAlert {
+    /// Every field empty or zero (a base for struct-update syntax).
+    pub fn blank() -> NewAlert {
+        NewAlert {
+            seen_at: 0,
+            last_seen: 0,
+            count: 1,
+            src_ip: None,
+            src_port: None,
+            dst_ip: None,
+            dst_port: None,
+            protocol: None,
+            threat: String::new(),
+            risk: 0,
+            risk_sum: 0,
+            base_risk: 0,
+            detector: Detector::Ml,
+            signature: None,
+            reasons: "{}".into(),
+            features: "[]".into(),
+            src_country: None,
+            src_lat: None,
+            src_lon: None,
+            asset_ip: None,
+            criticality: None,
+            report_id: None,
+        }
+    }
+
+    pub fn dedup_key(&self) -> String {
+        dedup_key(self.src_ip.as_deref(), self.dst_ip.as_deref(), &self.threat)
+    }
+
+    /// Folds a later detection with the same key into this one: counts add up, the time span grows,
+    /// and the riskier detection's reasons are kept.
+    pub fn merge(&mut self, other: NewAlert) {
+        self.count += other.count;
+        self.risk_sum += other.risk_sum;
+        self.seen_at = self.seen_at.min(other.seen_at);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.report_id = self.report_id.or(other.report_id);
+        if other.risk > self.risk {
+            let (count, risk_sum, seen_at, last_seen, report_id) =
+                (self.count, self.risk_sum, self.seen_at, self.last_seen, self.report_id);
+            *self = NewAlert { count, risk_sum, seen_at, last_seen, report_id, ..other };
+        }
+    }
+}
+
+/// Merges detections with the same dedup key whose times are at most `window_ms` apart (0 = no
+/// merging). The result is ordered by key, then time.
+pub fn merge_detections(mut alerts: Vec<NewAlert>, window_ms: i64) -> Vec<NewAlert> {
+    if window_ms <= 0 || alerts.len() < 2 {
+        return alerts;
+    }
+    let mut keyed: Vec<(String, NewAlert)> = alerts.drain(..).map(|a| (a.dedup_key(), a)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| ka.cmp(kb).then(a.seen_at.cmp(&b.seen_at)));
+    let mut out: Vec<(String, NewAlert)> = Vec::new();
+    for (key, a) in keyed {
+        match out.last_mut() {
+            Some((k, last)) if *k == key && a.seen_at - last.last_seen <= window_ms => last.merge(a),
+            _ => out.push((key, a)),
+        }
+    }
+    out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// Flows and bytes of one minute, source country, protocol and verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrafficKey {
+    /// Unix ms, a multiple of 60,000.
+    pub minute: i64,
+    /// ISO alpha-2, or `ZZ`.
+    pub country: String,
+    pub protocol: i64,
+    /// `benign` or `alert`.
+    pub verdict: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TrafficCount {
+    pub flows: i64,
+    pub bytes: i64,
+}
+
+/// A batch ready to store.
+#[derive(Debug, Clone, Default)]
+pub struct PersistBatch {
+    /// Already merged in memory ([`merge_detections`]).
+    pub alerts: Vec<NewAlert>,
+    /// Internal addresses seen in the batch, with the latest time each was seen.
+    pub assets_seen: Vec<(String, i64)>,
+    pub traffic: Vec<(TrafficKey, TrafficCount)>,
+    pub stats: BatchStats,
+    /// An open alert with the same key last seen at most this long before a detection absorbs it
+    /// (0 = never).
+    pub dedup_window_ms: i64,
+}
+
+/// An alert after it was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAlert {
+    pub alert: Alert,
+    /// `false` when an existing alert absorbed the detections.
+    pub created: bool,
 }
 
 /// Counts of one ingested batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchStats {
-    /// `csv`, `flows`, `zeek`, `suricata`.
+    /// `csv`, `flows`, `zeek`, `suricata`, `replay`.
     pub source: String,
     pub token_id: Option<i64>,
     pub accepted: i64,
@@ -49,16 +177,42 @@ pub struct IngestTotals {
     pub alerts: i64,
 }
 
-const ALERT_COLUMNS: &str = "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, risk, \
-                             severity, status, detector, signature, reasons, features, created_at";
+/// One row of `traffic_minute`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrafficRow {
+    pub minute: i64,
+    pub country: String,
+    pub protocol: i64,
+    pub verdict: String,
+    pub flows: i64,
+    pub bytes: i64,
+}
+
+/// One row of `alert_hourly`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyRow {
+    pub hour: i64,
+    pub threat: String,
+    pub criticality: String,
+    pub country: String,
+    pub alerts: i64,
+    pub detections: i64,
+    pub risk_sum: i64,
+    pub max_risk: i64,
+}
+
+pub(crate) const ALERT_COLUMNS: &str = "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
+                             risk, severity, status, detector, signature, reasons, features, created_at, src_country, \
+                             src_lat, src_lon, asset_id, report_id, base_risk";
 /// Values bound per inserted alert.
-const BINDS_PER_ALERT: usize = 15;
+const BINDS_PER_ALERT: usize = 24;
 /// Rows per INSERT statement. Small on purpose: SQLite looks up a named (`$N`) parameter by a linear
 /// scan, so binding costs grow with the square of the parameters per statement (500 rows = 7,500
 /// parameters took 4.3 s for 14,000 alerts; 32 rows make it a small fraction of that).
 const ROWS_PER_INSERT: usize = 32;
+const ROWS_PER_UPSERT: usize = 64;
 
-fn alert_from_row(row: &AnyRow) -> Result<Alert> {
+pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     let severity: String = row.try_get("severity")?;
     let detector: String = row.try_get("detector")?;
     Ok(Alert {
@@ -82,47 +236,75 @@ fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         reasons: row.try_get("reasons")?,
         features: row.try_get("features")?,
         created_at: row.try_get("created_at")?,
+        src_country: row.try_get("src_country")?,
+        src_lat: row.try_get("src_lat")?,
+        src_lon: row.try_get("src_lon")?,
+        asset_id: row.try_get("asset_id")?,
+        report_id: row.try_get("report_id")?,
+        base_risk: row.try_get("base_risk")?,
     })
 }
 
-/// `($1, …, $15, 1, 'new'), ($16, …)` for `rows` alerts.
-fn values_clause(rows: usize) -> String {
-    let mut out = String::with_capacity(rows * 100);
+/// `($1, …, $k), ($k+1, …)` for `rows` rows of `per_row` parameters, each row followed by `tail`.
+fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
+    let mut out = String::with_capacity(rows * per_row * 5);
     for r in 0..rows {
         if r > 0 {
             out.push_str(", ");
         }
         out.push('(');
-        for c in 0..BINDS_PER_ALERT {
+        for c in 0..per_row {
             if c > 0 {
                 out.push_str(", ");
             }
             out.push('$');
-            out.push_str(&(r * BINDS_PER_ALERT + c + 1).to_string());
+            out.push_str(&(r * per_row + c + 1).to_string());
         }
-        out.push_str(", 1, 'new')");
+        out.push_str(tail);
+        out.push(')');
     }
     out
 }
 
+const HOUR_MS: i64 = 3_600_000;
+
 impl Db {
-    /// Stores a batch's alerts and its statistics row in one transaction. Returns how many alerts
-    /// were inserted.
-    pub async fn persist_batch(&self, alerts: &[NewAlert], stats: &BatchStats) -> Result<usize> {
+    /// Stores a batch in one transaction (see the module docs). Returns the alerts created or updated.
+    pub async fn persist_batch(&self, batch: &PersistBatch) -> Result<Vec<StoredAlert>> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        for chunk in alerts.chunks(ROWS_PER_INSERT) {
+        let asset_ids: HashMap<String, i64> = Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
+        let asset_of = |a: &NewAlert| a.asset_ip.as_ref().and_then(|ip| asset_ids.get(ip).copied());
+
+        let mut stored: Vec<StoredAlert> = Vec::with_capacity(batch.alerts.len());
+        let mut to_insert: Vec<&NewAlert> = Vec::new();
+        // Per input alert: did it become a new alert (true) or grow an open one?
+        let mut created: Vec<bool> = Vec::with_capacity(batch.alerts.len());
+        for a in &batch.alerts {
+            let updated = match batch.dedup_window_ms {
+                w if w > 0 => update_open_alert(&mut tx, a, w).await?,
+                _ => None,
+            };
+            created.push(updated.is_none());
+            match updated {
+                Some(alert) => stored.push(StoredAlert { alert, created: false }),
+                None => to_insert.push(a),
+            }
+        }
+        for chunk in to_insert.chunks(ROWS_PER_INSERT) {
             let sql = format!(
-                "INSERT INTO alerts (first_seen, last_seen, src_ip, src_port, dst_ip, dst_port, protocol, threat, risk, \
-                 severity, detector, signature, reasons, features, created_at, count, status) VALUES {}",
-                values_clause(chunk.len())
+                "INSERT INTO alerts (first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
+                 risk, severity, detector, signature, reasons, features, created_at, dedup_key, src_country, src_lat, \
+                 src_lon, asset_id, report_id, base_risk, status) VALUES {} RETURNING {ALERT_COLUMNS}",
+                values_clause(chunk.len(), BINDS_PER_ALERT - 1, ", 'new'")
             );
             let mut q = sqlx::query(&sql);
             for a in chunk {
                 let risk = a.risk.clamp(0, 100);
                 q = q
                     .bind(a.seen_at)
-                    .bind(a.seen_at)
+                    .bind(a.last_seen)
+                    .bind(a.count.max(1))
                     .bind(a.src_ip.clone())
                     .bind(a.src_port)
                     .bind(a.dst_ip.clone())
@@ -135,10 +317,75 @@ impl Db {
                     .bind(a.signature.clone())
                     .bind(a.reasons.clone())
                     .bind(a.features.clone())
-                    .bind(now);
+                    .bind(now)
+                    .bind(a.dedup_key())
+                    .bind(a.src_country.clone())
+                    .bind(a.src_lat)
+                    .bind(a.src_lon)
+                    .bind(asset_of(a))
+                    .bind(a.report_id)
+                    .bind(a.base_risk.clamp(0, 100));
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                stored.push(StoredAlert { alert: alert_from_row(&row)?, created: true });
+            }
+        }
+
+        // Hourly rollup of what was just stored.
+        let mut hourly: HashMap<(i64, &str, &str, &str), (i64, i64, i64, i64)> = HashMap::new();
+        for (a, &is_new) in batch.alerts.iter().zip(&created) {
+            let key = (
+                a.seen_at.div_euclid(HOUR_MS) * HOUR_MS,
+                a.threat.as_str(),
+                a.criticality.map_or("none", |c| c.as_str()),
+                a.src_country.as_deref().unwrap_or("ZZ"),
+            );
+            let e = hourly.entry(key).or_default();
+            e.0 += i64::from(is_new);
+            e.1 += a.count;
+            e.2 += a.risk_sum;
+            e.3 = e.3.max(a.risk.clamp(0, 100));
+        }
+        let hourly: Vec<_> = hourly.into_iter().collect();
+        for chunk in hourly.chunks(ROWS_PER_UPSERT) {
+            let sql = format!(
+                "INSERT INTO alert_hourly (hour, threat, criticality, country, alerts, detections, risk_sum, max_risk) \
+                 VALUES {} ON CONFLICT (hour, threat, criticality, country) DO UPDATE SET \
+                 alerts = alert_hourly.alerts + excluded.alerts, detections = alert_hourly.detections + excluded.detections, \
+                 risk_sum = alert_hourly.risk_sum + excluded.risk_sum, \
+                 max_risk = CASE WHEN excluded.max_risk > alert_hourly.max_risk THEN excluded.max_risk ELSE alert_hourly.max_risk END",
+                values_clause(chunk.len(), 8, "")
+            );
+            let mut q = sqlx::query(&sql);
+            for ((hour, threat, crit, country), (alerts, detections, risk_sum, max_risk)) in chunk {
+                q = q
+                    .bind(*hour)
+                    .bind(threat.to_string())
+                    .bind(crit.to_string())
+                    .bind(country.to_string())
+                    .bind(*alerts)
+                    .bind(*detections)
+                    .bind(*risk_sum)
+                    .bind(*max_risk);
             }
             q.execute(&mut *tx).await?;
         }
+
+        for chunk in batch.traffic.chunks(ROWS_PER_UPSERT) {
+            let sql = format!(
+                "INSERT INTO traffic_minute (minute, country, protocol, verdict, flows, bytes) VALUES {} \
+                 ON CONFLICT (minute, country, protocol, verdict) DO UPDATE SET \
+                 flows = traffic_minute.flows + excluded.flows, bytes = traffic_minute.bytes + excluded.bytes",
+                values_clause(chunk.len(), 6, "")
+            );
+            let mut q = sqlx::query(&sql);
+            for (k, c) in chunk {
+                q = q.bind(k.minute).bind(k.country.clone()).bind(k.protocol).bind(k.verdict).bind(c.flows).bind(c.bytes);
+            }
+            q.execute(&mut *tx).await?;
+        }
+
+        let stats = &batch.stats;
         sqlx::query(
             "INSERT INTO ingest_stats (at, source, token_id, accepted, rejected, skipped, scored, alerts, score_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -150,12 +397,126 @@ impl Db {
         .bind(stats.rejected)
         .bind(stats.skipped)
         .bind(stats.scored)
-        .bind(alerts.len() as i64)
+        .bind(batch.alerts.iter().map(|a| a.count).sum::<i64>())
         .bind(stats.score_ms)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(alerts.len())
+        Ok(stored)
+    }
+
+    /// One page of alerts matching `f`, newest (last seen) first, after `cursor`. `limit` is clamped
+    /// to 1–500. The filters map onto the `alerts_by_*` indexes.
+    pub async fn query_alerts(&self, f: &AlertFilter, cursor: Option<AlertCursor>, limit: i64) -> Result<AlertPage> {
+        let limit = limit.clamp(1, 500);
+        let mut conds: Vec<String> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if f.from.is_some() {
+            conds.push(format!("last_seen >= {}", next()));
+        }
+        if f.to.is_some() {
+            conds.push(format!("last_seen < {}", next()));
+        }
+        if f.status.is_some() {
+            conds.push(format!("status = {}", next()));
+        }
+        if f.threat.is_some() {
+            conds.push(format!("threat = {}", next()));
+        }
+        if f.min_risk.is_some() {
+            conds.push(format!("risk >= {}", next()));
+        }
+        if f.country.is_some() {
+            conds.push(format!("src_country = {}", next()));
+        }
+        if f.asset_id.is_some() {
+            conds.push(format!("asset_id = {}", next()));
+        }
+        if f.src_ip.is_some() {
+            conds.push(format!("src_ip = {}", next()));
+        }
+        if cursor.is_some() {
+            let (a, b, c) = (next(), next(), next());
+            conds.push(format!("(last_seen < {a} OR (last_seen = {b} AND id < {c}))"));
+        }
+        let lim = next();
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts {} ORDER BY last_seen DESC, id DESC LIMIT {lim}",
+            if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) }
+        );
+        let mut q = sqlx::query(&sql);
+        q = match f.from { Some(v) => q.bind(v), None => q };
+        q = match f.to { Some(v) => q.bind(v), None => q };
+        q = match f.status { Some(v) => q.bind(v.as_str()), None => q };
+        q = match &f.threat { Some(v) => q.bind(v.clone()), None => q };
+        q = match f.min_risk { Some(v) => q.bind(v), None => q };
+        q = match &f.country { Some(v) => q.bind(v.clone()), None => q };
+        q = match f.asset_id { Some(v) => q.bind(v), None => q };
+        q = match &f.src_ip { Some(v) => q.bind(v.clone()), None => q };
+        if let Some(c) = cursor {
+            q = q.bind(c.last_seen).bind(c.last_seen).bind(c.id);
+        }
+        // One extra row tells whether there is a next page.
+        let rows = q.bind(limit + 1).fetch_all(self.pool()).await?;
+        let mut alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>>>()?;
+        let more = alerts.len() as i64 > limit;
+        alerts.truncate(limit as usize);
+        let next = if more { alerts.last().map(|a| AlertCursor { last_seen: a.last_seen, id: a.id }.encode()) } else { None };
+        Ok(AlertPage { alerts, next })
+    }
+
+    /// Traffic rows with `from <= minute < to`, oldest first.
+    pub async fn traffic_between(&self, from: i64, to: i64) -> Result<Vec<TrafficRow>> {
+        let rows = sqlx::query(
+            "SELECT minute, country, protocol, verdict, flows, bytes FROM traffic_minute \
+             WHERE minute >= $1 AND minute < $2 ORDER BY minute, country, protocol, verdict",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrafficRow {
+                    minute: r.try_get("minute")?,
+                    country: r.try_get("country")?,
+                    protocol: r.try_get("protocol")?,
+                    verdict: r.try_get("verdict")?,
+                    flows: r.try_get("flows")?,
+                    bytes: r.try_get("bytes")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Hourly rollup rows with `from <= hour < to`, oldest first.
+    pub async fn hourly_between(&self, from: i64, to: i64) -> Result<Vec<HourlyRow>> {
+        let rows = sqlx::query(
+            "SELECT hour, threat, criticality, country, alerts, detections, risk_sum, max_risk FROM alert_hourly \
+             WHERE hour >= $1 AND hour < $2 ORDER BY hour, threat, criticality, country",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HourlyRow {
+                    hour: r.try_get("hour")?,
+                    threat: r.try_get("threat")?,
+                    criticality: r.try_get("criticality")?,
+                    country: r.try_get("country")?,
+                    alerts: r.try_get("alerts")?,
+                    detections: r.try_get("detections")?,
+                    risk_sum: r.try_get("risk_sum")?,
+                    max_risk: r.try_get("max_risk")?,
+                })
+            })
+            .collect()
     }
 
     /// The most recent alerts, newest first (ties by id).
@@ -190,5 +551,84 @@ impl Db {
             scored: row.try_get("scored")?,
             alerts: row.try_get("alerts")?,
         })
+    }
+}
+
+/// Merges `a` into the newest open alert with its key last seen within the window before it, if any.
+async fn update_open_alert(tx: &mut Transaction<'_, Any>, a: &NewAlert, window_ms: i64) -> Result<Option<Alert>> {
+    let risk = a.risk.clamp(0, 100);
+    let row = sqlx::query(&format!(
+        "UPDATE alerts SET count = count + $1, \
+         last_seen = CASE WHEN $2 > last_seen THEN $2 ELSE last_seen END, \
+         first_seen = CASE WHEN $3 < first_seen THEN $3 ELSE first_seen END, \
+         reasons = CASE WHEN $4 > risk THEN $5 ELSE reasons END, \
+         features = CASE WHEN $4 > risk THEN $6 ELSE features END, \
+         base_risk = CASE WHEN $4 > risk THEN $7 ELSE base_risk END, \
+         severity = CASE WHEN $4 > risk THEN $8 ELSE severity END, \
+         risk = CASE WHEN $4 > risk THEN $4 ELSE risk END, \
+         report_id = COALESCE($9, report_id) \
+         WHERE id = (SELECT id FROM alerts WHERE dedup_key = $10 AND last_seen >= $11 \
+                     AND status IN ('new', 'acknowledged') ORDER BY last_seen DESC, id DESC LIMIT 1) \
+         RETURNING {ALERT_COLUMNS}"
+    ))
+    .bind(a.count.max(1))
+    .bind(a.last_seen)
+    .bind(a.seen_at)
+    .bind(risk)
+    .bind(a.reasons.clone())
+    .bind(a.features.clone())
+    .bind(a.base_risk.clamp(0, 100))
+    .bind(Severity::from_risk(risk).as_str())
+    .bind(a.report_id)
+    .bind(a.dedup_key())
+    .bind(a.seen_at - window_ms)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(alert_from_row).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(src: &str, threat: &str, at: i64, risk: i64) -> NewAlert {
+        NewAlert {
+            seen_at: at,
+            last_seen: at,
+            count: 1,
+            src_ip: Some(src.into()),
+            src_port: None,
+            dst_ip: Some("10.0.0.5".into()),
+            dst_port: Some(80),
+            protocol: Some(6),
+            threat: threat.into(),
+            risk,
+            risk_sum: risk,
+            base_risk: risk,
+            detector: Detector::Ml,
+            signature: None,
+            reasons: format!("{{\"r\":{risk}}}"),
+            ..NewAlert::blank()
+        }
+    }
+
+    #[test]
+    fn detections_merge_by_key_within_the_window() {
+        let merged = merge_detections(
+            vec![
+                det("1.1.1.1", "ddos", 1_000, 60),
+                det("1.1.1.1", "ddos", 5_000, 80),
+                det("2.2.2.2", "ddos", 2_000, 50),
+                det("1.1.1.1", "port_scan", 3_000, 40),
+                det("1.1.1.1", "ddos", 100_000, 70),
+            ],
+            10_000,
+        );
+        assert_eq!(merged.len(), 4, "{merged:#?}");
+        let first = &merged[0];
+        assert_eq!((first.threat.as_str(), first.count, first.seen_at, first.last_seen), ("ddos", 2, 1_000, 5_000));
+        assert_eq!((first.risk, first.risk_sum, first.reasons.as_str()), (80, 140, "{\"r\":80}"), "the riskier detection's reasons win");
+        assert_eq!((merged[1].count, merged[1].seen_at), (1, 100_000), "outside the window starts a new alert");
+        assert_eq!(merge_detections(vec![det("1.1.1.1", "ddos", 1, 1), det("1.1.1.1", "ddos", 2, 1)], 0).len(), 2);
     }
 }

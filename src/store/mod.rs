@@ -7,8 +7,11 @@
 //! (BIGINT) and booleans are 0/1 integers so that values decode identically on both backends.
 
 pub mod alerts;
+pub mod assets;
 pub mod audit;
 pub mod login_failures;
+pub mod playbooks;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -3,6 +3,7 @@
 use crate::error::AppError;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken};
 use anomalyforge::audit::AuditEntry;
+use anomalyforge::live::ReplayStatus;
 use anomalyforge::role::Role;
 use anomalyforge::user::User;
 use leptos::prelude::*;
@@ -77,4 +78,39 @@ pub async fn revoke_api_token(token_id: i64) -> Result<ApiToken, AppError> {
     st.db.audit(&me.username, "token.revoke", &token.name, &format!("id={}", token.id)).await?;
     tracing::info!(actor = %me.username, token_id = token.id, "API token revoked");
     Ok(token)
+}
+
+/// The state of the traffic replay (recorded CIC-IDS2017 flows sent through the pipeline).
+#[server(endpoint = "admin/replay_status")]
+pub async fn replay_state() -> Result<ReplayStatus, AppError> {
+    let (st, _) = authorize(Access::ADMIN).await?;
+    Ok(replay_of(&st)?.status())
+}
+
+/// Starts the replay, stops it, or sets its speed (`action` = `start`, `stop` or `speed`).
+#[server(endpoint = "admin/replay_control")]
+pub async fn replay_control(action: String, speed: Option<f64>) -> Result<ReplayStatus, AppError> {
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let replay = replay_of(&st)?;
+    let status = match action.as_str() {
+        "start" => replay.start().await.map_err(|e| AppError::Conflict(e.to_string()))?,
+        "stop" => replay.stop(),
+        "speed" => {
+            let speed = speed.ok_or_else(|| AppError::Invalid { field: "speed".into(), message: "Enter a speed.".into() })?;
+            replay.set_speed(speed).map_err(|e| AppError::Invalid { field: "speed".into(), message: e.to_string() })?
+        }
+        other => {
+            return Err(AppError::Invalid { field: "action".into(), message: format!("Unknown replay action `{other}`.") })
+        }
+    };
+    st.db.audit(&me.username, &format!("replay.{action}"), "replay", &format!("speed={}", status.speed)).await?;
+    tracing::info!(actor = %me.username, action = %action, speed = status.speed, "replay control");
+    Ok(status)
+}
+
+#[cfg(feature = "ssr")]
+fn replay_of(st: &crate::state::AppState) -> Result<anomalyforge::replay::Replay, AppError> {
+    st.replay
+        .clone()
+        .ok_or_else(|| AppError::Conflict("The replay is unavailable: ingest is off on this server (AF_INGEST=false).".into()))
 }

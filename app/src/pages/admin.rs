@@ -1,11 +1,14 @@
 //! `/admin`: user accounts (list, create, change role, disable/enable), API tokens for integrators
-//! (create, shown once; revoke) and the recent audit trail.
+//! (create, shown once; revoke), the traffic replay (start, stop, speed) and the recent audit trail.
 //! Every form is an `ActionForm`, so the page works before (or without) the WASM.
 
-use crate::api::admin::{list_api_tokens, list_users, recent_audit, CreateApiToken, CreateUser, RevokeApiToken, SetDisabled, SetRole};
+use crate::api::admin::{
+    list_api_tokens, list_users, recent_audit, replay_state, CreateApiToken, CreateUser, ReplayControl, RevokeApiToken, SetDisabled, SetRole,
+};
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken};
+use anomalyforge::live::ReplayStatus;
 use anomalyforge::pages;
 use anomalyforge::role::Role;
 use anomalyforge::user::User;
@@ -83,6 +86,7 @@ fn AdminPanel() -> impl IntoView {
             </ActionForm>
         </section>
         <ApiTokens/>
+        <Replay/>
         <section class="panel">
             <h2>"Recent administrative actions"</h2>
             <Transition fallback=|| ()>
@@ -151,6 +155,52 @@ fn ApiTokens() -> impl IntoView {
                 </div>
                 <button type="submit" class="primary" data-test="create-token">"Create token"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The replay of recorded CIC-IDS2017 traffic: what it is, its state, start/stop and speed.
+#[component]
+fn Replay() -> impl IntoView {
+    let control = ServerAction::<ReplayControl>::new();
+    let status = Resource::new(move || control.version().get(), |_| replay_state());
+    let error = move || control.value().get().and_then(Result::err);
+    view! {
+        <section class="panel" data-test="replay">
+            <h2>"Traffic replay"</h2>
+            <p class="muted">"Replays the recorded CIC-IDS2017 flows shipped with AnomalyForge through the live pipeline, "
+                "with times moved to now and the attackers' addresses replaced by addresses of several countries. "
+                "This is demonstration data, not your network's traffic."</p>
+            {move || error().map(|e| view! { <p class="error" role="alert" data-test="replay-error">{e.to_string()}</p> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    status.await.map(|s: ReplayStatus| {
+                        let speed = s.speed.to_string();
+                        view! {
+                            <dl class="facts" data-test="replay-status">
+                                <dt>"State"</dt><dd data-test="replay-state">{if s.running { "Running" } else { "Stopped" }}</dd>
+                                <dt>"Speed"</dt><dd>{format!("{}× (recorded seconds per second)", s.speed)}</dd>
+                                <dt>"Flows sent"</dt><dd>{s.sent.to_string()}</dd>
+                                <dt>"Position"</dt><dd>{if s.total > 0 { format!("{} of {} (pass {})", s.position, s.total, s.loops + 1) } else { "not loaded yet".into() }}</dd>
+                                <dt>"Recording"</dt><dd><code>{s.file.clone()}</code></dd>
+                                {s.last_error.clone().map(|e| view! { <dt>"Stopped because"</dt><dd class="error">{e}</dd> })}
+                            </dl>
+                            <div class="button-row">
+                                <ActionForm action=control attr:class="inline-form">
+                                    <input type="hidden" name="action" value=if s.running { "stop" } else { "start" }/>
+                                    <button type="submit" class="primary" data-test="replay-toggle">{if s.running { "Stop replay" } else { "Start replay" }}</button>
+                                </ActionForm>
+                                <ActionForm action=control attr:class="inline-form">
+                                    <input type="hidden" name="action" value="speed"/>
+                                    <label for="replay-speed">"Speed"</label>
+                                    <input id="replay-speed" name="speed" type="number" min="0.1" max="100000" step="any" value=speed required/>
+                                    <button type="submit" class="small">"Set speed"</button>
+                                </ActionForm>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
         </section>
     }
 }

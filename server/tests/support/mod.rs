@@ -20,6 +20,7 @@ pub struct TestApp {
     pub config: Config,
     /// The ingest pipeline, when the app runs with ingest on ([`TestApp::spawn_ingest`]).
     pub pipeline: Option<anomalyforge::pipeline::Pipeline>,
+    pub replay: Option<anomalyforge::replay::Replay>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -48,6 +49,8 @@ impl TestApp {
         Self::spawn_with(move |c| {
             c.ingest = true;
             c.model_dir = models;
+            c.geoip_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/geo/ip-country.csv.gz");
+            c.replay.file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/improved_train.csv.gz");
             adjust(c);
         })
         .await
@@ -69,6 +72,7 @@ impl TestApp {
         let state = server::prepare(config.clone()).await.expect("server start-up");
         let db = state.db.clone();
         let pipeline = state.pipeline.clone();
+        let replay = state.replay.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
                 auth::create_user(&db, NewUser { username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
@@ -83,7 +87,7 @@ impl TestApp {
         })
         .await
         .unwrap();
-        TestApp { addr: running.addr, db, config, pipeline, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
+        TestApp { addr: running.addr, db, config, pipeline, replay, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

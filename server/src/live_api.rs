@@ -1,0 +1,249 @@
+//! Read APIs next to the pages: the live stream (`GET /api/v1/stream`, server-sent events) for the SOC
+//! console, the alert listing for integrators (`GET /api/v1/alerts`) and Prometheus metrics
+//! (`GET /metrics`).
+//!
+//! Who may call them:
+//! - the stream: a signed-in session of a role that may see alerts (analyst, responder, admin);
+//! - alerts and metrics: the same sessions, or an API token (`Authorization: Bearer …`) for machines.
+
+use std::convert::Infallible;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anomalyforge::alert::{AlertCursor, AlertFilter, AlertStatus, FilterError};
+use anomalyforge::hub::Frame;
+use anomalyforge::ingest::time;
+use anomalyforge::live::LiveEvent;
+use anomalyforge::metrics::{Gauges, Metrics};
+use anomalyforge::role::Access;
+use app::state::{AppState, RequestAuth};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Errors of these endpoints, as JSON `{"error", "message", "param"?}`.
+#[derive(Debug)]
+pub enum ReadApiError {
+    Unauthenticated,
+    Forbidden,
+    BadParam(FilterError),
+    Unavailable,
+}
+
+impl IntoResponse for ReadApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, param) = match self {
+            ReadApiError::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in, or send an API token as `Authorization: Bearer <token>`".to_string(),
+                None,
+            ),
+            ReadApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "your role may not see alerts".to_string(), None),
+            ReadApiError::BadParam(e) => (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param)),
+            ReadApiError::Unavailable => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again".to_string(), None)
+            }
+        };
+        let mut body = json!({ "error": code, "message": message });
+        if let Some(p) = param {
+            body["param"] = json!(p);
+        }
+        let mut resp = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+/// A signed-in user who may see alerts.
+fn session_allowed(auth: &RequestAuth) -> Result<(), ReadApiError> {
+    match &auth.user {
+        None => Err(ReadApiError::Unauthenticated),
+        Some(u) if Access::SOC.allows(u.role) => Ok(()),
+        Some(_) => Err(ReadApiError::Forbidden),
+    }
+}
+
+/// A live API token in `Authorization: Bearer`, or else a session that may see alerts.
+async fn machine_or_session(st: &AppState, auth: &RequestAuth, headers: &HeaderMap) -> Result<(), ReadApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    match bearer {
+        Some(secret) => match anomalyforge::auth::api_token(&st.db, &secret).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(ReadApiError::Unauthenticated),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read API tokens");
+                Err(ReadApiError::Unavailable)
+            }
+        },
+        None => session_allowed(auth),
+    }
+}
+
+/// Counts a connected stream client for as long as it lives.
+struct ClientGuard(Arc<Metrics>);
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.0.stream_clients.fetch_sub(1, Relaxed);
+    }
+}
+
+/// `GET /api/v1/stream`: `alert` events (created or updated alerts, as their batch commits),
+/// `traffic` events (flows scored per second, by source country) and `lagged` events (this client
+/// missed some: reload the queue). Keep-alive comments every 15 s.
+pub async fn stream(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ReadApiError> {
+    session_allowed(&auth)?;
+    let rx = st.live.subscribe();
+    let closed = Box::pin(st.live.closed());
+    st.metrics.stream_clients.fetch_add(1, Relaxed);
+    let guard = ClientGuard(st.metrics.clone());
+    tracing::debug!(user = auth.user.as_ref().map(|u| u.username.as_str()), "live stream opened");
+    let events = futures_util::stream::unfold((rx, closed, guard), |(mut rx, mut closed, guard)| async move {
+        let received = tokio::select! {
+            r = rx.recv() => r,
+            // The server is shutting down: end the response so the connection can close.
+            () = &mut closed => return None,
+        };
+        let frame: Arc<Frame> = match received {
+            Ok(frame) => frame,
+            Err(RecvError::Lagged(skipped)) => {
+                guard.0.stream_lagged.fetch_add(skipped, Relaxed);
+                let data = serde_json::to_string(&LiveEvent::Lagged { skipped }).unwrap_or_default();
+                Arc::new(Frame { event: "lagged", data })
+            }
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(Event::default().event(frame.event).data(frame.data.as_str())), (rx, closed, guard)))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Query parameters of `GET /api/v1/alerts` (all optional, all strings so that errors name them).
+#[derive(Debug, Default, Deserialize)]
+pub struct AlertParams {
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+    threat: Option<String>,
+    min_risk: Option<String>,
+    country: Option<String>,
+    asset_id: Option<String>,
+    src_ip: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Unix ms from `1700000000000` or an ISO-8601 time (`2026-11-21T10:00:00Z`).
+fn time_param(param: &'static str, v: &str) -> Result<i64, FilterError> {
+    let v = v.trim();
+    v.parse::<i64>()
+        .ok()
+        .or_else(|| time::iso_to_micros(v).map(|us| us.div_euclid(1000)))
+        .ok_or_else(|| FilterError { param, reason: format!("`{v}` is neither unix milliseconds nor an ISO-8601 time") })
+}
+
+fn int_param(param: &'static str, v: &str) -> Result<i64, FilterError> {
+    v.trim().parse().map_err(|_| FilterError { param, reason: format!("`{v}` is not a whole number") })
+}
+
+impl AlertParams {
+    fn parse(self) -> Result<(AlertFilter, Option<AlertCursor>, i64), FilterError> {
+        let empty = |o: Option<String>| o.filter(|s| !s.trim().is_empty());
+        let status = match empty(self.status) {
+            Some(s) => Some(AlertStatus::parse(s.trim()).ok_or_else(|| FilterError {
+                param: "status",
+                reason: format!("`{s}` is not one of new, acknowledged, resolved, false_positive"),
+            })?),
+            None => None,
+        };
+        let filter = AlertFilter {
+            from: empty(self.from).map(|v| time_param("from", &v)).transpose()?,
+            to: empty(self.to).map(|v| time_param("to", &v)).transpose()?,
+            status,
+            threat: empty(self.threat).map(|s| s.trim().to_string()),
+            min_risk: empty(self.min_risk).map(|v| int_param("min_risk", &v)).transpose()?,
+            country: empty(self.country).map(|s| s.trim().to_string()),
+            asset_id: empty(self.asset_id).map(|v| int_param("asset_id", &v)).transpose()?,
+            src_ip: empty(self.src_ip).map(|s| s.trim().to_string()),
+        };
+        filter.validate()?;
+        let limit = empty(self.limit).map(|v| int_param("limit", &v)).transpose()?.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(FilterError { param: "limit", reason: "must be between 1 and 500".into() });
+        }
+        let cursor = empty(self.cursor).map(|c| AlertCursor::parse(c.trim())).transpose()?;
+        Ok((filter, cursor, limit))
+    }
+}
+
+/// `GET /api/v1/alerts?from=&to=&status=&threat=&min_risk=&country=&asset_id=&src_ip=&limit=&cursor=`:
+/// `{"alerts": [...], "next": cursor|null}`, newest first. Pass `next` back as `cursor` for the
+/// next page.
+pub async fn list_alerts(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+    params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ReadApiError> {
+    machine_or_session(&st, &auth, &headers).await?;
+    let Query(params) = params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
+    let (filter, cursor, limit) = params.parse().map_err(ReadApiError::BadParam)?;
+    let page = st.db.query_alerts(&filter, cursor, limit).await.map_err(|e| {
+        tracing::error!(error = %e, "listing alerts failed");
+        ReadApiError::Unavailable
+    })?;
+    Ok(Json(page).into_response())
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>, headers: HeaderMap) -> Result<Response, ReadApiError> {
+    machine_or_session(&st, &auth, &headers).await?;
+    let gauges = st
+        .pipeline
+        .as_ref()
+        .map(|p| Gauges { queue_depth: p.queued_flows(), queue_capacity: p.capacity() })
+        .unwrap_or_default();
+    let body = st.metrics.render(gauges);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> AlertParams {
+        let q = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        Query::<AlertParams>::try_from_uri(&format!("/x?{q}").parse().unwrap()).unwrap().0
+    }
+
+    #[test]
+    fn alert_parameters_parse_and_name_what_is_wrong() {
+        let (f, c, l) = params(&[("from", "2026-11-21T10:00:00Z"), ("status", "new"), ("min_risk", "70"), ("limit", "20")]).parse().unwrap();
+        assert_eq!(f.from, Some(1_795_255_200_000));
+        assert_eq!((f.status, f.min_risk, c, l), (Some(AlertStatus::New), Some(70), None, 20));
+        let (f, _, l) = params(&[("to", "1700000000000"), ("status", "")]).parse().unwrap();
+        assert_eq!((f.to, f.status, l), (Some(1_700_000_000_000), None, 100));
+        for (k, v) in [("from", "yesterday"), ("status", "open"), ("min_risk", "high"), ("limit", "0"), ("cursor", "x"), ("country", "Germany")] {
+            let e = params(&[(k, v)]).parse().unwrap_err();
+            assert_eq!(e.param, k, "{e}");
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! Enrichment of detections before they are stored: where the source is (DB-IP country and the
+//! country's centroid), which internal asset is involved and how critical it is, whether employees
+//! reported the source or target, and which playbook applies (the alert's threat key names it).
+//!
+//! Assets and reports live in the database and are edited by people; the enricher keeps a snapshot of
+//! both and reloads it when it is older than [`REFRESH`] or after [`Enricher::invalidate`] (called by
+//! the pages that edit them), so a batch never waits on more than one small query.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
+use serde_json::json;
+
+use crate::asset::Criticality;
+use crate::geoip::GeoIp;
+use crate::store::alerts::NewAlert;
+use crate::store::assets::AssetRef;
+use crate::store::reports::IntelRef;
+use crate::store::{Db, StoreError};
+
+/// Snapshot age after which assets and reports are reloaded.
+pub const REFRESH: Duration = Duration::from_secs(5);
+
+/// Latitude and longitude (degrees) per ISO alpha-2 country code.
+pub type Centroids = HashMap<String, (f64, f64)>;
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    assets: HashMap<IpAddr, AssetRef>,
+    intel: HashMap<IpAddr, IntelRef>,
+    loaded: Option<Instant>,
+}
+
+#[derive(Debug)]
+pub struct Enricher {
+    geo: Arc<GeoIp>,
+    centroids: Centroids,
+    internal: Vec<IpNet>,
+    snapshot: RwLock<Snapshot>,
+    stale: AtomicBool,
+}
+
+impl Enricher {
+    pub fn new(geo: Arc<GeoIp>, centroids: Centroids, internal: Vec<IpNet>) -> Enricher {
+        Enricher { geo, centroids, internal, snapshot: RwLock::new(Snapshot::default()), stale: AtomicBool::new(true) }
+    }
+
+    /// Inside the configured internal networks.
+    pub fn is_internal(&self, ip: IpAddr) -> bool {
+        self.internal.iter().any(|n| n.contains(&ip))
+    }
+
+    /// ISO alpha-2 of a public address, `None` for internal, private and unknown ones.
+    pub fn country(&self, ip: IpAddr) -> Option<String> {
+        if self.is_internal(ip) {
+            return None;
+        }
+        self.geo.country(ip)
+    }
+
+    /// Makes the next batch reload assets and reports (after a person edited them).
+    pub fn invalidate(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+    }
+
+    /// Reloads assets and reports if the snapshot is stale.
+    pub async fn refresh_if_stale(&self, db: &Db) -> Result<(), StoreError> {
+        let old = self.snapshot.read().unwrap_or_else(|e| e.into_inner()).loaded.is_none_or(|t| t.elapsed() >= REFRESH);
+        if !old && !self.stale.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        let assets = db.asset_index().await?;
+        let intel = db.intel_index().await?;
+        let mut snap = Snapshot { loaded: Some(Instant::now()), ..Snapshot::default() };
+        snap.assets = assets.into_iter().filter_map(|a| Some((a.ip.parse().ok()?, a))).collect();
+        snap.intel = intel.into_iter().filter_map(|r| Some((r.indicator.parse().ok()?, r))).collect();
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snap;
+        Ok(())
+    }
+
+    /// The internal address an alert is about: the target when it is internal, else an internal source.
+    pub fn asset_address(&self, src: Option<IpAddr>, dst: Option<IpAddr>) -> Option<IpAddr> {
+        dst.filter(|ip| self.is_internal(*ip)).or_else(|| src.filter(|ip| self.is_internal(*ip)))
+    }
+
+    /// ISO alpha-2 of a public address as two bytes (no allocation; for per-flow aggregates).
+    pub fn country_code(&self, ip: IpAddr) -> Option<[u8; 2]> {
+        if self.is_internal(ip) {
+            return None;
+        }
+        self.geo.lookup(ip)
+    }
+
+    /// What is known about a source and target pair: computed once per alert group, then applied to
+    /// each detection's risk ([`Context::weigh`]) and to the alert ([`Enricher::apply`]).
+    pub fn context(&self, src: Option<IpAddr>, dst: Option<IpAddr>) -> Context {
+        let country = src.and_then(|ip| self.country(ip));
+        let lat_lon = country.as_ref().and_then(|cc| self.centroids.get(cc).copied());
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        let asset_ip = self.asset_address(src, dst);
+        // A host not yet in the inventory is discovered in this batch with medium criticality.
+        let criticality = asset_ip.map(|ip| snap.assets.get(&ip).map_or(Criticality::Medium, |r| r.criticality));
+        let intel = [(src, "source"), (dst, "destination")]
+            .into_iter()
+            .find_map(|(ip, side)| ip.and_then(|ip| snap.intel.get(&ip)).map(|r| (r.clone(), side)));
+        Context { country, lat_lon, asset_ip, criticality, intel }
+    }
+
+    /// Fills in geo, asset and intel, and weighs the risk by them. The risk before is kept in
+    /// `base_risk`; the reasons JSON gains `asset` and `intel` entries saying what changed it.
+    pub fn apply(&self, ctx: &Context, a: &mut NewAlert) {
+        a.src_country = ctx.country.clone();
+        (a.src_lat, a.src_lon) = ctx.lat_lon.map_or((None, None), |(lat, lon)| (Some(lat), Some(lon)));
+        a.asset_ip = ctx.asset_ip.map(|ip| ip.to_string());
+        a.criticality = ctx.criticality;
+        a.report_id = ctx.intel.as_ref().map(|(r, _)| r.report_id);
+        let base = a.base_risk as f32;
+        let mut extra = serde_json::Map::new();
+        let after_asset = ctx.criticality.map_or(base, |c| c.weigh(base));
+        if let (Some(ip), Some(c)) = (ctx.asset_ip, ctx.criticality) {
+            extra.insert(
+                "asset".into(),
+                json!({ "ip": ip.to_string(), "criticality": c.as_str(), "risk_before": base.round(), "risk_after": after_asset.round() }),
+            );
+        }
+        let risk = ctx.weigh(base);
+        if let Some((r, side)) = &ctx.intel {
+            extra.insert(
+                "intel".into(),
+                json!({
+                    "report_id": r.report_id, "category": r.category.as_str(), "status": r.status.as_str(),
+                    "reports": r.reports, "matched": side, "risk_before": after_asset.round(), "risk_after": risk.round(),
+                }),
+            );
+        }
+        a.risk = risk.round().clamp(0.0, 100.0) as i64;
+        if a.count <= 1 {
+            a.risk_sum = a.risk;
+        }
+        if !extra.is_empty() {
+            if let Ok(serde_json::Value::Object(mut reasons)) = serde_json::from_str::<serde_json::Value>(&a.reasons) {
+                reasons.extend(extra);
+                a.reasons = serde_json::Value::Object(reasons).to_string();
+            }
+        }
+    }
+
+    /// [`context`](Self::context) from the alert's own addresses, then [`apply`](Self::apply).
+    pub fn enrich(&self, a: &mut NewAlert) {
+        let src = a.src_ip.as_deref().and_then(|s| s.parse().ok());
+        let dst = a.dst_ip.as_deref().and_then(|s| s.parse().ok());
+        let ctx = self.context(src, dst);
+        self.apply(&ctx, a);
+    }
+}
+
+/// Enrichment of one source and target pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    pub country: Option<String>,
+    /// The source country's centroid.
+    pub lat_lon: Option<(f64, f64)>,
+    /// The internal address involved (target first), when there is one.
+    pub asset_ip: Option<IpAddr>,
+    pub criticality: Option<Criticality>,
+    /// The report that names the source or target, and which of the two it names.
+    pub intel: Option<(IntelRef, &'static str)>,
+}
+
+impl Context {
+    /// A detector's 0–100 risk after asset criticality and intel.
+    pub fn weigh(&self, risk: f32) -> f32 {
+        let r = self.criticality.map_or(risk, |c| c.weigh(risk));
+        let r = match &self.intel {
+            Some((report, _)) => r + (100.0 - r) * report.status.risk_shift(),
+            None => r,
+        };
+        r.clamp(0.0, 100.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ReportCategory, ReportStatus};
+
+    fn enricher() -> Enricher {
+        let geo = GeoIp::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/geo/ip-country.csv.gz")).unwrap();
+        let centroids = Centroids::from([("AU".to_string(), (-25.0, 134.0))]);
+        Enricher::new(Arc::new(geo), centroids, vec!["10.0.0.0/8".parse().unwrap()])
+    }
+
+    fn alert(src: &str, dst: &str, risk: i64) -> NewAlert {
+        NewAlert {
+            src_ip: Some(src.into()),
+            dst_ip: Some(dst.into()),
+            threat: "ddos".into(),
+            risk,
+            risk_sum: risk,
+            base_risk: risk,
+            reasons: "{\"class\":\"ddos\"}".into(),
+            ..NewAlert::blank()
+        }
+    }
+
+    #[test]
+    fn geo_asset_and_intel_are_applied_and_explained() {
+        let e = enricher();
+        {
+            let mut snap = e.snapshot.write().unwrap();
+            snap.assets.insert(
+                "10.0.0.5".parse().unwrap(),
+                AssetRef { id: 3, ip: "10.0.0.5".into(), criticality: Criticality::Critical },
+            );
+            snap.intel.insert(
+                "1.0.0.1".parse().unwrap(),
+                IntelRef { indicator: "1.0.0.1".into(), report_id: 9, category: ReportCategory::Ddos, status: ReportStatus::Confirmed, reports: 2 },
+            );
+        }
+        let mut a = alert("1.0.0.1", "10.0.0.5", 60);
+        e.enrich(&mut a);
+        assert_eq!(a.src_country.as_deref(), Some("AU"));
+        assert_eq!((a.src_lat, a.src_lon), (Some(-25.0), Some(134.0)));
+        assert_eq!(a.asset_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(a.criticality, Some(Criticality::Critical));
+        // 60 → critical asset 76 → confirmed report halfway to 100: 88.
+        assert_eq!((a.base_risk, a.risk, a.report_id), (60, 88, Some(9)));
+        let reasons: serde_json::Value = serde_json::from_str(&a.reasons).unwrap();
+        assert_eq!(reasons["class"], "ddos");
+        assert_eq!(reasons["asset"]["criticality"], "critical");
+        assert_eq!(reasons["intel"]["report_id"], 9);
+        assert_eq!(reasons["intel"]["matched"], "source");
+    }
+
+    #[test]
+    fn unknown_internal_hosts_count_as_medium_and_internal_sources_have_no_country() {
+        let e = enricher();
+        let mut a = alert("10.1.1.1", "8.8.8.8", 50);
+        e.enrich(&mut a);
+        assert_eq!(a.asset_ip.as_deref(), Some("10.1.1.1"), "an internal source is the asset when the target is external");
+        assert_eq!((a.criticality, a.risk), (Some(Criticality::Medium), 50));
+        assert_eq!(a.src_country, None);
+        assert_eq!(a.report_id, None);
+        let mut b = alert("8.8.8.8", "9.9.9.9", 50);
+        e.enrich(&mut b);
+        assert_eq!((b.asset_ip, b.src_country.as_deref(), b.src_lat), (None, Some("US"), None));
+    }
+}
