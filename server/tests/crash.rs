@@ -1,0 +1,143 @@
+//! Durability: the real server binary is killed with SIGKILL during sustained ingest, restarted on
+//! the same SQLite database, and every batch that was acknowledged must be there.
+//!
+//! Each batch carries real CIC-IDS2017 attack rows whose source is a unique internal address, so a
+//! committed batch leaves that address in the asset inventory (and its alerts): presence is checked
+//! per batch, not only in totals.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anomalyforge::store::Db;
+
+fn workspace(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn_server(db_url: &str, port: u16, dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_anomalyforge-server"))
+        .env("DATABASE_URL", db_url)
+        .env("AF_BIND", format!("127.0.0.1:{port}"))
+        .env("AF_ADMIN_PASSWORD", "crash test admin password")
+        .env("AF_MODEL_DIR", workspace("models"))
+        .env("AF_GEOIP_PATH", workspace("data/geo/ip-country.csv.gz"))
+        .env("AF_SITE_ROOT", dir.join("site"))
+        .env("AF_REPLAY__AUTOSTART", "false")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the server binary")
+}
+
+async fn wait_healthy(client: &reqwest::Client, port: u16) {
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become healthy on port {port}");
+}
+
+/// The internal address that marks batch `i`.
+fn marker(i: usize) -> String {
+    format!("10.77.{}.{}", i / 250, i % 250 + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_batches_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("crash.db").display());
+    let token = {
+        let db = Db::connect(&db_url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let t = anomalyforge::auth::create_api_token(&db, "crash-test", "test").await.unwrap();
+        db.close().await;
+        t.secret
+    };
+    let rows = std::fs::read_to_string(workspace("data/cicids2017/fixtures/cicids2017_attacks_sample.csv")).unwrap();
+    let port = free_port();
+    let mut server = spawn_server(&db_url, port, dir.path());
+    let client = reqwest::Client::new();
+    wait_healthy(&client, port).await;
+
+    // Three senders, each posting batches back to back and recording what was acknowledged.
+    let acked: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..3 {
+        let (client, token, rows, acked, next) = (client.clone(), token.clone(), rows.clone(), acked.clone(), next.clone());
+        senders.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let body = rows.replace("172.16.0.1", &marker(i));
+                let res = client
+                    .post(format!("http://127.0.0.1:{port}/api/v1/ingest/csv"))
+                    .bearer_auth(&token)
+                    .header("content-type", "text/csv")
+                    .body(body)
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => acked.lock().unwrap().push(i),
+                    Ok(r) if r.status().as_u16() == 503 => tokio::time::sleep(Duration::from_millis(50)).await,
+                    // The server is gone: this batch was never acknowledged.
+                    _ => return,
+                }
+            }
+        }));
+    }
+    // Let ingest run, then kill the server without warning.
+    while acked.lock().unwrap().len() < 20 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill().expect("SIGKILL"); // std's kill() sends SIGKILL on Unix
+    server.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let attempted = next.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(acked.len() >= 20);
+
+    // Restart on the same database: it must start cleanly and hold every acknowledged batch.
+    let mut server = spawn_server(&db_url, port, dir.path());
+    wait_healthy(&client, port).await;
+    let db = Db::connect(&db_url, 2).await.unwrap();
+    let mut missing = Vec::new();
+    for &i in &acked {
+        if db.asset_by_ip(&marker(i)).await.unwrap().is_none() {
+            missing.push(i);
+        }
+    }
+    assert!(missing.is_empty(), "acknowledged batches lost after SIGKILL: {missing:?} of {}", acked.len());
+    let totals = db.ingest_totals().await.unwrap();
+    assert!(totals.batches as usize >= acked.len() && totals.batches as usize <= attempted, "{totals:?}, {} acked", acked.len());
+    assert_eq!(totals.accepted, totals.batches * 24, "whole batches only: {totals:?}");
+    let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(check, "ok");
+    // And the restarted server takes new batches.
+    let res = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/ingest/csv"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(rows.replace("172.16.0.1", "10.99.0.1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    db.close().await;
+}
