@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the live pipeline on THIS machine (loopback only), release build, SQLite:
+#   1. throughput: CICFlowMeter CSV batches through HTTP ingest -> parse -> score -> enrich -> dedup ->
+#      commit (alerts, assets, traffic and hourly aggregates), as fast as the server accepts;
+#   2. latency and memory at a steady 10,000 flows/s: from a batch's arrival to its alerts reaching a
+#      signed-in live-stream client (p50/p99), and the server's peak resident memory.
+# Prints one JSON object per scenario. Bounded: at most FLOWS flows and SECONDS seconds per scenario.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FLOWS=${FLOWS:-2000000}
+SECONDS_MAX=${SECONDS_MAX:-60}
+PORT=${PORT:-3907}
+WORKERS=${WORKERS:-2}
+export CARGO_INCREMENTAL=0
+
+cargo build --release -q -p server --bins
+cargo build --release -q -p anomalyforge --features server --bin anomalyforge
+BIN=target/release
+
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc"
+export AF_ADMIN_PASSWORD="bench admin password" AF_LOG_FORMAT=json RUST_LOG=warn
+$BIN/anomalyforge user list >/dev/null   # creates and migrates the database
+TOKEN=$($BIN/anomalyforge token create --name loadgen 2>/dev/null)
+AF_NEW_PASSWORD="bench analyst password" $BIN/anomalyforge user add bench.analyst --role analyst >/dev/null
+
+AF_BIND=127.0.0.1:$PORT AF_INGEST_WORKERS=$WORKERS AF_SITE_ROOT=$WORK/site AF_REPLAY__AUTOSTART=false \
+  $BIN/anomalyforge-server > "$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/server.log"; exit 1; }
+
+gen() { $BIN/anomalyforge-loadgen --url "http://127.0.0.1:$PORT" --token "$TOKEN" --server-pid "$SERVER_PID" --json "$@"; }
+echo "# throughput (as fast as accepted), ${WORKERS} pipeline workers"
+gen --flows "$FLOWS" --duration-secs "$SECONDS_MAX" --rate 0 --batch 10000 --concurrency 4
+echo "# steady 10,000 flows/s with a live-stream client"
+AF_LOADGEN_PASSWORD="bench analyst password" gen --flows $((10000 * SECONDS_MAX)) --duration-secs "$SECONDS_MAX" \
+  --rate 10000 --batch 1000 --concurrency 4 --stream-user bench.analyst

@@ -1,0 +1,324 @@
+//! `anomalyforge-loadgen`: load generator for the live pipeline. It replays real CIC-IDS2017 rows as
+//! CICFlowMeter CSV batches to `POST /api/v1/ingest/csv` of a server on THIS machine (loopback only),
+//! bounded in flows and in time, optionally at a fixed rate, and reports:
+//! - flows/s accepted end to end (the reply comes after the batch is scored, enriched and committed);
+//! - accepted vs scored from the server's `/metrics` (nothing lost);
+//! - with `--stream-user`, the latency from a batch's arrival at the server to each of its alerts
+//!   reaching a live-stream client (p50/p99/max), read from the events' `received_at`;
+//! - with `--server-pid`, the server's peak resident memory.
+//!
+//! Example: `anomalyforge-loadgen --url http://127.0.0.1:3000 --token af_… --flows 500000 --rate 0`.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde_json::{json, Value};
+
+#[derive(Parser, Debug)]
+#[command(name = "anomalyforge-loadgen", about = "Loopback load generator for the AnomalyForge ingest pipeline")]
+struct Args {
+    /// Base URL of the server (loopback addresses only).
+    #[arg(long, default_value = "http://127.0.0.1:3000")]
+    url: String,
+    /// API token for the ingest API (`anomalyforge token create --name loadgen`).
+    #[arg(long, env = "AF_LOADGEN_TOKEN")]
+    token: String,
+    /// CICFlowMeter CSV (2021 layout, .csv or .csv.gz) whose rows are sent, cycling.
+    #[arg(long, default_value = "data/cicids2017/improved_train.csv.gz")]
+    data: PathBuf,
+    /// Stop after this many flows (upper bound 50 million).
+    #[arg(long, default_value_t = 200_000)]
+    flows: u64,
+    /// Stop after this many seconds (upper bound 3600).
+    #[arg(long, default_value_t = 120)]
+    duration_secs: u64,
+    /// Flows per second to offer; 0 = as fast as the server accepts.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Rows per request.
+    #[arg(long, default_value_t = 5_000)]
+    batch: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Sign in as this user and measure alert latency on the live stream.
+    #[arg(long)]
+    stream_user: Option<String>,
+    #[arg(long, env = "AF_LOADGEN_PASSWORD", default_value = "")]
+    stream_password: String,
+    /// Sample this process's resident memory (the server) every 200 ms.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Refuses anything but a loopback target: this tool must never load someone else's server.
+fn check_loopback(url: &str) -> anyhow::Result<()> {
+    let rest = url.strip_prefix("http://").context("--url must start with http:// (a loopback server)")?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h).trim_start_matches('[').trim_end_matches(']');
+    let ok = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !ok {
+        bail!("--url must point at this machine (127.0.0.1, ::1 or localhost), got `{host}`");
+    }
+    Ok(())
+}
+
+/// Request bodies: the header plus `batch` rows each, cycling over the file's rows.
+fn bodies(path: &PathBuf, batch: usize) -> anyhow::Result<Vec<(String, usize)>> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut text = String::new();
+    if path.extension().is_some_and(|e| e == "gz") {
+        flate2::read::GzDecoder::new(file).read_to_string(&mut text)
+    } else {
+        std::io::BufReader::new(file).read_to_string(&mut text)
+    }
+    .with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines();
+    let header = lines.next().context("the data file is empty")?;
+    let rows: Vec<&str> = lines.filter(|l| !l.trim().is_empty()).collect();
+    if rows.is_empty() {
+        bail!("{} has no data rows", path.display());
+    }
+    Ok(rows
+        .chunks(batch.max(1))
+        .map(|c| {
+            let mut body = String::with_capacity(header.len() + c.iter().map(|r| r.len() + 1).sum::<usize>() + 1);
+            body.push_str(header);
+            body.push('\n');
+            for r in c {
+                body.push_str(r);
+                body.push('\n');
+            }
+            (body, c.len())
+        })
+        .collect())
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    Some(sorted[i.min(sorted.len() - 1)])
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: AtomicU64,
+    sent: AtomicU64,
+    requests: AtomicU64,
+    busy_retries: AtomicU64,
+    errors: AtomicU64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    check_loopback(&args.url)?;
+    let flows_cap = args.flows.min(50_000_000);
+    let duration = Duration::from_secs(args.duration_secs.clamp(1, 3600));
+    let base = args.url.trim_end_matches('/').to_string();
+    let bodies = Arc::new(bodies(&args.data, args.batch)?);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+
+    // The live-stream client.
+    let latencies: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut stream_task = None;
+    if let Some(user) = &args.stream_user {
+        let session = reqwest::Client::builder().cookie_store(true).build()?;
+        let res = session
+            .post(format!("{base}/api/auth/login"))
+            .form(&[("username", user.as_str()), ("password", args.stream_password.as_str())])
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("signing in as {user} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
+        }
+        let mut res = session.get(format!("{base}/api/v1/stream")).send().await?;
+        if !res.status().is_success() {
+            bail!("opening the live stream failed: {}", res.status());
+        }
+        let (latencies, stop) = (latencies.clone(), stop.clone());
+        stream_task = Some(tokio::spawn(async move {
+            let mut buf = String::new();
+            while !stop.load(Relaxed) {
+                let chunk = match tokio::time::timeout(Duration::from_millis(500), res.chunk()).await {
+                    Ok(Ok(Some(c))) => c,
+                    Ok(_) => break,
+                    Err(_) => continue,
+                };
+                let now = now_ms();
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    if !block.lines().any(|l| l == "event: alert" || l == "event:alert") {
+                        continue;
+                    }
+                    let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                    if let Some(at) = serde_json::from_str::<Value>(&data).ok().and_then(|v| v["received_at"].as_i64()) {
+                        latencies.lock().unwrap().push(now - at);
+                    }
+                }
+            }
+        }));
+    }
+
+    // Memory sampling.
+    let peak_rss = Arc::new(AtomicU64::new(0));
+    let rss_task = args.server_pid.map(|pid| {
+        let (peak, stop) = (peak_rss.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Relaxed) {
+                if let Some(kib) = rss_kib(pid) {
+                    peak.fetch_max(kib, Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    });
+
+    let counters = Arc::new(Counters::default());
+    let started = Instant::now();
+    let deadline = started + duration;
+    // Batches are handed out in order; with a rate, each is sent when the rate has covered the flows before it.
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (client, bodies, counters, next) = (client.clone(), bodies.clone(), counters.clone(), next.clone());
+        let (url, token, rate) = (format!("{base}/api/v1/ingest/csv"), args.token.clone(), args.rate);
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Relaxed);
+                let (body, rows) = &bodies[i % bodies.len()];
+                let offered = counters.sent.fetch_add(*rows as u64, Relaxed);
+                if offered >= flows_cap || Instant::now() >= deadline {
+                    break;
+                }
+                if rate > 0 {
+                    // Offer flows on schedule: this batch is due when the rate has covered the flows before it.
+                    let due = started + Duration::from_secs_f64(offered as f64 / rate as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                loop {
+                    let res = client.post(&url).bearer_auth(&token).header("content-type", "text/csv").body(body.clone()).send().await;
+                    counters.requests.fetch_add(1, Relaxed);
+                    match res {
+                        Ok(r) if r.status().is_success() => {
+                            let v: Value = r.json().await.unwrap_or_default();
+                            counters.accepted.fetch_add(v["accepted"].as_u64().unwrap_or(0), Relaxed);
+                            break;
+                        }
+                        Ok(r) if r.status().as_u16() == 503 => {
+                            // Backpressure: wait as told and send the same batch again.
+                            counters.busy_retries.fetch_add(1, Relaxed);
+                            let wait = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(1u64);
+                            tokio::time::sleep(Duration::from_millis(wait.min(5) * 200)).await;
+                        }
+                        Ok(r) => {
+                            counters.errors.fetch_add(1, Relaxed);
+                            eprintln!("ingest failed: {} {}", r.status(), r.text().await.unwrap_or_default());
+                            break;
+                        }
+                        Err(e) => {
+                            counters.errors.fetch_add(1, Relaxed);
+                            eprintln!("ingest request failed: {e}");
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for w in workers {
+        w.await?;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // Let the stream deliver the last batches' alerts.
+    tokio::time::sleep(Duration::from_millis(if stream_task.is_some() { 1000 } else { 0 })).await;
+    stop.store(true, Relaxed);
+    if let Some(t) = stream_task {
+        let _ = t.await;
+    }
+    if let Some(t) = rss_task {
+        let _ = t.await;
+    }
+
+    let metrics = client.get(format!("{base}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
+    let metric = |name: &str| -> Option<f64> {
+        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' '))).and_then(|v| v.parse().ok())
+    };
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort_unstable();
+    let accepted = counters.accepted.load(Relaxed);
+    let report = json!({
+        "flows_accepted": accepted,
+        "seconds": (elapsed * 1000.0).round() / 1000.0,
+        "flows_per_second": (accepted as f64 / elapsed).round(),
+        "offered_rate": args.rate,
+        "batch": args.batch,
+        "concurrency": args.concurrency,
+        "requests": counters.requests.load(Relaxed),
+        "busy_retries": counters.busy_retries.load(Relaxed),
+        "errors": counters.errors.load(Relaxed),
+        "server_accepted_total": metric("anomalyforge_ingest_accepted_total"),
+        "server_scored_total": metric("anomalyforge_flows_scored_total"),
+        "server_alerts_created_total": metric("anomalyforge_alerts_created_total"),
+        "server_alerts_updated_total": metric("anomalyforge_alerts_updated_total"),
+        "stream_alert_events": lat.len(),
+        "stream_latency_ms_p50": percentile(&lat, 0.50),
+        "stream_latency_ms_p99": percentile(&lat, 0.99),
+        "stream_latency_ms_max": lat.last(),
+        "server_peak_rss_mib": args.server_pid.map(|_| (peak_rss.load(Relaxed) as f64 / 1024.0).round()),
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    if counters.errors.load(Relaxed) > 0 {
+        bail!("{} requests failed", counters.errors.load(Relaxed));
+    }
+    Ok(())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_targets_are_allowed() {
+        for ok in ["http://127.0.0.1:3000", "http://localhost:8080/", "http://[::1]:3000", "http://127.0.0.2"] {
+            assert!(check_loopback(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://10.0.0.1:3000", "https://127.0.0.1", "http://example.com", "http://8.8.8.8:80"] {
+            assert!(check_loopback(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn percentiles_pick_ranks() {
+        let v: Vec<i64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.5), Some(51));
+        assert_eq!(percentile(&v, 0.99), Some(99));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}
