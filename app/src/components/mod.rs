@@ -4,3 +4,4 @@ pub mod format;
 pub mod guard;
 pub mod session;
 pub mod topbar;
+pub mod worldmap;
