@@ -206,7 +206,7 @@ pub fn matrix(schema: &Schema, scaler: &Scaler, flows: &[Flow], idx: &[usize]) -
     x
 }
 
-fn rows_of(x: &[f32], d: usize, rows: &[usize]) -> Vec<f32> {
+pub(crate) fn rows_of(x: &[f32], d: usize, rows: &[usize]) -> Vec<f32> {
     let mut out = Vec::with_capacity(rows.len() * d);
     for &r in rows {
         out.extend_from_slice(&x[r * d..(r + 1) * d]);
@@ -233,20 +233,24 @@ struct Fitted {
     ae_tensors: HashMap<String, Tensor>,
 }
 
-/// Fits only the classifier on `rows` of `x`.
-fn fit_classifier(
+/// Fits a one-vs-rest forest over `classes` on those `rows` of `x` whose label is one of them (output
+/// `j` = `classes[j]`), class-balanced with `params.balance_power`: the classifier is
+/// `fit_ovr(.., &Threat::ALL, &cfg.gbdt)`, the web specialist `fit_ovr(.., &WEB_CLASSES, &cfg.web_specialist)`.
+pub(crate) fn fit_ovr(
     x: &[f32],
     d: usize,
     rows: &[usize],
     labels: &[Threat],
-    cfg: &TrainConfig,
+    classes: &[Threat],
+    params: &GbdtParams,
 ) -> Result<super::gbdt::FlatForest, EngineError> {
-    let xr = rows_of(x, d, rows);
-    let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
-    let k = Threat::COUNT;
-    let targets: Vec<Vec<f64>> = (0..k).map(|c| y.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let w = balance_weights(&y, k, cfg.gbdt.balance_power);
-    Ok(train_ovr(&xr, rows.len(), d, &targets, &w, None, &cfg.gbdt, |_| {})?.1)
+    let rows: Vec<usize> = rows.iter().copied().filter(|&r| classes.contains(&labels[r])).collect();
+    let xr = rows_of(x, d, &rows);
+    let y: Vec<usize> = rows.iter().map(|&r| classes.iter().position(|&t| t == labels[r]).unwrap_or(0)).collect();
+    let targets: Vec<Vec<f64>> =
+        (0..classes.len()).map(|c| y.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
+    let w = balance_weights(&y, classes.len(), params.balance_power);
+    Ok(train_ovr(&xr, rows.len(), d, &targets, &w, None, params, |_| {})?.1)
 }
 
 /// Fits the classifier and the three anomaly models on `rows` of `x` (row-major, `d` wide).
@@ -257,12 +261,8 @@ fn fit_models(
     labels: &[Threat],
     cfg: &TrainConfig,
 ) -> Result<Fitted, EngineError> {
+    let gbdt = fit_ovr(x, d, rows, labels, &Threat::ALL, &cfg.gbdt)?;
     let xr = rows_of(x, d, rows);
-    let y: Vec<usize> = rows.iter().map(|&r| labels[r].index()).collect();
-    let k = Threat::COUNT;
-    let targets: Vec<Vec<f64>> = (0..k).map(|c| y.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let w = balance_weights(&y, k, cfg.gbdt.balance_power);
-    let (_, gbdt) = train_ovr(&xr, rows.len(), d, &targets, &w, None, &cfg.gbdt, |_| {})?;
     let benign: Vec<usize> = (0..rows.len()).filter(|&i| labels[rows[i]] == Threat::Benign).collect();
     if benign.len() < 50 {
         return Err(EngineError::Training { model: "anomaly", reason: format!("only {} benign rows", benign.len()) });
@@ -374,7 +374,7 @@ pub fn train_profile(
             }
             pb.set_message(format!("{}: without {}", profile.name(), family.name()));
             let inner: Vec<usize> = (0..n).filter(|&r| labels[r].family() != family).collect();
-            let gbdt = fit_classifier(&x, d, &inner, &labels, cfg)?;
+            let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, &cfg.gbdt)?;
             let xo = rows_of(&x, d, &members);
             let mut margins = vec![0f32; members.len() * k];
             gbdt.margins(&xo, members.len(), &mut margins);
@@ -420,15 +420,8 @@ pub fn train_profile(
 
     // Web-attack specialist: benign and the three web attacks.
     pb.set_message(format!("{}: web-attack specialist", profile.name()));
-    let web_rows: Vec<usize> = (0..n).filter(|&r| WEB_CLASSES.contains(&labels[r])).collect();
-    let xw = rows_of(&x, d, &web_rows);
-    let yw: Vec<usize> =
-        web_rows.iter().map(|&r| WEB_CLASSES.iter().position(|&t| t == labels[r]).unwrap_or(0)).collect();
-    let wt: Vec<Vec<f64>> =
-        (0..WEB_CLASSES.len()).map(|c| yw.iter().map(|&l| (l == c) as u8 as f64).collect()).collect();
-    let ww = balance_weights(&yw, WEB_CLASSES.len(), cfg.web_specialist.balance_power);
-    let (_, web) = train_ovr(&xw, web_rows.len(), d, &wt, &ww, None, &cfg.web_specialist, |_| {})?;
-    tracing::info!(profile = profile.name(), rows = web_rows.len(), trees = web.n_trees(), "web specialist trained");
+    let web = fit_ovr(&x, d, &all, &labels, &WEB_CLASSES, &cfg.web_specialist)?;
+    tracing::info!(profile = profile.name(), trees = web.n_trees(), "web specialist trained");
     pb.inc(1);
     pb.finish_and_clear();
 
@@ -530,7 +523,9 @@ pub fn fit_fusion(
         (0..s.n).filter(|&r| is_attack[r]).map(|r| risk(&z[r])).filter(|&v| v > floor).fold(f64::INFINITY, f64::min);
     let threshold = if next_attack.is_finite() { (floor + next_attack) / 2.0 } else { floor + 1e-6 };
     let threshold = threshold.clamp(1e-3, 99.999);
-    tracing::info!(?w, b, threshold, floor, "fusion fitted on out-of-fold scores");
+    let oof_recall = (0..s.n).filter(|&r| is_attack[r] && risk(&z[r]) >= threshold).count() as f64 / n_att;
+    let oof_fpr = benign.iter().filter(|&&r| risk(&z[r]) >= threshold).count() as f64 / n_ben;
+    tracing::info!(?w, b, threshold, floor, oof_recall, oof_fpr, "fusion fitted on out-of-fold scores");
     Ok(FusionParams {
         inputs: FUSION_INPUTS.iter().map(|s| s.to_string()).collect(),
         weights: w.to_vec(),
