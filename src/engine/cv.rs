@@ -72,7 +72,7 @@ pub fn cross_validate(
             let scaler = Scaler::fit(&raw, d);
             drop(raw);
             let x = matrix(&schema, &scaler, &data.flows, &train);
-            let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, &cfg.gbdt)?;
+            let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, cfg.gbdt_for(profile))?;
             let web = fit_ovr(&x, d, &inner, &labels, &WEB_CLASSES, &cfg.web_specialist)?;
             let xo = rows_of(&x, d, &outer);
             let mut s = BatchScores { n: outer.len(), ..Default::default() };
@@ -147,6 +147,7 @@ mod tests {
         let data = toy();
         let mut cfg = TrainConfig::with_seed(3);
         cfg.gbdt.rounds = 5;
+        cfg.conn_gbdt = None;
         cfg.web_specialist.rounds = 5;
         let r = cross_validate(&data, FeatureProfile::Cicflowmeter, &cfg, 3, 2).expect("cv");
         assert_eq!(r.macro_f1.len(), 2);

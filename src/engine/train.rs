@@ -40,6 +40,9 @@ pub struct TrainConfig {
     /// Benign false-positive rate the operating threshold is set for, on the validation split.
     pub target_benign_fpr: f64,
     pub gbdt: GbdtParams,
+    /// The classifier's settings for the `conn` profile where they differ from `gbdt` (None = `gbdt`).
+    #[serde(default)]
+    pub conn_gbdt: Option<GbdtParams>,
     pub web_specialist: GbdtParams,
     pub isolation_forest: IForestParams,
     pub one_class_svm: OcsvmParams,
@@ -54,24 +57,36 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// The classifier's settings for `profile`.
+    pub fn gbdt_for(&self, profile: FeatureProfile) -> &GbdtParams {
+        match (profile, &self.conn_gbdt) {
+            (FeatureProfile::Conn, Some(p)) => p,
+            _ => &self.gbdt,
+        }
+    }
+
     pub fn with_seed(seed: u64) -> TrainConfig {
+        // Classifier settings chosen by `anomalyforge cv` (5-fold x 3 cross-validated macro-F1 on the
+        // training rows only, never the test split). `cicflowmeter`: full class balancing (power 1.0)
+        // 0.985 vs 0.971 at 0.5 (0.75: 0.974); at power 1.0, 40 rounds at 0.25 0.981, 50 at 0.3 0.982,
+        // l2 0.3 0.982, 256 bins 0.983, min leaf weight 2 0.985 (0.1: 0.977, one repeat), so 50 rounds at
+        // 0.2 as before (trees cost speed). `conn` (15 features) keeps power 0.5: 0.965 vs 0.942 at 1.0
+        // (0.25: 0.962, 0.75: 0.962).
+        let classifier = GbdtParams {
+            seed,
+            rounds: 50,
+            learning_rate: 0.2,
+            early_stopping_rounds: 0,
+            balance_power: 0.5,
+            ..GbdtParams::default()
+        };
         TrainConfig {
             seed,
             test_fraction: 0.2,
             folds: 3,
             target_benign_fpr: 0.001,
-            // Chosen by `anomalyforge cv` (5-fold x 3 cross-validated macro-F1 on the training rows only,
-            // never the test split): full class balancing (power 1.0) 0.985 vs 0.971 at power 0.5; at
-            // power 1.0: 40 rounds at 0.25 0.981, 50 at 0.3 0.982, l2 0.3 0.982, 256 bins 0.983,
-            // min leaf weight 2 0.985 (0.1: 0.977, one repeat). 50 rounds at 0.2 as before (trees cost speed).
-            gbdt: GbdtParams {
-                seed,
-                rounds: 50,
-                learning_rate: 0.2,
-                early_stopping_rounds: 0,
-                balance_power: 1.0,
-                ..GbdtParams::default()
-            },
+            gbdt: GbdtParams { balance_power: 1.0, ..classifier.clone() },
+            conn_gbdt: Some(classifier),
             web_specialist: GbdtParams {
                 rounds: 40,
                 max_depth: 4,
@@ -238,7 +253,8 @@ struct Fitted {
 
 /// Fits a one-vs-rest forest over `classes` on those `rows` of `x` whose label is one of them (output
 /// `j` = `classes[j]`), class-balanced with `params.balance_power`: the classifier is
-/// `fit_ovr(.., &Threat::ALL, &cfg.gbdt)`, the web specialist `fit_ovr(.., &WEB_CLASSES, &cfg.web_specialist)`.
+/// `fit_ovr(.., &Threat::ALL, cfg.gbdt_for(profile))`, the web specialist
+/// `fit_ovr(.., &WEB_CLASSES, &cfg.web_specialist)`.
 pub(crate) fn fit_ovr(
     x: &[f32],
     d: usize,
@@ -262,9 +278,10 @@ fn fit_models(
     d: usize,
     rows: &[usize],
     labels: &[Threat],
+    profile: FeatureProfile,
     cfg: &TrainConfig,
 ) -> Result<Fitted, EngineError> {
-    let gbdt = fit_ovr(x, d, rows, labels, &Threat::ALL, &cfg.gbdt)?;
+    let gbdt = fit_ovr(x, d, rows, labels, &Threat::ALL, cfg.gbdt_for(profile))?;
     let xr = rows_of(x, d, rows);
     let benign: Vec<usize> = (0..rows.len()).filter(|&i| labels[rows[i]] == Threat::Benign).collect();
     if benign.len() < 50 {
@@ -344,7 +361,7 @@ pub fn train_profile(
         pb.set_message(format!("{}: fold {}/{}", profile.name(), f + 1, folds));
         let inner: Vec<usize> = (0..n).filter(|&r| fold_of[r] != f).collect();
         let outer: Vec<usize> = (0..n).filter(|&r| fold_of[r] == f).collect();
-        let m = fit_models(&x, d, &inner, &labels, cfg)?;
+        let m = fit_models(&x, d, &inner, &labels, profile, cfg)?;
         let xo = rows_of(&x, d, &outer);
         let no = outer.len();
         let mut margins = vec![0f32; no * k];
@@ -377,7 +394,7 @@ pub fn train_profile(
             }
             pb.set_message(format!("{}: without {}", profile.name(), family.name()));
             let inner: Vec<usize> = (0..n).filter(|&r| labels[r].family() != family).collect();
-            let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, &cfg.gbdt)?;
+            let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, cfg.gbdt_for(profile))?;
             let xo = rows_of(&x, d, &members);
             let mut margins = vec![0f32; members.len() * k];
             gbdt.margins(&xo, members.len(), &mut margins);
@@ -411,7 +428,7 @@ pub fn train_profile(
     // Final models on all training rows.
     pb.set_message(format!("{}: final models", profile.name()));
     let all: Vec<usize> = (0..n).collect();
-    let fitted = fit_models(&x, d, &all, &labels, cfg)?;
+    let fitted = fit_models(&x, d, &all, &labels, profile, cfg)?;
     tracing::info!(
         profile = profile.name(),
         trees = fitted.gbdt.n_trees(),
