@@ -24,6 +24,9 @@ pub enum EngineCommand {
     Score(ScoreArgs),
     /// Measure flows per second of each model and of the whole ensemble.
     Bench(BenchArgs),
+    /// Cross-validate the classifier on the training rows only (never the test split): how
+    /// hyper-parameters are chosen.
+    Cv(CvArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -128,6 +131,27 @@ pub struct BenchArgs {
     pub record: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct CvArgs {
+    /// Labelled CICFlowMeter CSV files (plain or .gz).
+    #[arg(long, required = true)]
+    pub data: PathBuf,
+    /// Hyper-parameters as JSON (a `TrainConfig`); default: the built-in configuration.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long, default_value_t = 2017)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value = "cicflowmeter")]
+    pub profile: ProfileArg,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
@@ -141,21 +165,60 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
         EngineCommand::Eval(a) => eval_cmd(a),
         EngineCommand::Score(a) => score(a),
         EngineCommand::Bench(a) => bench_cmd(a),
+        EngineCommand::Cv(a) => cv_cmd(a),
     }
 }
 
-fn train(a: TrainArgs) -> anyhow::Result<()> {
-    let t = Instant::now();
-    let cfg = match &a.config {
+/// The configuration of `--config` (its seed replaced by `seed`), or the built-in one.
+fn load_config(path: Option<&Path>, seed: u64) -> anyhow::Result<TrainConfig> {
+    Ok(match path {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             let mut cfg: TrainConfig = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a training configuration", path.display()))?;
-            cfg.seed = a.seed;
+            cfg.seed = seed;
             cfg
         }
-        None => TrainConfig::with_seed(a.seed),
-    };
+        None => TrainConfig::with_seed(seed),
+    })
+}
+
+fn cv_cmd(a: CvArgs) -> anyhow::Result<()> {
+    let cfg = load_config(a.config.as_deref(), a.seed)?;
+    let data = load_labelled(std::slice::from_ref(&a.data))?;
+    if data.is_empty() {
+        bail!("{}: no labelled rows", a.data.display());
+    }
+    let r = crate::engine::cv::cross_validate(&data, a.profile.into(), &cfg, a.folds, a.repeats)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "[{} / {}-fold cv x{} on {} training rows] mean macro-F1 {:.4} (per repeat {:?}) in {:.1} s",
+        r.profile.name(),
+        r.folds,
+        r.repeats,
+        r.rows,
+        r.mean_macro_f1,
+        r.macro_f1.iter().map(|v| format!("{v:.4}")).collect::<Vec<_>>(),
+        r.seconds
+    );
+    print_classes(&r.per_class);
+    println!("confusions (truth -> predicted, pooled over repeats):");
+    for (t, p, c) in &r.confusions {
+        println!("  {:<20} -> {:<20} {c}", t.name(), p.name());
+    }
+    println!("misclassified rows of the rare classes (row of the data file, truth -> predicted):");
+    for (row, t, p) in &r.rare_errors {
+        println!("  {row:>6} {:<20} -> {}", t.name(), p.name());
+    }
+    Ok(())
+}
+
+fn train(a: TrainArgs) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let cfg = load_config(a.config.as_deref(), a.seed)?;
     let m = crate::engine::train::train_and_save(&a.data, &a.out, &cfg)?;
     eprintln!(
         "trained in {:.1} s (models: {:.1} s) -> {}",

@@ -111,42 +111,7 @@ impl ProfileModel {
 
     /// Classifier probabilities (with the web specialist) into `s.probs`, `s.web_attack`.
     pub fn classify(&self, x: &[f32], n: usize, s: &mut BatchScores) {
-        let k = Threat::COUNT;
-        let d = self.dim();
-        s.margins.clear();
-        s.margins.resize(n * k, 0.0);
-        self.gbdt.margins(x, n, &mut s.margins);
-        s.probs.resize(n * k, 0.0);
-        for r in 0..n {
-            normalise_ovr(&s.margins[r * k..(r + 1) * k], &mut s.probs[r * k..(r + 1) * k]);
-        }
-        s.web_attack.clear();
-        s.web_attack.resize(n, 0.0);
-        let web_idx: Vec<usize> = WEB_CLASSES[1..].iter().map(|t| t.index()).collect();
-        let gated: Vec<usize> =
-            (0..n).filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE).collect();
-        if gated.is_empty() {
-            return;
-        }
-        let mut sub = Vec::with_capacity(gated.len() * d);
-        for &r in &gated {
-            sub.extend_from_slice(&x[r * d..(r + 1) * d]);
-        }
-        let wk = WEB_CLASSES.len();
-        let mut wm = vec![0f32; gated.len() * wk];
-        self.web.margins(&sub, gated.len(), &mut wm);
-        let mut q = [0f32; 4];
-        for (g, &r) in gated.iter().enumerate() {
-            normalise_ovr(&wm[g * wk..(g + 1) * wk], &mut q);
-            s.web_attack[r] = 1.0 - q[0];
-            let mass: f32 = web_idx.iter().map(|&i| s.probs[r * k + i]).sum();
-            let qa = q[1] + q[2] + q[3];
-            if qa > 0.0 {
-                for (j, &i) in web_idx.iter().enumerate() {
-                    s.probs[r * k + i] = mass * q[j + 1] / qa;
-                }
-            }
-        }
+        classify(&self.gbdt, &self.web, self.dim(), x, n, s);
     }
 
     /// Every model on `n` scaled rows, and the risk.
@@ -278,6 +243,46 @@ impl ProfileModel {
             source,
             contribution: c,
             value: flows[r].features.get(canonical).copied().flatten(),
+        }
+    }
+}
+
+/// The classifier: one-vs-rest margins and probabilities of `gbdt` into `s.margins`, `s.probs`; rows with
+/// at least [`WEB_GATE`] web-attack mass get it re-split by the specialist `web` (`s.web_attack`).
+pub fn classify(gbdt: &FlatForest, web: &FlatForest, d: usize, x: &[f32], n: usize, s: &mut BatchScores) {
+    let k = Threat::COUNT;
+    s.margins.clear();
+    s.margins.resize(n * k, 0.0);
+    gbdt.margins(x, n, &mut s.margins);
+    s.probs.resize(n * k, 0.0);
+    for r in 0..n {
+        normalise_ovr(&s.margins[r * k..(r + 1) * k], &mut s.probs[r * k..(r + 1) * k]);
+    }
+    s.web_attack.clear();
+    s.web_attack.resize(n, 0.0);
+    let web_idx: Vec<usize> = WEB_CLASSES[1..].iter().map(|t| t.index()).collect();
+    let gated: Vec<usize> =
+        (0..n).filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE).collect();
+    if gated.is_empty() {
+        return;
+    }
+    let mut sub = Vec::with_capacity(gated.len() * d);
+    for &r in &gated {
+        sub.extend_from_slice(&x[r * d..(r + 1) * d]);
+    }
+    let wk = WEB_CLASSES.len();
+    let mut wm = vec![0f32; gated.len() * wk];
+    web.margins(&sub, gated.len(), &mut wm);
+    let mut q = [0f32; 4];
+    for (g, &r) in gated.iter().enumerate() {
+        normalise_ovr(&wm[g * wk..(g + 1) * wk], &mut q);
+        s.web_attack[r] = 1.0 - q[0];
+        let mass: f32 = web_idx.iter().map(|&i| s.probs[r * k + i]).sum();
+        let qa = q[1] + q[2] + q[3];
+        if qa > 0.0 {
+            for (j, &i) in web_idx.iter().enumerate() {
+                s.probs[r * k + i] = mass * q[j + 1] / qa;
+            }
         }
     }
 }

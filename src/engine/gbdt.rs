@@ -175,8 +175,6 @@ impl FlatForest {
         for r in 0..n {
             out[r * k..(r + 1) * k].copy_from_slice(&self.base);
         }
-        const LANES: usize = 8;
-        const BLOCK: usize = 64;
         let mut start = 0;
         while start < n {
             let end = (start + BLOCK).min(n);
@@ -185,26 +183,14 @@ impl FlatForest {
                 let o = self.tree_output[t] as usize;
                 let mut r = start;
                 while r + LANES <= end {
-                    let rows = &x[r * d..(r + LANES) * d];
-                    let mut idx = [0usize; LANES];
-                    for _ in 0..depth {
-                        for (l, i) in idx.iter_mut().enumerate() {
-                            let v = rows[l * d + feat[*i] as usize];
-                            *i = 2 * *i + 1 + (v >= thr[*i]) as usize;
-                        }
-                    }
-                    for (l, i) in idx.iter().enumerate() {
-                        out[(r + l) * k + o] += val[*i];
+                    let leaf = descend(x, r, d, feat, thr, depth);
+                    for (l, &i) in leaf.iter().enumerate() {
+                        out[(r + l) * k + o] += val[i as usize];
                     }
                     r += LANES;
                 }
                 while r < end {
-                    let row = &x[r * d..(r + 1) * d];
-                    let mut i = 0usize;
-                    for _ in 0..depth {
-                        i = 2 * i + 1 + (row[feat[i] as usize] >= thr[i]) as usize;
-                    }
-                    out[r * k + o] += val[i];
+                    out[r * k + o] += val[descend_one(&x[r * d..(r + 1) * d], feat, thr, depth)];
                     r += 1;
                 }
             }
@@ -236,6 +222,37 @@ impl FlatForest {
         let (lo, hi) = self.output_range[k];
         self.base[k] + (lo..hi).map(|t| self.tree(t).2[0]).sum::<f32>()
     }
+}
+
+/// Rows traversed together by [`descend`] (independent dependency chains for the CPU to overlap).
+pub const LANES: usize = 8;
+/// Rows per block: every tree is applied to a block before the next tree (the block stays in cache).
+pub const BLOCK: usize = 64;
+
+/// Heap positions reached by rows `r .. r + LANES` of `x` (row-major, `d` wide) in a complete tree of
+/// `depth` levels: at node `i` go to `2i + 1`, or `2i + 2` when `x[feat[i]] >= thr[i]`.
+#[inline(always)]
+pub fn descend(x: &[f32], r: usize, d: usize, feat: &[u32], thr: &[f32], depth: u32) -> [u32; LANES] {
+    let rows = &x[r * d..(r + LANES) * d];
+    let mut idx = [0u32; LANES];
+    for _ in 0..depth {
+        for (l, i) in idx.iter_mut().enumerate() {
+            let node = *i as usize;
+            let v = rows[l * d + feat[node] as usize];
+            *i = 2 * *i + 1 + (v >= thr[node]) as u32;
+        }
+    }
+    idx
+}
+
+/// [`descend`] for one row.
+#[inline(always)]
+pub fn descend_one(row: &[f32], feat: &[u32], thr: &[f32], depth: u32) -> usize {
+    let mut i = 0usize;
+    for _ in 0..depth {
+        i = 2 * i + 1 + (row[feat[i] as usize] >= thr[i]) as usize;
+    }
+    i
 }
 
 /// Class-balancing weights `(n / (K·n_class))^power`.

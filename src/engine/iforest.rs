@@ -6,6 +6,7 @@
 //! worth `depth + c(size)`. The score is `2^(−E[h(x)] / c(sample_size))` in (0, 1]; higher is more
 //! anomalous. Trees are stored in the same padded heap layout as the boosted trees.
 
+use super::gbdt::{descend, descend_one, BLOCK, LANES};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -100,8 +101,6 @@ impl IsolationForest {
         let internal = (1usize << self.depth) - 1;
         let leaves = internal + 1;
         out[..n].iter_mut().for_each(|o| *o = 0.0);
-        const LANES: usize = 8;
-        const BLOCK: usize = 64;
         let mut start = 0;
         while start < n {
             let end = (start + BLOCK).min(n);
@@ -110,19 +109,16 @@ impl IsolationForest {
                 let thr = &self.threshold[t * internal..(t + 1) * internal];
                 let leaf = &self.leaf[t * leaves..(t + 1) * leaves];
                 let mut r = start;
+                while r + LANES <= end {
+                    let reached = descend(x, r, d, feat, thr, self.depth);
+                    for (l, &i) in reached.iter().enumerate() {
+                        out[r + l] += leaf[i as usize - internal];
+                    }
+                    r += LANES;
+                }
                 while r < end {
-                    let lanes = LANES.min(end - r);
-                    let mut idx = [0usize; LANES];
-                    for _ in 0..self.depth {
-                        for (l, i) in idx.iter_mut().enumerate().take(lanes) {
-                            let v = x[(r + l) * d + feat[*i] as usize];
-                            *i = 2 * *i + 1 + (v >= thr[*i]) as usize;
-                        }
-                    }
-                    for (l, i) in idx.iter().enumerate().take(lanes) {
-                        out[r + l] += leaf[*i - internal];
-                    }
-                    r += lanes;
+                    out[r] += leaf[descend_one(&x[r * d..(r + 1) * d], feat, thr, self.depth) - internal];
+                    r += 1;
                 }
             }
             start = end;

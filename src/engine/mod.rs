@@ -9,6 +9,7 @@
 pub mod autoencoder;
 pub mod bench;
 pub mod csv;
+pub mod cv;
 pub mod ensemble;
 pub mod eval;
 pub mod features;
