@@ -285,10 +285,18 @@ impl Worker {
         let window = self.dedup_window_ms;
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
             let scoring = Instant::now();
-            let mut verdicts = engine.score_batch(&batch.flows);
+            // Brief verdicts for the batch; the one flow that represents each alert is explained below.
+            let mut verdicts = engine.score_batch_brief(&batch.flows);
             let model_ms = scoring.elapsed().as_millis() as u64;
-            Engine::apply_context(&mut verdicts, &batch.flows, |ip| enricher.is_internal(ip));
-            let prepared = prepare(&batch, &verdicts, &enricher, window);
+            let internal = |ip| enricher.is_internal(ip);
+            Engine::apply_context(&mut verdicts, &batch.flows, internal);
+            let explain = |idx: &[usize]| {
+                let flows: Vec<Flow> = idx.iter().map(|&i| batch.flows[i].clone()).collect();
+                let mut full = engine.score_batch(&flows);
+                Engine::apply_context(&mut full, &flows, internal);
+                full
+            };
+            let prepared = prepare(&batch, &verdicts, explain, &enricher, window);
             (batch, prepared, model_ms)
         })
         .await
@@ -382,7 +390,13 @@ type Group = Vec<(i64, usize, f32)>;
 /// Detections are grouped by dedup key first, and only the riskiest detection of each run (detections
 /// at most `window_ms` apart) becomes an alert with reasons: building and enriching JSON per detection
 /// would cost more than scoring when most flows of a batch are one attack.
-fn prepare(batch: &Batch, verdicts: &[Verdict], enricher: &Enricher, window_ms: i64) -> Result<Prepared, PipelineError> {
+fn prepare(
+    batch: &Batch,
+    verdicts: &[Verdict],
+    explain: impl FnOnce(&[usize]) -> Vec<Verdict>,
+    enricher: &Enricher,
+    window_ms: i64,
+) -> Result<Prepared, PipelineError> {
     if verdicts.len() != batch.flows.len() {
         return Err(PipelineError::Scoring(format!("{} verdicts for {} flows", verdicts.len(), batch.flows.len())));
     }
@@ -414,28 +428,33 @@ fn prepare(batch: &Batch, verdicts: &[Verdict], enricher: &Enricher, window_ms: 
         }
     }
     let detections = groups.values().map(Vec::len).sum::<usize>() + batch.signatures.len();
-    let mut alerts: Vec<NewAlert> = Vec::with_capacity(groups.len());
+    // Runs of detections per key: (context, first, last, count, risk sum, the riskiest flow).
+    let mut runs: Vec<(crate::enrich::Context, i64, i64, i64, i64, usize)> = Vec::new();
     for ((src, dst, _), mut dets) in groups {
         let ctx = enricher.context(src, dst);
         dets.sort_by_key(|d| d.0);
-        let mut runs: Vec<&[(i64, usize, f32)]> = Vec::new();
         let mut start = 0;
         for j in 1..=dets.len() {
             if j == dets.len() || window_ms <= 0 || dets[j].0 - dets[j - 1].0 > window_ms {
-                runs.push(&dets[start..j]);
+                let run = &dets[start..j];
+                let &(_, best, _) = run.iter().max_by(|a, b| a.2.total_cmp(&b.2)).unwrap_or(&run[0]);
+                let risk_sum = run.iter().map(|d| ctx.weigh(d.2).round() as i64).sum();
+                runs.push((ctx.clone(), run[0].0, run[run.len() - 1].0, run.len() as i64, risk_sum, best));
                 start = j;
             }
         }
-        for run in runs {
-            let &(_, best, _) = run.iter().max_by(|a, b| a.2.total_cmp(&b.2)).unwrap_or(&run[0]);
-            let mut a = ml_alert(&batch.flows[best], &verdicts[best], now);
-            enricher.apply(&ctx, &mut a);
-            a.seen_at = run[0].0;
-            a.last_seen = run[run.len() - 1].0;
-            a.count = run.len() as i64;
-            a.risk_sum = run.iter().map(|d| ctx.weigh(d.2).round() as i64).sum();
-            alerts.push(a);
-        }
+    }
+    let representatives: Vec<usize> = runs.iter().map(|r| r.5).collect();
+    let explained = explain(&representatives);
+    if explained.len() != runs.len() {
+        return Err(PipelineError::Scoring(format!("{} explanations for {} alerts", explained.len(), runs.len())));
+    }
+    let mut alerts: Vec<NewAlert> = Vec::with_capacity(runs.len());
+    for ((ctx, first, last, count, risk_sum, best), v) in runs.into_iter().zip(&explained) {
+        let mut a = ml_alert(&batch.flows[best], v, now);
+        enricher.apply(&ctx, &mut a);
+        (a.seen_at, a.last_seen, a.count, a.risk_sum) = (first, last, count, risk_sum);
+        alerts.push(a);
     }
     let mut signatures: Vec<NewAlert> = batch
         .signatures

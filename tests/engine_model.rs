@@ -227,3 +227,21 @@ fn internal_source_context_is_applied_after_classification() {
     assert_eq!(ctx[1].class, Threat::PortScan);
     assert!(ctx[1].context.contains(&FlowContext::InternalSource));
 }
+
+#[test]
+fn brief_verdicts_agree_with_full_ones_without_the_explanations() {
+    let engine = Engine::load(&models()).expect("load");
+    let (flows, _, _) = FlowReader::open(&train_file()).expect("open").read_all();
+    // Every 15th row: the file is ordered by label, so this spans benign and every attack.
+    let flows: Vec<Flow> = flows.into_iter().step_by(15).collect();
+    let full = engine.score_batch(&flows);
+    let brief = engine.score_batch_brief(&flows);
+    assert_eq!(full.len(), brief.len());
+    for (f, b) in full.iter().zip(&brief) {
+        assert_eq!((f.risk, f.alert, f.class, f.class_probability, f.profile), (b.risk, b.alert, b.class, b.class_probability, b.profile));
+        assert_eq!(f.context, b.context);
+        assert!(b.models.is_empty() && b.top_features.is_empty());
+    }
+    let alerts = full.iter().filter(|v| v.alert).count();
+    assert!(alerts > 0 && full.iter().any(|v| !v.models.is_empty()), "full verdicts are explained ({alerts} alerts)");
+}

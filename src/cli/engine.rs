@@ -366,7 +366,7 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     let (mut n, mut alerts) = (0u64, 0u64);
     while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
         let mut verdicts = match a.profile {
-            Some(p) => score_with(engine.profile(p.into())?, &batch),
+            Some(p) => score_with(engine.profile(p.into())?, &batch, crate::engine::ensemble::Detail::Full),
             None => engine.score_batch(&batch),
         };
         if !a.internal.is_empty() {

@@ -124,7 +124,7 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
         pool.install(|| {
             flows.par_chunks(BATCH).zip(batches.par_iter()).zip(scored.par_iter()).for_each(|((c, (x, _)), s)| {
                 let miss = vec![0u32; c.len()];
-                let v = m.verdicts(c, x, &miss, s);
+                let v = m.verdicts(c, x, &miss, s, crate::engine::ensemble::Detail::Full);
                 std::hint::black_box(&v);
             })
         })
@@ -135,7 +135,7 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
     let secs = timed(|| {
         pool.install(|| {
             flows.par_chunks(BATCH).for_each(|c| {
-                let v = score_with(m, c);
+                let v = score_with(m, c, crate::engine::ensemble::Detail::Full);
                 std::hint::black_box(&v);
             })
         })

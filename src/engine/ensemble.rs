@@ -40,6 +40,17 @@ pub struct ProfileModel {
     pub fusion: FusionParams,
 }
 
+/// How much of a verdict to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything: model signals and the top contributing features (tree path contributions and
+    /// autoencoder errors cost about as much as scoring itself).
+    Full,
+    /// Risk, alert, class, probability and context only (`models` and `top_features` empty). The live
+    /// pipeline scores whole batches this way and explains one flow per alert.
+    Brief,
+}
+
 /// Every model's raw output for a batch (row-major where 2-D).
 #[derive(Debug, Clone, Default)]
 pub struct BatchScores {
@@ -153,7 +164,7 @@ impl ProfileModel {
     }
 
     /// Verdicts with reasons for `flows`, whose scaled rows are `x` and scores `s`.
-    pub fn verdicts(&self, flows: &[Flow], x: &[f32], missing: &[u32], s: &BatchScores) -> Vec<Verdict> {
+    pub fn verdicts(&self, flows: &[Flow], x: &[f32], missing: &[u32], s: &BatchScores, detail: Detail) -> Vec<Verdict> {
         let d = self.dim();
         let mut contrib = vec![0f32; d];
         let thr = &self.fusion.anomaly_thresholds;
@@ -163,6 +174,14 @@ impl ProfileModel {
                 let alert = (risk as f64) >= self.fusion.operating_threshold;
                 let (class, class_probability) =
                     if alert { s.top_attack(r) } else { (Threat::Benign, s.probs[r * Threat::COUNT]) };
+                let mut context = Vec::new();
+                if missing[r] > 0 {
+                    context.push(FlowContext::ImputedFeatures { count: missing[r] });
+                }
+                if detail == Detail::Brief {
+                    let profile = self.profile();
+                    return Verdict { risk, alert, class, class_probability, profile, models: Vec::new(), top_features: Vec::new(), context };
+                }
                 let mut models = Vec::with_capacity(5);
                 let pa = s.p_attack(r);
                 models.push(ModelSignal {
@@ -211,10 +230,6 @@ impl ProfileModel {
                         .into_iter()
                         .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Autoencoder)),
                 );
-                let mut context = Vec::new();
-                if missing[r] > 0 {
-                    context.push(FlowContext::ImputedFeatures { count: missing[r] });
-                }
                 Verdict {
                     risk,
                     alert,

@@ -26,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::detection::{FeatureProfile, FlowContext, ModelManifest, Verdict};
 use crate::flow::Flow;
-use ensemble::ProfileModel;
+use ensemble::{Detail, ProfileModel};
 use features::Schema;
 
 /// Errors of the engine. Every variant names what failed and why.
@@ -119,11 +119,21 @@ impl Engine {
 
     /// Scores a batch, choosing the profile per flow. Verdicts are in input order.
     pub fn score_batch(&self, flows: &[Flow]) -> Vec<Verdict> {
+        self.score_batch_detail(flows, Detail::Full)
+    }
+
+    /// [`score_batch`](Self::score_batch) without explanations ([`Detail::Brief`]): the same risk,
+    /// alert and class, about twice as fast. Explain chosen flows afterwards with `score_batch`.
+    pub fn score_batch_brief(&self, flows: &[Flow]) -> Vec<Verdict> {
+        self.score_batch_detail(flows, Detail::Brief)
+    }
+
+    fn score_batch_detail(&self, flows: &[Flow], detail: Detail) -> Vec<Verdict> {
         let choice: Vec<FeatureProfile> = flows.iter().map(|f| self.choose_profile(f)).collect();
         if choice.iter().all(|&p| p == choice[0]) {
             if let Some(&p) = choice.first() {
-                if let Ok(v) = self.score_batch_as(flows, p) {
-                    return v;
+                if let Ok(m) = self.profile(p) {
+                    return score_with(m, flows, detail);
                 }
             }
         }
@@ -134,7 +144,7 @@ impl Engine {
                 continue;
             }
             let sub: Vec<Flow> = idx.iter().map(|&i| flows[i].clone()).collect();
-            for (v, i) in score_with(m, &sub).into_iter().zip(idx) {
+            for (v, i) in score_with(m, &sub, detail).into_iter().zip(idx) {
                 out[i] = Some(v);
             }
         }
@@ -143,7 +153,7 @@ impl Engine {
 
     /// Scores a batch with one profile.
     pub fn score_batch_as(&self, flows: &[Flow], profile: FeatureProfile) -> Result<Vec<Verdict>, EngineError> {
-        Ok(score_with(self.profile(profile)?, flows))
+        Ok(score_with(self.profile(profile)?, flows, Detail::Full))
     }
 
     /// Applies "the source is inside our networks" AFTER classification: an alerting flow from an
@@ -162,13 +172,13 @@ impl Engine {
 }
 
 /// Scores `flows` with one profile model, in bounded batches.
-pub fn score_with(m: &ProfileModel, flows: &[Flow]) -> Vec<Verdict> {
+pub fn score_with(m: &ProfileModel, flows: &[Flow], detail: Detail) -> Vec<Verdict> {
     let mut out = Vec::with_capacity(flows.len());
     let mut x = Vec::new();
     for chunk in flows.chunks(eval::EVAL_BATCH) {
         let missing = m.scale(chunk, &mut x);
         let s = m.score_matrix(&x, chunk.len());
-        out.extend(m.verdicts(chunk, &x, &missing, &s));
+        out.extend(m.verdicts(chunk, &x, &missing, &s, detail));
     }
     out
 }
