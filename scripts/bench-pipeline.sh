@@ -28,18 +28,26 @@ $BIN/anomalyforge user list >/dev/null   # creates and migrates the database
 TOKEN=$($BIN/anomalyforge token create --name loadgen 2>/dev/null)
 AF_NEW_PASSWORD="bench analyst password" $BIN/anomalyforge user add bench.analyst --role analyst >/dev/null
 
-AF_BIND=127.0.0.1:$PORT AF_INGEST_WORKERS=$WORKERS AF_SITE_ROOT=$WORK/site AF_REPLAY__AUTOSTART=false \
-  $BIN/anomalyforge-server > "$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$WORK/server.log"; exit 1; }
+# A fresh server per scenario, so each peak-memory figure is its own.
+start_server() {
+  AF_BIND=127.0.0.1:$PORT AF_INGEST_WORKERS=$WORKERS AF_SITE_ROOT=$WORK/site AF_REPLAY__AUTOSTART=false \
+    $BIN/anomalyforge-server >> "$WORK/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  cat "$WORK/server.log"; exit 1
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 
 gen() { $BIN/anomalyforge-loadgen --url "http://127.0.0.1:$PORT" --token "$TOKEN" --server-pid "$SERVER_PID" --json "$@"; }
 echo "# throughput (as fast as accepted), ${WORKERS} pipeline workers"
+start_server
 gen --flows "$FLOWS" --duration-secs "$SECONDS_MAX" --rate 0 --batch 10000 --concurrency 4
+stop_server
 echo "# steady 10,000 flows/s with a live-stream client"
+start_server
 AF_LOADGEN_PASSWORD="bench analyst password" gen --flows $((10000 * SECONDS_MAX)) --duration-secs "$SECONDS_MAX" \
   --rate 10000 --batch 1000 --concurrency 4 --stream-user bench.analyst
+stop_server
