@@ -20,6 +20,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("{message}")]
     Invalid { field: String, message: String },
+    /// A per-user limit other than sign-in (e.g. reports per hour).
+    #[error("{message}")]
+    TooMany { message: String, retry_after_secs: u64 },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -37,7 +40,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
             AppError::Forbidden => 403,
-            AppError::RateLimited { .. } => 429,
+            AppError::RateLimited { .. } | AppError::TooMany { .. } => 429,
             AppError::Invalid { .. } => 422,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
@@ -76,6 +79,7 @@ impl From<AppError> for WireError {
             AppError::InvalidCredentials => ("invalid_credentials", None, None),
             AppError::RateLimited { retry_after_secs } => ("rate_limited", None, Some(retry_after_secs)),
             AppError::Invalid { field, .. } => ("invalid", Some(field), None),
+            AppError::TooMany { retry_after_secs, .. } => ("too_many", None, Some(retry_after_secs)),
             AppError::NotFound(_) => ("not_found", None, None),
             AppError::Conflict(_) => ("conflict", None, None),
             AppError::BadRequest(_) => ("bad_request", None, None),
@@ -95,6 +99,7 @@ impl TryFrom<WireError> for AppError {
             "invalid_credentials" => AppError::InvalidCredentials,
             "rate_limited" => AppError::RateLimited { retry_after_secs: w.retry_after_secs.unwrap_or(0) },
             "invalid" => AppError::Invalid { field: w.field.unwrap_or_default(), message: w.message },
+            "too_many" => AppError::TooMany { message: w.message, retry_after_secs: w.retry_after_secs.unwrap_or(0) },
             "not_found" => AppError::NotFound(w.message),
             "conflict" => AppError::Conflict(w.message),
             "bad_request" => AppError::BadRequest(w.message.trim_start_matches("The request was refused: ").to_string()),
@@ -180,6 +185,7 @@ mod tests {
         for e in [
             AppError::Invalid { field: "password".into(), message: "too short".into() },
             AppError::RateLimited { retry_after_secs: 42 },
+            AppError::TooMany { message: "You sent 10 reports this hour.".into(), retry_after_secs: 600 },
             AppError::NotFound("user #3 does not exist.".into()),
             AppError::BadRequest("missing field `password`".into()),
             AppError::InvalidCredentials,

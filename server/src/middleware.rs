@@ -145,7 +145,7 @@ async fn with_error_status(res: Response) -> Response {
     match serde_json::from_slice::<app::error::AppError>(&bytes) {
         Ok(err) => {
             parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            if let app::error::AppError::RateLimited { retry_after_secs } = err {
+            if let app::error::AppError::RateLimited { retry_after_secs } | app::error::AppError::TooMany { retry_after_secs, .. } = err {
                 parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
         }

@@ -170,7 +170,8 @@ fn Replay() -> impl IntoView {
             <h2>"Traffic replay"</h2>
             <p class="muted">"Replays the recorded CIC-IDS2017 flows shipped with AnomalyForge through the live pipeline, "
                 "with times moved to now and the attackers' addresses replaced by addresses of several countries. "
-                "This is demonstration data, not your network's traffic."</p>
+                "This is demonstration data, not your network's traffic. Attacker addresses are drawn from "
+                <a href="https://db-ip.com" rel="noopener">"IP Geolocation by DB-IP"</a> " ranges."</p>
             {move || error().map(|e| view! { <p class="error" role="alert" data-test="replay-error">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -1,0 +1,60 @@
+// /report in a real browser: an employee reports an address whose description is markup; it is shown
+// as text, nothing runs, and the report is listed with its status.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, account } from './harness.mjs';
+
+let server;
+let chromium;
+
+before(async () => {
+  server = await startServer();
+  chromium = await launchBrowser();
+});
+
+after(async () => {
+  await chromium?.close();
+  await server?.stop();
+});
+
+test('an employee reports an IP; markup in the description is shown as text and runs nothing', async () => {
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  let dialogs = 0;
+  page.on('dialog', async (d) => {
+    dialogs += 1;
+    await d.dismiss();
+  });
+  await page.goto(`${server.base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  const { username, password } = account('employee');
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${server.base}/report`), page.click('[data-test=login-submit]')]);
+  await page.waitForSelector('body[data-hydrated=true]');
+
+  // A typo first: the message names the problem in plain words, next to the field.
+  await page.fill('#report-indicator', '203.0.113.x');
+  await page.selectOption('#report-category', 'scanning');
+  await page.fill('#report-description', 'It keeps knocking');
+  await page.click('[data-test=send-report]');
+  await page.locator('[data-test=error-indicator]', { hasText: 'like 203.0.113.7' }).waitFor();
+
+  const markup = '<img src=x onerror=alert(1)>';
+  await page.fill('#report-indicator', '203.0.113.77');
+  await page.fill('#report-description', markup);
+  await page.click('[data-test=send-report]');
+  await page.locator('[data-test=report-sent]').waitFor();
+  const row = page.locator('[data-test=my-reports] tr', { hasText: '203.0.113.77' });
+  await row.waitFor();
+  assert.equal(await row.locator('td.prose').textContent(), markup, 'the description is text');
+  assert.equal(await page.locator('[data-test=my-reports] img').count(), 0, 'no element was created from it');
+  assert.equal(await row.locator('[data-test=report-status]').getAttribute('data-status'), 'new');
+
+  // After a reload (server-rendered) it is still text and nothing ran.
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated=true]');
+  assert.equal(await page.locator('[data-test=my-reports] img').count(), 0);
+  assert.equal(dialogs, 0, 'no script ran');
+  await context.close();
+});
