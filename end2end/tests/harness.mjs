@@ -92,3 +92,18 @@ export const PAGES = {
   '/admin': ['admin'],
 };
 export const HOME = { admin: '/soc', analyst: '/soc', responder: '/soc', executive: '/exec', employee: '/report' };
+
+// Registers before/after hooks that start the demo server and Chromium for a test file, and returns
+// an object whose `server` and `chromium` are set once they run.
+export function useServerAndBrowser(before, after) {
+  const ctx = { server: undefined, chromium: undefined };
+  before(async () => {
+    ctx.server = await startServer();
+    ctx.chromium = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.chromium?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}

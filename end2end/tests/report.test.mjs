@@ -2,22 +2,12 @@
 // as text, nothing runs, and the report is listed with its status.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, account } from './harness.mjs';
+import { useServerAndBrowser, account } from './harness.mjs';
 
-let server;
-let chromium;
-
-before(async () => {
-  server = await startServer();
-  chromium = await launchBrowser();
-});
-
-after(async () => {
-  await chromium?.close();
-  await server?.stop();
-});
+const env = useServerAndBrowser(before, after);
 
 test('an employee reports an IP; markup in the description is shown as text and runs nothing', async () => {
+  const { server, chromium } = env;
   const context = await chromium.browser.newContext();
   const page = await context.newPage();
   let dialogs = 0;
