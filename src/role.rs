@@ -80,6 +80,8 @@ impl Access {
     /// Pages with alert data: the SOC console.
     pub const SOC: Access = Access(&[Role::Admin, Role::Analyst, Role::Responder]);
     pub const PLAYBOOKS: Access = Access(&[Role::Admin, Role::Analyst, Role::Responder]);
+    /// Changing playbooks: the people who run them.
+    pub const PLAYBOOK_EDIT: Access = Access(&[Role::Admin, Role::Responder]);
     pub const EXEC: Access = Access(&[Role::Admin, Role::Executive]);
     pub const ASSETS: Access = Access(&[Role::Admin, Role::Analyst]);
     pub const MODELS: Access = Access(&[Role::Admin, Role::Analyst]);

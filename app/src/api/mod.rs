@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod playbooks;
 pub mod reports;
 
 #[cfg(feature = "ssr")]
