@@ -990,26 +990,13 @@ fn clock(t: i64) -> String {
 
 /// `Nov 21` (UTC).
 fn date(t: i64) -> String {
-    let (_, m, d) = civil_from_days(t.div_euclid(DAY));
+    let (_, m, d) = crate::calendar::civil_from_days(t.div_euclid(DAY));
     format!("{} {d}", MONTHS[(m - 1) as usize])
 }
 
 /// `Nov 21 14:05` (UTC).
 fn date_clock(t: i64) -> String {
     format!("{} {}", date(t), clock(t))
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// `2,140`, `-12`, `0.25`, `12.5`, `1,234,568` (values of 100 and more are rounded to whole units).

@@ -9,6 +9,7 @@ pub mod alert;
 pub mod asset;
 pub mod api_token;
 pub mod audit;
+pub mod calendar;
 pub mod charts;
 pub mod detection;
 pub mod flow;

@@ -11,38 +11,7 @@ const MIN_MICROS: i64 = -62_167_219_200_000_000;
 const MAX_MICROS: i64 = 253_402_300_799_999_999;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day number (inverse of [`days_from_civil`]).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 31,
-    }
-}
+use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) of epoch microseconds, or `None` outside years 0000–9999.
 pub fn format_micros(us: i64) -> Option<String> {
@@ -213,7 +182,7 @@ mod tests {
     fn calendar_is_exact_across_eras() {
         for days in [-719_468, -1, 0, 1, 10_957, 11_016, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
         }
         assert_eq!(format_micros(MAX_MICROS).as_deref(), Some("9999-12-31 23:59:59.999999"));
         assert_eq!(format_micros(MIN_MICROS).as_deref(), Some("0000-01-01 00:00:00.000000"));
