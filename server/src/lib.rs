@@ -126,9 +126,20 @@ async fn load_engine(dir: &Path) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
+/// The app's routes, found by rendering the app once per process. `generate_route_list` must not
+/// run while pages are being rendered on other threads: in Leptos 0.8 that overlap occasionally
+/// leaves a page's `<Suspense>` waiting forever (status sent, body never finished). A server
+/// builds its router before it serves, but the integration tests start servers while others
+/// serve; `pages_stream_to_the_end_beside_other_servers` in `tests/http.rs` hung in about one run
+/// in six before this.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 /// The complete router.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let max_body = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -94,9 +94,15 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// A client with its own cookie jar that does not follow redirects.
+    /// A client with its own cookie jar that does not follow redirects. A response that stalls
+    /// fails its test after a minute instead of hanging the run.
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .unwrap()
     }
 
     pub fn password_of(role: Role) -> &'static str {
