@@ -1,12 +1,12 @@
 //! The HTML shell, the router and the layout every page shares.
 
-use crate::api::auth::{whoami, Login, Logout};
 use crate::components::session::Session;
 use crate::components::topbar::TopBar;
 use crate::pages;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::SsrMode;
 use leptos_router::path;
 
 /// The document around the app, rendered on the server.
@@ -33,10 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let login = ServerAction::<Login>::new();
-    let logout = ServerAction::<Logout>::new();
-    let user = Resource::new(move || (login.version().get(), logout.version().get()), |_| whoami());
-    provide_context(Session { user, login, logout });
+    Session::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/anomalyforge.css"/>
@@ -54,15 +51,15 @@ pub fn App() -> impl IntoView {
                     </section>
                 }>
                     <Routes fallback=pages::not_found::NotFound>
-                        <Route path=path!("/") view=pages::home::HomePage/>
-                        <Route path=path!("/login") view=pages::login::LoginPage/>
-                        <Route path=path!("/soc") view=pages::soc::SocPage/>
-                        <Route path=path!("/playbooks") view=pages::playbooks::PlaybooksPage/>
-                        <Route path=path!("/report") view=pages::report::ReportPage/>
-                        <Route path=path!("/exec") view=pages::exec::ExecPage/>
-                        <Route path=path!("/assets") view=pages::assets::AssetsPage/>
-                        <Route path=path!("/models") view=pages::models::ModelsPage/>
-                        <Route path=path!("/admin") view=pages::admin::AdminPage/>
+                        <Route path=path!("/") ssr=SsrMode::Async view=pages::home::HomePage/>
+                        <Route path=path!("/login") ssr=SsrMode::Async view=pages::login::LoginPage/>
+                        <Route path=path!("/soc") ssr=SsrMode::Async view=pages::soc::SocPage/>
+                        <Route path=path!("/playbooks") ssr=SsrMode::Async view=pages::playbooks::PlaybooksPage/>
+                        <Route path=path!("/report") ssr=SsrMode::Async view=pages::report::ReportPage/>
+                        <Route path=path!("/exec") ssr=SsrMode::Async view=pages::exec::ExecPage/>
+                        <Route path=path!("/assets") ssr=SsrMode::Async view=pages::assets::AssetsPage/>
+                        <Route path=path!("/models") ssr=SsrMode::Async view=pages::models::ModelsPage/>
+                        <Route path=path!("/admin") ssr=SsrMode::Async view=pages::admin::AdminPage/>
                     </Routes>
                 </ErrorBoundary>
             </main>

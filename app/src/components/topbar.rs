@@ -14,33 +14,29 @@ pub fn TopBar() -> impl IntoView {
                 <span class="brand-mark" aria-hidden="true">"◆"</span>
                 " AnomalyForge"
             </a>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match session.user.await.ok().flatten() {
-                        Some(u) => view! {
-                            <nav class="nav" aria-label="Main">
-                                {pages_for(u.role)
-                                    .map(|p| view! { <A href=p.path>{p.nav_label}</A> })
-                                    .collect_view()}
-                            </nav>
-                            <div class="me">
-                                <span class="me-name">{u.display_name.clone()}</span>
-                                <span class="badge">{u.role.label()}</span>
-                                <ActionForm action=session.logout>
-                                    <button type="submit" class="link-button" data-test="logout">"Sign out"</button>
-                                </ActionForm>
-                            </div>
-                        }
-                        .into_any(),
-                        None => view! {
-                            <nav class="nav" aria-label="Main">
-                                <A href="/login">"Sign in"</A>
-                            </nav>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Transition>
+            {move || match session.user.get() {
+                Some(u) => view! {
+                    <nav class="nav" aria-label="Main">
+                        {pages_for(u.role)
+                            .map(|p| view! { <A href=p.path>{p.nav_label}</A> })
+                            .collect_view()}
+                    </nav>
+                    <div class="me">
+                        <span class="me-name">{u.display_name.clone()}</span>
+                        <span class="badge">{u.role.label()}</span>
+                        <ActionForm action=session.logout>
+                            <button type="submit" class="link-button" data-test="logout">"Sign out"</button>
+                        </ActionForm>
+                    </div>
+                }
+                .into_any(),
+                None => view! {
+                    <nav class="nav" aria-label="Main">
+                        <A href="/login">"Sign in"</A>
+                    </nav>
+                }
+                .into_any(),
+            }}
         </header>
     }
 }

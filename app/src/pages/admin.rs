@@ -6,6 +6,7 @@ use crate::api::admin::{
     list_api_tokens, list_users, recent_audit, replay_state, CreateApiToken, CreateUser, ReplayControl, RevokeApiToken, SetDisabled, SetRole,
 };
 use crate::components::format::utc;
+use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken};
 use anomalyforge::live::ReplayStatus;
@@ -47,18 +48,20 @@ fn AdminPanel() -> impl IntoView {
             {move || last_error().map(|e| view! { <p class="error" role="alert" data-test="admin-error">{e.to_string()}</p> })}
             {move || created().map(|u: User| view! { <p class="notice" role="status">{format!("Created {} ({}).", u.username, u.role.label())}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
-                {move || Suspend::new(async move {
-                    users.await.map(|list| view! {
-                        <table class="table" data-test="users">
-                            <thead>
-                                <tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th><th></th></tr>
-                            </thead>
-                            <tbody>
-                                {list.into_iter().map(|u| view! { <UserRow user=u set_role set_disabled/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        users.await.map(|list| view! {
+                            <table class="table" data-test="users">
+                                <thead>
+                                    <tr><th>"Username"</th><th>"Name"</th><th>"Role"</th><th>"Status"</th><th>"Last sign-in"</th><th></th></tr>
+                                </thead>
+                                <tbody>
+                                    {list.into_iter().map(|u| view! { <UserRow user=u set_role set_disabled/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        })
+                    })}
+                </PanelErrors>
             </Transition>
         </section>
         <section class="panel">
@@ -90,20 +93,22 @@ fn AdminPanel() -> impl IntoView {
         <section class="panel">
             <h2>"Recent administrative actions"</h2>
             <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    audit.await.map(|entries| if entries.is_empty() {
-                        view! { <p class="muted">"No administrative actions recorded yet."</p> }.into_any()
-                    } else { view! {
-                        <table class="table compact" data-test="audit">
-                            <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th></tr></thead>
-                            <tbody>
-                                {entries.into_iter().map(|e| view! {
-                                    <tr><td>{utc(e.at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target}</td><td>{e.detail}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any() })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        audit.await.map(|entries| if entries.is_empty() {
+                            view! { <p class="muted">"No administrative actions recorded yet."</p> }.into_any()
+                        } else { view! {
+                            <table class="table compact" data-test="audit">
+                                <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th></tr></thead>
+                                <tbody>
+                                    {entries.into_iter().map(|e| view! {
+                                        <tr><td>{utc(e.at)}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target}</td><td>{e.detail}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() })
+                    })}
+                </PanelErrors>
             </Transition>
         </section>
     }
@@ -133,18 +138,20 @@ fn ApiTokens() -> impl IntoView {
                 </div>
             })}
             <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
-                {move || Suspend::new(async move {
-                    tokens.await.map(|list| if list.is_empty() {
-                        view! { <p class="muted">"No API tokens yet."</p> }.into_any()
-                    } else { view! {
-                        <table class="table compact" data-test="tokens">
-                            <thead><tr><th>"Name"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|t| view! { <TokenRow token=t revoke/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any() })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        tokens.await.map(|list| if list.is_empty() {
+                            view! { <p class="muted">"No API tokens yet."</p> }.into_any()
+                        } else { view! {
+                            <table class="table compact" data-test="tokens">
+                                <thead><tr><th>"Name"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|t| view! { <TokenRow token=t revoke/> }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() })
+                    })}
+                </PanelErrors>
             </Transition>
             <ActionForm action=create>
                 <div class="form-grid">
@@ -174,33 +181,35 @@ fn Replay() -> impl IntoView {
                 <a href="https://db-ip.com" rel="noopener">"IP Geolocation by DB-IP"</a> " ranges."</p>
             {move || error().map(|e| view! { <p class="error" role="alert" data-test="replay-error">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    status.await.map(|s: ReplayStatus| {
-                        let speed = s.speed.to_string();
-                        view! {
-                            <dl class="facts" data-test="replay-status">
-                                <dt>"State"</dt><dd data-test="replay-state">{if s.running { "Running" } else { "Stopped" }}</dd>
-                                <dt>"Speed"</dt><dd>{format!("{}× (recorded seconds per second)", s.speed)}</dd>
-                                <dt>"Flows sent"</dt><dd>{s.sent.to_string()}</dd>
-                                <dt>"Position"</dt><dd>{if s.total > 0 { format!("{} of {} (pass {})", s.position, s.total, s.loops + 1) } else { "not loaded yet".into() }}</dd>
-                                <dt>"Recording"</dt><dd><code>{s.file.clone()}</code></dd>
-                                {s.last_error.clone().map(|e| view! { <dt>"Stopped because"</dt><dd class="error">{e}</dd> })}
-                            </dl>
-                            <div class="button-row">
-                                <ActionForm action=control attr:class="inline-form">
-                                    <input type="hidden" name="action" value=if s.running { "stop" } else { "start" }/>
-                                    <button type="submit" class="primary" data-test="replay-toggle">{if s.running { "Stop replay" } else { "Start replay" }}</button>
-                                </ActionForm>
-                                <ActionForm action=control attr:class="inline-form">
-                                    <input type="hidden" name="action" value="speed"/>
-                                    <label for="replay-speed">"Speed"</label>
-                                    <input id="replay-speed" name="speed" type="number" min="0.1" max="100000" step="any" value=speed required/>
-                                    <button type="submit" class="small">"Set speed"</button>
-                                </ActionForm>
-                            </div>
-                        }
-                    })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        status.await.map(|s: ReplayStatus| {
+                            let speed = s.speed.to_string();
+                            view! {
+                                <dl class="facts" data-test="replay-status">
+                                    <dt>"State"</dt><dd data-test="replay-state">{if s.running { "Running" } else { "Stopped" }}</dd>
+                                    <dt>"Speed"</dt><dd>{format!("{}× (recorded seconds per second)", s.speed)}</dd>
+                                    <dt>"Flows sent"</dt><dd>{s.sent.to_string()}</dd>
+                                    <dt>"Position"</dt><dd>{if s.total > 0 { format!("{} of {} (pass {})", s.position, s.total, s.loops + 1) } else { "not loaded yet".into() }}</dd>
+                                    <dt>"Recording"</dt><dd><code>{s.file.clone()}</code></dd>
+                                    {s.last_error.clone().map(|e| view! { <dt>"Stopped because"</dt><dd class="error">{e}</dd> })}
+                                </dl>
+                                <div class="button-row">
+                                    <ActionForm action=control attr:class="inline-form">
+                                        <input type="hidden" name="action" value=if s.running { "stop" } else { "start" }/>
+                                        <button type="submit" class="primary" data-test="replay-toggle">{if s.running { "Stop replay" } else { "Start replay" }}</button>
+                                    </ActionForm>
+                                    <ActionForm action=control attr:class="inline-form">
+                                        <input type="hidden" name="action" value="speed"/>
+                                        <label for="replay-speed">"Speed"</label>
+                                        <input id="replay-speed" name="speed" type="number" min="0.1" max="100000" step="any" value=speed required/>
+                                        <button type="submit" class="small">"Set speed"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                        })
+                    })}
+                </PanelErrors>
             </Transition>
         </section>
     }

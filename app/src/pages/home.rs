@@ -9,25 +9,21 @@ use leptos::prelude::*;
 pub fn HomePage() -> impl IntoView {
     let session = use_session();
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match session.user.await.ok().flatten() {
-                    Some(u) => view! {
-                        <section class="panel">
-                            <h1>{format!("Welcome, {}", u.display_name)}</h1>
-                            <p><a href=home_for(u.role)>"Continue to your start page"</a></p>
-                        </section>
-                    }
-                    .into_any(),
-                    None => view! {
-                        <section class="panel">
-                            <h1>"AnomalyForge"</h1>
-                            <p><a href="/login">"Sign in"</a></p>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        {move || match session.user.get() {
+            Some(u) => view! {
+                <section class="panel">
+                    <h1>{format!("Welcome, {}", u.display_name)}</h1>
+                    <p><a href=home_for(u.role)>"Continue to your start page"</a></p>
+                </section>
+            }
+            .into_any(),
+            None => view! {
+                <section class="panel">
+                    <h1>"AnomalyForge"</h1>
+                    <p><a href="/login">"Sign in"</a></p>
+                </section>
+            }
+            .into_any(),
+        }}
     }
 }

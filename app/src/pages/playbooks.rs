@@ -5,6 +5,7 @@
 
 use crate::api::playbooks::{list_playbooks, UpdatePlaybook};
 use crate::components::format::utc;
+use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use anomalyforge::pages;
@@ -27,7 +28,7 @@ fn Playbooks() -> impl IntoView {
     let list = Resource::new(move || update.version().get(), |_| list_playbooks());
     let session = use_session();
     let can_edit = Signal::derive(move || {
-        session.user.get().and_then(Result::ok).flatten().is_some_and(|u| Access::PLAYBOOK_EDIT.allows(u.role))
+        session.user.with(|u| u.as_ref().is_some_and(|u| Access::PLAYBOOK_EDIT.allows(u.role)))
     });
     let error = move || update.value().get().and_then(Result::err);
     view! {
@@ -36,14 +37,16 @@ fn Playbooks() -> impl IntoView {
             <p class="muted">"What to do, in order, for each kind of alert. Every alert links to the playbook of its type."</p>
             {move || error().map(|e| view! { <p class="error" role="alert" data-test="playbook-error">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading playbooks…"</p> }>
-                {move || Suspend::new(async move {
-                    list.await.map(|items| view! {
-                        <nav class="toc" aria-label="Playbooks">
-                            <ul>{items.iter().map(|p| view! { <li><a href=format!("#{}", p.threat)>{p.title.clone()}</a></li> }).collect_view()}</ul>
-                        </nav>
-                        {items.into_iter().map(|p| view! { <PlaybookCard playbook=p can_edit update/> }).collect_view()}
-                    })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        list.await.map(|items| view! {
+                            <nav class="toc" aria-label="Playbooks">
+                                <ul>{items.iter().map(|p| view! { <li><a href=format!("#{}", p.threat)>{p.title.clone()}</a></li> }).collect_view()}</ul>
+                            </nav>
+                            {items.into_iter().map(|p| view! { <PlaybookCard playbook=p can_edit update/> }).collect_view()}
+                        })
+                    })}
+                </PanelErrors>
             </Transition>
         </section>
     }

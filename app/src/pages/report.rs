@@ -4,6 +4,7 @@
 
 use crate::api::reports::{categories, my_reports, SubmitReport};
 use crate::components::format::utc;
+use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use anomalyforge::pages;
 use anomalyforge::report::{EmployeeReport, ReportStatus, MAX_DESCRIPTION};
@@ -72,26 +73,28 @@ fn ReportPanel() -> impl IntoView {
         <section class="panel" data-test="my-reports">
             <h2>"My reports"</h2>
             <Transition fallback=|| view! { <p class="muted">"Loading your reports…"</p> }>
-                {move || Suspend::new(async move {
-                    mine.await.map(|list| if list.is_empty() {
-                        view! { <p class="muted">"You have not reported anything yet."</p> }.into_any()
-                    } else { view! {
-                        <table class="table">
-                            <thead><tr><th>"Sent"</th><th>"What"</th><th>"Kind"</th><th>"Your description"</th><th>"Status"</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|r| view! {
-                                    <tr data-report=r.id.to_string()>
-                                        <td>{utc(r.created_at)}</td>
-                                        <td><code>{r.indicator.clone()}</code></td>
-                                        <td>{r.category.title()}</td>
-                                        <td class="prose">{r.description.clone()}</td>
-                                        <td data-test="report-status" data-status=r.status.as_str()>{status_words(r.status)}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any() })
-                })}
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        mine.await.map(|list| if list.is_empty() {
+                            view! { <p class="muted">"You have not reported anything yet."</p> }.into_any()
+                        } else { view! {
+                            <table class="table">
+                                <thead><tr><th>"Sent"</th><th>"What"</th><th>"Kind"</th><th>"Your description"</th><th>"Status"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|r| view! {
+                                        <tr data-report=r.id.to_string()>
+                                            <td>{utc(r.created_at)}</td>
+                                            <td><code>{r.indicator.clone()}</code></td>
+                                            <td>{r.category.title()}</td>
+                                            <td class="prose">{r.description.clone()}</td>
+                                            <td data-test="report-status" data-status=r.status.as_str()>{status_words(r.status)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any() })
+                    })}
+                </PanelErrors>
             </Transition>
         </section>
     }
