@@ -24,6 +24,8 @@ pub mod validate;
 pub mod worldmap;
 
 #[cfg(feature = "server")]
+pub mod asset_csv;
+#[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
 pub mod cli;

@@ -396,6 +396,24 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     // Reviewing a discovered asset fills it in and clears the flag.
     let reviewed = db.upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() }).await.unwrap();
     assert_eq!((reviewed.id, reviewed.discovered, reviewed.first_seen), (found.id, false, Some(5_000)));
+    // Alerts per asset: the discovered host has the one alert, open, with its risk.
+    let stats = db.alert_stats_for_assets(&[found.id, known.id]).await.unwrap();
+    assert_eq!(stats.get(&found.id).map(|s| (s.total, s.open)), Some((1, 1)));
+    assert!(!stats.contains_key(&known.id));
+    // An import creates new addresses and replaces known ones, in one transaction.
+    let edit = |ip: &str, owner: &str| anomalyforge::asset::AssetEdit {
+        ip: ip.into(),
+        hostname: None,
+        owner: Some(owner.into()),
+        purpose: None,
+        criticality: Criticality::High,
+        tags: vec!["imported".into()],
+    };
+    let (created, updated) = db.import_assets(&[edit("10.0.0.5", "Payments"), edit("10.0.0.20", "Web")]).await.unwrap();
+    assert_eq!((created, updated), (1, 1));
+    let replaced = db.asset_by_ip("10.0.0.5").await.unwrap().unwrap();
+    assert_eq!((replaced.owner.as_deref(), replaced.criticality, replaced.tags.clone()), (Some("Payments"), Criticality::High, vec!["imported".to_string()]));
+    assert_eq!(db.count_assets().await.unwrap(), (3, 0));
 }
 
 async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {

@@ -1,7 +1,8 @@
 //! The `assets` table: the inventory, and hosts discovered in traffic.
 
 use super::{now_ms, Db, Result, StoreError};
-use crate::asset::{Asset, Criticality};
+use crate::asset::{Asset, AssetEdit, Criticality};
+use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -25,6 +26,28 @@ pub struct AssetFields {
     pub purpose: Option<String>,
     pub criticality: Option<Criticality>,
     pub tags: Vec<String>,
+}
+
+impl From<&AssetEdit> for AssetFields {
+    fn from(e: &AssetEdit) -> Self {
+        AssetFields {
+            ip: e.ip.clone(),
+            hostname: e.hostname.clone(),
+            owner: e.owner.clone(),
+            purpose: e.purpose.clone(),
+            criticality: Some(e.criticality),
+            tags: e.tags.clone(),
+        }
+    }
+}
+
+/// Alerts that involve one asset.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AssetAlertStats {
+    pub total: i64,
+    /// New or acknowledged.
+    pub open: i64,
+    pub max_risk: i64,
 }
 
 pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset> {
@@ -82,6 +105,57 @@ impl Db {
         rows.iter().map(asset_from_row).collect()
     }
 
+    /// How many assets there are, and how many of them are discovered and not reviewed yet.
+    pub async fn count_assets(&self) -> Result<(i64, i64)> {
+        let row = sqlx::query("SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE discovered = 1) AS discovered FROM assets")
+            .fetch_one(self.pool())
+            .await?;
+        Ok((row.try_get("total")?, row.try_get("discovered")?))
+    }
+
+    /// Alert counts and the highest risk for each of `ids` (assets without alerts are absent).
+    /// Reads `alerts_by_asset`.
+    pub async fn alert_stats_for_assets(&self, ids: &[i64]) -> Result<HashMap<i64, AssetAlertStats>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT asset_id, COUNT(*) AS total, \
+                 COALESCE(SUM(CASE WHEN status IN ('new', 'acknowledged') THEN 1 ELSE 0 END), 0) AS open, \
+                 CAST(MAX(risk) AS BIGINT) AS max_risk FROM alerts WHERE asset_id IN ({}) GROUP BY asset_id",
+                params.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(self.pool()).await? {
+                let id: i64 = row.try_get("asset_id")?;
+                let max_risk: Option<i64> = row.try_get("max_risk")?;
+                out.insert(id, AssetAlertStats { total: row.try_get("total")?, open: row.try_get("open")?, max_risk: max_risk.unwrap_or(0) });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Imports edits in one transaction: new addresses are created, known ones (inventory or
+    /// discovered) are replaced by the edit and marked reviewed. Returns (created, updated).
+    pub async fn import_assets(&self, edits: &[AssetEdit]) -> Result<(usize, usize)> {
+        let mut tx = self.pool().begin().await?;
+        let (mut created, mut updated) = (0, 0);
+        for e in edits {
+            let exists = sqlx::query("SELECT id FROM assets WHERE ip = $1").bind(&e.ip).fetch_optional(&mut *tx).await?.is_some();
+            upsert(&mut tx, &AssetFields::from(e)).await?;
+            if exists {
+                updated += 1;
+            } else {
+                created += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok((created, updated))
+    }
+
     pub async fn asset_by_id(&self, id: i64) -> Result<Asset> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM assets WHERE id = $1"))
             .bind(id)
@@ -102,24 +176,10 @@ impl Db {
     /// Creates an inventory asset, or fills in a discovered one with the same address (which is then
     /// reviewed: `discovered` becomes false).
     pub async fn upsert_asset(&self, f: &AssetFields) -> Result<Asset> {
-        let now = now_ms();
-        let row = sqlx::query(&format!(
-            "INSERT INTO assets (ip, hostname, owner, purpose, criticality, tags, discovered, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
-             ON CONFLICT (ip) DO UPDATE SET hostname = excluded.hostname, owner = excluded.owner, \
-             purpose = excluded.purpose, criticality = excluded.criticality, tags = excluded.tags, discovered = 0, \
-             updated_at = excluded.updated_at RETURNING {COLUMNS}"
-        ))
-        .bind(&f.ip)
-        .bind(&f.hostname)
-        .bind(&f.owner)
-        .bind(&f.purpose)
-        .bind(f.criticality.unwrap_or(Criticality::Medium).as_str())
-        .bind(f.tags.join(","))
-        .bind(now)
-        .fetch_one(self.pool())
-        .await?;
-        asset_from_row(&row)
+        let mut tx = self.pool().begin().await?;
+        let asset = upsert(&mut tx, f).await?;
+        tx.commit().await?;
+        Ok(asset)
     }
 
     /// Records internal hosts seen in a batch: unknown ones are added as discovered (criticality
@@ -152,4 +212,26 @@ impl Db {
         }
         Ok(out)
     }
+}
+
+/// Creates or replaces one asset (see [`Db::upsert_asset`]).
+async fn upsert(tx: &mut Transaction<'_, Any>, f: &AssetFields) -> Result<Asset> {
+    let now = now_ms();
+    let row = sqlx::query(&format!(
+        "INSERT INTO assets (ip, hostname, owner, purpose, criticality, tags, discovered, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) \
+         ON CONFLICT (ip) DO UPDATE SET hostname = excluded.hostname, owner = excluded.owner, \
+         purpose = excluded.purpose, criticality = excluded.criticality, tags = excluded.tags, discovered = 0, \
+         updated_at = excluded.updated_at RETURNING {COLUMNS}"
+    ))
+    .bind(&f.ip)
+    .bind(&f.hostname)
+    .bind(&f.owner)
+    .bind(&f.purpose)
+    .bind(f.criticality.unwrap_or(Criticality::Medium).as_str())
+    .bind(f.tags.join(","))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    asset_from_row(&row)
 }
