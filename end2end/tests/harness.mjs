@@ -107,3 +107,25 @@ export function useServerAndBrowser(before, after) {
   });
   return ctx;
 }
+
+// A fresh browser context signed in as `role` through the login form, on the role's start page
+// and hydrated. `dialogs` collects the message of every dialog (each is dismissed): a test that
+// shows markup asserts it stays empty.
+export async function signIn(env, role) {
+  const { server, chromium } = env;
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  const dialogs = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  await page.goto(`${server.base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  const { username, password } = account(role);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
+  await page.waitForSelector('body[data-hydrated=true]');
+  return { context, page, dialogs };
+}

@@ -3,6 +3,7 @@
 //! binary in `main.rs` only reads the configuration and calls [`run`]. Integration tests call
 //! [`start`] on a free port.
 
+mod export;
 mod health;
 pub mod ingest_api;
 pub mod live_api;
@@ -146,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(live_api::metrics))
         .route("/api/v1/stream", get(live_api::stream))
         .route("/api/v1/alerts", get(live_api::list_alerts))
+        .route("/assets/export.csv", get(export::assets_csv))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())

@@ -1,0 +1,67 @@
+//! The asset inventory (`/assets`, analysts and admins): list with alert counts, edit, CSV
+//! import. Every change is audited and reaches the enrichment of the next alerts at once.
+
+use crate::error::AppError;
+use anomalyforge::asset::{Asset, AssetInput, AssetPage, ImportSummary};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {super::ssr::authorize, anomalyforge::role::Access};
+
+/// One page of the inventory (`view`: `all` or `discovered`; `page` from 1).
+#[server(endpoint = "assets/list")]
+pub async fn list_assets(view: String, page: u32) -> Result<AssetPage, AppError> {
+    use anomalyforge::asset::{AssetRow, AssetView, ASSETS_PER_PAGE};
+    let (st, _) = authorize(Access::ASSETS).await?;
+    let view = AssetView::parse(&view);
+    let page = page.max(1);
+    let (all, discovered) = st.db.count_assets().await?;
+    let offset = i64::from(page - 1) * i64::from(ASSETS_PER_PAGE);
+    let assets = st.db.list_assets(view == AssetView::Discovered, i64::from(ASSETS_PER_PAGE), offset).await?;
+    let ids: Vec<i64> = assets.iter().map(|a| a.id).collect();
+    let stats = st.db.alert_stats_for_assets(&ids).await?;
+    let rows = assets
+        .into_iter()
+        .map(|asset| {
+            let s = stats.get(&asset.id).copied().unwrap_or_default();
+            AssetRow { asset, alerts: s.total, open_alerts: s.open, max_risk: s.max_risk as f32 }
+        })
+        .collect();
+    let total = if view == AssetView::Discovered { discovered } else { all };
+    Ok(AssetPage { view, rows, page, per_page: ASSETS_PER_PAGE, total, discovered })
+}
+
+/// Creates an asset or edits one (by address). A discovered asset that is saved counts as reviewed.
+#[server(endpoint = "assets/save")]
+pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
+    let (st, me) = authorize(Access::ASSETS).await?;
+    let edit = anomalyforge::asset::validate_asset(&asset)?;
+    let saved = st.db.upsert_asset(&(&edit).into()).await?;
+    if let Some(e) = &st.enricher {
+        e.invalidate();
+    }
+    st.db
+        .audit(&me.username, "asset.save", &saved.ip, &format!("criticality={} owner={}", saved.criticality.as_str(), saved.owner.as_deref().unwrap_or("")))
+        .await?;
+    tracing::info!(actor = %me.username, ip = %saved.ip, criticality = saved.criticality.as_str(), "asset saved");
+    Ok(saved)
+}
+
+/// Imports CSV text (see `anomalyforge::asset_csv` for the columns). Valid rows are saved in one
+/// transaction; every other row is listed with its line and reason.
+#[server(endpoint = "assets/import")]
+pub async fn import_assets(csv: String) -> Result<ImportSummary, AppError> {
+    let (st, me) = authorize(Access::ASSETS).await?;
+    if csv.trim().is_empty() {
+        return Err(AppError::Invalid { field: "csv".into(), message: "Paste the CSV text, header line first.".into() });
+    }
+    let (edits, rejected) = anomalyforge::asset_csv::parse_csv(&csv).map_err(|m| AppError::Invalid { field: "csv".into(), message: format!("The CSV cannot be imported: {m}.") })?;
+    let edits: Vec<_> = edits.into_iter().map(|(_, e)| e).collect();
+    let (created, updated) = st.db.import_assets(&edits).await?;
+    if let Some(e) = &st.enricher {
+        e.invalidate();
+    }
+    st.db.audit(&me.username, "asset.import", "inventory", &format!("created={created} updated={updated} rejected={}", rejected.len())).await?;
+    tracing::info!(actor = %me.username, created, updated, rejected = rejected.len(), "assets imported");
+    Ok(ImportSummary { created, updated, rejected })
+}
