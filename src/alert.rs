@@ -103,6 +103,12 @@ pub struct Alert {
     pub report_id: Option<i64>,
     /// The detector's risk before asset criticality and intel were applied.
     pub base_risk: Option<i64>,
+    /// Username the alert is assigned to.
+    pub assignee: Option<String>,
+    /// Unix ms of the first triage action that took it out of `new` (time to acknowledge).
+    pub acknowledged_at: Option<i64>,
+    /// Unix ms it was resolved or marked a false positive; cleared when reopened.
+    pub resolved_at: Option<i64>,
 }
 
 /// Status of an alert in triage.

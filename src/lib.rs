@@ -19,6 +19,7 @@ pub mod playbook;
 pub mod report;
 pub mod role;
 pub mod threat;
+pub mod triage;
 pub mod user;
 pub mod validate;
 pub mod worldmap;

@@ -45,6 +45,7 @@ on_both_backends!(
     reports_become_intel_until_dismissed,
     playbooks_are_seeded_for_every_threat,
     alerts_are_filtered_and_paged_by_cursor,
+    alerts_are_triaged_with_history,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -504,4 +505,54 @@ async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
     assert_eq!(db.query_alerts(&window, None, 100).await.unwrap().alerts.len(), 4);
     let none = AlertFilter { status: Some(AlertStatus::Resolved), ..Default::default() };
     assert!(db.query_alerts(&none, None, 100).await.unwrap().alerts.is_empty());
+}
+
+async fn alerts_are_triaged_with_history(db: &anomalyforge::store::Db) {
+    use anomalyforge::alert::AlertStatus;
+    use anomalyforge::triage::Triage;
+    let stored = db.persist_batch(&plain_batch(vec![ml_alert(1), ml_alert(2)], Default::default())).await.unwrap();
+    let (a, b) = (stored[0].alert.id, stored[1].alert.id);
+    let t0 = anomalyforge::store::now_ms();
+
+    let out = db.triage(&[a], "alice", &Triage::Acknowledge).await.unwrap();
+    assert_eq!(out[0].status, Some(AlertStatus::Acknowledged));
+    let out = db.triage(&[a], "alice", &Triage::Acknowledge).await.unwrap();
+    assert_eq!((out[0].status, out[0].skipped.as_deref()), (None, Some("the alert is already acknowledged")));
+    db.triage(&[a], "alice", &Triage::Assign { to: "bob".into() }).await.unwrap();
+    // A comment leaves a new alert new (and not acknowledged).
+    db.triage(&[b], "carol", &Triage::Comment { text: "<b>looks like a scanner</b>".into() }).await.unwrap();
+    let alert_b = db.recent_alerts(10).await.unwrap().into_iter().find(|x| x.id == b).unwrap();
+    assert_eq!((alert_b.status.as_str(), alert_b.acknowledged_at), ("new", None));
+
+    // Bulk: both close, the missing id is named.
+    let out = db.triage(&[a, b, 999_999], "bob", &Triage::Resolve { note: "blocked at the edge".into() }).await.unwrap();
+    let statuses: Vec<Option<AlertStatus>> = out.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, vec![Some(AlertStatus::Resolved), Some(AlertStatus::Resolved), None]);
+    assert!(out[2].skipped.as_deref().unwrap().contains("does not exist"));
+    let alerts = db.recent_alerts(10).await.unwrap();
+    let alert_a = alerts.iter().find(|x| x.id == a).unwrap();
+    assert_eq!((alert_a.status.as_str(), alert_a.assignee.as_deref()), ("resolved", Some("bob")));
+    let acked = alert_a.acknowledged_at.expect("acknowledged");
+    assert!(acked >= t0 && alert_a.resolved_at.unwrap() >= acked);
+    let alert_b = alerts.iter().find(|x| x.id == b).unwrap();
+    assert!(alert_b.acknowledged_at.is_some(), "closing counts as handling");
+
+    // Reopening keeps the acknowledgement time and clears the resolution.
+    db.triage(&[a], "bob", &Triage::Reopen { note: String::new() }).await.unwrap();
+    let alert_a = db.recent_alerts(10).await.unwrap().into_iter().find(|x| x.id == a).unwrap();
+    assert_eq!((alert_a.status.as_str(), alert_a.acknowledged_at, alert_a.resolved_at), ("acknowledged", Some(acked), None));
+
+    let history: Vec<(String, String, String)> =
+        db.alert_events(a).await.unwrap().into_iter().map(|e| (e.actor, e.action, e.detail)).collect();
+    let expected: Vec<(String, String, String)> = [
+        ("alice", "acknowledge", ""),
+        ("alice", "assign", "bob"),
+        ("bob", "resolve", "blocked at the edge"),
+        ("bob", "reopen", ""),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(history, expected);
+    assert_eq!(db.alert_events(b).await.unwrap()[0].detail, "<b>looks like a scanner</b>");
 }

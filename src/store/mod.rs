@@ -14,6 +14,7 @@ pub mod playbooks;
 pub mod reports;
 pub mod sessions;
 pub mod tokens;
+pub mod triage;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -1,0 +1,85 @@
+//! Triage actions on alerts and their history (`alert_events`).
+
+use super::{now_ms, Db, Result, StoreError};
+use crate::alert::AlertStatus;
+use crate::triage::{AlertEvent, Triage, TriageOutcome};
+use sqlx::Row;
+
+impl Db {
+    /// Applies `action` by `actor` to each alert of `ids`, in one transaction. An alert the action
+    /// does not apply to (or that does not exist) is skipped with the reason; the others change
+    /// status and get a history entry.
+    pub async fn triage(&self, ids: &[i64], actor: &str, action: &Triage) -> Result<Vec<TriageOutcome>> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let Some(row) = sqlx::query("SELECT status FROM alerts WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? else {
+                out.push(TriageOutcome { alert_id: id, status: None, skipped: Some(format!("alert #{id} does not exist")) });
+                continue;
+            };
+            let status: String = row.try_get("status")?;
+            let current = AlertStatus::parse(&status).ok_or_else(|| StoreError::Corrupt { column: "alerts.status", detail: status.clone() })?;
+            let next = match action.next_status(current) {
+                Ok(next) => next,
+                Err(why) => {
+                    out.push(TriageOutcome { alert_id: id, status: None, skipped: Some(why) });
+                    continue;
+                }
+            };
+            let assignee = match action {
+                Triage::Assign { to } => Some(to.as_str()),
+                _ => None,
+            };
+            let closing = i64::from(current.is_open() && !next.is_open());
+            let reopening = i64::from(!current.is_open() && next.is_open());
+            let handled = i64::from(next != AlertStatus::New);
+            sqlx::query(
+                "UPDATE alerts SET status = $1, assignee = COALESCE($2, assignee), \
+                 acknowledged_at = CASE WHEN acknowledged_at IS NULL AND $3 = 1 THEN $4 ELSE acknowledged_at END, \
+                 resolved_at = CASE WHEN $5 = 1 THEN $4 WHEN $6 = 1 THEN NULL ELSE resolved_at END \
+                 WHERE id = $7",
+            )
+            .bind(next.as_str())
+            .bind(assignee)
+            .bind(handled)
+            .bind(now)
+            .bind(closing)
+            .bind(reopening)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("INSERT INTO alert_events (alert_id, at, actor, action, detail) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(now)
+                .bind(actor)
+                .bind(action.name())
+                .bind(action.detail())
+                .execute(&mut *tx)
+                .await?;
+            out.push(TriageOutcome { alert_id: id, status: Some(next), skipped: None });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// An alert's history, oldest first (reads `alert_events_by_alert`).
+    pub async fn alert_events(&self, alert_id: i64) -> Result<Vec<AlertEvent>> {
+        let rows = sqlx::query("SELECT id, alert_id, at, actor, action, detail FROM alert_events WHERE alert_id = $1 ORDER BY at, id")
+            .bind(alert_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AlertEvent {
+                    id: r.try_get("id")?,
+                    alert_id: r.try_get("alert_id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}

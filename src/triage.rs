@@ -1,0 +1,193 @@
+//! Alert triage: the actions analysts and responders take on an alert, which status each leads to,
+//! and the history entry each leaves. Browser-safe; the store applies them in a transaction.
+//!
+//! ```text
+//! new ──acknowledge/assign──▶ acknowledged ──resolve──▶ resolved
+//!  │                              │        └─false_positive─▶ false_positive
+//!  └──────────resolve / false_positive──────────▶ (closed) ──reopen──▶ acknowledged
+//! ```
+//! Comments never change the status. The first action that takes an alert out of `new` sets its
+//! acknowledgement time (time to acknowledge); closing sets its resolution time (time to resolve).
+
+use crate::alert::AlertStatus;
+use crate::validate::FieldError;
+use serde::{Deserialize, Serialize};
+
+pub const MAX_NOTE: usize = 2000;
+
+/// One validated triage action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Triage {
+    Acknowledge,
+    /// To a username.
+    Assign { to: String },
+    Comment { text: String },
+    Resolve { note: String },
+    /// The reason is required: it tells the next analyst (and the model's owners) why.
+    FalsePositive { reason: String },
+    Reopen { note: String },
+}
+
+impl Triage {
+    /// Builds an action from a form: `action` is its name; `note` is the comment, resolution note
+    /// or false-positive reason; `assignee` the username for `assign`.
+    pub fn from_form(action: &str, note: &str, assignee: &str) -> Result<Triage, FieldError> {
+        let note = note.trim();
+        if note.chars().count() > MAX_NOTE {
+            return Err(FieldError::new("note", format!("Use at most {MAX_NOTE} characters.")));
+        }
+        let note = note.to_string();
+        Ok(match action.trim() {
+            "acknowledge" => Triage::Acknowledge,
+            "assign" => {
+                let to = assignee.trim().to_ascii_lowercase();
+                if to.is_empty() {
+                    return Err(FieldError::new("assignee", "Choose who the alert is assigned to."));
+                }
+                Triage::Assign { to }
+            }
+            "comment" if note.is_empty() => return Err(FieldError::new("note", "Write the comment.")),
+            "comment" => Triage::Comment { text: note },
+            "resolve" => Triage::Resolve { note },
+            "false_positive" if note.is_empty() => {
+                return Err(FieldError::new("note", "Say why this is a false positive; the next analyst will read it."))
+            }
+            "false_positive" => Triage::FalsePositive { reason: note },
+            "reopen" => Triage::Reopen { note },
+            other => {
+                return Err(FieldError::new(
+                    "action",
+                    format!("`{other}` is not a triage action: acknowledge, assign, comment, resolve, false_positive or reopen."),
+                ))
+            }
+        })
+    }
+
+    /// The name written to the history.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Triage::Acknowledge => "acknowledge",
+            Triage::Assign { .. } => "assign",
+            Triage::Comment { .. } => "comment",
+            Triage::Resolve { .. } => "resolve",
+            Triage::FalsePositive { .. } => "false_positive",
+            Triage::Reopen { .. } => "reopen",
+        }
+    }
+
+    /// The history entry's detail text.
+    pub fn detail(&self) -> String {
+        match self {
+            Triage::Acknowledge => String::new(),
+            Triage::Assign { to } => to.clone(),
+            Triage::Comment { text } => text.clone(),
+            Triage::Resolve { note } | Triage::Reopen { note } => note.clone(),
+            Triage::FalsePositive { reason } => reason.clone(),
+        }
+    }
+
+    /// The status after this action, or why the action does not apply to an alert in `current`.
+    pub fn next_status(&self, current: AlertStatus) -> Result<AlertStatus, String> {
+        use AlertStatus::*;
+        let closed = |what: &str| Err(format!("the alert is {}; reopen it before you {what} it", label(current)));
+        match (self, current) {
+            (Triage::Comment { .. }, s) => Ok(s),
+            (Triage::Acknowledge, New) => Ok(Acknowledged),
+            (Triage::Acknowledge, Acknowledged) => Err("the alert is already acknowledged".into()),
+            (Triage::Acknowledge, _) => closed("acknowledge"),
+            (Triage::Assign { .. }, New | Acknowledged) => Ok(Acknowledged),
+            (Triage::Assign { .. }, _) => closed("assign"),
+            (Triage::Resolve { .. }, New | Acknowledged) => Ok(Resolved),
+            (Triage::Resolve { .. }, _) => Err(format!("the alert is already {}", label(current))),
+            (Triage::FalsePositive { .. }, New | Acknowledged) => Ok(FalsePositive),
+            (Triage::FalsePositive { .. }, _) => Err(format!("the alert is already {}", label(current))),
+            (Triage::Reopen { .. }, Resolved | FalsePositive) => Ok(Acknowledged),
+            (Triage::Reopen { .. }, _) => Err("the alert is still open".into()),
+        }
+    }
+}
+
+/// A status in plain words.
+pub fn label(s: AlertStatus) -> &'static str {
+    match s {
+        AlertStatus::New => "new",
+        AlertStatus::Acknowledged => "acknowledged",
+        AlertStatus::Resolved => "resolved",
+        AlertStatus::FalsePositive => "marked a false positive",
+    }
+}
+
+/// One entry of an alert's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    pub id: i64,
+    pub alert_id: i64,
+    /// Unix ms.
+    pub at: i64,
+    /// Username.
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+/// What a triage action did to one alert of a (bulk) request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TriageOutcome {
+    pub alert_id: i64,
+    /// The status after the action, or `None` when it did not apply.
+    pub status: Option<AlertStatus>,
+    /// Why it did not apply.
+    pub skipped: Option<String>,
+}
+
+/// Alerts one bulk action may touch.
+pub const MAX_BULK: usize = 500;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use AlertStatus::*;
+
+    #[test]
+    fn forms_become_actions_or_name_the_field() {
+        assert_eq!(Triage::from_form("acknowledge", "", ""), Ok(Triage::Acknowledge));
+        assert_eq!(Triage::from_form("assign", "", " Alice "), Ok(Triage::Assign { to: "alice".into() }));
+        assert_eq!(Triage::from_form("assign", "", " ").unwrap_err().field, "assignee");
+        assert_eq!(Triage::from_form("comment", "  ", "").unwrap_err().field, "note");
+        assert_eq!(Triage::from_form("false_positive", "", "").unwrap_err().field, "note");
+        assert_eq!(Triage::from_form("resolve", &"x".repeat(MAX_NOTE + 1), "").unwrap_err().field, "note");
+        let err = Triage::from_form("delete", "", "").unwrap_err();
+        assert_eq!(err.field, "action");
+        assert!(err.message.contains("`delete`"));
+        let fp = Triage::from_form("false_positive", " backup job ", "").unwrap();
+        assert_eq!((fp.name(), fp.detail()), ("false_positive", "backup job".to_string()));
+    }
+
+    #[test]
+    fn statuses_follow_the_triage_flow() {
+        let ack = Triage::Acknowledge;
+        let resolve = Triage::Resolve { note: String::new() };
+        let fp = Triage::FalsePositive { reason: "x".into() };
+        let reopen = Triage::Reopen { note: String::new() };
+        let assign = Triage::Assign { to: "bob".into() };
+        let comment = Triage::Comment { text: "x".into() };
+        assert_eq!(ack.next_status(New), Ok(Acknowledged));
+        assert!(ack.next_status(Acknowledged).unwrap_err().contains("already acknowledged"));
+        assert!(ack.next_status(Resolved).unwrap_err().contains("reopen it"));
+        assert_eq!(assign.next_status(New), Ok(Acknowledged));
+        assert_eq!(assign.next_status(Acknowledged), Ok(Acknowledged));
+        assert!(assign.next_status(FalsePositive).is_err());
+        assert_eq!(resolve.next_status(New), Ok(Resolved));
+        assert_eq!(resolve.next_status(Acknowledged), Ok(Resolved));
+        assert!(resolve.next_status(Resolved).unwrap_err().contains("already resolved"));
+        assert_eq!(fp.next_status(Acknowledged), Ok(FalsePositive));
+        assert!(fp.next_status(Resolved).is_err());
+        assert_eq!(reopen.next_status(Resolved), Ok(Acknowledged));
+        assert_eq!(reopen.next_status(FalsePositive), Ok(Acknowledged));
+        assert!(reopen.next_status(New).is_err());
+        for s in AlertStatus::ALL {
+            assert_eq!(comment.next_status(s), Ok(s));
+        }
+    }
+}
