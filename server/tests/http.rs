@@ -226,6 +226,8 @@ async fn server_function_access_table() {
             ("admin/list_api_tokens", vec![], Some(admin_only)),
             ("admin/create_api_token", vec![("name", &new_name)], Some(admin_only)),
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
+            ("alerts/history", vec![("alert_id", "1")], Some(anomalyforge::role::Access::SOC)),
+            ("assets/list", vec![("view", "all"), ("page", "1")], Some(anomalyforge::role::Access::ASSETS)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {

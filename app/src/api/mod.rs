@@ -4,6 +4,7 @@
 //! status (`AppError::status_code`), so the functions themselves never deal with HTTP.
 
 pub mod admin;
+pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod playbooks;

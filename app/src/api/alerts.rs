@@ -1,0 +1,71 @@
+//! Alert triage for the SOC roles (analysts, responders, admins): actions on one alert or a
+//! selection, and an alert's history. Every action is written to the alert's history
+//! (`alert_events`) with who and when.
+
+use crate::error::AppError;
+use anomalyforge::triage::{AlertEvent, TriageOutcome};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {super::ssr::authorize, anomalyforge::role::Access};
+
+/// Applies a triage action to the alerts in `ids` (comma-separated, at most 500): `action` is
+/// acknowledge, assign, comment, resolve, false_positive or reopen; `note` the comment,
+/// resolution note or false-positive reason; `assignee` a username for assign. Alerts the action
+/// does not apply to are reported as skipped, with the reason; the others change together.
+#[server(endpoint = "alerts/triage")]
+pub async fn triage_alerts(ids: String, action: String, note: String, assignee: String) -> Result<Vec<TriageOutcome>, AppError> {
+    use anomalyforge::triage::{Triage, MAX_BULK};
+    let (st, me) = authorize(Access::SOC).await?;
+    let ids = parse_ids(&ids, MAX_BULK)?;
+    let triage = Triage::from_form(&action, &note, &assignee)?;
+    if let Triage::Assign { to } = &triage {
+        match st.db.user_by_username(to).await? {
+            Some(u) if !u.disabled && Access::SOC.allows(u.role) => {}
+            Some(u) if u.disabled => {
+                return Err(AppError::Invalid { field: "assignee".into(), message: format!("{to}'s account is disabled.") })
+            }
+            Some(u) => {
+                return Err(AppError::Invalid {
+                    field: "assignee".into(),
+                    message: format!("{to} is {} and cannot work on alerts; assign an analyst, responder or admin.", u.role.label().to_lowercase()),
+                })
+            }
+            None => return Err(AppError::Invalid { field: "assignee".into(), message: format!("There is no user named {to}.") }),
+        }
+    }
+    let out = st.db.triage(&ids, &me.username, &triage).await?;
+    let changed = out.iter().filter(|o| o.status.is_some()).count();
+    tracing::info!(actor = %me.username, action = triage.name(), alerts = ids.len(), changed, "alerts triaged");
+    Ok(out)
+}
+
+/// Everything done to an alert, oldest first.
+#[server(endpoint = "alerts/history")]
+pub async fn alert_history(alert_id: i64) -> Result<Vec<AlertEvent>, AppError> {
+    let (st, _) = authorize(Access::SOC).await?;
+    Ok(st.db.alert_events(alert_id).await?)
+}
+
+/// `"3, 7,9"` → `[3, 7, 9]` (duplicates dropped, order kept); more than `max` is refused.
+#[cfg(feature = "ssr")]
+fn parse_ids(raw: &str, max: usize) -> Result<Vec<i64>, AppError> {
+    let mut ids: Vec<i64> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id: i64 = part
+            .parse()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| AppError::Invalid { field: "ids".into(), message: format!("`{part}` is not an alert number.") })?;
+        if !ids.contains(&id) {
+            if ids.len() == max {
+                return Err(AppError::Invalid { field: "ids".into(), message: format!("Select at most {max} alerts at a time.") });
+            }
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(AppError::Invalid { field: "ids".into(), message: "Select at least one alert.".into() });
+    }
+    Ok(ids)
+}
