@@ -32,6 +32,8 @@ pub type Centroids = HashMap<String, (f64, f64)>;
 struct Snapshot {
     assets: HashMap<IpAddr, AssetRef>,
     intel: HashMap<IpAddr, IntelRef>,
+    /// Suppression rules in force when loaded (expiry is checked again per batch).
+    suppressions: Vec<crate::suppression::Suppression>,
     loaded: Option<Instant>,
 }
 
@@ -62,7 +64,7 @@ impl Enricher {
         self.geo.country(ip)
     }
 
-    /// Makes the next batch reload assets and reports (after a person edited them).
+    /// Makes the next batch reload assets, reports and suppression rules (after a person edited them).
     pub fn invalidate(&self) {
         self.stale.store(true, Ordering::Relaxed);
     }
@@ -75,11 +77,21 @@ impl Enricher {
         }
         let assets = db.asset_index().await?;
         let intel = db.intel_index().await?;
-        let mut snap = Snapshot { loaded: Some(Instant::now()), ..Snapshot::default() };
+        let suppressions = db.active_suppressions(crate::store::now_ms()).await?;
+        let mut snap = Snapshot { loaded: Some(Instant::now()), suppressions, ..Snapshot::default() };
         snap.assets = assets.into_iter().filter_map(|a| Some((a.ip.parse().ok()?, a))).collect();
         snap.intel = intel.into_iter().filter_map(|r| Some((r.indicator.parse().ok()?, r))).collect();
         *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snap;
         Ok(())
+    }
+
+    /// The suppression rule in force at `now` that absorbs an alert, if any.
+    pub fn suppressed_by(&self, a: &NewAlert, now: i64) -> Option<i64> {
+        let snap = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+        snap.suppressions
+            .iter()
+            .find(|r| r.is_active(now) && r.matches(a.src_ip.as_deref(), &a.threat, a.asset_ip.as_deref()))
+            .map(|r| r.id)
     }
 
     /// The internal address an alert is about: the target when it is internal, else an internal source.

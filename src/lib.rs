@@ -17,6 +17,7 @@ pub mod live;
 pub mod pages;
 pub mod playbook;
 pub mod report;
+pub mod suppression;
 pub mod role;
 pub mod threat;
 pub mod triage;

@@ -476,6 +476,19 @@ fn prepare(
     }
     signatures = merge_detections(signatures, window_ms);
     alerts.extend(signatures);
+    // Suppression rules absorb whole alerts (all their detections), counted on the rule.
+    let mut suppressed: HashMap<i64, (i64, i64)> = HashMap::new();
+    alerts.retain(|a| match enricher.suppressed_by(a, now) {
+        Some(rule) => {
+            let hit = suppressed.entry(rule).or_default();
+            hit.0 += a.count;
+            hit.1 = hit.1.max(a.last_seen);
+            false
+        }
+        None => true,
+    });
+    let mut suppressed: Vec<(i64, i64, i64)> = suppressed.into_iter().map(|(id, (n, last))| (id, n, last)).collect();
+    suppressed.sort_unstable();
     alerts.sort_by(|a, b| (a.seen_at, &a.threat, &a.src_ip).cmp(&(b.seen_at, &b.threat, &b.src_ip)));
 
     let code = |c: Option<[u8; 2]>| c.map_or_else(|| NO_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned());
@@ -493,7 +506,7 @@ fn prepare(
     let mut assets_seen: Vec<(String, i64)> = assets_seen.into_iter().map(|(ip, at)| (ip.to_string(), at)).collect();
     assets_seen.sort();
     Ok(Prepared {
-        persist: PersistBatch { alerts, assets_seen, traffic: rows, stats: BatchStats::default(), dedup_window_ms: window_ms },
+        persist: PersistBatch { alerts, assets_seen, traffic: rows, stats: BatchStats::default(), dedup_window_ms: window_ms, suppressed },
         detections,
         live_traffic,
     })

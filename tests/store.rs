@@ -46,6 +46,7 @@ on_both_backends!(
     playbooks_are_seeded_for_every_threat,
     alerts_are_filtered_and_paged_by_cursor,
     alerts_are_triaged_with_history,
+    suppression_rules_count_what_they_absorb,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -555,4 +556,37 @@ async fn alerts_are_triaged_with_history(db: &anomalyforge::store::Db) {
     .collect();
     assert_eq!(history, expected);
     assert_eq!(db.alert_events(b).await.unwrap()[0].detail, "<b>looks like a scanner</b>");
+}
+
+async fn suppression_rules_count_what_they_absorb(db: &anomalyforge::store::Db) {
+    use anomalyforge::suppression::NewSuppression;
+    let rule = |src: Option<&str>, hours: Option<u32>| NewSuppression {
+        src_ip: src.map(Into::into),
+        threat: Some("port_scan".into()),
+        asset_ip: None,
+        reason: "scanner".into(),
+        expires_in_hours: hours,
+    };
+    let forever = db.create_suppression(&rule(Some("203.0.113.7"), None), "alice").await.unwrap();
+    let day = db.create_suppression(&rule(None, Some(24)), "alice").await.unwrap();
+    assert_eq!(forever.expires_at, None);
+    assert!(day.expires_at.unwrap() > anomalyforge::store::now_ms() + 23 * 3_600_000);
+    let now = anomalyforge::store::now_ms();
+    assert_eq!(db.active_suppressions(now).await.unwrap().len(), 2);
+    assert_eq!(db.active_suppressions(now + 25 * 3_600_000).await.unwrap().len(), 1);
+
+    // A batch's absorbed detections are added in its transaction; the latest time wins.
+    let batch = |hits| anomalyforge::store::alerts::PersistBatch { suppressed: hits, ..Default::default() };
+    db.persist_batch(&batch(vec![(forever.id, 5, 2_000)])).await.unwrap();
+    db.persist_batch(&batch(vec![(forever.id, 3, 1_000)])).await.unwrap();
+    let listed = db.list_suppressions().await.unwrap();
+    let f = listed.iter().find(|r| r.id == forever.id).unwrap();
+    assert_eq!((f.hits, f.last_hit), (8, Some(2_000)));
+
+    let expired = db.expire_suppression(day.id).await.unwrap();
+    assert!(!expired.is_active(anomalyforge::store::now_ms() + 1));
+    assert_eq!(db.list_suppressions().await.unwrap().last().unwrap().id, day.id, "expired rules are listed last");
+    db.delete_suppression(forever.id).await.unwrap();
+    assert!(matches!(db.delete_suppression(forever.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(db.expire_suppression(forever.id).await, Err(StoreError::NotFound(_))));
 }

@@ -143,6 +143,8 @@ pub struct PersistBatch {
     /// An open alert with the same key last seen at most this long before a detection absorbs it
     /// (0 = never).
     pub dedup_window_ms: i64,
+    /// Detections that suppression rules absorbed: (rule id, detections, latest seen).
+    pub suppressed: Vec<(i64, i64, i64)>,
 }
 
 /// An alert after it was stored.
@@ -277,6 +279,7 @@ impl Db {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
         let asset_ids: HashMap<String, i64> = Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
+        Db::count_suppressed(&mut tx, &batch.suppressed).await?;
         let asset_of = |a: &NewAlert| a.asset_ip.as_ref().and_then(|ip| asset_ids.get(ip).copied());
 
         let mut stored: Vec<StoredAlert> = Vec::with_capacity(batch.alerts.len());
@@ -523,6 +526,15 @@ impl Db {
     }
 
     /// The most recent alerts, newest first (ties by id).
+    pub async fn alert_by_id(&self, id: i64) -> Result<Alert> {
+        let row = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("alert #{id}")))?;
+        alert_from_row(&row)
+    }
+
     pub async fn recent_alerts(&self, limit: i64) -> Result<Vec<Alert>> {
         let rows = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY last_seen DESC, id DESC LIMIT $1"))
             .bind(limit.clamp(1, 1000))

@@ -13,6 +13,7 @@ pub mod login_failures;
 pub mod playbooks;
 pub mod reports;
 pub mod sessions;
+pub mod suppressions;
 pub mod tokens;
 pub mod triage;
 pub mod users;

@@ -1,0 +1,99 @@
+//! The `suppressions` table: rules, their expiry, and the detections they absorbed.
+
+use super::{now_ms, Db, Result, StoreError};
+use crate::suppression::{NewSuppression, Suppression};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+const COLUMNS: &str = "id, src_ip, threat, asset_ip, reason, created_by, created_at, expires_at, hits, last_hit";
+
+fn from_row(r: &AnyRow) -> Result<Suppression> {
+    Ok(Suppression {
+        id: r.try_get("id")?,
+        src_ip: r.try_get("src_ip")?,
+        threat: r.try_get("threat")?,
+        asset_ip: r.try_get("asset_ip")?,
+        reason: r.try_get("reason")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        hits: r.try_get("hits")?,
+        last_hit: r.try_get("last_hit")?,
+    })
+}
+
+impl Db {
+    pub async fn create_suppression(&self, rule: &NewSuppression, created_by: &str) -> Result<Suppression> {
+        let now = now_ms();
+        let expires_at = rule.expires_in_hours.map(|h| now + i64::from(h) * 3_600_000);
+        let row = sqlx::query(&format!(
+            "INSERT INTO suppressions (src_ip, threat, asset_ip, reason, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        ))
+        .bind(&rule.src_ip)
+        .bind(&rule.threat)
+        .bind(&rule.asset_ip)
+        .bind(&rule.reason)
+        .bind(created_by)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(self.pool())
+        .await?;
+        from_row(&row)
+    }
+
+    /// Every rule, active ones first, newest first.
+    pub async fn list_suppressions(&self) -> Result<Vec<Suppression>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM suppressions ORDER BY CASE WHEN expires_at IS NULL OR expires_at > $1 THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT 1000"
+        ))
+        .bind(now_ms())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The rules in force at `now` (for the pipeline).
+    pub async fn active_suppressions(&self, now: i64) -> Result<Vec<Suppression>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM suppressions WHERE expires_at IS NULL OR expires_at > $1 ORDER BY id"))
+            .bind(now)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Ends a rule now (it stays listed with its hits).
+    pub async fn expire_suppression(&self, id: i64) -> Result<Suppression> {
+        let row = sqlx::query(&format!("UPDATE suppressions SET expires_at = $1 WHERE id = $2 RETURNING {COLUMNS}"))
+            .bind(now_ms())
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("suppression rule #{id}")))?;
+        from_row(&row)
+    }
+
+    pub async fn delete_suppression(&self, id: i64) -> Result<()> {
+        let done = sqlx::query("DELETE FROM suppressions WHERE id = $1").bind(id).execute(self.pool()).await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("suppression rule #{id}")));
+        }
+        Ok(())
+    }
+
+    /// Adds a batch's suppressed detections to their rules (inside the batch's transaction).
+    pub(crate) async fn count_suppressed(tx: &mut Transaction<'_, Any>, hits: &[(i64, i64, i64)]) -> Result<()> {
+        for &(id, count, last) in hits {
+            sqlx::query(
+                "UPDATE suppressions SET hits = hits + $1, \
+                 last_hit = CASE WHEN last_hit IS NULL OR last_hit < $2 THEN $2 ELSE last_hit END WHERE id = $3",
+            )
+            .bind(count)
+            .bind(last)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
