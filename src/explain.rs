@@ -212,7 +212,7 @@ fn short_name(m: ModelKind) -> &'static str {
 
 fn percent(p: f64) -> String {
     let v = (p * 100.0).clamp(0.0, 100.0);
-    if v >= 99.95 || v < 99.0 {
+    if !(99.0..99.95).contains(&v) {
         format!("{v:.0} %")
     } else {
         format!("{v:.1} %")
