@@ -11,35 +11,16 @@ FLOWS=${FLOWS:-2000000}
 SECONDS_MAX=${SECONDS_MAX:-60}
 PORT=${PORT:-3907}
 WORKERS=${WORKERS:-2}
-export CARGO_INCREMENTAL=0
-
-cargo build --release -q -p server --bins
-cargo build --release -q -p anomalyforge --features server --bin anomalyforge
-BIN=target/release
-
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc"
-export AF_ADMIN_PASSWORD="bench admin password" AF_LOG_FORMAT=json RUST_LOG=warn
-$BIN/anomalyforge user list >/dev/null   # creates and migrates the database
+source scripts/bench-common.sh
 TOKEN=$($BIN/anomalyforge token create --name loadgen 2>/dev/null)
-AF_NEW_PASSWORD="bench analyst password" $BIN/anomalyforge user add bench.analyst --role analyst >/dev/null
 
 # A fresh server per scenario, so each peak-memory figure is its own.
 start_server() {
   AF_BIND=127.0.0.1:$PORT AF_INGEST_WORKERS=$WORKERS AF_SITE_ROOT=$WORK/site AF_REPLAY__AUTOSTART=false \
     $BIN/anomalyforge-server >> "$WORK/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
-    sleep 0.2
-  done
-  cat "$WORK/server.log"; exit 1
+  wait_healthy
 }
-stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 
 gen() { $BIN/anomalyforge-loadgen --url "http://127.0.0.1:$PORT" --token "$TOKEN" --server-pid "$SERVER_PID" --json "$@"; }
 echo "# throughput (as fast as accepted), ${WORKERS} pipeline workers"

@@ -4,7 +4,10 @@
 //! - The labels are removed before the flows reach the models; they are only used here to find the
 //!   attack campaigns.
 //! - Time is re-based to now and compressed by `speed` (replay seconds per wall-clock second). Gaps
-//!   longer than [`MAX_GAP_US`] in the recording (nights between capture days) are shortened to it.
+//!   longer than [`MAX_GAP_US`] in the recording are shortened to it: the shipped recording is a
+//!   1.6 % sample of five capture days, so its flows are seconds apart and the nights hours apart;
+//!   played with the recorded gaps, the first attack (Tuesday morning) would come only after the
+//!   whole sampled Monday, minutes of a quiet console in a demo.
 //! - The recording's attacker machines (every address outside the victim LAN 192.168.10.0/24 that
 //!   takes part in an attack flow) are replaced, per attack type, by addresses drawn from real DB-IP
 //!   ranges of several countries, so the maps show plausible origins. DDoS is spread over several
@@ -30,8 +33,8 @@ use crate::pipeline::{Batch, Pipeline, PipelineError, Source};
 use crate::store::now_ms;
 use crate::threat::Threat;
 
-/// Longest pause between two recorded flows that the replay keeps (one minute).
-pub const MAX_GAP_US: i64 = 60_000_000;
+/// Longest pause between two recorded flows that the replay keeps (one second of replay clock).
+pub const MAX_GAP_US: i64 = 1_000_000;
 /// Fastest and slowest allowed speeds.
 pub const SPEED_RANGE: (f64, f64) = (0.1, 100_000.0);
 

@@ -144,6 +144,33 @@ pub struct TriageOutcome {
 /// Alerts one bulk action may touch.
 pub const MAX_BULK: usize = 500;
 
+/// History actions of a playbook step ticked off, or unticked, on an alert.
+pub const STEP_DONE: &str = "step_done";
+pub const STEP_UNDONE: &str = "step_undone";
+
+/// The history detail of playbook step `number` (from 1): `3. Block the source upstream`.
+pub fn step_detail(number: usize, text: &str) -> String {
+    format!("{number}. {text}")
+}
+
+/// Which of `steps` playbook steps are ticked off, from an alert's history (oldest first; the
+/// latest entry of each step wins).
+pub fn steps_done(history: &[AlertEvent], steps: usize) -> Vec<bool> {
+    let mut done = vec![false; steps];
+    for e in history {
+        let ticked = match e.action.as_str() {
+            STEP_DONE => true,
+            STEP_UNDONE => false,
+            _ => continue,
+        };
+        let number = e.detail.split_once(". ").and_then(|(n, _)| n.parse::<usize>().ok());
+        if let Some(slot) = number.and_then(|n| n.checked_sub(1)).and_then(|i| done.get_mut(i)) {
+            *slot = ticked;
+        }
+    }
+    done
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +189,21 @@ mod tests {
         assert!(err.message.contains("`delete`"));
         let fp = Triage::from_form("false_positive", " backup job ", "").unwrap();
         assert_eq!((fp.name(), fp.detail()), ("false_positive", "backup job".to_string()));
+    }
+
+    #[test]
+    fn playbook_steps_follow_the_latest_history_entry() {
+        let ev = |action: &str, detail: &str| AlertEvent { id: 0, alert_id: 1, at: 0, actor: "a".into(), action: action.into(), detail: detail.into() };
+        let history = vec![
+            ev(STEP_DONE, &step_detail(1, "Block the source")),
+            ev("comment", "1. not a step"),
+            ev(STEP_DONE, &step_detail(3, "Check logs")),
+            ev(STEP_UNDONE, &step_detail(1, "Block the source")),
+            ev(STEP_DONE, "9. beyond the playbook"),
+            ev(STEP_DONE, "garbage"),
+        ];
+        assert_eq!(steps_done(&history, 3), vec![false, false, true]);
+        assert_eq!(steps_done(&[], 2), vec![false, false]);
     }
 
     #[test]

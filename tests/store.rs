@@ -47,6 +47,7 @@ on_both_backends!(
     alerts_are_filtered_and_paged_by_cursor,
     alerts_are_triaged_with_history,
     suppression_rules_count_what_they_absorb,
+    console_queue_filters_groups_and_overview,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -589,4 +590,58 @@ async fn suppression_rules_count_what_they_absorb(db: &anomalyforge::store::Db) 
     db.delete_suppression(forever.id).await.unwrap();
     assert!(matches!(db.delete_suppression(forever.id).await, Err(StoreError::NotFound(_))));
     assert!(matches!(db.expire_suppression(forever.id).await, Err(StoreError::NotFound(_))));
+}
+
+async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db) {
+    use anomalyforge::console::{QueueQuery, TextSearch};
+    use anomalyforge::store::alerts::{NewAlert, PersistBatch};
+    let now = now_ms();
+    let alerts: Vec<NewAlert> = (0..12)
+        .map(|i| NewAlert {
+            seen_at: now - i * 60_000,
+            last_seen: now - i * 60_000,
+            src_ip: Some(format!("198.51.100.{}", i % 3)),
+            dst_ip: Some("10.0.0.5".into()),
+            asset_ip: Some("10.0.0.5".into()),
+            threat: if i % 4 == 0 { "ddos".into() } else { "port_scan".into() },
+            signature: (i == 7).then(|| "ET SCAN 100%_done".to_string()),
+            risk: 30 + i * 5,
+            src_country: Some(if i % 2 == 0 { "DE".into() } else { "US".into() }),
+            ..NewAlert::blank()
+        })
+        .collect();
+    db.persist_batch(&PersistBatch { alerts, assets_seen: vec![("10.0.0.5".into(), now)], ..Default::default() }).await.unwrap();
+    let q = |pairs: &[(&str, &str)]| {
+        QueueQuery::from_params(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).validate(now_ms()).unwrap()
+    };
+    let (rows, total, groups) = db.console_queue(&q(&[])).await.unwrap();
+    assert_eq!((rows.len(), total, groups.len()), (12, 12, 0));
+    assert_eq!(rows.iter().map(|r| r.alert.risk).collect::<Vec<_>>(), (0..12).rev().map(|i| 30 + i * 5).collect::<Vec<_>>());
+    assert!(rows.iter().all(|r| r.asset.as_ref().is_some_and(|a| a.ip == "10.0.0.5")));
+    let (_, total, groups) = db.console_queue(&q(&[("group", "threat"), ("country", "DE")])).await.unwrap();
+    assert_eq!(total, 6);
+    let g: Vec<(String, i64, i64)> = groups.iter().map(|g| (g.key.clone(), g.alerts, g.max_risk)).collect();
+    assert_eq!(g, vec![("port_scan".to_string(), 3, 80), ("ddos".to_string(), 3, 70)]);
+    let (rows, total, _) = db.console_queue(&q(&[("q", "100%_"), ("status", "all")])).await.unwrap();
+    assert_eq!((total, rows[0].alert.signature.as_deref()), (1, Some("ET SCAN 100%_done")), "wildcards are literal");
+    let mut f = q(&[]);
+    f.text = Some(TextSearch::Address("198.51.100.1".into()));
+    assert_eq!(db.console_queue(&f).await.unwrap().1, 4);
+    let (rows_newest, total, _) = db.console_queue(&q(&[("asset", "10.0.0.5"), ("min_risk", "80"), ("sort", "newest")])).await.unwrap();
+    assert_eq!(total, 2, "risks 80 and 85");
+    assert_eq!(rows_newest.iter().map(|r| r.alert.risk).collect::<Vec<_>>(), vec![80, 85], "newest first");
+
+    let o = db.console_overview(now - 5 * 60_000 - 1, now + 1).await.unwrap();
+    let mut origins: Vec<(String, u64, i64)> = o.origins.iter().map(|m| (m.iso_a2.clone(), m.count, m.max_risk)).collect();
+    origins.sort();
+    assert_eq!(origins, vec![("DE".to_string(), 3, 50), ("US".to_string(), 3, 55)]);
+    assert_eq!((o.open_alerts, o.new_alerts, o.critical_open), (12, 12, 0), "the riskiest is 85");
+
+    let first = rows[0].alert.id;
+    db.record_alert_event(first, "analyst", "step_done", "1. Block the source").await.unwrap();
+    assert_eq!(db.alert_events(first).await.unwrap()[0].detail, "1. Block the source");
+    assert!(matches!(db.record_alert_event(999_999, "analyst", "step_done", "x").await, Err(StoreError::NotFound(_))));
+    let (related, n) = db.alerts_from_source("198.51.100.1", first, 2).await.unwrap();
+    assert_eq!((related.len(), n), (2, 3), "alerts 1, 4 and 10 besides alert 7");
+    assert!(db.intel_brief(12345).await.unwrap().is_none());
 }

@@ -2,6 +2,9 @@
 //! they call. Compiled twice: with `ssr` into the server (rendering and server functions) and with
 //! `hydrate` into the WASM client.
 
+// The SOC console's view types nest deeply; the default limit (128) is too low for hydration.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod auth;
 pub mod playbooks;
 pub mod reports;
+pub mod soc;
 pub mod suppressions;
 
 #[cfg(feature = "ssr")]

@@ -1,0 +1,87 @@
+//! The SOC console (`/soc`, analysts, responders, admins): the alert queue, the maps and header
+//! figures, an alert's detail, and ticking off the steps of its playbook.
+
+use crate::error::AppError;
+use anomalyforge::console::{AlertDetail, ConsoleOverview, QueuePage, QueueQuery};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {super::ssr::authorize, anomalyforge::role::Access};
+
+/// One page of the queue for the filters of `query` (the console's URL parameters). A bad parameter
+/// is a 422 naming it.
+#[server(endpoint = "soc/queue")]
+pub async fn soc_queue(query: QueueQuery) -> Result<QueuePage, AppError> {
+    use anomalyforge::console::QUEUE_PAGE_SIZE;
+    let (st, _) = authorize(Access::SOC).await?;
+    let now = anomalyforge::store::now_ms();
+    let filter = query.validate(now)?;
+    let (rows, total, groups) = st.db.console_queue(&filter).await?;
+    Ok(QueuePage { filter, rows, total, per_page: QUEUE_PAGE_SIZE, groups, now })
+}
+
+/// The maps and header figures for the time range of `query`.
+#[server(endpoint = "soc/overview")]
+pub async fn soc_overview(query: QueueQuery) -> Result<ConsoleOverview, AppError> {
+    let (st, _) = authorize(Access::SOC).await?;
+    let now = anomalyforge::store::now_ms();
+    let filter = query.validate(now)?;
+    Ok(st.db.console_overview(filter.from, filter.to.unwrap_or(now)).await?)
+}
+
+/// Everything the detail of alert `id` shows.
+#[server(endpoint = "soc/alert")]
+pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
+    use anomalyforge::console::RELATED_LIMIT;
+    use anomalyforge::store::StoreError;
+    let (st, _) = authorize(Access::SOC).await?;
+    let alert = st.db.alert_by_id(id).await?;
+    let asset = match alert.asset_id {
+        Some(aid) => match st.db.asset_by_id(aid).await {
+            Ok(a) => Some(a),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let intel = match alert.report_id {
+        Some(r) => st.db.intel_brief(r).await?,
+        None => None,
+    };
+    let playbook = match st.db.playbook(&alert.threat).await {
+        Ok(p) => Some(p),
+        Err(StoreError::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let history = st.db.alert_events(id).await?;
+    let steps_done = anomalyforge::triage::steps_done(&history, playbook.as_ref().map_or(0, |p| p.steps.len()));
+    let (related, related_total) = match &alert.src_ip {
+        Some(ip) => st.db.alerts_from_source(ip, id, RELATED_LIMIT).await?,
+        None => (Vec::new(), 0),
+    };
+    let assignable = st.db.assignable_users().await?;
+    Ok(AlertDetail { alert, asset, intel, playbook, steps_done, history, related, related_total, assignable })
+}
+
+/// Ticks playbook step `step` (from 1) of the alert's playbook off (`done`) or back on. Written to
+/// the alert's history; returns which steps are done now.
+#[server(endpoint = "alerts/step")]
+pub async fn tick_step(alert_id: i64, step: u32, done: bool) -> Result<Vec<bool>, AppError> {
+    use anomalyforge::triage::{step_detail, steps_done, STEP_DONE, STEP_UNDONE};
+    let (st, me) = authorize(Access::SOC).await?;
+    let alert = st.db.alert_by_id(alert_id).await?;
+    let playbook = st.db.playbook(&alert.threat).await?;
+    let text = usize::try_from(step)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| playbook.steps.get(i))
+        .ok_or_else(|| AppError::Invalid {
+            field: "step".into(),
+            message: format!("The playbook for this alert has steps 1 to {}.", playbook.steps.len()),
+        })?;
+    let action = if done { STEP_DONE } else { STEP_UNDONE };
+    st.db.record_alert_event(alert_id, &me.username, action, &step_detail(step as usize, text)).await?;
+    tracing::info!(actor = %me.username, alert_id, step, done, "playbook step ticked");
+    let history = st.db.alert_events(alert_id).await?;
+    Ok(steps_done(&history, playbook.steps.len()))
+}

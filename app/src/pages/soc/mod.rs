@@ -1,0 +1,130 @@
+//! `/soc` (analysts, responders, admins): the live SOC console.
+//!
+//! - maps of traffic by source country and of attack origins (`maps`);
+//! - the alert queue: filters in the URL (`filters`), sorted by risk, grouped, paged, with bulk
+//!   actions (`queue`);
+//! - the detail of one alert (`?alert=N`): why it fired, the asset, geo, intel, the playbook with
+//!   steps to tick off, related alerts, the history, and triage (`detail`);
+//! - the live stream: new alerts appear without a reload, the tail can be paused (`live`);
+//! - keyboard triage: j/k, a, r, f, x, /, Esc (`keys`).
+//!
+//! Everything is rendered on the server first (the page reads and works without JavaScript: links
+//! filter, forms triage); after hydration the stream keeps it current. Every value that came from
+//! traffic or from people (addresses, signatures, comments) is rendered as text.
+
+mod detail;
+mod filters;
+mod keys;
+mod live;
+mod maps;
+mod queue;
+
+use crate::api::alerts::TriageAlerts;
+use crate::api::soc::{soc_alert, soc_overview, soc_queue, TickStep};
+use crate::components::guard::Guarded;
+use anomalyforge::console::QueueQuery;
+use anomalyforge::pages;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
+
+pub use live::LiveState;
+
+/// What the parts of the console share.
+#[derive(Clone, Copy)]
+pub struct ConsoleCtx {
+    /// The queue's filters, from the URL.
+    pub query: Memo<QueueQuery>,
+    /// The alert whose detail is open (`?alert=N`).
+    pub alert_id: Memo<Option<i64>>,
+    pub triage: ServerAction<TriageAlerts>,
+    pub tick: ServerAction<TickStep>,
+    /// Alerts ticked for a bulk action.
+    pub selected: RwSignal<BTreeSet<i64>>,
+    /// The ids of the queue rows on screen, in order (for keyboard navigation).
+    pub rows: RwSignal<Vec<i64>>,
+    /// The keyboard cursor: an index into `rows`.
+    pub cursor: RwSignal<Option<usize>>,
+    pub live: LiveState,
+}
+
+impl ConsoleCtx {
+    /// The console's URL with the current filters and `alert` open (or closed).
+    pub fn href_with_alert(&self, alert: Option<i64>) -> String {
+        self.query.with_untracked(|q| q.href(alert.map(|id| ("alert", id.to_string()))))
+    }
+}
+
+pub fn use_console() -> ConsoleCtx {
+    expect_context::<ConsoleCtx>()
+}
+
+#[component]
+pub fn SocPage() -> impl IntoView {
+    view! {
+        <Guarded page=pages::SOC>
+            <Console/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn Console() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| QueueQuery::from_params(|k| p.get(k))));
+    let alert_id = Memo::new(move |_| params.with(|p| p.get("alert").and_then(|v| v.parse::<i64>().ok()).filter(|id| *id > 0)));
+    let ctx = ConsoleCtx {
+        query,
+        alert_id,
+        triage: ServerAction::new(),
+        tick: ServerAction::new(),
+        selected: RwSignal::new(BTreeSet::new()),
+        rows: RwSignal::new(Vec::new()),
+        cursor: RwSignal::new(None),
+        live: LiveState::new(),
+    };
+    provide_context(ctx);
+
+    // Each resource is awaited under exactly one <Transition> (see components/session.rs).
+    let changed = move || (ctx.triage.version().get(), ctx.tick.version().get());
+    let queue = Resource::new(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));
+    let overview = Resource::new(
+        move || (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.map_refreshes.get(), changed()),
+        |((range, from, to), _, _)| soc_overview(QueueQuery { range, from, to, ..QueueQuery::default() }),
+    );
+    let detail = Resource::new(
+        move || (alert_id.get(), changed()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => soc_alert(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    live::connect(ctx.live);
+    keys::install(ctx);
+
+    view! {
+        <div class="soc" data-test="page" data-page="/soc">
+            <header class="soc-head">
+                <h1>"SOC console"</h1>
+                <nav class="tabs" aria-label="SOC views">
+                    <a href="/soc" aria-current="page">"Alert queue"</a>
+                    <a href="/soc/reports" rel="external" data-test="tab-reports">"Employee reports"</a>
+                    <a href="/soc/rules" rel="external" data-test="tab-rules">"Suppression rules"</a>
+                </nav>
+                <live::LiveStatus/>
+            </header>
+            <maps::Overview overview/>
+            <div class="soc-grid" class:with-detail=move || alert_id.get().is_some()>
+                <section class="panel soc-queue" aria-label="Alert queue">
+                    <filters::Filters/>
+                    <queue::Queue queue/>
+                </section>
+                <detail::Detail detail/>
+            </div>
+            <live::Tail/>
+            <keys::Help/>
+        </div>
+    }
+}
