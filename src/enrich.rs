@@ -72,7 +72,10 @@ impl Enricher {
     /// Reloads assets and reports if the snapshot is stale.
     pub async fn refresh_if_stale(&self, db: &Db) -> Result<(), StoreError> {
         let old = self.snapshot.read().unwrap_or_else(|e| e.into_inner()).loaded.is_none_or(|t| t.elapsed() >= REFRESH);
-        if !old && !self.stale.swap(false, Ordering::Relaxed) {
+        // Cleared before loading, whichever reason reloads: an edit made during the load marks the
+        // new snapshot stale again, and one made before it is in the snapshot.
+        let stale = self.stale.swap(false, Ordering::Relaxed);
+        if !old && !stale {
             return Ok(());
         }
         let assets = db.asset_index().await?;

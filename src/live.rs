@@ -58,6 +58,9 @@ pub struct CountryTraffic {
     pub alerting: u64,
 }
 
+/// Slowest and fastest replay speeds (replay seconds per wall-clock second).
+pub const REPLAY_SPEED_RANGE: (f64, f64) = (0.1, 100_000.0);
+
 /// The state of the traffic replay, as /admin shows it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReplayStatus {

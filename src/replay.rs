@@ -35,8 +35,8 @@ use crate::threat::Threat;
 
 /// Longest pause between two recorded flows that the replay keeps (one second of replay clock).
 pub const MAX_GAP_US: i64 = 1_000_000;
-/// Fastest and slowest allowed speeds.
-pub const SPEED_RANGE: (f64, f64) = (0.1, 100_000.0);
+/// Slowest and fastest allowed speeds.
+pub const SPEED_RANGE: (f64, f64) = crate::live::REPLAY_SPEED_RANGE;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default)]

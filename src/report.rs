@@ -2,6 +2,11 @@
 //!
 //! Any signed-in person can report; the SOC sets the status. Reports that are not dismissed are threat
 //! intel: a flow from a reported IP raises its alert's risk and the alert names the report.
+//!
+//! The SOC decides about an *indicator* (the reported address), not about each report: every report
+//! of an indicator shares its status, and the SOC's note to the reporters is the indicator's. A new
+//! report of an indicator joins its status, except that a new report of a dismissed indicator
+//! reopens it (status `new`), so that fresh evidence is looked at again.
 
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +94,38 @@ impl ReportStatus {
             ReportStatus::Dismissed => 0.0,
         }
     }
+
+    /// A one-word label for the SOC's tables and filters.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportStatus::New => "New",
+            ReportStatus::Investigating => "Investigating",
+            ReportStatus::Confirmed => "Confirmed",
+            ReportStatus::Dismissed => "Dismissed",
+        }
+    }
+
+    /// The statuses the SOC may move an indicator to from this one: a new indicator is investigated,
+    /// confirmed or dismissed; one under investigation is decided; a decision is changed only by
+    /// reopening it (back to investigating), so that confirming and dismissing are each deliberate.
+    pub fn next_steps(self) -> &'static [ReportStatus] {
+        match self {
+            ReportStatus::New => &[ReportStatus::Investigating, ReportStatus::Confirmed, ReportStatus::Dismissed],
+            ReportStatus::Investigating => &[ReportStatus::Confirmed, ReportStatus::Dismissed],
+            ReportStatus::Confirmed | ReportStatus::Dismissed => &[ReportStatus::Investigating],
+        }
+    }
+
+    /// The button that moves an indicator from `self` to `to`.
+    pub fn action_to(self, to: ReportStatus) -> &'static str {
+        match (self, to) {
+            (ReportStatus::Confirmed | ReportStatus::Dismissed, ReportStatus::Investigating) => "Reopen",
+            (_, ReportStatus::Investigating) => "Start investigating",
+            (_, ReportStatus::Confirmed) => "Confirm threat",
+            (_, ReportStatus::Dismissed) => "Dismiss as harmless",
+            (_, ReportStatus::New) => "Mark as new",
+        }
+    }
 }
 
 /// What the reported indicator is.
@@ -125,6 +162,8 @@ pub struct EmployeeReport {
     pub category: ReportCategory,
     pub description: String,
     pub status: ReportStatus,
+    /// What the SOC told the reporters of this indicator about its status, if anything.
+    pub note: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -189,6 +228,220 @@ pub fn validate_report(
     Ok((indicator, kind, category, description.to_string()))
 }
 
+/// Longest note from the SOC to the reporters, in characters.
+pub const MAX_NOTE: usize = 1000;
+/// Indicators per page of the SOC's queue.
+pub const QUEUE_PER_PAGE: u32 = 25;
+/// Reports (descriptions) shown per indicator in the queue, newest first.
+pub const LINES_PER_INDICATOR: i64 = 20;
+/// Reporter names shown per indicator in the queue.
+pub const NAMES_PER_INDICATOR: i64 = 10;
+
+/// Which statuses the SOC's queue shows: `open` (new and investigating, the default), `all`, or
+/// one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueFilter {
+    Open,
+    Only(ReportStatus),
+    All,
+}
+
+impl QueueFilter {
+    /// The filters offered as tabs, in order.
+    pub const TABS: [QueueFilter; 6] = [
+        QueueFilter::Open,
+        QueueFilter::Only(ReportStatus::New),
+        QueueFilter::Only(ReportStatus::Investigating),
+        QueueFilter::Only(ReportStatus::Confirmed),
+        QueueFilter::Only(ReportStatus::Dismissed),
+        QueueFilter::All,
+    ];
+
+    /// From the `status` query parameter; empty means [`QueueFilter::Open`].
+    pub fn parse(s: &str) -> Result<QueueFilter, crate::validate::FieldError> {
+        match s.trim() {
+            "" | "open" => Ok(QueueFilter::Open),
+            "all" => Ok(QueueFilter::All),
+            other => ReportStatus::parse(other).map(QueueFilter::Only).ok_or_else(|| {
+                crate::validate::FieldError::new(
+                    "status",
+                    format!(
+                        "Unknown status filter `{}`: use open, all, new, investigating, confirmed or dismissed.",
+                        other.chars().take(40).collect::<String>()
+                    ),
+                )
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueFilter::Open => "open",
+            QueueFilter::All => "all",
+            QueueFilter::Only(s) => s.as_str(),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            QueueFilter::Open => "Open (new + investigating)",
+            QueueFilter::All => "All",
+            QueueFilter::Only(s) => s.label(),
+        }
+    }
+
+    pub fn statuses(self) -> &'static [ReportStatus] {
+        match self {
+            QueueFilter::Open => &[ReportStatus::New, ReportStatus::Investigating],
+            QueueFilter::All => &ReportStatus::ALL,
+            QueueFilter::Only(ReportStatus::New) => &[ReportStatus::New],
+            QueueFilter::Only(ReportStatus::Investigating) => &[ReportStatus::Investigating],
+            QueueFilter::Only(ReportStatus::Confirmed) => &[ReportStatus::Confirmed],
+            QueueFilter::Only(ReportStatus::Dismissed) => &[ReportStatus::Dismissed],
+        }
+    }
+
+    /// How many indicators this filter shows, from the per-status counts.
+    pub fn count(self, counts: &StatusCounts) -> i64 {
+        self.statuses().iter().map(|s| counts.of(*s)).sum()
+    }
+}
+
+/// Reported indicators per status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    pub new: i64,
+    pub investigating: i64,
+    pub confirmed: i64,
+    pub dismissed: i64,
+}
+
+impl StatusCounts {
+    pub fn of(&self, s: ReportStatus) -> i64 {
+        match s {
+            ReportStatus::New => self.new,
+            ReportStatus::Investigating => self.investigating,
+            ReportStatus::Confirmed => self.confirmed,
+            ReportStatus::Dismissed => self.dismissed,
+        }
+    }
+
+    pub fn add(&mut self, s: ReportStatus, n: i64) {
+        match s {
+            ReportStatus::New => self.new += n,
+            ReportStatus::Investigating => self.investigating += n,
+            ReportStatus::Confirmed => self.confirmed += n,
+            ReportStatus::Dismissed => self.dismissed += n,
+        }
+    }
+}
+
+/// One report as the SOC's queue lists it under its indicator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportLine {
+    pub id: i64,
+    /// The reporter's display name.
+    pub reporter: String,
+    pub category: ReportCategory,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// Alerts that involve a reported IP address: as their source, or only as their target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertMatches {
+    pub from: i64,
+    pub to: i64,
+}
+
+impl AlertMatches {
+    pub fn total(&self) -> i64 {
+        self.from + self.to
+    }
+}
+
+/// A reported IP address or domain with everything the SOC needs to decide about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedIndicator {
+    pub indicator: String,
+    pub kind: IndicatorKind,
+    pub status: ReportStatus,
+    /// The SOC's note to the reporters.
+    pub note: Option<String>,
+    /// Who set the status last (display name), and when.
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub first_reported: i64,
+    pub last_reported: i64,
+    pub reports: i64,
+    /// Reports per category, most frequent first.
+    pub categories: Vec<(ReportCategory, i64)>,
+    /// Distinct people who reported it, and the first [`NAMES_PER_INDICATOR`] of their names.
+    pub reporters: i64,
+    pub reporter_names: Vec<String>,
+    /// The newest [`LINES_PER_INDICATOR`] reports.
+    pub lines: Vec<ReportLine>,
+    /// Alerts involving the address (`None` for domains: alerts carry addresses).
+    pub alerts: Option<AlertMatches>,
+}
+
+/// One page of the SOC's queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQueue {
+    pub filter: QueueFilter,
+    pub rows: Vec<ReportedIndicator>,
+    /// From 1.
+    pub page: u32,
+    pub per_page: u32,
+    /// Indicators matching the filter.
+    pub total: i64,
+    /// Indicators per status (for the filter tabs).
+    pub counts: StatusCounts,
+}
+
+/// The outcome of a status change: the indicator's new status and how many reports share it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub indicator: String,
+    pub from: ReportStatus,
+    pub status: ReportStatus,
+    pub reports: i64,
+    pub note: Option<String>,
+}
+
+/// Checks a status change from the SOC's form: both statuses known, the move allowed by
+/// [`ReportStatus::next_steps`], and the note (optional; kept as typed, line breaks allowed) within
+/// [`MAX_NOTE`] characters. Returns `(from, to, note)`.
+pub fn validate_status_change(
+    from: &str,
+    to: &str,
+    note: &str,
+) -> Result<(ReportStatus, ReportStatus, Option<String>), crate::validate::FieldError> {
+    use crate::validate::FieldError;
+    let from = ReportStatus::parse(from.trim())
+        .ok_or_else(|| FieldError::new("from", "The current status is missing or unknown; reload the page."))?;
+    let to = ReportStatus::parse(to.trim()).ok_or_else(|| {
+        FieldError::new("status", "Choose one of the statuses: new, investigating, confirmed or dismissed.")
+    })?;
+    if !from.next_steps().contains(&to) {
+        let allowed: Vec<&str> = from.next_steps().iter().map(|s| s.as_str()).collect();
+        let hint = if matches!(from, ReportStatus::Confirmed | ReportStatus::Dismissed) { " Reopen it first." } else { "" };
+        return Err(FieldError::new(
+            "status",
+            format!("A {} report cannot become {} (it can become: {}).{hint}", from.as_str(), to.as_str(), allowed.join(", ")),
+        ));
+    }
+    let note = note.trim().replace("\r\n", "\n");
+    if note.chars().count() > MAX_NOTE {
+        return Err(FieldError::new("note", format!("Keep the note to the reporters under {MAX_NOTE} characters.")));
+    }
+    if note.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(FieldError::new("note", "The note contains control characters; type it as plain text."));
+    }
+    Ok((from, to, (!note.is_empty()).then_some(note)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +473,44 @@ mod tests {
         // Markup is kept as typed: it is data, always rendered as text.
         let (_, _, _, d) = validate_report("1.2.3.4", "spam", "<img src=x onerror=alert(1)>").unwrap();
         assert_eq!(d, "<img src=x onerror=alert(1)>");
+    }
+
+    #[test]
+    fn the_workflow_allows_the_next_steps_and_names_what_is_refused() {
+        let ok = |f: &str, t: &str, n: &str| validate_status_change(f, t, n);
+        assert_eq!(ok("new", "confirmed", "  Blocked at the mail gateway. ").unwrap(),
+            (ReportStatus::New, ReportStatus::Confirmed, Some("Blocked at the mail gateway.".into())));
+        assert_eq!(ok("confirmed", "investigating", "").unwrap().2, None, "an empty note is no note");
+        assert_eq!(ok("investigating", "dismissed", "a\r\nb").unwrap().2.as_deref(), Some("a\nb"));
+        let e = ok("confirmed", "dismissed", "").unwrap_err();
+        assert_eq!(e.field, "status");
+        assert!(e.message.contains("Reopen it first") && e.message.contains("investigating"), "{}", e.message);
+        assert_eq!(ok("new", "new", "").unwrap_err().field, "status");
+        assert_eq!(ok("new", "closed", "").unwrap_err().field, "status");
+        assert_eq!(ok("", "confirmed", "").unwrap_err().field, "from");
+        assert_eq!(ok("new", "confirmed", &"n".repeat(MAX_NOTE + 1)).unwrap_err().field, "note");
+        assert_eq!(ok("new", "confirmed", "bell\u{7}").unwrap_err().field, "note");
+        // Every status can be left, and every decision can be reopened.
+        for s in ReportStatus::ALL {
+            assert!(!s.next_steps().is_empty() && !s.next_steps().contains(&s), "{s:?}");
+        }
+        assert_eq!(ReportStatus::Dismissed.action_to(ReportStatus::Investigating), "Reopen");
+        assert_eq!(ReportStatus::New.action_to(ReportStatus::Investigating), "Start investigating");
+    }
+
+    #[test]
+    fn queue_filters_parse_from_the_query_and_count_their_statuses() {
+        assert_eq!(QueueFilter::parse("").unwrap(), QueueFilter::Open);
+        assert_eq!(QueueFilter::parse("confirmed").unwrap(), QueueFilter::Only(ReportStatus::Confirmed));
+        for f in QueueFilter::TABS {
+            assert_eq!(QueueFilter::parse(f.as_str()).unwrap(), f);
+        }
+        let e = QueueFilter::parse("<b>closed</b>").unwrap_err();
+        assert_eq!(e.field, "status");
+        assert!(e.message.contains("`<b>closed</b>`"), "{}", e.message);
+        let counts = StatusCounts { new: 3, investigating: 2, confirmed: 5, dismissed: 7 };
+        assert_eq!(QueueFilter::Open.count(&counts), 5);
+        assert_eq!(QueueFilter::All.count(&counts), 17);
+        assert_eq!(QueueFilter::Only(ReportStatus::Dismissed).count(&counts), 7);
     }
 }

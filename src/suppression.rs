@@ -53,6 +53,38 @@ impl Suppression {
     }
 }
 
+/// The rules as the SOC's page lists them, split into active and expired at the server's clock
+/// (`now`, unix ms), so the browser never decides with its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionList {
+    pub now: i64,
+    /// In force, newest first.
+    pub active: Vec<Suppression>,
+    /// Expired (they keep their counts), newest first.
+    pub expired: Vec<Suppression>,
+}
+
+impl SuppressionList {
+    pub fn split(rules: Vec<Suppression>, now: i64) -> SuppressionList {
+        let (active, expired) = rules.into_iter().partition(|r| r.is_active(now));
+        SuppressionList { now, active, expired }
+    }
+}
+
+/// The threat types a rule can name, as `(key, title)`: every attack the classifier predicts, then
+/// Suricata signature alerts and anomalies no attack class explains.
+pub fn threat_choices() -> Vec<(&'static str, &'static str)> {
+    crate::threat::Threat::ALL
+        .iter()
+        .filter(|t| t.is_attack())
+        .map(|t| (t.name(), t.title()))
+        .chain([
+            (crate::alert::SIGNATURE_THREAT, "Suricata signature alert"),
+            (crate::playbook::UNKNOWN_ANOMALY, "Unknown anomaly (no attack class)"),
+        ])
+        .collect()
+}
+
 /// A validated new rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSuppression {
@@ -131,6 +163,20 @@ mod tests {
         assert!(rule(None, None, Some("10.0.0.1")).matches(Some("1.1.1.1"), "ddos", Some("10.0.0.1")));
         assert!(r.is_active(99) && !r.is_active(100));
         assert_eq!(r.describe(), "source 203.0.113.7 · type port_scan");
+        let list = SuppressionList::split(vec![r.clone(), rule(None, Some("ddos"), None)], 100);
+        assert_eq!((list.active.len(), list.expired.len()), (0, 2));
+        let list = SuppressionList::split(vec![r], 99);
+        assert_eq!((list.active.len(), list.expired.len(), list.now), (1, 0, 99));
+    }
+
+    #[test]
+    fn every_offered_threat_type_is_a_valid_rule() {
+        let choices = threat_choices();
+        assert!(choices.iter().any(|(k, _)| *k == "port_scan") && choices.iter().any(|(k, _)| *k == "signature"));
+        assert!(!choices.iter().any(|(k, _)| *k == "benign"));
+        for (key, _) in choices {
+            assert_eq!(validate_suppression("", key, "", "noise", "").unwrap().threat.as_deref(), Some(key));
+        }
     }
 
     #[test]

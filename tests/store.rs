@@ -48,6 +48,7 @@ on_both_backends!(
     alerts_are_triaged_with_history,
     suppression_rules_count_what_they_absorb,
     console_queue_filters_groups_and_overview,
+    reports_are_queued_by_address_and_decided_together,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -439,10 +440,10 @@ async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {
     assert_eq!((intel[0].reports, intel[0].report_id), (2, b.id), "the newest open report represents the address");
     db.set_report_status(a.id, ReportStatus::Confirmed, u.id).await.unwrap();
     let intel = db.intel_index().await.unwrap();
-    assert_eq!((intel[0].report_id, intel[0].status), (a.id, ReportStatus::Confirmed), "a confirmed report outranks open ones");
+    assert_eq!((intel[0].report_id, intel[0].status, intel[0].reports), (b.id, ReportStatus::Confirmed, 2), "the status is the address's: both reports are confirmed");
     db.set_report_status(a.id, ReportStatus::Dismissed, u.id).await.unwrap();
-    db.set_report_status(b.id, ReportStatus::Dismissed, u.id).await.unwrap();
     assert!(db.intel_index().await.unwrap().is_empty());
+    assert!(db.reports_by(u.id, 10, 0).await.unwrap().iter().filter(|r| r.indicator == "203.0.113.9").all(|r| r.status == ReportStatus::Dismissed));
     assert_eq!(db.reports_by(u.id, 10, 0).await.unwrap().len(), 3);
     assert_eq!(db.count_reports_since(u.id, 0).await.unwrap(), 3);
     assert!(matches!(db.set_report_status(999, ReportStatus::Confirmed, u.id).await, Err(StoreError::NotFound(_))));
@@ -644,4 +645,84 @@ async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db)
     let (related, n) = db.alerts_from_source("198.51.100.1", first, 2).await.unwrap();
     assert_eq!((related.len(), n), (2, 3), "alerts 1, 4 and 10 besides alert 7");
     assert!(db.intel_brief(12345).await.unwrap().is_none());
+async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::store::Db) {
+    use anomalyforge::report::{AlertMatches, IndicatorKind, QueueFilter, ReportCategory, ReportStatus, QUEUE_PER_PAGE};
+    use anomalyforge::store::alerts::{NewAlert, PersistBatch};
+    use anomalyforge::store::reports::NewReport;
+    const IP: &str = "203.0.113.9";
+    let alice = db.create_user("alice", "Alice A.", Role::Employee, "hash").await.unwrap();
+    let bob = db.create_user("bob", "", Role::Employee, "hash").await.unwrap();
+    let ana = db.create_user("ana", "Ana Lyst", Role::Analyst, "hash").await.unwrap();
+    let report = |who: i64, indicator: &str, category| NewReport {
+        reporter_id: who,
+        indicator: indicator.into(),
+        kind: if indicator.ends_with(".example") { IndicatorKind::Domain } else { IndicatorKind::Ip },
+        category,
+        description: format!("<b>{indicator}</b> seen by #{who}"),
+    };
+    db.create_report(&report(alice.id, IP, ReportCategory::Phishing)).await.unwrap();
+    db.create_report(&report(bob.id, IP, ReportCategory::Phishing)).await.unwrap();
+    db.create_report(&report(alice.id, IP, ReportCategory::Spam)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    db.create_report(&report(bob.id, "evil.example", ReportCategory::Malware)).await.unwrap();
+    // Alerts from the address (one of them to itself, counted once) and to it.
+    let alert = |i, src: &str, dst: &str| NewAlert { src_ip: Some(src.into()), dst_ip: Some(dst.into()), ..ml_alert(i) };
+    let alerts = vec![alert(1, IP, "10.0.0.5"), alert(2, IP, "10.0.0.6"), alert(3, "10.0.0.7", IP), alert(4, IP, IP), alert(5, "198.51.100.1", "10.0.0.5")];
+    db.persist_batch(&PersistBatch { alerts, ..Default::default() }).await.unwrap();
+
+    // The open queue: one entry per address, the most recently reported first.
+    let q = db.report_queue(QueueFilter::Open, 1).await.unwrap();
+    assert_eq!((q.total, q.counts.new, q.rows.len(), q.page), (2, 2, 2, 1));
+    let (domain, ip) = (&q.rows[0], &q.rows[1]);
+    assert_eq!((domain.indicator.as_str(), domain.kind, domain.alerts), ("evil.example", IndicatorKind::Domain, None), "alerts carry addresses only");
+    assert_eq!((ip.indicator.as_str(), ip.status, ip.reports, ip.reporters), (IP, ReportStatus::New, 3, 2));
+    assert_eq!(ip.reporter_names, vec!["Alice A.".to_string(), "bob".to_string()], "display names, else usernames, in reporting order");
+    assert_eq!(ip.categories, vec![(ReportCategory::Phishing, 2), (ReportCategory::Spam, 1)]);
+    assert_eq!((ip.lines.len(), ip.lines[0].category), (3, ReportCategory::Spam), "newest first");
+    assert_eq!(ip.lines[0].description, format!("<b>{IP}</b> seen by #{}", alice.id), "kept as typed");
+    assert_eq!(ip.alerts, Some(AlertMatches { from: 3, to: 1 }));
+    assert_eq!(db.alerts_involving(&["198.51.100.200".to_string()]).await.unwrap().len(), 0);
+
+    // A decision covers every report of the address and carries the note to its reporters.
+    let change = db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Confirmed, Some("Blocked for everyone."), ana.id).await.unwrap();
+    assert_eq!((change.reports, change.status), (3, ReportStatus::Confirmed));
+    let bobs = db.reports_by(bob.id, 10, 0).await.unwrap();
+    let of = |list: &[anomalyforge::report::EmployeeReport], ind: &str| list.iter().find(|r| r.indicator == ind).map(|r| (r.status, r.note.clone())).unwrap();
+    assert_eq!(of(&bobs, IP), (ReportStatus::Confirmed, Some("Blocked for everyone.".into())));
+    assert_eq!(of(&bobs, "evil.example"), (ReportStatus::New, None));
+    let intel = db.intel_index().await.unwrap();
+    assert_eq!((intel.len(), intel[0].status, intel[0].reports), (1, ReportStatus::Confirmed, 3), "confirmed intel for scoring");
+    // A decision taken on a stale view is refused, naming the status it has now.
+    let stale = db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Dismissed, None, ana.id).await.unwrap_err();
+    assert!(matches!(&stale, StoreError::Conflict(m) if m.contains("confirmed")), "{stale}");
+    assert!(matches!(db.set_indicator_status("198.51.100.1", ReportStatus::New, ReportStatus::Confirmed, None, ana.id).await, Err(StoreError::NotFound(_))));
+    let confirmed = db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap();
+    assert_eq!(confirmed.rows.len(), 1);
+    assert_eq!((confirmed.rows[0].decided_by.as_deref(), confirmed.rows[0].note.as_deref()), (Some("Ana Lyst"), Some("Blocked for everyone.")));
+    assert_eq!(db.report_queue(QueueFilter::Open, 1).await.unwrap().rows.len(), 1);
+    assert_eq!(db.report_queue(QueueFilter::All, 1).await.unwrap().total, 2);
+
+    // A later report of a confirmed address joins the decision.
+    let late = db.create_report(&report(alice.id, IP, ReportCategory::Malware)).await.unwrap();
+    assert_eq!((late.status, late.note.as_deref()), (ReportStatus::Confirmed, Some("Blocked for everyone.")));
+    // Reopen, dismiss; then a new report of the dismissed address reopens it, note cleared.
+    db.set_indicator_status(IP, ReportStatus::Confirmed, ReportStatus::Investigating, None, ana.id).await.unwrap();
+    db.set_indicator_status(IP, ReportStatus::Investigating, ReportStatus::Dismissed, Some("Our own mail relay."), ana.id).await.unwrap();
+    assert!(db.intel_index().await.unwrap().is_empty(), "dismissed addresses are not intel");
+    let again = db.create_report(&report(bob.id, IP, ReportCategory::Scanning)).await.unwrap();
+    assert_eq!((again.status, again.note), (ReportStatus::New, None));
+    assert!(db.reports_by(alice.id, 10, 0).await.unwrap().iter().all(|r| r.status == ReportStatus::New), "every report of it is open again");
+    let counts = db.report_status_counts().await.unwrap();
+    assert_eq!((counts.new, counts.confirmed, counts.dismissed), (2, 0, 0));
+    let reopened = db.report_queue(QueueFilter::Open, 1).await.unwrap();
+    let row = reopened.rows.iter().find(|r| r.indicator == IP).unwrap();
+    assert_eq!((row.reports, row.reporters, row.decided_by.as_deref()), (5, 2, Some("Ana Lyst")), "the earlier decision stays visible");
+
+    // Paging.
+    for i in 0..QUEUE_PER_PAGE {
+        db.create_report(&report(bob.id, &format!("site{i}.example"), ReportCategory::Spam)).await.unwrap();
+    }
+    let (p1, p2) = (db.report_queue(QueueFilter::Open, 1).await.unwrap(), db.report_queue(QueueFilter::Open, 2).await.unwrap());
+    assert_eq!((p1.total, p1.rows.len(), p2.rows.len()), (i64::from(QUEUE_PER_PAGE) + 2, QUEUE_PER_PAGE as usize, 2));
+    assert!(p2.rows.iter().all(|r| !p1.rows.iter().any(|o| o.indicator == r.indicator)), "pages do not overlap");
 }

@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") ssr=SsrMode::Async view=pages::home::HomePage/>
                         <Route path=path!("/login") ssr=SsrMode::Async view=pages::login::LoginPage/>
                         <Route path=path!("/soc") ssr=SsrMode::Async view=pages::soc::SocPage/>
+                        <Route path=path!("/soc/reports") ssr=SsrMode::Async view=pages::soc_reports::SocReportsPage/>
+                        <Route path=path!("/soc/rules") ssr=SsrMode::Async view=pages::soc_rules::SocRulesPage/>
                         <Route path=path!("/playbooks") ssr=SsrMode::Async view=pages::playbooks::PlaybooksPage/>
                         <Route path=path!("/report") ssr=SsrMode::Async view=pages::report::ReportPage/>
                         <Route path=path!("/exec") ssr=SsrMode::Async view=pages::exec::ExecPage/>

@@ -93,12 +93,12 @@ export const PAGES = {
 };
 export const HOME = { admin: '/soc', analyst: '/soc', responder: '/soc', executive: '/exec', employee: '/report' };
 
-// Registers before/after hooks that start the demo server and Chromium for a test file, and returns
-// an object whose `server` and `chromium` are set once they run.
-export function useServerAndBrowser(before, after) {
+// Registers before/after hooks that start the demo server (with `extraEnv` added to its environment)
+// and Chromium for a test file, and returns an object whose `server` and `chromium` are set once they run.
+export function useServerAndBrowser(before, after, extraEnv = {}) {
   const ctx = { server: undefined, chromium: undefined };
   before(async () => {
-    ctx.server = await startServer();
+    ctx.server = await startServer(extraEnv);
     ctx.chromium = await launchBrowser();
   });
   after(async () => {

@@ -114,7 +114,7 @@ async fn expired_and_forged_sessions_are_rejected_and_the_cookie_cleared() {
     app.stop().await;
 }
 
-/// Every protected page × every role (and no session): 200, 401 or 403.
+/// Every protected page (and the SOC console's sub-pages) × every role (and no session): 200, 401 or 403.
 #[tokio::test]
 async fn page_access_table() {
     let app = TestApp::spawn().await;
@@ -123,7 +123,8 @@ async fn page_access_table() {
         clients.push((Some(role), app.signed_in(role).await));
     }
     let mut failures = Vec::new();
-    for page in anomalyforge::pages::PROTECTED {
+    let sub_pages = [app::components::soc_tabs::REPORTS_PAGE, app::components::soc_tabs::RULES_PAGE];
+    for page in anomalyforge::pages::PROTECTED.into_iter().chain(sub_pages) {
         for (role, client) in &clients {
             let expected = match role {
                 None => 401,
@@ -207,6 +208,17 @@ async fn server_function_access_table() {
     let app = TestApp::spawn().await;
     let employee_id = app.db.user_by_username("employee").await.unwrap().unwrap().id.to_string();
     let token_id = anomalyforge::auth::create_api_token(&app.db, "existing", "test").await.unwrap().token.id.to_string();
+    // One reported address per client, for `reports/set_status`.
+    for i in 0..=Role::ALL.len() {
+        let report = anomalyforge::store::reports::NewReport {
+            reporter_id: employee_id.parse().unwrap(),
+            indicator: format!("192.0.2.{i}"),
+            kind: anomalyforge::report::IndicatorKind::Ip,
+            category: anomalyforge::report::ReportCategory::Scanning,
+            description: "probe".into(),
+        };
+        app.db.create_report(&report).await.unwrap();
+    }
     let mut clients = vec![(None, app.client())];
     for role in Role::ALL {
         clients.push((Some(role), app.signed_in(role).await));
@@ -215,6 +227,7 @@ async fn server_function_access_table() {
     let mut failures = Vec::new();
     for (i, (role, client)) in clients.iter().enumerate() {
         let new_name = format!("created-{i}");
+        let reported = format!("192.0.2.{i}");
         let calls: Vec<(&str, Vec<(&str, &str)>, Option<anomalyforge::role::Access>)> = vec![
             ("auth/me", vec![], None),
             ("auth/demo_accounts", vec![], None),
@@ -228,6 +241,10 @@ async fn server_function_access_table() {
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
             ("alerts/history", vec![("alert_id", "1")], Some(anomalyforge::role::Access::SOC)),
             ("assets/list", vec![("view", "all"), ("page", "1")], Some(anomalyforge::role::Access::ASSETS)),
+            ("reports/queue", vec![("status", ""), ("page", "1")], Some(anomalyforge::role::Access::SOC)),
+            ("reports/counts", vec![], Some(anomalyforge::role::Access::SOC)),
+            ("reports/set_status", vec![("indicator", &reported), ("from", "new"), ("status", "investigating"), ("note", "")], Some(anomalyforge::role::Access::SOC)),
+            ("suppressions/list", vec![], Some(anomalyforge::role::Access::SOC)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {
@@ -250,6 +267,8 @@ async fn server_function_access_table() {
     let tokens = app.db.list_api_tokens().await.unwrap();
     let created: Vec<_> = tokens.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(created, vec!["created-1", "existing"]);
+    let counts = app.db.report_status_counts().await.unwrap();
+    assert_eq!((counts.investigating, counts.new), (3, 3), "only the SOC roles' decisions went through");
     app.stop().await;
 }
 

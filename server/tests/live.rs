@@ -226,6 +226,13 @@ async fn only_admins_control_the_replay_and_bad_speeds_are_named() {
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["field"], "speed", "{body}");
+    for typed in ["fast", ""] {
+        let res = app.call(&admin, "admin/replay_control", &[("action", "speed"), ("speed", typed)]).await;
+        assert_eq!(res.status(), 422, "{typed:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["field"], "speed", "{body}");
+        assert!(body["message"].as_str().unwrap().contains("e.g. 60"), "{body}");
+    }
     let res = app.call(&admin, "admin/replay_control", &[("action", "speed"), ("speed", "120")]).await;
     assert_eq!(res.status(), 200);
     let res = app.call(&admin, "admin/replay_control", &[("action", "start")]).await;

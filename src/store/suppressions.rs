@@ -62,9 +62,13 @@ impl Db {
         rows.iter().map(from_row).collect()
     }
 
-    /// Ends a rule now (it stays listed with its hits).
+    /// Ends a rule now (it stays listed with its hits). A rule that already expired keeps the time
+    /// it expired at.
     pub async fn expire_suppression(&self, id: i64) -> Result<Suppression> {
-        let row = sqlx::query(&format!("UPDATE suppressions SET expires_at = $1 WHERE id = $2 RETURNING {COLUMNS}"))
+        let row = sqlx::query(&format!(
+            "UPDATE suppressions SET expires_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= $1 THEN expires_at ELSE $1 END \
+             WHERE id = $2 RETURNING {COLUMNS}"
+        ))
             .bind(now_ms())
             .bind(id)
             .fetch_optional(self.pool())

@@ -87,17 +87,25 @@ pub async fn replay_state() -> Result<ReplayStatus, AppError> {
     Ok(replay_of(&st)?.status())
 }
 
-/// Starts the replay, stops it, or sets its speed (`action` = `start`, `stop` or `speed`).
+/// Starts the replay, stops it, or sets its speed (`action` = `start`, `stop` or `speed`; `speed` is
+/// the text of the form's field, so that anything typed gets a message naming it).
 #[server(endpoint = "admin/replay_control")]
-pub async fn replay_control(action: String, speed: Option<f64>) -> Result<ReplayStatus, AppError> {
+pub async fn replay_control(action: String, speed: Option<String>) -> Result<ReplayStatus, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     let replay = replay_of(&st)?;
     let status = match action.as_str() {
         "start" => replay.start().await.map_err(|e| AppError::Conflict(e.to_string()))?,
         "stop" => replay.stop(),
         "speed" => {
-            let speed = speed.ok_or_else(|| AppError::Invalid { field: "speed".into(), message: "Enter a speed.".into() })?;
-            replay.set_speed(speed).map_err(|e| AppError::Invalid { field: "speed".into(), message: e.to_string() })?
+            let invalid = |message: String| AppError::Invalid { field: "speed".into(), message };
+            let raw = speed.as_deref().map(str::trim).unwrap_or_default();
+            if raw.is_empty() {
+                return Err(invalid("Enter a speed: recorded seconds per second, e.g. 60.".into()));
+            }
+            let speed = raw.parse::<f64>().map_err(|_| {
+                invalid(format!("`{}` is not a number: enter the speed as recorded seconds per second, e.g. 60.", raw.chars().take(20).collect::<String>()))
+            })?;
+            replay.set_speed(speed).map_err(|e| invalid(e.to_string()))?
         }
         other => {
             return Err(AppError::Invalid { field: "action".into(), message: format!("Unknown replay action `{other}`.") })

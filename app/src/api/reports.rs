@@ -1,9 +1,10 @@
-//! Employee reports of a suspicious IP address or domain (`/report`). Any signed-in person may file
-//! one and read their own; nobody reads other people's reports here (the SOC's view is part of the
-//! console). Filing is limited per person per hour.
+//! Employee reports of a suspicious IP address or domain. On `/report` any signed-in person files
+//! one and reads their own (nobody reads other people's reports there); filing is limited per person
+//! per hour. On `/soc/reports` the SOC roles read the queue of reported indicators and decide about
+//! each (the status every report of it shares, with a note its reporters read on `/report`).
 
 use crate::error::AppError;
-use anomalyforge::report::{EmployeeReport, ReportCategory};
+use anomalyforge::report::{EmployeeReport, ReportCategory, ReportQueue, StatusChange, StatusCounts};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -44,4 +45,42 @@ pub async fn my_reports() -> Result<Vec<EmployeeReport>, AppError> {
 /// The categories offered on the form, with their plain-language titles.
 pub fn categories() -> Vec<(&'static str, &'static str)> {
     ReportCategory::ALL.iter().map(|c| (c.as_str(), c.title())).collect()
+}
+
+/// One page (from 1) of the SOC's queue of reported indicators. `status`: `open` (or empty: new and
+/// investigating), `all`, or one status.
+#[server(endpoint = "reports/queue")]
+pub async fn queued_reports(status: String, page: u32) -> Result<ReportQueue, AppError> {
+    let (st, _) = authorize(Access::SOC).await?;
+    let filter = anomalyforge::report::QueueFilter::parse(&status)?;
+    Ok(st.db.report_queue(filter, page).await?)
+}
+
+/// Reported indicators per status (the SOC console's "Employee reports (N new)").
+#[server(endpoint = "reports/counts")]
+pub async fn report_counts() -> Result<StatusCounts, AppError> {
+    let (st, _) = authorize(Access::SOC).await?;
+    Ok(st.db.report_status_counts().await?)
+}
+
+/// The SOC's decision about a reported indicator, applied to every report of it: moves it from
+/// `from` (the status the analyst saw) to `status`, with an optional `note` its reporters read on
+/// `/report`. Audited; the enricher reloads, so a confirmed address counts as intel from the next
+/// batch.
+#[server(endpoint = "reports/set_status")]
+pub async fn set_indicator_status(indicator: String, from: String, status: String, note: String) -> Result<StatusChange, AppError> {
+    let (st, me) = authorize(Access::SOC).await?;
+    let (from, to, note) = anomalyforge::report::validate_status_change(&from, &status, &note)?;
+    let indicator = indicator.trim();
+    if indicator.is_empty() || indicator.len() > 300 {
+        return Err(AppError::Invalid { field: "indicator".into(), message: "The reported address is missing; reload the page.".into() });
+    }
+    let change = st.db.set_indicator_status(indicator, from, to, note.as_deref(), me.id).await?;
+    if let Some(e) = &st.enricher {
+        e.invalidate();
+    }
+    let detail = format!("{} → {}; {} report(s); note: {}", from.as_str(), to.as_str(), change.reports, note.as_deref().unwrap_or("—"));
+    st.db.audit(&me.username, "report.set_status", indicator, &detail).await?;
+    tracing::info!(actor = %me.username, indicator, from = from.as_str(), to = to.as_str(), reports = change.reports, "report status changed");
+    Ok(change)
 }

@@ -2,16 +2,18 @@
 //! reach the pipeline at its next batch.
 
 use crate::error::AppError;
-use anomalyforge::suppression::Suppression;
+use anomalyforge::suppression::{Suppression, SuppressionList};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use {super::ssr::authorize, anomalyforge::role::Access};
 
+/// Every rule, split into active and expired at the server's clock.
 #[server(endpoint = "suppressions/list")]
-pub async fn list_suppressions() -> Result<Vec<Suppression>, AppError> {
+pub async fn list_suppressions() -> Result<SuppressionList, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
-    Ok(st.db.list_suppressions().await?)
+    let now = anomalyforge::store::now_ms();
+    Ok(SuppressionList::split(st.db.list_suppressions().await?, now))
 }
 
 /// Creates a rule; empty criteria are unset (at least one is needed), `expires_in_hours` empty

@@ -4,5 +4,6 @@ pub mod errors;
 pub mod format;
 pub mod guard;
 pub mod session;
+pub mod soc_tabs;
 pub mod topbar;
 pub mod worldmap;

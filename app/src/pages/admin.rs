@@ -1,5 +1,6 @@
 //! `/admin`: user accounts (list, create, change role, disable/enable), API tokens for integrators
-//! (create, shown once; revoke), the traffic replay (start, stop, speed) and the recent audit trail.
+//! (create, shown once; revoke), the traffic replay of recorded CIC-IDS2017 flows (state, start, stop,
+//! speed) and the recent audit trail.
 //! Every form is an `ActionForm`, so the page works before (or without) the WASM.
 
 use crate::api::admin::{
@@ -9,7 +10,7 @@ use crate::components::format::utc;
 use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken};
-use anomalyforge::live::ReplayStatus;
+use anomalyforge::live::{ReplayStatus, REPLAY_SPEED_RANGE};
 use anomalyforge::pages;
 use anomalyforge::role::Role;
 use anomalyforge::user::User;
@@ -166,52 +167,81 @@ fn ApiTokens() -> impl IntoView {
     }
 }
 
-/// The replay of recorded CIC-IDS2017 traffic: what it is, its state, start/stop and speed.
+/// The replay of recorded CIC-IDS2017 traffic: what it is, its state (refreshed every few seconds
+/// while it runs, once the page is hydrated), start/stop and speed.
 #[component]
 fn Replay() -> impl IntoView {
     let control = ServerAction::<ReplayControl>::new();
     let status = Resource::new(move || control.version().get(), |_| replay_state());
     let error = move || control.value().get().and_then(Result::err);
+    // Poll while the replay runs, so "flows sent" and the position move on screen.
+    let running = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if running.get_untracked() {
+                    status.refetch();
+                }
+            },
+            std::time::Duration::from_secs(3),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
     view! {
-        <section class="panel" data-test="replay">
-            <h2>"Traffic replay"</h2>
-            <p class="muted">"Replays the recorded CIC-IDS2017 flows shipped with AnomalyForge through the live pipeline, "
-                "with times moved to now and the attackers' addresses replaced by addresses of several countries. "
-                "This is demonstration data, not your network's traffic. Attacker addresses are drawn from "
-                <a href="https://db-ip.com" rel="noopener">"IP Geolocation by DB-IP"</a> " ranges."</p>
+        <section class="panel" data-test="replay" id="replay">
+            <h2>"Traffic replay (demonstration data)"</h2>
+            <p class="muted">"This replays " <strong>"recorded"</strong> " network flows from the public CIC-IDS2017 data set "
+                "(Canadian Institute for Cybersecurity, University of New Brunswick; shipped as " <code>"data/cicids2017"</code>
+                ") through the live pipeline: the labels are removed before scoring, times are moved to now and the attackers' "
+                "addresses are replaced by addresses of several countries, drawn from "
+                <a href="https://db-ip.com" rel="noopener">"IP Geolocation by DB-IP"</a> " ranges. "
+                "None of it is your network's traffic. Speed is recorded seconds per real second (60 = one recorded minute each second)."</p>
             {move || error().map(|e| view! { <p class="error" role="alert" data-test="replay-error">{e.to_string()}</p> })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 <PanelErrors>
                     {move || Suspend::new(async move {
                         status.await.map(|s: ReplayStatus| {
-                            let speed = s.speed.to_string();
-                            view! {
-                                <dl class="facts" data-test="replay-status">
-                                    <dt>"State"</dt><dd data-test="replay-state">{if s.running { "Running" } else { "Stopped" }}</dd>
-                                    <dt>"Speed"</dt><dd>{format!("{}× (recorded seconds per second)", s.speed)}</dd>
-                                    <dt>"Flows sent"</dt><dd>{s.sent.to_string()}</dd>
-                                    <dt>"Position"</dt><dd>{if s.total > 0 { format!("{} of {} (pass {})", s.position, s.total, s.loops + 1) } else { "not loaded yet".into() }}</dd>
-                                    <dt>"Recording"</dt><dd><code>{s.file.clone()}</code></dd>
-                                    {s.last_error.clone().map(|e| view! { <dt>"Stopped because"</dt><dd class="error">{e}</dd> })}
-                                </dl>
-                                <div class="button-row">
-                                    <ActionForm action=control attr:class="inline-form">
-                                        <input type="hidden" name="action" value=if s.running { "stop" } else { "start" }/>
-                                        <button type="submit" class="primary" data-test="replay-toggle">{if s.running { "Stop replay" } else { "Start replay" }}</button>
-                                    </ActionForm>
-                                    <ActionForm action=control attr:class="inline-form">
-                                        <input type="hidden" name="action" value="speed"/>
-                                        <label for="replay-speed">"Speed"</label>
-                                        <input id="replay-speed" name="speed" type="number" min="0.1" max="100000" step="any" value=speed required/>
-                                        <button type="submit" class="small">"Set speed"</button>
-                                    </ActionForm>
-                                </div>
-                            }
+                            running.set(s.running);
+                            view! { <ReplayFacts status=s control/> }
                         })
                     })}
                 </PanelErrors>
             </Transition>
+            <ActionForm action=control attr:class="inline-form">
+                <input type="hidden" name="action" value="speed"/>
+                <label for="replay-speed">{format!("New speed ({}–{})", REPLAY_SPEED_RANGE.0, REPLAY_SPEED_RANGE.1)}</label>
+                <input id="replay-speed" name="speed" inputmode="decimal" autocomplete="off" required placeholder="e.g. 60"/>
+                <button type="submit" class="small" data-test="replay-set-speed">"Set speed"</button>
+            </ActionForm>
         </section>
+    }
+}
+
+#[component]
+fn ReplayFacts(status: ReplayStatus, control: ServerAction<ReplayControl>) -> impl IntoView {
+    let s = status;
+    let position = if s.total > 0 {
+        format!("{} of {} flows in pass {} ({} completed)", s.position, s.total, s.loops + 1, s.loops)
+    } else {
+        "not loaded yet (loaded at the first start)".into()
+    };
+    view! {
+        <dl class="facts" data-test="replay-status">
+            <dt>"State"</dt>
+            <dd data-test="replay-state" data-running=s.running.to_string()>{if s.running { "Running" } else { "Stopped" }}</dd>
+            <dt>"Speed"</dt><dd data-test="replay-speed">{format!("{}× (recorded seconds per second)", s.speed)}</dd>
+            <dt>"Flows sent"</dt><dd data-test="replay-sent">{s.sent.to_string()}</dd>
+            <dt>"Position"</dt><dd>{position}</dd>
+            <dt>"Recording"</dt><dd><code>{s.file.clone()}</code></dd>
+            {s.last_error.clone().map(|e| view! { <dt>"Stopped because"</dt><dd class="error" data-test="replay-last-error">{e}</dd> })}
+        </dl>
+        <ActionForm action=control attr:class="inline-form">
+            <input type="hidden" name="action" value=if s.running { "stop" } else { "start" }/>
+            <button type="submit" class=if s.running { "danger" } else { "primary" } data-test="replay-toggle">
+                {if s.running { "Stop replay" } else { "Start replay" }}
+            </button>
+        </ActionForm>
     }
 }
 

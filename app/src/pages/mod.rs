@@ -10,5 +10,7 @@ pub mod not_found;
 pub mod playbooks;
 pub mod report;
 pub mod soc;
+pub mod soc_reports;
+pub mod soc_rules;
 
 mod upcoming;

@@ -1,5 +1,5 @@
 //! `/report`: for everyone, in plain words. Report a suspicious IP address or web address, and see
-//! what the security team decided about each of your reports. The form is an `ActionForm`, so it works
+//! what the security team decided about each of your reports, with the note they left. The form is an `ActionForm`, so it works
 //! before (or without) the WASM. Everything a person typed is shown as text.
 
 use crate::api::reports::{categories, my_reports, SubmitReport};
@@ -87,7 +87,14 @@ fn ReportPanel() -> impl IntoView {
                                             <td><code>{r.indicator.clone()}</code></td>
                                             <td>{r.category.title()}</td>
                                             <td class="prose">{r.description.clone()}</td>
-                                            <td data-test="report-status" data-status=r.status.as_str()>{status_words(r.status)}</td>
+                                            <td data-test="report-status" data-status=r.status.as_str()>
+                                                {status_words(r.status)}
+                                                {r.note.clone().map(|n| view! {
+                                                    <p class="soc-note prose" data-test="soc-note">
+                                                        <span class="muted">"The security team says: "</span>{n}
+                                                    </p>
+                                                })}
+                                            </td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

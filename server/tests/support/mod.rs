@@ -130,6 +130,21 @@ impl TestApp {
         c
     }
 
+    /// Ingests the shipped sample of real CIC-IDS2017 attack rows (DDoS, port scan, SSH brute force
+    /// from 172.16.0.1 to 192.168.10.50) through `/api/v1/ingest/csv`, the attacker moved to `src`
+    /// if given, and returns the reply.
+    pub async fn ingest_attacks(&self, token: &str, src: Option<&str>) -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/fixtures/cicids2017_attacks_sample.csv");
+        let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let body = match src {
+            Some(src) => csv.replace("172.16.0.1", src),
+            None => csv,
+        };
+        let res = self.client().post(self.url("/api/v1/ingest/csv")).bearer_auth(token).header("content-type", "text/csv").body(body).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
     /// A fresh API token's bearer value.
     pub async fn api_token(&self, name: &str) -> String {
         auth::create_api_token(&self.db, name, "test").await.unwrap().secret

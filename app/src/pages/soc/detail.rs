@@ -229,7 +229,7 @@ fn Intel(i: IntelBrief) -> impl IntoView {
                 <code>{i.indicator.clone()}</code>
                 {format!(" · {} · status {}", i.category.title(), i.status.as_str())}
             </p>
-            <p class="small"><a href="/soc/reports" rel="external">"Open the employee reports"</a></p>
+            <p class="small"><a href="/soc/reports">"Open the employee reports"</a></p>
         </section>
     }
 }

@@ -47,8 +47,8 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
             <div class="stat" data-test="stat-open"><span class="stat-value">{format_number(o.open_alerts as f64)}</span><span class="stat-label">"open alerts"</span></div>
             <div class="stat" data-test="stat-new"><span class="stat-value">{format_number(o.new_alerts as f64)}</span><span class="stat-label">"not yet acknowledged"</span></div>
             <div class="stat" class:alarm=alarm data-test="stat-critical"><span class="stat-value">{format_number(o.critical_open as f64)}</span><span class="stat-label">"open with risk ≥ 90"</span></div>
-            <a class="stat" href="/soc/reports" rel="external" data-test="stat-reports"><span class="stat-value">{format_number(o.reports_new as f64)}</span><span class="stat-label">"new employee reports"</span></a>
-            <a class="stat" href="/soc/rules" rel="external" data-test="stat-suppressed"><span class="stat-value">{format_number(o.suppressed as f64)}</span>
+            <a class="stat" href="/soc/reports" data-test="stat-reports"><span class="stat-value">{format_number(o.reports_new as f64)}</span><span class="stat-label">"new employee reports"</span></a>
+            <a class="stat" href="/soc/rules" data-test="stat-suppressed"><span class="stat-value">{format_number(o.suppressed as f64)}</span>
                 <span class="stat-label">{format!("detections suppressed by {} active rule{}", o.rules_active, if o.rules_active == 1 { "" } else { "s" })}</span></a>
         </section>
         <div class="soc-maps">

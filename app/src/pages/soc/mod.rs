@@ -22,6 +22,7 @@ mod queue;
 use crate::api::alerts::TriageAlerts;
 use crate::api::soc::{soc_alert, soc_overview, soc_queue, TickStep};
 use crate::components::guard::Guarded;
+use crate::components::soc_tabs::SocTabs;
 use anomalyforge::console::QueueQuery;
 use anomalyforge::pages;
 use leptos::prelude::*;
@@ -108,13 +109,9 @@ fn Console() -> impl IntoView {
         <div class="soc" data-test="page" data-page="/soc">
             <header class="soc-head">
                 <h1>"SOC console"</h1>
-                <nav class="tabs" aria-label="SOC views">
-                    <a href="/soc" aria-current="page">"Alert queue"</a>
-                    <a href="/soc/reports" rel="external" data-test="tab-reports">"Employee reports"</a>
-                    <a href="/soc/rules" rel="external" data-test="tab-rules">"Suppression rules"</a>
-                </nav>
                 <live::LiveStatus/>
             </header>
+            <SocTabs current="/soc"/>
             <maps::Overview overview/>
             <div class="soc-grid" class:with-detail=move || alert_id.get().is_some()>
                 <section class="panel soc-queue" aria-label="Alert queue">
