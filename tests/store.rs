@@ -645,6 +645,8 @@ async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db)
     let (related, n) = db.alerts_from_source("198.51.100.1", first, 2).await.unwrap();
     assert_eq!((related.len(), n), (2, 3), "alerts 1, 4 and 10 besides alert 7");
     assert!(db.intel_brief(12345).await.unwrap().is_none());
+}
+
 async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::store::Db) {
     use anomalyforge::report::{AlertMatches, IndicatorKind, QueueFilter, ReportCategory, ReportStatus, QUEUE_PER_PAGE};
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
