@@ -228,6 +228,12 @@ async fn server_function_access_table() {
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
             ("alerts/history", vec![("alert_id", "1")], Some(anomalyforge::role::Access::SOC)),
             ("assets/list", vec![("view", "all"), ("page", "1")], Some(anomalyforge::role::Access::ASSETS)),
+            ("models/overview", vec![], Some(anomalyforge::role::Access::MODELS)),
+            ("models/retrain_status", vec![], Some(anomalyforge::role::Access::MODELS)),
+            // Activating the active version is a no-op; the retrain then fails in the background
+            // (this server has no models), which changes nothing either.
+            ("models/activate", vec![("version", "shipped")], Some(admin_only)),
+            ("models/retrain", vec![], Some(admin_only)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {
