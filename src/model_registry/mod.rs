@@ -367,7 +367,7 @@ impl Registry {
                 Vec::new()
             }
         };
-        ids.sort_by(|a, b| b.0.cmp(&a.0));
+        ids.sort_by_key(|id| std::cmp::Reverse(id.0));
         let mut out = Vec::new();
         for id in ids.into_iter().map(|(_, id)| id).chain(std::iter::once(SHIPPED.to_string())) {
             let Ok(dir) = self.dir_of(&id) else { continue };
