@@ -184,6 +184,20 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError>
     write_atomic(path, &text)
 }
 
+/// Removes what retrains interrupted by a stop left behind (`.r<N>.partial`).
+fn remove_partial_versions(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")).and_then(retrained_number).is_some() {
+            match std::fs::remove_dir_all(e.path()) {
+                Ok(()) => tracing::warn!(dir = %e.path().display(), "removed an interrupted retrain's files"),
+                Err(err) => tracing::warn!(dir = %e.path().display(), error = %err, "cannot remove an interrupted retrain's files"),
+            }
+        }
+    }
+}
+
 /// `r7` → 7.
 fn retrained_number(id: &str) -> Option<u64> {
     id.strip_prefix('r').filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse().ok())
@@ -207,6 +221,7 @@ impl Registry {
     pub fn open(config: &Config, db: Db) -> Result<Registry, RegistryError> {
         let root = config.data_dir.join("models");
         std::fs::create_dir_all(&root).map_err(|source| RegistryError::Io { path: root.clone(), source })?;
+        remove_partial_versions(&root);
         let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?.map(|a| a.active).unwrap_or_else(|| SHIPPED.to_string());
         let registry = Registry {
             inner: Arc::new(Inner {
@@ -495,7 +510,8 @@ impl Registry {
         files.dedup();
         let (manifest, threads) = (m.clone(), self.inner.retrain.threads);
         let shipped_dir = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || {
+        // A plain thread (see `train_candidate`): stopping the server does not wait for it.
+        let spawned = std::thread::Builder::new().name("af-insight".into()).spawn(move || {
             let result = retrain::low_priority_pool(threads)
                 .map_err(|e| e.to_string())
                 .and_then(|pool| pool.install(|| insight::for_manifest(&shipped_dir, &manifest, &files)));
@@ -514,6 +530,11 @@ impl Registry {
             };
             registry.state().shipped_insight = Some(state);
         });
+        if let Err(e) = spawned {
+            let state = InsightState::Unavailable(format!("cannot start the computation: {e}"));
+            self.state().shipped_insight = Some(state.clone());
+            return state;
+        }
         InsightState::Computing
     }
 
@@ -623,6 +644,19 @@ mod tests {
         assert_eq!(slot.current().dir(), again.root().join("r1"));
         assert_eq!(again.running().as_deref(), Some("r1"));
         assert!(again.versions().0.iter().any(|v| v.id == "r1" && v.active && v.running));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_retrain_leaves_nothing_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, config) = registry(dir.path()).await;
+        let partial = r.root().join(".r2.partial");
+        std::fs::create_dir_all(partial.join("conn")).unwrap();
+        assert_eq!(r.next_id(), "r3", "a partial version's number is not reused while it exists");
+        let again = Registry::open(&config, r.db().clone()).unwrap();
+        assert!(!partial.exists());
+        assert!(again.root().join("r1").exists(), "finished versions stay");
+        assert_eq!(again.next_id(), "r2");
     }
 
     #[tokio::test]

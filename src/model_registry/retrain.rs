@@ -138,16 +138,25 @@ impl Registry {
         let registry = self.clone();
         let (baseline, id, actor) = (baseline.to_string(), id.to_string(), actor.to_string());
         let work_dir = partial.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let pool = low_priority_pool(registry.inner.retrain.threads).map_err(|e| format!("cannot start the training threads: {e}"))?;
-            pool.install(|| {
-                let job = Job { registry: &registry, job, baseline: &baseline, baseline_dir: &baseline_dir, running, id: &id, actor: &actor };
-                job.build(&work_dir, &done)
+        // A plain thread, not `spawn_blocking`: the runtime waits for blocking tasks when it shuts
+        // down, and a server asked to stop must not wait for a training run (its partial directory
+        // is removed at the next start).
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("af-retrain".into())
+            .spawn(move || {
+                let result = low_priority_pool(registry.inner.retrain.threads)
+                    .map_err(|e| format!("cannot start the training threads: {e}"))
+                    .and_then(|pool| {
+                        pool.install(|| {
+                            let job = Job { registry: &registry, job, baseline: &baseline, baseline_dir: &baseline_dir, running, id: &id, actor: &actor };
+                            job.build(&work_dir, &done)
+                        })
+                    });
+                let _ = tx.send(result);
             })
-        })
-        .await
-        .map_err(|e| format!("the training task stopped: {e}"))
-        .and_then(|r| r);
+            .map_err(|e| format!("cannot start the training thread: {e}"))?;
+        let result = rx.await.map_err(|_| "the training thread stopped".to_string()).and_then(|r| r);
         if result.is_err() && partial.exists() {
             if let Err(e) = std::fs::remove_dir_all(&partial) {
                 tracing::warn!(dir = %partial.display(), error = %e, "cannot remove a failed retrain's files");
