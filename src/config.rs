@@ -92,6 +92,8 @@ pub struct Config {
     pub geoip_path: PathBuf,
     /// Replay of recorded CIC-IDS2017 flows (`[replay]` in the file, `AF_REPLAY__SPEED=…`).
     pub replay: crate::replay::ReplayConfig,
+    /// What an admin's retrain on `/models` trains on (`[retrain]` in the file, `AF_RETRAIN__FILES=[…]`).
+    pub retrain: crate::model_registry::RetrainConfig,
 }
 
 impl Default for Config {
@@ -126,6 +128,7 @@ impl Default for Config {
                 .collect(),
             geoip_path: PathBuf::from("data/geo/ip-country.csv.gz"),
             replay: crate::replay::ReplayConfig::default(),
+            retrain: crate::model_registry::RetrainConfig::default(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod detection;
 pub mod explain;
 pub mod flow;
 pub mod live;
+pub mod model_version;
 pub mod pages;
 pub mod playbook;
 pub mod report;
@@ -47,6 +48,8 @@ pub mod hub;
 pub mod ingest;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "server")]
+pub mod model_registry;
 #[cfg(feature = "server")]
 pub mod pipeline;
 #[cfg(feature = "server")]

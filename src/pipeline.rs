@@ -1,5 +1,6 @@
 //! The live pipeline between ingest and storage: a bounded queue of parsed batches, scored in batches
-//! on blocking threads by the [`Engine`] loaded once at start-up, and persisted (alerts + ingest
+//! on blocking threads by the active [`Engine`] (taken once per batch from an [`EngineSlot`], so a model
+//! switch on `/models` takes effect between batches), and persisted (alerts + ingest
 //! statistics) in one transaction per batch. A batch's submitter gets its outcome only after that
 //! transaction has committed.
 //!
@@ -39,6 +40,7 @@ use crate::flow::{feature_index, Flow};
 use crate::hub::LiveHub;
 use crate::ingest::{time, SignatureAlert};
 use crate::metrics::Metrics;
+use crate::model_registry::EngineSlot;
 use crate::playbook::UNKNOWN_ANOMALY;
 use crate::store::alerts::{merge_detections, BatchStats, NewAlert, PersistBatch, TrafficCount, TrafficKey};
 use crate::store::{now_ms, Db, StoreError};
@@ -147,7 +149,8 @@ pub struct Pipeline {
 
 /// What the workers share.
 struct Worker {
-    engine: Arc<Engine>,
+    /// Read once per batch: a model switch ([`crate::model_registry`]) takes effect between batches.
+    engine: EngineSlot,
     db: Db,
     enricher: Arc<Enricher>,
     hub: Arc<LiveHub>,
@@ -168,7 +171,7 @@ impl Pipeline {
     /// unbounded, but nothing enters it without a [`QueueSlot`], so it never holds more than
     /// `ingest_queue_flows` flows (plus one oversized batch).
     pub fn start(
-        engine: Arc<Engine>,
+        engine: impl Into<EngineSlot>,
         db: Db,
         config: &Config,
         enricher: Arc<Enricher>,
@@ -178,7 +181,7 @@ impl Pipeline {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let shared = Arc::new(Worker {
-            engine,
+            engine: engine.into(),
             db,
             enricher,
             hub,
@@ -281,7 +284,7 @@ impl Worker {
             // Enrichment data is a nicety next to storing the batch: keep the previous snapshot.
             tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
         }
-        let (engine, enricher) = (self.engine.clone(), self.enricher.clone());
+        let (engine, enricher) = (self.engine.current(), self.enricher.clone());
         let window = self.dedup_window_ms;
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
             let scoring = Instant::now();

@@ -6,6 +6,7 @@ use anomalyforge::config::Config;
 use anomalyforge::enrich::Enricher;
 use anomalyforge::hub::LiveHub;
 use anomalyforge::metrics::Metrics;
+use anomalyforge::model_registry::Registry;
 use anomalyforge::pipeline::Pipeline;
 use anomalyforge::replay::Replay;
 use anomalyforge::store::Db;
@@ -32,6 +33,8 @@ pub struct AppState {
     /// Live events for the SOC console's stream.
     pub live: Arc<LiveHub>,
     pub metrics: Arc<Metrics>,
+    /// Model versions, the active one, the engine swap and the background retrain (`/models`).
+    pub models: Registry,
 }
 
 impl FromRef<AppState> for LeptosOptions {

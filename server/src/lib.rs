@@ -11,7 +11,7 @@ mod middleware;
 
 use anomalyforge::auth::LoginPolicy;
 use anomalyforge::config::Config;
-use anomalyforge::engine::Engine;
+use anomalyforge::model_registry::{EngineSlot, Registry};
 use anomalyforge::enrich::{Centroids, Enricher};
 use anomalyforge::geoip::GeoIp;
 use anomalyforge::hub::LiveHub;
@@ -57,11 +57,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let live = Arc::new(LiveHub::new());
     live.spawn_ticker();
     let metrics = Arc::new(Metrics::default());
+    let models = Registry::open(&config, db.clone()).context("opening the model registry (AF_DATA_DIR/models)")?;
     let (pipeline, enricher, replay) = if config.ingest {
-        let engine = load_engine(&config.model_dir).await?;
+        let engine = load_engine(&models, &config.model_dir).await?;
         let geo = load_geoip(&config.geoip_path).await?;
         let enricher = Arc::new(Enricher::new(geo.clone(), country_centroids(), config.internal_networks.clone()));
-        let pipeline = Pipeline::start(Arc::new(engine), db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
+        let pipeline = Pipeline::start(engine, db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
         let replay = Replay::new(config.replay.clone(), pipeline.clone(), geo);
         if config.replay.autostart.unwrap_or(config.demo) {
             let status = replay.start().await.context("starting the traffic replay (set AF_REPLAY__AUTOSTART=false to run without it)")?;
@@ -90,6 +91,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         replay,
         live,
         metrics,
+        models,
     })
 }
 
@@ -115,16 +117,16 @@ fn country_centroids() -> Centroids {
         .collect()
 }
 
-/// Loads the detection models once, off the async executor. The error names the file at fault.
-async fn load_engine(dir: &Path) -> anyhow::Result<Engine> {
-    let dir = dir.to_path_buf();
+/// Loads the active model version once, off the async executor (the shipped models of `dir` unless
+/// an admin chose a retrained version). The error names the file at fault.
+async fn load_engine(models: &Registry, dir: &Path) -> anyhow::Result<EngineSlot> {
     let shown = dir.display().to_string();
-    let engine = tokio::task::spawn_blocking(move || Engine::load(&dir))
+    let slot = models
+        .load_active()
         .await
-        .context("model loading task")?
         .with_context(|| format!("loading the detection models from `{shown}` (set AF_MODEL_DIR, or AF_INGEST=false to run without ingest)"))?;
-    tracing::info!(dir = %shown, version = %engine.manifest().model_version, "detection models loaded");
-    Ok(engine)
+    tracing::info!(dir = %slot.current().dir().display(), version = %slot.current().manifest().model_version, "detection models loaded");
+    Ok(slot)
 }
 
 /// The app's routes, found by rendering the app once per process. `generate_route_list` must not

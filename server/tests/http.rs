@@ -245,6 +245,12 @@ async fn server_function_access_table() {
             ("reports/counts", vec![], Some(anomalyforge::role::Access::SOC)),
             ("reports/set_status", vec![("indicator", &reported), ("from", "new"), ("status", "investigating"), ("note", "")], Some(anomalyforge::role::Access::SOC)),
             ("suppressions/list", vec![], Some(anomalyforge::role::Access::SOC)),
+            ("models/overview", vec![], Some(anomalyforge::role::Access::MODELS)),
+            ("models/retrain_status", vec![], Some(anomalyforge::role::Access::MODELS)),
+            // Activating the active version is a no-op; the retrain then fails in the background
+            // (this server has no models), which changes nothing either.
+            ("models/activate", vec![("version", "shipped")], Some(admin_only)),
+            ("models/retrain", vec![], Some(admin_only)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {

@@ -329,12 +329,29 @@ pub fn train_profile(
     train: &[usize],
     cfg: &TrainConfig,
 ) -> Result<TrainedProfile, EngineError> {
+    train_profile_with(profile, data, train, cfg, &|_, _| {})
+}
+
+/// Where a training run is: a stage and the share of the run done (0–1). The CLI's progress bars do
+/// not need it; the server's background retrain shows it.
+pub type Progress<'a> = &'a (dyn Fn(&str, f64) + Sync);
+
+/// [`train_profile`] reporting each step (scaling, every fold, final models, web specialist).
+pub fn train_profile_with(
+    profile: FeatureProfile,
+    data: &LabelledData,
+    train: &[usize],
+    cfg: &TrainConfig,
+    progress: Progress<'_>,
+) -> Result<TrainedProfile, EngineError> {
     let started = Instant::now();
     let schema = Schema::for_profile(profile);
     let d = schema.len();
     let n = train.len();
     let folds = cfg.folds.max(2);
     let pb = progress_bar((folds + 3) as u64, &format!("training {}", profile.name()));
+    let steps = (folds + 3) as f64;
+    progress(&format!("{}: scaling", profile.name()), 0.0);
 
     let raw: Vec<Vec<Option<f32>>> = train.iter().map(|&i| raw_row(&schema, &data.flows[i])).collect();
     let scaler = Scaler::fit(&raw, d);
@@ -359,6 +376,7 @@ pub fn train_profile(
     };
     for f in 0..folds {
         pb.set_message(format!("{}: fold {}/{}", profile.name(), f + 1, folds));
+        progress(&format!("{}: fold {}/{}", profile.name(), f + 1, folds), (1 + f) as f64 / steps);
         let inner: Vec<usize> = (0..n).filter(|&r| fold_of[r] != f).collect();
         let outer: Vec<usize> = (0..n).filter(|&r| fold_of[r] == f).collect();
         let m = fit_models(&x, d, &inner, &labels, profile, cfg)?;
@@ -427,6 +445,7 @@ pub fn train_profile(
 
     // Final models on all training rows.
     pb.set_message(format!("{}: final models", profile.name()));
+    progress(&format!("{}: final models", profile.name()), (1 + folds) as f64 / steps);
     let all: Vec<usize> = (0..n).collect();
     let fitted = fit_models(&x, d, &all, &labels, profile, cfg)?;
     tracing::info!(
@@ -440,6 +459,7 @@ pub fn train_profile(
 
     // Web-attack specialist: benign and the three web attacks.
     pb.set_message(format!("{}: web-attack specialist", profile.name()));
+    progress(&format!("{}: web-attack specialist", profile.name()), (2 + folds) as f64 / steps);
     let web = fit_ovr(&x, d, &all, &labels, &WEB_CLASSES, &cfg.web_specialist)?;
     tracing::info!(profile = profile.name(), trees = web.n_trees(), "web specialist trained");
     pb.inc(1);
@@ -578,9 +598,22 @@ pub fn now_rfc3339() -> String {
 /// its test split, writes the artifacts and the manifest into `out`.
 pub fn train_and_save(paths: &[PathBuf], out: &Path, cfg: &TrainConfig) -> Result<ModelManifest, EngineError> {
     let started = Instant::now();
+    let data = load_labelled(paths)?;
+    train_data_and_save(&data, paths, out, cfg, started, &|_, _| {})
+}
+
+/// [`train_and_save`] on rows already read from `paths`, reporting progress (the profiles' steps;
+/// 1.0 once the manifest is written). `started` is when reading began, for the manifest's notes.
+pub fn train_data_and_save(
+    data: &LabelledData,
+    paths: &[PathBuf],
+    out: &Path,
+    cfg: &TrainConfig,
+    started: Instant,
+    progress: Progress<'_>,
+) -> Result<ModelManifest, EngineError> {
     let cfg = cfg.clone();
     let seed = cfg.seed;
-    let data = load_labelled(paths)?;
     if data.is_empty() {
         return Err(EngineError::Training { model: "ensemble", reason: "no labelled rows".into() });
     }
@@ -590,8 +623,11 @@ pub fn train_and_save(paths: &[PathBuf], out: &Path, cfg: &TrainConfig) -> Resul
     let mut profiles = Vec::new();
     let mut evaluation = Vec::new();
     let mut train_seconds = 0.0;
-    for profile in FeatureProfile::ALL {
-        let trained = train_profile(profile, &data, &train, &cfg)?;
+    let n_profiles = FeatureProfile::ALL.len() as f64;
+    for (k, profile) in FeatureProfile::ALL.into_iter().enumerate() {
+        let step = |stage: &str, done: f64| progress(stage, (k as f64 + done) / n_profiles);
+        let trained = train_profile_with(profile, data, &train, &cfg, &step)?;
+        progress(&format!("{}: evaluating on the test split", profile.name()), (k as f64 + 1.0) / n_profiles);
         train_seconds += trained.seconds;
         let files = io::save_profile(&trained.model, &trained.ae_tensors, out)?;
         let test_flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
@@ -634,5 +670,6 @@ pub fn train_and_save(paths: &[PathBuf], out: &Path, cfg: &TrainConfig) -> Resul
         ],
     };
     io::write_manifest(out, &manifest)?;
+    progress("written", 1.0);
     Ok(manifest)
 }

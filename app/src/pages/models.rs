@@ -1,13 +1,453 @@
-use super::upcoming::Upcoming;
+//! `/models` (analysts, admins): the running model version, every kept version, and for the one
+//! viewed its training data (files and digests), split results, per-class precision/recall/F1, the
+//! confusion-matrix heat map and feature importances. Admins start a retrain (background, with
+//! progress) and activate any version — rollback included. Forms are `ActionForm`s, so the page
+//! works before the WASM arrives; once hydrated it follows a running retrain by itself.
+
+use crate::api::models::{get_retrain_status, load_models_overview, ActivateVersion, StartRetrain};
+use crate::components::errors::PanelErrors;
+use crate::components::format::utc;
+use crate::components::guard::Guarded;
+use crate::components::session::use_session;
+use crate::components::worldmap::ChartView;
+use anomalyforge::detection::{ClassMetrics, EvalReport, TrainingFile};
+use anomalyforge::model_version::{
+    Comparison, InsightState, JobState, Metric, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail, TOLERANCES,
+};
 use anomalyforge::pages;
+use anomalyforge::role::Role;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// How often the hydrated page asks for news while a retrain runs or an insight is computed.
+const POLL_MS: u64 = 1500;
 
 #[component]
 pub fn ModelsPage() -> impl IntoView {
     view! {
-        <Upcoming
-            page=pages::MODELS
-            will_hold="The running detection models: version, training data, evaluation metrics and retraining."
-        />
+        <Guarded page=pages::MODELS>
+            <Models/>
+        </Guarded>
+    }
+}
+
+#[component]
+fn Models() -> impl IntoView {
+    let session = use_session();
+    let is_admin = move || session.user.with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
+    let query = use_query_map();
+    let viewed = move || query.read().get("version").filter(|v| !v.is_empty());
+    let retrain = ServerAction::<StartRetrain>::new();
+    let activate = ServerAction::<ActivateVersion>::new();
+    // Bumped by the poller: `status` every tick, `overview` when something it shows has moved on.
+    let tick = RwSignal::new(0u64);
+    let epoch = RwSignal::new(0u64);
+    let status = Resource::new(move || (tick.get(), retrain.version().get()), |_| get_retrain_status());
+    let overview = Resource::new(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
+
+    // What the poller watches: a running job, or an insight being computed.
+    let running = Memo::new(move |_| status.get().and_then(|s| s.ok()).flatten().is_some_and(|s| s.state == JobState::Running));
+    let computing = Memo::new(move |_| {
+        overview.get().and_then(|o| o.ok()).and_then(|o| o.detail).is_some_and(|d| d.insight == InsightState::Computing)
+    });
+    // A job that stops running changes the versions table: fetch the overview again.
+    Effect::new(move |was_running: Option<bool>| {
+        let now = running.get();
+        if was_running == Some(true) && !now {
+            epoch.update(|e| *e += 1);
+        }
+        now
+    });
+    poll_while(move || running.get_untracked() || computing.get_untracked(), move || {
+        tick.update(|t| *t += 1);
+        if computing.get_untracked() {
+            epoch.update(|e| *e += 1);
+        }
+    });
+
+    view! {
+        <section class="panel" data-test="page" data-page="/models">
+            <h1>"Detection models"</h1>
+            <p class="muted">"The ensemble that scores every flow: which version runs, what it was trained on, and how well it did on "
+                "rows it never saw in training. Every retrained version is kept; the running one can be switched back at any time."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading the model versions…"</p> }>
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        overview.await.map(|o| view! { <Versions overview=o activate admin=is_admin()/> })
+                    })}
+                </PanelErrors>
+            </Transition>
+        </section>
+        <RetrainPanel retrain status admin=Signal::derive(is_admin)/>
+        <Transition fallback=|| ()>
+            <PanelErrors>
+                {move || Suspend::new(async move {
+                    overview.await.map(|o| match (o.detail, o.detail_error) {
+                        (Some(d), _) => view! { <Detail detail=d/> }.into_any(),
+                        (None, e) => view! {
+                            <section class="panel"><p class="error" role="alert" data-test="detail-error">{e.unwrap_or_default()}</p></section>
+                        }.into_any(),
+                    })
+                })}
+            </PanelErrors>
+        </Transition>
+    }
+}
+
+/// Calls `tick` every [`POLL_MS`] while `active()` holds (in the browser only; the server renders
+/// once).
+fn poll_while(active: impl Fn() -> bool + 'static, tick: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if active() {
+                    tick();
+                }
+            },
+            std::time::Duration::from_millis(POLL_MS),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (active, tick, POLL_MS);
+    }
+}
+
+#[component]
+fn Versions(overview: ModelsOverview, activate: ServerAction<ActivateVersion>, admin: bool) -> impl IntoView {
+    let activate_error = move || activate.value().get().and_then(Result::err);
+    let activated = move || activate.value().get().and_then(Result::ok);
+    let running = overview.versions.iter().find(|v| v.running).cloned();
+    let active = overview.versions.iter().find(|v| v.active).cloned();
+    let viewed = overview.detail.as_ref().map(|d| d.id.clone());
+    view! {
+        {overview.notes.into_iter().map(|n| view! { <p class="error" role="status" data-test="models-note">{n}</p> }).collect_view()}
+        <p data-test="running-version">
+            {match (&running, &active) {
+                (Some(r), _) => view! { "Running: " <strong>{r.id.clone()}</strong> " · " <code>{r.model_version.clone()}</code> }.into_any(),
+                (None, Some(a)) => view! { "Active (runs when ingest is on): " <strong>{a.id.clone()}</strong> " · " <code>{a.model_version.clone()}</code> }.into_any(),
+                (None, None) => view! { <span class="muted">"No model version could be read."</span> }.into_any(),
+            }}
+        </p>
+        {move || activate_error().map(|e| view! { <p class="error" role="alert" data-test="activate-error">{e.to_string()}</p> })}
+        {move || activated().map(|a| view! {
+            <p class="notice" role="status" data-test="activated">
+                {if a.from == a.to { format!("{} is already active.", a.to) } else { format!("Activated {} (was {}). New batches are scored with it.", a.to, a.from) }}
+            </p>
+        })}
+        <table class="table" data-test="versions">
+            <thead>
+                <tr>
+                    <th>"Version"</th><th>"Model"</th><th>"Created"</th><th>"cicflowmeter F1 / recall / FPR"</th>
+                    <th>"conn F1 / recall / FPR"</th><th>"Against the version it would replace"</th><th></th>
+                </tr>
+            </thead>
+            <tbody>
+                {overview.versions.into_iter().map(|v| {
+                    let is_viewed = viewed.as_deref() == Some(v.id.as_str());
+                    view! { <VersionRow version=v activate admin viewed=is_viewed/> }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn VersionRow(version: ModelVersionInfo, activate: ServerAction<ActivateVersion>, admin: bool, viewed: bool) -> impl IntoView {
+    let v = version;
+    let figures = |profile: &str| {
+        v.headline
+            .iter()
+            .find(|h| h.profile.name() == profile)
+            .map(|h| format!("{:.3} / {:.4} / {:.4}", h.metrics.macro_f1, h.metrics.attack_recall, h.metrics.benign_fpr))
+            .unwrap_or_else(|| "—".into())
+    };
+    let (full, conn) = (figures("cicflowmeter"), figures("conn"));
+    let comparison = match &v.comparison {
+        Some(c) => view! {
+            <span class=if c.not_worse { "badge" } else { "badge warn" }>{if c.not_worse { "not worse" } else { "worse" }}</span>
+            " " <span class="muted">{c.summary()}</span>
+        }
+        .into_any(),
+        None => view! { <span class="muted">"shipped with the server"</span> }.into_any(),
+    };
+    let href = format!("/models?version={}", v.id);
+    let id = v.id.clone();
+    view! {
+        <tr data-version=v.id.clone() class:viewed=viewed>
+            <td>
+                <strong>{v.id.clone()}</strong>
+                {v.active.then(|| view! { " " <span class="badge" data-test="active">"active"</span> })}
+                {v.running.then(|| view! { " " <span class="badge" data-test="running">"running"</span> })}
+            </td>
+            <td><code>{v.model_version.clone()}</code></td>
+            <td>{v.created_at.replace('T', " ").replace('Z', " UTC")}{v.created_by.clone().map(|by| format!(" by {by}"))}</td>
+            <td>{full}</td>
+            <td>{conn}</td>
+            <td>{comparison}</td>
+            <td class="actions">
+                {(!viewed).then(|| view! { <a href=href.clone() data-test="view-version">"View"</a> })}
+                {(admin && !v.active).then(|| view! {
+                    <ActionForm action=activate>
+                        <input type="hidden" name="version" value=id.clone()/>
+                        <button type="submit" class="small" data-test="activate">
+                            {if v.comparison.is_none() { "Roll back to this" } else { "Activate" }}
+                        </button>
+                    </ActionForm>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn RetrainPanel(
+    retrain: ServerAction<StartRetrain>,
+    status: Resource<Result<Option<RetrainStatus>, crate::error::AppError>>,
+    admin: Signal<bool>,
+) -> impl IntoView {
+    let start_error = move || retrain.value().get().and_then(Result::err);
+    view! {
+        <section class="panel" data-test="retrain-panel">
+            <h2>"Retraining"</h2>
+            <p class="muted">
+                "A retrain trains a new version on the server's training files with the active version's settings, in the "
+                "background at low priority so that ingest keeps scoring. It is kept whatever its quality, and replaces the "
+                "running model only if it is not worse on the same held-out rows, for each feature profile: macro-F1 at most "
+                {format!("{}", TOLERANCES.macro_f1)} " lower, attack recall at most " {format!("{}", TOLERANCES.attack_recall)}
+                " lower, benign false-positive rate at most " {format!("{}", TOLERANCES.benign_fpr)} " higher."
+            </p>
+            {move || start_error().map(|e| view! { <p class="error" role="alert" data-test="retrain-error">{e.to_string()}</p> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading the retrain status…"</p> }>
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        status.await.map(|s| {
+                            let busy = s.as_ref().is_some_and(|s| s.state == JobState::Running);
+                            view! {
+                                {admin.get().then(|| view! {
+                                    <ActionForm action=retrain>
+                                        <button type="submit" class="primary" data-test="retrain" disabled=busy>
+                                            {if busy { "Retraining…" } else { "Retrain on the shipped data" }}
+                                        </button>
+                                    </ActionForm>
+                                })}
+                                {match s {
+                                    Some(s) => view! { <JobView job=s/> }.into_any(),
+                                    None => view! { <p class="muted" data-test="no-retrain">"No retrain since the server started."</p> }.into_any(),
+                                }}
+                            }
+                        })
+                    })}
+                </PanelErrors>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn JobView(job: RetrainStatus) -> impl IntoView {
+    let head = format!("Job {} started by {} at {} on {}", job.job, job.started_by, utc(job.started_at), job.files.join(", "));
+    view! {
+        <div class="retrain-job" data-test="retrain-status" data-state=format!("{:?}", job.state).to_lowercase()>
+            <p class="muted">{head}</p>
+            {match job.state {
+                JobState::Running => view! {
+                    <p role="status">
+                        <progress max="100" value=format!("{:.0}", job.percent) data-test="retrain-progress"></progress>
+                        {format!(" {:.0} % — {}", job.percent, job.stage)}
+                    </p>
+                    <p class="muted">"This page follows the progress by itself; without JavaScript, reload it."</p>
+                }
+                .into_any(),
+                JobState::Succeeded => view! {
+                    <p class=if job.activated { "notice" } else { "error" } role="status" data-test="retrain-result">
+                        {match (&job.version, job.activated) {
+                            (Some(v), true) => format!("Finished: version {v} is not worse and now runs."),
+                            (Some(v), false) => format!("Finished: version {v} was kept but not activated ({})." , job.stage),
+                            (None, _) => "Finished.".to_string(),
+                        }}
+                        {job.finished_at.map(|t| format!(" {}", utc(t)))}
+                    </p>
+                    {job.comparison.map(|c| view! { <ComparisonTable comparison=c/> })}
+                }
+                .into_any(),
+                JobState::Failed => view! {
+                    <p class="error" role="alert" data-test="retrain-failed">
+                        {format!("The retrain failed; the running model is unchanged. {}", job.error.unwrap_or_default())}
+                    </p>
+                }
+                .into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn ComparisonTable(comparison: Comparison) -> impl IntoView {
+    view! {
+        <p class="muted">{format!("Compared with {} on the {}.", comparison.baseline, comparison.split)}</p>
+        <table class="table compact" data-test="comparison">
+            <thead><tr><th>"Profile"</th><th>"Metric"</th><th>{comparison.baseline.clone()}</th><th>"New"</th><th>"Allowed"</th><th></th></tr></thead>
+            <tbody>
+                {comparison.checks.into_iter().map(|c| view! {
+                    <tr class:failed={!c.passed}>
+                        <td>{c.profile.name()}</td>
+                        <td>{c.metric.title()}</td>
+                        <td>{format!("{:.4}", c.baseline)}</td>
+                        <td>{format!("{:.4}", c.candidate)}</td>
+                        <td>{format!("{} {:.4}", if c.metric == Metric::BenignFpr { "≤" } else { "≥" }, c.limit)}</td>
+                        <td>{if c.passed { view! { <span class="badge">"ok"</span> }.into_any() } else { view! { <span class="badge warn">"worse"</span> }.into_any() }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {comparison.notes.into_iter().map(|n| view! { <p class="muted">{n}</p> }).collect_view()}
+    }
+}
+
+#[component]
+fn Detail(detail: VersionDetail) -> impl IntoView {
+    let d = detail;
+    let random: Vec<EvalReport> = d.evaluation.iter().filter(|r| r.split == "random").cloned().collect();
+    view! {
+        <section class="panel" data-test="version-detail" data-version=d.id.clone()>
+            <h2>{format!("Version {} — {}", d.id, d.model_version)}</h2>
+            <p class="muted">{format!("Trained {} with engine {} (seed {}).", d.created_at.replace('T', " ").replace('Z', " UTC"), d.engine_version, d.seed)}</p>
+            <h3>"Training data"</h3>
+            <TrainingFiles files=d.training_files.clone()/>
+            <h3>"Feature profiles"</h3>
+            <table class="table compact" data-test="profiles">
+                <thead><tr><th>"Profile"</th><th>"Features"</th><th>"Training rows"</th><th>"Held-out rows"</th><th>"Operating threshold (risk)"</th><th>"Training time"</th></tr></thead>
+                <tbody>
+                    {d.profiles.iter().map(|p| view! {
+                        <tr>
+                            <td>{p.profile.name()}</td>
+                            <td>{p.features}</td>
+                            <td>{p.train_rows}</td>
+                            <td>{p.test_rows}</td>
+                            <td>{format!("{:.2}", p.operating_threshold)}</td>
+                            <td>{format!("{:.1} s", p.training_seconds)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <h3>"Split results"</h3>
+            <p class="muted">"Random: the stratified held-out split of the training data. By day and leave-one-family-out retrain "
+                "per fold and test on a day, or an attack family, the models never saw (recorded by the evaluation runs)."</p>
+            <SplitTable reports=d.evaluation.clone()/>
+        </section>
+        <section class="panel" data-test="per-class-panel">
+            <h2>"Per-class precision, recall and F1 (held-out split)"</h2>
+            {random.into_iter().map(|r| view! { <PerClass report=r/> }).collect_view()}
+        </section>
+        <section class="panel" data-test="insight">
+            <h2>"Confusion matrix and feature importance"</h2>
+            {match d.insight {
+                InsightState::Ready(i) => view! {
+                    <p class="muted">{format!("On the {}. Importance: the mean absolute contribution of each feature to the classifier's score of the class it predicted (the same contributions alerts list as their reasons).", i.split)}</p>
+                    <div class="chart-grid">
+                        {d.charts.into_iter().map(|c| view! {
+                            <div data-test="profile-charts" data-profile=c.profile.name()>
+                                <ChartView chart=c.confusion/>
+                                <ChartView chart=c.importances/>
+                            </div>
+                        }).collect_view()}
+                    </div>
+                }.into_any(),
+                InsightState::Computing => view! {
+                    <p class="muted" role="status" data-test="insight-computing">"Computing the confusion matrices and feature importances from the held-out split (a few seconds)…"</p>
+                }.into_any(),
+                InsightState::Unavailable(reason) => view! {
+                    <p class="muted" data-test="insight-unavailable">{format!("Not available: {reason}.")}</p>
+                }.into_any(),
+            }}
+        </section>
+        <section class="panel">
+            <details>
+                <summary>"Hyper-parameters and notes"</summary>
+                <pre class="hyperparameters">{d.hyperparameters}</pre>
+                <ul>{d.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            </details>
+        </section>
+    }
+}
+
+#[component]
+fn TrainingFiles(files: Vec<TrainingFile>) -> impl IntoView {
+    view! {
+        <table class="table compact" data-test="training-files">
+            <thead><tr><th>"File"</th><th>"SHA-256"</th><th>"Rows"</th><th>"Rejected rows"</th></tr></thead>
+            <tbody>
+                {files.into_iter().map(|f| view! {
+                    <tr><td><code>{f.path}</code></td><td><code class="digest">{f.sha256}</code></td><td>{f.rows}</td><td>{f.rejected_rows}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn SplitTable(reports: Vec<EvalReport>) -> impl IntoView {
+    let mut reports = reports;
+    reports.sort_by(|a, b| (a.profile.name(), split_order(&a.split)).cmp(&(b.profile.name(), split_order(&b.split))));
+    let opt = |v: f64, used: bool| if used { format!("{v:.4}") } else { "—".to_string() };
+    view! {
+        <table class="table compact" data-test="splits">
+            <thead><tr><th>"Profile"</th><th>"Split"</th><th>"Rows"</th><th>"Macro-F1"</th><th>"Macro-F1 (verdicts)"</th><th>"Attack recall"</th><th>"Benign FPR"</th><th>"PR-AUC"</th></tr></thead>
+            <tbody>
+                {reports.into_iter().map(|r| {
+                    // Per-class figures of held-out days or families pool classes never trained on.
+                    let classes = r.split == "random" || r.split == "whole-file";
+                    view! {
+                        <tr data-split=r.split.clone() data-profile=r.profile.name()>
+                            <td>{r.profile.name()}</td>
+                            <td>{r.split.clone()}</td>
+                            <td>{r.test_rows}</td>
+                            <td>{opt(r.macro_f1, classes)}</td>
+                            <td>{opt(r.macro_f1_verdict, classes)}</td>
+                            <td>{format!("{:.4}", r.attack_recall)}</td>
+                            <td>{format!("{:.4}", r.benign_fpr)}</td>
+                            <td>{format!("{:.3}", r.pr_auc)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn split_order(split: &str) -> u8 {
+    match split {
+        "random" => 0,
+        "by-day" => 1,
+        "leave-one-family-out" => 2,
+        _ => 3,
+    }
+}
+
+#[component]
+fn PerClass(report: EvalReport) -> impl IntoView {
+    let rows: Vec<ClassMetrics> = report.per_class;
+    view! {
+        <h3>{format!("{} — {} held-out rows, macro-F1 {:.4}", report.profile.name(), report.test_rows, report.macro_f1)}</h3>
+        <table class="table compact" data-test="per-class" data-profile=report.profile.name()>
+            <thead><tr><th>"Class"</th><th>"Rows"</th><th>"Predicted"</th><th>"Precision"</th><th>"Recall"</th><th>"F1"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|c| view! {
+                    <tr data-class=c.class.name() class:weak={c.f1 < 0.95}>
+                        <td>{c.class.title()}</td>
+                        <td>{c.support}</td>
+                        <td>{c.predicted}</td>
+                        <td>{format!("{:.3}", c.precision)}</td>
+                        <td>{format!("{:.3}", c.recall)}</td>
+                        <td>{format!("{:.3}", c.f1)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

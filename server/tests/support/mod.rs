@@ -21,6 +21,8 @@ pub struct TestApp {
     /// The ingest pipeline, when the app runs with ingest on ([`TestApp::spawn_ingest`]).
     pub pipeline: Option<anomalyforge::pipeline::Pipeline>,
     pub replay: Option<anomalyforge::replay::Replay>,
+    /// The model registry (versions, the active one, the engine the pipeline scores with).
+    pub models: anomalyforge::model_registry::Registry,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -73,6 +75,7 @@ impl TestApp {
         let db = state.db.clone();
         let pipeline = state.pipeline.clone();
         let replay = state.replay.clone();
+        let models = state.models.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
                 auth::create_user(&db, NewUser { username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
@@ -87,7 +90,7 @@ impl TestApp {
         })
         .await
         .unwrap();
-        TestApp { addr: running.addr, db, config, pipeline, replay, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
+        TestApp { addr: running.addr, db, config, pipeline, replay, models, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,257 @@
+//! `/models`: model versions through the server functions and the page, as the roles that may and
+//! may not use them; the background retrain on a small training file (progress, one at a time, a
+//! failure that changes nothing); the not-worse rule deciding activation; activation swapping what
+//! the pipeline scores with; and a restart keeping the active version.
+
+mod support;
+
+use anomalyforge::role::Role;
+use serde_json::Value;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use support::TestApp;
+
+fn workspace(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+/// Every `step`-th row (from `offset`) of the shipped training data, header kept, as a plain CSV in
+/// `dir`: a few thousand real rows of every common class, so a retrain takes seconds.
+fn sample_of_the_shipped_data(dir: &Path, step: usize, offset: usize) -> PathBuf {
+    let file = std::fs::File::open(workspace("data/cicids2017/improved_train.csv.gz")).unwrap();
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    let path = dir.join(format!("sample-{step}-{offset}.csv"));
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    for (i, line) in reader.lines().enumerate() {
+        let line = line.unwrap();
+        if i == 0 || i % step == offset {
+            writeln!(out, "{line}").unwrap();
+        }
+    }
+    out.flush().unwrap();
+    path
+}
+
+async fn json(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Polls `models/retrain_status` until the job is no longer running; returns its last status and
+/// every percent seen on the way.
+async fn wait_for_retrain(app: &TestApp, client: &reqwest::Client) -> (Value, Vec<f64>) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut seen = Vec::new();
+    loop {
+        let (status, body) = json(app.call(client, "models/retrain_status", &[]).await).await;
+        assert_eq!(status, 200, "{body}");
+        if body["state"] == "running" {
+            seen.push(body["percent"].as_f64().unwrap());
+        } else if !body.is_null() {
+            return (body, seen);
+        }
+        assert!(Instant::now() < deadline, "the retrain did not finish within 300 s: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn audit_details(app: &TestApp, action: &str) -> Vec<(String, String)> {
+    app.db.recent_audit(50).await.unwrap().into_iter().filter(|e| e.action == action).map(|e| (e.target, e.detail)).collect()
+}
+
+#[tokio::test]
+async fn analysts_read_admins_change_and_a_failed_retrain_changes_nothing() {
+    let app = TestApp::spawn_with(|c| {
+        c.model_dir = workspace("models");
+        c.retrain.files = vec![PathBuf::from("/nonexistent/flows.csv")];
+    })
+    .await;
+    let analyst = app.signed_in(Role::Analyst).await;
+    let (status, overview) = json(app.call(&analyst, "models/overview", &[]).await).await;
+    assert_eq!(status, 200, "{overview}");
+    let versions = overview["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!((versions[0]["id"].as_str(), versions[0]["active"].as_bool(), versions[0]["running"].as_bool()), (Some("shipped"), Some(true), Some(false)));
+    let detail = &overview["detail"];
+    assert_eq!(detail["training_files"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert!(detail["evaluation"].as_array().unwrap().iter().any(|r| r["split"] == "random" && r["per_class"].as_array().unwrap().len() > 10));
+    assert!(overview["notes"][0].as_str().unwrap().contains("Ingest is off"), "{}", overview["notes"]);
+    assert_eq!(json(app.call(&analyst, "models/overview", &[("version", "r9")]).await).await.1["detail_error"], "model version `r9` does not exist");
+
+    // The page shows the version, its training file and the per-class table; no retrain button.
+    let page = analyst.get(app.url("/models")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-test=\"per-class\"") && page.contains(detail["training_files"][0]["sha256"].as_str().unwrap()), "analyst page");
+    assert!(!page.contains("data-test=\"retrain\"") && !page.contains("data-test=\"activate\""), "no admin controls for analysts");
+
+    for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
+        let c = if role == Role::Analyst { analyst.clone() } else { app.signed_in(role).await };
+        assert_eq!(app.call(&c, "models/retrain", &[]).await.status(), 403, "{role}");
+        assert_eq!(app.call(&c, "models/activate", &[("version", "shipped")]).await.status(), 403, "{role}");
+    }
+    assert_eq!(app.call(&app.client(), "models/retrain", &[]).await.status(), 401);
+
+    // An admin's retrain on a file that is not there fails in the background and says why.
+    let admin = app.signed_in(Role::Admin).await;
+    let (status, started) = json(app.call(&admin, "models/retrain", &[]).await).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!((started["state"].as_str(), started["started_by"].as_str()), (Some("running"), Some("admin")));
+    let (done, _) = wait_for_retrain(&app, &analyst).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("/nonexistent/flows.csv"), "{done}");
+    let (_, after) = json(app.call(&analyst, "models/overview", &[]).await).await;
+    assert_eq!(after["versions"].as_array().unwrap().len(), 1, "a failed retrain leaves no version");
+    assert_eq!(after["versions"][0]["active"], true);
+    assert!(audit_details(&app, "model.retrain").await[0].1.starts_with("failed: "));
+    // Activating the active version changes nothing; an unknown one is a 404.
+    let (status, same) = json(app.call(&admin, "models/activate", &[("version", "shipped")]).await).await;
+    assert_eq!((status, same["from"].as_str(), same["to"].as_str()), (200, Some("shipped"), Some("shipped")));
+    assert_eq!(app.call(&admin, "models/activate", &[("version", "r1")]).await.status(), 404);
+    assert_eq!(app.call(&admin, "models/activate", &[("version", "../../etc")]).await.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn retrained_versions_are_kept_activated_only_when_not_worse_and_survive_a_restart() {
+    let work = tempfile::tempdir().unwrap();
+    let small = sample_of_the_shipped_data(work.path(), 15, 0);
+    let data_dir = work.path().join("data");
+    let configure = {
+        let (small, data_dir) = (small.clone(), data_dir.clone());
+        move |c: &mut anomalyforge::config::Config| {
+            c.data_dir = data_dir.clone();
+            c.retrain.files = vec![small.clone()];
+            // One thread: training is then deterministic, so two retrains on the same rows agree.
+            c.retrain.threads = 1;
+        }
+    };
+    let app = TestApp::spawn_ingest(configure.clone()).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let analyst = app.signed_in(Role::Analyst).await;
+    let slot = || app_slot_dir(&app);
+    assert_eq!(slot(), canonical(workspace("models")));
+
+    // r1: trained on 3,000 rows, compared with the shipped models on its held-out rows. The shipped
+    // models were trained on all 45,022 rows (these included), so r1 measures worse: kept, not run.
+    let (status, started) = json(app.call(&admin, "models/retrain", &[]).await).await;
+    assert_eq!(status, 200, "{started}");
+    let (status, again) = json(app.call(&admin, "models/retrain", &[]).await).await;
+    assert_eq!(status, 409, "one retrain at a time: {again}");
+    assert!(again["message"].as_str().unwrap().contains("a retrain is running"), "{again}");
+    assert_eq!(app.call(&admin, "models/activate", &[("version", "shipped")]).await.status(), 409, "no switch while training");
+    let (r1, progress) = wait_for_retrain(&app, &analyst).await;
+    assert_eq!(r1["state"], "succeeded", "{r1}");
+    assert_eq!(r1["version"], "r1");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "progress only grows: {progress:?}");
+    let comparison = &r1["comparison"];
+    assert_eq!(comparison["baseline"], "shipped");
+    assert_eq!(comparison["checks"].as_array().unwrap().len(), 6, "3 metrics × 2 profiles: {comparison}");
+    assert_eq!(comparison["same_split"], false, "other data than the shipped models'");
+    assert_eq!(comparison["not_worse"], false, "{comparison}");
+    assert_eq!(r1["activated"], false);
+    assert_eq!(slot(), canonical(workspace("models")), "a worse model is not switched to");
+    let retrains = audit_details(&app, "model.retrain").await;
+    assert_eq!(retrains[0].0, "r1");
+    assert!(retrains[0].1.starts_with("kept, not activated: worse than shipped: "), "{retrains:?}");
+
+    let (_, overview) = json(app.call(&analyst, "models/overview", &[("version", "r1")]).await).await;
+    let ids: Vec<&str> = overview["versions"].as_array().unwrap().iter().map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec!["r1", "shipped"]);
+    assert_eq!(overview["versions"][0]["created_by"], "admin");
+    assert_eq!(overview["versions"][0]["comparison"]["not_worse"], false);
+    assert_eq!(overview["versions"][1]["running"], true);
+    let detail = &overview["detail"];
+    assert_eq!(detail["training_files"][0]["path"], small.display().to_string());
+    assert!(detail["model_version"].as_str().unwrap().ends_with("-r1"));
+    check_insight_matches_the_manifest(detail);
+
+    // Activation swaps what the pipeline scores with: a batch after it is scored by r1.
+    let (status, activated) = json(app.call(&admin, "models/activate", &[("version", "r1")]).await).await;
+    assert_eq!((status, activated["from"].as_str()), (200, Some("shipped")), "{activated}");
+    assert_eq!(slot(), canonical(data_dir.join("models/r1")));
+    let batch_file = sample_of_the_shipped_data(work.path(), 15, 7);
+    let alerts_by = |dir: &Path| {
+        let engine = anomalyforge::engine::Engine::load(dir).unwrap();
+        let mut reader = anomalyforge::engine::csv::FlowReader::open(&batch_file).unwrap();
+        let mut flows = Vec::new();
+        while let Some(f) = reader.next_flow() {
+            flows.push(f.unwrap());
+        }
+        engine.score_batch_brief(&flows).iter().filter(|v| v.alert).count() as i64
+    };
+    let (by_r1, by_shipped) = (alerts_by(&data_dir.join("models/r1")), alerts_by(&workspace("models")));
+    assert_ne!(by_r1, by_shipped, "the batch must tell the two models apart");
+    let token = app.api_token("models-test").await;
+    let res = app.client().post(app.url("/api/v1/ingest/csv")).bearer_auth(&token).header("content-type", "text/csv").body(std::fs::read(&batch_file).unwrap()).send().await.unwrap();
+    let (status, reply) = json(res).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["alerts"].as_i64(), Some(by_r1), "the batch was scored by r1 (the shipped models alert on {by_shipped}): {reply}");
+    assert_eq!(audit_details(&app, "model.activate").await[0], ("r1".to_string(), "from=shipped".to_string()));
+
+    // r2: the same recipe on the same rows, compared with r1 on r1's own held-out split: not worse,
+    // so it runs.
+    assert_eq!(app.call(&admin, "models/retrain", &[]).await.status(), 200);
+    let (r2, _) = wait_for_retrain(&app, &analyst).await;
+    assert_eq!((r2["state"].as_str(), r2["version"].as_str()), (Some("succeeded"), Some("r2")), "{r2}");
+    assert_eq!(r2["comparison"]["baseline"], "r1");
+    assert_eq!(r2["comparison"]["same_split"], true, "{}", r2["comparison"]);
+    assert_eq!(r2["comparison"]["not_worse"], true, "{}", r2["comparison"]);
+    assert_eq!(r2["activated"], true);
+    assert_eq!(slot(), canonical(data_dir.join("models/r2")));
+    assert!(audit_details(&app, "model.retrain").await[0].1.starts_with("activated: not worse than r1"));
+
+    // The page shows the versions, the comparison and the admin's controls.
+    let page = admin.get(app.url("/models")).send().await.unwrap().text().await.unwrap();
+    for needle in ["data-version=\"r2\"", "data-version=\"r1\"", "data-version=\"shipped\"", "data-test=\"retrain\"", "data-test=\"activate\"", "data-test=\"comparison\""] {
+        assert!(page.contains(needle), "admin page lacks {needle}");
+    }
+    app.stop().await;
+
+    // A restart runs the active version.
+    let again = TestApp::spawn_ingest(configure).await;
+    assert_eq!(app_slot_dir(&again), canonical(data_dir.join("models/r2")));
+    let analyst = again.signed_in(Role::Analyst).await;
+    let (_, overview) = json(again.call(&analyst, "models/overview", &[]).await).await;
+    let running: Vec<&str> = overview["versions"].as_array().unwrap().iter().filter(|v| v["running"] == true).map(|v| v["id"].as_str().unwrap()).collect();
+    assert_eq!(running, vec!["r2"]);
+    assert_eq!(overview["detail"]["id"], "r2");
+    // Rollback to the shipped models.
+    let admin = again.signed_in(Role::Admin).await;
+    assert_eq!(again.call(&admin, "models/activate", &[("version", "shipped")]).await.status(), 200);
+    assert_eq!(app_slot_dir(&again), canonical(workspace("models")));
+    again.stop().await;
+}
+
+/// The directory of the engine the pipeline scores with now.
+fn app_slot_dir(app: &TestApp) -> PathBuf {
+    canonical(app.models.slot().expect("ingest is on").current().dir().to_path_buf())
+}
+
+fn canonical(p: PathBuf) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The recorded confusion matrix agrees with the manifest's per-class figures on the same rows:
+/// row sums are the support, column sums the predictions, the diagonal recall × support.
+fn check_insight_matches_the_manifest(detail: &Value) {
+    assert_eq!(detail["insight"]["state"], "ready", "{}", detail["insight"]);
+    let profiles = detail["insight"]["detail"]["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 2);
+    for p in profiles {
+        let report = detail["evaluation"].as_array().unwrap().iter().find(|r| r["split"] == "random" && r["profile"] == p["profile"]).unwrap();
+        let classes: Vec<&str> = p["classes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let cells: Vec<Vec<u64>> = p["confusion"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()).collect();
+        for c in report["per_class"].as_array().unwrap() {
+            let i = classes.iter().position(|x| *x == c["class"].as_str().unwrap()).unwrap();
+            let support: u64 = cells[i].iter().sum();
+            let predicted: u64 = cells.iter().map(|r| r[i]).sum();
+            assert_eq!((support, predicted), (c["support"].as_u64().unwrap(), c["predicted"].as_u64().unwrap()), "{} {}", p["profile"], c["class"]);
+            assert_eq!(cells[i][i], (c["recall"].as_f64().unwrap() * support as f64).round() as u64);
+        }
+        let importances = p["importances"].as_array().unwrap();
+        assert!(importances.windows(2).all(|w| w[0]["mean_abs_contribution"].as_f64() >= w[1]["mean_abs_contribution"].as_f64()));
+        assert!(importances[0]["mean_abs_contribution"].as_f64().unwrap() > 0.0);
+    }
+    assert_eq!(detail["charts"].as_array().unwrap().len(), 2, "a heat map and bars per profile");
+}

@@ -1,0 +1,694 @@
+//! Model versions on disk, the choice of the active one, the engine the pipeline scores with, and the
+//! background retrain (server only).
+//!
+//! Where versions live: the shipped models (`AF_MODEL_DIR`, read-only, in git) are version
+//! [`SHIPPED`]. A retrain writes `r1`, `r2`, … under `$AF_DATA_DIR/models/<id>/` — the same layout
+//! as `models/` (manifest and safetensors files with their digests) plus `version.json` (who made it,
+//! how it compared) and `insight.json` (confusion matrices and feature importances). The active
+//! choice is `$AF_DATA_DIR/models/active.json`, written atomically (temporary file + rename), so a
+//! restart runs the same version. Every version is kept; admins activate any of them (rollback).
+//!
+//! Switching is atomic for the pipeline: it holds an [`EngineSlot`] and takes the current engine once
+//! per batch, so a batch is scored by one model from its first flow to its last explanation; a swap
+//! only affects the batches that start after it.
+
+pub mod insight;
+pub mod retrain;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::detection::ModelManifest;
+use crate::engine::{io, Engine, EngineError};
+use crate::model_version::{
+    insight_charts, Comparison, Headline, InsightState, JobState, ModelInsight, ModelVersionInfo, ModelsOverview,
+    ProfileSummary, RetrainStatus, SplitMetrics, VersionDetail, SHIPPED,
+};
+use crate::store::{now_ms, Db};
+
+/// The engine the pipeline scores with, replaceable while it runs. Cheap to clone (shared).
+#[derive(Debug, Clone)]
+pub struct EngineSlot(Arc<RwLock<Arc<Engine>>>);
+
+impl EngineSlot {
+    pub fn new(engine: Arc<Engine>) -> EngineSlot {
+        EngineSlot(Arc::new(RwLock::new(engine)))
+    }
+
+    /// The engine to use for one whole batch.
+    pub fn current(&self) -> Arc<Engine> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `engine` in place and returns the one it replaced. Batches already being scored finish
+    /// with the old one.
+    pub fn replace(&self, engine: Arc<Engine>) -> Arc<Engine> {
+        let mut g = match self.0.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::replace(&mut *g, engine)
+    }
+}
+
+impl From<Arc<Engine>> for EngineSlot {
+    fn from(engine: Arc<Engine>) -> Self {
+        EngineSlot::new(engine)
+    }
+}
+
+/// What a retrain trains on (`[retrain]` in the configuration file, `AF_RETRAIN__FILES`,
+/// `AF_RETRAIN__CONFIG`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrainConfig {
+    /// Labelled CICFlowMeter CSV files (gzip or plain).
+    pub files: Vec<PathBuf>,
+    /// A `TrainConfig` JSON file with the hyper-parameters; unset = those of the active version, so
+    /// that a retrain repeats its recipe (and its held-out split) on the files above.
+    pub config: Option<PathBuf>,
+    /// Threads the retrain may use (at lowered priority); 0 = half the cores, at least one, so that
+    /// ingest keeps the others.
+    pub threads: usize,
+}
+
+impl Default for RetrainConfig {
+    fn default() -> Self {
+        RetrainConfig { files: vec![PathBuf::from("data/cicids2017/improved_train.csv.gz")], config: None, threads: 0 }
+    }
+}
+
+/// Errors of the registry. Each names what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("a retrain is running (job {job}, {percent:.0} % done); wait until it finishes")]
+    Busy { job: u64, percent: f32 },
+    #[error("model version `{0}` does not exist")]
+    UnknownVersion(String),
+    #[error("model version `{id}` cannot be loaded: {source}")]
+    Load { id: String, source: EngineError },
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Task(String),
+}
+
+/// `version.json` of a retrained version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct VersionMeta {
+    pub id: String,
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: i64,
+    pub comparison: Option<Comparison>,
+}
+
+/// `active.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct ActiveChoice {
+    active: String,
+    changed_by: String,
+    changed_at: i64,
+}
+
+const ACTIVE_FILE: &str = "active.json";
+const VERSION_FILE: &str = "version.json";
+const INSIGHT_FILE: &str = "insight.json";
+/// The shipped version's insight, computed once per data directory (keyed by what it was computed for).
+const SHIPPED_INSIGHT_FILE: &str = "shipped-insight.json";
+
+/// Handle to the registry (cheap to clone).
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("root", &self.inner.root).field("shipped", &self.inner.shipped_dir).finish()
+    }
+}
+
+struct Inner {
+    shipped_dir: PathBuf,
+    root: PathBuf,
+    retrain: RetrainConfig,
+    /// Where the shipped models' data may be found (checked by digest): the retrain files and the
+    /// replay file, besides the paths the manifest records.
+    data_files: Vec<PathBuf>,
+    db: Db,
+    slot: Mutex<Option<EngineSlot>>,
+    state: Mutex<State>,
+    /// Serialises switches (activation, a finished retrain) so active.json and the slot agree.
+    switch: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    active: String,
+    /// The version in the slot (none when ingest is off).
+    running: Option<String>,
+    job: Option<RetrainStatus>,
+    jobs: u64,
+    shipped_insight: Option<InsightState>,
+    notes: Vec<String>,
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|source| RegistryError::Io { path: tmp.clone(), source })?;
+    std::fs::rename(&tmp, path).map_err(|source| RegistryError::Io { path: path.to_path_buf(), source })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, RegistryError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| RegistryError::Corrupt { path: path.to_path_buf(), reason: e.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(RegistryError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+    write_atomic(path, &text)
+}
+
+/// Removes what retrains interrupted by a stop left behind (`.r<N>.partial`).
+fn remove_partial_versions(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")).and_then(retrained_number).is_some() {
+            match std::fs::remove_dir_all(e.path()) {
+                Ok(()) => tracing::warn!(dir = %e.path().display(), "removed an interrupted retrain's files"),
+                Err(err) => tracing::warn!(dir = %e.path().display(), error = %err, "cannot remove an interrupted retrain's files"),
+            }
+        }
+    }
+}
+
+/// `r7` → 7.
+fn retrained_number(id: &str) -> Option<u64> {
+    id.strip_prefix('r').filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).and_then(|n| n.parse().ok())
+}
+
+/// The random-split figures of each profile of a manifest.
+pub fn headline(m: &ModelManifest) -> Vec<Headline> {
+    let mut out: Vec<Headline> = m
+        .evaluation
+        .iter()
+        .filter(|r| r.split == "random")
+        .map(|r| Headline { profile: r.profile, metrics: SplitMetrics::from_report(r) })
+        .collect();
+    out.sort_by_key(|h| crate::detection::FeatureProfile::ALL.iter().position(|p| *p == h.profile));
+    out
+}
+
+impl Registry {
+    /// Opens the registry under `config.data_dir` and reads which version is active (the shipped one
+    /// when nothing was chosen). Nothing is loaded yet: see [`Registry::load_active`].
+    pub fn open(config: &Config, db: Db) -> Result<Registry, RegistryError> {
+        let root = config.data_dir.join("models");
+        std::fs::create_dir_all(&root).map_err(|source| RegistryError::Io { path: root.clone(), source })?;
+        remove_partial_versions(&root);
+        let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?.map(|a| a.active).unwrap_or_else(|| SHIPPED.to_string());
+        let registry = Registry {
+            inner: Arc::new(Inner {
+                shipped_dir: config.model_dir.clone(),
+                root,
+                retrain: config.retrain.clone(),
+                data_files: config.retrain.files.iter().chain(std::iter::once(&config.replay.file)).cloned().collect(),
+                db,
+                slot: Mutex::new(None),
+                state: Mutex::new(State { active, ..State::default() }),
+                switch: tokio::sync::Mutex::new(()),
+            }),
+        };
+        if !config.ingest {
+            registry.state().notes.push("Ingest is off on this server (AF_INGEST=false): no model is running; versions and their figures are shown from their manifests.".into());
+        }
+        Ok(registry)
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.inner.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.inner.root
+    }
+
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn retrain_config(&self) -> &RetrainConfig {
+        &self.inner.retrain
+    }
+
+    /// The directory of a version, if it exists.
+    pub fn dir_of(&self, id: &str) -> Result<PathBuf, RegistryError> {
+        if id == SHIPPED {
+            return Ok(self.inner.shipped_dir.clone());
+        }
+        if retrained_number(id).is_none() {
+            return Err(RegistryError::UnknownVersion(id.to_string()));
+        }
+        let dir = self.inner.root.join(id);
+        if dir.join(io::MANIFEST).is_file() {
+            Ok(dir)
+        } else {
+            Err(RegistryError::UnknownVersion(id.to_string()))
+        }
+    }
+
+    /// The active version's id.
+    pub fn active(&self) -> String {
+        self.state().active.clone()
+    }
+
+    /// The version the pipeline scores with (none when ingest is off).
+    pub fn running(&self) -> Option<String> {
+        self.state().running.clone()
+    }
+
+    /// The engine slot the pipeline reads, once [`Registry::load_active`] has filled it.
+    pub fn slot(&self) -> Option<EngineSlot> {
+        self.inner.slot.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Loads the active version for the pipeline (off the async executor) and returns the slot to
+    /// give it. A retrained version that cannot be loaded falls back to the shipped one (the page and
+    /// the log say so); the shipped one failing is an error naming the file.
+    pub async fn load_active(&self) -> Result<EngineSlot, RegistryError> {
+        let active = self.active();
+        let engine = match self.load(&active).await {
+            Ok(e) => e,
+            Err(e) if active != SHIPPED => {
+                tracing::error!(version = %active, error = %e, "the active model version cannot be loaded; running the shipped models");
+                self.state().notes.push(format!("The active version {active} could not be loaded at start-up ({e}); the shipped models run instead. Activate a version to choose again."));
+                self.state().active = SHIPPED.to_string();
+                self.load(SHIPPED).await?
+            }
+            Err(e) => return Err(e),
+        };
+        let id = self.active();
+        tracing::info!(version = %id, model_version = %engine.manifest().model_version, "model version running");
+        let slot = EngineSlot::new(engine);
+        if let Ok(mut s) = self.inner.slot.lock() {
+            *s = Some(slot.clone());
+        }
+        self.state().running = Some(id);
+        Ok(slot)
+    }
+
+    async fn load(&self, id: &str) -> Result<Arc<Engine>, RegistryError> {
+        let dir = self.dir_of(id)?;
+        let owned = id.to_string();
+        tokio::task::spawn_blocking(move || Engine::load(&dir))
+            .await
+            .map_err(|e| RegistryError::Task(e.to_string()))?
+            .map(Arc::new)
+            .map_err(|source| RegistryError::Load { id: owned, source })
+    }
+
+    /// Makes `id` the active version: loads and checks it, swaps it into the pipeline, records the
+    /// choice and audits it. Activating the active version changes nothing. Refused while a retrain
+    /// runs (it will switch when it finishes, if its model is not worse).
+    pub async fn activate(&self, id: &str, actor: &str) -> Result<String, RegistryError> {
+        if let Some(job) = self.state().job.as_ref().filter(|j| j.state == JobState::Running) {
+            return Err(RegistryError::Busy { job: job.job, percent: job.percent });
+        }
+        let _switch = self.inner.switch.lock().await;
+        let from = self.active();
+        if from == id {
+            self.dir_of(id)?;
+            return Ok(from);
+        }
+        let engine = self.load(id).await?;
+        self.switch_to(id, engine, actor, &from)?;
+        if let Err(e) = self.inner.db.audit(actor, "model.activate", id, &format!("from={from}")).await {
+            tracing::error!(error = %e, "cannot audit a model activation");
+        }
+        Ok(from)
+    }
+
+    /// Swaps `engine` (version `id`) in and records the choice. The caller holds `switch`.
+    fn switch_to(&self, id: &str, engine: Arc<Engine>, actor: &str, from: &str) -> Result<(), RegistryError> {
+        write_json(&self.inner.root.join(ACTIVE_FILE), &ActiveChoice { active: id.to_string(), changed_by: actor.to_string(), changed_at: now_ms() })?;
+        let model_version = engine.manifest().model_version.clone();
+        let slot = self.slot();
+        if let Some(slot) = &slot {
+            slot.replace(engine);
+        }
+        let mut st = self.state();
+        st.active = id.to_string();
+        if slot.is_some() {
+            st.running = Some(id.to_string());
+        }
+        tracing::info!(from = %from, to = %id, model_version = %model_version, actor = %actor, swapped = slot.is_some(), "model version switched");
+        Ok(())
+    }
+
+    /// Every version, newest first (retrained ones by number, then the shipped one).
+    pub fn versions(&self) -> (Vec<ModelVersionInfo>, Vec<String>) {
+        let (active, running) = {
+            let st = self.state();
+            (st.active.clone(), st.running.clone())
+        };
+        let mut problems = Vec::new();
+        let mut ids: Vec<(u64, String)> = match std::fs::read_dir(&self.inner.root) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter_map(|name| retrained_number(&name).map(|n| (n, name)))
+                .collect(),
+            Err(e) => {
+                problems.push(format!("{}: {e}", self.inner.root.display()));
+                Vec::new()
+            }
+        };
+        ids.sort_by_key(|id| std::cmp::Reverse(id.0));
+        let mut out = Vec::new();
+        for id in ids.into_iter().map(|(_, id)| id).chain(std::iter::once(SHIPPED.to_string())) {
+            let Ok(dir) = self.dir_of(&id) else { continue };
+            let manifest = match io::load_manifest(&dir) {
+                Ok(m) => m,
+                Err(e) => {
+                    problems.push(format!("version {id}: {e}"));
+                    continue;
+                }
+            };
+            let meta = if id == SHIPPED {
+                None
+            } else {
+                match read_json::<VersionMeta>(&dir.join(VERSION_FILE)) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        problems.push(format!("version {id}: {e}"));
+                        None
+                    }
+                }
+            };
+            out.push(ModelVersionInfo {
+                active: id == active,
+                running: running.as_deref() == Some(id.as_str()),
+                model_version: manifest.model_version.clone(),
+                created_at: manifest.created_at.clone(),
+                created_by: meta.as_ref().map(|m| m.created_by.clone()),
+                training_files: manifest.training_files.clone(),
+                headline: headline(&manifest),
+                comparison: meta.and_then(|m| m.comparison),
+                id,
+            });
+        }
+        (out, problems)
+    }
+
+    /// The page's data: every version, the detail of `viewed` (default: the active one), the retrain.
+    pub fn overview(&self, viewed: Option<&str>) -> ModelsOverview {
+        let (versions, mut notes) = self.versions();
+        let id = viewed.filter(|v| !v.trim().is_empty()).map(str::to_string).unwrap_or_else(|| self.active());
+        let (detail, detail_error) = match self.detail(&id) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let st = self.state();
+        notes.extend(st.notes.iter().cloned());
+        ModelsOverview {
+            versions,
+            detail,
+            detail_error,
+            retrain: st.job.clone(),
+            retrain_files: self.inner.retrain.files.iter().map(|p| p.display().to_string()).collect(),
+            notes,
+        }
+    }
+
+    /// Everything the page shows about one version.
+    pub fn detail(&self, id: &str) -> Result<VersionDetail, RegistryError> {
+        let dir = self.dir_of(id)?;
+        let m = io::load_manifest(&dir).map_err(|source| RegistryError::Load { id: id.to_string(), source })?;
+        let insight = self.insight(id, &dir, &m);
+        let charts = match &insight {
+            InsightState::Ready(i) => insight_charts(i),
+            _ => Vec::new(),
+        };
+        let hyperparameters = serde_json::to_string_pretty(&m.hyperparameters).unwrap_or_default();
+        let profiles = m
+            .profiles
+            .iter()
+            .map(|p| ProfileSummary {
+                profile: p.schema.profile,
+                features: p.schema.features.len() as u64,
+                train_rows: p.train_rows,
+                test_rows: p.test_rows,
+                operating_threshold: p.fusion.operating_threshold,
+                training_seconds: p.training_seconds,
+            })
+            .collect();
+        Ok(VersionDetail {
+            id: id.to_string(),
+            model_version: m.model_version,
+            created_at: m.created_at,
+            engine_version: m.engine_version,
+            seed: m.seed,
+            training_files: m.training_files,
+            profiles,
+            evaluation: m.evaluation,
+            hyperparameters,
+            notes: m.notes,
+            insight,
+            charts,
+        })
+    }
+
+    /// A version's confusion matrices and feature importances: recorded by the retrain that made it;
+    /// for the shipped version computed once in the background from its held-out split (the
+    /// training file must be among the retrain files, checked by digest) and kept in the data dir.
+    fn insight(&self, id: &str, dir: &Path, m: &ModelManifest) -> InsightState {
+        if id != SHIPPED {
+            return match read_json::<ModelInsight>(&dir.join(INSIGHT_FILE)) {
+                Ok(Some(i)) => InsightState::Ready(i),
+                Ok(None) => InsightState::Unavailable("not recorded for this version".into()),
+                Err(e) => InsightState::Unavailable(e.to_string()),
+            };
+        }
+        let key = insight::ShippedKey::of(m);
+        {
+            let st = self.state();
+            if let Some(s) = &st.shipped_insight {
+                return s.clone();
+            }
+        }
+        let cached = self.inner.root.join(SHIPPED_INSIGHT_FILE);
+        if let Ok(Some(c)) = read_json::<insight::CachedInsight>(&cached) {
+            if c.key == key {
+                let state = InsightState::Ready(c.insight);
+                self.state().shipped_insight = Some(state.clone());
+                return state;
+            }
+        }
+        self.state().shipped_insight = Some(InsightState::Computing);
+        let registry = self.clone();
+        let mut files = self.inner.data_files.clone();
+        files.extend(m.training_files.iter().map(|f| PathBuf::from(&f.path)));
+        files.dedup();
+        let (manifest, threads) = (m.clone(), self.inner.retrain.threads);
+        let shipped_dir = dir.to_path_buf();
+        // A plain thread (see `train_candidate`): stopping the server does not wait for it.
+        let spawned = std::thread::Builder::new().name("af-insight".into()).spawn(move || {
+            let result = retrain::low_priority_pool(threads)
+                .map_err(|e| e.to_string())
+                .and_then(|pool| pool.install(|| insight::for_manifest(&shipped_dir, &manifest, &files)));
+            let state = match result {
+                Ok(i) => {
+                    if let Err(e) = write_json(&cached, &insight::CachedInsight { key, insight: i.clone() }) {
+                        tracing::warn!(error = %e, "cannot keep the shipped models' insight");
+                    }
+                    tracing::info!("shipped models' confusion matrices and feature importances computed");
+                    InsightState::Ready(i)
+                }
+                Err(reason) => {
+                    tracing::warn!(reason = %reason, "no insight for the shipped models");
+                    InsightState::Unavailable(reason)
+                }
+            };
+            registry.state().shipped_insight = Some(state);
+        });
+        if let Err(e) = spawned {
+            let state = InsightState::Unavailable(format!("cannot start the computation: {e}"));
+            self.state().shipped_insight = Some(state.clone());
+            return state;
+        }
+        InsightState::Computing
+    }
+
+    /// The latest retrain job.
+    pub fn retrain_status(&self) -> Option<RetrainStatus> {
+        self.state().job.clone()
+    }
+
+    /// The next free version id (`r<N>`, one above every existing or partial one).
+    fn next_id(&self) -> String {
+        let max = std::fs::read_dir(&self.inner.root)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().map(|n| n.trim_start_matches('.').trim_end_matches(".partial").to_string()))
+                    .filter_map(|n| retrained_number(&n))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        format!("r{}", max + 1)
+    }
+
+    /// Updates the running job's stage and progress.
+    fn progress(&self, job: u64, stage: &str, percent: f32) {
+        let mut st = self.state();
+        if let Some(j) = st.job.as_mut().filter(|j| j.job == job && j.state == JobState::Running) {
+            j.stage = stage.to_string();
+            j.percent = percent.clamp(0.0, 100.0).max(j.percent);
+        }
+    }
+
+    fn finish(&self, job: u64, f: impl FnOnce(&mut RetrainStatus)) {
+        let mut st = self.state();
+        if let Some(j) = st.job.as_mut().filter(|j| j.job == job) {
+            f(j);
+            j.finished_at = Some(now_ms());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+
+    /// A registry on a fresh data dir with the shipped models, and a copy of them as `r1`.
+    async fn registry(dir: &Path) -> (Registry, Config) {
+        let config = Config { data_dir: dir.to_path_buf(), model_dir: shipped(), ..Config::default() };
+        let db = Db::connect(&config.database_url(), 1).await.unwrap();
+        db.migrate().await.unwrap();
+        let r = Registry::open(&config, db).unwrap();
+        copy_dir(&shipped(), &r.root().join("r1"));
+        let meta = VersionMeta { id: "r1".into(), created_by: "tester".into(), created_at: 1, comparison: None };
+        write_json(&r.root().join("r1").join(VERSION_FILE), &meta).unwrap();
+        (r, config)
+    }
+
+    #[test]
+    fn retrained_ids_are_r_and_a_number() {
+        assert_eq!(retrained_number("r1"), Some(1));
+        assert_eq!(retrained_number("r12"), Some(12));
+        for bad in ["r", "shipped", "r1a", "../r1", "R1", "r-1", ""] {
+            assert_eq!(retrained_number(bad), None, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_active_choice_is_kept_across_a_restart_and_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, config) = registry(dir.path()).await;
+        assert_eq!(r.active(), SHIPPED);
+        assert_eq!(r.next_id(), "r2");
+        assert!(matches!(r.dir_of("r7"), Err(RegistryError::UnknownVersion(_))));
+        assert!(matches!(r.dir_of("../models"), Err(RegistryError::UnknownVersion(_))));
+        let (versions, problems) = r.versions();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(versions.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), vec!["r1", SHIPPED]);
+        assert_eq!(versions[0].created_by.as_deref(), Some("tester"));
+        assert_eq!(versions[1].headline.len(), 2, "random-split figures of both profiles");
+
+        assert_eq!(r.activate("r1", "tester").await.unwrap(), SHIPPED);
+        assert_eq!(r.activate("r1", "tester").await.unwrap(), "r1", "activating the active version is a no-op");
+        let audit = r.db().recent_audit(5).await.unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!((audit[0].action.as_str(), audit[0].target.as_str(), audit[0].detail.as_str()), ("model.activate", "r1", "from=shipped"));
+
+        // A new process on the same data dir runs r1.
+        let again = Registry::open(&config, r.db().clone()).unwrap();
+        assert_eq!(again.active(), "r1");
+        let slot = again.load_active().await.unwrap();
+        assert_eq!(slot.current().dir(), again.root().join("r1"));
+        assert_eq!(again.running().as_deref(), Some("r1"));
+        assert!(again.versions().0.iter().any(|v| v.id == "r1" && v.active && v.running));
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_retrain_leaves_nothing_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, config) = registry(dir.path()).await;
+        let partial = r.root().join(".r2.partial");
+        std::fs::create_dir_all(partial.join("conn")).unwrap();
+        assert_eq!(r.next_id(), "r3", "a partial version's number is not reused while it exists");
+        let again = Registry::open(&config, r.db().clone()).unwrap();
+        assert!(!partial.exists());
+        assert!(again.root().join("r1").exists(), "finished versions stay");
+        assert_eq!(again.next_id(), "r2");
+    }
+
+    #[tokio::test]
+    async fn a_switch_changes_the_engine_of_later_batches_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, _) = registry(dir.path()).await;
+        let slot = r.load_active().await.unwrap();
+        let batch = slot.current();
+        r.activate("r1", "tester").await.unwrap();
+        assert_eq!(batch.dir(), shipped(), "a batch keeps the engine it started with");
+        assert_eq!(slot.current().dir(), r.root().join("r1"));
+        assert_eq!(r.running().as_deref(), Some("r1"));
+        r.activate(SHIPPED, "tester").await.unwrap();
+        assert_eq!(slot.current().dir(), shipped(), "rollback");
+    }
+
+    #[tokio::test]
+    async fn a_broken_active_version_falls_back_to_the_shipped_models_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, config) = registry(dir.path()).await;
+        r.activate("r1", "tester").await.unwrap();
+        std::fs::write(r.root().join("r1/conn/gbdt.safetensors"), b"replaced").unwrap();
+        let again = Registry::open(&config, r.db().clone()).unwrap();
+        let slot = again.load_active().await.unwrap();
+        assert_eq!(slot.current().dir(), shipped());
+        assert_eq!(again.active(), SHIPPED);
+        // (Viewing r1, not the shipped version, whose insight would be computed from the data.)
+        let notes = again.overview(Some("r1")).notes;
+        assert!(notes.iter().any(|n| n.contains("r1 could not be loaded") && n.contains("gbdt.safetensors")), "{notes:?}");
+        // Activating it again is refused with the cause, and changes nothing.
+        let err = again.activate("r1", "tester").await.unwrap_err().to_string();
+        assert!(err.contains("sha256"), "{err}");
+        assert_eq!(slot.current().dir(), shipped());
+    }
+}

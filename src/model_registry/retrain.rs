@@ -1,0 +1,274 @@
+//! The background retrain: one job at a time, on a small thread pool at lowered priority (so ingest
+//! keeps scoring), reporting stages and percent. Every finished retrain is kept as a new version; it
+//! becomes the active one only if it is not worse than the version that was active when it started
+//! ([`crate::model_version::compare`] on the same held-out rows). A failure leaves the running model
+//! as it was and is shown with its cause.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{insight, write_json, Registry, RegistryError, VersionMeta, INSIGHT_FILE, VERSION_FILE};
+use crate::detection::{FeatureProfile, ModelManifest};
+use crate::engine::train::{load_labelled, standard_split, train_data_and_save, TrainConfig};
+use crate::engine::{eval, io, Engine};
+use crate::flow::Flow;
+use crate::model_version::{compare, Comparison, JobState, RetrainStatus, SplitMetrics, TOLERANCES};
+use crate::store::now_ms;
+use crate::threat::Threat;
+
+/// A thread pool for background model work: `threads` threads (0 = half the cores, at least one),
+/// each at nice 10, so that the pipeline's scoring threads win when both want a core. Training's
+/// parallel loops (forust, candle) run on whichever rayon pool they are installed in.
+pub fn low_priority_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    let n = if threads > 0 { threads } else { std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1) };
+    rayon::ThreadPoolBuilder::new().num_threads(n).thread_name(|i| format!("af-retrain-{i}")).start_handler(|_| lower_priority()).build()
+}
+
+fn lower_priority() {
+    // SAFETY: nice(2) only changes the scheduling priority of the calling thread (Linux threads have
+    // their own nice value); it reads and writes no memory of ours. A failure leaves the priority as
+    // it was, which is harmless.
+    #[cfg(unix)]
+    let _ = unsafe { libc::nice(10) };
+}
+
+/// A trained, checked and compared version, ready to be switched to.
+struct Candidate {
+    engine: Arc<Engine>,
+    comparison: Comparison,
+}
+
+/// Percent of the job at the start of each stage.
+const READ_AT: f32 = 1.0;
+const TRAIN_AT: f32 = 5.0;
+const TRAIN_SPAN: f32 = 80.0;
+const COMPARE_AT: f32 = 86.0;
+const INSIGHT_AT: f32 = 94.0;
+const SAVE_AT: f32 = 98.0;
+
+impl Registry {
+    /// Starts a retrain in the background and returns its first status. A second request while one
+    /// runs is refused ([`RegistryError::Busy`]).
+    pub fn start_retrain(&self, actor: &str) -> Result<RetrainStatus, RegistryError> {
+        let status = {
+            let mut st = self.state();
+            if let Some(j) = st.job.as_ref().filter(|j| j.state == JobState::Running) {
+                return Err(RegistryError::Busy { job: j.job, percent: j.percent });
+            }
+            st.jobs += 1;
+            let status = RetrainStatus {
+                job: st.jobs,
+                state: JobState::Running,
+                stage: "starting".into(),
+                percent: 0.0,
+                started_at: now_ms(),
+                finished_at: None,
+                started_by: actor.to_string(),
+                files: self.inner.retrain.files.iter().map(|p| p.display().to_string()).collect(),
+                version: None,
+                activated: false,
+                comparison: None,
+                error: None,
+            };
+            st.job = Some(status.clone());
+            status
+        };
+        tracing::info!(job = status.job, actor = %actor, files = ?status.files, "retrain started");
+        let (registry, actor, job) = (self.clone(), actor.to_string(), status.job);
+        tokio::spawn(async move { registry.run_job(job, actor).await });
+        Ok(status)
+    }
+
+    async fn run_job(&self, job: u64, actor: String) {
+        let started = Instant::now();
+        let baseline = self.active();
+        let id = self.next_id();
+        match self.train_candidate(job, &baseline, &id, &actor).await {
+            Ok(c) => {
+                let mut activated = false;
+                let mut note = String::new();
+                if c.comparison.not_worse {
+                    let _switch = self.inner.switch.lock().await;
+                    if self.active() != baseline {
+                        note = format!("; not activated: the active version changed to {} meanwhile", self.active());
+                    } else {
+                        match self.switch_to(&id, c.engine, &actor, &baseline) {
+                            Ok(()) => activated = true,
+                            Err(e) => note = format!("; not activated: {e}"),
+                        }
+                    }
+                }
+                let verdict = if activated { "activated" } else { "kept, not activated" };
+                let detail = format!("{verdict}: {}{note}", c.comparison.summary());
+                tracing::info!(job, version = %id, activated, seconds = started.elapsed().as_secs_f64(), comparison = %c.comparison.summary(), "retrain finished");
+                if let Err(e) = self.db().audit(&actor, "model.retrain", &id, &detail).await {
+                    tracing::error!(error = %e, "cannot audit a retrain");
+                }
+                self.finish(job, |j| {
+                    j.state = JobState::Succeeded;
+                    j.stage = format!("{id} {verdict}{note}");
+                    j.percent = 100.0;
+                    j.version = Some(id.clone());
+                    j.activated = activated;
+                    j.comparison = Some(c.comparison);
+                });
+            }
+            Err(e) => {
+                tracing::error!(job, error = %e, "retrain failed; the running model is unchanged");
+                if let Err(a) = self.db().audit(&actor, "model.retrain", "-", &format!("failed: {e}")).await {
+                    tracing::error!(error = %a, "cannot audit a retrain");
+                }
+                self.finish(job, |j| {
+                    j.state = JobState::Failed;
+                    j.stage = "failed".into();
+                    j.error = Some(e);
+                });
+            }
+        }
+    }
+
+    /// Trains into `.<id>.partial`, compares, records, then renames it to `<id>` (so a failed or
+    /// interrupted retrain never leaves a version behind).
+    async fn train_candidate(&self, job: u64, baseline: &str, id: &str, actor: &str) -> Result<Candidate, String> {
+        let baseline_dir = self.dir_of(baseline).map_err(|e| format!("the active version: {e}"))?;
+        let running = self.slot().filter(|_| self.running().as_deref() == Some(baseline)).map(|s| s.current());
+        let partial = self.root().join(format!(".{id}.partial"));
+        let done = self.root().join(id);
+        let registry = self.clone();
+        let (baseline, id, actor) = (baseline.to_string(), id.to_string(), actor.to_string());
+        let work_dir = partial.clone();
+        // A plain thread, not `spawn_blocking`: the runtime waits for blocking tasks when it shuts
+        // down, and a server asked to stop must not wait for a training run (its partial directory
+        // is removed at the next start).
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("af-retrain".into())
+            .spawn(move || {
+                let result = low_priority_pool(registry.inner.retrain.threads)
+                    .map_err(|e| format!("cannot start the training threads: {e}"))
+                    .and_then(|pool| {
+                        pool.install(|| {
+                            let job = Job { registry: &registry, job, baseline: &baseline, baseline_dir: &baseline_dir, running, id: &id, actor: &actor };
+                            job.build(&work_dir, &done)
+                        })
+                    });
+                let _ = tx.send(result);
+            })
+            .map_err(|e| format!("cannot start the training thread: {e}"))?;
+        let result = rx.await.map_err(|_| "the training thread stopped".to_string()).and_then(|r| r);
+        if result.is_err() && partial.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&partial) {
+                tracing::warn!(dir = %partial.display(), error = %e, "cannot remove a failed retrain's files");
+            }
+        }
+        result
+    }
+}
+
+/// What one retrain works with.
+struct Job<'a> {
+    registry: &'a Registry,
+    job: u64,
+    baseline: &'a str,
+    baseline_dir: &'a Path,
+    /// The baseline's engine when it is the one running (saves loading it again).
+    running: Option<Arc<Engine>>,
+    id: &'a str,
+    actor: &'a str,
+}
+
+impl Job<'_> {
+    fn progress(&self, stage: &str, percent: f32) {
+        self.registry.progress(self.job, stage, percent);
+    }
+
+    fn build(&self, partial: &Path, done: &Path) -> Result<Candidate, String> {
+        let started = Instant::now();
+        let files = self.registry.retrain_config().files.clone();
+        if files.is_empty() {
+            return Err("no training files are configured (AF_RETRAIN__FILES)".into());
+        }
+        let baseline_manifest = io::load_manifest(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?;
+        let cfg = self.train_config(&baseline_manifest)?;
+
+        self.progress(&format!("reading {}", names(&files)), READ_AT);
+        let data = load_labelled(&files).map_err(|e| e.to_string())?;
+        if data.is_empty() {
+            return Err(format!("{}: no labelled rows", names(&files)));
+        }
+        if partial.exists() {
+            std::fs::remove_dir_all(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+        }
+        let manifest = train_data_and_save(&data, &files, partial, &cfg, started, &|stage, done| {
+            self.progress(&format!("training {stage}"), TRAIN_AT + TRAIN_SPAN * done as f32)
+        })
+        .map_err(|e| e.to_string())?;
+
+        self.progress("checking the new models", COMPARE_AT);
+        let candidate = Engine::load(partial).map_err(|e| format!("the new models do not load: {e}"))?;
+        let baseline = match &self.running {
+            Some(e) => e.clone(),
+            None => Arc::new(Engine::load(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?),
+        };
+        let (_, test) = standard_split(&data.labels, &cfg);
+        let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
+        let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
+        let split = insight::split_description(&cfg, &files, test.len());
+        let same_split = same_split(&baseline_manifest, &manifest, &cfg);
+
+        self.progress(&format!("scoring the held-out rows with {}", self.baseline), COMPARE_AT + 2.0);
+        let data_name = names(&files);
+        let mut rows = Vec::new();
+        for profile in FeatureProfile::ALL {
+            let Some(report) = manifest.evaluation.iter().find(|r| r.split == "random" && r.profile == profile) else { continue };
+            let base = baseline.profile(profile).ok().map(|m| SplitMetrics::from_report(&eval::evaluate(m, &flows, &labels, "random", &data_name)));
+            rows.push((profile, base, SplitMetrics::from_report(report)));
+        }
+        let comparison = compare(self.baseline, &split, same_split, &rows, TOLERANCES);
+
+        self.progress("confusion matrices and feature importances", INSIGHT_AT);
+        let insight = insight::compute(&candidate, &flows, &labels, &split);
+
+        self.progress("saving", SAVE_AT);
+        let mut manifest = manifest;
+        manifest.model_version = format!("{}-{}", manifest.model_version, self.id);
+        manifest.notes.push(format!("retrained on the server as version {} (started by {}); compared with {}: {}", self.id, self.actor, self.baseline, comparison.summary()));
+        io::write_manifest(partial, &manifest).map_err(|e| e.to_string())?;
+        let meta = VersionMeta { id: self.id.to_string(), created_by: self.actor.to_string(), created_at: now_ms(), comparison: Some(comparison.clone()) };
+        write_json(&partial.join(VERSION_FILE), &meta).map_err(|e| e.to_string())?;
+        write_json(&partial.join(INSIGHT_FILE), &insight).map_err(|e| e.to_string())?;
+        std::fs::rename(partial, done).map_err(|e| format!("{} → {}: {e}", partial.display(), done.display()))?;
+        // The engine that may be switched to is loaded from its final place (and so checked again).
+        let engine = Engine::load(done).map_err(|e| format!("the new version does not load from {}: {e}", done.display()))?;
+        Ok(Candidate { engine: Arc::new(engine), comparison })
+    }
+
+    /// `AF_RETRAIN__CONFIG` if set, otherwise the baseline's own hyper-parameters (so the held-out
+    /// split is the baseline's when the files are the same).
+    fn train_config(&self, baseline: &ModelManifest) -> Result<TrainConfig, String> {
+        match &self.registry.retrain_config().config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                serde_json::from_str(&text).map_err(|e| format!("{}: not a training configuration: {e}", path.display()))
+            }
+            None => serde_json::from_value(baseline.hyperparameters.clone()).map_err(|e| {
+                format!("the hyper-parameters of {} do not describe a training configuration of this build ({e}); set AF_RETRAIN__CONFIG", self.baseline)
+            }),
+        }
+    }
+}
+
+/// Whether the candidate's held-out rows are also the baseline's: same training files (by digest),
+/// same seed and test fraction.
+fn same_split(baseline: &ModelManifest, candidate: &ModelManifest, cfg: &TrainConfig) -> bool {
+    let digests = |m: &ModelManifest| m.training_files.iter().map(|f| f.sha256.clone()).collect::<Vec<_>>();
+    let h = &baseline.hyperparameters;
+    digests(baseline) == digests(candidate)
+        && h.get("seed").and_then(|v| v.as_u64()) == Some(cfg.seed)
+        && h.get("test_fraction").and_then(|v| v.as_f64()) == Some(cfg.test_fraction)
+}
+
+fn names(files: &[PathBuf]) -> String {
+    files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
