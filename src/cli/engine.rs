@@ -150,6 +150,10 @@ pub struct CvArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write every training row's out-of-fold outputs (margins, specialist margins, scaled row)
+    /// as JSON lines to this file, for analysing decision rules on training rows only.
+    #[arg(long)]
+    pub dump: Option<PathBuf>,
 }
 
 fn init_tracing() {
@@ -190,6 +194,16 @@ fn cv_cmd(a: CvArgs) -> anyhow::Result<()> {
         bail!("{}: no labelled rows", a.data.display());
     }
     let r = crate::engine::cv::cross_validate(&data, a.profile.into(), &cfg, a.folds, a.repeats)?;
+    if let Some(path) = &a.dump {
+        let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        for row in &r.oof {
+            serde_json::to_writer(&mut out, row)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        eprintln!("wrote {} out-of-fold rows to {}", r.oof.len(), path.display());
+    }
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
         return Ok(());

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::ensemble::{classify, BatchScores, WEB_CLASSES};
 use super::features::{raw_row, Scaler, Schema};
+use super::rare::RareNeighbours;
 use super::train::{fit_ovr, matrix, rows_of, standard_split, stratified_folds};
 use super::train::{LabelledData, TrainConfig};
 use super::{eval, EngineError};
@@ -37,6 +38,25 @@ pub struct CvReport {
     /// truth, predicted), pooled over repeats.
     pub rare_errors: Vec<(usize, Threat, Threat)>,
     pub seconds: f64,
+    /// Out-of-fold outputs of every training row in every repeat (for `cv --dump`; not serialised).
+    #[serde(skip)]
+    pub oof: Vec<OofRow>,
+}
+
+/// One training row's out-of-fold outputs in one repeat.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OofRow {
+    pub repeat: usize,
+    /// Row of the data file.
+    pub row: usize,
+    pub truth: Threat,
+    pub predicted: Threat,
+    /// The classifier's one-vs-rest margins, in `Threat::ALL` order.
+    pub margins: Vec<f32>,
+    /// The web specialist's margins (benign, brute force, XSS, SQL injection), for every row.
+    pub web_margins: Vec<f32>,
+    /// The row scaled by its fold's scaler.
+    pub x: Vec<f32>,
 }
 
 /// Cross-validates the classifier of `profile` on the training rows of the standard split.
@@ -57,6 +77,7 @@ pub fn cross_validate(
     let mut pred_all = Vec::new();
     let mut macro_f1 = Vec::new();
     let mut rare_errors = Vec::new();
+    let mut oof = Vec::new();
     let count = |t: Threat| labels.iter().filter(|&&l| l == t).count();
     let folds = folds.max(2);
     for rep in 0..repeats.max(1) {
@@ -74,11 +95,25 @@ pub fn cross_validate(
             let x = matrix(&schema, &scaler, &data.flows, &train);
             let gbdt = fit_ovr(&x, d, &inner, &labels, &Threat::ALL, cfg.gbdt_for(profile))?;
             let web = fit_ovr(&x, d, &inner, &labels, &WEB_CLASSES, &cfg.web_specialist)?;
+            let rare_params = cfg.rare_for(profile);
+            let rare = rare_params.enabled.then(|| RareNeighbours::fit(&x, d, &inner, &labels, rare_params));
             let xo = rows_of(&x, d, &outer);
             let mut s = BatchScores { n: outer.len(), ..Default::default() };
-            classify(&gbdt, &web, d, &xo, outer.len(), &mut s);
+            classify(&gbdt, &web, rare.as_ref(), d, &xo, outer.len(), &mut s);
+            let wk = WEB_CLASSES.len();
+            let mut wm = vec![0f32; outer.len() * wk];
+            web.margins(&xo, outer.len(), &mut wm);
             for (j, &r) in outer.iter().enumerate() {
                 pred[r] = s.argmax(j);
+                oof.push(OofRow {
+                    repeat: rep,
+                    row: train[r],
+                    truth: labels[r],
+                    predicted: pred[r],
+                    margins: s.margins[j * Threat::COUNT..(j + 1) * Threat::COUNT].to_vec(),
+                    web_margins: wm[j * wk..(j + 1) * wk].to_vec(),
+                    x: xo[j * d..(j + 1) * d].to_vec(),
+                });
             }
             tracing::info!(repeat = rep, fold = f, "cv fold done");
         }
@@ -111,6 +146,7 @@ pub fn cross_validate(
         confusions: conf.into_iter().map(|((t, p), c)| (t, p, c)).collect(),
         rare_errors,
         seconds: started.elapsed().as_secs_f64(),
+        oof,
     })
 }
 

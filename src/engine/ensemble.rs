@@ -12,6 +12,7 @@ use super::features::{scale_flows, Scaler, Schema};
 use super::gbdt::{normalise_ovr, FlatForest};
 use super::iforest::IsolationForest;
 use super::ocsvm::OneClassSvm;
+use super::rare::RareNeighbours;
 
 /// Classes of the web-attack specialist, in output order.
 pub const WEB_CLASSES: [Threat; 4] = [Threat::Benign, Threat::WebBruteForce, Threat::WebXss, Threat::WebSqlInjection];
@@ -34,6 +35,8 @@ pub struct ProfileModel {
     pub scaler: Scaler,
     pub gbdt: FlatForest,
     pub web: FlatForest,
+    /// The rare-class stage (None for models trained before it existed).
+    pub rare: Option<RareNeighbours>,
     pub iforest: IsolationForest,
     pub ocsvm: OneClassSvm,
     pub ae: Autoencoder,
@@ -120,9 +123,10 @@ impl ProfileModel {
         missing
     }
 
-    /// Classifier probabilities (with the web specialist) into `s.probs`, `s.web_attack`.
+    /// Classifier probabilities (with the web specialist and the rare-class stage) into `s.probs`,
+    /// `s.web_attack`.
     pub fn classify(&self, x: &[f32], n: usize, s: &mut BatchScores) {
-        classify(&self.gbdt, &self.web, self.dim(), x, n, s);
+        classify(&self.gbdt, &self.web, self.rare.as_ref(), self.dim(), x, n, s);
     }
 
     /// Every model on `n` scaled rows, and the risk.
@@ -263,8 +267,18 @@ impl ProfileModel {
 }
 
 /// The classifier: one-vs-rest margins and probabilities of `gbdt` into `s.margins`, `s.probs`; rows with
-/// at least [`WEB_GATE`] web-attack mass get it re-split by the specialist `web` (`s.web_attack`).
-pub fn classify(gbdt: &FlatForest, web: &FlatForest, d: usize, x: &[f32], n: usize, s: &mut BatchScores) {
+/// at least [`WEB_GATE`] web-attack mass get it re-split by the specialist `web` (`s.web_attack`); then
+/// the rare-class stage `rare` may change the most probable class of an ambiguous row (its probability
+/// is swapped with the previous winner's, so the distribution keeps its values).
+pub fn classify(
+    gbdt: &FlatForest,
+    web: &FlatForest,
+    rare: Option<&RareNeighbours>,
+    d: usize,
+    x: &[f32],
+    n: usize,
+    s: &mut BatchScores,
+) {
     let k = Threat::COUNT;
     s.margins.clear();
     s.margins.resize(n * k, 0.0);
@@ -278,28 +292,45 @@ pub fn classify(gbdt: &FlatForest, web: &FlatForest, d: usize, x: &[f32], n: usi
     let web_idx: Vec<usize> = WEB_CLASSES[1..].iter().map(|t| t.index()).collect();
     let gated: Vec<usize> =
         (0..n).filter(|&r| web_idx.iter().map(|&i| s.probs[r * k + i]).sum::<f32>() >= WEB_GATE).collect();
-    if gated.is_empty() {
-        return;
-    }
-    let mut sub = Vec::with_capacity(gated.len() * d);
-    for &r in &gated {
-        sub.extend_from_slice(&x[r * d..(r + 1) * d]);
-    }
-    let wk = WEB_CLASSES.len();
-    let mut wm = vec![0f32; gated.len() * wk];
-    web.margins(&sub, gated.len(), &mut wm);
-    let mut q = [0f32; 4];
-    for (g, &r) in gated.iter().enumerate() {
-        normalise_ovr(&wm[g * wk..(g + 1) * wk], &mut q);
-        s.web_attack[r] = 1.0 - q[0];
-        let mass: f32 = web_idx.iter().map(|&i| s.probs[r * k + i]).sum();
-        let qa = q[1] + q[2] + q[3];
-        if qa > 0.0 {
-            for (j, &i) in web_idx.iter().enumerate() {
-                s.probs[r * k + i] = mass * q[j + 1] / qa;
+    if !gated.is_empty() {
+        let mut sub = Vec::with_capacity(gated.len() * d);
+        for &r in &gated {
+            sub.extend_from_slice(&x[r * d..(r + 1) * d]);
+        }
+        let wk = WEB_CLASSES.len();
+        let mut wm = vec![0f32; gated.len() * wk];
+        web.margins(&sub, gated.len(), &mut wm);
+        let mut q = [0f32; 4];
+        for (g, &r) in gated.iter().enumerate() {
+            normalise_ovr(&wm[g * wk..(g + 1) * wk], &mut q);
+            s.web_attack[r] = 1.0 - q[0];
+            let mass: f32 = web_idx.iter().map(|&i| s.probs[r * k + i]).sum();
+            let qa = q[1] + q[2] + q[3];
+            if qa > 0.0 {
+                for (j, &i) in web_idx.iter().enumerate() {
+                    s.probs[r * k + i] = mass * q[j + 1] / qa;
+                }
             }
         }
     }
+    if let Some(rare) = rare {
+        for r in 0..n {
+            let row = &x[r * d..(r + 1) * d];
+            let predicted = s.argmax(r);
+            let web_pick = || specialist_web_class(web, row);
+            if let Some(t) = rare.decide(row, &s.margins[r * k..(r + 1) * k], predicted, web_pick) {
+                s.probs.swap(r * k + predicted.index(), r * k + t.index());
+            }
+        }
+    }
+}
+
+/// The specialist's most probable web attack for one row.
+fn specialist_web_class(web: &FlatForest, row: &[f32]) -> Threat {
+    let mut m = [0f32; 4];
+    web.margins(row, 1, &mut m);
+    let best = (2..WEB_CLASSES.len()).fold(1, |b, j| if m[j] > m[b] { j } else { b });
+    WEB_CLASSES[best]
 }
 
 /// Indices and values of the `k` largest values, largest first.

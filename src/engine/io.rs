@@ -14,6 +14,7 @@ use super::features::{hex, Scaler, Schema};
 use super::gbdt::FlatForest;
 use super::iforest::IsolationForest;
 use super::ocsvm::OneClassSvm;
+use super::rare::{RareNeighbours, RareParams};
 use super::EngineError;
 use crate::detection::{ArtifactFile, ModelKind, ModelManifest, ProfileManifest};
 
@@ -100,6 +101,9 @@ impl<'a> TensorReader<'a> {
             .and_then(|t| t.to_vec1::<u32>())
             .map_err(|e| model_err(self.path, format!("tensor `{name}`: {e}")))
     }
+    fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
     fn scalar(&self, name: &str) -> Result<u32, EngineError> {
         self.u32(name)?.first().copied().ok_or_else(|| model_err(self.path, format!("tensor `{name}` is empty")))
     }
@@ -109,9 +113,19 @@ fn ce(path: &Path) -> impl Fn(candle_core::Error) -> EngineError + '_ {
     move |e| model_err(path, e.to_string())
 }
 
-fn save_forest(f: &FlatForest, path: &Path) -> Result<(), EngineError> {
+/// Writes a forest; the classifier's file also holds its rare-class stage (`rare_*` tensors).
+fn save_forest(f: &FlatForest, rare: Option<&RareNeighbours>, path: &Path) -> Result<(), EngineError> {
     let mut w = TensorWriter::new();
     (|| -> Result<(), candle_core::Error> {
+        if let Some(r) = rare {
+            let p = &r.params;
+            w.u32("rare_class", &r.class)?;
+            w.f32("rare_rows", &r.rows)?;
+            w.f32(
+                "rare_params",
+                &[p.enabled as u8 as f32, p.gate_margin, p.gate_gap, p.promote_below_margin, p.promote_within, p.top_n as f32],
+            )?;
+        }
         w.u32("n_outputs", &[f.n_outputs as u32])?;
         w.u32("n_features", &[f.n_features as u32])?;
         w.u32("tree_output", &f.tree_output)?;
@@ -126,9 +140,33 @@ fn save_forest(f: &FlatForest, path: &Path) -> Result<(), EngineError> {
     w.save(path)
 }
 
-fn load_forest(path: &Path) -> Result<FlatForest, EngineError> {
+/// Reads a forest and, when the file has one, its rare-class stage.
+fn load_forest(path: &Path) -> Result<(FlatForest, Option<RareNeighbours>), EngineError> {
     let r = TensorReader::open(path)?;
-    FlatForest::new(
+    let rare = if r.has("rare_class") {
+        let p = r.f32("rare_params")?;
+        let [enabled, gate_margin, gate_gap, promote_below_margin, promote_within, top_n] = p[..] else {
+            return Err(model_err(path, format!("tensor `rare_params` has {} values, expected 6", p.len())));
+        };
+        let stage = RareNeighbours {
+            n_features: r.scalar("n_features")? as usize,
+            class: r.u32("rare_class")?,
+            rows: r.f32("rare_rows")?,
+            params: RareParams {
+                enabled: enabled != 0.0,
+                gate_margin,
+                gate_gap,
+                promote_below_margin,
+                promote_within,
+                top_n: top_n as usize,
+            },
+        };
+        stage.validate().map_err(|e| model_err(path, format!("rare-class stage: {e}")))?;
+        Some(stage)
+    } else {
+        None
+    };
+    let forest = FlatForest::new(
         r.scalar("n_outputs")? as usize,
         r.scalar("n_features")? as usize,
         r.u32("tree_output")?,
@@ -138,7 +176,8 @@ fn load_forest(path: &Path) -> Result<FlatForest, EngineError> {
         r.f32("threshold")?,
         r.f32("value")?,
     )
-    .map_err(|e| model_err(path, e))
+    .map_err(|e| model_err(path, e))?;
+    Ok((forest, rare))
 }
 
 fn save_iforest(f: &IsolationForest, path: &Path) -> Result<(), EngineError> {
@@ -248,8 +287,8 @@ pub fn save_profile(
     std::fs::create_dir_all(&pdir).map_err(|source| EngineError::Io { path: pdir.clone(), source })?;
     let scaler_path = pdir.join(artifact_name(None));
     save_scaler(&m.scaler, &scaler_path)?;
-    save_forest(&m.gbdt, &pdir.join(artifact_name(Some(ModelKind::Gbdt))))?;
-    save_forest(&m.web, &pdir.join(artifact_name(Some(ModelKind::WebSpecialist))))?;
+    save_forest(&m.gbdt, m.rare.as_ref(), &pdir.join(artifact_name(Some(ModelKind::Gbdt))))?;
+    save_forest(&m.web, None, &pdir.join(artifact_name(Some(ModelKind::WebSpecialist))))?;
     save_iforest(&m.iforest, &pdir.join(artifact_name(Some(ModelKind::IsolationForest))))?;
     save_ocsvm(&m.ocsvm, &pdir.join(artifact_name(Some(ModelKind::OneClassSvm))))?;
     let ae_path = pdir.join(artifact_name(Some(ModelKind::Autoencoder)));
@@ -258,7 +297,7 @@ pub fn save_profile(
     let mut files = Vec::new();
     for (kind, format) in [
         (None, "safetensors: scaler mean/std/fill (f32)"),
-        (Some(ModelKind::Gbdt), "safetensors: flat heap-layout forest"),
+        (Some(ModelKind::Gbdt), "safetensors: flat heap-layout forest and its rare-class stage"),
         (Some(ModelKind::WebSpecialist), "safetensors: flat heap-layout forest"),
         (Some(ModelKind::IsolationForest), "safetensors: flat heap-layout isolation trees"),
         (Some(ModelKind::OneClassSvm), "safetensors: support vectors, alpha, rho, eps"),
@@ -349,7 +388,7 @@ pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, En
         }
     };
     let p = find(Some(ModelKind::Gbdt))?;
-    let gbdt = load_forest(&p)?;
+    let (gbdt, rare) = load_forest(&p)?;
     check(&p, gbdt.n_features)?;
     if gbdt.n_outputs != crate::threat::Threat::COUNT {
         return Err(model_err(
@@ -358,7 +397,7 @@ pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, En
         ));
     }
     let p = find(Some(ModelKind::WebSpecialist))?;
-    let web = load_forest(&p)?;
+    let (web, _) = load_forest(&p)?;
     check(&p, web.n_features)?;
     if web.n_outputs != super::ensemble::WEB_CLASSES.len() {
         return Err(model_err(&p, format!("web specialist has {} classes, expected 4", web.n_outputs)));
@@ -376,5 +415,44 @@ pub fn load_profile(dir: &Path, pm: &ProfileManifest) -> Result<ProfileModel, En
     if fusion.weights.len() != super::ensemble::FUSION_INPUTS.len() || fusion.anomaly_thresholds.len() != 3 {
         return Err(model_err(&manifest_path, "fusion parameters have the wrong number of inputs"));
     }
-    Ok(ProfileModel { schema, scaler, gbdt, web, iforest, ocsvm, ae, fusion })
+    Ok(ProfileModel { schema, scaler, gbdt, web, rare, iforest, ocsvm, ae, fusion })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::threat::Threat;
+
+    /// One tree of depth 1 on feature 1, two outputs.
+    fn forest() -> FlatForest {
+        FlatForest::new(2, 3, vec![0], vec![1], vec![0.5, -0.5], vec![1], vec![0.25], vec![0.0, -1.0, 1.0])
+            .expect("valid forest")
+    }
+
+    #[test]
+    fn the_classifier_file_round_trips_its_rare_class_stage() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("gbdt.safetensors");
+        let x = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
+        let labels = [Threat::Heartbleed, Threat::Benign, Threat::WebXss];
+        let rare = RareNeighbours::fit(&x, 3, &[0, 1, 2], &labels, &RareParams { top_n: 2, ..RareParams::default() });
+        save_forest(&forest(), Some(&rare), &path).expect("save");
+        let (f, r) = load_forest(&path).expect("load");
+        assert_eq!(f, forest());
+        assert_eq!(r, Some(rare));
+
+        // A forest written without the stage (the web specialist, or a model from before it) has none.
+        save_forest(&forest(), None, &path).expect("save");
+        assert_eq!(load_forest(&path).expect("load").1, None);
+    }
+
+    #[test]
+    fn a_rare_class_stage_of_the_wrong_shape_is_named() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("gbdt.safetensors");
+        let bad = RareNeighbours { n_features: 3, class: vec![Threat::Heartbleed.index() as u32], rows: vec![0.0; 2], params: RareParams::default() };
+        save_forest(&forest(), Some(&bad), &path).expect("save");
+        let msg = load_forest(&path).expect_err("must fail").to_string();
+        assert!(msg.contains("gbdt.safetensors") && msg.contains("rare-class stage"), "{msg}");
+    }
 }

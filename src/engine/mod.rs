@@ -17,6 +17,7 @@ pub mod gbdt;
 pub mod iforest;
 pub mod io;
 pub mod ocsvm;
+pub mod rare;
 pub mod train;
 
 use std::net::IpAddr;

@@ -22,6 +22,7 @@ use super::features::{raw_row, Scaler, Schema};
 use super::gbdt::{balance_weights, train_ovr, GbdtParams};
 use super::iforest::{IForestParams, IsolationForest};
 use super::ocsvm::{OcsvmParams, OneClassSvm};
+use super::rare::{RareNeighbours, RareParams};
 use super::{io, progress_bar, EngineError};
 use crate::detection::{
     AnomalyThreshold, FeatureProfile, FusionParams, LabelMapping, ModelKind, ModelManifest, ProfileManifest,
@@ -54,6 +55,12 @@ pub struct TrainConfig {
     /// threshold to 99.98 and random-split attack recall fell from 0.999 to 0.73.
     #[serde(default)]
     pub novel_attack_share: f64,
+    /// The rare-class stage of the classifier (absent in configurations from before it: off).
+    #[serde(default = "RareParams::off")]
+    pub rare: RareParams,
+    /// The rare-class stage for the `conn` profile where it differs from `rare` (None = `rare`).
+    #[serde(default)]
+    pub conn_rare: Option<RareParams>,
 }
 
 impl TrainConfig {
@@ -62,6 +69,14 @@ impl TrainConfig {
         match (profile, &self.conn_gbdt) {
             (FeatureProfile::Conn, Some(p)) => p,
             _ => &self.gbdt,
+        }
+    }
+
+    /// The rare-class stage settings for `profile`.
+    pub fn rare_for(&self, profile: FeatureProfile) -> &RareParams {
+        match (profile, &self.conn_rare) {
+            (FeatureProfile::Conn, Some(p)) => p,
+            _ => &self.rare,
         }
     }
 
@@ -102,6 +117,8 @@ impl TrainConfig {
             autoencoder: AeParams { seed: seed.wrapping_add(400), ..AeParams::default() },
             fusion_l2: 0.01,
             novel_attack_share: 0.0,
+            rare: RareParams::default(),
+            conn_rare: Some(RareParams::off()),
         }
     }
 }
@@ -462,6 +479,8 @@ pub fn train_profile_with(
     progress(&format!("{}: web-attack specialist", profile.name()), (2 + folds) as f64 / steps);
     let web = fit_ovr(&x, d, &all, &labels, &WEB_CLASSES, &cfg.web_specialist)?;
     tracing::info!(profile = profile.name(), trees = web.n_trees(), "web specialist trained");
+    let rare_params = cfg.rare_for(profile);
+    let rare = rare_params.enabled.then(|| RareNeighbours::fit(&x, d, &all, &labels, rare_params));
     pb.inc(1);
     pb.finish_and_clear();
 
@@ -470,6 +489,7 @@ pub fn train_profile_with(
         scaler,
         gbdt: fitted.gbdt,
         web,
+        rare,
         iforest: fitted.iforest,
         ocsvm: fitted.ocsvm,
         ae: fitted.ae,
