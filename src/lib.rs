@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod charts;
 pub mod detection;
 pub mod flow;
+pub mod kpi;
 pub mod live;
 pub mod pages;
 pub mod playbook;
