@@ -606,6 +606,12 @@ pub fn describe_window(w: Window) -> String {
     format!("{} – {} UTC", utc_minute(w.from), utc_minute(w.to))
 }
 
+/// The window up to `now` when it ends later (the current period ends with the hour in progress):
+/// `2026-11-15 00:00 – 2026-11-21 14:37 UTC`.
+pub fn describe_until(w: Window, now: i64) -> String {
+    describe_window(Window { from: w.from, to: w.to.min(now) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -646,6 +652,8 @@ mod tests {
         assert_eq!(p.buckets().len(), 24);
         assert_eq!(p.buckets()[23], h);
         assert_eq!(describe_window(p.current), "2026-11-20 15:00 – 2026-11-21 15:00 UTC");
+        assert_eq!(describe_until(p.current, NOW), "2026-11-20 15:00 – 2026-11-21 14:37 UTC");
+        assert_eq!(describe_until(p.previous, NOW), "2026-11-19 15:00 – 2026-11-20 15:00 UTC");
     }
 
     #[test]

@@ -228,6 +228,7 @@ async fn server_function_access_table() {
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
             ("alerts/history", vec![("alert_id", "1")], Some(anomalyforge::role::Access::SOC)),
             ("assets/list", vec![("view", "all"), ("page", "1")], Some(anomalyforge::role::Access::ASSETS)),
+            ("kpi/report", vec![("range", "24h")], Some(anomalyforge::role::Access::EXEC)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {

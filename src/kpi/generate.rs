@@ -196,7 +196,8 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
 
     // Alerts per hour: the rhythm, plus three incident days with four times the volume.
     let hours: Vec<i64> = (0..).map(|h| start + h * HOUR).take_while(|h| *h < opts.end).collect();
-    let incidents: Vec<i64> = (0..3).map(|_| start + rng.gen_range(0..i64::from(opts.days)) * DAY).collect();
+    let first_day = floor(start, DAY) + DAY;
+    let incidents: Vec<i64> = (0..3).map(|_| first_day + rng.gen_range(0..i64::from(opts.days)) * DAY).collect();
     let weights: Vec<f64> = hours
         .iter()
         .map(|&h| {
