@@ -17,8 +17,8 @@ PROFILE=${PROFILE:-release}
 export CARGO_INCREMENTAL=0
 
 if [ "$PROFILE" = release ]; then FLAG=--release; BIN=target/release; else FLAG=; BIN=target/debug; fi
-cargo build $FLAG -q -p anomalyforge --features server --bin anomalyforge
-cargo build $FLAG -q -p server --bin anomalyforge-server
+# One build of both binaries (one feature resolution, so dependencies are compiled once).
+cargo build $FLAG -q -p anomalyforge -p server --features anomalyforge/server --bin anomalyforge --bin anomalyforge-server
 
 DIR=target/kpi-bench
 DB="$DIR/kpi-$ALERTS.db"

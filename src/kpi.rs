@@ -549,7 +549,7 @@ impl Change {
             Change::Same => format!("no change vs previous {span}"),
             Change::FromZero => format!("up from none in the previous {span}"),
             Change::NoPrevious => format!("nothing to compare with in the previous {span}"),
-            Change::NoCurrent => format!("none in this period; previous {span} for reference"),
+            Change::NoCurrent => format!("none in this period, so no comparison with the previous {span}"),
         }
     }
 
@@ -738,6 +738,7 @@ mod tests {
         assert_eq!(c(4, 0).text(KpiRange::Week), "▲ from none in the previous 7 days");
         assert_eq!(Change::between(Some(3.0), None).text(KpiRange::Day), "nothing to compare with in the previous 24 hours");
         assert_eq!(Change::between(None, Some(3.0)).direction(), Direction::Unknown);
+        assert_eq!(Change::between(None, Some(3.0)).text(KpiRange::Week), "none in this period, so no comparison with the previous 7 days");
         assert_eq!(c(112, 100).tone(Polarity::HigherIsWorse), "worse");
         assert_eq!(c(88, 100).tone(Polarity::HigherIsWorse), "better");
         assert_eq!(c(88, 100).tone(Polarity::HigherIsBetter), "worse");
