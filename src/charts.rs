@@ -1032,7 +1032,7 @@ fn percent(part: u64, whole: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
 
@@ -1040,7 +1040,7 @@ mod tests {
     const START: i64 = 1_795_186_800_000;
 
     /// Compares with `tests/snapshots/charts/NAME.svg`; `UPDATE_SNAPSHOTS=1` rewrites the file.
-    fn snapshot(name: &str, chart: &Chart) {
+    pub(crate) fn snapshot(name: &str, chart: &Chart) {
         let path: PathBuf = [
             env!("CARGO_MANIFEST_DIR"),
             "tests",
@@ -1069,7 +1069,7 @@ mod tests {
         svg.contains(&format!(">\n{text}\n</text>"))
     }
 
-    fn well_formed(svg: &str) {
+    pub(crate) fn well_formed(svg: &str) {
         assert!(
             svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 "),
             "{}",

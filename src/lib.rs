@@ -15,6 +15,7 @@ pub mod console;
 pub mod detection;
 pub mod explain;
 pub mod flow;
+pub mod kpi;
 pub mod live;
 pub mod model_version;
 pub mod pages;

@@ -11,23 +11,6 @@ use anomalyforge::store::{now_ms, StoreError};
 use anomalyforge::user::NewUser;
 use support::TestDb;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { let db = super::TestDb::sqlite().await; super::$name(&db.db).await; db.cleanup().await; })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let Some(db) = super::TestDb::postgres().await else { return };
-                super::$name(&db.db).await;
-                db.cleanup().await;
-            })*
-        }
-    };
-}
-
 on_both_backends!(
     migrations_are_idempotent_and_ping_works,
     users_round_trip_and_names_are_unique,

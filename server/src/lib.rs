@@ -6,6 +6,7 @@
 mod export;
 mod health;
 pub mod ingest_api;
+mod kpi_export;
 pub mod live_api;
 mod middleware;
 
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stream", get(live_api::stream))
         .route("/api/v1/alerts", get(live_api::list_alerts))
         .route("/assets/export.csv", get(export::assets_csv))
+        .route("/exec/export.csv", get(kpi_export::kpi_csv))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())

@@ -251,6 +251,7 @@ async fn server_function_access_table() {
             // (this server has no models), which changes nothing either.
             ("models/activate", vec![("version", "shipped")], Some(admin_only)),
             ("models/retrain", vec![], Some(admin_only)),
+            ("kpi/report", vec![("range", "24h")], Some(anomalyforge::role::Access::EXEC)),
         ];
         for (endpoint, form, access) in calls {
             let expected = match (access, role) {

@@ -2,6 +2,7 @@
 //! module; this file only parses and dispatches.
 
 mod engine;
+mod kpi;
 mod token;
 mod user;
 
@@ -23,6 +24,9 @@ pub enum Command {
     /// Manage API tokens for the ingest API (uses DATABASE_URL / AF_DATA_DIR like the server).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The KPI benchmark: generate a large database, time the `/exec` report on it.
+    #[command(subcommand)]
+    Kpi(kpi::KpiCommand),
     #[command(flatten)]
     Engine(engine::EngineCommand),
 }
@@ -31,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::User(cmd) => runtime()?.block_on(user::run(cmd)),
         Command::Token(cmd) => runtime()?.block_on(token::run(cmd)),
+        Command::Kpi(cmd) => runtime()?.block_on(kpi::run(cmd)),
         Command::Engine(cmd) => engine::run(cmd),
     }
 }

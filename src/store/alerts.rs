@@ -8,6 +8,7 @@
 use super::{now_ms, Db, Result, StoreError};
 use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, Detector, Severity};
 use crate::asset::Criticality;
+use crate::kpi::rollup::{AlertContribution, AlertRollup, ResponseDeltas};
 use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -251,7 +252,7 @@ pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
 }
 
 /// `($1, …, $k), ($k+1, …)` for `rows` rows of `per_row` parameters, each row followed by `tail`.
-fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
+pub(crate) fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
     let mut out = String::with_capacity(rows * per_row * 5);
     for r in 0..rows {
         if r > 0 {
@@ -273,10 +274,69 @@ fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
 
 const HOUR_MS: i64 = 3_600_000;
 
+/// (hour, threat, criticality, country): the primary key of an `alert_hourly` row.
+type HourlyKey = (i64, String, &'static str, String);
+
+/// `alert_hourly` rows to add, summed per key (alerts, detections, risk sum, max risk).
+#[derive(Debug, Default)]
+pub(crate) struct HourlyRollup {
+    rows: HashMap<HourlyKey, (i64, i64, i64, i64)>,
+}
+
+impl HourlyRollup {
+    /// Adds a stored alert (created or grown) with its highest risk.
+    pub(crate) fn add(&mut self, a: &AlertContribution, risk: i64) {
+        let key = (
+            a.seen_at.div_euclid(HOUR_MS) * HOUR_MS,
+            a.threat.to_string(),
+            a.criticality.and_then(Criticality::parse).map_or("none", Criticality::as_str),
+            a.country.unwrap_or("ZZ").to_string(),
+        );
+        let e = self.rows.entry(key).or_default();
+        e.0 += a.created;
+        e.1 += a.detections;
+        e.2 += a.risk_sum;
+        e.3 = e.3.max(risk.clamp(0, 100));
+    }
+
+    pub(crate) async fn write(self, tx: &mut Transaction<'_, Any>) -> Result<()> {
+        let rows: Vec<_> = self.rows.into_iter().collect();
+        for chunk in rows.chunks(ROWS_PER_UPSERT) {
+            let sql = format!(
+                "INSERT INTO alert_hourly (hour, threat, criticality, country, alerts, detections, risk_sum, max_risk) \
+                 VALUES {} ON CONFLICT (hour, threat, criticality, country) DO UPDATE SET \
+                 alerts = alert_hourly.alerts + excluded.alerts, detections = alert_hourly.detections + excluded.detections, \
+                 risk_sum = alert_hourly.risk_sum + excluded.risk_sum, \
+                 max_risk = CASE WHEN excluded.max_risk > alert_hourly.max_risk THEN excluded.max_risk ELSE alert_hourly.max_risk END",
+                values_clause(chunk.len(), 8, "")
+            );
+            let mut q = sqlx::query(&sql);
+            for ((hour, threat, crit, country), (alerts, detections, risk_sum, max_risk)) in chunk {
+                q = q
+                    .bind(*hour)
+                    .bind(threat.clone())
+                    .bind(*crit)
+                    .bind(country.clone())
+                    .bind(*alerts)
+                    .bind(*detections)
+                    .bind(*risk_sum)
+                    .bind(*max_risk);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+}
+
 impl Db {
     /// Stores a batch in one transaction (see the module docs). Returns the alerts created or updated.
     pub async fn persist_batch(&self, batch: &PersistBatch) -> Result<Vec<StoredAlert>> {
-        let now = now_ms();
+        self.persist_batch_at(batch, now_ms()).await
+    }
+
+    /// [`Db::persist_batch`] with the storage time (`created_at` of new alerts) given, for tests and
+    /// fixtures with hand-computed times.
+    pub async fn persist_batch_at(&self, batch: &PersistBatch, now: i64) -> Result<Vec<StoredAlert>> {
         let mut tx = self.pool().begin().await?;
         let asset_ids: HashMap<String, i64> = Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
         Db::count_suppressed(&mut tx, &batch.suppressed).await?;
@@ -337,45 +397,28 @@ impl Db {
             }
         }
 
-        // Hourly rollup of what was just stored.
-        let mut hourly: HashMap<(i64, &str, &str, &str), (i64, i64, i64, i64)> = HashMap::new();
+        // Hourly rollup of what was just stored, and the KPI rollups (crate::kpi::rollup).
+        let mut hourly = HourlyRollup::default();
+        let mut kpi = AlertRollup::default();
         for (a, &is_new) in batch.alerts.iter().zip(&created) {
-            let key = (
-                a.seen_at.div_euclid(HOUR_MS) * HOUR_MS,
-                a.threat.as_str(),
-                a.criticality.map_or("none", |c| c.as_str()),
-                a.src_country.as_deref().unwrap_or("ZZ"),
-            );
-            let e = hourly.entry(key).or_default();
-            e.0 += i64::from(is_new);
-            e.1 += a.count;
-            e.2 += a.risk_sum;
-            e.3 = e.3.max(a.risk.clamp(0, 100));
+            let contribution = AlertContribution {
+                seen_at: a.seen_at,
+                threat: &a.threat,
+                criticality: a.criticality.map(|c| c.as_str()),
+                country: a.src_country.as_deref(),
+                asset_id: asset_of(a),
+                created: i64::from(is_new),
+                detections: a.count,
+                risk_sum: a.risk_sum,
+            };
+            hourly.add(&contribution, a.risk);
+            kpi.add(&contribution);
         }
-        let hourly: Vec<_> = hourly.into_iter().collect();
-        for chunk in hourly.chunks(ROWS_PER_UPSERT) {
-            let sql = format!(
-                "INSERT INTO alert_hourly (hour, threat, criticality, country, alerts, detections, risk_sum, max_risk) \
-                 VALUES {} ON CONFLICT (hour, threat, criticality, country) DO UPDATE SET \
-                 alerts = alert_hourly.alerts + excluded.alerts, detections = alert_hourly.detections + excluded.detections, \
-                 risk_sum = alert_hourly.risk_sum + excluded.risk_sum, \
-                 max_risk = CASE WHEN excluded.max_risk > alert_hourly.max_risk THEN excluded.max_risk ELSE alert_hourly.max_risk END",
-                values_clause(chunk.len(), 8, "")
-            );
-            let mut q = sqlx::query(&sql);
-            for ((hour, threat, crit, country), (alerts, detections, risk_sum, max_risk)) in chunk {
-                q = q
-                    .bind(*hour)
-                    .bind(threat.to_string())
-                    .bind(crit.to_string())
-                    .bind(country.to_string())
-                    .bind(*alerts)
-                    .bind(*detections)
-                    .bind(*risk_sum)
-                    .bind(*max_risk);
-            }
-            q.execute(&mut *tx).await?;
-        }
+        hourly.write(&mut tx).await?;
+        super::kpi::add_alert_rollup(&mut tx, kpi).await?;
+        let mut response = ResponseDeltas::default();
+        response.raised(now, to_insert.len() as i64);
+        super::kpi::add_response(&mut tx, response).await?;
 
         for chunk in batch.traffic.chunks(ROWS_PER_UPSERT) {
             let sql = format!(

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod assets;
 pub mod audit;
 pub mod console;
+pub mod kpi;
 pub mod login_failures;
 pub mod playbooks;
 pub mod reports;

@@ -2,6 +2,7 @@
 
 use super::{now_ms, Db, Result, StoreError};
 use crate::alert::AlertStatus;
+use crate::kpi::rollup::{ResponseDeltas, TriageStep};
 use crate::triage::{AlertEvent, Triage, TriageOutcome};
 use sqlx::Row;
 
@@ -10,11 +11,21 @@ impl Db {
     /// does not apply to (or that does not exist) is skipped with the reason; the others change
     /// status and get a history entry.
     pub async fn triage(&self, ids: &[i64], actor: &str, action: &Triage) -> Result<Vec<TriageOutcome>> {
-        let now = now_ms();
+        self.triage_at(ids, actor, action, now_ms()).await
+    }
+
+    /// [`Db::triage`] at a given time, for tests and fixtures with hand-computed times. The KPI
+    /// response rollup (`crate::kpi::rollup`) changes in the same transaction.
+    pub async fn triage_at(&self, ids: &[i64], actor: &str, action: &Triage, now: i64) -> Result<Vec<TriageOutcome>> {
         let mut tx = self.pool().begin().await?;
         let mut out = Vec::with_capacity(ids.len());
+        let mut response = ResponseDeltas::default();
         for &id in ids {
-            let Some(row) = sqlx::query("SELECT status FROM alerts WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? else {
+            let Some(row) = sqlx::query("SELECT status, created_at, acknowledged_at, resolved_at FROM alerts WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
                 out.push(TriageOutcome { alert_id: id, status: None, skipped: Some(format!("alert #{id} does not exist")) });
                 continue;
             };
@@ -31,6 +42,14 @@ impl Db {
                 Triage::Assign { to } => Some(to.as_str()),
                 _ => None,
             };
+            response.step(&TriageStep {
+                created_at: row.try_get("created_at")?,
+                acknowledged_at: row.try_get("acknowledged_at")?,
+                resolved_at: row.try_get("resolved_at")?,
+                from: current,
+                to: next,
+                at: now,
+            });
             let closing = i64::from(current.is_open() && !next.is_open());
             let reopening = i64::from(!current.is_open() && next.is_open());
             let handled = i64::from(next != AlertStatus::New);
@@ -59,6 +78,7 @@ impl Db {
                 .await?;
             out.push(TriageOutcome { alert_id: id, status: Some(next), skipped: None });
         }
+        super::kpi::add_response(&mut tx, response).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -4,6 +4,27 @@
 
 use anomalyforge::store::Db;
 
+/// Runs each named `async fn(&Db)` of the calling test file as two tests: `sqlite::NAME` on a
+/// temporary SQLite file and `postgres::NAME` on a fresh PostgreSQL database (skipped without
+/// `AF_TEST_POSTGRES_URL`). The calling file imports `support::TestDb`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { let db = super::TestDb::sqlite().await; super::$name(&db.db).await; db.cleanup().await; })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(db) = super::TestDb::postgres().await else { return };
+                super::$name(&db.db).await;
+                db.cleanup().await;
+            })*
+        }
+    };
+}
+
 pub struct TestDb {
     pub db: Db,
     pub url: String,

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod kpi;
 pub mod models;
 pub mod playbooks;
 pub mod reports;

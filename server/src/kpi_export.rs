@@ -1,0 +1,44 @@
+//! `GET /exec/export.csv?range=7d`: the KPI report of a range as CSV (see `anomalyforge::kpi::export`
+//! for the columns), for executives and admins. The session middleware already refuses other roles
+//! (the path is under `/exec`); the role is checked here again so the handler is safe wherever it is
+//! mounted. A missing range means the page's default; a wrong one is a 400 that names it.
+
+use anomalyforge::kpi::{export, KpiRange};
+use anomalyforge::role::Access;
+use app::state::{AppState, RequestAuth};
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    range: Option<String>,
+}
+
+pub async fn kpi_csv(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>, Query(q): Query<ExportQuery>) -> Response {
+    match auth.user.as_ref() {
+        None => return (StatusCode::UNAUTHORIZED, "Sign in to export the KPIs.").into_response(),
+        Some(u) if !Access::EXEC.allows(u.role) => return (StatusCode::FORBIDDEN, "Your role may not export the KPIs.").into_response(),
+        Some(_) => {}
+    }
+    let range = match q.range.as_deref().map(KpiRange::parse).transpose() {
+        Ok(r) => r.unwrap_or(KpiRange::DEFAULT),
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("range: {}", e.message)).into_response(),
+    };
+    match st.db.kpi_report(range, anomalyforge::store::now_ms()).await {
+        Ok(report) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", export::file_name(&report))),
+            ],
+            export::to_csv(&report),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, range = range.as_str(), "exporting the KPIs failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "The KPIs cannot be read right now; try again.").into_response()
+        }
+    }
+}
