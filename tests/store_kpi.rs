@@ -113,19 +113,23 @@ async fn fixture(db: &Db) -> Fixture {
     triage(db, a4, Triage::Comment { text: "looking".into() }, nov(20, 9, 40)).await;
     triage(db, a6, Triage::FalsePositive { reason: "pen test".into() }, nov(14, 11, 2)).await;
 
-    // Employee reports: received (created) at the given times.
+    // Employee reports: received (created) at the given times, each about its own address (the SOC's
+    // decision is per address and shared by every report of it).
     let reporter = db.create_user("erin", "Erin", anomalyforge::role::Role::Employee, "x").await.unwrap().id;
-    for (at, status) in [
+    for (i, (at, status)) in [
         (nov(21, 9, 0), ReportStatus::Confirmed),
         (nov(20, 20, 0), ReportStatus::New),
         (nov(20, 12, 0), ReportStatus::Confirmed),
         (nov(14, 16, 0), ReportStatus::Confirmed),
         (nov(10, 8, 0), ReportStatus::Dismissed),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let r = db
             .create_report(&NewReport {
                 reporter_id: reporter,
-                indicator: "203.0.113.9".into(),
+                indicator: format!("203.0.113.{}", i + 1),
                 kind: IndicatorKind::Ip,
                 category: ReportCategory::Scanning,
                 description: "x".into(),
