@@ -4,8 +4,8 @@
 #   WORK     the temporary directory (removed on exit)
 #   PORT     must be set by the caller
 export CARGO_INCREMENTAL=0
-cargo build --release -q -p server --bins
-cargo build --release -q -p anomalyforge --features server --bin anomalyforge
+# One build of both binaries (one feature resolution, so dependencies are compiled once).
+cargo build --release -q -p anomalyforge -p server --features anomalyforge/server --bins
 BIN=target/release
 
 WORK=$(mktemp -d)
