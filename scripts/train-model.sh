@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 DATA=data/cicids2017/improved_train.csv.gz
 OUT=${OUT:-models}
 SEED=${SEED:-2017}
-run() { cargo run --release -q -p anomalyforge --features server --bin anomalyforge -- "$@"; }
+# Built as the bench scripts build it (one feature resolution with the server), so the release
+# dependencies are compiled once for all of them.
+cargo build --release -q -p anomalyforge -p server --features anomalyforge/server --bins
+run() { target/release/anomalyforge "$@"; }
 run train --data "$DATA" --out "$OUT" --seed "$SEED"
 run eval --models "$OUT" --data "$DATA" --split random --record
 for profile in cicflowmeter conn; do

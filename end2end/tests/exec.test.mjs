@@ -5,7 +5,7 @@
 // triage control is reachable and /soc is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, signIn, account } from './harness.mjs';
+import { startServer, launchBrowser, signIn, signInWithoutJs, account } from './harness.mjs';
 
 const env = { server: undefined, chromium: undefined };
 const HOUR = 3_600_000;
@@ -107,13 +107,7 @@ test('an executive switches ranges and the figures and charts change without a p
 });
 
 test('with JavaScript disabled the figures, charts and range links work as plain pages', async () => {
-  const context = await env.chromium.browser.newContext({ javaScriptEnabled: false });
-  const page = await context.newPage();
-  await page.goto(`${env.server.base}/login`);
-  const { username, password } = account('executive');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${env.server.base}/exec`), page.click('[data-test=login-submit]')]);
+  const { context, page } = await signInWithoutJs(env, 'executive');
   assert.equal(await page.locator('body').getAttribute('data-hydrated'), null, 'no WASM ran');
   assert.equal(await alertsValue(page).textContent(), '8');
   assert.equal(await page.locator('[data-test=charts] figure.chart .chart-svg svg').count(), 7, 'charts drawn on the server');

@@ -129,3 +129,16 @@ export async function signIn(env, role) {
   await page.waitForSelector('body[data-hydrated=true]');
   return { context, page, dialogs };
 }
+
+/** Signs `role` in through the plain login form in a context with JavaScript off (no WASM runs). */
+export async function signInWithoutJs(env, role) {
+  const { server, chromium } = env;
+  const context = await chromium.browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/login`);
+  const { username, password } = account(role);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
+  return { context, page };
+}

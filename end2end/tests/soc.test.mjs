@@ -3,7 +3,7 @@
 // history shows both; keyboard triage; the console without JavaScript; an employee is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, signIn, account } from './harness.mjs';
+import { useServerAndBrowser, signIn, signInWithoutJs } from './harness.mjs';
 
 const env = useServerAndBrowser(before, after);
 
@@ -82,15 +82,9 @@ test('keyboard triage: j moves, a acknowledges, x selects, Esc clears', async ()
 });
 
 test('the console works without JavaScript and refuses employees', async () => {
-  const { server, chromium } = env;
-  // Sign in through the API, then open /soc with scripts off: the queue and maps are in the HTML.
-  const context = await chromium.browser.newContext({ javaScriptEnabled: false });
-  const page = await context.newPage();
-  await page.goto(`${server.base}/login`);
-  const { username, password } = account('analyst');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${server.base}/soc`), page.click('[data-test=login-submit]')]);
+  const { server } = env;
+  // Sign in with scripts off, then /soc: the queue and maps are in the HTML.
+  const { context, page } = await signInWithoutJs(env, 'analyst');
   await page.locator('[data-test=traffic-map] svg').waitFor();
   await page.locator('[data-test=origins-map] svg').waitFor();
   assert.ok(await page.locator('[data-test=queue-summary]').count() === 1);

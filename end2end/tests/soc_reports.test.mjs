@@ -9,7 +9,7 @@
 // (AF_REPLAY__AUTOSTART=false), so the test decides when it runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, signIn, account } from './harness.mjs';
+import { useServerAndBrowser, signIn, signInWithoutJs } from './harness.mjs';
 
 const env = useServerAndBrowser(before, after, { AF_INGEST: 'true', AF_REPLAY__AUTOSTART: 'false' });
 const markup = '<img src=x onerror=alert(1)>';
@@ -138,14 +138,8 @@ test('an admin starts the replay of recorded traffic, changes its speed and stop
 });
 
 test('without JavaScript an analyst decides about a report and creates a rule', async () => {
-  const { server, chromium } = env;
-  const context = await chromium.browser.newContext({ javaScriptEnabled: false });
-  const page = await context.newPage();
-  await page.goto(`${server.base}/login`);
-  const { username, password } = account('analyst');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${server.base}/soc`), page.click('[data-test=login-submit]')]);
+  const { server } = env;
+  const { context, page } = await signInWithoutJs(env, 'analyst');
 
   // Anyone may report, the analyst too; the queue shows it after a plain form post.
   await page.goto(`${server.base}/report`);
