@@ -234,12 +234,18 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Prunes expired sessions and old sign-in failures every few minutes.
+/// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
+/// expired sessions and old sign-in failures.
 fn spawn_housekeeping(db: Db, login_window_secs: u64) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
+            let started = std::time::Instant::now();
+            match db.optimize().await {
+                Ok(()) => tracing::debug!(ms = started.elapsed().as_millis() as u64, "planner statistics refreshed"),
+                Err(e) => tracing::warn!(error = %e, "refreshing the planner statistics failed"),
+            }
             let cutoff = anomalyforge::store::now_ms() - (login_window_secs as i64) * 2000;
             match (db.prune_sessions().await, db.prune_login_failures(cutoff).await) {
                 (Ok(s), Ok(f)) => tracing::debug!(sessions = s, login_failures = f, "pruned"),

@@ -149,23 +149,28 @@ impl Db {
             w.sql(),
             QUEUE_PAGE_SIZE
         );
-        let rows = w.bind(sqlx::query(&sql)).fetch_all(self.pool()).await?;
-        let alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>>>()?;
-        let total: i64 = w
-            .bind(sqlx::query(&format!("SELECT COUNT(*) AS n FROM alerts {}", w.sql())))
-            .fetch_one(self.pool())
-            .await?
-            .try_get("n")?;
-        let groups = match f.group {
-            GroupBy::None => Vec::new(),
+        let count_sql = format!("SELECT COUNT(*) AS n FROM alerts {}", w.sql());
+        let group_sql = match f.group {
+            GroupBy::None => None,
             g => {
                 let key = if g == GroupBy::Threat { "threat" } else { "COALESCE(src_ip, '-')" };
-                let sql = format!(
+                Some(format!(
                     "SELECT {key} AS k, COUNT(*) AS n, CAST(SUM(count) AS BIGINT) AS d, MAX(risk) AS r, MAX(last_seen) AS l \
                      FROM alerts {} GROUP BY {key} ORDER BY r DESC, n DESC, k LIMIT {MAX_GROUPS}",
                     w.sql()
-                );
-                w.bind(sqlx::query(&sql))
+                ))
+            }
+        };
+        // The page, the total and the groups are independent reads: run them side by side.
+        let (rows, total, groups) = tokio::try_join!(
+            async { Ok::<_, StoreError>(w.bind(sqlx::query(&sql)).fetch_all(self.pool()).await?) },
+            async {
+                let row = w.bind(sqlx::query(&count_sql)).fetch_one(self.pool()).await?;
+                Ok::<i64, StoreError>(row.try_get("n")?)
+            },
+            async {
+                let Some(group_sql) = &group_sql else { return Ok::<_, StoreError>(Vec::new()) };
+                w.bind(sqlx::query(group_sql))
                     .fetch_all(self.pool())
                     .await?
                     .iter()
@@ -178,9 +183,10 @@ impl Db {
                             last_seen: r.try_get("l")?,
                         })
                     })
-                    .collect::<Result<Vec<_>>>()?
-            }
-        };
+                    .collect::<Result<Vec<_>>>()
+            },
+        )?;
+        let alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>>>()?;
         let briefs = self.asset_briefs(&alerts.iter().filter_map(|a| a.asset_id).collect::<Vec<_>>()).await?;
         let rows = alerts.into_iter().map(|a| QueueRow { asset: a.asset_id.and_then(|id| briefs.get(&id).cloned()), alert: a }).collect();
         Ok((rows, total, groups))
@@ -216,8 +222,66 @@ impl Db {
 
     /// The console's header and maps for alerts last seen and traffic in `from ≤ t < to`.
     pub async fn console_overview(&self, from: i64, to: i64) -> Result<ConsoleOverview> {
+        // Independent reads, run side by side on the pool: the origins and the open counts each
+        // walk a covering index over every alert of the range / every open alert.
+        let (traffic, origins, by_status, critical_open, reports_new, rules) = tokio::try_join!(
+            self.traffic_by_country(from, to),
+            self.alert_origins(from, to),
+            async {
+                Ok::<_, StoreError>(
+                    sqlx::query("SELECT status, COUNT(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged') GROUP BY status")
+                        .fetch_all(self.pool())
+                        .await?,
+                )
+            },
+            async {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged') AND risk >= 90")
+                    .fetch_one(self.pool())
+                    .await?;
+                Ok::<i64, StoreError>(row.try_get("n")?)
+            },
+            async {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM employee_reports WHERE status = 'new'").fetch_one(self.pool()).await?;
+                Ok::<i64, StoreError>(row.try_get("n")?)
+            },
+            async {
+                Ok::<_, StoreError>(
+                    sqlx::query(
+                        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(hits), 0) AS BIGINT) AS hits FROM suppressions \
+                         WHERE expires_at IS NULL OR expires_at > $1",
+                    )
+                    .bind(to)
+                    .fetch_one(self.pool())
+                    .await?,
+                )
+            },
+        )?;
+        let (mut open_alerts, mut new_alerts) = (0i64, 0i64);
+        for r in &by_status {
+            let n: i64 = r.try_get("n")?;
+            open_alerts += n;
+            if r.try_get::<String, _>("status")? == "new" {
+                new_alerts = n;
+            }
+        }
+        Ok(ConsoleOverview {
+            from,
+            to,
+            traffic,
+            origins,
+            open_alerts,
+            new_alerts,
+            critical_open,
+            reports_new,
+            suppressed: rules.try_get("hits")?,
+            rules_active: rules.try_get("n")?,
+        })
+    }
+
+    /// Flows, bytes and alerting flows per source country in the minutes of `from ≤ t < to`.
+    async fn traffic_by_country(&self, from: i64, to: i64) -> Result<Vec<CountryFlows>> {
         let minute_from = from.div_euclid(60_000) * 60_000;
-        let traffic = sqlx::query(
+        sqlx::query(
             "SELECT country, CAST(SUM(flows) AS BIGINT) AS f, CAST(SUM(bytes) AS BIGINT) AS b, \
              CAST(SUM(CASE WHEN verdict = 'alert' THEN flows ELSE 0 END) AS BIGINT) AS a \
              FROM traffic_minute WHERE minute >= $1 AND minute < $2 GROUP BY country ORDER BY f DESC",
@@ -228,8 +292,13 @@ impl Db {
         .await?
         .iter()
         .map(|r| Ok(CountryFlows { country: r.try_get("country")?, flows: r.try_get("f")?, bytes: r.try_get("b")?, alerting: r.try_get("a")? }))
-        .collect::<Result<Vec<_>>>()?;
-        let origins = sqlx::query(
+        .collect()
+    }
+
+    /// Alerts last seen in `from ≤ t < to` per source country, with their highest risk (read from
+    /// the covering index `alerts_by_country`).
+    async fn alert_origins(&self, from: i64, to: i64) -> Result<Vec<Marker>> {
+        sqlx::query(
             "SELECT src_country, COUNT(*) AS n, MAX(risk) AS r FROM alerts \
              WHERE last_seen >= $1 AND last_seen < $2 AND src_country IS NOT NULL GROUP BY src_country",
         )
@@ -242,35 +311,7 @@ impl Db {
             let n: i64 = r.try_get("n")?;
             Ok(Marker { iso_a2: r.try_get("src_country")?, count: n.max(0) as u64, max_risk: r.try_get("r")? })
         })
-        .collect::<Result<Vec<_>>>()?;
-        let open = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN status = 'new' THEN 1 ELSE 0 END), 0) AS BIGINT) AS fresh, \
-             CAST(COALESCE(SUM(CASE WHEN risk >= 90 THEN 1 ELSE 0 END), 0) AS BIGINT) AS crit \
-             FROM alerts WHERE status IN ('new', 'acknowledged')",
-        )
-        .fetch_one(self.pool())
-        .await?;
-        let reports_new: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM employee_reports WHERE status = 'new'").fetch_one(self.pool()).await?.try_get("n")?;
-        let rules = sqlx::query(
-            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(hits), 0) AS BIGINT) AS hits FROM suppressions \
-             WHERE expires_at IS NULL OR expires_at > $1",
-        )
-        .bind(to)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(ConsoleOverview {
-            from,
-            to,
-            traffic,
-            origins,
-            open_alerts: open.try_get("n")?,
-            new_alerts: open.try_get("fresh")?,
-            critical_open: open.try_get("crit")?,
-            reports_new,
-            suppressed: rules.try_get("hits")?,
-            rules_active: rules.try_get("n")?,
-        })
+        .collect()
     }
 
     /// Other alerts from `src_ip` (newest first, at most `limit`) and how many there are in all.

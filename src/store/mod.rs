@@ -134,6 +134,10 @@ impl Db {
                         // a process crash (SIGKILL) without losing committed transactions.
                         conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
                             .await?;
+                        // A connection reads the planner's statistics once, when it loads the
+                        // schema: refresh them first if they are stale (see `Db::optimize`), so no
+                        // connection of the pool plans without them.
+                        conn.execute("PRAGMA optimize = 0x10002;").await?;
                     }
                     Ok(())
                 })
@@ -151,6 +155,20 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Refreshes the statistics the query planner chooses indexes by. SQLite keeps none until
+    /// asked (without them it sorted every open alert of the day to show the riskiest fifty:
+    /// 700 ms at 100,000 alerts instead of 13 ms); `PRAGMA optimize` with the 0x10000 flag analyses
+    /// the tables whose size changed much since they were last analysed, and is cheap otherwise.
+    /// PostgreSQL's autovacuum does this by itself. Every new SQLite connection runs it (a
+    /// connection reads the statistics when it loads the schema, so one analysing does not update
+    /// the others until the pool recycles them); the server also runs it every few minutes.
+    pub async fn optimize(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA optimize = 0x10002").execute(&self.pool).await?;
+        }
         Ok(())
     }
 
