@@ -6,7 +6,7 @@
 //! worth `depth + c(size)`. The score is `2^(−E[h(x)] / c(sample_size))` in (0, 1]; higher is more
 //! anomalous. Trees are stored in the same padded heap layout as the boosted trees.
 
-use super::gbdt::{descend, descend_one, BLOCK, LANES};
+use super::traverse::{descend, splits, Block, Split};
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,6 +35,8 @@ pub struct IsolationForest {
     pub threshold: Vec<f32>,
     /// Leaf path lengths (`2^depth` per tree).
     pub leaf: Vec<f32>,
+    /// `feature`/`threshold` as traversal records (derived by [`IsolationForest::new`]).
+    splits: Vec<Split>,
 }
 
 /// Average path length of an unsuccessful BST search among `n` points.
@@ -57,71 +59,70 @@ impl IsolationForest {
         let internal = (1usize << depth) - 1;
         let leaves = 1usize << depth;
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
-        let mut f = IsolationForest {
-            depth,
-            n_features: d,
-            n_trees: p.trees,
-            c_norm: c_factor(psi),
-            feature: vec![0; p.trees * internal],
-            threshold: vec![f32::INFINITY; p.trees * internal],
-            leaf: vec![0.0; p.trees * leaves],
-        };
+        let mut feature = vec![0; p.trees * internal];
+        let mut threshold = vec![f32::INFINITY; p.trees * internal];
+        let mut leaf = vec![0.0; p.trees * leaves];
         for t in 0..p.trees {
             let rows: Vec<usize> = sample(&mut rng, n, psi.min(n)).into_iter().collect();
-            let (feat, rest) = f.feature.split_at_mut((t + 1) * internal);
-            let feat = &mut feat[t * internal..];
-            let _ = rest;
-            let thr = &mut f.threshold[t * internal..(t + 1) * internal];
-            let leaf = &mut f.leaf[t * leaves..(t + 1) * leaves];
+            let feat = &mut feature[t * internal..(t + 1) * internal];
+            let thr = &mut threshold[t * internal..(t + 1) * internal];
+            let leaf = &mut leaf[t * leaves..(t + 1) * leaves];
             grow(x, d, rows, 0, 0, depth, internal, feat, thr, leaf, &mut rng);
         }
-        f
+        IsolationForest::new(depth, d, p.trees, c_factor(psi), feature, threshold, leaf)
+            .unwrap_or_else(|e| unreachable!("a grown forest is valid: {e}"))
     }
 
-    pub fn validate(&self) -> Result<(), String> {
-        let internal = (1usize << self.depth) - 1;
-        if self.depth > 16
-            || self.feature.len() != self.n_trees * internal
-            || self.threshold.len() != self.n_trees * internal
-        {
+    /// Builds the forest from its stored arrays, checking their lengths and indices.
+    pub fn new(
+        depth: u32,
+        n_features: usize,
+        n_trees: usize,
+        c_norm: f32,
+        feature: Vec<u32>,
+        threshold: Vec<f32>,
+        leaf: Vec<f32>,
+    ) -> Result<IsolationForest, String> {
+        if depth == 0 || depth > 16 {
+            return Err(format!("tree depth {depth} is outside 1..=16"));
+        }
+        let internal = (1usize << depth) - 1;
+        if feature.len() != n_trees * internal || threshold.len() != n_trees * internal {
             return Err("split arrays do not match the tree count".into());
         }
-        if self.leaf.len() != self.n_trees * (internal + 1) {
+        if leaf.len() != n_trees * (internal + 1) {
             return Err("leaf array does not match the tree count".into());
         }
-        if self.feature.iter().any(|&f| f as usize >= self.n_features) {
+        if feature.iter().any(|&f| f as usize >= n_features) {
             return Err("a split uses an unknown feature".into());
         }
-        Ok(())
+        let splits = splits(&feature, &threshold, n_features);
+        Ok(IsolationForest { depth, n_features, n_trees, c_norm, feature, threshold, leaf, splits })
     }
 
-    /// Anomaly scores of `n` rows.
+    /// Anomaly scores of `n` rows (row-major, `n_features` wide), a transposed block at a time
+    /// ([`super::traverse`]).
     pub fn score(&self, x: &[f32], n: usize, out: &mut [f32]) {
-        let d = self.n_features;
         let internal = (1usize << self.depth) - 1;
         let leaves = internal + 1;
+        assert!(x.len() >= n * self.n_features && out.len() >= n, "score: buffers too small");
         out[..n].iter_mut().for_each(|o| *o = 0.0);
+        let mut block = Block::new(self.n_features);
         let mut start = 0;
         while start < n {
-            let end = (start + BLOCK).min(n);
+            let rows = block.load(x, start, n);
+            let out = &mut out[start..start + rows];
             for t in 0..self.n_trees {
-                let feat = &self.feature[t * internal..(t + 1) * internal];
-                let thr = &self.threshold[t * internal..(t + 1) * internal];
+                let nodes = &self.splits[t * internal..(t + 1) * internal];
                 let leaf = &self.leaf[t * leaves..(t + 1) * leaves];
-                let mut r = start;
-                while r + LANES <= end {
-                    let reached = descend(x, r, d, feat, thr, self.depth);
-                    for (l, &i) in reached.iter().enumerate() {
-                        out[r + l] += leaf[i as usize - internal];
+                for g in block.groups() {
+                    let reached = descend(block.xt(), g, nodes, self.depth);
+                    for (l, &i) in reached.iter().enumerate().take(rows - g) {
+                        out[g + l] += leaf[i as usize - internal];
                     }
-                    r += LANES;
-                }
-                while r < end {
-                    out[r] += leaf[descend_one(&x[r * d..(r + 1) * d], feat, thr, self.depth) - internal];
-                    r += 1;
                 }
             }
-            start = end;
+            start += rows;
         }
         let k = 1.0 / (self.n_trees as f32 * self.c_norm.max(1e-6));
         for o in out[..n].iter_mut() {
@@ -203,7 +204,6 @@ mod tests {
             x.extend([v, 0.1 - v, v * 0.5]);
         }
         let f = IsolationForest::fit(&x, 500, d, &IForestParams { trees: 50, sample_size: 128, seed: 1 });
-        f.validate().expect("valid");
         let probe = [0.05, 0.05, 0.02, 5.0, -5.0, 5.0];
         let mut s = [0f32; 2];
         f.score(&probe, 2, &mut s);

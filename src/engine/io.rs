@@ -198,17 +198,16 @@ fn save_iforest(f: &IsolationForest, path: &Path) -> Result<(), EngineError> {
 
 fn load_iforest(path: &Path) -> Result<IsolationForest, EngineError> {
     let r = TensorReader::open(path)?;
-    let f = IsolationForest {
-        depth: r.scalar("depth")?,
-        n_features: r.scalar("n_features")? as usize,
-        n_trees: r.scalar("n_trees")? as usize,
-        c_norm: r.f32("c_norm")?.first().copied().unwrap_or(0.0),
-        feature: r.u32("feature")?,
-        threshold: r.f32("threshold")?,
-        leaf: r.f32("leaf")?,
-    };
-    f.validate().map_err(|e| model_err(path, e))?;
-    Ok(f)
+    IsolationForest::new(
+        r.scalar("depth")?,
+        r.scalar("n_features")? as usize,
+        r.scalar("n_trees")? as usize,
+        r.f32("c_norm")?.first().copied().unwrap_or(0.0),
+        r.u32("feature")?,
+        r.f32("threshold")?,
+        r.f32("leaf")?,
+    )
+    .map_err(|e| model_err(path, e))
 }
 
 fn save_ocsvm(m: &OneClassSvm, path: &Path) -> Result<(), EngineError> {

@@ -19,6 +19,7 @@ pub mod io;
 pub mod ocsvm;
 pub mod rare;
 pub mod train;
+pub mod traverse;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
