@@ -223,14 +223,16 @@ impl ProfileModel {
                 }
                 let row = &x[r * d..(r + 1) * d];
                 self.gbdt.contributions(row, class.index(), &mut contrib);
-                let mut top = top_k(&contrib, TOP_FEATURES)
-                    .into_iter()
-                    .filter(|&(_, c)| c > 0.0)
-                    .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Gbdt))
-                    .collect::<Vec<_>>();
+                let mut top = Vec::with_capacity(2 * TOP_FEATURES);
+                top.extend(
+                    top_k::<TOP_FEATURES>(&contrib)
+                        .into_iter()
+                        .filter(|&(_, c)| c > 0.0)
+                        .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Gbdt)),
+                );
                 let err = &s.ae_err[r * d..(r + 1) * d];
                 top.extend(
-                    top_k(err, TOP_FEATURES)
+                    top_k::<TOP_FEATURES>(err)
                         .into_iter()
                         .map(|(j, c)| self.contribution(flows, r, j, c, ContributionSource::Autoencoder)),
                 );
@@ -333,26 +335,75 @@ fn specialist_web_class(web: &FlatForest, row: &[f32]) -> Threat {
     WEB_CLASSES[best]
 }
 
-/// Indices and values of the `k` largest values, largest first.
-pub fn top_k(v: &[f32], k: usize) -> Vec<(usize, f32)> {
-    let mut best: Vec<(usize, f32)> = Vec::with_capacity(k + 1);
-    for (i, &x) in v.iter().enumerate() {
-        if best.len() < k || x > best[best.len() - 1].1 {
-            let pos = best.iter().position(|&(_, b)| x > b).unwrap_or(best.len());
-            best.insert(pos, (i, x));
-            best.truncate(k);
-        }
+/// Indices and values of the `K` largest values, largest first (fewer when `v` is shorter). NaN is
+/// never picked. Runs on every flow's contributions and reconstruction errors, so it keeps the `K`
+/// best in a fixed array: one comparison per value against the current K-th.
+pub fn top_k<const K: usize>(v: &[f32]) -> TopK<K> {
+    let mut best = [(0usize, f32::NEG_INFINITY); K];
+    let mut len = 0;
+    if K == 0 {
+        return TopK { best, len };
     }
-    best
+    for (i, &x) in v.iter().enumerate() {
+        // Full: only a value above the K-th gets in (NaN compares false); filling: anything but NaN.
+        let above_kth = x.partial_cmp(&best[K - 1].1) == Some(std::cmp::Ordering::Greater);
+        if (len == K && !above_kth) || x.is_nan() {
+            continue;
+        }
+        // Insertion: shift the smaller ones down (ties keep the earlier index first).
+        let mut pos = len.min(K - 1);
+        while pos > 0 && x > best[pos - 1].1 {
+            best[pos] = best[pos - 1];
+            pos -= 1;
+        }
+        best[pos] = (i, x);
+        len = (len + 1).min(K);
+    }
+    TopK { best, len }
+}
+
+/// The result of [`top_k`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopK<const K: usize> {
+    best: [(usize, f32); K],
+    len: usize,
+}
+
+impl<const K: usize> IntoIterator for TopK<K> {
+    type Item = (usize, f32);
+    type IntoIter = std::iter::Take<std::array::IntoIter<(usize, f32), K>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.best.into_iter().take(self.len)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    fn top<const K: usize>(v: &[f32]) -> Vec<(usize, f32)> {
+        top_k::<K>(v).into_iter().collect()
+    }
+
     #[test]
     fn top_k_picks_the_largest_in_order() {
-        assert_eq!(top_k(&[0.1, 5.0, -1.0, 3.0, 4.0], 3), vec![(1, 5.0), (4, 4.0), (3, 3.0)]);
-        assert_eq!(top_k(&[1.0], 5), vec![(0, 1.0)]);
+        assert_eq!(top::<3>(&[0.1, 5.0, -1.0, 3.0, 4.0]), vec![(1, 5.0), (4, 4.0), (3, 3.0)]);
+        assert_eq!(top::<5>(&[1.0]), vec![(0, 1.0)]);
+        assert_eq!(top::<2>(&[f32::NAN, 2.0, 2.0, 1.0]), vec![(1, 2.0), (2, 2.0)]);
+        assert_eq!(top::<0>(&[1.0]), vec![]);
+    }
+
+    proptest! {
+        /// Same answer as sorting by value (descending, earlier index first on ties) and taking K.
+        #[test]
+        fn top_k_matches_a_sort(v in prop::collection::vec(-5i32..5, 0..40)) {
+            let v: Vec<f32> = v.into_iter().map(|x| x as f32 * 0.5).collect();
+            let mut want: Vec<(usize, f32)> = v.iter().copied().enumerate().collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            want.truncate(5);
+            prop_assert_eq!(top::<5>(&v), want);
+        }
     }
 }
