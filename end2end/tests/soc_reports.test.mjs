@@ -102,6 +102,12 @@ test('a responder creates, expires and deletes a suppression rule', async () => 
   await expired.locator('[data-test=delete-rule]').click();
   await expired.locator('[data-test=confirm-delete]').click();
   await page.locator('[data-test=rule-done]', { hasText: 'Rule deleted.' }).waitFor();
+  // The notice comes with the server's answer; the list re-renders from its refetch just after.
+  await page.waitForFunction(
+    () => ![...document.querySelectorAll('tr[data-rule]')].some((r) => r.textContent.includes('203.0.113.99')),
+    null,
+    { timeout: 10_000 },
+  );
   assert.equal(await page.locator('tr[data-rule]', { hasText: '203.0.113.99' }).count(), 0);
   assert.equal(await page.locator('img').count(), 0);
   assert.deepEqual(dialogs, [], 'no script ran');
