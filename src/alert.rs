@@ -1,5 +1,5 @@
-//! Alerts as the console shows them: one detection by the ML ensemble or a Suricata signature, with
-//! its reasons and contributing features (JSON text, rendered as data).
+//! Alerts as the console shows them: one detection by the ML ensemble, a host-behaviour detector or a
+//! Suricata signature, with its reasons and contributing features (JSON text, rendered as data).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +11,9 @@ pub enum Detector {
     Ml,
     /// A Suricata rule match (EVE `alert` event).
     Signature,
+    /// A host-behaviour detector: a pattern of many connections over time (beaconing, scanning,
+    /// brute force, volume).
+    Behaviour,
 }
 
 impl Detector {
@@ -18,11 +21,14 @@ impl Detector {
         match self {
             Detector::Ml => "ml",
             Detector::Signature => "signature",
+            Detector::Behaviour => "behaviour",
         }
     }
 
+    pub const ALL: [Detector; 3] = [Detector::Ml, Detector::Signature, Detector::Behaviour];
+
     pub fn parse(s: &str) -> Option<Detector> {
-        [Detector::Ml, Detector::Signature].into_iter().find(|d| d.as_str() == s)
+        Detector::ALL.into_iter().find(|d| d.as_str() == s)
     }
 }
 

@@ -94,6 +94,9 @@ pub struct Config {
     pub replay: crate::replay::ReplayConfig,
     /// What an admin's retrain on `/models` trains on (`[retrain]` in the file, `AF_RETRAIN__FILES=[…]`).
     pub retrain: crate::model_registry::RetrainConfig,
+    /// The host-behaviour detectors' thresholds and memory bound (`[behaviour]` in the file,
+    /// `AF_BEHAVIOUR__BEACON__MIN_CONNECTIONS=…`).
+    pub behaviour: crate::behaviour::BehaviourConfig,
 }
 
 impl Default for Config {
@@ -129,6 +132,7 @@ impl Default for Config {
             geoip_path: PathBuf::from("data/geo/ip-country.csv.gz"),
             replay: crate::replay::ReplayConfig::default(),
             retrain: crate::model_registry::RetrainConfig::default(),
+            behaviour: crate::behaviour::BehaviourConfig::default(),
         }
     }
 }
@@ -179,6 +183,7 @@ impl Config {
             return Err(ConfigError("ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into()));
         }
         self.replay.validate().map_err(|e| ConfigError(format!("replay: {e}")))?;
+        self.behaviour.validate().map_err(|e| ConfigError(format!("behaviour.{e}")))?;
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError(format!(
@@ -246,9 +251,26 @@ mod tests {
             let err = Config::from_env().unwrap_err().to_string();
             assert!(err.contains("replay") && err.contains("speed"), "{err}");
             jail.set_env("AF_REPLAY__SPEED", "1");
+            jail.set_env("AF_BEHAVIOUR__BEACON__MIN_CONNECTIONS", "40");
+            let c = Config::from_env().unwrap();
+            assert_eq!(c.behaviour.beacon.min_connections, 40);
+            jail.set_env("AF_BEHAVIOUR__BEACON__MIN_CONNECTIONS", "2");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("behaviour.beacon.min_connections"), "{err}");
+            jail.set_env("AF_BEHAVIOUR__BEACON__MIN_CONNECTIONS", "12");
             jail.set_env("AF_INTERNAL_NETWORKS", "[10.1.0.0/33]");
             let err = Config::from_env().unwrap_err().to_string();
             assert!(err.contains("INTERNAL_NETWORKS") || err.contains("internal_networks"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_behaviour_keys_are_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_BEHAVIOUR__BEACON__MIN_CONECTIONS", "12");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("min_conections"), "{err}");
             Ok(())
         });
     }

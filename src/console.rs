@@ -552,17 +552,20 @@ pub fn threat_title(key: &str) -> String {
         k => crate::threat::Threat::ALL
             .into_iter()
             .find(|t| t.name() == k)
-            .map_or_else(|| k.to_string(), |t| t.title().to_string()),
+            .map(|t| t.title())
+            .or_else(|| crate::threat::BehaviourThreat::from_name(k).map(|t| t.title()))
+            .map_or_else(|| k.to_string(), str::to_string),
     }
 }
 
-/// Every threat key an alert can carry, for filter lists: the engine's attack types, then
-/// `unknown_anomaly` and `signature`.
+/// Every threat key an alert can carry, for filter lists: the engine's attack types, the behaviour
+/// detectors' types, then `unknown_anomaly` and `signature`.
 pub fn threat_keys() -> Vec<&'static str> {
     crate::threat::Threat::ALL
         .into_iter()
         .filter(|t| t.is_attack())
         .map(|t| t.name())
+        .chain(crate::threat::BehaviourThreat::ALL.map(|t| t.name()))
         .chain([crate::playbook::UNKNOWN_ANOMALY, crate::alert::SIGNATURE_THREAT])
         .collect()
 }

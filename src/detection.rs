@@ -265,6 +265,118 @@ pub struct BenchReport {
     /// `all_models` (every model and the risk on scaled rows), `reasons` (verdicts with top features).
     pub stage_flows_per_second: Vec<(String, f64)>,
     pub ensemble_flows_per_second: f64,
+    /// The pipeline's detection path on one thread: the ensemble, the ML gate and the behaviour
+    /// detectors (state kept across batches), flows to verdicts and findings.
+    #[serde(default)]
+    pub ensemble_with_behaviour_flows_per_second: Option<f64>,
+    /// The behaviour detectors' memory with many active host pairs.
+    #[serde(default)]
+    pub behaviour_memory: Option<BehaviourMemory>,
+}
+
+/// Memory of the behaviour detectors' state, measured by `anomalyforge bench`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviourMemory {
+    /// Distinct active host pairs fed (each with several connections within the windows).
+    pub active_pairs: u64,
+    pub connections: u64,
+    /// Keys the detectors held afterwards, and how many they evicted.
+    pub tracked: u64,
+    pub evicted: u64,
+    /// The detectors' own estimate of their state, and the process's resident memory growth.
+    pub state_bytes: u64,
+    pub rss_growth_bytes: u64,
+}
+
+/// Detection on one labelled capture of real-network connection logs (or all of them), at the level
+/// a SOC sees: the host pair an alert names, in either direction (`anomalyforge eval` on Zeek logs;
+/// the same figures `shared/tools/eval_zeek.py` measures through the HTTP API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkFigures {
+    /// The capture's name, or `all`.
+    pub name: String,
+    pub connections: u64,
+    pub rejected: u64,
+    pub benign: u64,
+    /// Benign connections whose host pair raised an alert.
+    pub benign_alerted: u64,
+    pub malicious: u64,
+    /// Malicious connections whose host pair raised an alert.
+    pub malicious_alerted: u64,
+    /// Host pairs with only benign connections, and how many of them raised an alert.
+    pub benign_pairs: u64,
+    pub benign_pairs_alerted: u64,
+    /// Alerts (after deduplication) on host pairs with only benign connections.
+    pub false_alerts: u64,
+    /// Internal hosts × days of traffic, the denominator of false alerts per host-day.
+    pub host_days: f64,
+    /// Per detailed label.
+    pub per_label: Vec<LabelFigures>,
+    /// Alerts by threat key, and those of them on benign pairs.
+    pub alerts_by_threat: Vec<(String, u64)>,
+    pub false_alerts_by_threat: Vec<(String, u64)>,
+}
+
+/// Recall and detection latency of one detailed label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelFigures {
+    pub label: String,
+    pub malicious: bool,
+    pub connections: u64,
+    pub alerted: u64,
+    /// Traffic seconds from the label's first connection to the first alert on a host pair that
+    /// carries it (`None` when none alerted).
+    pub latency_secs: Option<f64>,
+}
+
+impl NetworkFigures {
+    /// Figures of nothing yet.
+    pub fn empty(name: &str) -> NetworkFigures {
+        NetworkFigures {
+            name: name.to_string(),
+            connections: 0,
+            rejected: 0,
+            benign: 0,
+            benign_alerted: 0,
+            malicious: 0,
+            malicious_alerted: 0,
+            benign_pairs: 0,
+            benign_pairs_alerted: 0,
+            false_alerts: 0,
+            host_days: 0.0,
+            per_label: Vec::new(),
+            alerts_by_threat: Vec::new(),
+            false_alerts_by_threat: Vec::new(),
+        }
+    }
+
+    pub fn benign_fpr(&self) -> f64 {
+        self.benign_alerted as f64 / self.benign.max(1) as f64
+    }
+    pub fn recall(&self) -> f64 {
+        self.malicious_alerted as f64 / self.malicious.max(1) as f64
+    }
+    pub fn benign_pairs_alerted_share(&self) -> f64 {
+        self.benign_pairs_alerted as f64 / self.benign_pairs.max(1) as f64
+    }
+    pub fn false_alerts_per_host_day(&self) -> f64 {
+        if self.host_days > 0.0 {
+            self.false_alerts as f64 / self.host_days
+        } else {
+            0.0
+        }
+    }
+}
+
+/// `anomalyforge eval` over a directory of labelled real-network logs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkEval {
+    pub data: String,
+    /// Lines per batch, as a sensor would send them.
+    pub batch_lines: usize,
+    pub captures: Vec<NetworkFigures>,
+    pub overall: NetworkFigures,
+    pub notes: Vec<String>,
 }
 
 /// `models/manifest.json`.
@@ -289,4 +401,7 @@ pub struct ModelManifest {
     pub training_seconds: f64,
     pub label_mapping: Vec<LabelMapping>,
     pub notes: Vec<String>,
+    /// Detection on labelled real-network logs (ML and behaviour detectors), when measured.
+    #[serde(default)]
+    pub network_evaluation: Vec<NetworkEval>,
 }

@@ -85,6 +85,18 @@ pub fn explain(alert: &Alert) -> Explanation {
                 });
             }
         }
+        Detector::Behaviour => {
+            // The detector wrote its reasons in plain words with the numbers (`crate::behaviour`).
+            let summary = reasons.get("summary").and_then(Value::as_str).unwrap_or("");
+            out.headline = if summary.is_empty() {
+                format!("A behaviour detector saw {threat} in the pattern of connections.")
+            } else {
+                format!("{threat}: {summary}")
+            };
+            for line in reasons.get("details").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                out.reasons.push(line.to_string());
+            }
+        }
         Detector::Ml => {
             let models: Vec<ModelSignal> =
                 reasons.get("models").and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default();
@@ -160,6 +172,7 @@ pub fn explain(alert: &Alert) -> Explanation {
         what: match alert.detector {
             Detector::Ml => "Risk from the detection models".to_string(),
             Detector::Signature => "Risk from the signature's severity".to_string(),
+            Detector::Behaviour => "Risk from the behaviour detector (how clear the pattern is)".to_string(),
         },
         risk: base,
     });

@@ -153,6 +153,90 @@ pub struct FiveTuple {
     pub protocol: u8,
 }
 
+/// How a connection went, as Zeek's `conn_state` says (Suricata and CICFlowMeter do not say; the
+/// behaviour detectors then judge from the packet counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ConnState {
+    /// `S0`: an attempt with no reply.
+    S0,
+    /// `S1`: established, not terminated.
+    S1,
+    /// `SF`: normal establishment and termination.
+    SF,
+    /// `REJ`: the attempt was rejected.
+    REJ,
+    /// `S2`, `S3`: established, only one side closed.
+    S2,
+    S3,
+    /// `RSTO`, `RSTR`: established, then reset by the originator / responder.
+    RSTO,
+    RSTR,
+    /// `RSTOS0`: the originator sent a SYN then a RST, never a SYN-ACK was seen.
+    RSTOS0,
+    /// `RSTRH`: the responder sent a SYN-ACK then a RST, no SYN from the originator was seen.
+    RSTRH,
+    /// `SH`, `SHR`: a SYN (or SYN-ACK) then a FIN, no established connection.
+    SH,
+    SHR,
+    /// `OTH`: no SYN seen, midstream traffic.
+    OTH,
+}
+
+impl ConnState {
+    pub const ALL: [ConnState; 13] = [
+        ConnState::S0,
+        ConnState::S1,
+        ConnState::SF,
+        ConnState::REJ,
+        ConnState::S2,
+        ConnState::S3,
+        ConnState::RSTO,
+        ConnState::RSTR,
+        ConnState::RSTOS0,
+        ConnState::RSTRH,
+        ConnState::SH,
+        ConnState::SHR,
+        ConnState::OTH,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ConnState> {
+        ConnState::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The attempt never became a conversation: unanswered (`S0`, `SH`, `RSTOS0`) or refused (`REJ`).
+    pub fn failed(self) -> bool {
+        matches!(self, ConnState::S0 | ConnState::REJ | ConnState::RSTOS0 | ConnState::SH)
+    }
+}
+
+/// What a sensor said about a connection beyond its counters (Zeek conn.log), when it said it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnMeta {
+    pub state: Option<ConnState>,
+    /// Zeek's `local_orig` / `local_resp`: the sensor counts that side as one of its own networks
+    /// (`Site::local_nets`). Used beside the configured internal networks, never instead of them.
+    pub local_orig: Option<bool>,
+    pub local_resp: Option<bool>,
+}
+
 /// One flow record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
@@ -165,6 +249,12 @@ pub struct Flow {
     pub features: Vec<Option<f32>>,
     /// The dataset label as written in the file, when the file has one.
     pub label: Option<String>,
+    /// The sensor's connection id (Zeek `uid`), when it gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Connection state and the sensor's local flags (Zeek), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn: Option<ConnMeta>,
 }
 
 /// What Zeek conn.log, Suricata flow events and NetFlow records share: enough for the `conn` profile.
@@ -222,7 +312,7 @@ impl Flow {
 
     /// A flow with every feature missing.
     pub fn empty() -> Flow {
-        Flow { five_tuple: None, timestamp: None, features: vec![None; FEATURE_COUNT], label: None }
+        Flow { five_tuple: None, timestamp: None, features: vec![None; FEATURE_COUNT], label: None, uid: None, conn: None }
     }
 
     /// Sets a feature by canonical name. Returns false if the name is not in the vocabulary.

@@ -452,7 +452,9 @@ pub fn threat_label(key: &str) -> String {
         _ => crate::threat::Threat::ALL
             .into_iter()
             .find(|t| t.name() == key)
-            .map_or_else(|| key.to_string(), |t| t.title().to_string()),
+            .map(|t| t.title())
+            .or_else(|| crate::threat::BehaviourThreat::from_name(key).map(|t| t.title()))
+            .map_or_else(|| key.to_string(), str::to_string),
     }
 }
 

@@ -21,6 +21,10 @@ pub struct Metrics {
     pub replayed: AtomicU64,
     pub stream_clients: AtomicI64,
     pub stream_lagged: AtomicU64,
+    /// The behaviour detectors' state after the latest batch.
+    pub behaviour_tracked: AtomicU64,
+    pub behaviour_evicted: AtomicU64,
+    pub behaviour_state_bytes: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -45,6 +49,13 @@ impl Metrics {
         self.latency_sum_us.fetch_add((seconds * 1e6) as u64, Relaxed);
     }
 
+    /// Records the behaviour detectors' state (after each batch).
+    pub fn observe_behaviour(&self, s: crate::behaviour::BehaviourStats) {
+        self.behaviour_tracked.store(s.tracked as u64, Relaxed);
+        self.behaviour_evicted.store(s.evicted, Relaxed);
+        self.behaviour_state_bytes.store(s.state_bytes as u64, Relaxed);
+    }
+
     /// The Prometheus text exposition (format 0.0.4).
     pub fn render(&self, g: Gauges) -> String {
         let mut out = String::with_capacity(4096);
@@ -62,6 +73,7 @@ impl Metrics {
         counter("anomalyforge_alerts_updated_total", "Existing alerts that absorbed new detections (deduplication).", self.alerts_updated.load(Relaxed));
         counter("anomalyforge_replay_flows_total", "Flows sent by the traffic replay.", self.replayed.load(Relaxed));
         counter("anomalyforge_stream_lagged_events_total", "Live-stream events dropped for clients that fell behind.", self.stream_lagged.load(Relaxed));
+        counter("anomalyforge_behaviour_evicted_total", "Host pairs and hosts the behaviour detectors evicted to stay within their memory bound.", self.behaviour_evicted.load(Relaxed));
         let _ = writeln!(
             out,
             "# HELP anomalyforge_queue_depth_flows Flows accepted and not yet stored.\n# TYPE anomalyforge_queue_depth_flows gauge\nanomalyforge_queue_depth_flows {}",
@@ -76,6 +88,16 @@ impl Metrics {
             out,
             "# HELP anomalyforge_stream_clients Connected live-stream clients.\n# TYPE anomalyforge_stream_clients gauge\nanomalyforge_stream_clients {}",
             self.stream_clients.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP anomalyforge_behaviour_tracked Host pairs and hosts the behaviour detectors track.\n# TYPE anomalyforge_behaviour_tracked gauge\nanomalyforge_behaviour_tracked {}",
+            self.behaviour_tracked.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP anomalyforge_behaviour_state_bytes Estimated memory of the behaviour detectors' state.\n# TYPE anomalyforge_behaviour_state_bytes gauge\nanomalyforge_behaviour_state_bytes {}",
+            self.behaviour_state_bytes.load(Relaxed)
         );
         let name = "anomalyforge_batch_latency_seconds";
         let _ = writeln!(out, "# HELP {name} Time from a batch's arrival to its commit.\n# TYPE {name} histogram");

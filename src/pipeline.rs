@@ -32,6 +32,7 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::alert::{Detector, SIGNATURE_THREAT};
+use crate::behaviour::{Behaviour, Finding};
 use crate::config::Config;
 use crate::detection::Verdict;
 use crate::engine::Engine;
@@ -156,6 +157,8 @@ struct Worker {
     hub: Arc<LiveHub>,
     metrics: Arc<Metrics>,
     dedup_window_ms: i64,
+    /// The host-behaviour detectors' state across batches, fed one batch at a time.
+    behaviour: Arc<std::sync::Mutex<Behaviour>>,
     /// One batch is written at a time (see the module docs).
     writer: tokio::sync::Mutex<()>,
 }
@@ -187,6 +190,7 @@ impl Pipeline {
             hub,
             metrics: metrics.clone(),
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            behaviour: Arc::new(std::sync::Mutex::new(Behaviour::new(config.behaviour.clone()))),
             writer: tokio::sync::Mutex::new(()),
         });
         for worker in 0..config.ingest_workers {
@@ -284,8 +288,9 @@ impl Worker {
             // Enrichment data is a nicety next to storing the batch: keep the previous snapshot.
             tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
         }
-        let (engine, enricher) = (self.engine.current(), self.enricher.clone());
+        let (engine, enricher, behaviour) = (self.engine.current(), self.enricher.clone(), self.behaviour.clone());
         let window = self.dedup_window_ms;
+        let metrics = self.metrics.clone();
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
             let scoring = Instant::now();
             // Brief verdicts for the batch; the one flow that represents each alert is explained below.
@@ -293,13 +298,20 @@ impl Worker {
             let model_ms = scoring.elapsed().as_millis() as u64;
             let internal = |ip| enricher.is_internal(ip);
             Engine::apply_context(&mut verdicts, &batch.flows, internal);
+            let findings = {
+                let mut b = behaviour.lock().unwrap_or_else(|e| e.into_inner());
+                b.gate_ml(&batch.flows, &mut verdicts);
+                let found = b.observe_batch(&batch.flows, internal);
+                metrics.observe_behaviour(b.stats());
+                found
+            };
             let explain = |idx: &[usize]| {
                 let flows: Vec<Flow> = idx.iter().map(|&i| batch.flows[i].clone()).collect();
                 let mut full = engine.score_batch(&flows);
                 Engine::apply_context(&mut full, &flows, internal);
                 full
             };
-            let prepared = prepare(&batch, &verdicts, explain, &enricher, window);
+            let prepared = prepare(&batch, &verdicts, &findings, explain, &enricher, window);
             (batch, prepared, model_ms)
         })
         .await
@@ -396,6 +408,7 @@ type Group = Vec<(i64, usize, f32)>;
 fn prepare(
     batch: &Batch,
     verdicts: &[Verdict],
+    findings: &[Finding],
     explain: impl FnOnce(&[usize]) -> Vec<Verdict>,
     enricher: &Enricher,
     window_ms: i64,
@@ -430,7 +443,9 @@ fn prepare(
             groups.entry(key).or_default().push((at, i, v.risk));
         }
     }
-    let detections = groups.values().map(Vec::len).sum::<usize>() + batch.signatures.len();
+    let detections = groups.values().map(Vec::len).sum::<usize>()
+        + batch.signatures.len()
+        + findings.iter().map(|f| f.count as usize).sum::<usize>();
     // Runs of detections per key: (context, first, last, count, risk sum, the riskiest flow).
     let mut runs: Vec<(crate::enrich::Context, i64, i64, i64, i64, usize)> = Vec::new();
     for ((src, dst, _), mut dets) in groups {
@@ -477,6 +492,12 @@ fn prepare(
             }
         }
     }
+    signatures.extend(findings.iter().map(|f| {
+        let mut a = behaviour_alert(f, now);
+        enricher.enrich(&mut a);
+        a.risk_sum = a.risk * a.count;
+        a
+    }));
     signatures = merge_detections(signatures, window_ms);
     alerts.extend(signatures);
     // Suppression rules absorb whole alerts (all their detections), counted on the rule.
@@ -557,6 +578,31 @@ pub fn ml_alert(flow: &Flow, v: &Verdict, now: i64) -> NewAlert {
         signature: None,
         reasons: reasons.to_string(),
         features: serde_json::to_string(&v.top_features).unwrap_or_else(|_| "[]".into()),
+        ..NewAlert::blank()
+    }
+}
+
+/// An alert from a host-behaviour finding: its count is the connections the finding covers.
+pub fn behaviour_alert(f: &Finding, now: i64) -> NewAlert {
+    let risk = i64::from(f.risk.min(100));
+    let first = if f.first_seen > 0 { f.first_seen } else { now };
+    NewAlert {
+        seen_at: first,
+        last_seen: f.last_seen.max(first),
+        count: i64::try_from(f.count.max(1)).unwrap_or(i64::MAX),
+        src_ip: Some(f.src.to_string()),
+        src_port: None,
+        dst_ip: f.dst.map(|ip| ip.to_string()),
+        dst_port: f.dst_port.map(i64::from),
+        protocol: f.protocol.map(i64::from),
+        threat: f.threat.name().to_string(),
+        risk,
+        risk_sum: risk,
+        base_risk: risk,
+        detector: Detector::Behaviour,
+        signature: None,
+        reasons: f.reasons().to_string(),
+        features: "[]".into(),
         ..NewAlert::blank()
     }
 }

@@ -78,6 +78,7 @@ pub fn threat_choices() -> Vec<(&'static str, &'static str)> {
         .iter()
         .filter(|t| t.is_attack())
         .map(|t| (t.name(), t.title()))
+        .chain(crate::threat::BehaviourThreat::ALL.map(|t| (t.name(), t.title())))
         .chain([
             (crate::alert::SIGNATURE_THREAT, "Suricata signature alert"),
             (crate::playbook::UNKNOWN_ANOMALY, "Unknown anomaly (no attack class)"),

@@ -220,6 +220,75 @@ pub fn normalize_label(label: &str) -> String {
     out
 }
 
+/// Threat types raised by the host-behaviour detectors (`crate::behaviour`): patterns of many
+/// connections over time that no single flow shows. The classifier never predicts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BehaviourThreat {
+    /// An internal host calls one external endpoint again and again: at regular intervals with
+    /// similar sizes, or persistently although it is refused or unanswered.
+    C2Beacon,
+    /// An outside address probes our hosts: many hosts or ports, or one of many sources probing the
+    /// same host.
+    ScanInbound,
+    /// An internal host probes other internal hosts (lateral movement).
+    ScanLateral,
+    /// An internal host probes many outside hosts or ports (a bot spreading).
+    ScanOutbound,
+    /// Many short connections from one source to an authentication service.
+    BruteForce,
+    /// A flood of connections or packets against one of our hosts.
+    DosInbound,
+    /// An internal host floods an outside host (a bot taking part in a DDoS).
+    FloodOutbound,
+    /// An unusually large upload from an internal host to a destination it rarely uses.
+    Exfiltration,
+}
+
+impl BehaviourThreat {
+    pub const ALL: [BehaviourThreat; 8] = [
+        BehaviourThreat::C2Beacon,
+        BehaviourThreat::ScanInbound,
+        BehaviourThreat::ScanLateral,
+        BehaviourThreat::ScanOutbound,
+        BehaviourThreat::BruteForce,
+        BehaviourThreat::DosInbound,
+        BehaviourThreat::FloodOutbound,
+        BehaviourThreat::Exfiltration,
+    ];
+
+    /// Stable machine name: the alert's threat key and its playbook's.
+    pub fn name(self) -> &'static str {
+        match self {
+            BehaviourThreat::C2Beacon => "c2_beacon",
+            BehaviourThreat::ScanInbound => "scan_inbound",
+            BehaviourThreat::ScanLateral => "scan_lateral",
+            BehaviourThreat::ScanOutbound => "scan_outbound",
+            BehaviourThreat::BruteForce => "brute_force",
+            BehaviourThreat::DosInbound => "dos_inbound",
+            BehaviourThreat::FloodOutbound => "flood_outbound",
+            BehaviourThreat::Exfiltration => "exfiltration",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            BehaviourThreat::C2Beacon => "Command-and-control beacon",
+            BehaviourThreat::ScanInbound => "Inbound scan or probe",
+            BehaviourThreat::ScanLateral => "Internal (lateral) scan",
+            BehaviourThreat::ScanOutbound => "Outbound scan from an internal host",
+            BehaviourThreat::BruteForce => "Password guessing",
+            BehaviourThreat::DosInbound => "Denial of service against an asset",
+            BehaviourThreat::FloodOutbound => "Flood sent by an internal host",
+            BehaviourThreat::Exfiltration => "Large upload to a rare destination",
+        }
+    }
+
+    pub fn from_name(key: &str) -> Option<BehaviourThreat> {
+        BehaviourThreat::ALL.into_iter().find(|t| t.name() == key)
+    }
+}
+
 impl fmt::Display for Threat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.title())

@@ -249,6 +249,17 @@ async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::D
         .unwrap();
     let totals = db.ingest_totals().await.unwrap();
     assert_eq!((totals.batches, totals.accepted, totals.rejected, totals.skipped, totals.scored, totals.alerts), (2, 1303, 2, 7, 1303, 1204));
+    // A behaviour detector's alert keeps its detector and count (the schema's CHECK admits it).
+    let beacon = NewAlert {
+        threat: "c2_beacon".into(),
+        detector: Detector::Behaviour,
+        count: 719,
+        reasons: r#"{"summary":"719 connection attempts"}"#.into(),
+        ..ml_alert(6000)
+    };
+    let stored = db.persist_batch(&plain_batch(vec![beacon], BatchStats::default())).await.unwrap();
+    let b = db.alert_by_id(stored[0].alert.id).await.unwrap();
+    assert_eq!((b.detector, b.threat.as_str(), b.count), (Detector::Behaviour, "c2_beacon", 719));
 }
 
 async fn a_failing_batch_stores_nothing(db: &anomalyforge::store::Db) {
@@ -442,7 +453,11 @@ async fn playbooks_are_seeded_for_every_threat(db: &anomalyforge::store::Db) {
     for key in [anomalyforge::alert::SIGNATURE_THREAT, anomalyforge::playbook::UNKNOWN_ANOMALY] {
         assert!(db.playbook(key).await.is_ok(), "{key}");
     }
-    assert_eq!(all.len(), 16);
+    for t in anomalyforge::threat::BehaviourThreat::ALL {
+        let p = db.playbook(t.name()).await.unwrap_or_else(|e| panic!("{}: {e}", t.name()));
+        assert!(p.steps.len() >= 4, "{}", t.name());
+    }
+    assert_eq!(all.len(), 16 + anomalyforge::threat::BehaviourThreat::ALL.len());
     let u = db.create_user("resp", "Resp", Role::Responder, "hash").await.unwrap();
     let steps = vec!["Call the ISP".to_string(), "Block the range".to_string()];
     let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, u.id).await.unwrap();

@@ -326,3 +326,49 @@ async fn start_up_fails_naming_the_model_file_when_models_cannot_be_loaded() {
     let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
     assert!(err.contains("loading the detection models") && err.contains("manifest.json"), "{err}");
 }
+
+/// A Zeek conn.log line: `src` → `dst:port`/tcp at `ts` with the given state and counts.
+fn zeek_line(ts: f64, uid: &str, src: &str, dst: &str, port: u16, state: &str, pkts: (u32, u32)) -> String {
+    format!("{ts:.6}\t{uid}\t{src}\t50000\t{dst}\t{port}\ttcp\t-\t0.03\t0\t0\t{state}\tT\tF\t0\tSr\t{}\t104\t{}\t80\t(empty)\n", pkts.0, pkts.1)
+}
+
+#[tokio::test]
+async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reasons() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("sensor").await;
+    let header = ZEEK_TSV.split_inclusive('\n').filter(|l| l.starts_with('#')).collect::<String>();
+    // An infected host knocks on its refused command server every 0.5 s for 4 minutes, sent by the
+    // sensor in 10-second batches; one unrelated benign connection in between.
+    let mut t = 1_677_024_003.0;
+    let mut sent = 0;
+    for batch in 0..24 {
+        let mut body = header.clone();
+        for i in 0..20 {
+            body.push_str(&zeek_line(t, &format!("C{batch}x{i}"), "192.168.1.107", "66.63.168.35", 5888, "REJ", (2, 2)));
+            t += 0.5;
+            sent += 1;
+        }
+        if batch == 3 {
+            body.push_str(&zeek_line(t, "Cbenign", "192.168.1.107", "142.251.36.131", 443, "SF", (9, 8)));
+        }
+        ingest_ok(&app, "zeek", &token, "text/plain", body).await;
+    }
+    let alerts = app.db.query_alerts(&Default::default(), None, 100).await.unwrap().alerts;
+    let beacons: Vec<_> = alerts.iter().filter(|a| a.threat == "c2_beacon").collect();
+    assert_eq!(beacons.len(), 1, "one alert for the pattern, updated by later batches: {alerts:?}");
+    let a = beacons[0];
+    assert_eq!(a.detector, Detector::Behaviour);
+    assert_eq!((a.src_ip.as_deref(), a.dst_ip.as_deref(), a.dst_port), (Some("192.168.1.107"), Some("66.63.168.35"), Some(5888)));
+    assert_eq!(a.count, sent, "every attempt of the pattern is counted once");
+    assert!(a.first_seen <= 1_677_024_003_000 + 1_000, "the alert starts with the pattern");
+    let reasons: Value = serde_json::from_str(&a.reasons).unwrap();
+    let summary = reasons["summary"].as_str().unwrap();
+    assert!(summary.contains("to 66.63.168.35:5888/tcp at 0.50 s ±") && summary.contains("refused"), "{summary}");
+    // The explanation the console shows speaks the detector's words.
+    let e = anomalyforge::explain::explain(a);
+    assert!(e.headline.starts_with("Command-and-control beacon: "), "{}", e.headline);
+    assert!(alerts.iter().all(|x| x.dst_ip.as_deref() != Some("142.251.36.131")), "the benign connection raised nothing");
+    // The detectors' state is exported.
+    let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("anomalyforge_behaviour_tracked "), "{metrics}");
+}

@@ -76,9 +76,15 @@ pub struct EvalArgs {
     /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
-    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
+    /// A labelled CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz): per-flow evaluation of
+    /// the ensemble. Or a labelled Zeek conn.log (a `label`/`detailed-label` column, or
+    /// `NAME.labels.tsv` beside `NAME.conn.log`), or a directory of them: the whole detection
+    /// (ensemble and behaviour detectors) judged per connection and host pair.
     #[arg(long)]
     pub data: PathBuf,
+    /// Real-network logs: flows per batch, as a sensor sends them.
+    #[arg(long, default_value_t = 2000)]
+    pub batch_lines: usize,
     /// Without a split the whole file is the test set.
     #[arg(long, value_enum)]
     pub split: Option<SplitArg>,
@@ -97,7 +103,9 @@ pub struct ScoreArgs {
     /// Directory with manifest.json and the model files.
     #[arg(long, default_value = "models")]
     pub models: PathBuf,
-    /// CICFlowMeter CSV (either CIC-IDS2017 layout, plain or .gz).
+    /// Flows in any ingest format: CICFlowMeter CSV (either layout, plain or .gz), Zeek conn.log (TSV
+    /// or JSON lines), Suricata EVE JSON, or the JSON flow format. The behaviour detectors run too:
+    /// their findings are written as `{"finding": …}` lines.
     #[arg(long)]
     pub data: PathBuf,
     /// JSON-lines output file (default: stdout).
@@ -106,8 +114,9 @@ pub struct ScoreArgs {
     /// Force a profile (default: chosen per flow from the features present).
     #[arg(long, value_enum)]
     pub profile: Option<ProfileArg>,
-    /// Internal networks (CIDR, repeatable): alerts from these sources get the lateral-movement context,
-    /// applied after classification.
+    /// Internal networks (CIDR, repeatable; default: the configured ones): alerts from these sources get
+    /// the lateral-movement context, applied after classification, and the behaviour detectors judge
+    /// direction by them.
     #[arg(long = "internal", value_name = "CIDR")]
     pub internal: Vec<ipnet::IpNet>,
 }
@@ -251,8 +260,89 @@ fn config_of(engine: &Engine) -> anyhow::Result<TrainConfig> {
         .context("the manifest's hyperparameters do not describe a training configuration of this build")
 }
 
+/// The server's configuration (defaults, `AF_CONFIG`, `AF_*`): the behaviour thresholds, internal
+/// networks and deduplication window the CLI judges with.
+fn server_config() -> anyhow::Result<crate::config::Config> {
+    crate::config::Config::from_env().context("reading the configuration (AF_CONFIG, AF_*)")
+}
+
+fn network_eval_cmd(a: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
+    let cfg = server_config()?;
+    let captures = crate::engine::network_eval::read_captures(&a.data)?;
+    if captures.iter().all(|c| c.labels.is_empty()) {
+        bail!("{}: no labelled connection (a `label` column, or NAME.labels.tsv beside NAME.conn.log)", a.data.display());
+    }
+    let name = a.data.display().to_string();
+    let report = crate::engine::network_eval::evaluate(
+        engine,
+        &cfg.behaviour,
+        &cfg.internal_networks,
+        cfg.dedup_window_secs,
+        &captures,
+        a.batch_lines,
+        &name,
+    );
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_network(&report);
+    }
+    if a.record {
+        let mut m = engine.manifest().clone();
+        m.network_evaluation.retain(|r| r.data != report.data);
+        m.network_evaluation.push(report);
+        io::write_manifest(&a.models, &m)?;
+        eprintln!("recorded in {}", a.models.join(io::MANIFEST).display());
+    }
+    Ok(())
+}
+
+fn print_network(r: &crate::detection::NetworkEval) {
+    for f in r.captures.iter().chain([&r.overall]) {
+        println!(
+            "[{}] connections {} (rejected {})  malicious {} recall {:.2} %  benign {} in alerted pairs {:.2} %  benign pairs alerted {} of {} ({:.2} %)  false alerts {} ({:.2} per host-day over {:.2} host-days)",
+            f.name,
+            f.connections,
+            f.rejected,
+            f.malicious,
+            100.0 * f.recall(),
+            f.benign,
+            100.0 * f.benign_fpr(),
+            f.benign_pairs_alerted,
+            f.benign_pairs,
+            100.0 * f.benign_pairs_alerted_share(),
+            f.false_alerts,
+            f.false_alerts_per_host_day(),
+            f.host_days
+        );
+    }
+    println!("per detailed label (all captures; latency = traffic time from its first connection to the first alert on its host pairs, worst capture):");
+    for l in &r.overall.per_label {
+        println!(
+            "  {:<9} {:<58} n={:>6} alerted={:>6} {:>7.2} %  latency {}",
+            if l.malicious { "malicious" } else { "benign" },
+            l.label.chars().take(58).collect::<String>(),
+            l.connections,
+            l.alerted,
+            100.0 * l.alerted as f64 / l.connections.max(1) as f64,
+            l.latency_secs.map_or("-".to_string(), |s| format!("{s:.1} s"))
+        );
+    }
+    println!("alerts by threat (after deduplication), and of them false (on benign pairs):");
+    for (t, n) in &r.overall.alerts_by_threat {
+        let false_alerts = r.overall.false_alerts_by_threat.iter().find(|(k, _)| k == t).map_or(0, |(_, n)| *n);
+        println!("  {t:<20} {n:>6} {false_alerts:>6}");
+    }
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+}
+
 fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
     let engine = Engine::load(&a.models)?;
+    if a.data.is_dir() || crate::engine::network_eval::LogFormat::sniff(&a.data)? != crate::engine::network_eval::LogFormat::Csv {
+        return network_eval_cmd(&a, &engine);
+    }
     let profile: FeatureProfile = a.profile.into();
     let model = engine.profile(profile)?;
     let data = load_labelled(std::slice::from_ref(&a.data))?;
@@ -367,8 +457,15 @@ fn print_classes(classes: &[crate::detection::ClassMetrics]) {
 }
 
 fn score(a: ScoreArgs) -> anyhow::Result<()> {
+    use crate::engine::network_eval::{read_flows, LogFormat};
     let engine = Engine::load(&a.models)?;
-    let mut reader = FlowReader::open(&a.data)?;
+    let cfg = server_config()?;
+    let mut internal = a.internal.clone();
+    if internal.is_empty() {
+        internal = cfg.internal_networks.clone();
+    }
+    let is_internal = |ip: std::net::IpAddr| internal.iter().any(|n| n.contains(&ip));
+    let mut behaviour = crate::behaviour::Behaviour::new(cfg.behaviour.clone());
     let mut out: Box<dyn Write> = match &a.out {
         Some(p) => Box::new(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
@@ -376,37 +473,60 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
     };
     let pb = progress_bar(0, "scoring");
-    let mut batch = Vec::new();
-    let (mut n, mut alerts) = (0u64, 0u64);
-    while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
+    let (mut n, mut alerts, mut findings) = (0u64, 0u64, 0u64);
+    let mut score_batch = |batch: &[Flow], out: &mut dyn Write| -> anyhow::Result<()> {
         let mut verdicts = match a.profile {
-            Some(p) => score_with(engine.profile(p.into())?, &batch, crate::engine::ensemble::Detail::Full),
-            None => engine.score_batch(&batch),
+            Some(p) => score_with(engine.profile(p.into())?, batch, crate::engine::ensemble::Detail::Full),
+            None => engine.score_batch(batch),
         };
-        if !a.internal.is_empty() {
-            Engine::apply_context(&mut verdicts, &batch, |ip| a.internal.iter().any(|n| n.contains(&ip)));
-        }
+        Engine::apply_context(&mut verdicts, batch, is_internal);
+        behaviour.gate_ml(batch, &mut verdicts);
         for (f, v) in batch.iter().zip(&verdicts) {
             alerts += v.alert as u64;
             let line = serde_json::json!({
                 "five_tuple": f.five_tuple,
                 "timestamp": f.timestamp,
+                "uid": f.uid,
                 "label": f.label,
                 "verdict": v,
             });
-            serde_json::to_writer(&mut out, &line)?;
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
+        }
+        for f in behaviour.observe_batch(batch, is_internal) {
+            findings += 1;
+            let line = serde_json::json!({ "finding": {
+                "threat": f.threat.name(), "src": f.src, "dst": f.dst, "dst_port": f.dst_port, "protocol": f.protocol,
+                "first_seen": f.first_seen, "last_seen": f.last_seen, "count": f.count, "risk": f.risk, "reasons": f.reasons(),
+            }});
+            serde_json::to_writer(&mut *out, &line)?;
             out.write_all(b"\n")?;
         }
         n += batch.len() as u64;
         pb.inc(batch.len() as u64);
+        Ok(())
+    };
+    if LogFormat::sniff(&a.data)? == LogFormat::Csv {
+        let mut reader = FlowReader::open(&a.data)?;
+        let mut batch = Vec::new();
+        while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
+            score_batch(&batch, &mut out)?;
+        }
+        let st = reader.stats();
+        pb.finish_and_clear();
+        eprintln!("scored {n} flows, {alerts} alerting, {findings} behaviour findings, {} rows rejected", st.rejected);
+        for e in &st.first_rejections {
+            eprintln!("  rejected {e}");
+        }
+    } else {
+        let (format, flows, rejected) = read_flows(&a.data)?;
+        for chunk in flows.chunks(eval::EVAL_BATCH) {
+            score_batch(chunk, &mut out)?;
+        }
+        pb.finish_and_clear();
+        eprintln!("scored {n} flows ({format:?}), {alerts} alerting, {findings} behaviour findings, {rejected} records rejected");
     }
     out.flush()?;
-    pb.finish_and_clear();
-    let st = reader.stats();
-    eprintln!("scored {n} flows, {alerts} alerts, {} rows rejected", st.rejected);
-    for e in &st.first_rejections {
-        eprintln!("  rejected {e}");
-    }
     Ok(())
 }
 
@@ -445,6 +565,20 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
             "  {:<17} {:>12.0} flows/s (flows -> verdicts with reasons)",
             "ensemble", report.ensemble_flows_per_second
         );
+        if let Some(fps) = report.ensemble_with_behaviour_flows_per_second {
+            println!("  {:<17} {:>12.0} flows/s (one thread: ensemble, ML gate, behaviour detectors)", "pipeline detect", fps);
+        }
+        if let Some(m) = &report.behaviour_memory {
+            println!(
+                "  behaviour state: {} active host pairs, {} connections -> {} keys tracked, {} evicted, {:.1} MiB estimated, RSS grew {:.1} MiB",
+                m.active_pairs,
+                m.connections,
+                m.tracked,
+                m.evicted,
+                m.state_bytes as f64 / 1048576.0,
+                m.rss_growth_bytes as f64 / 1048576.0
+            );
+        }
     }
     if a.record {
         record_bench(&a.models, &engine, report)?;

@@ -3,7 +3,10 @@
 //! The input rows are repeated until there are at least [`MIN_ROWS`]; everything runs once as a warm-up
 //! before timing. Per-model figures time that model alone on pre-scaled batches; the ensemble figure
 //! times the full path from `&[Flow]` to verdicts with reasons (scaling, all models, risk, top
-//! features), in batches of [`BATCH`], on `threads` threads (rows split across threads).
+//! features), in batches of [`BATCH`], on `threads` threads (rows split across threads). The
+//! pipeline's detection path (ensemble, ML gate, behaviour detectors with their state across batches)
+//! is timed on one thread, and the behaviour detectors' memory is measured at 100,000 active host
+//! pairs ([`behaviour_memory`]).
 
 use std::time::Instant;
 
@@ -11,7 +14,8 @@ use rayon::prelude::*;
 
 use super::ensemble::{BatchScores, ProfileModel, WEB_CLASSES};
 use super::{score_with, EngineError};
-use crate::detection::{BenchReport, ModelKind};
+use crate::behaviour::{Behaviour, BehaviourConfig};
+use crate::detection::{BehaviourMemory, BenchReport, ModelKind};
 use crate::flow::Flow;
 use crate::threat::Threat;
 
@@ -141,6 +145,27 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
         })
     });
     let ensemble = n as f64 / secs;
+
+    // The pipeline's detection path: ensemble, ML gate and behaviour detectors, one thread, state
+    // across batches (a fresh state per timed run).
+    let behaviour = |with_models: bool| {
+        let mut b = Behaviour::new(BehaviourConfig::default());
+        let internal = |ip: std::net::IpAddr| matches!(ip, std::net::IpAddr::V4(v) if v.is_private());
+        let mut found = 0usize;
+        for c in flows.chunks(BATCH) {
+            if with_models {
+                let mut v = score_with(m, c, crate::engine::ensemble::Detail::Brief);
+                b.gate_ml(c, &mut v);
+                std::hint::black_box(&v);
+            }
+            found += b.observe_batch(c, internal).len();
+        }
+        std::hint::black_box(found);
+    };
+    let secs = timed(|| behaviour(false));
+    stages.push(("behaviour".to_string(), n as f64 / secs));
+    let secs = timed(|| behaviour(true));
+    let with_behaviour = n as f64 / secs;
     // Sanity: the scores are real (not optimised away) and finite.
     let probe: BatchScores = m.score_matrix(&batches[0].0, batches[0].1);
     if probe.risk.iter().any(|r| !r.is_finite()) {
@@ -154,5 +179,68 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
         per_model_flows_per_second: per_model,
         stage_flows_per_second: stages,
         ensemble_flows_per_second: ensemble,
+        ensemble_with_behaviour_flows_per_second: Some(with_behaviour),
+        behaviour_memory: Some(behaviour_memory(100_000, 20)),
     })
+}
+
+/// Resident memory of this process in bytes (Linux `/proc/self/statm`), or 0 where unknown.
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// Feeds `pairs` distinct active host pairs (internal host → outside endpoint, and outside host →
+/// internal host), `per_pair` connections each spread over 20 minutes, some refused, and measures the
+/// detectors' state.
+pub fn behaviour_memory(pairs: usize, per_pair: usize) -> BehaviourMemory {
+    use crate::behaviour::{Direction, Observation, Outcome};
+    let before = rss_bytes();
+    let mut b = Behaviour::new(BehaviourConfig::default());
+    let t0 = 1_700_000_000_000i64;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut connections = 0u64;
+    for round in 0..per_pair {
+        for p in 0..pairs {
+            let [_, x, y, z] = (p as u32).to_be_bytes();
+            let inbound = p % 2 == 1;
+            let (inside, outside) = (std::net::Ipv4Addr::new(10, x, y, z), std::net::Ipv4Addr::new(45, x, y, z));
+            let (src, dst) = if inbound { (outside, inside) } else { (inside, outside) };
+            let refused = (p + round) % 7 == 0;
+            batch.push(Observation {
+                at: t0 + (round as i64) * 60_000 + (p as i64 % 60_000),
+                src: src.into(),
+                dst: dst.into(),
+                dst_port: if inbound { 22 } else { 443 },
+                protocol: 6,
+                duration: 0.5,
+                orig_bytes: if refused { 0 } else { 400 + (p % 100) as u64 },
+                resp_bytes: if refused { 0 } else { 2000 },
+                orig_pkts: 5,
+                resp_pkts: if refused { 1 } else { 5 },
+                outcome: if refused { Outcome::Refused } else { Outcome::Answered },
+                empty: false,
+                direction: if inbound { Direction::Inbound } else { Direction::Outbound },
+            });
+            if batch.len() == BATCH {
+                connections += batch.len() as u64;
+                std::hint::black_box(b.observe(&batch));
+                batch.clear();
+            }
+        }
+    }
+    connections += batch.len() as u64;
+    std::hint::black_box(b.observe(&batch));
+    let s = b.stats();
+    let after = rss_bytes();
+    BehaviourMemory {
+        active_pairs: pairs as u64,
+        connections,
+        tracked: s.tracked as u64,
+        evicted: s.evicted,
+        state_bytes: s.state_bytes as u64,
+        rss_growth_bytes: after.saturating_sub(before),
+    }
 }

@@ -172,7 +172,7 @@ mod tests {
             let mut features = vec![Some(noise()); FEATURES.len()];
             features[0] = Some(a);
             features[3] = Some(b);
-            data.flows.push(Flow { five_tuple: None, timestamp: None, features, label: None });
+            data.flows.push(Flow { features, ..Flow::empty() });
             data.labels.push(label);
         }
         data

@@ -16,6 +16,7 @@ pub mod features;
 pub mod gbdt;
 pub mod iforest;
 pub mod io;
+pub mod network_eval;
 pub mod ocsvm;
 pub mod rare;
 pub mod train;

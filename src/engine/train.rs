@@ -688,6 +688,7 @@ pub fn train_data_and_save(
             format!("training (all models, both profiles) took {train_seconds:.1} s; wall time of `train` including reading and evaluation {:.1} s", started.elapsed().as_secs_f64()),
             "`Infiltration - Portscan` is mapped to port_scan: flow features cannot tell where a scan comes from; the internal-source context is applied after classification".into(),
         ],
+        network_evaluation: Vec::new(),
     };
     io::write_manifest(out, &manifest)?;
     progress("written", 1.0);

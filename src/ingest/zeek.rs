@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 use super::{
     json, parse_reader, parse_slice, quote, time, utf8, IngestError, Limits, LineError, LineParser, Outcome, Parsed,
 };
-use crate::flow::{ConnSummary, FiveTuple, Flow};
+use crate::flow::{ConnMeta, ConnState, ConnSummary, FiveTuple, Flow};
 
 /// Largest packet or byte count accepted (2^53, where `f64` stops being exact); larger values are
 /// rejected rather than risk overflow in the feature arithmetic.
@@ -48,6 +48,16 @@ const RESP_PKTS: &str = "resp_pkts";
 /// The columns read, in [`Columns`] order.
 const COLUMNS: [&str; 11] =
     [TS, ORIG_H, ORIG_P, RESP_H, RESP_P, PROTO, DURATION, ORIG_BYTES, RESP_BYTES, ORIG_PKTS, RESP_PKTS];
+
+const UID: &str = "uid";
+const CONN_STATE: &str = "conn_state";
+const LOCAL_ORIG: &str = "local_orig";
+const LOCAL_RESP: &str = "local_resp";
+
+/// Columns read when present (the behaviour detectors use them; a log without them still scores).
+/// An unknown `conn_state` or a `local_*` other than `T`/`F` is read as unset, never rejected: a
+/// newer Zeek may add states, and the counters alone still describe the connection.
+const OPTIONAL: [&str; 4] = [UID, CONN_STATE, LOCAL_ORIG, LOCAL_RESP];
 
 /// Parses a whole conn.log (TSV, JSON lines, or both) into flows.
 pub fn parse(input: &[u8], limits: &Limits) -> Result<Parsed<Flow>, IngestError> {
@@ -75,6 +85,7 @@ enum Header {
     Usable {
         fields: usize,
         index: [usize; 11],
+        optional: [Option<usize>; 4],
     },
     Unusable {
         line: usize,
@@ -146,8 +157,8 @@ impl ZeekParser {
     }
 
     fn tsv_record(&self, line: &[u8]) -> Result<Flow, LineError> {
-        let (fields, index) = match &self.header {
-            Header::Usable { fields, index } => (*fields, index),
+        let (fields, index, optional) = match &self.header {
+            Header::Usable { fields, index, optional } => (*fields, index, optional),
             Header::Unusable { line, problem } => {
                 return Err(LineError::BadHeader { header_line: *line, problem: problem.clone() })
             }
@@ -183,7 +194,15 @@ impl ZeekParser {
         let orig_pkts = count(ORIG_PKTS, number(9)?.ok_or_else(|| unset(ORIG_PKTS))?)?;
         let resp_pkts = count(RESP_PKTS, number(10)?.ok_or_else(|| unset(RESP_PKTS))?)?;
         let protocol = protocol(proto, orig_h.is_ipv6())?;
+        let opt = |i: usize| optional[i].and_then(|c| values.get(c).copied()).filter(|v| *v != self.unset && *v != empty);
+        let extra = Extra {
+            uid: opt(0).map(str::to_string),
+            state: opt(1).and_then(ConnState::parse),
+            local_orig: opt(2).and_then(zeek_bool),
+            local_resp: opt(3).and_then(zeek_bool),
+        };
         flow(Conn {
+            extra,
             ts,
             orig_h,
             orig_p,
@@ -216,8 +235,9 @@ fn header<'a>(line_no: usize, names: impl Iterator<Item = &'a str>) -> Header {
             None => missing.push(col),
         }
     }
+    let optional = OPTIONAL.map(|col| seen.get(col).copied());
     if missing.is_empty() {
-        Header::Usable { fields: names.len(), index }
+        Header::Usable { fields: names.len(), index, optional }
     } else {
         Header::Unusable { line: line_no, problem: format!("not a conn.log: no {} field", missing.join(", ")) }
     }
@@ -241,8 +261,27 @@ fn unescape(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Zeek's `T` / `F`.
+fn zeek_bool(v: &str) -> Option<bool> {
+    match v {
+        "T" => Some(true),
+        "F" => Some(false),
+        _ => None,
+    }
+}
+
+/// The optional columns of a record.
+#[derive(Default)]
+struct Extra {
+    uid: Option<String>,
+    state: Option<ConnState>,
+    local_orig: Option<bool>,
+    local_resp: Option<bool>,
+}
+
 /// A validated conn record.
 struct Conn {
+    extra: Extra,
     ts: i64,
     orig_h: std::net::IpAddr,
     orig_p: u16,
@@ -260,7 +299,7 @@ struct Conn {
 fn flow(c: Conn) -> Result<Flow, LineError> {
     let timestamp =
         time::format_micros(c.ts).ok_or_else(|| LineError::Invalid("ts is outside years 0000-9999".into()))?;
-    Ok(Flow::from_conn(&ConnSummary {
+    let mut f = Flow::from_conn(&ConnSummary {
         five_tuple: Some(FiveTuple {
             src_ip: c.orig_h,
             src_port: c.orig_p,
@@ -276,7 +315,13 @@ fn flow(c: Conn) -> Result<Flow, LineError> {
         bwd_bytes: c.resp_bytes,
         protocol: c.protocol,
         dst_port: c.resp_p,
-    }))
+    });
+    let Extra { uid, state, local_orig, local_resp } = c.extra;
+    f.uid = uid;
+    if state.is_some() || local_orig.is_some() || local_resp.is_some() {
+        f.conn = Some(ConnMeta { state, local_orig, local_resp });
+    }
+    Ok(f)
 }
 
 fn bad(field: &str, problem: &'static str, value: &str) -> LineError {
@@ -340,7 +385,15 @@ fn json_record(line: &[u8]) -> Result<Flow, LineError> {
     let resp_bytes = optional_count(RESP_BYTES)?;
     let orig_pkts = json_count(ORIG_PKTS, json::require(&m, ORIG_PKTS)?)?;
     let resp_pkts = json_count(RESP_PKTS, json::require(&m, RESP_PKTS)?)?;
-    flow(Conn { ts, orig_h, orig_p, resp_h, resp_p, protocol, duration, orig_bytes, resp_bytes, orig_pkts, resp_pkts })
+    let text = |k: &str| json::get(&m, k).and_then(Value::as_str);
+    let flag = |k: &str| json::get(&m, k).and_then(Value::as_bool);
+    let extra = Extra {
+        uid: text(UID).map(str::to_string),
+        state: text(CONN_STATE).and_then(ConnState::parse),
+        local_orig: flag(LOCAL_ORIG),
+        local_resp: flag(LOCAL_RESP),
+    };
+    flow(Conn { extra, ts, orig_h, orig_p, resp_h, resp_p, protocol, duration, orig_bytes, resp_bytes, orig_pkts, resp_pkts })
 }
 
 fn json_count(field: &str, v: &Value) -> Result<u64, LineError> {
