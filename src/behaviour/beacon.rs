@@ -29,7 +29,8 @@ pub struct BeaconConfig {
     pub min_connections: u32,
     /// Traffic-time span the connections must cover, in seconds.
     pub min_span_secs: f64,
-    /// Median gap judged at most (seconds); see the module docs.
+    /// Median gaps judged (seconds): faster is a stream or a flood, slower see the module docs.
+    pub min_interval_secs: f64,
     pub max_interval_secs: f64,
     /// Beacon score (0–1) at and above which a regular pattern alerts.
     pub min_score: f64,
@@ -48,6 +49,7 @@ impl Default for BeaconConfig {
         BeaconConfig {
             min_connections: 12,
             min_span_secs: 60.0,
+            min_interval_secs: 0.5,
             max_interval_secs: 120.0,
             min_score: 0.8,
             persistent_attempts: 20,
@@ -66,8 +68,8 @@ impl BeaconConfig {
         if !(0.0..=1.0).contains(&self.min_score) || !(0.0..=1.0).contains(&self.persistent_failed_share) {
             return Err("min_score and persistent_failed_share must be between 0 and 1".into());
         }
-        if self.persistent_attempts < 2 || self.window_secs <= 0.0 || self.max_interval_secs <= 0.0 {
-            return Err("persistent_attempts must be at least 2, window_secs and max_interval_secs above 0".into());
+        if self.persistent_attempts < 2 || self.window_secs <= 0.0 || self.min_interval_secs < 0.0 || self.max_interval_secs <= self.min_interval_secs {
+            return Err("persistent_attempts must be at least 2, window_secs above 0, and max_interval_secs above min_interval_secs ≥ 0".into());
         }
         Ok(())
     }
@@ -178,7 +180,7 @@ impl Beacons {
             Some(Pattern::PersistentFailure)
         } else if p.count >= u64::from(c.min_connections) && (p.count < 2 * u64::from(c.min_connections) || p.count % 4 == 0) {
             let j = p.judge();
-            (j.median_gap <= c.max_interval_secs && j.median_gap > 0.0 && j.score >= c.min_score).then_some(Pattern::Regular)
+            (j.median_gap <= c.max_interval_secs && j.median_gap >= c.min_interval_secs && j.score >= c.min_score).then_some(Pattern::Regular)
         } else {
             None
         };

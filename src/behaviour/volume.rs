@@ -1,7 +1,10 @@
 //! Volume anomalies per host pair:
-//! - **floods**: connections or packets per minute from one source to one target far above what a
-//!   person or a program talking to a service makes, mostly one-sided. Towards one of our hosts it is
-//!   a denial of service; from one of our hosts towards the outside, a bot taking part in a DDoS;
+//! - **floods**: connections per minute from one source to one target far above what a person or a
+//!   program talking to a service makes (a SYN, ACK or HTTP flood; the target may answer each one), or
+//!   one-sided packets per minute (a UDP or ICMP flood in few records). Towards one of our hosts it is
+//!   a denial of service; from one of our hosts towards the outside, a bot taking part in a DDoS.
+//!   Resolver and time traffic (`ignore_ports`) is not judged: a site's DNS forwarder legitimately
+//!   sends thousands of queries a minute to its upstream;
 //! - **large uploads to a rare destination**: an internal host sends far more than it receives to an
 //!   outside address it had not talked to before the window (possible exfiltration).
 //!
@@ -22,8 +25,10 @@ pub struct VolumeConfig {
     pub flood_connections_per_min: u32,
     /// Packets per minute sent from one source to one target that make a flood.
     pub flood_packets_per_min: u64,
-    /// A flood is one-sided: the target answers at most this share of the packets sent.
+    /// A packet flood is one-sided: the target answers at most this share of the packets sent.
     pub flood_max_reply_share: f64,
+    /// Destination ports whose floods are not judged.
+    pub ignore_ports: Vec<u16>,
     /// Bytes sent to one outside address within `upload_window_secs` that make a large upload.
     pub upload_bytes: u64,
     pub upload_window_secs: f64,
@@ -39,6 +44,7 @@ impl Default for VolumeConfig {
             flood_connections_per_min: 600,
             flood_packets_per_min: 60_000,
             flood_max_reply_share: 0.25,
+            ignore_ports: vec![53, 123],
             upload_bytes: 200_000_000,
             upload_window_secs: 3600.0,
             upload_ratio: 10.0,
@@ -148,7 +154,8 @@ impl Volumes {
         } else {
             let (conns, pkts, replies) = p.per_minute(o.at);
             let one_sided = replies <= c.flood_max_reply_share * pkts;
-            if one_sided && (conns >= f64::from(c.flood_connections_per_min) || pkts >= c.flood_packets_per_min as f64) {
+            let judged = !c.ignore_ports.contains(&o.dst_port);
+            if judged && (conns >= f64::from(c.flood_connections_per_min) || one_sided && pkts >= c.flood_packets_per_min as f64) {
                 let first = p.minute_start - if p.prev.0 > 0 { MINUTE } else { 0 };
                 let count = u64::from(p.cur.0 + p.prev.0);
                 p.flood = Some((o.at, first));
@@ -252,6 +259,17 @@ mod tests {
         assert!(!floods.is_empty());
         assert!(floods[0].detected_at - obs[0].at <= 60_000);
         assert!(floods.iter().map(|f| f.count).sum::<u64>() >= 5000, "the flood's connections are counted");
+    }
+
+    #[test]
+    fn an_answered_flood_is_a_flood_and_a_dns_forwarder_is_not() {
+        // An ACK flood that the victim answers with a RST each: 20 connections a second, all answered.
+        let flood: Vec<Observation> = (0..2400).map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.66", "203.0.113.8", 443, Outcome::Answered)).collect();
+        let mut b = Behaviour::new(BehaviourConfig::default());
+        assert!(run(&mut b, &flood, 500).iter().any(|f| f.threat == BehaviourThreat::FloodOutbound));
+        let dns: Vec<Observation> = (0..2400).map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.2", "9.9.9.9", 53, Outcome::Answered)).collect();
+        let mut b = Behaviour::new(BehaviourConfig::default());
+        assert!(run(&mut b, &dns, 500).iter().all(|f| f.threat != BehaviourThreat::FloodOutbound));
     }
 
     #[test]
