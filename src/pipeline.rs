@@ -97,8 +97,11 @@ impl Batch {
 pub struct BatchOutcome {
     /// Flows scored (always every flow of the batch).
     pub scored: usize,
-    /// Detections: flows at or above the operating threshold plus signature alerts.
+    /// Detections: flows at or above the operating threshold (that the ML gate let alert), signature
+    /// alerts, and the connections counted by behaviour findings.
     pub detections: usize,
+    /// Of them, the connections counted by behaviour findings.
+    pub behaviour: usize,
     /// Alerts created and alerts updated by deduplication.
     pub alerts_created: usize,
     pub alerts_updated: usize,
@@ -340,6 +343,7 @@ impl Worker {
         let outcome = BatchOutcome {
             scored: batch.flows.len(),
             detections: prepared.detections,
+            behaviour: prepared.behaviour,
             alerts_created: created,
             alerts_updated: stored.len() - created,
         };
@@ -382,6 +386,7 @@ impl Worker {
 struct Prepared {
     persist: PersistBatch,
     detections: usize,
+    behaviour: usize,
     /// Per source country: flows, bytes, alerting flows (for the live stream).
     live_traffic: HashMap<String, (u64, u64, u64)>,
 }
@@ -443,9 +448,8 @@ fn prepare(
             groups.entry(key).or_default().push((at, i, v.risk));
         }
     }
-    let detections = groups.values().map(Vec::len).sum::<usize>()
-        + batch.signatures.len()
-        + findings.iter().map(|f| f.count as usize).sum::<usize>();
+    let behaviour = findings.iter().map(|f| f.count as usize).sum::<usize>();
+    let detections = groups.values().map(Vec::len).sum::<usize>() + batch.signatures.len() + behaviour;
     // Runs of detections per key: (context, first, last, count, risk sum, the riskiest flow).
     let mut runs: Vec<(crate::enrich::Context, i64, i64, i64, i64, usize)> = Vec::new();
     for ((src, dst, _), mut dets) in groups {
@@ -532,6 +536,7 @@ fn prepare(
     Ok(Prepared {
         persist: PersistBatch { alerts, assets_seen, traffic: rows, stats: BatchStats::default(), dedup_window_ms: window_ms, suppressed },
         detections,
+        behaviour,
         live_traffic,
     })
 }

@@ -25,7 +25,7 @@
 //! | `suricata` | EVE JSON lines (`flow` → flows, `alert` → signature alerts, others skipped) | `application/x-ndjson`, `application/json`, `text/plain`, `application/octet-stream` |
 //!
 //! The reply (200) is sent only after the batch's alerts and statistics are committed:
-//! `{"accepted": n, "scored": n, "signatures": n, "alerts": n, "skipped": n, "rejected": [{"line": 3, "reason": "…"}]}`
+//! `{"accepted": n, "scored": n, "signatures": n, "alerts": n, "behaviour": n, "skipped": n, "rejected": [{"line": 3, "reason": "…"}]}`
 //! where `accepted` = `scored` (flows, every one scored by the ensemble) + `signatures` (Suricata alert
 //! events, stored as signature alerts), `alerts` = alerts stored (ML + signature), `skipped` = valid
 //! records this endpoint does not use (Suricata `dns`, `http`, …).
@@ -193,8 +193,11 @@ pub struct IngestReply {
     pub accepted: usize,
     pub scored: usize,
     pub signatures: usize,
-    /// Detections in the batch (alerting flows and signature alerts), before deduplication.
+    /// Detections in the batch (alerting flows, signature alerts, and connections in behaviour
+    /// findings), before deduplication.
     pub alerts: usize,
+    /// Of them, connections counted by the behaviour detectors' findings.
+    pub behaviour: usize,
     /// Alerts created, and existing open alerts that absorbed detections (deduplication).
     pub alerts_created: usize,
     pub alerts_updated: usize,
@@ -306,6 +309,7 @@ async fn ingest(source: Endpoint, State(st): State<AppState>, headers: HeaderMap
         scored: outcome.scored,
         signatures,
         alerts: outcome.detections,
+        behaviour: outcome.behaviour,
         alerts_created: outcome.alerts_created,
         alerts_updated: outcome.alerts_updated,
         skipped: parsed.skipped,
