@@ -156,6 +156,14 @@ pub fn dedup_key(src_ip: Option<&str>, dst_ip: Option<&str>, threat: &str) -> St
     format!("{}|{}|{}", src_ip.unwrap_or("-"), dst_ip.unwrap_or("-"), threat)
 }
 
+/// Whether `s` has the shape of a threat key (`ddos`, `port_scan`, `c2_beacon`): 1–40 lower-case
+/// ASCII letters, digits and underscores, starting with a letter.
+pub fn is_threat_key(s: &str) -> bool {
+    (1..=40).contains(&s.len())
+        && s.as_bytes()[0].is_ascii_lowercase()
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Filters of an alert listing (the integrators' `GET /api/v1/alerts` and the console's queue).
 /// Every field is optional; values are validated by [`AlertFilter::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +204,7 @@ impl AlertFilter {
             }
         }
         if let Some(t) = &self.threat {
-            if t.is_empty() || t.len() > 40 || !t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            if !is_threat_key(t) {
                 return bad("threat", "must be a threat key such as `ddos` or `port_scan`");
             }
         }
@@ -254,6 +262,8 @@ mod tests {
         assert_eq!(e.param, "from");
         let e = AlertFilter { threat: Some("DROP TABLE".into()), ..Default::default() }.validate().unwrap_err();
         assert_eq!(e.param, "threat");
+        assert!(AlertFilter { threat: Some("c2_beacon".into()), ..Default::default() }.validate().is_ok());
+        assert!(!is_threat_key("2fast") && !is_threat_key("") && is_threat_key("scan_inbound"));
         let e = AlertFilter { country: Some("de".into()), ..Default::default() }.validate().unwrap_err();
         assert_eq!(e.param, "country");
         let e = AlertFilter { src_ip: Some("1.2.3".into()), ..Default::default() }.validate().unwrap_err();

@@ -349,7 +349,7 @@ impl QueueQuery {
         };
         let threat = match self.threat.trim() {
             "" => None,
-            t if t.len() <= 40 && t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => Some(t.to_string()),
+            t if crate::alert::is_threat_key(t) => Some(t.to_string()),
             _ => return Err(FieldError::new("threat", "Choose a threat type from the list.")),
         };
         let min_risk = match self.min_risk.trim() {
@@ -696,6 +696,14 @@ mod tests {
         assert_eq!(query.with("page", "4").href(Some(("alert", "7".into()))), "/soc?range=1h&threat=ddos&page=4&alert=7");
         assert_eq!(QueueQuery::default().href(None), "/soc");
         assert_eq!(q(&[("q", "a&b=c d")]).to_query_string(), "?q=a%26b%3Dc%20d");
+    }
+
+    #[test]
+    fn every_offered_threat_key_filters_the_queue() {
+        for key in threat_keys() {
+            let query = q(&[("threat", key)]);
+            assert!(query.validate(1_700_000_000_000).is_ok(), "{key}");
+        }
     }
 
     #[test]

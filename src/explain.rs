@@ -89,9 +89,9 @@ pub fn explain(alert: &Alert) -> Explanation {
             // The detector wrote its reasons in plain words with the numbers (`crate::behaviour`).
             let summary = reasons.get("summary").and_then(Value::as_str).unwrap_or("");
             out.headline = if summary.is_empty() {
-                format!("A behaviour detector saw {threat} in the pattern of connections.")
+                format!("{threat}, seen in the pattern of connections between these hosts.")
             } else {
-                format!("{threat}: {summary}")
+                format!("{threat}, seen in the pattern of connections: {summary}.")
             };
             for line in reasons.get("details").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
                 out.reasons.push(line.to_string());
@@ -201,7 +201,12 @@ pub fn explain(alert: &Alert) -> Explanation {
             out.risk_steps.push(RiskStep { what: format!("Raised because employees reported the {side}"), risk: after.round() as i64 });
         }
     }
-    if alert.count > 1 {
+    if alert.detector == Detector::Behaviour {
+        out.reasons.push(format!(
+            "This alert counts {} connections of the pattern, from the first one until it was last seen; the words above say what made it clear.",
+            format_number(alert.count as f64)
+        ));
+    } else if alert.count > 1 {
         out.reasons.push(format!(
             "{} detections with the same source, target and type were folded into this alert; the reasons are those of the riskiest.",
             format_number(alert.count as f64)
@@ -314,6 +319,18 @@ mod tests {
         assert_eq!(e.headline, "A Suricata signature matched: “ET SCAN Nmap”.");
         assert!(e.reasons.contains(&"Signature 2001219, Suricata severity 2 (1 is the most severe).".to_string()));
         assert_eq!(e.risk_steps[0].what, "Risk from the signature's severity");
+    }
+
+    #[test]
+    fn behaviour_alerts_speak_the_detectors_words() {
+        let reasons = r#"{"behaviour":"c2_beacon","summary":"88 connection attempts to 66.63.168.35:5888/tcp at 0.54 s ± 0.01 s intervals over 61 s, all 88 refused","details":["The host at 192.168.1.107 is inside your network."],"figures":{}}"#;
+        let e = explain(&alert(Detector::Behaviour, "c2_beacon", reasons, "[]"));
+        assert_eq!(e.headline, "Command-and-control beacon, seen in the pattern of connections: 88 connection attempts to 66.63.168.35:5888/tcp at 0.54 s ± 0.01 s intervals over 61 s, all 88 refused.");
+        assert_eq!(e.reasons[0], "The host at 192.168.1.107 is inside your network.");
+        assert!(e.reasons[1].starts_with("This alert counts 3 connections of the pattern"), "{:?}", e.reasons);
+        assert!(e.risk_steps[0].what.contains("behaviour detector"));
+        let e = explain(&alert(Detector::Behaviour, "scan_inbound", "not json", "[]"));
+        assert!(e.headline.starts_with("Inbound scan or probe"), "{}", e.headline);
     }
 
     #[test]

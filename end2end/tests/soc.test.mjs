@@ -25,7 +25,7 @@ test('an analyst sees a replayed alert arrive live, opens it, acknowledges and r
   await item.locator('a').click();
   const detail = page.locator(`[data-test=alert-detail] header[data-alert-id="${id}"]`);
   await detail.waitFor();
-  assert.match(await page.locator('[data-test=why-headline]').textContent(), /classifier|models|signature/);
+  assert.match(await page.locator('[data-test=why-headline]').textContent(), /classifier|models|signature|pattern of connections/);
   await page.locator('[data-test=playbook] [data-test=step]').first().waitFor();
 
   // The alert may have been acknowledged already if it is new; it is new here (nobody touched it).

@@ -366,7 +366,7 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
     assert!(summary.contains("to 66.63.168.35:5888/tcp at 0.50 s ±") && summary.contains("refused"), "{summary}");
     // The explanation the console shows speaks the detector's words.
     let e = anomalyforge::explain::explain(a);
-    assert!(e.headline.starts_with("Command-and-control beacon: "), "{}", e.headline);
+    assert!(e.headline.starts_with("Command-and-control beacon, seen in the pattern of connections: "), "{}", e.headline);
     assert!(alerts.iter().all(|x| x.dst_ip.as_deref() != Some("142.251.36.131")), "the benign connection raised nothing");
     // The detectors' state is exported.
     let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();

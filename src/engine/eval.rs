@@ -6,14 +6,15 @@
 //! reproduced from the manifest seed), `by-day` and `leave-one-family-out` (models retrained per fold
 //! with the manifest's hyper-parameters; the test fold never reaches training, scaling or thresholds).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 
 use super::ensemble::{BatchScores, ProfileModel};
 use super::train::{train_profile, LabelledData, TrainConfig};
 use super::{progress_bar, EngineError};
 use crate::detection::{ClassMetrics, EvalReport, FeatureProfile, ModelKind, RecallAt};
 use crate::flow::Flow;
-use crate::threat::{Threat, ThreatFamily};
+use crate::threat::{BehaviourThreat, Threat, ThreatFamily};
 
 /// Batch size used when scoring for evaluation.
 pub const EVAL_BATCH: usize = 4096;
@@ -294,10 +295,12 @@ pub fn leave_one_family_out(
         let o = outcomes(&trained.model, &flows, &labels, &|_| tag.clone());
         let (mut c, mut a, mut bh, mut b) = (0u64, 0u64, 0u64, 0u64);
         for (k, &i) in test.iter().enumerate() {
-            let hit = o.alert[k] || flagged.covers(&data.flows[i]);
             if data.labels[i].is_attack() {
+                let hit = o.alert[k] || flagged.names(&data.flows[i], family);
                 (a, c) = (a + 1, c + u64::from(hit));
             } else {
+                // A benign row is a false alert whatever the detector called its pair.
+                let hit = o.alert[k] || flagged.covers(&data.flows[i]);
                 (b, bh) = (b + 1, bh + u64::from(hit));
             }
         }
@@ -334,24 +337,25 @@ pub fn leave_one_family_out(
     r.recall.extend(with_behaviour);
     notes.push("per-class metrics pool all folds (test benign rows are repeated once per fold); read `recall` entries `held_out:<family>` for what each model catches of a family it never saw".into());
     notes.push(format!(
-        "`ensemble+behaviour`: a held-out row counts as caught when the fold's ensemble alerts on it or the behaviour detectors (run once over all {} rows in time order, default settings, 2,000-row batches) flagged its host pair; the behaviour detectors learn nothing, so no fold's test rows reach them as training",
+        "`ensemble+behaviour`: a held-out attack row counts as caught when the fold's ensemble alerts on it or the behaviour detectors (run once over all {} rows in time order, default settings, 2,000-row batches) flagged its host pair (or its source as a scanner) with a threat type that names its family (a scan for port scans, a flood for DoS, password guessing for brute force and web attacks, a beacon, scan or flood for botnets); a benign row counts as a false positive when its pair was flagged with any type. In CIC-IDS2017 most attacks share one attacker and one victim address, so pair-level credit without the type check would credit any family on that pair. The behaviour detectors learn nothing, so no fold's test rows reach them as training",
         data.len()
     ));
     r.notes = notes;
     Ok(r)
 }
 
-/// Host pairs (and scanners, for scans of many hosts) the behaviour detectors flagged in a data set.
+/// Host pairs (and scanners, for scans of many hosts) the behaviour detectors flagged in a data set,
+/// with the threat types they named.
 pub struct BehaviourFlags {
-    pairs: std::collections::HashSet<(std::net::IpAddr, std::net::IpAddr)>,
-    sources: std::collections::HashSet<std::net::IpAddr>,
+    pairs: HashMap<(IpAddr, IpAddr), Vec<BehaviourThreat>>,
+    sources: HashMap<IpAddr, Vec<BehaviourThreat>>,
 }
 
 impl BehaviourFlags {
     /// Runs the detectors (default settings and internal networks) over `flows` in time order.
     pub fn over(flows: &[Flow]) -> BehaviourFlags {
         let cfg = crate::config::Config::default();
-        let internal = |ip: std::net::IpAddr| cfg.internal_networks.iter().any(|n| n.contains(&ip));
+        let internal = |ip: IpAddr| cfg.internal_networks.iter().any(|n| n.contains(&ip));
         let mut order: Vec<(i64, usize)> = flows
             .iter()
             .enumerate()
@@ -360,27 +364,47 @@ impl BehaviourFlags {
         order.sort_unstable();
         let sorted: Vec<Flow> = order.iter().map(|&(_, i)| flows[i].clone()).collect();
         let mut b = crate::behaviour::Behaviour::new(cfg.behaviour.clone());
-        let mut flags = BehaviourFlags { pairs: Default::default(), sources: Default::default() };
+        let mut flags = BehaviourFlags { pairs: HashMap::new(), sources: HashMap::new() };
         for chunk in sorted.chunks(2000) {
             for f in b.observe_batch(chunk, internal) {
-                match f.dst {
-                    Some(d) => {
-                        flags.pairs.insert((f.src.min(d), f.src.max(d)));
-                    }
-                    None => {
-                        flags.sources.insert(f.src);
-                    }
+                let threats = match f.dst {
+                    Some(d) => flags.pairs.entry((f.src.min(d), f.src.max(d))).or_default(),
+                    None => flags.sources.entry(f.src).or_default(),
+                };
+                if !threats.contains(&f.threat) {
+                    threats.push(f.threat);
                 }
             }
         }
         flags
     }
 
-    /// Whether the flow's host pair (either direction) or its source as a scanner was flagged.
+    /// Whether the flow's host pair (either direction), or its source as a scanner, was flagged with a
+    /// threat type that names `family` (a scan for port scans, a flood for DoS, …): credit for catching a
+    /// family goes only to a detector that says what it is.
+    pub fn names(&self, f: &Flow, family: ThreatFamily) -> bool {
+        let Some(t) = f.five_tuple else { return false };
+        let fits = |threats: &Vec<BehaviourThreat>| threats.iter().any(|b| behaviour_names(*b, family));
+        self.sources.get(&t.src_ip).is_some_and(fits)
+            || self.pairs.get(&(t.src_ip.min(t.dst_ip), t.src_ip.max(t.dst_ip))).is_some_and(fits)
+    }
+
+    /// Whether the flow's host pair or its source was flagged at all (any threat type).
     pub fn covers(&self, f: &Flow) -> bool {
-        f.five_tuple.is_some_and(|t| {
-            self.sources.contains(&t.src_ip) || self.pairs.contains(&(t.src_ip.min(t.dst_ip), t.src_ip.max(t.dst_ip)))
-        })
+        f.five_tuple.is_some_and(|t| self.sources.contains_key(&t.src_ip) || self.pairs.contains_key(&(t.src_ip.min(t.dst_ip), t.src_ip.max(t.dst_ip))))
+    }
+}
+
+/// Which behaviour threat types name an attack family.
+pub fn behaviour_names(b: BehaviourThreat, family: ThreatFamily) -> bool {
+    use BehaviourThreat as B;
+    match family {
+        ThreatFamily::Dos | ThreatFamily::Ddos => matches!(b, B::DosInbound | B::FloodOutbound),
+        ThreatFamily::PortScan => matches!(b, B::ScanInbound | B::ScanLateral | B::ScanOutbound),
+        ThreatFamily::BruteForce | ThreatFamily::WebAttack => b == B::BruteForce,
+        ThreatFamily::Botnet => matches!(b, B::C2Beacon | B::ScanOutbound | B::FloodOutbound),
+        ThreatFamily::Infiltration => matches!(b, B::C2Beacon | B::ScanLateral | B::ScanOutbound | B::Exfiltration),
+        ThreatFamily::Heartbleed | ThreatFamily::Benign => false,
     }
 }
 
