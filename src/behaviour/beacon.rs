@@ -75,8 +75,8 @@ impl BeaconConfig {
     }
 }
 
-/// Recent connection times and sizes kept per pair.
-const HISTORY: usize = 48;
+/// Recent connection times and sizes kept per pair (between `HISTORY` and twice as many).
+const HISTORY: usize = 32;
 
 type Key = (IpAddr, IpAddr, u16, u8);
 
@@ -87,8 +87,8 @@ struct Pair {
     count: u64,
     refused: u64,
     unanswered: u64,
-    /// Recent connection times (unix ms) and bytes sent, oldest first, at most 2 × [`HISTORY`].
-    times: Vec<i64>,
+    /// Recent connection times (ms after `first`) and bytes sent, oldest first, at most 2 × [`HISTORY`].
+    times: Vec<u32>,
     sizes: Vec<u32>,
     /// When the pattern became clear, once it has.
     detected: Option<(i64, Pattern)>,
@@ -123,7 +123,7 @@ impl Pair {
     }
 
     fn judge(&self) -> Judgement {
-        let gaps: Vec<f64> = self.times.windows(2).map(|w| (w[1] - w[0]) as f64 / 1000.0).collect();
+        let gaps: Vec<f64> = self.times.windows(2).map(|w| f64::from(w[1].saturating_sub(w[0])) / 1000.0).collect();
         let sizes: Vec<f64> = self.sizes.iter().map(|&s| f64::from(s)).collect();
         let (timing, median_gap, mad_gap) = regularity(&gaps, None);
         let (size, median_size, mad_size) = regularity(&sizes, Some(32.0));
@@ -144,7 +144,8 @@ impl Beacons {
         let key = (o.src, o.dst, o.dst_port, o.protocol);
         let window_ms = (c.window_secs * 1000.0) as i64;
         let p = self.pairs.touch(&key, o.at, Pair::default);
-        if p.count > 0 && o.at - p.last > window_ms {
+        // Idle for a window, or older than the offsets can say (49 days): start over.
+        if p.count > 0 && (o.at - p.last > window_ms || o.at - p.first >= i64::from(u32::MAX)) {
             *p = Pair::default();
         }
         if p.count == 0 {
@@ -157,7 +158,7 @@ impl Beacons {
             Outcome::Unanswered => p.unanswered += 1,
             Outcome::Answered => {}
         }
-        p.times.push(o.at);
+        p.times.push((o.at - p.first).clamp(0, i64::from(u32::MAX)) as u32);
         p.sizes.push(o.orig_bytes.min(u64::from(u32::MAX)) as u32);
         if p.times.len() >= 2 * HISTORY {
             p.times.drain(..HISTORY);
@@ -197,7 +198,7 @@ impl Beacons {
 
     /// (keys, evicted, estimated bytes).
     pub fn stats(&self) -> (usize, u64, usize) {
-        let owned: usize = self.pairs.values().map(|p| p.times.capacity() * 8 + p.sizes.capacity() * 4).sum();
+        let owned: usize = self.pairs.values().map(|p| p.times.capacity() * 4 + p.sizes.capacity() * 4).sum();
         (self.pairs.len(), self.pairs.evicted(), self.pairs.shallow_bytes() + owned)
     }
 }

@@ -61,7 +61,7 @@ impl Default for BehaviourConfig {
     fn default() -> Self {
         BehaviourConfig {
             enabled: true,
-            max_tracked: 200_000,
+            max_tracked: 100_000,
             beacon: beacon::BeaconConfig::default(),
             scan: scan::ScanConfig::default(),
             brute_force: brute_force::BruteForceConfig::default(),

@@ -12,13 +12,14 @@
 //! (`horizontal_failed_share`). The threat type says where the scan runs: inbound, lateral (internal
 //! to internal) or outbound (an internal host scanning the Internet, as a bot spreading does).
 
-use std::collections::{HashMap, HashSet};
+#[cfg(test)]
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::table::Table;
+use super::table::{Table, VecMap};
 use super::{endpoint, is_unicast, proto_name, span_words, BehaviourThreat, Direction, Finding, Findings, Observation};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +66,10 @@ struct Source {
     first: i64,
     last: i64,
     probes: u64,
-    targets: HashSet<(IpAddr, u16)>,
+    targets: VecMap<(IpAddr, u16), ()>,
     /// Per port: distinct hosts failed on, failed attempts, other attempts.
-    hosts_per_port: HashMap<u16, (u32, u32, u32)>,
-    ports_per_host: HashMap<IpAddr, u32>,
+    hosts_per_port: VecMap<u16, (u32, u32, u32)>,
+    ports_per_host: VecMap<IpAddr, u32>,
     detected: Option<(i64, Kind)>,
     protocol: u8,
 }
@@ -84,8 +85,8 @@ enum Kind {
 #[derive(Debug, Default)]
 struct Target {
     /// Probing source → (first, last probe time, probes).
-    sources: HashMap<IpAddr, (i64, i64, u64)>,
-    ports: HashMap<u16, u32>,
+    sources: VecMap<IpAddr, (i64, i64, u64)>,
+    ports: VecMap<u16, u32>,
     /// Enough sources probe the host: each probe is reported.
     reporting: bool,
 }
@@ -144,8 +145,8 @@ impl Scans {
         s.probes += 1;
         s.protocol = o.protocol;
         let failed = o.outcome.failed();
-        let new_target = s.targets.len() < MAX_TARGETS && s.targets.insert((o.dst, o.dst_port));
-        let port = s.hosts_per_port.entry(o.dst_port).or_default();
+        let new_target = s.targets.len() < MAX_TARGETS && s.targets.entry_or((o.dst, o.dst_port), || ()).1;
+        let port = s.hosts_per_port.entry_or(o.dst_port, Default::default).0;
         if failed {
             port.0 += u32::from(new_target);
             port.1 += 1;
@@ -153,7 +154,7 @@ impl Scans {
             port.2 += 1;
         }
         if new_target {
-            *s.ports_per_host.entry(o.dst).or_default() += 1;
+            *s.ports_per_host.entry_or(o.dst, || 0).0 += 1;
         }
         let dst_of = |k: Kind| match k {
             Kind::Horizontal(_) => None,
@@ -193,16 +194,13 @@ impl Scans {
                 t.sources.remove(&oldest);
             }
         }
-        let e = t.sources.entry(o.src).or_insert((o.at, o.at, 0));
+        let e = t.sources.entry_or(o.src, || (o.at, o.at, 0)).0;
         e.1 = e.1.max(o.at);
         e.2 += 1;
-        *t.ports.entry(o.dst_port).or_default() += 1;
+        *t.ports.entry_or(o.dst_port, || 0).0 += 1;
         if t.ports.len() > 64 {
             // Keep the most probed ports only: they are what the summary names.
-            let mut ports: Vec<(u16, u32)> = t.ports.drain().collect();
-            ports.sort_by_key(|p| std::cmp::Reverse(p.1));
-            ports.truncate(32);
-            t.ports.extend(ports);
+            t.ports.keep_top(32, |_, n| std::cmp::Reverse(*n));
         }
         let n = t.sources.len() as u32;
         if n < c.probe_sources {
@@ -235,9 +233,9 @@ impl Scans {
         let per_source: usize = self
             .sources
             .values()
-            .map(|s| s.targets.capacity() * 24 + s.hosts_per_port.capacity() * 16 + s.ports_per_host.capacity() * 24)
+            .map(|s| s.targets.heap_bytes() + s.hosts_per_port.heap_bytes() + s.ports_per_host.heap_bytes())
             .sum();
-        let per_target: usize = self.targets.values().map(|t| t.sources.capacity() * 48 + t.ports.capacity() * 8).sum();
+        let per_target: usize = self.targets.values().map(|t| t.sources.heap_bytes() + t.ports.heap_bytes()).sum();
         (
             self.sources.len() + self.targets.len(),
             self.sources.evicted() + self.targets.evicted(),

@@ -111,3 +111,75 @@ mod tests {
         }
     }
 }
+
+/// A map kept as a vector, searched linearly: for the few to few hundred entries a host's scan state
+/// holds, smaller than a hash map (one allocation, no control bytes) and as fast.
+#[derive(Debug, Clone)]
+pub struct VecMap<K, V> {
+    items: Vec<(K, V)>,
+}
+
+impl<K, V> Default for VecMap<K, V> {
+    fn default() -> Self {
+        VecMap { items: Vec::new() }
+    }
+}
+
+impl<K: PartialEq + Copy, V> VecMap<K, V> {
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.items.iter().find(|(key, _)| key == k).map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.items.iter_mut().find(|(key, _)| key == k).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, k: &K) -> bool {
+        self.get(k).is_some()
+    }
+
+    /// The value of `k`, inserted by `init` when absent; the flag says whether it was inserted.
+    pub fn entry_or(&mut self, k: K, init: impl FnOnce() -> V) -> (&mut V, bool) {
+        match self.items.iter().position(|(key, _)| *key == k) {
+            Some(i) => (&mut self.items[i].1, false),
+            None => {
+                // Most hosts probe one or two targets: start with room for one, then double.
+                if self.items.capacity() == 0 {
+                    self.items.reserve_exact(1);
+                }
+                self.items.push((k, init()));
+                let last = self.items.len() - 1;
+                (&mut self.items[last].1, true)
+            }
+        }
+    }
+
+    pub fn remove(&mut self, k: &K) {
+        if let Some(i) = self.items.iter().position(|(key, _)| key == k) {
+            self.items.swap_remove(i);
+        }
+    }
+
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
+        self.items.retain(|(k, v)| keep(k, v));
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.items.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Bytes of its allocation.
+    pub fn heap_bytes(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<(K, V)>()
+    }
+
+    /// Keeps the `n` entries that `rank` puts first.
+    pub fn keep_top<R: Ord>(&mut self, n: usize, rank: impl Fn(&K, &V) -> R) {
+        self.items.sort_by_key(|(k, v)| rank(k, v));
+        self.items.truncate(n);
+    }
+}

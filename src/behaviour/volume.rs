@@ -74,9 +74,9 @@ struct Pair {
     last: i64,
     connections: u64,
     minute_start: i64,
-    /// This and the previous minute: connections, packets sent, packets answered.
-    cur: (u32, u64, u64),
-    prev: (u32, u64, u64),
+    /// This and the previous minute: connections, packets sent, packets answered (saturating).
+    cur: (u32, u32, u32),
+    prev: (u32, u32, u32),
     /// Detected at, first connection of the flood.
     flood: Option<(i64, i64)>,
     /// The upload window: start, connections before it, bytes sent and received in it.
@@ -94,8 +94,8 @@ impl Pair {
         let w = 1.0 - (at - self.minute_start).clamp(0, MINUTE) as f64 / MINUTE as f64;
         (
             f64::from(self.cur.0) + f64::from(self.prev.0) * w,
-            self.cur.1 as f64 + self.prev.1 as f64 * w,
-            self.cur.2 as f64 + self.prev.2 as f64 * w,
+            f64::from(self.cur.1) + f64::from(self.prev.1) * w,
+            f64::from(self.cur.2) + f64::from(self.prev.2) * w,
         )
     }
 }
@@ -141,9 +141,10 @@ impl Volumes {
         p.connections += 1;
         p.last = p.last.max(o.at);
         (p.protocol, p.port) = (o.protocol, o.dst_port);
-        p.cur.0 += 1;
-        p.cur.1 += o.orig_pkts;
-        p.cur.2 += o.resp_pkts;
+        let sat = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        p.cur.0 = p.cur.0.saturating_add(1);
+        p.cur.1 = p.cur.1.saturating_add(sat(o.orig_pkts));
+        p.cur.2 = p.cur.2.saturating_add(sat(o.resp_pkts));
         p.sent += o.orig_bytes;
         p.received += o.resp_bytes;
 
@@ -157,7 +158,7 @@ impl Volumes {
             let judged = !c.ignore_ports.contains(&o.dst_port);
             if judged && (conns >= f64::from(c.flood_connections_per_min) || one_sided && pkts >= c.flood_packets_per_min as f64) {
                 let first = p.minute_start - if p.prev.0 > 0 { MINUTE } else { 0 };
-                let count = u64::from(p.cur.0 + p.prev.0);
+                let count = u64::from(p.cur.0) + u64::from(p.prev.0);
                 p.flood = Some((o.at, first));
                 out.push(flood_finding(o, p, flood_threat, o.at, first, count));
             }

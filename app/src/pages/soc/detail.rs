@@ -57,8 +57,10 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
                 {a.assignee.clone().map(|u| format!(" · assigned to {u}"))}
             </p>
             <p class="muted small">{format!(
-                "{} detection{} · first seen {} · last seen {}",
+                "{} {}{} · first seen {} · last seen {}",
                 format_number(a.count as f64),
+                // A behaviour alert counts the connections of its pattern, not separate detections.
+                if a.detector == anomalyforge::alert::Detector::Behaviour { "connection" } else { "detection" },
                 if a.count == 1 { "" } else { "s" },
                 utc(a.first_seen),
                 utc(a.last_seen)
