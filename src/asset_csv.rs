@@ -5,9 +5,11 @@
 //! `criticality` and `tags` are optional. Tags are separated by `;` inside their cell. Export
 //! writes the same columns plus read-only ones (`discovered`, `first_seen`, `last_seen`, ignored
 //! on import), so an exported file can be edited in a spreadsheet and imported back. Imported rows
-//! count as reviewed: their `discovered` flag is cleared.
+//! count as reviewed: their `discovered` flag is cleared. Text that a spreadsheet would run as a
+//! formula is exported with a `'` in front and imported without it ([`crate::csv_cell`]).
 
 use crate::asset::{validate_asset, Asset, AssetEdit, AssetInput, RejectedRow};
+use crate::csv_cell::{guard, unguard};
 
 /// Rows one import may hold; the rest of a bigger file is rejected with this reason.
 pub const MAX_IMPORT_ROWS: usize = 10_000;
@@ -20,14 +22,15 @@ pub fn to_csv(assets: &[Asset]) -> String {
     let ms = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
     // Writing to a Vec cannot fail.
     let _ = w.write_record(HEADER);
+    let text = |t: Option<&str>| guard(t.unwrap_or("")).into_owned();
     for a in assets {
         let _ = w.write_record([
             a.ip.as_str(),
-            a.hostname.as_deref().unwrap_or(""),
-            a.owner.as_deref().unwrap_or(""),
-            a.purpose.as_deref().unwrap_or(""),
+            &text(a.hostname.as_deref()),
+            &text(a.owner.as_deref()),
+            &text(a.purpose.as_deref()),
             a.criticality.as_str(),
-            &a.tags.join(";"),
+            &text(Some(&a.tags.join(";"))),
             if a.discovered { "true" } else { "false" },
             &ms(a.first_seen),
             &ms(a.last_seen),
@@ -71,7 +74,7 @@ pub fn parse_csv(text: &str) -> Result<(Vec<(usize, AssetEdit)>, Vec<RejectedRow
             rejected.push(RejectedRow { line, reason: format!("an import holds at most {MAX_IMPORT_ROWS} rows; import the rest separately") });
             break;
         }
-        let cell = |c: Option<usize>| c.and_then(|c| record.get(c)).unwrap_or("").to_string();
+        let cell = |c: Option<usize>| unguard(c.and_then(|c| record.get(c)).unwrap_or("")).to_string();
         let input = AssetInput {
             ip: cell(Some(ip_col)),
             hostname: cell(host),
@@ -140,6 +143,22 @@ mod tests {
         assert_eq!(e.purpose.as_deref(), Some("Billing, \"legacy\" box"));
         assert_eq!(e.tags, vec!["pci", "prod"]);
         assert_eq!(edits[1].1.owner, None);
+    }
+
+    #[test]
+    fn formulas_in_asset_fields_are_exported_as_text_and_import_back() {
+        let mut a = asset("10.0.0.9", Some("=HYPERLINK(\"http://evil\",\"open\")"), &["-x"]);
+        a.purpose = Some("+cmd|' /C calc'!A0".into());
+        let text = to_csv(&[a]);
+        let row = text.lines().nth(1).unwrap();
+        for cell in row.split(',').skip(1).take(3) {
+            assert!(!cell.trim_start_matches('"').starts_with(['=', '+', '-', '@']), "{row}");
+        }
+        let (edits, rejected) = parse_csv(&text).unwrap();
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(edits[0].1.owner.as_deref(), Some("=HYPERLINK(\"http://evil\",\"open\")"));
+        assert_eq!(edits[0].1.purpose.as_deref(), Some("+cmd|' /C calc'!A0"));
+        assert_eq!(edits[0].1.tags, vec!["-x"]);
     }
 
     #[test]

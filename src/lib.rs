@@ -12,6 +12,7 @@ pub mod audit;
 pub mod calendar;
 pub mod charts;
 pub mod console;
+pub mod csv_cell;
 pub mod detection;
 pub mod explain;
 pub mod flow;

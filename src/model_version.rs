@@ -321,6 +321,8 @@ pub struct VersionDetail {
     pub profiles: Vec<ProfileSummary>,
     /// Every evaluation of the manifest (random split, by day, leave one family out), per profile.
     pub evaluation: Vec<EvalReport>,
+    /// Detection on labelled real-network logs (ensemble and behaviour detectors), when measured.
+    pub network_evaluation: Vec<crate::detection::NetworkEval>,
     /// The hyper-parameters, pretty-printed JSON.
     pub hyperparameters: String,
     pub notes: Vec<String>,

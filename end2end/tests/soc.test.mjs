@@ -22,7 +22,9 @@ test('an analyst sees a replayed alert arrive live, opens it, acknowledges and r
   await page.click('[data-test=live-toggle]');
   await page.locator('[data-test=live-state]', { hasText: 'Paused' }).waitFor();
 
-  await item.locator('a').click();
+  // The locator `first()` is evaluated again at each use: the tail may have put another alert first
+  // before it was paused, so open the alert by the id read above.
+  await page.locator(`[data-test=tail-item][data-alert-id="${id}"] a`).first().click();
   const detail = page.locator(`[data-test=alert-detail] header[data-alert-id="${id}"]`);
   await detail.waitFor();
   assert.match(await page.locator('[data-test=why-headline]').textContent(), /classifier|models|signature|pattern of connections/);

@@ -179,7 +179,7 @@ impl Beacons {
         let failed = p.failed();
         let pattern = if failed >= u64::from(c.persistent_attempts) && failed as f64 >= c.persistent_failed_share * p.count as f64 {
             Some(Pattern::PersistentFailure)
-        } else if p.count >= u64::from(c.min_connections) && (p.count < 2 * u64::from(c.min_connections) || p.count % 4 == 0) {
+        } else if p.count >= u64::from(c.min_connections) && (p.count < 2 * u64::from(c.min_connections) || p.count.is_multiple_of(4)) {
             let j = p.judge();
             (j.median_gap <= c.max_interval_secs && j.median_gap >= c.min_interval_secs && j.score >= c.min_score).then_some(Pattern::Regular)
         } else {

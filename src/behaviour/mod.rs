@@ -210,7 +210,7 @@ impl Observation {
             dst: t.dst_ip,
             dst_port: t.dst_port,
             protocol: t.protocol,
-            duration: (get(i.duration) / 1e6) as f32,
+            duration: get(i.duration) / 1e6,
             orig_bytes,
             resp_bytes,
             orig_pkts,
@@ -410,7 +410,7 @@ impl Findings {
 
     pub fn into_vec(self) -> Vec<Finding> {
         let mut v: Vec<Finding> = self.by_key.into_values().collect();
-        v.sort_by(|a, b| (a.first_seen, a.threat, a.src, a.dst).cmp(&(b.first_seen, b.threat, b.src, b.dst)));
+        v.sort_by_key(|f| (f.first_seen, f.threat, f.src, f.dst));
         v
     }
 }

@@ -240,6 +240,9 @@ pub fn read_captures(path: &Path) -> Result<Vec<Capture>, NetworkEvalError> {
 
 type Pair = (IpAddr, IpAddr);
 
+/// Per detailed label: connections, alerted connections, first time, host pairs.
+type LabelTally = (u64, u64, i64, HashSet<Pair>);
+
 fn pair(a: IpAddr, b: IpAddr) -> Pair {
     if a <= b {
         (a, b)
@@ -334,7 +337,7 @@ fn measure(c: &Capture, alerts: &Alerts, window_ms: i64, internal: &impl Fn(IpAd
     (n.connections, n.rejected) = (c.flows.len() as u64, c.rejected);
     // (has benign, has malicious) per pair; per label: connections, alerted, first time, pairs.
     let mut pairs: HashMap<Pair, (bool, bool)> = HashMap::new();
-    let mut labels: BTreeMap<(bool, String), (u64, u64, i64, HashSet<Pair>)> = BTreeMap::new();
+    let mut labels: BTreeMap<(bool, String), LabelTally> = BTreeMap::new();
     let mut hosts: HashSet<IpAddr> = HashSet::new();
     let (mut t0, mut t1) = (i64::MAX, i64::MIN);
     for f in &c.flows {

@@ -10,7 +10,8 @@
 //!   value (a mean of nothing) is empty.
 //!
 //! Text from data (asset host names) is quoted as CSV needs, and a cell that a spreadsheet would
-//! run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`.
+//! run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`
+//! ([`crate::csv_cell`], shared with the asset export).
 
 use super::{iso_utc, KpiReport, Period, Window};
 
@@ -21,15 +22,8 @@ pub fn file_name(r: &KpiReport) -> String {
     format!("kpis-{}-{}.csv", r.periods.range.as_str(), &iso_utc(r.generated_at)[..10])
 }
 
-/// A cell as CSV text (see the module docs).
-pub fn cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_string() };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
-}
+/// A cell as CSV text (see the module docs): the shared writer of every export.
+pub use crate::csv_cell::cell;
 
 fn number(v: f64) -> String {
     let s = format!("{v:.2}");

@@ -470,6 +470,7 @@ impl Registry {
             training_files: m.training_files,
             profiles,
             evaluation: m.evaluation,
+            network_evaluation: m.network_evaluation,
             hyperparameters,
             notes: m.notes,
             insight,
