@@ -47,11 +47,16 @@ pub struct Config {
     pub session_ttl_secs: u64,
     /// Mark cookies `Secure` (`AF_SECURE_COOKIES=true`) when served over HTTPS.
     pub secure_cookies: bool,
-    /// Failed sign-ins allowed per account within `login_window_secs` before it is locked out.
+    /// Failed sign-ins allowed per account within `login_window_secs`; beyond it the account takes no
+    /// more guesses, except from the address of its last successful sign-in (its owner).
     pub login_max_failures_per_account: u32,
     /// Failed sign-ins allowed per client address within `login_window_secs`.
     pub login_max_failures_per_address: u32,
     pub login_window_secs: u64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`AF_TRUSTED_PROXIES=[10.0.0.5/32]`): behind
+    /// one, the client is the right-most forwarded address that is not a trusted proxy. Empty (the
+    /// default): the header is ignored and the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where the built site (WASM, JS, CSS, public files) is served from (`AF_SITE_ROOT`).
     pub site_root: PathBuf,
     pub log_format: LogFormat,
@@ -113,6 +118,7 @@ impl Default for Config {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
+            trusted_proxies: Vec::new(),
             site_root: PathBuf::from("target/site"),
             log_format: LogFormat::Text,
             max_body_bytes: 2 * 1024 * 1024,

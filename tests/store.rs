@@ -18,6 +18,8 @@ on_both_backends!(
     disabling_ends_sessions,
     sessions_expire_and_role_changes_apply_at_once,
     login_rate_limit_counts_per_account_and_address,
+    parallel_guesses_never_exceed_the_limit,
+    the_owner_passes_a_lock_from_their_last_sign_in_address,
     audit_trail_is_newest_first,
     api_tokens_are_stored_hashed_and_revocable,
     alert_batches_are_stored_in_one_transaction,
@@ -137,6 +139,42 @@ async fn login_rate_limit_counts_per_account_and_address(db: &anomalyforge::stor
     // erin from another address is fine, and success clears her failures.
     auth::login(db, &p, "erin", "a long enough password", &client("10.0.0.7")).await.unwrap();
     assert_eq!(db.login_failures_for_account("erin", 0).await.unwrap().count, 0);
+}
+
+/// 40 wrong passwords for one account at once: at most the limit (3) are checked and answered as
+/// wrong; the rest are refused before any password check.
+async fn parallel_guesses_never_exceed_the_limit(db: &anomalyforge::store::Db) {
+    auth::create_user(db, new_user("frank", Role::Analyst)).await.unwrap();
+    let p = LoginPolicy { max_failures_per_address: 1000, ..policy() };
+    let tries = (0..40).map(|i| {
+        let (db, p) = (db.clone(), p.clone());
+        tokio::spawn(async move { auth::login(&db, &p, "frank", "wrong password!", &client(&format!("10.1.0.{i}"))).await })
+    });
+    let mut wrong = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Err(auth::AuthError::InvalidCredentials) => wrong += 1,
+            Err(auth::AuthError::TooManyAttempts { .. } | auth::AuthError::Busy { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!((1..=3).contains(&wrong), "{wrong} guesses were checked; the limit is 3");
+    assert_eq!(db.login_failures_for_account("frank", 0).await.unwrap().count, wrong, "refused attempts take their row back");
+}
+
+/// A stranger's guesses lock an account against new addresses, but its owner still signs in from the
+/// address of their last successful sign-in.
+async fn the_owner_passes_a_lock_from_their_last_sign_in_address(db: &anomalyforge::store::Db) {
+    auth::create_user(db, new_user("grace", Role::Admin)).await.unwrap();
+    let p = policy();
+    auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1")).await.unwrap();
+    for _ in 0..3 {
+        auth::login(db, &p, "grace", "guess guess guess", &client("198.51.100.66")).await.unwrap_err();
+    }
+    let e = auth::login(db, &p, "grace", "a long enough password", &client("198.51.100.67")).await.unwrap_err();
+    assert!(matches!(e, auth::AuthError::TooManyAttempts { .. }), "{e:?}");
+    auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1")).await.expect("the owner's usual address passes");
+    assert_eq!(db.login_failures_for_account("grace", 0).await.unwrap().count, 0);
 }
 
 async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {

@@ -152,9 +152,11 @@ mod ssr {
 
     impl From<AuthError> for AppError {
         fn from(e: AuthError) -> Self {
+            let message = e.to_string();
             match e {
                 AuthError::InvalidCredentials => AppError::InvalidCredentials,
                 AuthError::TooManyAttempts { retry_after_secs } => AppError::RateLimited { retry_after_secs },
+                AuthError::Busy { retry_after_secs } => AppError::TooMany { message, retry_after_secs },
                 AuthError::Unauthenticated => AppError::Unauthenticated,
                 AuthError::Forbidden(_) => AppError::Forbidden,
                 AuthError::Invalid(f) => f.into(),

@@ -68,11 +68,11 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         },
         None => None,
     };
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let client = ClientInfo {
-        ip: req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+        ip: peer
+            .map(|p| auth::client_address(p, &forwarded, &state.config.trusted_proxies).to_string())
             .unwrap_or_else(|| "unknown".into()),
         user_agent: req
             .headers()

@@ -341,6 +341,65 @@ async fn repeated_failed_sign_ins_are_rate_limited_per_account_and_address() {
     app.stop().await;
 }
 
+/// The defect as it was reproduced: 120 wrong passwords for one account, 60 at a time, got 62
+/// answers of 401 before the first 429 (the limit is 5).
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_401s_than_the_limit() {
+    let app = TestApp::spawn().await;
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let wave: Vec<_> = (0..60)
+            .map(|_| {
+                let (c, url) = (app.client(), app.url("/api/auth/login"));
+                tokio::spawn(async move {
+                    c.post(url).form(&[("username", "analyst"), ("password", "wrong password")]).send().await.unwrap().status().as_u16()
+                })
+            })
+            .collect();
+        for t in wave {
+            statuses.push(t.await.unwrap());
+        }
+    }
+    let unauthorized = statuses.iter().filter(|s| **s == 401).count();
+    assert!(unauthorized <= 5, "{unauthorized} wrong passwords were checked; the limit is 5");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 120 - unauthorized, "{statuses:?}");
+    app.stop().await;
+}
+
+/// `X-Forwarded-For` is believed only from a configured trusted proxy.
+#[tokio::test]
+async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+    // Without trusted proxies a client cannot escape the per-address limit by inventing addresses.
+    let app = TestApp::spawn_with(|c| {
+        c.login_max_failures_per_account = 100;
+        c.login_max_failures_per_address = 2;
+    })
+    .await;
+    let c = app.client();
+    let login = |xff: &'static str, user: &'static str| {
+        c.post(app.url("/api/auth/login")).header("x-forwarded-for", xff).form(&[("username", user), ("password", "wrong password")]).send()
+    };
+    assert_eq!(login("203.0.113.1", "analyst").await.unwrap().status(), 401);
+    assert_eq!(login("203.0.113.2", "responder").await.unwrap().status(), 401);
+    assert_eq!(login("203.0.113.3", "executive").await.unwrap().status(), 429, "the peer address is the client");
+    app.stop().await;
+    // Behind a trusted proxy (the test client's loopback), each forwarded client has its own limit.
+    let app = TestApp::spawn_with(|c| {
+        c.login_max_failures_per_account = 100;
+        c.login_max_failures_per_address = 2;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+    })
+    .await;
+    let c = app.client();
+    for (xff, user) in [("203.0.113.1", "analyst"), ("203.0.113.1", "responder"), ("203.0.113.2", "executive"), ("203.0.113.2", "analyst")] {
+        let res = c.post(app.url("/api/auth/login")).header("x-forwarded-for", xff).form(&[("username", user), ("password", "wrong password")]).send().await.unwrap();
+        assert_eq!(res.status(), 401, "{xff} {user}");
+    }
+    let res = c.post(app.url("/api/auth/login")).header("x-forwarded-for", "203.0.113.1").form(&[("username", "executive"), ("password", "wrong password")]).send().await.unwrap();
+    assert_eq!(res.status(), 429, "203.0.113.1 reached its own limit");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let app = TestApp::spawn().await;

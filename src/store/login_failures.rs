@@ -12,13 +12,35 @@ pub struct FailureCount {
 }
 
 impl Db {
-    pub async fn record_login_failure(&self, username: &str, ip: &str) -> Result<()> {
-        sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3)")
+    /// Records a sign-in attempt as a failure (before its password is checked) and returns its id.
+    pub async fn record_login_failure(&self, username: &str, ip: &str) -> Result<i64> {
+        let row = sqlx::query("INSERT INTO login_failures (username, ip, at) VALUES ($1, $2, $3) RETURNING id")
             .bind(username)
             .bind(ip)
             .bind(now_ms())
-            .execute(self.pool())
+            .fetch_one(self.pool())
             .await?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Takes back an attempt that was refused before its password was checked.
+    pub async fn forget_login_failure(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Whether `ip` is the address of the account's last successful sign-in.
+    pub async fn is_last_login_address(&self, username: &str, ip: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE username = $1 AND last_login_ip = $2")
+            .bind(username)
+            .bind(ip)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    pub async fn set_last_login_address(&self, user_id: i64, ip: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET last_login_ip = $1 WHERE id = $2").bind(ip).bind(user_id).execute(self.pool()).await?;
         Ok(())
     }
 
