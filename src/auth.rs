@@ -39,6 +39,9 @@ pub enum AuthError {
     Store(#[from] StoreError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// Demo mode was asked for on a database that is not a demo's.
+    #[error("{0}")]
+    DemoRefused(String),
 }
 
 /// A fresh session token (the cookie value) and its hash (the database key).
@@ -305,10 +308,18 @@ pub async fn reset_password(db: &Db, username: &str, password: String) -> Result
 /// What start-up did about accounts.
 #[derive(Debug, Default)]
 pub struct Bootstrap {
-    /// Set when the first admin was created with a generated password (to be logged once).
+    /// Set when the first admin was created with a generated password (to be shown once).
     pub generated_admin_password: Option<String>,
     pub admin_created: bool,
     pub demo_accounts: Vec<DemoAccount>,
+    /// Demo accounts disabled (or, for a last active admin, given a random password) because demo
+    /// mode is off.
+    pub demo_accounts_retired: Vec<String>,
+}
+
+/// Whether a username is one of the demo accounts (`demo.<role>`).
+pub fn is_demo_account(username: &str) -> bool {
+    Role::ALL.iter().any(|r| username == format!("demo.{r}"))
 }
 
 /// On first start (no users at all) creates `admin`, with `admin_password` or a random one. In
@@ -326,7 +337,42 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
             out.generated_admin_password = Some(password);
         }
     }
-    if demo {
+    if !demo {
+        // Demo accounts have public passwords: they never outlive demo mode.
+        for role in Role::ALL {
+            let name = format!("demo.{role}");
+            let Some(user) = db.user_by_username(&name).await? else { continue };
+            if user.disabled {
+                continue;
+            }
+            match db.set_disabled(user.id, true).await {
+                Ok(_) => {}
+                // The last active admin cannot be disabled: its public password goes instead.
+                Err(StoreError::Invalid(_)) => {
+                    reset_password(db, &name, random_password()).await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            out.demo_accounts_retired.push(name);
+        }
+        return Ok(out);
+    }
+    // Demo mode replays recorded attacks into the alert tables and publishes passwords: it runs only
+    // on a database of its own. The first `admin` counts as the demo's own until someone signs in as it.
+    let real: Vec<String> = db
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| !is_demo_account(&u.username) && !(u.username == "admin" && u.last_login_at.is_none()))
+        .map(|u| u.username)
+        .collect();
+    if !real.is_empty() {
+        return Err(AuthError::DemoRefused(format!(
+            "demo mode (AF_DEMO) runs only on a database of its own, and this one has real accounts ({}); use another AF_DATA_DIR or DATABASE_URL",
+            real.join(", ")
+        )));
+    }
+    {
         for role in Role::ALL {
             let account = DemoAccount { username: format!("demo.{role}"), password: format!("{role}-demo-pass"), role };
             match db.user_by_username(&account.username).await? {

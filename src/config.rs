@@ -39,8 +39,12 @@ pub struct Config {
     pub database_url: Option<String>,
     pub db_max_connections: u32,
     /// Demo mode (`AF_DEMO=true`): creates one account per role and shows their passwords on the
-    /// login page. Never enable it on a real deployment.
+    /// login page. Never enable it on a real deployment: it refuses a database with real accounts,
+    /// and binds only a loopback address unless `demo_allow_remote` is set. With demo mode off, the
+    /// demo accounts are disabled at start-up.
     pub demo: bool,
+    /// Let demo mode listen on a non-loopback address (`AF_DEMO_ALLOW_REMOTE=true`).
+    pub demo_allow_remote: bool,
     /// Password for the first `admin` account (`AF_ADMIN_PASSWORD`); random and logged once if unset.
     pub admin_password: Option<Secret>,
     /// Session lifetime in seconds (`AF_SESSION_TTL_SECS`).
@@ -112,6 +116,7 @@ impl Default for Config {
             database_url: None,
             db_max_connections: 8,
             demo: false,
+            demo_allow_remote: false,
             admin_password: None,
             session_ttl_secs: 12 * 3600,
             secure_cookies: false,
@@ -173,6 +178,12 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
+            return Err(ConfigError(format!(
+                "AF_DEMO shows its accounts' passwords on the login page, so it listens only on a loopback address; {} is not one (set AF_DEMO_ALLOW_REMOTE=true to serve the demo beyond this machine)",
+                self.bind
+            )));
+        }
         if self.session_ttl_secs == 0 {
             return Err(ConfigError("session_ttl_secs must be greater than 0".into()));
         }
@@ -267,6 +278,22 @@ mod tests {
             jail.set_env("AF_INTERNAL_NETWORKS", "[10.1.0.0/33]");
             let err = Config::from_env().unwrap_err().to_string();
             assert!(err.contains("INTERNAL_NETWORKS") || err.contains("internal_networks"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn demo_mode_binds_loopback_unless_told() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_DEMO", "true");
+            jail.set_env("AF_BIND", "0.0.0.0:3000");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("AF_DEMO_ALLOW_REMOTE"), "{err}");
+            jail.set_env("AF_DEMO_ALLOW_REMOTE", "true");
+            assert!(Config::from_env().is_ok());
+            jail.set_env("AF_DEMO", "false");
+            jail.set_env("AF_DEMO_ALLOW_REMOTE", "false");
+            assert!(Config::from_env().is_ok(), "a real deployment binds where it likes");
             Ok(())
         });
     }

@@ -20,6 +20,8 @@ on_both_backends!(
     login_rate_limit_counts_per_account_and_address,
     parallel_guesses_never_exceed_the_limit,
     the_owner_passes_a_lock_from_their_last_sign_in_address,
+    demo_accounts_do_not_outlive_demo_mode,
+    demo_mode_refuses_a_database_with_real_accounts,
     audit_trail_is_newest_first,
     api_tokens_are_stored_hashed_and_revocable,
     alert_batches_are_stored_in_one_transaction,
@@ -175,6 +177,35 @@ async fn the_owner_passes_a_lock_from_their_last_sign_in_address(db: &anomalyfor
     assert!(matches!(e, auth::AuthError::TooManyAttempts { .. }), "{e:?}");
     auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1")).await.expect("the owner's usual address passes");
     assert_eq!(db.login_failures_for_account("grace", 0).await.unwrap().count, 0);
+}
+
+async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
+    let boot = auth::bootstrap(db, Some("a long enough password"), true).await.unwrap();
+    assert_eq!(boot.demo_accounts.len(), Role::ALL.len());
+    let (_, token) = auth::login(db, &policy(), "demo.admin", "admin-demo-pass", &client("10.3.0.1")).await.unwrap();
+    // The next start without demo mode retires every demo account and ends its sessions.
+    let boot = auth::bootstrap(db, None, false).await.unwrap();
+    assert_eq!(boot.demo_accounts_retired.len(), Role::ALL.len(), "{:?}", boot.demo_accounts_retired);
+    assert!(auth::session_user(db, &token.token).await.unwrap().is_none());
+    for role in Role::ALL {
+        let e = auth::login(db, &policy(), &format!("demo.{role}"), &format!("{role}-demo-pass"), &client("10.3.0.2")).await.unwrap_err();
+        assert!(matches!(e, auth::AuthError::InvalidCredentials), "demo.{role}: {e:?}");
+    }
+    // Even when demo.admin is the last active administrator, its public password stops working.
+    let admin = db.user_by_username("admin").await.unwrap().unwrap();
+    db.set_disabled(db.user_by_username("demo.admin").await.unwrap().unwrap().id, false).await.unwrap();
+    db.set_disabled(admin.id, true).await.unwrap();
+    auth::bootstrap(db, None, false).await.unwrap();
+    let e = auth::login(db, &policy(), "demo.admin", "admin-demo-pass", &client("10.3.0.3")).await.unwrap_err();
+    assert!(matches!(e, auth::AuthError::InvalidCredentials), "{e:?}");
+}
+
+async fn demo_mode_refuses_a_database_with_real_accounts(db: &anomalyforge::store::Db) {
+    auth::bootstrap(db, Some("a long enough password"), true).await.unwrap();
+    auth::bootstrap(db, None, true).await.expect("a demo database starts in demo mode again");
+    auth::create_user(db, new_user("henry", Role::Analyst)).await.unwrap();
+    let e = auth::bootstrap(db, None, true).await.unwrap_err();
+    assert!(e.to_string().contains("henry") && e.to_string().contains("AF_DATA_DIR"), "{e}");
 }
 
 async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {

@@ -161,8 +161,8 @@ mod ssr {
                 AuthError::Forbidden(_) => AppError::Forbidden,
                 AuthError::Invalid(f) => f.into(),
                 AuthError::Store(s) => s.into(),
-                AuthError::Hash(m) => {
-                    tracing::error!(error = %m, "password hashing failed");
+                AuthError::Hash(m) | AuthError::DemoRefused(m) => {
+                    tracing::error!(error = %m, "authentication set-up failed");
                     AppError::Internal
                 }
             }

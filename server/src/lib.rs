@@ -46,13 +46,18 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("creating the initial accounts")?;
     if let Some(password) = &boot.generated_admin_password {
-        // Printed once, on the first start only; it is not stored anywhere in clear.
-        tracing::warn!(username = "admin", password = %password, "created the first administrator; this password is shown only once");
+        // Printed once to the terminal, on the first start only: never into the structured logs,
+        // which are shipped and kept; it is not stored anywhere in clear.
+        eprintln!("\nThe first administrator was created: username `admin`, password `{password}`.\nIt is shown only this once.\n");
+        tracing::warn!(username = "admin", "created the first administrator; its password was printed once to the terminal (standard error)");
     } else if boot.admin_created {
         tracing::info!(username = "admin", "created the first administrator with AF_ADMIN_PASSWORD");
     }
     if config.demo {
         tracing::warn!(accounts = boot.demo_accounts.len(), "demo mode: demo accounts are listed on the login page");
+    }
+    if !boot.demo_accounts_retired.is_empty() {
+        tracing::warn!(accounts = ?boot.demo_accounts_retired, "demo mode is off: the demo accounts were disabled");
     }
 
     let live = Arc::new(LiveHub::new());
