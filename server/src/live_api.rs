@@ -94,6 +94,35 @@ async fn machine_or_session(st: &AppState, auth: &RequestAuth, headers: &HeaderM
     }
 }
 
+/// How often an open stream checks its session again, at the latest.
+pub const SESSION_RECHECK: Duration = Duration::from_secs(15);
+
+/// What an open stream needs to check its session again.
+struct SessionWatch {
+    db: anomalyforge::store::Db,
+    token: String,
+    changes: tokio::sync::watch::Receiver<u64>,
+    every: tokio::time::Interval,
+}
+
+impl SessionWatch {
+    /// Whether the session still exists, is not expired, and its user may see alerts.
+    async fn still_allowed(&self) -> bool {
+        match anomalyforge::auth::session_user(&self.db, &self.token).await {
+            Ok(Some(u)) => Access::SOC.allows(u.role),
+            Ok(None) => {
+                tracing::info!("live stream closed: its session ended or lost the right to see alerts");
+                false
+            }
+            // The store is briefly unavailable: keep the stream; the next check decides.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot re-check a live stream's session");
+                true
+            }
+        }
+    }
+}
+
 /// Counts a connected stream client for as long as it lives.
 struct ClientGuard(Arc<Metrics>);
 
@@ -116,11 +145,32 @@ pub async fn stream(
     st.metrics.stream_clients.fetch_add(1, Relaxed);
     let guard = ClientGuard(st.metrics.clone());
     tracing::debug!(user = auth.user.as_ref().map(|u| u.username.as_str()), "live stream opened");
-    let events = futures_util::stream::unfold((rx, closed, guard), |(mut rx, mut closed, guard)| async move {
-        let received = tokio::select! {
-            r = rx.recv() => r,
-            // The server is shutting down: end the response so the connection can close.
-            () = &mut closed => return None,
+    // The session is checked again every SESSION_RECHECK and whenever a session ended or lost rights
+    // in this process (sign-out, disable, role or password change): the stream ends when it no longer
+    // allows the alerts.
+    let session = SessionWatch {
+        db: st.db.clone(),
+        token: auth.token.clone().unwrap_or_default(),
+        changes: st.db.session_changes(),
+        every: tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK),
+    };
+    let events = futures_util::stream::unfold((rx, closed, guard, session), |(mut rx, mut closed, guard, mut session)| async move {
+        let received = loop {
+            tokio::select! {
+                r = rx.recv() => break r,
+                // The server is shutting down: end the response so the connection can close.
+                () = &mut closed => return None,
+                changed = session.changes.changed() => {
+                    if changed.is_err() || !session.still_allowed().await {
+                        return None;
+                    }
+                }
+                _ = session.every.tick() => {
+                    if !session.still_allowed().await {
+                        return None;
+                    }
+                }
+            }
         };
         let frame: Arc<Frame> = match received {
             Ok(frame) => frame,
@@ -131,7 +181,7 @@ pub async fn stream(
             }
             Err(RecvError::Closed) => return None,
         };
-        Some((Ok(Event::default().event(frame.event).data(frame.data.as_str())), (rx, closed, guard)))
+        Some((Ok(Event::default().event(frame.event).data(frame.data.as_str())), (rx, closed, guard, session)))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -259,3 +259,37 @@ async fn shutdown_ends_open_streams() {
     .await;
     assert!(end.is_ok(), "the stream ended");
 }
+
+/// An open stream ends as soon as its session does (sign-out), or loses the right to see alerts
+/// (disabled, or a role that may not see them), not only when it is opened.
+#[tokio::test]
+async fn the_stream_ends_with_its_session() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let ends_within = |mut stream: reqwest::Response| async move {
+        tokio::time::timeout(Duration::from_secs(5), async move { while let Ok(Some(_)) = stream.chunk().await {} }).await.is_ok()
+    };
+    // Sign-out.
+    let analyst = app.signed_in(Role::Analyst).await;
+    let stream = analyst.get(app.url("/api/v1/stream")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let res = app.call(&analyst, "auth/logout", &[]).await;
+    assert!(res.status().as_u16() < 400, "sign-out: {}", res.status());
+    assert!(ends_within(stream).await, "the stream outlived the sign-out");
+    // A role that may not see alerts.
+    let responder = app.signed_in(Role::Responder).await;
+    let stream = responder.get(app.url("/api/v1/stream")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let id = app.db.user_by_username("responder").await.unwrap().unwrap().id.to_string();
+    let res = app.call(&admin, "admin/set_role", &[("user_id", &id), ("role", "executive")]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert!(ends_within(stream).await, "the stream outlived the role change");
+    // Another stream whose session is untouched keeps going.
+    let analyst = app.signed_in(Role::Analyst).await;
+    let mut stream = analyst.get(app.url("/api/v1/stream")).send().await.unwrap();
+    let disabled = app.db.user_by_username("employee").await.unwrap().unwrap().id;
+    app.db.set_disabled(disabled, true).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(1), async move { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    assert!(ended.is_err(), "an unrelated change ends nothing");
+    app.stop().await;
+}

@@ -75,6 +75,10 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Bumped after every write that can end or narrow a session (sign-out, disable, role or
+    /// password change), so that long-lived streams re-check theirs at once
+    /// ([`Db::session_changes`]).
+    sessions_changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// The URL with any password replaced, for logs and error messages.
@@ -99,6 +103,16 @@ pub fn now_ms() -> i64 {
 }
 
 impl Db {
+    /// Changes when a session may have ended or lost rights in this process (see the field).
+    /// Other processes' changes are seen by the periodic re-check of whoever holds a session open.
+    pub fn session_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.sessions_changed.subscribe()
+    }
+
+    fn sessions_changed(&self) {
+        self.sessions_changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
     /// Opens a pool. For SQLite the database file (and its directory) is created if missing and
     /// put into WAL mode.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
@@ -145,7 +159,7 @@ impl Db {
             .connect(url)
             .await
             .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, sessions_changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0) })
     }
 
     /// Applies pending migrations for this backend.

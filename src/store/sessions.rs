@@ -47,6 +47,7 @@ impl Db {
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
+        self.sessions_changed();
         Ok(())
     }
 

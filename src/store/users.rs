@@ -121,6 +121,7 @@ impl Db {
             .bind(id)
             .execute(self.pool())
             .await?;
+        self.sessions_changed();
         self.user_by_id(id).await
     }
 
@@ -142,6 +143,7 @@ impl Db {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        self.sessions_changed();
         self.user_by_id(id).await
     }
 
@@ -159,6 +161,7 @@ impl Db {
         }
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.sessions_changed();
         Ok(())
     }
 
