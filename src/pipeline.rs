@@ -304,7 +304,9 @@ impl Worker {
             let findings = {
                 let mut b = behaviour.lock().unwrap_or_else(|e| e.into_inner());
                 b.gate_ml(&batch.flows, &mut verdicts);
-                let found = b.observe_batch(&batch.flows, internal);
+                // Replayed flows carry times compressed by the replay's speed factor: their rates and
+                // intervals are not the recording's, so the behaviour detectors judge live traffic only.
+                let found = if batch.source == Source::Replay { Vec::new() } else { b.observe_batch(&batch.flows, internal) };
                 metrics.observe_behaviour(b.stats());
                 found
             };

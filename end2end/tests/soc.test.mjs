@@ -33,9 +33,13 @@ test('an analyst sees a replayed alert arrive live, opens it, acknowledges and r
   // The alert may have been acknowledged already if it is new; it is new here (nobody touched it).
   await page.click('[data-test=acknowledge]');
   await page.locator('[data-test=detail-status][data-status=acknowledged]').waitFor();
+  // A triage action re-fetches the detail and renders it again: wait for that render (its history
+  // shows the action) before typing into its form, or the note can be typed into the old form.
+  await page.locator('[data-test=history-entry][data-action=acknowledge]').waitFor();
   await page.fill('[data-test=resolve-note]', 'Blocked at the edge firewall');
   await page.click('[data-test=resolve]');
   await page.locator('[data-test=detail-status][data-status=resolved]').waitFor();
+  await page.locator('[data-test=history-entry][data-action=resolve]').waitFor();
   const history = await page.locator('[data-test=history-entry]').evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
   assert.deepEqual(history.filter((a) => a === 'acknowledge' || a === 'resolve'), ['acknowledge', 'resolve']);
   assert.match(await page.locator('[data-test=history]').textContent(), /demo\.analyst resolved: Blocked at the edge firewall/);
