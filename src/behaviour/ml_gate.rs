@@ -81,7 +81,7 @@ impl MlGate {
             .iter()
             .enumerate()
             .filter(|(_, v)| v.alert)
-            .map(|(i, _)| (flows[i].timestamp.as_deref().and_then(time::iso_to_micros).map_or(0, |us| us.div_euclid(1000)), i))
+            .map(|(i, _)| (time::flow_ms(&flows[i]).unwrap_or(0), i))
             .collect();
         order.sort_unstable();
         for (at, i) in order {

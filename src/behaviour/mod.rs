@@ -174,7 +174,7 @@ impl Observation {
     /// own local flags (Zeek `local_orig`/`local_resp`) count too.
     pub fn of(flow: &Flow, internal: &impl Fn(IpAddr) -> bool) -> Option<Observation> {
         let t = flow.five_tuple?;
-        let at = time::iso_to_micros(flow.timestamp.as_deref()?)?.div_euclid(1000);
+        let at = time::flow_ms(flow)?;
         let i = idx();
         let get = |k: Option<usize>| k.and_then(|k| flow.features.get(k).copied().flatten()).unwrap_or(0.0).max(0.0);
         let (orig_pkts, resp_pkts) = (get(i.fwd_pkts) as u64, get(i.bwd_pkts) as u64);

@@ -329,7 +329,7 @@ pub fn evaluate(
 }
 
 fn flow_ms(f: &Flow) -> i64 {
-    f.timestamp.as_deref().and_then(time::iso_to_micros).map_or(0, |us| us.div_euclid(1000))
+    time::flow_ms(f).unwrap_or(0)
 }
 
 fn measure(c: &Capture, alerts: &Alerts, window_ms: i64, internal: &impl Fn(IpAddr) -> bool) -> NetworkFigures {

@@ -56,6 +56,12 @@ pub fn epoch_f64_to_micros(x: f64) -> Option<i64> {
     (us.is_finite() && us >= MIN_MICROS as f64 && us <= MAX_MICROS as f64).then_some(us as i64)
 }
 
+/// Unix milliseconds of a flow's normalised timestamp, when it has one (what the behaviour
+/// detectors, the ML gate and the network evaluation order and window flows by).
+pub fn flow_ms(flow: &crate::flow::Flow) -> Option<i64> {
+    iso_to_micros(flow.timestamp.as_deref()?).map(|us| us.div_euclid(1000))
+}
+
 /// Epoch microseconds of an ISO 8601 / RFC 3339 date-time: `YYYY-MM-DD[T ]HH:MM:SS[.f+][Z|±HH[:]MM]`.
 /// Without an offset the time is taken as UTC.
 pub fn iso_to_micros(s: &str) -> Option<i64> {
