@@ -771,9 +771,15 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     assert_eq!(db.report_queue(QueueFilter::Open, 1).await.unwrap().rows.len(), 1);
     assert_eq!(db.report_queue(QueueFilter::All, 1).await.unwrap().total, 2);
 
-    // A later report of a confirmed address joins the decision.
+    // A later report of a confirmed address does not tell its reporter what the SOC decided (an insider
+    // could otherwise learn whether an address is investigated by reporting it); the address stays
+    // confirmed intel, and the next decision reaches the new report too.
     let late = db.create_report(&report(alice.id, IP, ReportCategory::Malware)).await.unwrap();
-    assert_eq!((late.status, late.note.as_deref()), (ReportStatus::Confirmed, Some("Blocked for everyone.")));
+    assert_eq!((late.status, late.note.as_deref()), (ReportStatus::New, None));
+    assert_eq!(of(&db.reports_by(alice.id, 10, 0).await.unwrap(), IP), (ReportStatus::New, None), "newest first: the late one");
+    let intel = db.intel_index().await.unwrap();
+    assert_eq!((intel[0].status, intel[0].reports, intel[0].report_id), (ReportStatus::Confirmed, 4, late.id));
+    assert_eq!(db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap().rows.len(), 1);
     // Reopen, dismiss; then a new report of the dismissed address reopens it, note cleared.
     db.set_indicator_status(IP, ReportStatus::Confirmed, ReportStatus::Investigating, None, ana.id).await.unwrap();
     db.set_indicator_status(IP, ReportStatus::Investigating, ReportStatus::Dismissed, Some("Our own mail relay."), ana.id).await.unwrap();

@@ -11,8 +11,8 @@ use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
 
 const COLUMNS: &str = "r.id, r.reporter_id, u.username AS reporter, r.indicator, r.indicator_kind, r.category, \
-                       r.description, r.status, i.note, r.created_at, r.updated_at";
-const FROM: &str = "employee_reports r JOIN users u ON u.id = r.reporter_id LEFT JOIN report_indicators i ON i.indicator = r.indicator";
+                       r.description, r.status, r.note, r.created_at, r.updated_at";
+const FROM: &str = "employee_reports r JOIN users u ON u.id = r.reporter_id";
 /// A person's name as the SOC sees it.
 const NAME: &str = "COALESCE(NULLIF(u.display_name, ''), u.username)";
 
@@ -26,8 +26,8 @@ pub struct NewReport {
     pub description: String,
 }
 
-/// The reports that count as intel for one address: the most relevant one (confirmed first, then the
-/// newest) and how many there are.
+/// The reports that count as intel for one address: its newest report, how many there are, and the
+/// SOC's status of the address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntelRef {
     pub indicator: String,
@@ -77,8 +77,11 @@ fn placeholders(first: usize, n: usize) -> String {
 
 impl Db {
     /// Stores a report and files it under its indicator: a first report opens the indicator as
-    /// `new`; a later one joins the indicator's status, except that it reopens a dismissed one
-    /// (status `new`, the old note cleared) so the SOC looks at the fresh evidence.
+    /// `new`; a later one leaves the indicator's status as it is, except that it reopens a dismissed
+    /// one (status `new`, the old note cleared, its earlier reports open again) so the SOC looks at
+    /// the fresh evidence. The new report itself is `new` with no note whatever the indicator's
+    /// status: what the SOC knows about an address stays with the SOC until it decides again, and
+    /// that decision reaches every report of the address.
     pub async fn create_report(&self, r: &NewReport) -> Result<EmployeeReport> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
@@ -99,22 +102,24 @@ impl Db {
         .await?
         .try_get("status")?;
         // A reopened indicator's earlier reports are open again too.
-        sqlx::query("UPDATE employee_reports SET status = $1, updated_at = $2 WHERE indicator = $3 AND status <> $1")
-            .bind(&status)
+        if status == ReportStatus::New.as_str() {
+            sqlx::query(
+                "UPDATE employee_reports SET status = 'new', note = NULL, updated_at = $1 WHERE indicator = $2 AND status = 'dismissed'",
+            )
             .bind(now)
             .bind(&r.indicator)
             .execute(&mut *tx)
             .await?;
+        }
         let id: i64 = sqlx::query(
             "INSERT INTO employee_reports (reporter_id, indicator, indicator_kind, category, description, status, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'new', $6, $6) RETURNING id",
         )
         .bind(r.reporter_id)
         .bind(&r.indicator)
         .bind(r.kind.as_str())
         .bind(r.category.as_str())
         .bind(&r.description)
-        .bind(&status)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?
@@ -362,8 +367,9 @@ impl Db {
     /// Reported IP addresses that are not dismissed, one entry per address (for enrichment).
     pub async fn intel_index(&self) -> Result<Vec<IntelRef>> {
         let rows = sqlx::query(
-            "SELECT id, indicator, category, status FROM employee_reports \
-             WHERE indicator_kind = 'ip' AND status <> 'dismissed' ORDER BY indicator, created_at DESC, id DESC",
+            "SELECT r.id, r.indicator, r.category, i.status FROM employee_reports r \
+             JOIN report_indicators i ON i.indicator = r.indicator \
+             WHERE r.indicator_kind = 'ip' AND i.status <> 'dismissed' ORDER BY r.indicator, r.created_at DESC, r.id DESC",
         )
         .fetch_all(self.pool())
         .await?;
@@ -373,16 +379,11 @@ impl Db {
             let category: String = r.try_get("category")?;
             let status: String = r.try_get("status")?;
             let category = parse_category(&category)?;
-            let status = parse_status(&status, "employee_reports.status")?;
+            let status = parse_status(&status, "report_indicators.status")?;
             let id: i64 = r.try_get("id")?;
             match out.last_mut() {
-                Some(last) if last.indicator == indicator => {
-                    last.reports += 1;
-                    // A confirmed report outranks open ones (rows are newest first within an address).
-                    if status == ReportStatus::Confirmed && last.status != ReportStatus::Confirmed {
-                        (last.report_id, last.category, last.status) = (id, category, status);
-                    }
-                }
+                // Rows are newest first within an address; the status is the address's.
+                Some(last) if last.indicator == indicator => last.reports += 1,
                 _ => out.push(IntelRef { indicator, report_id: id, category, status, reports: 1 }),
             }
         }
@@ -427,8 +428,10 @@ async fn apply_status(
             )),
         });
     }
-    let reports = sqlx::query("UPDATE employee_reports SET status = $1, handled_by = $2, updated_at = $3 WHERE indicator = $4")
+    let reports =
+        sqlx::query("UPDATE employee_reports SET status = $1, note = $2, handled_by = $3, updated_at = $4 WHERE indicator = $5")
         .bind(to.as_str())
+        .bind(note)
         .bind(by_user)
         .bind(now)
         .bind(indicator)
