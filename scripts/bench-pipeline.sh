@@ -12,7 +12,7 @@ SECONDS_MAX=${SECONDS_MAX:-60}
 PORT=${PORT:-3907}
 WORKERS=${WORKERS:-2}
 source scripts/bench-common.sh
-TOKEN=$($BIN/anomalyforge token create --name loadgen 2>/dev/null)
+TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null)
 
 # A fresh server per scenario, so each peak-memory figure is its own.
 start_server() {

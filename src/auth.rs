@@ -75,23 +75,77 @@ pub fn hash_token(token: &str) -> String {
 /// Prefix of API tokens, so a leaked one is recognisable (secret scanners, logs).
 pub const API_TOKEN_PREFIX: &str = "af_";
 
-/// Creates an API token: 32 random bytes, stored as their SHA-256 only. The returned secret is the
-/// one and only copy of the bearer value.
-pub async fn create_api_token(db: &Db, name: &str, created_by: &str) -> Result<crate::api_token::CreatedApiToken, AuthError> {
-    let name = validate::token_name(name)?;
+/// A token as asked for (from the admin form, the CLI or the token API), not yet validated.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRequest<'a> {
+    pub name: &'a str,
+    /// A comma-separated list of scopes (`ingest,read`).
+    pub scopes: &'a str,
+    /// Days until it expires; `None` for never.
+    pub expires_in_days: Option<u32>,
+}
+
+/// Creates an API token: 32 random bytes, stored as their SHA-256 only, and records it in the audit
+/// trail under `created_by`. The returned secret is the one and only copy of the bearer value.
+pub async fn create_api_token(
+    db: &Db,
+    req: TokenRequest<'_>,
+    created_by: &str,
+) -> Result<crate::api_token::CreatedApiToken, AuthError> {
+    let name = validate::token_name(req.name)?;
+    let scopes = validate::token_scopes(req.scopes)?;
+    let expires_at = validate::token_days(req.expires_in_days)?.map(|d| crate::store::now_ms() + i64::from(d) * 86_400_000);
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
-    let token = db.create_api_token(&name, &hash_token(&secret), created_by).await?;
+    let token = db.create_api_token(&name, &hash_token(&secret), created_by, scopes, expires_at).await?;
+    let expiry = token.expires_at.map_or("never".to_string(), |t| crate::calendar::utc_minute(t));
+    let detail = format!("id={} scopes={} expires={expiry}", token.id, token.scopes);
+    db.audit(created_by, "token.create", &token.name, &detail).await?;
+    tracing::info!(actor = created_by, token_id = token.id, name = %token.name, scopes = %token.scopes, "API token created");
     Ok(crate::api_token::CreatedApiToken { token, secret })
 }
 
-/// The live API token a bearer value belongs to, if any.
+/// Revokes a token and records who did it (revoking twice keeps the first time).
+pub async fn revoke_api_token(db: &Db, id: i64, actor: &str) -> Result<crate::api_token::ApiToken, AuthError> {
+    let token = db.revoke_api_token(id).await?;
+    db.audit(actor, "token.revoke", &token.name, &format!("id={}", token.id)).await?;
+    tracing::info!(actor, token_id = token.id, "API token revoked");
+    Ok(token)
+}
+
+/// The live (not revoked, not expired) API token a bearer value belongs to, if any.
 pub async fn api_token(db: &Db, secret: &str) -> Result<Option<crate::api_token::ApiToken>, AuthError> {
     if secret.is_empty() || secret.len() > 256 {
         return Ok(None);
     }
     Ok(db.api_token_by_hash(&hash_token(secret)).await?)
+}
+
+/// Why a bearer token was refused for an endpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRefusal {
+    #[error("invalid, expired or revoked API token")]
+    Invalid,
+    #[error("this API token may not {} (its scopes: {has}); create one with the `{}` scope", .needs.describe(), .needs.as_str())]
+    MissingScope { needs: crate::api_token::TokenScope, has: crate::api_token::TokenScopes },
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// The live token of `secret` if it carries `scope`. Every endpoint that takes a bearer token asks
+/// here, so the scope rule is written once.
+pub async fn token_with_scope(
+    db: &Db,
+    secret: &str,
+    scope: crate::api_token::TokenScope,
+) -> Result<crate::api_token::ApiToken, TokenRefusal> {
+    let token = api_token(db, secret).await?.ok_or(TokenRefusal::Invalid)?;
+    if !token.allows(scope) {
+        tracing::warn!(token_id = token.id, needs = scope.as_str(), has = %token.scopes, "API token refused: scope missing");
+        return Err(TokenRefusal::MissingScope { needs: scope, has: token.scopes });
+    }
+    Ok(token)
 }
 
 /// Hashes a password with argon2id on a blocking thread.

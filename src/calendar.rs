@@ -36,6 +36,14 @@ pub fn days_in_month(y: i64, m: i64) -> i64 {
     }
 }
 
+/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (pages, exports, audit details).
+pub fn utc_minute(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,6 +70,26 @@ pub fn token_name(raw: &str) -> Result<String, FieldError> {
     Ok(n.to_string())
 }
 
+/// The scopes of a new API token: at least one, each known.
+pub fn token_scopes(raw: &str) -> Result<crate::api_token::TokenScopes, FieldError> {
+    let scopes = crate::api_token::TokenScopes::parse(raw).map_err(|m| FieldError::new("scopes", m))?;
+    if scopes.is_empty() {
+        return Err(FieldError::new("scopes", "Choose what the token may do: ingest, read or admin."));
+    }
+    Ok(scopes)
+}
+
+/// A token's lifetime in days: none (never expires) or 1 to `TOKEN_MAX_DAYS`.
+pub fn token_days(days: Option<u32>) -> Result<Option<u32>, FieldError> {
+    match days {
+        Some(d) if d == 0 || d > crate::api_token::TOKEN_MAX_DAYS => Err(FieldError::new(
+            "expires_in_days",
+            format!("A token can last from 1 to {} days, or never expire.", crate::api_token::TOKEN_MAX_DAYS),
+        )),
+        d => Ok(d),
+    }
+}
+
 /// A new password: 12–256 characters.
 pub fn new_password(p: &str) -> Result<(), FieldError> {
     let n = p.chars().count();

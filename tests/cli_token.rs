@@ -31,6 +31,7 @@ fn operators_create_list_and_revoke_api_tokens() {
     assert!(out.status.success(), "{}", text(&out));
     let listing = text(&out);
     assert!(listing.contains("zeek-sensor-1") && listing.contains("active"), "{listing}");
+    assert!(listing.lines().any(|l| l.contains("zeek-sensor-1") && l.contains(" ingest ")), "least privilege by default: {listing}");
     assert!(!listing.contains(&token), "the list never shows token values");
 
     let out = run(d, &["token", "revoke", "1"]);
@@ -40,6 +41,16 @@ fn operators_create_list_and_revoke_api_tokens() {
     let out = run(d, &["token", "revoke", "7"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("API token #7 not found"), "{}", text(&out));
+    let out = run(d, &["token", "create", "--name", "dashboard", "--scope", "read,ingest", "--expires-in-days", "30"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = text(&run(d, &["token", "list"]));
+    assert!(listing.lines().any(|l| l.contains("dashboard") && l.contains("ingest,read")), "{listing}");
+    let out = run(d, &["token", "create", "--name", "x", "--scope", "write"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("Unknown token scope `write`"), "{}", text(&out));
+    let out = run(d, &["token", "create", "--name", "x", "--expires-in-days", "0"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("from 1 to 3650 days"), "{}", text(&out));
     let out = run(d, &["token", "create", "--name", " "]);
     assert!(!out.status.success());
     assert!(text(&out).contains("Enter a name"), "{}", text(&out));

@@ -219,11 +219,11 @@ async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {
 
 async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db) {
     use sqlx::Row;
-    let a = auth::create_api_token(db, "  zeek-sensor-1 ", "admin").await.unwrap();
+    let a = auth::create_api_token(db, auth::TokenRequest { name: "  zeek-sensor-1 ", scopes: "ingest", expires_in_days: None }, "admin").await.unwrap();
     assert!(a.secret.starts_with(auth::API_TOKEN_PREFIX) && a.secret.len() > 40, "{}", a.secret);
     assert_eq!(a.token.name, "zeek-sensor-1");
     assert!(!format!("{a:?}").contains(&a.secret), "Debug must not print the secret");
-    let b = auth::create_api_token(db, "suricata", "cli").await.unwrap();
+    let b = auth::create_api_token(db, auth::TokenRequest { name: "suricata", scopes: "ingest", expires_in_days: None }, "cli").await.unwrap();
     assert_ne!(a.secret, b.secret);
     // Only the hash is stored.
     let stored: Vec<String> = sqlx::query("SELECT token_hash FROM api_tokens ORDER BY id")
@@ -234,7 +234,7 @@ async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db
         .map(|r| r.try_get("token_hash").unwrap())
         .collect();
     assert_eq!(stored, vec![auth::hash_token(&a.secret), auth::hash_token(&b.secret)]);
-    assert!(auth::create_api_token(db, "", "admin").await.is_err(), "a name is required");
+    assert!(auth::create_api_token(db, auth::TokenRequest { name: "", scopes: "ingest", expires_in_days: None }, "admin").await.is_err(), "a name is required");
 
     // Lookup by the bearer value records the use; unknown values find nothing.
     assert_eq!(a.token.last_used_at, None);

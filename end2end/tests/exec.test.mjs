@@ -17,7 +17,7 @@ async function seed(base) {
   const login = await fetch(`${base}/api/auth/login`, { method: 'POST', body: new URLSearchParams({ username, password }) });
   assert.equal(login.status, 200, 'admin signs in');
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const created = await fetch(`${base}/api/admin/create_api_token`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ name: 'e2e-exec' }) });
+  const created = await fetch(`${base}/api/admin/create_api_token`, { method: 'POST', headers: { cookie }, body: new URLSearchParams({ name: 'e2e-exec', scopes: 'ingest', expires_in_days: '1' }) });
   assert.equal(created.status, 200, 'token created');
   const { secret } = await created.json();
   const now = Date.now();

@@ -34,6 +34,8 @@
 use std::io::Cursor;
 use std::path::Path;
 
+use anomalyforge::api_token::TokenScope;
+use anomalyforge::auth::TokenRefusal;
 use anomalyforge::engine::csv::FlowReader;
 use anomalyforge::ingest::{self, IngestError, IngestRecord, Limits, Parsed, Rejected};
 use anomalyforge::pipeline::{Batch, PipelineError, Source};
@@ -105,8 +107,11 @@ pub fn accepted_types(source: Endpoint) -> &'static [&'static str] {
 pub enum IngestApiError {
     #[error("missing API token: send `Authorization: Bearer <token>`")]
     MissingToken,
-    #[error("invalid or revoked API token")]
+    #[error("invalid, expired or revoked API token")]
     InvalidToken,
+    /// A live token without the `ingest` scope.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("unsupported Content-Type `{got}`; this endpoint accepts {accepted}")]
     UnsupportedType { got: String, accepted: String },
     #[error("request body is larger than the limit of {limit} bytes")]
@@ -129,6 +134,7 @@ impl IngestApiError {
     fn status(&self) -> StatusCode {
         match self {
             IngestApiError::MissingToken | IngestApiError::InvalidToken => StatusCode::UNAUTHORIZED,
+            IngestApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             IngestApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -142,6 +148,7 @@ impl IngestApiError {
     fn kind(&self) -> &'static str {
         match self {
             IngestApiError::MissingToken | IngestApiError::InvalidToken => "unauthenticated",
+            IngestApiError::Forbidden(_) => "forbidden",
             IngestApiError::UnsupportedType { .. } => "unsupported_media_type",
             IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => "payload_too_large",
             IngestApiError::BadRequest(_) => "bad_request",
@@ -247,13 +254,14 @@ async fn ingest(source: Endpoint, State(st): State<AppState>, headers: HeaderMap
     let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
     // 1. Who: a live API token, before anything of the body is read.
     let secret = bearer(&headers).ok_or(IngestApiError::MissingToken)?;
-    let token = match anomalyforge::auth::api_token(&st.db, secret).await {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            tracing::warn!(endpoint = source.as_str(), "ingest refused: invalid or revoked API token");
+    let token = match anomalyforge::auth::token_with_scope(&st.db, secret, TokenScope::Ingest).await {
+        Ok(t) => t,
+        Err(TokenRefusal::Invalid) => {
+            tracing::warn!(endpoint = source.as_str(), "ingest refused: invalid, expired or revoked API token");
             return Err(IngestApiError::InvalidToken);
         }
-        Err(e) => {
+        Err(e @ TokenRefusal::MissingScope { .. }) => return Err(IngestApiError::Forbidden(e.to_string())),
+        Err(TokenRefusal::Auth(e)) => {
             tracing::error!(error = %e, "cannot read API tokens");
             return Err(IngestApiError::Unavailable);
         }

@@ -8,6 +8,7 @@ mod health;
 pub mod ingest_api;
 mod kpi_export;
 pub mod live_api;
+mod token_api;
 mod middleware;
 
 use anomalyforge::auth::LoginPolicy;
@@ -167,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Token-authenticated machine API: no session, no CSRF check, its own body limit.
         .merge(ingest_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
+        .merge(token_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .with_state(state)
 }
 

@@ -4,7 +4,9 @@
 //!
 //! Who may call them:
 //! - the stream: a signed-in session of a role that may see alerts (analyst, responder, admin);
-//! - alerts and metrics: the same sessions, or an API token (`Authorization: Bearer …`) for machines.
+//! - alerts and metrics: the same sessions, or an API token with the `read` scope
+//!   (`Authorization: Bearer …`) for machines;
+//! - the token API (`/api/v1/tokens`): an API token with the `admin` scope.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering::Relaxed;
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anomalyforge::alert::{AlertCursor, AlertFilter, AlertStatus, FilterError};
+use anomalyforge::api_token::TokenScope;
 use anomalyforge::hub::Frame;
 use anomalyforge::ingest::time;
 use anomalyforge::live::LiveEvent;
@@ -33,8 +36,28 @@ use tokio::sync::broadcast::error::RecvError;
 pub enum ReadApiError {
     Unauthenticated,
     Forbidden,
+    /// A live token without the scope the endpoint needs (the message names both).
+    Scope(String),
     BadParam(FilterError),
+    /// A field of a request body that is not valid.
+    Invalid(anomalyforge::validate::FieldError),
+    NotFound(String),
     Unavailable,
+}
+
+impl ReadApiError {
+    /// The error of a bearer token refused for an endpoint.
+    pub fn from_refusal(e: anomalyforge::auth::TokenRefusal) -> ReadApiError {
+        use anomalyforge::auth::TokenRefusal;
+        match e {
+            TokenRefusal::Invalid => ReadApiError::Unauthenticated,
+            e @ TokenRefusal::MissingScope { .. } => ReadApiError::Scope(e.to_string()),
+            TokenRefusal::Auth(e) => {
+                tracing::error!(error = %e, "cannot read API tokens");
+                ReadApiError::Unavailable
+            }
+        }
+    }
 }
 
 impl IntoResponse for ReadApiError {
@@ -47,7 +70,10 @@ impl IntoResponse for ReadApiError {
                 None,
             ),
             ReadApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "your role may not see alerts".to_string(), None),
-            ReadApiError::BadParam(e) => (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param)),
+            ReadApiError::Scope(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
+            ReadApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
+            ReadApiError::BadParam(e) => (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param.to_string())),
+            ReadApiError::Invalid(f) => (StatusCode::BAD_REQUEST, "invalid_parameter", f.message, Some(f.field)),
             ReadApiError::Unavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again".to_string(), None)
             }
@@ -73,23 +99,24 @@ fn session_allowed(auth: &RequestAuth) -> Result<(), ReadApiError> {
     }
 }
 
-/// A live API token in `Authorization: Bearer`, or else a session that may see alerts.
-async fn machine_or_session(st: &AppState, auth: &RequestAuth, headers: &HeaderMap) -> Result<(), ReadApiError> {
-    let bearer = headers
+/// The bearer value of `Authorization: Bearer …`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string());
-    match bearer {
-        Some(secret) => match anomalyforge::auth::api_token(&st.db, &secret).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(ReadApiError::Unauthenticated),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read API tokens");
-                Err(ReadApiError::Unavailable)
-            }
-        },
+        .map(|(_, t)| t.trim().to_string())
+}
+
+/// A live API token with the `read` scope in `Authorization: Bearer`, or else a session that may see
+/// alerts.
+async fn machine_or_session(st: &AppState, auth: &RequestAuth, headers: &HeaderMap) -> Result<(), ReadApiError> {
+    match bearer(headers) {
+        Some(secret) => anomalyforge::auth::token_with_scope(&st.db, &secret, TokenScope::Read)
+            .await
+            .map(|_| ())
+            .map_err(ReadApiError::from_refusal),
         None => session_allowed(auth),
     }
 }

@@ -61,7 +61,7 @@ async fn acknowledged_batches_survive_sigkill() {
     let token = {
         let db = Db::connect(&db_url, 2).await.unwrap();
         db.migrate().await.unwrap();
-        let t = anomalyforge::auth::create_api_token(&db, "crash-test", "test").await.unwrap();
+        let t = anomalyforge::auth::create_api_token(&db, anomalyforge::auth::TokenRequest { name: "crash-test", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap();
         db.close().await;
         t.secret
     };

@@ -207,7 +207,7 @@ fn pages_stream_to_the_end_beside_other_servers() {
 async fn server_function_access_table() {
     let app = TestApp::spawn().await;
     let employee_id = app.db.user_by_username("employee").await.unwrap().unwrap().id.to_string();
-    let token_id = anomalyforge::auth::create_api_token(&app.db, "existing", "test").await.unwrap().token.id.to_string();
+    let token_id = anomalyforge::auth::create_api_token(&app.db, anomalyforge::auth::TokenRequest { name: "existing", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap().token.id.to_string();
     // One reported address per client, for `reports/set_status`.
     for i in 0..=Role::ALL.len() {
         let report = anomalyforge::store::reports::NewReport {

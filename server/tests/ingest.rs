@@ -69,7 +69,7 @@ async fn missing_unknown_and_revoked_tokens_get_401_and_store_nothing() {
     assert_error(res, 401, "unauthenticated").await;
     assert_error(post(&app, "flows", Some("af_forged"), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
 
-    let created = anomalyforge::auth::create_api_token(&app.db, "sensor", "test").await.unwrap();
+    let created = anomalyforge::auth::create_api_token(&app.db, anomalyforge::auth::TokenRequest { name: "sensor", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap();
     ingest_ok(&app, "flows", &created.secret, "application/x-ndjson", FLOW).await;
     app.db.revoke_api_token(created.token.id).await.unwrap();
     let body = assert_error(post(&app, "flows", Some(&created.secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
@@ -79,6 +79,71 @@ async fn missing_unknown_and_revoked_tokens_get_401_and_store_nothing() {
     let res = admin.post(app.url("/api/v1/ingest/flows")).header("content-type", "application/x-ndjson").body(FLOW).send().await.unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(totals(&app).await.batches, 1, "only the batch sent with a live token was stored");
+    app.stop().await;
+}
+
+/// Scopes: a sensor's `ingest` token cannot read alerts or metrics, a dashboard's `read` token cannot
+/// send flows, an expired token authenticates nothing, a token from before scopes keeps both rights,
+/// and only an `admin` token manages tokens through `/api/v1/tokens`.
+#[tokio::test]
+async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
+    use anomalyforge::auth::{create_api_token, TokenRequest};
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let make = |name: &'static str, scopes: &'static str| {
+        let db = app.db.clone();
+        async move { create_api_token(&db, TokenRequest { name, scopes, expires_in_days: Some(30) }, "test").await.unwrap() }
+    };
+    let (sensor, dashboard, admin) = (make("sensor", "ingest").await, make("dashboard", "read").await, make("provisioning", "admin").await);
+    let client = reqwest::Client::new();
+    let get = |path: &str, secret: &str| client.get(app.url(path)).bearer_auth(secret).send();
+
+    ingest_ok(&app, "flows", &sensor.secret, "application/x-ndjson", FLOW).await;
+    for path in ["/api/v1/alerts", "/metrics"] {
+        let body = assert_error(get(path, &sensor.secret).await.unwrap(), 403, "forbidden").await;
+        assert!(body["message"].as_str().unwrap().contains("may not read alerts and metrics (its scopes: ingest)"), "{body}");
+        assert_eq!(get(path, &dashboard.secret).await.unwrap().status(), 200, "{path}");
+    }
+    let body = assert_error(post(&app, "flows", Some(&dashboard.secret), Some("application/x-ndjson"), FLOW).await, 403, "forbidden").await;
+    assert!(body["message"].as_str().unwrap().contains("`ingest` scope"), "{body}");
+    assert_error(get("/api/v1/tokens", &dashboard.secret).await.unwrap(), 403, "forbidden").await;
+    assert_error(get("/api/v1/alerts", &admin.secret).await.unwrap(), 403, "forbidden").await;
+
+    // Expired: refused like a revoked token, and listed as such.
+    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2").bind(anomalyforge::store::now_ms() - 1).bind(dashboard.token.id).execute(app.db.pool()).await.unwrap();
+    let body = assert_error(get("/api/v1/alerts", &dashboard.secret).await.unwrap(), 401, "unauthenticated").await;
+    assert!(!body.to_string().contains("dashboard"), "{body}");
+    // A token from before scopes (scopes NULL) may ingest and read, and is flagged as legacy.
+    let old = make("old-sensor", "ingest").await;
+    sqlx::query("UPDATE api_tokens SET scopes = NULL, expires_at = NULL WHERE id = $1").bind(old.token.id).execute(app.db.pool()).await.unwrap();
+    ingest_ok(&app, "flows", &old.secret, "application/x-ndjson", FLOW).await;
+    assert_eq!(get("/metrics", &old.secret).await.unwrap().status(), 200);
+
+    // The token API, with the admin token.
+    let list: Value = get("/api/v1/tokens", &admin.secret).await.unwrap().json().await.unwrap();
+    let by_name = |list: &Value, n: &str| list.as_array().unwrap().iter().find(|t| t["name"] == n).cloned().unwrap();
+    assert_eq!(by_name(&list, "old-sensor")["legacy"], true);
+    assert_eq!(by_name(&list, "old-sensor")["scopes"], serde_json::json!(["ingest", "read"]));
+    assert_eq!(by_name(&list, "sensor")["scopes"], serde_json::json!(["ingest"]));
+    assert!(!list.to_string().contains(&sensor.secret) && !list.to_string().contains("token_hash"), "never a value or hash");
+    let create = |body: Value| client.post(app.url("/api/v1/tokens")).bearer_auth(&admin.secret).json(&body).send();
+    let res = create(serde_json::json!({ "name": "zeek-7", "scopes": ["ingest"], "expires_in_days": 7 })).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let made: Value = res.json().await.unwrap();
+    let secret = made["secret"].as_str().unwrap().to_string();
+    ingest_ok(&app, "flows", &secret, "application/x-ndjson", FLOW).await;
+    let body = assert_error(create(serde_json::json!({ "name": "x", "scopes": ["write"] })).await.unwrap(), 400, "invalid_parameter").await;
+    assert_eq!((body["param"].as_str(), body["message"].as_str()), (Some("scopes"), Some("Unknown token scope `write`: use ingest, read or admin.")));
+    assert_error(create(serde_json::json!({ "name": "x", "scopes": [] })).await.unwrap(), 400, "invalid_parameter").await;
+    let body = assert_error(create(serde_json::json!({ "name": "x", "scopes": ["read"], "expires_in_days": 0 })).await.unwrap(), 400, "invalid_parameter").await;
+    assert_eq!(body["param"], "expires_in_days");
+    assert_error(create(serde_json::json!({ "name": "x", "scopes": ["read"], "owner": "me" })).await.unwrap(), 400, "invalid_parameter").await;
+    let res = client.delete(app.url(&format!("/api/v1/tokens/{}", made["token"]["id"]))).bearer_auth(&admin.secret).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_error(post(&app, "flows", Some(&secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
+    assert_error(client.delete(app.url("/api/v1/tokens/999999")).bearer_auth(&admin.secret).send().await.unwrap(), 404, "not_found").await;
+    let audit = app.db.recent_audit(10).await.unwrap();
+    assert!(audit.iter().any(|e| e.actor == "token:provisioning" && e.action == "token.revoke" && e.target == "zeek-7"), "{audit:?}");
+    assert!(audit.iter().any(|e| e.action == "token.create" && e.target == "zeek-7" && e.detail.contains("scopes=ingest")), "{audit:?}");
     app.stop().await;
 }
 

@@ -1,16 +1,24 @@
 //! `anomalyforge token create|list|revoke`: API tokens for integrators.
 
+use crate::api_token::TokenState;
 use crate::auth;
 use clap::Subcommand;
 use std::io::IsTerminal;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create a token for the ingest API. The token is printed once and stored only as its SHA-256.
+    /// Create an API token. The token is printed once and stored only as its SHA-256.
     Create {
         /// Who or what will use it (e.g. `zeek-sensor-1`).
         #[arg(long)]
         name: String,
+        /// What it may do: `ingest` (send flows), `read` (alerts and metrics), `admin` (manage tokens);
+        /// comma-separated or repeated.
+        #[arg(long = "scope", value_delimiter = ',', default_value = "ingest")]
+        scopes: Vec<String>,
+        /// Days until it expires (1–3650); without it the token lasts until revoked.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
     /// List tokens (never their values).
     List,
@@ -25,9 +33,10 @@ fn when(ms: Option<i64>) -> String {
 pub async fn run(cmd: TokenCommand) -> anyhow::Result<()> {
     let db = super::open_db().await?;
     match cmd {
-        TokenCommand::Create { name } => {
-            let created = auth::create_api_token(&db, &name, "cli").await?;
-            db.audit("cli", "token.create", &created.token.name, &format!("id={}", created.token.id)).await?;
+        TokenCommand::Create { name, scopes, expires_in_days } => {
+            let scopes = scopes.join(",");
+            let req = auth::TokenRequest { name: &name, scopes: &scopes, expires_in_days };
+            let created = auth::create_api_token(&db, req, "cli").await?;
             if std::io::stdout().is_terminal() {
                 println!("created API token #{} `{}`", created.token.id, created.token.name);
                 println!("token (shown once, send it as `Authorization: Bearer <token>`): {}", created.secret);
@@ -37,15 +46,26 @@ pub async fn run(cmd: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::List => {
-            println!("{:<6} {:<32} {:<8} {:<14} {:<14} CREATED BY", "ID", "NAME", "STATUS", "CREATED_MS", "LAST_USED_MS");
+            println!(
+                "{:<6} {:<32} {:<8} {:<18} {:<14} {:<14} {:<14} CREATED BY",
+                "ID", "NAME", "STATUS", "SCOPES", "CREATED_MS", "LAST_USED_MS", "EXPIRES_MS"
+            );
+            let now = crate::store::now_ms();
             for t in db.list_api_tokens().await? {
-                let status = if t.revoked_at.is_some() { "revoked" } else { "active" };
-                println!("{:<6} {:<32} {:<8} {:<14} {:<14} {}", t.id, t.name, status, t.created_at, when(t.last_used_at), t.created_by);
+                let status = match t.state(now) {
+                    TokenState::Active => "active",
+                    TokenState::Expired => "expired",
+                    TokenState::Revoked => "revoked",
+                };
+                let scopes = if t.legacy { format!("{} (legacy)", t.scopes) } else { t.scopes.to_string() };
+                println!(
+                    "{:<6} {:<32} {:<8} {:<18} {:<14} {:<14} {:<14} {}",
+                    t.id, t.name, status, scopes, t.created_at, when(t.last_used_at), when(t.expires_at), t.created_by
+                );
             }
         }
         TokenCommand::Revoke { id } => {
-            let t = db.revoke_api_token(id).await?;
-            db.audit("cli", "token.revoke", &t.name, &format!("id={}", t.id)).await?;
+            let t = auth::revoke_api_token(&db, id, "cli").await?;
             println!("API token #{} `{}` revoked", t.id, t.name);
         }
     }

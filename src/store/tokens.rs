@@ -1,18 +1,26 @@
 //! The `api_tokens` table. Only the SHA-256 of a token is stored (see [`crate::auth::create_api_token`]);
-//! a lookup ignores revoked tokens.
+//! a lookup ignores revoked and expired tokens. `scopes` NULL marks a token created before scopes
+//! existed (ingest and read, shown as legacy).
 
 use super::{now_ms, Db, Result, StoreError};
-use crate::api_token::ApiToken;
+use crate::api_token::{ApiToken, TokenScopes};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-const COLUMNS: &str = "id, name, created_by, created_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, name, created_by, created_at, last_used_at, revoked_at, expires_at, scopes";
 
 /// `last_used_at` is written at most this often per token, so busy integrators do not cost a write per
 /// request.
 const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
+    let scopes: Option<String> = row.try_get("scopes")?;
+    let (scopes, legacy) = match scopes {
+        None => (TokenScopes::LEGACY, true),
+        Some(list) => {
+            (TokenScopes::parse(&list).map_err(|_| StoreError::Corrupt { column: "api_tokens.scopes", detail: list })?, false)
+        }
+    };
     Ok(ApiToken {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -20,19 +28,32 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
         created_at: row.try_get("created_at")?,
         last_used_at: row.try_get("last_used_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        expires_at: row.try_get("expires_at")?,
+        scopes,
+        legacy,
     })
 }
 
 impl Db {
-    /// Stores a new token by its hash. `name` is already validated.
-    pub async fn create_api_token(&self, name: &str, token_hash: &str, created_by: &str) -> Result<ApiToken> {
+    /// Stores a new token by its hash. `name` and `scopes` are already validated.
+    pub async fn create_api_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        created_by: &str,
+        scopes: TokenScopes,
+        expires_at: Option<i64>,
+    ) -> Result<ApiToken> {
         let row = sqlx::query(&format!(
-            "INSERT INTO api_tokens (name, token_hash, created_by, created_at) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+            "INSERT INTO api_tokens (name, token_hash, created_by, created_at, scopes, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
         ))
         .bind(name)
         .bind(token_hash)
         .bind(created_by)
         .bind(now_ms())
+        .bind(scopes.to_string())
+        .bind(expires_at)
         .fetch_one(self.pool())
         .await?;
         token_from_row(&row)
@@ -65,14 +86,18 @@ impl Db {
         self.api_token_by_id(id).await
     }
 
-    /// The live (not revoked) token with this hash, and records its use.
+    /// The live (not revoked, not expired) token with this hash, and records its use.
     pub async fn api_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"))
-            .bind(token_hash)
-            .fetch_optional(self.pool())
-            .await?;
-        let Some(mut token) = row.as_ref().map(token_from_row).transpose()? else { return Ok(None) };
         let now = now_ms();
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)"
+        ))
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(mut token) = row.as_ref().map(token_from_row).transpose()? else { return Ok(None) };
         if token.last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
             sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
                 .bind(now)

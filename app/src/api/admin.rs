@@ -1,7 +1,7 @@
 //! User and API-token administration (admin only). Every action is written to the audit trail.
 
 use crate::error::AppError;
-use anomalyforge::api_token::{ApiToken, CreatedApiToken};
+use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenList};
 use anomalyforge::audit::AuditEntry;
 use anomalyforge::live::ReplayStatus;
 use anomalyforge::role::Role;
@@ -56,28 +56,30 @@ pub async fn recent_audit() -> Result<Vec<AuditEntry>, AppError> {
 }
 
 #[server(endpoint = "admin/list_api_tokens")]
-pub async fn list_api_tokens() -> Result<Vec<ApiToken>, AppError> {
+pub async fn list_api_tokens() -> Result<TokenList, AppError> {
     let (st, _) = authorize(Access::ADMIN).await?;
-    Ok(st.db.list_api_tokens().await?)
+    Ok(TokenList { now: anomalyforge::store::now_ms(), tokens: st.db.list_api_tokens().await? })
 }
 
-/// Creates an API token; the reply carries its value, which is never shown again.
+/// Creates an API token with `scopes` (`ingest,read`…) that expires after `expires_in_days` (empty:
+/// never); the reply carries its value, which is never shown again.
 #[server(endpoint = "admin/create_api_token")]
-pub async fn create_api_token(name: String) -> Result<CreatedApiToken, AppError> {
+pub async fn create_api_token(name: String, scopes: String, expires_in_days: String) -> Result<CreatedApiToken, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
-    let created = anomalyforge::auth::create_api_token(&st.db, &name, &me.username).await?;
-    st.db.audit(&me.username, "token.create", &created.token.name, &format!("id={}", created.token.id)).await?;
-    tracing::info!(actor = %me.username, token_id = created.token.id, name = %created.token.name, "API token created");
-    Ok(created)
+    let days = match expires_in_days.trim() {
+        "" | "never" => None,
+        d => Some(d.parse::<u32>().map_err(|_| {
+            anomalyforge::validate::FieldError::new("expires_in_days", format!("`{d}` is not a number of days."))
+        })?),
+    };
+    let req = anomalyforge::auth::TokenRequest { name: &name, scopes: &scopes, expires_in_days: days };
+    Ok(anomalyforge::auth::create_api_token(&st.db, req, &me.username).await?)
 }
 
 #[server(endpoint = "admin/revoke_api_token")]
 pub async fn revoke_api_token(token_id: i64) -> Result<ApiToken, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
-    let token = st.db.revoke_api_token(token_id).await?;
-    st.db.audit(&me.username, "token.revoke", &token.name, &format!("id={}", token.id)).await?;
-    tracing::info!(actor = %me.username, token_id = token.id, "API token revoked");
-    Ok(token)
+    Ok(anomalyforge::auth::revoke_api_token(&st.db, token_id, &me.username).await?)
 }
 
 /// The state of the traffic replay (recorded CIC-IDS2017 flows sent through the pipeline).

@@ -1,13 +1,7 @@
 //! Formatting shared by server rendering and the browser (no time-zone database needed: UTC).
 
-/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC`.
-pub fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = anomalyforge::calendar::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
-}
+/// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (one definition, in the domain).
+pub use anomalyforge::calendar::utc_minute as utc;
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use crate::api::admin::{
 use crate::components::format::utc;
 use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
-use anomalyforge::api_token::{ApiToken, CreatedApiToken};
+use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenList, TokenScope, TokenState};
 use anomalyforge::live::{ReplayStatus, REPLAY_SPEED_RANGE};
 use anomalyforge::pages;
 use anomalyforge::role::Role;
@@ -115,7 +115,8 @@ fn AdminPanel() -> impl IntoView {
     }
 }
 
-/// API tokens for the ingest API: list, create (the value is shown once, as text), revoke.
+/// API tokens for integrators: list (scopes, expiry, last use; legacy tokens flagged), create with
+/// scopes and an optional lifetime (the value is shown once, as text), revoke.
 #[component]
 fn ApiTokens() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
@@ -129,8 +130,10 @@ fn ApiTokens() -> impl IntoView {
     view! {
         <section class="panel" data-test="api-tokens">
             <h2>"API tokens"</h2>
-            <p class="muted">"Integrators send flows and logs to " <code>"/api/v1/ingest/…"</code> " with "
-                <code>"Authorization: Bearer <token>"</code> ". Only a hash of each token is stored."</p>
+            <p class="muted">"Sensors send flows and logs to " <code>"/api/v1/ingest/…"</code> ", dashboards read "
+                <code>"/api/v1/alerts"</code> " and " <code>"/metrics"</code> ", provisioning tools manage tokens at "
+                <code>"/api/v1/tokens"</code> ", each with " <code>"Authorization: Bearer <token>"</code>
+                " and a token that has that scope. Only a hash of each token is stored."</p>
             {move || last_error().map(|e| view! { <p class="error" role="alert" data-test="token-error">{e.to_string()}</p> })}
             {move || created().map(|c: CreatedApiToken| view! {
                 <div class="notice" role="status" data-test="new-token">
@@ -141,13 +144,25 @@ fn ApiTokens() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading tokens…"</p> }>
                 <PanelErrors>
                     {move || Suspend::new(async move {
-                        tokens.await.map(|list| if list.is_empty() {
+                        tokens.await.map(|list: TokenList| if list.tokens.is_empty() {
                             view! { <p class="muted">"No API tokens yet."</p> }.into_any()
-                        } else { view! {
+                        } else {
+                            let legacy = list.active_legacy();
+                            let now = list.now;
+                            view! {
+                            {(legacy > 0).then(|| view! {
+                                <p class="warning" role="status" data-test="legacy-tokens">
+                                    {format!(
+                                        "{legacy} active token{} {} created before tokens had scopes: {} may send flows and read every alert. \
+                                         Create a token with only the scope each integration needs, switch the integration to it, then revoke the old one.",
+                                        if legacy == 1 { "" } else { "s" }, if legacy == 1 { "was" } else { "were" }, if legacy == 1 { "it" } else { "they" },
+                                    )}
+                                </p>
+                            })}
                             <table class="table compact" data-test="tokens">
-                                <thead><tr><th>"Name"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th>"Status"</th><th></th></tr></thead>
+                                <thead><tr><th>"Name"</th><th>"May"</th><th>"Created"</th><th>"By"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th><th></th></tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|t| view! { <TokenRow token=t revoke/> }).collect_view()}
+                                    {list.tokens.into_iter().map(|t| view! { <TokenRow token=t now revoke/> }).collect_view()}
                                 </tbody>
                             </table>
                         }.into_any() })
@@ -159,6 +174,24 @@ fn ApiTokens() -> impl IntoView {
                     <div class="field">
                         <label for="new-token-name">"Token name (who or what uses it)"</label>
                         <input id="new-token-name" name="name" maxlength="64" required autocomplete="off"/>
+                    </div>
+                    <div class="field">
+                        <label for="new-token-scopes">"It may"</label>
+                        <select id="new-token-scopes" name="scopes" data-test="token-scopes">
+                            <option value="ingest" selected>"Send flows and logs (a sensor)"</option>
+                            <option value="read">"Read alerts and metrics (a dashboard)"</option>
+                            <option value="ingest,read">"Send flows and read alerts"</option>
+                            <option value="admin">"Create and revoke API tokens (provisioning)"</option>
+                        </select>
+                    </div>
+                    <div class="field">
+                        <label for="new-token-days">"Expires after"</label>
+                        <select id="new-token-days" name="expires_in_days" data-test="token-days">
+                            <option value="30">"30 days"</option>
+                            <option value="90">"90 days"</option>
+                            <option value="365" selected>"1 year"</option>
+                            <option value="">"Never (until revoked)"</option>
+                        </select>
                     </div>
                 </div>
                 <button type="submit" class="primary" data-test="create-token">"Create token"</button>
@@ -246,15 +279,27 @@ fn ReplayFacts(status: ReplayStatus, control: ServerAction<ReplayControl>) -> im
 }
 
 #[component]
-fn TokenRow(token: ApiToken, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
-    let revoked = token.revoked_at.is_some();
+fn TokenRow(token: ApiToken, now: i64, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+    let state = token.state(now);
+    let revoked = state == TokenState::Revoked;
+    let status = match state {
+        TokenState::Active => "Active".to_string(),
+        TokenState::Expired => format!("Expired {}", token.expires_at.map(utc).unwrap_or_default()),
+        TokenState::Revoked => format!("Revoked {}", token.revoked_at.map(utc).unwrap_or_default()),
+    };
+    let scopes = token.scopes.iter().map(TokenScope::as_str).collect::<Vec<_>>().join(", ");
     view! {
-        <tr data-token=token.id.to_string() class:disabled=revoked>
+        <tr data-token=token.id.to_string() data-scopes=token.scopes.to_string() class:disabled=state != TokenState::Active>
             <td>{token.name.clone()}</td>
+            <td>
+                {scopes}
+                {token.legacy.then(|| view! { " " <span class="badge warn" title="Created before tokens had scopes">"legacy"</span> })}
+            </td>
             <td>{utc(token.created_at)}</td>
             <td>{token.created_by.clone()}</td>
             <td>{token.last_used_at.map(utc).unwrap_or_else(|| "never".into())}</td>
-            <td>{token.revoked_at.map(|t| format!("Revoked {}", utc(t))).unwrap_or_else(|| "Active".into())}</td>
+            <td>{token.expires_at.map(utc).unwrap_or_else(|| "never".into())}</td>
+            <td>{status}</td>
             <td>
                 {(!revoked).then(|| view! {
                     <ActionForm action=revoke attr:class="inline-form">

@@ -1,0 +1,79 @@
+//! `/api/v1/tokens`: API tokens managed by machines (provisioning a new sensor's `ingest` token, say),
+//! with a bearer token that has the `admin` scope. People manage tokens on `/admin`.
+//!
+//! - `GET /api/v1/tokens`: every token, newest first (never their values);
+//! - `POST /api/v1/tokens` `{"name", "scopes": ["ingest"], "expires_in_days"?}`: 201 with the new
+//!   token and its value (`secret`), shown this once;
+//! - `DELETE /api/v1/tokens/{id}`: revokes it.
+//!
+//! Every change is in the audit trail under `token:<name>` of the token that made it.
+
+use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenScope};
+use anomalyforge::auth::{self, AuthError, TokenRequest};
+use anomalyforge::store::StoreError;
+use anomalyforge::validate::FieldError;
+use app::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use crate::live_api::{bearer, ReadApiError};
+
+/// The body of `POST /api/v1/tokens`; unknown keys are refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// The acting token (with the `admin` scope), named as the audit trail shows it.
+async fn admin(st: &AppState, headers: &HeaderMap) -> Result<String, ReadApiError> {
+    let secret = bearer(headers).ok_or(ReadApiError::Unauthenticated)?;
+    let token = auth::token_with_scope(&st.db, &secret, TokenScope::Admin).await.map_err(ReadApiError::from_refusal)?;
+    Ok(format!("token:{}", token.name))
+}
+
+fn refused(e: AuthError) -> ReadApiError {
+    match e {
+        AuthError::Invalid(f) => ReadApiError::Invalid(f),
+        AuthError::Store(StoreError::NotFound(what)) => ReadApiError::NotFound(format!("{what} does not exist")),
+        e => {
+            tracing::error!(error = %e, "token API failed");
+            ReadApiError::Unavailable
+        }
+    }
+}
+
+pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ApiToken>>, ReadApiError> {
+    admin(&st, &headers).await?;
+    st.db.list_api_tokens().await.map(Json).map_err(|e| refused(e.into()))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ReadApiError> {
+    let actor = admin(&st, &headers).await?;
+    let Json(new) = body.map_err(|e| ReadApiError::Invalid(FieldError::new("body", e.body_text())))?;
+    let scopes = new.scopes.join(",");
+    let req = TokenRequest { name: &new.name, scopes: &scopes, expires_in_days: new.expires_in_days };
+    let created: CreatedApiToken = auth::create_api_token(&st.db, req, &actor).await.map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+pub async fn revoke(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Json<ApiToken>, ReadApiError> {
+    let actor = admin(&st, &headers).await?;
+    auth::revoke_api_token(&st.db, id, &actor).await.map(Json).map_err(refused)
+}
+
+/// The routes, token-authenticated (no session, no CSRF check: merged beside the ingest API).
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{delete, get};
+    axum::Router::new().route("/api/v1/tokens", get(list).post(create)).route("/api/v1/tokens/{id}", delete(revoke))
+}
