@@ -66,6 +66,13 @@ impl SessionToken {
     }
 }
 
+/// A Content-Security-Policy nonce: 128 random bits, base64url (one per page response).
+pub fn csp_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// SHA-256 of a session or API token, hex encoded.
 pub fn hash_token(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

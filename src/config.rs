@@ -61,6 +61,11 @@ pub struct Config {
     /// one, the client is the right-most forwarded address that is not a trusted proxy. Empty (the
     /// default): the header is ignored and the peer address is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Host names the pages answer to (`AF_ALLOWED_HOSTS=[soc.example.com]`), beside `localhost`, the
+    /// loopback addresses and the bind address (any address literal when bound to all interfaces).
+    /// A request for another `Host` is refused before anything else, so a DNS-rebinding page cannot
+    /// drive a server through a browser. `*.example.com` allows the sub-domains.
+    pub allowed_hosts: Vec<String>,
     /// Where the built site (WASM, JS, CSS, public files) is served from (`AF_SITE_ROOT`).
     pub site_root: PathBuf,
     pub log_format: LogFormat,
@@ -124,6 +129,7 @@ impl Default for Config {
             login_max_failures_per_address: 20,
             login_window_secs: 15 * 60,
             trusted_proxies: Vec::new(),
+            allowed_hosts: Vec::new(),
             site_root: PathBuf::from("target/site"),
             log_format: LogFormat::Text,
             max_body_bytes: 2 * 1024 * 1024,
@@ -177,6 +183,27 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Whether the pages answer to a request's `Host` (see `allowed_hosts`).
+    pub fn allows_host(&self, host: &str) -> bool {
+        let host = host.trim();
+        // `[v6]:port`, `[v6]`, `v4:port`, `name:port`, `name`.
+        let name = match host.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => host.rsplit_once(':').filter(|(_, port)| port.parse::<u16>().is_ok()).map_or(host, |(n, _)| n),
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name == "localhost" {
+            return true;
+        }
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            return ip.is_loopback() || self.bind.ip().is_unspecified() || ip == self.bind.ip();
+        }
+        self.allowed_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).any(|h| match h.strip_prefix("*.") {
+            Some(domain) => name.ends_with(&format!(".{domain}")),
+            None => h == name,
+        })
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
             return Err(ConfigError(format!(
@@ -223,6 +250,29 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_answer_to_localhost_the_bind_address_and_listed_names_only() {
+        let local = Config { bind: "127.0.0.1:3000".parse().unwrap(), ..Config::default() };
+        for ok in ["localhost", "localhost:3000", "LOCALHOST.", "127.0.0.1:3000", "[::1]:3000", "[::1]", "127.0.0.2"] {
+            assert!(local.allows_host(ok), "{ok}");
+        }
+        // A DNS-rebinding page reaches the server under the attacker's name.
+        for refused in ["evil.example", "evil.example:3000", "localhost.evil.example", "10.0.0.5:3000", "", "[evil]"] {
+            assert!(!local.allows_host(refused), "{refused}");
+        }
+        let public = Config {
+            bind: "0.0.0.0:443".parse().unwrap(),
+            allowed_hosts: vec!["soc.example.com".into(), "*.corp.example".into()],
+            ..Config::default()
+        };
+        for ok in ["soc.example.com", "SOC.example.com:443", "a.corp.example", "10.0.0.5", "[2001:db8::1]:443"] {
+            assert!(public.allows_host(ok), "{ok}");
+        }
+        for refused in ["example.com", "corp.example", "evilcorp.example", "soc.example.com.evil.example"] {
+            assert!(!public.allows_host(refused), "{refused}");
+        }
+    }
 
     #[test]
     fn defaults_run_on_sqlite_in_the_data_dir() {

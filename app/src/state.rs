@@ -43,6 +43,11 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The Content-Security-Policy nonce of this response, made by the server middleware (which sends it in
+/// the header) and put on the page's inline scripts by the shell.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
 /// Who sent this request, resolved from the session cookie by the server middleware.
 #[derive(Clone, Debug, Default)]
 pub struct RequestAuth {

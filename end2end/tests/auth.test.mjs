@@ -2,7 +2,7 @@
 // with each demo role seeing its own pages and not the others.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, ROLES, PAGES, HOME, account } from './harness.mjs';
+import { startServer, launchBrowser, signIn, ROLES, PAGES, HOME, account } from './harness.mjs';
 
 let server;
 let chromium;
@@ -60,6 +60,10 @@ for (const role of ROLES) {
   test(`${role}: signs in and sees exactly the pages of the role`, async () => {
     const context = await chromium.browser.newContext();
     const page = await context.newPage();
+    const blocked = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) blocked.push(`${page.url()}: ${m.text()}`);
+    });
     await page.goto(`${server.base}/login`);
     await page.waitForSelector('body[data-hydrated=true]');
     const { username, password } = account(role);
@@ -79,6 +83,8 @@ for (const role of ROLES) {
       if (PAGES[path].includes(role)) {
         assert.equal(res.status(), 200, `${path} opens for ${role}`);
         await page.locator('[data-test=page], [data-test=users]').first().waitFor();
+        // Hydrates under the nonce CSP (the hydration script carries the response's nonce).
+        await page.waitForSelector('body[data-hydrated=true]');
       } else {
         assert.equal(res.status(), 403, `${path} is refused to ${role}`);
         await page.locator('[data-test=forbidden]').waitFor();
@@ -91,6 +97,7 @@ for (const role of ROLES) {
     await Promise.all([page.waitForURL(`${server.base}/login`), page.click('[data-test=logout]')]);
     const after = await page.goto(`${server.base}${HOME[role]}`);
     assert.equal(after.status(), 401);
+    assert.deepEqual(blocked, [], 'the Content-Security-Policy blocked nothing');
     await context.close();
   });
 }
@@ -121,4 +128,29 @@ test('an admin creates a user in the browser, who can then sign in', async () =>
   await p2.fill('input[name=password]', 'a brand new password');
   await Promise.all([p2.waitForURL(`${server.base}/soc`), p2.click('[data-test=login-submit]')]);
   await other.close();
+});
+
+test('an admin creates a read-only token that expires, sees it once, and revokes it', async () => {
+  const { context, page, csp } = await signIn({ server, chromium }, 'admin');
+  await page.goto(`${server.base}/admin`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.fill('#new-token-name', 'grafana');
+  await page.selectOption('#new-token-scopes', 'read');
+  await page.selectOption('#new-token-days', '90');
+  await page.click('[data-test=create-token]');
+  const secret = await page.locator('[data-test=new-token] code').textContent();
+  assert.match(secret, /^af_[A-Za-z0-9_-]{40,}$/);
+  const row = page.locator('tr[data-scopes="read"]', { hasText: 'grafana' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /read.*Active/s);
+  // The token reads alerts and may not send flows.
+  const read = await fetch(`${server.base}/api/v1/alerts?limit=1`, { headers: { authorization: `Bearer ${secret}` } });
+  assert.equal(read.status, 200);
+  const send = await fetch(`${server.base}/api/v1/ingest/flows`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-ndjson' }, body: '{}' });
+  assert.equal(send.status, 403);
+  await row.locator('button', { hasText: 'Revoke' }).click();
+  await page.locator('tr[data-scopes="read"]', { hasText: 'Revoked' }).waitFor();
+  assert.equal((await fetch(`${server.base}/api/v1/alerts?limit=1`, { headers: { authorization: `Bearer ${secret}` } })).status, 401);
+  assert.deepEqual(csp, []);
+  await context.close();
 });

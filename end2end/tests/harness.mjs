@@ -120,6 +120,11 @@ export async function signIn(env, role) {
     dialogs.push(d.message());
     await d.dismiss();
   });
+  // Anything the Content-Security-Policy blocked (an inline script without the nonce, say).
+  const csp = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) csp.push(m.text());
+  });
   await page.goto(`${server.base}/login`);
   await page.waitForSelector('body[data-hydrated=true]');
   const { username, password } = account(role);
@@ -127,7 +132,7 @@ export async function signIn(env, role) {
   await page.fill('input[name=password]', password);
   await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
   await page.waitForSelector('body[data-hydrated=true]');
-  return { context, page, dialogs };
+  return { context, page, dialogs, csp };
 }
 
 /** Signs `role` in through the plain login form in a context with JavaScript off (no WASM runs). */

@@ -3,7 +3,7 @@
 
 use anomalyforge::auth::{self, ClientInfo, SESSION_COOKIE};
 use anomalyforge::pages::{home_for, page_for_path};
-use app::state::{AppState, RequestAuth};
+use app::state::{AppState, CspNonce, RequestAuth};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};
@@ -49,9 +49,31 @@ fn error_json(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "error": message }))).into_response()
 }
 
+/// The policy of every response: scripts only from this site or inline with this response's nonce
+/// (the hydration and streaming scripts), WebAssembly compiled from this site, inline styles
+/// allowed (chart and layout attributes), nothing framed, posted or based elsewhere.
+fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+    )
+}
+
+/// HSTS, sent when cookies are marked `Secure` (the site is served over HTTPS).
+const HSTS: &str = "max-age=31536000";
+
 pub async fn session(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // A Host this server does not serve is refused before anything else (DNS rebinding).
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string()));
+    if let Some(host) = host.filter(|h| !state.config.allows_host(h)) {
+        tracing::warn!(%path, host = %host.chars().take(100).collect::<String>(), "refused a request for a host not in allowed_hosts");
+        return error_json(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this server does not answer to that Host name; an administrator can add it to allowed_hosts (AF_ALLOWED_HOSTS)",
+        );
+    }
     if is_cross_site(&method, req.headers()) {
         tracing::warn!(%path, "refused a cross-site state-changing request");
         return error_json(StatusCode::FORBIDDEN, "cross-site request refused (Origin does not match Host)");
@@ -100,7 +122,9 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
 
     // An invalid or expired cookie is removed so the browser stops sending it.
     let clear_stale_cookie = token.is_some() && user.is_none();
+    let nonce = auth::csp_nonce();
     req.extensions_mut().insert(RequestAuth { user, token, client });
+    req.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut res = next.run(req).await;
 
     if let Some(status) = page_status {
@@ -121,10 +145,12 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"),
-    );
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if state.config.secure_cookies {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
+    }
     if !path.starts_with("/pkg/") && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -237,7 +237,7 @@ async fn server_function_access_table() {
             ("admin/set_role", vec![("user_id", &employee_id), ("role", "employee")], Some(admin_only)),
             ("admin/set_disabled", vec![("user_id", &employee_id), ("disabled", "false")], Some(admin_only)),
             ("admin/list_api_tokens", vec![], Some(admin_only)),
-            ("admin/create_api_token", vec![("name", &new_name)], Some(admin_only)),
+            ("admin/create_api_token", vec![("name", &new_name), ("scopes", "ingest"), ("expires_in_days", "30")], Some(admin_only)),
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(admin_only)),
             ("alerts/history", vec![("alert_id", "1")], Some(anomalyforge::role::Access::SOC)),
             ("assets/list", vec![("view", "all"), ("page", "1")], Some(anomalyforge::role::Access::ASSETS)),
@@ -423,6 +423,55 @@ async fn cross_site_posts_are_refused() {
     app.stop().await;
 }
 
+/// Pages answer only to the Host names they serve (a DNS-rebinding page is refused before anything
+/// else), and every page carries a CSP whose script nonce is the one on its inline scripts.
+#[tokio::test]
+async fn foreign_hosts_are_refused_and_pages_carry_a_nonce_csp() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let res = client.get(app.url("/login")).header("host", format!("evil.example:{}", app.addr.port())).send().await.unwrap();
+    assert_eq!(res.status(), 421);
+    assert!(res.text().await.unwrap().contains("AF_ALLOWED_HOSTS"));
+    let res = client
+        .post(app.url("/api/auth/login"))
+        .header("host", "rebind.evil.example")
+        .form(&[("username", "admin"), ("password", TestApp::password_of(Role::Admin))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 421);
+    assert!(session_cookie(&res).is_none(), "no session for a foreign host");
+
+    let page = |host: String| {
+        let client = client.clone();
+        let url = app.url("/login");
+        async move { client.get(url).header("host", host).send().await.unwrap() }
+    };
+    let mut nonces = Vec::new();
+    for host in [format!("localhost:{}", app.addr.port()), app.addr.to_string()] {
+        let res = page(host).await;
+        assert_eq!(res.status(), 200);
+        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(res.headers().get("strict-transport-security").is_none(), "HSTS only with secure cookies");
+        for part in ["default-src 'self'", "script-src 'self' 'nonce-", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"] {
+            assert!(csp.contains(part), "{part}: {csp}");
+        }
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+        assert!(nonce.len() >= 22, "{nonce}");
+        let html = res.text().await.unwrap();
+        let scripts = html.matches("<script").count();
+        assert!(scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts, "every inline script carries the nonce: {html}");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a nonce per response");
+    app.stop().await;
+
+    let https = TestApp::spawn_with(|c| c.secure_cookies = true).await;
+    let res = https.client().get(https.url("/login")).send().await.unwrap();
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
+    https.stop().await;
+}
+
 #[tokio::test]
 async fn demo_mode_creates_an_account_per_role_and_lists_them_on_the_login_page() {
     let app = TestApp::spawn_with(|c| c.demo = true).await;
@@ -469,9 +518,10 @@ async fn start_up_stops_with_a_named_cause() {
 async fn admin_creates_an_api_token_shown_once_and_revokes_it() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in(Role::Admin).await;
-    let res = app.call(&admin, "admin/create_api_token", &[("name", "<script>x</script>")]).await;
+    let res = app.call(&admin, "admin/create_api_token", &[("name", "<script>x</script>"), ("scopes", "read"), ("expires_in_days", "")]).await;
     assert_eq!(res.status(), 200);
     let created: Value = res.json().await.unwrap();
+    assert_eq!((created["token"]["scopes"].clone(), created["token"]["expires_at"].is_null()), (serde_json::json!(["read"]), true));
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("af_"));
     let id = created["token"]["id"].as_i64().unwrap().to_string();
@@ -481,8 +531,18 @@ async fn admin_creates_an_api_token_shown_once_and_revokes_it() {
     // The admin page renders the name as text.
     let page = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("&lt;script&gt;x&lt;/script&gt;") && !page.contains("<script>x</script>"), "{page}");
-    let empty = app.call(&admin, "admin/create_api_token", &[("name", "  ")]).await;
+    let empty = app.call(&admin, "admin/create_api_token", &[("name", "  "), ("scopes", "ingest"), ("expires_in_days", "")]).await;
     assert_eq!(empty.status(), 422);
+    for (scopes, days, field) in [("", "30", "scopes"), ("write", "30", "scopes"), ("ingest", "0", "expires_in_days"), ("ingest", "soon", "expires_in_days")] {
+        let res = app.call(&admin, "admin/create_api_token", &[("name", "x"), ("scopes", scopes), ("expires_in_days", days)]).await;
+        assert_eq!(res.status(), 422, "{scopes} {days}");
+        assert!(res.text().await.unwrap().contains(field), "{scopes} {days}");
+    }
+    // A 30-day token expires 30 days from now.
+    let res = app.call(&admin, "admin/create_api_token", &[("name", "month"), ("scopes", "ingest"), ("expires_in_days", "30")]).await;
+    let month: Value = res.json().await.unwrap();
+    let left = month["token"]["expires_at"].as_i64().unwrap() - anomalyforge::store::now_ms();
+    assert!((29 * 86_400_000..=30 * 86_400_000).contains(&left), "{left}");
     let res = app.call(&admin, "admin/revoke_api_token", &[("token_id", &id)]).await;
     assert_eq!(res.status(), 200);
     let revoked: Value = res.json().await.unwrap();
