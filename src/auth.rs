@@ -343,7 +343,13 @@ pub fn authorize(user: Option<&CurrentUser>, access: Access) -> Result<CurrentUs
 }
 
 fn current(u: &User) -> CurrentUser {
-    CurrentUser { id: u.id, username: u.username.clone(), display_name: u.display_name.clone(), role: u.role }
+    CurrentUser {
+        id: u.id,
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        role: u.role,
+        must_change_password: u.must_change_password,
+    }
 }
 
 /// Validates and creates an account.
@@ -352,7 +358,65 @@ pub async fn create_user(db: &Db, new: NewUser) -> Result<User, AuthError> {
     let display_name = validate::display_name(&new.display_name, &username)?;
     validate::new_password(&new.password)?;
     let hash = hash_password(new.password).await?;
-    Ok(db.create_user(&username, &display_name, new.role, &hash).await?)
+    Ok(db.create_user(&username, &display_name, new.role, &hash, new.must_change_password).await?)
+}
+
+/// A signed-in user changes their own password: the current one must be right (a wrong one counts
+/// as a failed sign-in of the account, under the same limit, so a borrowed session cannot guess it),
+/// the new one valid, typed twice alike and different. Every other session of the user ends, the
+/// must-change flag clears, and the change is audited.
+pub async fn change_own_password(
+    db: &Db,
+    policy: &LoginPolicy,
+    user: &CurrentUser,
+    session_token: &str,
+    client: &ClientInfo,
+    change: &PasswordChange,
+) -> Result<(), AuthError> {
+    if change.current.is_empty() {
+        return Err(FieldError::new("current", "Enter your current password.").into());
+    }
+    validate::new_password(&change.new).map_err(|e| FieldError::new("new", e.message))?;
+    if change.confirm != change.new {
+        return Err(FieldError::new("confirm", "The two new passwords are not the same.").into());
+    }
+    if change.new == change.current {
+        return Err(FieldError::new("new", "Choose a password different from the current one.").into());
+    }
+    let since = now_ms() - policy.window_ms;
+    let attempt = db.record_login_failure(&user.username, &client.ip).await?;
+    let failures = db.login_failures_for_account(&user.username, since).await?;
+    if failures.count > policy.max_failures_per_account {
+        db.forget_login_failure(attempt).await?;
+        let frees_at = failures.oldest_at.unwrap_or(since) + policy.window_ms;
+        return Err(AuthError::TooManyAttempts { retry_after_secs: ((frees_at - now_ms()).max(1000) / 1000) as u64 });
+    }
+    let hash = db.password_hash(user.id).await?;
+    let matches = match verify_password(change.current.clone(), hash).await {
+        Ok(m) => m,
+        Err(e) => {
+            db.forget_login_failure(attempt).await?;
+            return Err(e);
+        }
+    };
+    if !matches {
+        tracing::info!(user_id = user.id, ip = %client.ip, "password change refused: wrong current password");
+        return Err(FieldError::new("current", "That is not your current password.").into());
+    }
+    db.forget_login_failure(attempt).await?;
+    let new_hash = hash_password(change.new.clone()).await?;
+    db.change_own_password(user.id, &new_hash, &hash_token(session_token)).await?;
+    db.audit(&user.username, "user.password_change", &user.username, "own password; other sessions ended").await?;
+    tracing::info!(user_id = user.id, username = %user.username, "password changed by its owner");
+    Ok(())
+}
+
+/// The password change form: the current password, the new one, and the new one again.
+#[derive(Clone)]
+pub struct PasswordChange {
+    pub current: String,
+    pub new: String,
+    pub confirm: String,
 }
 
 pub async fn reset_password(db: &Db, username: &str, password: String) -> Result<User, AuthError> {
@@ -392,7 +456,16 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
             Some(p) => (p.to_string(), false),
             None => (random_password(), true),
         };
-        create_user(db, NewUser { username: "admin".into(), display_name: "Administrator".into(), role: Role::Admin, password: password.clone() }).await?;
+        // A generated password was printed to a terminal: the admin chooses their own at first sign-in.
+        // One the operator set (AF_ADMIN_PASSWORD, from their secrets store) is already theirs.
+        create_user(db, NewUser {
+            username: "admin".into(),
+            display_name: "Administrator".into(),
+            role: Role::Admin,
+            password: password.clone(),
+            must_change_password: generated,
+        })
+        .await?;
         out.admin_created = true;
         if generated {
             out.generated_admin_password = Some(password);
@@ -443,6 +516,7 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
                         display_name: format!("Demo {}", role.as_str()),
                         role,
                         password: account.password.clone(),
+                        must_change_password: false,
                     })
                     .await?;
                 }
@@ -505,7 +579,7 @@ mod tests {
 
     #[test]
     fn authorize_distinguishes_missing_and_wrong_role() {
-        let u = CurrentUser { id: 1, username: "e".into(), display_name: "E".into(), role: Role::Employee };
+        let u = CurrentUser { id: 1, username: "e".into(), display_name: "E".into(), role: Role::Employee, must_change_password: false };
         assert!(matches!(authorize(None, Access::SOC), Err(AuthError::Unauthenticated)));
         assert!(matches!(authorize(Some(&u), Access::SOC), Err(AuthError::Forbidden(Role::Employee))));
         assert!(authorize(Some(&u), Access::SIGNED_IN).is_ok());

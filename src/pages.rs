@@ -10,18 +10,26 @@ pub struct PageSpec {
     /// Shown in the navigation bar.
     pub nav_label: &'static str,
     pub access: Access,
+    /// Listed in the navigation bar (the account page is reached from the user's name instead).
+    pub in_nav: bool,
 }
 
-pub const SOC: PageSpec = PageSpec { path: "/soc", title: "SOC console", nav_label: "SOC", access: Access::SOC };
-pub const PLAYBOOKS: PageSpec = PageSpec { path: "/playbooks", title: "Playbooks", nav_label: "Playbooks", access: Access::PLAYBOOKS };
-pub const REPORT: PageSpec = PageSpec { path: "/report", title: "Report something suspicious", nav_label: "Report", access: Access::SIGNED_IN };
-pub const EXEC: PageSpec = PageSpec { path: "/exec", title: "Security KPIs", nav_label: "KPIs", access: Access::EXEC };
-pub const ASSETS: PageSpec = PageSpec { path: "/assets", title: "Asset inventory", nav_label: "Assets", access: Access::ASSETS };
-pub const MODELS: PageSpec = PageSpec { path: "/models", title: "Detection models", nav_label: "Models", access: Access::MODELS };
-pub const ADMIN: PageSpec = PageSpec { path: "/admin", title: "Administration", nav_label: "Admin", access: Access::ADMIN };
+const fn page(path: &'static str, title: &'static str, nav_label: &'static str, access: Access) -> PageSpec {
+    PageSpec { path, title, nav_label, access, in_nav: true }
+}
+
+pub const SOC: PageSpec = page("/soc", "SOC console", "SOC", Access::SOC);
+pub const PLAYBOOKS: PageSpec = page("/playbooks", "Playbooks", "Playbooks", Access::PLAYBOOKS);
+pub const REPORT: PageSpec = page("/report", "Report something suspicious", "Report", Access::SIGNED_IN);
+pub const EXEC: PageSpec = page("/exec", "Security KPIs", "KPIs", Access::EXEC);
+pub const ASSETS: PageSpec = page("/assets", "Asset inventory", "Assets", Access::ASSETS);
+pub const MODELS: PageSpec = page("/models", "Detection models", "Models", Access::MODELS);
+pub const ADMIN: PageSpec = page("/admin", "Administration", "Admin", Access::ADMIN);
+/// Every signed-in person's own account: their password.
+pub const ACCOUNT: PageSpec = PageSpec { in_nav: false, ..page("/account", "Your account", "Account", Access::SIGNED_IN) };
 
 /// Every protected page, in navigation order.
-pub const PROTECTED: [PageSpec; 7] = [SOC, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN];
+pub const PROTECTED: [PageSpec; 8] = [SOC, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
 
 /// The protected page a path belongs to (exact match or a sub-path such as `/soc/alerts/7`).
 pub fn page_for_path(path: &str) -> Option<PageSpec> {
@@ -35,7 +43,30 @@ pub fn page_for_path(path: &str) -> Option<PageSpec> {
 
 /// The pages a role sees in its navigation.
 pub fn pages_for(role: Role) -> impl Iterator<Item = PageSpec> {
-    PROTECTED.into_iter().filter(move |p| p.access.allows(role))
+    PROTECTED.into_iter().filter(move |p| p.in_nav && p.access.allows(role))
+}
+
+/// Where a user lands after signing in: their role's home, or the account page while they must
+/// choose their own password.
+pub fn landing_for(user: &crate::user::CurrentUser) -> &'static str {
+    if user.must_change_password {
+        ACCOUNT.path
+    } else {
+        home_for(user.role)
+    }
+}
+
+/// Whether a request may go ahead while its user must still choose a password: the account page,
+/// signing in and out, "who am I", the password change itself, and static files.
+pub fn open_before_password_change(path: &str) -> bool {
+    let page = page_for_path(path).is_some() || path == "/";
+    if page {
+        return path == ACCOUNT.path;
+    }
+    match path.strip_prefix("/api/") {
+        Some(rest) => rest.starts_with("auth/") || rest.starts_with("account/"),
+        None => !path.starts_with("/metrics") && !path.ends_with(".csv"),
+    }
 }
 
 /// Where a role lands after signing in.
@@ -67,5 +98,15 @@ mod tests {
             assert!(pages_for(r).any(|p| p.path == home.path));
         }
         assert_eq!(pages_for(Role::Employee).map(|p| p.path).collect::<Vec<_>>(), vec!["/report"]);
+    }
+
+    #[test]
+    fn a_user_who_must_change_the_password_reaches_only_the_account_page() {
+        for open in ["/account", "/api/account/change_password", "/api/auth/logout", "/api/auth/me", "/pkg/anomalyforge.js", "/favicon.svg"] {
+            assert!(open_before_password_change(open), "{open}");
+        }
+        for closed in ["/", "/soc", "/soc/alerts/1", "/report", "/admin", "/api/admin/list_users", "/api/v1/alerts", "/api/v1/stream", "/metrics", "/exec/export.csv"] {
+            assert!(!open_before_password_change(closed), "{closed}");
+        }
     }
 }

@@ -16,6 +16,10 @@ pub struct User {
     pub created_at: i64,
     /// Unix milliseconds of the last successful sign-in, if any.
     pub last_login_at: Option<i64>,
+    /// Someone else chose the password (first admin, created on `/admin`): the user must choose their
+    /// own before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// The signed-in user of a request.
@@ -25,6 +29,9 @@ pub struct CurrentUser {
     pub username: String,
     pub display_name: String,
     pub role: Role,
+    /// Until set false, only `/account` (to choose a password) and signing out are open.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A new account, as typed into the admin form or the CLI.
@@ -34,6 +41,9 @@ pub struct NewUser {
     pub display_name: String,
     pub role: Role,
     pub password: String,
+    /// Ask for a new password at the first sign-in (the password was chosen for them).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// A demo account shown on the login page in demo mode.

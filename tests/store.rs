@@ -22,6 +22,7 @@ on_both_backends!(
     the_owner_passes_a_lock_from_their_last_sign_in_address,
     demo_accounts_do_not_outlive_demo_mode,
     demo_mode_refuses_a_database_with_real_accounts,
+    a_generated_first_password_must_be_changed_by_its_owner,
     audit_trail_is_newest_first,
     api_tokens_are_stored_hashed_and_revocable,
     alert_batches_are_stored_in_one_transaction,
@@ -39,7 +40,7 @@ on_both_backends!(
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
-    NewUser { username: name.into(), display_name: String::new(), role, password: "a long enough password".into() }
+    NewUser { username: name.into(), display_name: String::new(), role, password: "a long enough password".into(), must_change_password: false }
 }
 
 fn policy() -> LoginPolicy {
@@ -179,9 +180,44 @@ async fn the_owner_passes_a_lock_from_their_last_sign_in_address(db: &anomalyfor
     assert_eq!(db.login_failures_for_account("grace", 0).await.unwrap().count, 0);
 }
 
+async fn a_generated_first_password_must_be_changed_by_its_owner(db: &anomalyforge::store::Db) {
+    use auth::PasswordChange;
+    let boot = auth::bootstrap(db, None, false).await.unwrap();
+    let first = boot.generated_admin_password.expect("a generated password, shown once");
+    let (me, token) = auth::login(db, &policy(), "admin", &first, &client("10.4.0.1")).await.unwrap();
+    assert!(me.must_change_password, "signed in, but must choose a password first");
+    assert!(auth::session_user(db, &token.token).await.unwrap().unwrap().must_change_password);
+    let (_, other) = auth::login(db, &policy(), "admin", &first, &client("10.4.0.2")).await.unwrap();
+    let change = |current: &str, new: &str, confirm: &str| PasswordChange { current: current.into(), new: new.into(), confirm: confirm.into() };
+    let field = |e: auth::AuthError| match e {
+        auth::AuthError::Invalid(f) => f.field,
+        e => panic!("{e:?}"),
+    };
+    let try_change = |c: PasswordChange| {
+        let (me, token) = (me.clone(), token.token.clone());
+        async move { auth::change_own_password(db, &policy(), &me, &token, &client("10.4.0.1"), &c).await }
+    };
+    assert_eq!(field(try_change(change("", "my own new password", "my own new password")).await.unwrap_err()), "current");
+    assert_eq!(field(try_change(change(&first, "short", "short")).await.unwrap_err()), "new");
+    assert_eq!(field(try_change(change(&first, "my own new password", "my own new passw0rd")).await.unwrap_err()), "confirm");
+    assert_eq!(field(try_change(change(&first, &first, &first)).await.unwrap_err()), "new");
+    assert_eq!(field(try_change(change("not the password", "my own new password", "my own new password")).await.unwrap_err()), "current");
+    assert_eq!(db.login_failures_for_account("admin", 0).await.unwrap().count, 1, "a wrong current password counts as a failed sign-in");
+    try_change(change(&first, "my own new password", "my own new password")).await.unwrap();
+    let now = auth::session_user(db, &token.token).await.unwrap().expect("this session stays");
+    assert!(!now.must_change_password);
+    assert!(auth::session_user(db, &other.token).await.unwrap().is_none(), "every other session ended");
+    assert!(auth::login(db, &policy(), "admin", &first, &client("10.4.0.1")).await.is_err());
+    auth::login(db, &policy(), "admin", "my own new password", &client("10.4.0.1")).await.unwrap();
+    let audit = db.recent_audit(5).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "user.password_change" && e.actor == "admin"), "{audit:?}");
+}
+
 async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
     let boot = auth::bootstrap(db, Some("a long enough password"), true).await.unwrap();
     assert_eq!(boot.demo_accounts.len(), Role::ALL.len());
+    assert!(!db.user_by_username("admin").await.unwrap().unwrap().must_change_password, "the operator chose AF_ADMIN_PASSWORD");
+    assert!(!db.user_by_username("demo.analyst").await.unwrap().unwrap().must_change_password);
     let (_, token) = auth::login(db, &policy(), "demo.admin", "admin-demo-pass", &client("10.3.0.1")).await.unwrap();
     // The next start without demo mode retires every demo account and ends its sessions.
     let boot = auth::bootstrap(db, None, false).await.unwrap();
@@ -486,7 +522,7 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
 async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {
     use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
     use anomalyforge::store::reports::NewReport;
-    let u = db.create_user("emp", "Emp", Role::Employee, "hash").await.unwrap();
+    let u = db.create_user("emp", "Emp", Role::Employee, "hash", false).await.unwrap();
     let report = |indicator: &str, kind| NewReport {
         reporter_id: u.id,
         indicator: indicator.into(),
@@ -527,7 +563,7 @@ async fn playbooks_are_seeded_for_every_threat(db: &anomalyforge::store::Db) {
         assert!(p.steps.len() >= 4, "{}", t.name());
     }
     assert_eq!(all.len(), 16 + anomalyforge::threat::BehaviourThreat::ALL.len());
-    let u = db.create_user("resp", "Resp", Role::Responder, "hash").await.unwrap();
+    let u = db.create_user("resp", "Resp", Role::Responder, "hash", false).await.unwrap();
     let steps = vec!["Call the ISP".to_string(), "Block the range".to_string()];
     let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, u.id).await.unwrap();
     assert_eq!((p.steps, p.updated_by.as_deref()), (steps, Some("resp")));
@@ -719,9 +755,9 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
     use anomalyforge::store::reports::NewReport;
     const IP: &str = "203.0.113.9";
-    let alice = db.create_user("alice", "Alice A.", Role::Employee, "hash").await.unwrap();
-    let bob = db.create_user("bob", "", Role::Employee, "hash").await.unwrap();
-    let ana = db.create_user("ana", "Ana Lyst", Role::Analyst, "hash").await.unwrap();
+    let alice = db.create_user("alice", "Alice A.", Role::Employee, "hash", false).await.unwrap();
+    let bob = db.create_user("bob", "", Role::Employee, "hash", false).await.unwrap();
+    let ana = db.create_user("ana", "Ana Lyst", Role::Analyst, "hash", false).await.unwrap();
     let report = |who: i64, indicator: &str, category| NewReport {
         reporter_id: who,
         indicator: indicator.into(),

@@ -115,7 +115,7 @@ async fn fixture(db: &Db) -> Fixture {
 
     // Employee reports: received (created) at the given times, each about its own address (the SOC's
     // decision is per address and shared by every report of it).
-    let reporter = db.create_user("erin", "Erin", anomalyforge::role::Role::Employee, "x").await.unwrap().id;
+    let reporter = db.create_user("erin", "Erin", anomalyforge::role::Role::Employee, "x", false).await.unwrap().id;
     for (i, (at, status)) in [
         (nov(21, 9, 0), ReportStatus::Confirmed),
         (nov(20, 20, 0), ReportStatus::New),

@@ -126,7 +126,23 @@ test('an admin creates a user in the browser, who can then sign in', async () =>
   await p2.waitForSelector('body[data-hydrated=true]');
   await p2.fill('input[name=username]', 'new.analyst');
   await p2.fill('input[name=password]', 'a brand new password');
-  await Promise.all([p2.waitForURL(`${server.base}/soc`), p2.click('[data-test=login-submit]')]);
+  // The admin chose that password: its owner is taken to /account to choose their own first.
+  await Promise.all([p2.waitForURL(`${server.base}/account`), p2.click('[data-test=login-submit]')]);
+  await p2.waitForSelector('body[data-hydrated=true]');
+  await p2.locator('[data-test=must-change]').waitFor();
+  assert.equal(await p2.locator('nav[aria-label=Main] a').count(), 0, 'no other page is offered yet');
+  assert.equal((await p2.goto(`${server.base}/soc`)).url(), `${server.base}/account`);
+  await p2.waitForSelector('body[data-hydrated=true]');
+  await p2.fill('#current-password', 'a brand new password');
+  await p2.fill('#new-password', 'chosen by me alone');
+  await p2.fill('#confirm-password', 'chosen by me not');
+  await p2.click('[data-test=change-password]');
+  await p2.locator('[data-test=error-confirm]', { hasText: 'not the same' }).waitFor();
+  await p2.fill('#confirm-password', 'chosen by me alone');
+  await p2.click('[data-test=change-password]');
+  await p2.locator('[data-test=password-changed]').waitFor();
+  await p2.locator('nav[aria-label=Main] a[href="/soc"]').waitFor();
+  assert.equal((await p2.goto(`${server.base}/soc`)).status(), 200);
   await other.close();
 });
 

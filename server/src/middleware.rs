@@ -2,7 +2,7 @@
 //! gives protected pages their HTTP status (401/403) and adds security headers.
 
 use anomalyforge::auth::{self, ClientInfo, SESSION_COOKIE};
-use anomalyforge::pages::{home_for, page_for_path};
+use anomalyforge::pages::{landing_for, open_before_password_change, page_for_path, ACCOUNT};
 use app::state::{AppState, CspNonce, RequestAuth};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -106,8 +106,15 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
 
     let is_page_read = matches!(method, Method::GET | Method::HEAD);
     if is_page_read && path == "/" {
-        let to = user.as_ref().map(|u| home_for(u.role)).unwrap_or("/login");
+        let to = user.as_ref().map(landing_for).unwrap_or("/login");
         return Redirect::to(to).into_response();
+    }
+    // Someone else chose this user's password: nothing but choosing their own until they do.
+    if user.as_ref().is_some_and(|u| u.must_change_password) && !open_before_password_change(&path) {
+        if is_page_read && page_for_path(&path).is_some() {
+            return Redirect::to(ACCOUNT.path).into_response();
+        }
+        return error_json(StatusCode::FORBIDDEN, "choose your own password first, on /account");
     }
     // The status a protected page must carry: the page itself shows the matching message.
     let page_status = if is_page_read {

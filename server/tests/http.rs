@@ -472,6 +472,51 @@ async fn foreign_hosts_are_refused_and_pages_carry_a_nonce_csp() {
     https.stop().await;
 }
 
+/// An account an admin made (the admin knows its password) reaches nothing but `/account` until its
+/// owner chooses a password there; then everything of its role opens, and its other sessions end.
+#[tokio::test]
+async fn an_account_made_by_an_admin_chooses_its_own_password_first() {
+    let app = TestApp::spawn().await;
+    let admin = app.signed_in(Role::Admin).await;
+    let res = app
+        .call(&admin, "admin/create_user", &[("username", "new.analyst"), ("display_name", ""), ("role", "analyst"), ("password", "chosen by the admin")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let user = app.client();
+    let res = app.login(&user, "new.analyst", "chosen by the admin").await;
+    assert_eq!(res.status(), 200);
+    let me: Value = res.json().await.unwrap();
+    assert_eq!(me["must_change_password"], true);
+    let elsewhere = app.client();
+    assert_eq!(app.login(&elsewhere, "new.analyst", "chosen by the admin").await.status(), 200);
+    for page in ["/", "/soc", "/report"] {
+        let res = user.get(app.url(page)).send().await.unwrap();
+        assert!(res.status().is_redirection(), "{page}: {}", res.status());
+        assert_eq!(res.headers()["location"], "/account", "{page}");
+    }
+    assert_eq!(user.get(app.url("/account")).send().await.unwrap().status(), 200);
+    assert_eq!(user.get(app.url("/api/v1/alerts")).send().await.unwrap().status(), 403);
+    let res = app.call(&user, "soc/queue", &[]).await;
+    assert_eq!(res.status(), 403);
+    assert!(res.text().await.unwrap().contains("/account"));
+    let res = app.call(&user, "account/change_password", &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my own password")]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("confirm"));
+    let res = app.call(&user, "account/change_password", &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my very own password")]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(user.get(app.url("/soc")).send().await.unwrap().status(), 200);
+    assert_eq!(elsewhere.get(app.url("/soc")).send().await.unwrap().status(), 401, "the other session ended");
+    let me: Value = app.call(&user, "auth/me", &[]).await.json().await.unwrap();
+    assert_eq!(me["must_change_password"], false);
+    // Anyone changes their own password the same way; a wrong current password changes nothing.
+    let analyst = app.signed_in(Role::Analyst).await;
+    let res = app.call(&analyst, "account/change_password", &[("current", "wrong"), ("new", "another long password"), ("confirm", "another long password")]).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("not your current password"));
+    assert_eq!(app.login(&app.client(), "analyst", PASSWORD).await.status(), 200);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn demo_mode_creates_an_account_per_role_and_lists_them_on_the_login_page() {
     let app = TestApp::spawn_with(|c| c.demo = true).await;

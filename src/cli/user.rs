@@ -73,7 +73,7 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add { username, role, display_name, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
-            let user = auth::create_user(&db, NewUser { username, display_name, role, password: password.clone() }).await?;
+            let user = auth::create_user(&db, NewUser { username, display_name, role, password: password.clone(), must_change_password: false }).await?;
             db.audit("cli", "user.create", &user.username, &format!("role={}", user.role)).await?;
             println!("created user `{}` ({})", user.username, user.role);
             if generated {

@@ -451,7 +451,7 @@ async fn make_reports(db: &Db, start: i64, end: i64, rng: &mut ChaCha8Rng) -> Re
             None => {
                 let password = crate::auth::random_password();
                 let hash = crate::auth::hash_password(password).await.map_err(|e| StoreError::Invalid(e.to_string()))?;
-                db.create_user(&name, &name, crate::role::Role::Employee, &hash).await?
+                db.create_user(&name, &name, crate::role::Role::Employee, &hash, false).await?
             }
         };
         reporters.push(user.id);

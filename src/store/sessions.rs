@@ -27,7 +27,7 @@ impl Db {
     /// account each time, so a role change applies at once.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<CurrentUser>> {
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.display_name, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT u.id, u.username, u.display_name, u.role, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
         )
         .bind(token_hash)
@@ -42,6 +42,7 @@ impl Db {
             username: row.try_get("username")?,
             display_name: row.try_get("display_name")?,
             role,
+            must_change_password: super::get_bool(&row, "must_change_password")?,
         }))
     }
 

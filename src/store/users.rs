@@ -20,7 +20,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-const COLUMNS: &str = "id, username, display_name, role, disabled, created_at, last_login_at";
+const COLUMNS: &str = "id, username, display_name, role, disabled, created_at, last_login_at, must_change_password";
 
 fn user_from_row(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
@@ -35,22 +35,31 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         disabled: get_bool(row, "disabled")?,
         created_at: row.try_get("created_at")?,
         last_login_at: row.try_get("last_login_at")?,
+        must_change_password: get_bool(row, "must_change_password")?,
     })
 }
 
 impl Db {
     /// Inserts a user whose fields are already validated and whose password is already hashed.
-    pub async fn create_user(&self, username: &str, display_name: &str, role: Role, password_hash: &str) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: &str,
+        role: Role,
+        password_hash: &str,
+        must_change_password: bool,
+    ) -> Result<User> {
         let now = now_ms();
         let row = sqlx::query(&format!(
-            "INSERT INTO users (username, display_name, password_hash, role, disabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING {COLUMNS}"
+            "INSERT INTO users (username, display_name, password_hash, role, disabled, created_at, updated_at, must_change_password) \
+             VALUES ($1, $2, $3, $4, 0, $5, $5, $6) RETURNING {COLUMNS}"
         ))
         .bind(username)
         .bind(display_name)
         .bind(password_hash)
         .bind(role.as_str())
         .bind(now)
+        .bind(i64::from(must_change_password))
         .fetch_one(self.pool())
         .await
         .map_err(|e| {
@@ -163,6 +172,39 @@ impl Db {
         tx.commit().await?;
         self.sessions_changed();
         Ok(())
+    }
+
+    /// A user's own new password: stored, the must-change flag cleared, and every other session of the
+    /// user ended (a thief's session does not outlive the change), in one transaction.
+    pub async fn change_own_password(&self, id: i64, password_hash: &str, keep_session_hash: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user #{id}")));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(id)
+            .bind(keep_session_hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.sessions_changed();
+        Ok(())
+    }
+
+    /// The password hash of a user, for checking their current password.
+    pub async fn password_hash(&self, id: i64) -> Result<String> {
+        Ok(sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user #{id}")))?
+            .try_get("password_hash")?)
     }
 
     pub async fn record_login(&self, id: i64) -> Result<()> {

@@ -21,7 +21,9 @@ pub async fn list_users() -> Result<Vec<User>, AppError> {
 pub async fn create_user(username: String, display_name: String, role: Role, password: String) -> Result<User, AppError> {
     use anomalyforge::user::NewUser;
     let (st, me) = authorize(Access::ADMIN).await?;
-    let user = anomalyforge::auth::create_user(&st.db, NewUser { username, display_name, role, password }).await?;
+    // The admin knows this password: its owner chooses their own at the first sign-in.
+    let new = NewUser { username, display_name, role, password, must_change_password: true };
+    let user = anomalyforge::auth::create_user(&st.db, new).await?;
     st.db.audit(&me.username, "user.create", &user.username, &format!("role={}", user.role)).await?;
     tracing::info!(actor = %me.username, user = %user.username, role = %user.role, "user created");
     Ok(user)

@@ -36,7 +36,7 @@ pub async fn login(username: String, password: String) -> Result<CurrentUser, Ap
         anomalyforge::auth::logout(&st.db, &old).await?;
     }
     set_session_cookie(&token.token, st.config.session_ttl_secs, st.config.secure_cookies);
-    leptos_axum::redirect(anomalyforge::pages::home_for(user.role));
+    leptos_axum::redirect(anomalyforge::pages::landing_for(&user));
     Ok(user)
 }
 

@@ -3,6 +3,7 @@
 //! An `Err(AppError)` is sent as JSON; the server's middleware gives the response the error's HTTP
 //! status (`AppError::status_code`), so the functions themselves never deal with HTTP.
 
+pub mod account;
 pub mod admin;
 pub mod alerts;
 pub mod assets;

@@ -18,11 +18,12 @@ pub fn TopBar() -> impl IntoView {
                 Some(u) => view! {
                     <nav class="nav" aria-label="Main">
                         {pages_for(u.role)
+                            .filter(|_| !u.must_change_password)
                             .map(|p| view! { <A href=p.path>{p.nav_label}</A> })
                             .collect_view()}
                     </nav>
                     <div class="me">
-                        <span class="me-name">{u.display_name.clone()}</span>
+                        <a class="me-name" href="/account" title="Your account: change your password" data-test="account-link">{u.display_name.clone()}</a>
                         <span class="badge">{u.role.label()}</span>
                         <ActionForm action=session.logout>
                             <button type="submit" class="link-button" data-test="logout">"Sign out"</button>

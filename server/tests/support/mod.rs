@@ -78,7 +78,7 @@ impl TestApp {
         let models = state.models.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
-                auth::create_user(&db, NewUser { username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
+                auth::create_user(&db, NewUser { must_change_password: false, username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
                     .await
                     .unwrap();
             }
