@@ -38,6 +38,9 @@ pub struct Config {
     /// `sqlite://…` or `postgres://…` (`DATABASE_URL`). Default: `sqlite://<data_dir>/anomalyforge.db`.
     pub database_url: Option<String>,
     pub db_max_connections: u32,
+    /// SQLite's sync level at each commit (`AF_SQLITE_SYNCHRONOUS=full|normal`, default `full`):
+    /// see `store::SqliteSync` for what each survives.
+    pub sqlite_synchronous: crate::store::SqliteSync,
     /// Demo mode (`AF_DEMO=true`): creates one account per role and shows their passwords on the
     /// login page. Never enable it on a real deployment: it refuses a database with real accounts,
     /// and binds only a loopback address unless `demo_allow_remote` is set. With demo mode off, the
@@ -120,6 +123,7 @@ impl Default for Config {
             data_dir: PathBuf::from("var"),
             database_url: None,
             db_max_connections: 8,
+            sqlite_synchronous: crate::store::SqliteSync::Full,
             demo: false,
             demo_allow_remote: false,
             admin_password: None,
@@ -248,6 +252,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment::Error, which is large; it is the test API's choice.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -293,6 +299,9 @@ mod tests {
             assert!(c.demo);
             assert_eq!(c.bind.port(), 4000);
             assert_eq!(c.database_url(), "postgres://u:p@localhost/db");
+            assert_eq!(c.sqlite_synchronous, crate::store::SqliteSync::Full);
+            jail.set_env("AF_SQLITE_SYNCHRONOUS", "normal");
+            assert_eq!(Config::from_env().unwrap().sqlite_synchronous, crate::store::SqliteSync::Normal);
             jail.set_env("AF_INGEST_QUEUE_FLOWS", "10");
             jail.set_env("AF_MODEL_DIR", "/opt/models");
             let c = Config::from_env().unwrap();

@@ -54,6 +54,17 @@ fn client(ip: &str) -> ClientInfo {
 async fn migrations_are_idempotent_and_ping_works(db: &anomalyforge::store::Db) {
     db.migrate().await.unwrap();
     db.ping().await.unwrap();
+    // SQLite syncs every commit to disk unless told otherwise (FULL = 2, NORMAL = 1).
+    match db.backend() {
+        anomalyforge::store::Backend::Sqlite => {
+            assert_eq!(db.sqlite_synchronous().await.unwrap(), Some(2));
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/n.db?mode=rwc", dir.path().display());
+            let normal = anomalyforge::store::Db::connect_with(&url, 1, anomalyforge::store::SqliteSync::Normal).await.unwrap();
+            assert_eq!(normal.sqlite_synchronous().await.unwrap(), Some(1));
+        }
+        anomalyforge::store::Backend::Postgres => assert_eq!(db.sqlite_synchronous().await.unwrap(), None),
+    }
     assert_eq!(db.count_users().await.unwrap(), 0);
 }
 

@@ -40,7 +40,7 @@ use tokio::net::TcpListener;
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let url = config.database_url();
     tracing::info!(database = %redact_url(&url), demo = config.demo, "starting");
-    let db = Db::connect(&url, config.db_max_connections).await?;
+    let db = Db::connect_with(&url, config.db_max_connections, config.sqlite_synchronous).await?;
     db.migrate().await.with_context(|| format!("applying migrations to {}", redact_url(&url)))?;
 
     let boot = anomalyforge::auth::bootstrap(&db, config.admin_password.as_ref().map(|s| s.0.as_str()), config.demo)

@@ -308,6 +308,62 @@ async fn suricata_flows_are_scored_and_signature_alerts_stored() {
     app.stop().await;
 }
 
+/// Acknowledge-after-commit: when the batch's transaction cannot commit (here its statistics table is
+/// gone), the sender gets a 5xx, and nothing of the batch is stored or counted.
+#[tokio::test]
+async fn a_batch_whose_commit_fails_gets_a_5xx_and_nothing_is_counted() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("sensor").await;
+    let metric = |text: &str, name: &str| -> i64 {
+        text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.trim().parse().ok()).unwrap_or(-1)
+    };
+    let metrics = || async { app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap() };
+    // Alerts and flows of this batch would be written first; the last insert of the transaction fails.
+    sqlx::query("ALTER TABLE ingest_stats RENAME TO ingest_stats_away").execute(app.db.pool()).await.unwrap();
+    let body = [EVE_ALERT, EVE_FLOW].join("\n");
+    let res = post(&app, "suricata", Some(&token), Some("application/x-ndjson"), body.clone()).await;
+    assert!(res.status().is_server_error(), "{}", res.status());
+    let reply: Value = res.json().await.unwrap();
+    assert_eq!(reply["error"], "unavailable", "{reply}");
+    assert!(app.db.recent_alerts(10).await.unwrap().is_empty(), "no alert of the failed batch is stored");
+    let text = metrics().await;
+    assert_eq!((metric(&text, "anomalyforge_ingest_accepted_total"), metric(&text, "anomalyforge_batches_failed_total")), (0, 1), "{text}");
+    sqlx::query("ALTER TABLE ingest_stats_away RENAME TO ingest_stats").execute(app.db.pool()).await.unwrap();
+    assert_eq!(totals(&app).await.batches, 0);
+    // The sender retries once the database is whole again: stored once.
+    ingest_ok(&app, "suricata", &token, "application/x-ndjson", body).await;
+    assert_eq!((totals(&app).await.batches, app.db.recent_alerts(10).await.unwrap().len()), (1, 1));
+    assert_eq!(metric(&metrics().await, "anomalyforge_ingest_accepted_total"), 2);
+    app.stop().await;
+}
+
+/// Deduplication holds with several workers: concurrent identical batches through 4 workers make
+/// exactly one alert, whose count is every detection of every batch.
+#[tokio::test]
+async fn four_workers_with_identical_batches_make_one_alert_with_the_full_count() {
+    let app = TestApp::spawn_ingest(|c| c.ingest_workers = 4).await;
+    let token = app.api_token("suricata").await;
+    const BATCHES: usize = 12;
+    const PER_BATCH: usize = 5;
+    let body = [EVE_ALERT; PER_BATCH].join("\n");
+    let sends = (0..BATCHES).map(|_| {
+        let (url, token, body) = (app.url("/api/v1/ingest/suricata"), token.clone(), body.clone());
+        let client = app.client();
+        tokio::spawn(async move {
+            let res = client.post(url).bearer_auth(token).header("content-type", "application/x-ndjson").body(body).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        })
+    });
+    let replies: Vec<Value> = futures_util::future::join_all(sends).await.into_iter().map(Result::unwrap).collect();
+    let created: i64 = replies.iter().map(|r| r["alerts_created"].as_i64().unwrap()).sum();
+    assert_eq!(created, 1, "one batch creates the alert, the others add to it: {replies:?}");
+    let alerts = app.db.recent_alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].count, (BATCHES * PER_BATCH) as i64);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing() {
     let app = TestApp::spawn_ingest(|c| {

@@ -22,11 +22,35 @@ pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How hard SQLite makes each commit durable (`sqlite_synchronous`). In WAL mode:
+/// - `full` (the default): the write-ahead log is synced to disk at every commit, so every batch the
+///   server acknowledged survives a process kill, an operating-system crash and a power loss;
+/// - `normal`: the log is synced only at checkpoints. An acknowledged batch survives a process kill,
+///   but an operating-system crash or power loss can undo the last commits since the last checkpoint.
+///
+/// PostgreSQL's durability is its own (`synchronous_commit`, on by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    Normal,
+    #[default]
+    Full,
+}
+
+impl SqliteSync {
+    fn pragma(self) -> &'static str {
+        match self {
+            SqliteSync::Normal => "NORMAL",
+            SqliteSync::Full => "FULL",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -113,9 +137,14 @@ impl Db {
         self.sessions_changed.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Opens a pool. For SQLite the database file (and its directory) is created if missing and
-    /// put into WAL mode.
+    /// Opens a pool with SQLite's `synchronous = FULL` (see [`SqliteSync`]).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        Db::connect_with(url, max_connections, SqliteSync::Full).await
+    }
+
+    /// Opens a pool. For SQLite the database file (and its directory) is created if missing and
+    /// put into WAL mode with the given sync level.
+    pub async fn connect_with(url: &str, max_connections: u32, sync: SqliteSync) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -144,10 +173,13 @@ impl Db {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers proceed during writes; NORMAL sync in WAL mode survives
-                        // a process crash (SIGKILL) without losing committed transactions.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
+                        // WAL lets readers proceed during writes; see SqliteSync for what each
+                        // sync level survives.
+                        let pragmas = format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            sync.pragma()
+                        );
+                        conn.execute(pragmas.as_str()).await?;
                         // A connection reads the planner's statistics once, when it loads the
                         // schema: refresh them first if they are stale (see `Db::optimize`), so no
                         // connection of the pool plans without them.
@@ -160,6 +192,14 @@ impl Db {
             .await
             .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
         Ok(Db { pool, backend, sessions_changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0) })
+    }
+
+    /// The sync level a SQLite connection of this pool runs with (`None` on PostgreSQL).
+    pub async fn sqlite_synchronous(&self) -> Result<Option<i64>> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        Ok(Some(sqlx::query("PRAGMA synchronous").fetch_one(&self.pool).await?.try_get(0)?))
     }
 
     /// Applies pending migrations for this backend.
