@@ -39,9 +39,12 @@ pub fn to_csv(assets: &[Asset]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// Valid edits (with their line) and rejected rows of an asset CSV.
+pub type ParsedAssets = (Vec<(usize, AssetEdit)>, Vec<RejectedRow>);
+
 /// Parses CSV text into valid edits (with their line) and rejected rows. A later row for the
 /// same address wins over an earlier one; the earlier is reported as replaced.
-pub fn parse_csv(text: &str) -> Result<(Vec<(usize, AssetEdit)>, Vec<RejectedRow>), String> {
+pub fn parse_csv(text: &str) -> Result<ParsedAssets, String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| format!("the header line cannot be read: {e}"))?.clone();

@@ -51,7 +51,8 @@ impl GeoIp {
     /// [`load`](Self::load) once per path for the whole process (the server and the in-process test
     /// servers share one copy).
     pub fn load_shared(path: &Path) -> Result<Arc<GeoIp>, GeoError> {
-        static CACHE: OnceLock<Mutex<Vec<(PathBuf, Arc<GeoIp>)>>> = OnceLock::new();
+        type Loaded = Mutex<Vec<(PathBuf, Arc<GeoIp>)>>;
+        static CACHE: OnceLock<Loaded> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
         let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if let Some((_, g)) = cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(p, _)| *p == canonical) {

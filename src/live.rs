@@ -9,6 +9,8 @@ use crate::alert::Alert;
 /// as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+// Nearly every event is an alert, so boxing it would allocate per event to shrink the rare others.
+#[allow(clippy::large_enum_variant)]
 pub enum LiveEvent {
     /// An alert was created or updated (deduplication) by a stored batch.
     Alert(AlertEvent),

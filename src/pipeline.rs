@@ -425,9 +425,12 @@ fn prepare(
     }
     let now = batch.received_at;
     // (minute, country, protocol, alerting) → flows, bytes.
-    let mut traffic: HashMap<(i64, Option<[u8; 2]>, i64, bool), TrafficCount> = HashMap::new();
+    type MinuteKey = (i64, Option<[u8; 2]>, i64, bool);
+    let mut traffic: HashMap<MinuteKey, TrafficCount> = HashMap::new();
     let mut assets_seen: HashMap<IpAddr, i64> = HashMap::new();
-    let mut groups: HashMap<(Option<IpAddr>, Option<IpAddr>, &'static str), Group> = HashMap::new();
+    // (source, target, threat) → the detections merged into one alert.
+    type GroupKey = (Option<IpAddr>, Option<IpAddr>, &'static str);
+    let mut groups: HashMap<GroupKey, Group> = HashMap::new();
     for (i, (f, v)) in batch.flows.iter().zip(verdicts).enumerate() {
         let at = seen_at(f.timestamp.as_deref(), now);
         let country = f.five_tuple.and_then(|t| enricher.country_code(t.src_ip));

@@ -187,8 +187,11 @@ async fn with_error_status(res: Response) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// A response being produced.
+type ResponseFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>>;
+
 /// Static files from the site root; anything else renders the app's 404 page.
-pub fn fallback(state: AppState) -> impl Fn(axum::http::Uri, State<AppState>, Request<Body>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>> + Clone + Send + 'static {
+pub fn fallback(state: AppState) -> impl Fn(axum::http::Uri, State<AppState>, Request<Body>) -> ResponseFuture + Clone + Send + 'static {
     let options = state.leptos_options.clone();
     leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || leptos::prelude::provide_context(state.clone()),

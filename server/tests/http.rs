@@ -202,6 +202,9 @@ fn pages_stream_to_the_end_beside_other_servers() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// A server function, its form, and who may call it (`None`: anyone).
+type Call<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<anomalyforge::role::Access>);
+
 /// Every server function × every role (and no session).
 #[tokio::test]
 async fn server_function_access_table() {
@@ -228,7 +231,7 @@ async fn server_function_access_table() {
     for (i, (role, client)) in clients.iter().enumerate() {
         let new_name = format!("created-{i}");
         let reported = format!("192.0.2.{i}");
-        let calls: Vec<(&str, Vec<(&str, &str)>, Option<anomalyforge::role::Access>)> = vec![
+        let calls: Vec<Call> = vec![
             ("auth/me", vec![], None),
             ("auth/demo_accounts", vec![], None),
             ("admin/list_users", vec![], Some(admin_only)),

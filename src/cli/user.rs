@@ -81,7 +81,7 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::List => {
-            println!("{:<24} {:<10} {:<9} {}", "USERNAME", "ROLE", "STATUS", "DISPLAY NAME");
+            println!("{:<24} {:<10} {:<9} DISPLAY NAME", "USERNAME", "ROLE", "STATUS");
             for u in db.list_users().await? {
                 println!("{:<24} {:<10} {:<9} {}", u.username, u.role.as_str(), if u.disabled { "disabled" } else { "active" }, u.display_name);
             }

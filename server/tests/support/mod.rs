@@ -150,7 +150,7 @@ impl TestApp {
 
     /// A fresh API token's bearer value.
     pub async fn api_token(&self, name: &str) -> String {
-        auth::create_api_token(&self.db, anomalyforge::auth::TokenRequest { name: name, scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap().secret
+        auth::create_api_token(&self.db, anomalyforge::auth::TokenRequest { name, scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap().secret
     }
 
     pub async fn stop(mut self) {
