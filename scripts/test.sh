@@ -15,6 +15,11 @@ t0=$(date +%s)
 cargo test --workspace --no-fail-fast
 echo "cargo test took $(( $(date +%s) - t0 )) s"
 
+echo "==> server tests again, every server on PostgreSQL"
+t0=$(date +%s)
+AF_TEST_SERVER_BACKEND=postgres cargo test -p server --no-fail-fast
+echo "server tests on PostgreSQL took $(( $(date +%s) - t0 )) s"
+
 echo "==> browser tests (end2end/)"
 # `cargo test --workspace` built target/debug/anomalyforge-server for server/tests; reuse it.
 scripts/build-site.sh --wasm-only

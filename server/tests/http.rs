@@ -16,7 +16,7 @@ async fn health_reports_database_and_version() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "reachable");
-    assert_eq!(body["backend"], "sqlite");
+    assert_eq!(body["backend"], if support::on_postgres() { "postgres" } else { "sqlite" });
     assert_eq!(body["version"], anomalyforge::VERSION);
     app.stop().await;
 }

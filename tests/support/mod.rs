@@ -65,7 +65,8 @@ impl TestDb {
         self.db.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(admin) = Db::connect(&admin_url, 1).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(admin.pool()).await;
+                // FORCE: a server under test may still hold connections while it winds down.
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
                 admin.close().await;
             }
         }

@@ -1,7 +1,13 @@
 //! `TestApp`: the real server on a free loopback port with a temporary SQLite database, plus
-//! helpers to sign in as any role.
+//! helpers to sign in as any role. With `AF_TEST_SERVER_BACKEND=postgres` (and
+//! `AF_TEST_POSTGRES_URL`) each server gets a fresh PostgreSQL database instead, so every suite runs
+//! on both backends (`scripts/test.sh` runs the server tests once per backend).
 
 #![allow(dead_code)]
+
+/// The store tests' database helper (a fresh PostgreSQL database per test).
+#[path = "../../../tests/support/mod.rs"]
+mod store_db;
 
 use anomalyforge::auth;
 use anomalyforge::config::{Config, Secret};
@@ -26,6 +32,13 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database of this server, dropped at `stop`.
+    pg: Option<store_db::TestDb>,
+}
+
+/// Whether the servers of this run use PostgreSQL (`AF_TEST_SERVER_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("AF_TEST_SERVER_BACKEND").is_ok_and(|b| b == "postgres")
 }
 
 impl TestApp {
@@ -70,6 +83,13 @@ impl TestApp {
             ingest: false,
             ..Config::default()
         };
+        let pg = if on_postgres() {
+            let db = store_db::TestDb::postgres().await.expect("AF_TEST_SERVER_BACKEND=postgres needs AF_TEST_POSTGRES_URL");
+            config.database_url = Some(db.url.clone());
+            Some(db)
+        } else {
+            None
+        };
         adjust(&mut config);
         let state = server::prepare(config.clone()).await.expect("server start-up");
         let db = state.db.clone();
@@ -90,7 +110,7 @@ impl TestApp {
         })
         .await
         .unwrap();
-        TestApp { addr: running.addr, db, config, pipeline, replay, models, shutdown: Some(tx), handle: Some(running.handle), _dir: dir }
+        TestApp { addr: running.addr, db, config, pipeline, replay, models, shutdown: Some(tx), handle: Some(running.handle), _dir: dir, pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -159,6 +179,10 @@ impl TestApp {
         }
         if let Some(h) = self.handle.take() {
             h.await.unwrap().unwrap();
+        }
+        if let Some(pg) = self.pg.take() {
+            self.db.close().await;
+            pg.cleanup().await;
         }
     }
 }
