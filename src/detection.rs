@@ -252,6 +252,10 @@ pub struct ProfileManifest {
     pub train_rows: u64,
     pub validation_rows: u64,
     pub test_rows: u64,
+    /// The training rows' distribution of each feature, for the drift monitor (absent in versions
+    /// trained before drift was measured; `anomalyforge drift-reference` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<crate::drift::ProfileReference>,
 }
 
 /// Measured speed, from `anomalyforge bench`.

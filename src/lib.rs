@@ -14,6 +14,7 @@ pub mod charts;
 pub mod console;
 pub mod csv_cell;
 pub mod detection;
+pub mod drift;
 pub mod explain;
 pub mod flow;
 pub mod kpi;

@@ -112,6 +112,26 @@ impl Metrics {
     }
 }
 
+/// The drift of every source as Prometheus gauges: the mean PSI against the active model's training
+/// data and the sampled flows it is computed on, labelled by source, token and profile.
+pub fn render_drift(report: &crate::drift::DriftReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP anomalyforge_drift_psi Mean population stability index of a source's recent flows against the training data (>= 0.25: a different population).\n# TYPE anomalyforge_drift_psi gauge"
+    );
+    for s in &report.sources {
+        let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
+        let _ = writeln!(out, "anomalyforge_drift_psi{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {:.4}", s.source, s.profile.name(), s.psi);
+    }
+    let _ = writeln!(out, "# HELP anomalyforge_drift_flows Sampled flows the drift of a source is computed on.\n# TYPE anomalyforge_drift_flows gauge");
+    for s in &report.sources {
+        let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
+        let _ = writeln!(out, "anomalyforge_drift_flows{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {}", s.source, s.profile.name(), s.flows);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::alert::{Detector, SIGNATURE_THREAT};
 use crate::behaviour::{Behaviour, Finding};
+use crate::drift::monitor::Monitor as DriftMonitor;
 use crate::config::Config;
 use crate::detection::Verdict;
 use crate::engine::Engine;
@@ -149,6 +150,7 @@ pub struct Pipeline {
     intake_kib: usize,
     wait: Duration,
     metrics: Arc<Metrics>,
+    drift: Arc<std::sync::Mutex<DriftMonitor>>,
 }
 
 /// What the workers share.
@@ -162,6 +164,8 @@ struct Worker {
     dedup_window_ms: i64,
     /// The host-behaviour detectors' state across batches, fed one batch at a time.
     behaviour: Arc<std::sync::Mutex<Behaviour>>,
+    /// How far each source's traffic is from the active model's training data.
+    drift: Arc<std::sync::Mutex<DriftMonitor>>,
     /// One batch is written at a time (see the module docs).
     writer: tokio::sync::Mutex<()>,
 }
@@ -186,6 +190,7 @@ impl Pipeline {
     ) -> Pipeline {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let drift = Arc::new(std::sync::Mutex::new(DriftMonitor::default()));
         let shared = Arc::new(Worker {
             engine: engine.into(),
             db,
@@ -194,6 +199,7 @@ impl Pipeline {
             metrics: metrics.clone(),
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             behaviour: Arc::new(std::sync::Mutex::new(Behaviour::new(config.behaviour.clone()))),
+            drift: drift.clone(),
             writer: tokio::sync::Mutex::new(()),
         });
         for worker in 0..config.ingest_workers {
@@ -222,11 +228,17 @@ impl Pipeline {
             intake_kib,
             wait: Duration::from_millis(config.ingest_wait_ms),
             metrics,
+            drift,
         }
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// How far each source's recent traffic is from the active model version's training data.
+    pub fn drift(&self) -> crate::drift::DriftReport {
+        self.drift.lock().unwrap_or_else(|e| e.into_inner()).report()
     }
 
     /// Waits (at most the configured time) for room to receive and parse a body of `bytes` bytes.
@@ -292,6 +304,7 @@ impl Worker {
             tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
         }
         let (engine, enricher, behaviour) = (self.engine.current(), self.enricher.clone(), self.behaviour.clone());
+        let drift = self.drift.clone();
         let window = self.dedup_window_ms;
         let metrics = self.metrics.clone();
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
@@ -299,6 +312,7 @@ impl Worker {
             // Brief verdicts for the batch; the one flow that represents each alert is explained below.
             let mut verdicts = engine.score_batch_brief(&batch.flows);
             let model_ms = scoring.elapsed().as_millis() as u64;
+            drift.lock().unwrap_or_else(|e| e.into_inner()).observe(&engine, batch.source.as_str(), batch.token_id, &batch.flows, batch.received_at);
             let internal = |ip| enricher.is_internal(ip);
             Engine::apply_context(&mut verdicts, &batch.flows, internal);
             let findings = {

@@ -306,3 +306,51 @@ fn real_network_detection_holds_its_targets() {
     assert!(o.benign_pairs_alerted as f64 <= 0.005 * o.benign_pairs as f64, "{} of {} benign pairs alerted: {:?}", o.benign_pairs_alerted, o.benign_pairs, o.false_alerts_by_threat);
     assert!(o.benign_alerted as f64 <= 0.01 * o.benign as f64, "{} of {} benign connections alerted", o.benign_alerted, o.benign);
 }
+
+/// Drift, measured with the shipped model's references: the held-out CIC-IDS2017 rows look like the
+/// training data, while the real-network Zeek logs and the original 2017 CICFlowMeter layout (which
+/// the model scores with 17.6 % benign false positives) are flagged as different populations.
+#[test]
+fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() {
+    use anomalyforge::drift::monitor::{Monitor, Observed};
+    use anomalyforge::drift::DriftLevel;
+    let engine = Engine::load(&models()).expect("shipped model loads");
+    let m = engine.manifest().clone();
+    assert!(m.profiles.iter().all(|p| p.reference.as_ref().is_some_and(|r| r.rows == p.train_rows)), "references of the training rows");
+    let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).expect("config");
+    let data = load_labelled(&[train_file()]).expect("training data");
+    let (_, test) = standard_split(&data.labels, &cfg);
+    let held_out: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
+    let mut monitor = Monitor::default();
+    let mut feed = |source: &'static str, flows: &[Flow]| {
+        for chunk in flows.chunks(2000) {
+            monitor.observe(&engine, source, None, chunk, 0);
+        }
+    };
+    feed("csv", &held_out);
+    let shared = root().join("../shared/data");
+    let in_ci = std::env::var_os("CI").is_some();
+    let zeek_dir = shared.join("logs/zeek-labelled");
+    let original = shared.join("cicids2017/original_sample.csv.gz");
+    let have_shared = zeek_dir.is_dir() && original.is_file();
+    assert!(have_shared || !in_ci, "CI needs ../shared/data");
+    if have_shared {
+        for name in ["ctu-normal-40-day1.conn.log", "ctu-normal-42-day2.conn.log", "iot23-honeypot-4-1-philips-hue.conn.log"] {
+            let bytes = std::fs::read(zeek_dir.join(name)).expect("zeek log");
+            let parsed = anomalyforge::ingest::zeek::parse(&bytes, &anomalyforge::ingest::Limits::default()).expect("parse");
+            feed("zeek", &parsed.records);
+        }
+        let (flows, _, _) = FlowReader::open(&original).expect("original layout").read_all();
+        feed("flows", &flows);
+    }
+    let report = monitor.report();
+    for s in &report.sources {
+        eprintln!("drift {} ({}): PSI {:.3} over {} sampled flows, {:?}; top {:?}", s.source, s.profile.name(), s.psi, s.flows, s.level, s.top);
+    }
+    let of = |source: &str| report.sources.iter().find(|s| s.source == source).unwrap_or_else(|| panic!("{source}: {report:?}"));
+    assert_eq!(of("csv").level, DriftLevel::Stable, "{:?}", of("csv"));
+    if have_shared {
+        assert_eq!(of("zeek").level, DriftLevel::Significant, "{:?}", of("zeek"));
+        assert_ne!(of("flows").level, DriftLevel::Stable, "{:?}", of("flows"));
+    }
+}

@@ -298,7 +298,10 @@ pub async fn metrics(State(st): State<AppState>, Extension(auth): Extension<Requ
         .as_ref()
         .map(|p| Gauges { queue_depth: p.queued_flows(), queue_capacity: p.capacity() })
         .unwrap_or_default();
-    let body = st.metrics.render(gauges);
+    let mut body = st.metrics.render(gauges);
+    if let Some(p) = &st.pipeline {
+        body.push_str(&anomalyforge::metrics::render_drift(&p.drift()));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }
 

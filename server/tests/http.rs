@@ -283,6 +283,7 @@ async fn server_function_access_table() {
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/alert", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/list", vec![], Some(&[Admin, Analyst, Responder])),
+            ("drift/report", vec![], Some(&[Admin, Analyst, Responder])),
             ("suppressions/create", vec![("src_ip", "203.0.113.50"), ("threat", ""), ("asset_ip", ""), ("reason", "scanner we run"), ("expires_in_hours", "")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/expire", vec![("id", &rule_id)], Some(&[Admin, Analyst, Responder])),
             ("suppressions/delete", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),

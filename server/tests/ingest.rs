@@ -147,6 +147,24 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
     app.stop().await;
 }
 
+/// Each source's drift is tracked per token and format, named on `/models` and exported in `/metrics`.
+#[tokio::test]
+async fn drift_is_tracked_per_sensor_and_exported() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("zeek-sensor-1").await;
+    ingest_ok(&app, "zeek", &token, "text/plain", ZEEK_TSV).await;
+    let analyst = app.signed_in(anomalyforge::role::Role::Analyst).await;
+    let report: Value = app.call(&analyst, "drift/report", &[]).await.json().await.unwrap();
+    let zeek = &report["sources"][0];
+    assert_eq!((zeek["source"].as_str(), zeek["token_name"].as_str(), zeek["profile"].as_str()), (Some("zeek"), Some("zeek-sensor-1"), Some("conn")), "{report}");
+    assert_eq!(zeek["level"], "learning", "a couple of flows are not enough to judge: {report}");
+    let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("anomalyforge_drift_psi{source=\"zeek\",token=\"") && l.contains("profile=\"conn\"")), "{metrics}");
+    let employee = app.signed_in(anomalyforge::role::Role::Employee).await;
+    assert_eq!(app.call(&employee, "drift/report", &[]).await.status(), 403);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn oversized_bodies_get_413_and_unknown_types_415() {
     let app = TestApp::spawn_ingest(|c| {

@@ -27,6 +27,39 @@ pub enum EngineCommand {
     /// Cross-validate the classifier on the training rows only (never the test split): how
     /// hyper-parameters are chosen.
     Cv(CvArgs),
+    /// Record in the manifest each profile's training-data distribution (decile bins per feature),
+    /// which the drift monitor compares live traffic with; for versions trained before it existed
+    /// (`train` records it itself). Uses the training rows of the manifest's split, never the test rows.
+    DriftReference(DriftReferenceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftReferenceArgs {
+    /// Directory with manifest.json.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// The labelled CSV files the version was trained on.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+}
+
+fn drift_reference_cmd(a: DriftReferenceArgs) -> anyhow::Result<()> {
+    let mut manifest = io::load_manifest(&a.models)?;
+    let cfg: TrainConfig = serde_json::from_value(manifest.hyperparameters.clone())
+        .context("the manifest's hyperparameters are not a training configuration")?;
+    let data = load_labelled(&a.data)?;
+    let digests: Vec<&str> = data.files.iter().map(|f| f.sha256.as_str()).collect();
+    if manifest.training_files.iter().any(|f| !digests.contains(&f.sha256.as_str())) {
+        bail!("{} are not the files this version was trained on (their SHA-256 differ from the manifest's)", a.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let (train, _test) = standard_split(&data.labels, &cfg);
+    for p in &mut manifest.profiles {
+        let schema = crate::engine::features::Schema::for_profile(p.schema.profile);
+        p.reference = Some(crate::drift::reference::build(&schema, &data.flows, &train));
+        eprintln!("{}: reference of {} features on {} training rows", p.schema.profile.name(), schema.len(), train.len());
+    }
+    io::write_manifest(&a.models, &manifest)?;
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -179,6 +212,7 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
         EngineCommand::Score(a) => score(a),
         EngineCommand::Bench(a) => bench_cmd(a),
         EngineCommand::Cv(a) => cv_cmd(a),
+        EngineCommand::DriftReference(a) => drift_reference_cmd(a),
     }
 }
 

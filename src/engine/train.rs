@@ -669,6 +669,7 @@ pub fn train_data_and_save(
             train_rows: trained.train_rows as u64,
             validation_rows: trained.validation_rows as u64,
             test_rows: test.len() as u64,
+            reference: Some(crate::drift::reference::build(&trained.model.schema, &data.flows, &train)),
         });
     }
     let manifest = ModelManifest {

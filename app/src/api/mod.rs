@@ -8,6 +8,7 @@ pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod drift;
 pub mod kpi;
 pub mod models;
 pub mod playbooks;

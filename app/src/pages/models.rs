@@ -79,6 +79,7 @@ fn Models() -> impl IntoView {
             </Transition>
         </section>
         <RetrainPanel retrain status admin=Signal::derive(is_admin)/>
+        <div id="drift"><crate::components::drift::DriftPanel/></div>
         <Transition fallback=|| ()>
             <PanelErrors>
                 {move || Suspend::new(async move {

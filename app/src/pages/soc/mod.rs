@@ -112,6 +112,7 @@ fn Console() -> impl IntoView {
                 <live::LiveStatus/>
             </header>
             <SocTabs current="/soc"/>
+            <crate::components::drift::DriftWarning/>
             <maps::Overview overview/>
             <div class="soc-grid" class:with-detail=move || alert_id.get().is_some()>
                 <section class="panel soc-queue" aria-label="Alert queue">
