@@ -354,3 +354,44 @@ fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() 
         assert_ne!(of("flows").level, DriftLevel::Stable, "{:?}", of("flows"));
     }
 }
+
+/// The README's detection figures are the manifest's, as recorded by `eval --record` and `bench
+/// --record`: a retrain that changes them fails here until the README says the new ones.
+#[test]
+fn readme_figures_are_the_manifests() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let m = anomalyforge::engine::io::load_manifest(&models()).expect("manifest");
+    let says = |text: String| assert!(readme.contains(&text), "README.md should say `{text}` (from models/manifest.json)");
+    let random = m.evaluation.iter().find(|e| e.split == "random" && e.profile == FeatureProfile::Cicflowmeter).expect("random split");
+    says(format!(
+        "held-out macro-F1 {:.4}, attack\nrecall {:.3}, benign false-positive rate {:.4}",
+        random.macro_f1, random.attack_recall, random.benign_fpr
+    ));
+    let bench = m.bench.iter().find(|b| b.profile == FeatureProfile::Cicflowmeter && b.threads == 1).expect("bench");
+    let thousands = (bench.ensemble_flows_per_second / 1000.0).round() as u64;
+    says(format!("{thousands},000 flows/s on one thread"));
+    // Leave-one-family-out with the behaviour detectors, per profile.
+    let lofo = |p: FeatureProfile| {
+        let e = m.evaluation.iter().find(|e| e.split == "leave-one-family-out" && e.profile == p).expect("lofo");
+        let r = e.recall.iter().find(|r| r.model == "ensemble+behaviour" && r.group == "all").expect("ensemble+behaviour");
+        (r.recall, r.benign_fpr)
+    };
+    let (c, n) = (lofo(FeatureProfile::Cicflowmeter), lofo(FeatureProfile::Conn));
+    says(format!("**{:.2} / {:.2}** at benign FPR {:.2} % / {:.2} %", c.0, n.0, c.1 * 100.0, n.1 * 100.0));
+    // The real-network table.
+    let captures: Vec<_> = m.network_evaluation.iter().flat_map(|n| n.captures.iter()).collect();
+    let sum = |f: &dyn Fn(&anomalyforge::detection::NetworkFigures) -> u64| captures.iter().map(|c| f(c)).sum::<u64>();
+    let (pairs, pairs_alerted) = (sum(&|c| c.benign_pairs), sum(&|c| c.benign_pairs_alerted));
+    says(format!("**{pairs_alerted} of {pairs}**"));
+    let (benign, benign_alerted) = (sum(&|c| c.benign), sum(&|c| c.benign_alerted));
+    says(format!("**{:.2} %**", benign_alerted as f64 * 100.0 / benign as f64));
+    let labels: Vec<_> = captures.iter().flat_map(|c| c.per_label.iter()).collect();
+    let of = |name: &str| {
+        let l: Vec<_> = labels.iter().filter(|l| l.label.contains(name)).collect();
+        (l.iter().map(|l| l.alerted).sum::<u64>(), l.iter().map(|l| l.connections).sum::<u64>(), l.iter().filter_map(|l| l.latency_secs).fold(f64::MAX, f64::min))
+    };
+    let (inbound_alerted, inbound, _) = of("External-Attack-to-Device");
+    says(format!("**{:.1} %**", inbound_alerted as f64 * 100.0 / inbound as f64));
+    let (remcos_alerted, remcos, latency) = of("RemcosRAT");
+    says(format!("**{remcos_alerted} of {remcos}**, first alert {:.0} s after the first attempt", latency));
+}
