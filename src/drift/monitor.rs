@@ -64,6 +64,8 @@ pub struct Observed<'a> {
 pub struct Monitor {
     model_version: String,
     references: Vec<(FeatureProfile, ProfileReference)>,
+    /// Each reference's feature positions in a flow (by the profile's schema).
+    indices: Vec<Vec<usize>>,
     sources: HashMap<Key, Window>,
     /// Flows seen, for the sampling stride across batches.
     seen: usize,
@@ -92,6 +94,7 @@ impl Monitor {
         if model_version != self.model_version {
             self.model_version = model_version.to_string();
             self.references = references();
+            self.indices = self.references.iter().map(|(p, _)| crate::engine::features::Schema::for_profile(*p).indices).collect();
             self.sources.clear();
         }
         if self.references.is_empty() {
@@ -101,7 +104,8 @@ impl Monitor {
         self.seen = self.seen.wrapping_add(flows.len());
         for flow in flows.iter().skip(first).step_by(SAMPLE_EVERY) {
             let profile = choose_profile(flow);
-            let Some(reference) = self.references.iter().find(|(p, _)| *p == profile).map(|(_, r)| r) else { continue };
+            let Some(at) = self.references.iter().position(|(p, _)| *p == profile) else { continue };
+            let (reference, indices) = (&self.references[at].1, &self.indices[at]);
             let key = Key { source, token_id, profile };
             if !self.sources.contains_key(&key) && self.sources.len() >= MAX_SOURCES {
                 if let Some(oldest) = self.sources.iter().min_by_key(|(_, w)| w.last_seen).map(|(k, _)| k.clone()) {
@@ -113,9 +117,8 @@ impl Monitor {
                 let fresh = Counts::new(reference);
                 window.previous = Some(std::mem::replace(&mut window.current, fresh));
             }
-            let schema = crate::engine::features::Schema::for_profile(profile);
             for (j, bins) in reference.features.iter().enumerate() {
-                let v = flow.features.get(schema.indices[j]).copied().flatten();
+                let v = flow.features.get(indices[j]).copied().flatten();
                 window.current.bins[j][bins.bin(v)] += 1;
             }
             window.current.flows += 1;

@@ -164,6 +164,19 @@ pub fn run(m: &ProfileModel, flows: &[Flow], threads: usize) -> Result<BenchRepo
     };
     let secs = timed(|| behaviour(false));
     stages.push(("behaviour".to_string(), n as f64 / secs));
+    // The drift monitor as the pipeline runs it (one flow in four binned), against these rows' own bins.
+    let all: Vec<usize> = (0..n).collect();
+    let reference = crate::drift::reference::build(&m.schema, &flows, &all);
+    let secs = timed(|| {
+        use crate::drift::monitor::{Monitor, Observed};
+        let mut monitor = Monitor::default();
+        for c in flows.chunks(BATCH) {
+            let batch = Observed { source: "csv", token_id: None, flows: c, now_ms: 0 };
+            monitor.observe_with("bench", || vec![(m.profile(), reference.clone())], |_| m.profile(), batch);
+        }
+        std::hint::black_box(monitor.report());
+    });
+    stages.push(("drift".to_string(), n as f64 / secs));
     let secs = timed(|| behaviour(true));
     let with_behaviour = n as f64 / secs;
     // Sanity: the scores are real (not optimised away) and finite.

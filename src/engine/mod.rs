@@ -30,7 +30,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::detection::{FeatureProfile, FlowContext, ModelManifest, Verdict};
 use crate::flow::Flow;
 use ensemble::{Detail, ProfileModel};
-use features::Schema;
 
 /// Errors of the engine. Every variant names what failed and why.
 #[derive(Debug, thiserror::Error)]
@@ -108,15 +107,13 @@ impl Engine {
     /// `cicflowmeter` when the flow has at least [`PROFILE_COVERAGE`] of its features (and that profile
     /// is loaded), otherwise `conn` (missing features are imputed and reported in the verdict).
     pub fn choose_profile(&self, flow: &Flow) -> FeatureProfile {
-        let full = Schema::for_profile(FeatureProfile::Cicflowmeter);
-        let has_full = self.profiles.iter().any(|m| m.profile() == FeatureProfile::Cicflowmeter);
+        // The loaded model's schema: building one per flow cost a SHA-256 of its 83 names each time.
+        let full = self.profiles.iter().find(|m| m.profile() == FeatureProfile::Cicflowmeter).map(|m| &m.schema);
         let has_conn = self.profiles.iter().any(|m| m.profile() == FeatureProfile::Conn);
-        if has_full && (!has_conn || full.present(flow) as f64 >= PROFILE_COVERAGE * full.len() as f64) {
-            FeatureProfile::Cicflowmeter
-        } else if has_conn {
-            FeatureProfile::Conn
-        } else {
-            self.profiles[0].profile()
+        match full {
+            Some(s) if !has_conn || s.present(flow) as f64 >= PROFILE_COVERAGE * s.len() as f64 => FeatureProfile::Cicflowmeter,
+            _ if has_conn => FeatureProfile::Conn,
+            _ => self.profiles[0].profile(),
         }
     }
 
