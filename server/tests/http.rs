@@ -328,6 +328,69 @@ async fn server_function_access_table() {
     app.stop().await;
 }
 
+/// Every HTTP route outside the server functions × no session and every role's session, against a
+/// written-out table; the router's source must declare no route the table lacks. (API-token access by
+/// scope is `tokens_do_only_what_their_scopes_allow_until_they_expire` in `tests/ingest.rs`.)
+#[tokio::test]
+async fn route_access_table() {
+    use Role::{Admin, Analyst, Executive, Responder};
+    let app = TestApp::spawn().await;
+    // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
+    // a token only).
+    let table: [(&str, &str, Option<&[Role]>); 13] = [
+        ("GET", "/healthz", None),
+        ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/alerts", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/assets/export.csv", Some(&[Admin, Analyst])),
+        ("GET", "/exec/export.csv", Some(&[Admin, Executive])),
+        ("POST", "/api/v1/ingest/csv", Some(&[])),
+        ("POST", "/api/v1/ingest/flows", Some(&[])),
+        ("POST", "/api/v1/ingest/zeek", Some(&[])),
+        ("POST", "/api/v1/ingest/suricata", Some(&[])),
+        ("GET", "/api/v1/tokens", Some(&[])),
+        ("POST", "/api/v1/tokens", Some(&[])),
+        ("DELETE", "/api/v1/tokens/{id}", Some(&[])),
+    ];
+    let mut clients = vec![(None, app.client())];
+    for role in Role::ALL {
+        clients.push((Some(role), app.signed_in(role).await));
+    }
+    let mut failures = Vec::new();
+    for (method, path, allowed) in table {
+        for (role, client) in &clients {
+            let url = app.url(&path.replace("{id}", "1"));
+            let req = match method {
+                "GET" => client.get(url),
+                "POST" => client.post(url).header("content-type", "application/json").body("{}"),
+                _ => client.delete(url),
+            };
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            drop(res); // the stream would stay open
+            let ok = match (allowed, role) {
+                (None, _) => status == 200,
+                (Some(_), None) => status == 401,
+                (Some(roles), Some(r)) if roles.contains(r) => status == 200,
+                (Some(roles), Some(_)) if roles.is_empty() => status == 401,
+                (Some(_), Some(_)) => status == 403,
+            };
+            if !ok {
+                failures.push(format!("{method} {path} as {role:?}: {status}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // Every route the router's source declares is in the table.
+    let src = ["lib.rs", "ingest_api.rs", "token_api.rs"]
+        .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
+        .join("\n");
+    let declared: std::collections::BTreeSet<&str> = src.split(".route(").skip(1).filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next()).collect();
+    let listed: std::collections::BTreeSet<&str> = table.iter().map(|(_, p, _)| *p).collect();
+    assert_eq!(declared, listed, "routes declared in server/src and the access table differ");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn admin_manages_users_and_every_change_is_audited() {
     let app = TestApp::spawn().await;
