@@ -192,7 +192,10 @@ mod tests {
         assert!(s.contains(TokenScope::Read) && !s.contains(TokenScope::Admin));
         assert_eq!(s, TokenScopes::LEGACY);
         assert!(TokenScopes::parse("").unwrap().is_empty());
-        assert_eq!(TokenScopes::parse("ingest,write").unwrap_err(), "Unknown token scope `write`: use ingest, read or admin.");
+        assert_eq!(
+            TokenScopes::parse("ingest,write").unwrap_err(),
+            "Unknown token scope `write`: use ingest, read or admin."
+        );
         let json = serde_json::to_string(&TokenScopes::of(&[TokenScope::Admin, TokenScope::Ingest])).unwrap();
         assert_eq!(json, r#"["ingest","admin"]"#);
         assert_eq!(serde_json::from_str::<TokenScopes>(&json).unwrap().to_string(), "ingest,admin");

@@ -115,8 +115,9 @@ pub fn validate_asset(input: &AssetInput) -> Result<AssetEdit, crate::validate::
     if ip_raw.is_empty() {
         return Err(FieldError::new("ip", "Enter the asset's IP address."));
     }
-    let ip: std::net::IpAddr =
-        ip_raw.parse().map_err(|_| FieldError::new("ip", format!("`{}` is not an IPv4 or IPv6 address.", shorten(ip_raw))))?;
+    let ip: std::net::IpAddr = ip_raw
+        .parse()
+        .map_err(|_| FieldError::new("ip", format!("`{}` is not an IPv4 or IPv6 address.", shorten(ip_raw))))?;
     let text = |field: &str, raw: &str, max: usize| -> Result<Option<String>, FieldError> {
         let v = raw.trim();
         if v.chars().count() > max {
@@ -130,7 +131,10 @@ pub fn validate_asset(input: &AssetInput) -> Result<AssetEdit, crate::validate::
     let hostname = text("hostname", &input.hostname, MAX_HOSTNAME)?;
     if let Some(h) = &hostname {
         if !h.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')) {
-            return Err(FieldError::new("hostname", "A hostname has only letters, digits, dots, hyphens and underscores."));
+            return Err(FieldError::new(
+                "hostname",
+                "A hostname has only letters, digits, dots, hyphens and underscores.",
+            ));
         }
     }
     let owner = text("owner", &input.owner, MAX_OWNER)?;
@@ -139,12 +143,20 @@ pub fn validate_asset(input: &AssetInput) -> Result<AssetEdit, crate::validate::
         Criticality::Medium
     } else {
         Criticality::parse(&input.criticality).ok_or_else(|| {
-            FieldError::new("criticality", format!("`{}` is not a criticality: use low, medium, high or critical.", shorten(input.criticality.trim())))
+            FieldError::new(
+                "criticality",
+                format!(
+                    "`{}` is not a criticality: use low, medium, high or critical.",
+                    shorten(input.criticality.trim())
+                ),
+            )
         })?
     };
     let mut tags: Vec<String> = Vec::new();
     for t in input.tags.split([',', ';']).map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
-        if t.chars().count() > MAX_TAG || !t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/')) {
+        if t.chars().count() > MAX_TAG
+            || !t.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '/'))
+        {
             return Err(FieldError::new(
                 "tags",
                 format!("`{}` is not a tag: up to {MAX_TAG} letters, digits and - _ . : /", shorten(&t)),
@@ -162,7 +174,11 @@ pub fn validate_asset(input: &AssetInput) -> Result<AssetEdit, crate::validate::
 
 /// At most 40 characters of user input, for messages.
 fn shorten(s: &str) -> String {
-    if s.chars().count() <= 40 { s.to_string() } else { format!("{}…", s.chars().take(40).collect::<String>()) }
+    if s.chars().count() <= 40 {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    }
 }
 
 /// An asset with the alerts that involve it.
@@ -197,7 +213,11 @@ impl AssetView {
 
     /// Anything but `discovered` lists everything.
     pub fn parse(s: &str) -> AssetView {
-        if s.trim().eq_ignore_ascii_case("discovered") { AssetView::Discovered } else { AssetView::All }
+        if s.trim().eq_ignore_ascii_case("discovered") {
+            AssetView::Discovered
+        } else {
+            AssetView::All
+        }
     }
 }
 

@@ -101,7 +101,8 @@ pub async fn create_api_token(
 ) -> Result<crate::api_token::CreatedApiToken, AuthError> {
     let name = validate::token_name(req.name)?;
     let scopes = validate::token_scopes(req.scopes)?;
-    let expires_at = validate::token_days(req.expires_in_days)?.map(|d| crate::store::now_ms() + i64::from(d) * 86_400_000);
+    let expires_at =
+        validate::token_days(req.expires_in_days)?.map(|d| crate::store::now_ms() + i64::from(d) * 86_400_000);
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
@@ -252,7 +253,13 @@ impl From<&Config> for LoginPolicy {
 }
 
 /// Checks the password and opens a new session (always a new token: no session fixation).
-pub async fn login(db: &Db, policy: &LoginPolicy, username: &str, password: &str, client: &ClientInfo) -> Result<(CurrentUser, SessionToken), AuthError> {
+pub async fn login(
+    db: &Db,
+    policy: &LoginPolicy,
+    username: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> Result<(CurrentUser, SessionToken), AuthError> {
     // Fold and bound the name without revealing anything: an invalid name is just a wrong one.
     let username = username.trim().to_ascii_lowercase();
     if username.is_empty() {
@@ -263,10 +270,18 @@ pub async fn login(db: &Db, policy: &LoginPolicy, username: &str, password: &str
     }
     // Overlong input cannot belong to any account, so naming the limit reveals nothing.
     if username.chars().count() > validate::USERNAME_MAX {
-        return Err(FieldError::new("username", format!("A username is at most {} characters.", validate::USERNAME_MAX)).into());
+        return Err(FieldError::new(
+            "username",
+            format!("A username is at most {} characters.", validate::USERNAME_MAX),
+        )
+        .into());
     }
     if password.chars().count() > validate::PASSWORD_MAX {
-        return Err(FieldError::new("password", format!("A password is at most {} characters.", validate::PASSWORD_MAX)).into());
+        return Err(FieldError::new(
+            "password",
+            format!("A password is at most {} characters.", validate::PASSWORD_MAX),
+        )
+        .into());
     }
 
     let now = now_ms();
@@ -280,8 +295,8 @@ pub async fn login(db: &Db, policy: &LoginPolicy, username: &str, password: &str
     let by_address = db.login_failures_for_address(&client.ip, since).await?;
     // An account over its limit still lets its owner in from the address of their last successful
     // sign-in: a stranger's guesses slow others down without locking the owner out.
-    let account_over = by_account.count > policy.max_failures_per_account
-        && !db.is_last_login_address(&username, &client.ip).await?;
+    let account_over =
+        by_account.count > policy.max_failures_per_account && !db.is_last_login_address(&username, &client.ip).await?;
     let address_over = by_address.count > policy.max_failures_per_address;
     for (over, count) in [(account_over, by_account), (address_over, by_address)] {
         if over {
@@ -458,13 +473,16 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
         };
         // A generated password was printed to a terminal: the admin chooses their own at first sign-in.
         // One the operator set (AF_ADMIN_PASSWORD, from their secrets store) is already theirs.
-        create_user(db, NewUser {
-            username: "admin".into(),
-            display_name: "Administrator".into(),
-            role: Role::Admin,
-            password: password.clone(),
-            must_change_password: generated,
-        })
+        create_user(
+            db,
+            NewUser {
+                username: "admin".into(),
+                display_name: "Administrator".into(),
+                role: Role::Admin,
+                password: password.clone(),
+                must_change_password: generated,
+            },
+        )
         .await?;
         out.admin_created = true;
         if generated {
@@ -514,13 +532,16 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
             let account = DemoAccount { username: format!("demo.{role}"), password: format!("{role}-demo-pass"), role };
             match db.user_by_username(&account.username).await? {
                 None => {
-                    create_user(db, NewUser {
-                        username: account.username.clone(),
-                        display_name: format!("Demo {}", role.as_str()),
-                        role,
-                        password: account.password.clone(),
-                        must_change_password: false,
-                    })
+                    create_user(
+                        db,
+                        NewUser {
+                            username: account.username.clone(),
+                            display_name: format!("Demo {}", role.as_str()),
+                            role,
+                            password: account.password.clone(),
+                            must_change_password: false,
+                        },
+                    )
                     .await?;
                 }
                 Some(existing) => {
@@ -582,7 +603,13 @@ mod tests {
 
     #[test]
     fn authorize_distinguishes_missing_and_wrong_role() {
-        let u = CurrentUser { id: 1, username: "e".into(), display_name: "E".into(), role: Role::Employee, must_change_password: false };
+        let u = CurrentUser {
+            id: 1,
+            username: "e".into(),
+            display_name: "E".into(),
+            role: Role::Employee,
+            must_change_password: false,
+        };
         assert!(matches!(authorize(None, Access::SOC), Err(AuthError::Unauthenticated)));
         assert!(matches!(authorize(Some(&u), Access::SOC), Err(AuthError::Forbidden(Role::Employee))));
         assert!(authorize(Some(&u), Access::SIGNED_IN).is_ok());

@@ -101,10 +101,7 @@ pub struct Axis {
 
 impl Axis {
     pub fn new(label: impl Into<String>, unit: impl Into<String>) -> Axis {
-        Axis {
-            label: label.into(),
-            unit: unit.into(),
-        }
+        Axis { label: label.into(), unit: unit.into() }
     }
 
     fn description(&self) -> String {
@@ -250,26 +247,15 @@ pub fn line_chart(spec: &LineChartSpec) -> Chart {
         .map(|(i, s)| {
             let mut points: Vec<_> = s.points.iter().copied().filter(|p| p.1.is_finite()).collect();
             points.sort_by_key(|p| p.0);
-            Line {
-                name: &s.name,
-                colour: s.colour.unwrap_or(palette(i)),
-                points,
-            }
+            Line { name: &s.name, colour: s.colour.unwrap_or(palette(i)), points }
         })
         .collect();
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (Some(t0), Some(t1)) = (all().map(|p| p.0).min(), all().map(|p| p.0).max()) else {
         return empty_chart(&spec.title, WIDTH, HEIGHT);
     };
-    let (t0, t1) = if t0 == t1 {
-        (t0 - HOUR / 2, t1 + HOUR / 2)
-    } else {
-        (t0, t1)
-    };
-    let y = NiceScale::new(
-        all().map(|p| p.1).fold(0.0, f64::min),
-        all().map(|p| p.1).fold(0.0, f64::max),
-    );
+    let (t0, t1) = if t0 == t1 { (t0 - HOUR / 2, t1 + HOUR / 2) } else { (t0, t1) };
+    let y = NiceScale::new(all().map(|p| p.1).fold(0.0, f64::min), all().map(|p| p.1).fold(0.0, f64::max));
     let (x_ticks, step) = time_ticks(t0, t1);
 
     let named = series.len() > 1;
@@ -318,17 +304,10 @@ pub fn line_chart(spec: &LineChartSpec) -> Chart {
         .iter()
         .filter(|s| !s.points.is_empty())
         .map(|Line { name, points, .. }| {
-            let peak = points
-                .iter()
-                .fold(points[0], |best, &p| if p.1 > best.1 { p } else { best });
+            let peak = points.iter().fold(points[0], |best, &p| if p.1 > best.1 { p } else { best });
             let total: f64 = points.iter().map(|p| p.1).sum();
             let who = if named { format!("{name}: ") } else { String::new() };
-            format!(
-                "{who}peak {} at {}, total {}",
-                format_number(peak.1),
-                at(peak.0),
-                format_number(total)
-            )
+            format!("{who}peak {} at {}, total {}", format_number(peak.1), at(peak.0), format_number(total))
         })
         .collect();
     let span = if step < DAY {
@@ -346,12 +325,7 @@ pub fn bar_chart(spec: &BarChartSpec) -> Chart {
         .bars
         .iter()
         .take(MAX_BARS)
-        .map(|b| {
-            (
-                b.label.as_str(),
-                if b.value.is_finite() { b.value.max(0.0) } else { 0.0 },
-            )
-        })
+        .map(|b| (b.label.as_str(), if b.value.is_finite() { b.value.max(0.0) } else { 0.0 }))
         .collect();
     let rows = bars.len().max(1) as u32;
     let height = TITLE_H + 8 + rows * 26 + 48;
@@ -360,12 +334,7 @@ pub fn bar_chart(spec: &BarChartSpec) -> Chart {
     }
     let x = NiceScale::new(0.0, bars.iter().map(|b| b.1).fold(0.0, f64::max));
     let labels: Vec<String> = bars.iter().map(|b| truncate(b.0, 30)).collect();
-    let label_area = labels
-        .iter()
-        .map(|l| text_width(l, 11.0))
-        .fold(40.0, f64::max)
-        .min(240.0) as u32
-        + 16;
+    let label_area = labels.iter().map(|l| text_width(l, 11.0)).fold(40.0, f64::max).min(240.0) as u32 + 16;
     let colour = spec.colour.unwrap_or(PALETTE[0]);
     let n = bars.len() as f64;
 
@@ -392,11 +361,7 @@ pub fn bar_chart(spec: &BarChartSpec) -> Chart {
             )))?;
             let (x0, y_mid) = chart.backend_coord(&(0.0, top - 0.5));
             let (x_end, _) = chart.backend_coord(&(*value, top - 0.5));
-            root.draw(&Text::new(
-                label.as_str(),
-                (x0 - 8, y_mid),
-                anchored(FONT_11, TEXT, HPos::Right, VPos::Center),
-            ))?;
+            root.draw(&Text::new(label.as_str(), (x0 - 8, y_mid), anchored(FONT_11, TEXT, HPos::Right, VPos::Center)))?;
             root.draw(&Text::new(
                 format_number(*value),
                 (x_end + 6, y_mid),
@@ -408,18 +373,10 @@ pub fn bar_chart(spec: &BarChartSpec) -> Chart {
 
     let mut ranked: Vec<&(&str, f64)> = bars.iter().collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let top: Vec<String> = ranked
-        .iter()
-        .take(3)
-        .map(|(l, v)| format!("{l} {}", format_number(*v)))
-        .collect();
+    let top: Vec<String> = ranked.iter().take(3).map(|(l, v)| format!("{l} {}", format_number(*v))).collect();
     let total: f64 = bars.iter().map(|b| b.1).sum();
     let more = spec.bars.len().saturating_sub(MAX_BARS);
-    let more = if more > 0 {
-        format!(" ({more} more not shown)")
-    } else {
-        String::new()
-    };
+    let more = if more > 0 { format!(" ({more} more not shown)") } else { String::new() };
     let alt = format!(
         "{}: {} {}{more}; highest: {}; total {}.",
         title_or_chart(&spec.title),
@@ -435,50 +392,25 @@ pub fn bar_chart(spec: &BarChartSpec) -> Chart {
 pub fn stacked_bar_chart(spec: &StackedBarSpec) -> Chart {
     let skip = spec.buckets.len().saturating_sub(MAX_BUCKETS);
     let buckets = &spec.buckets[skip..];
-    let value = |s: &StackedSeries, i: usize| {
-        s.values
-            .get(skip + i)
-            .copied()
-            .filter(|v| v.is_finite())
-            .unwrap_or(0.0)
-            .max(0.0)
-    };
-    let totals: Vec<f64> = (0..buckets.len())
-        .map(|i| spec.series.iter().map(|s| value(s, i)).sum())
-        .collect();
+    let value =
+        |s: &StackedSeries, i: usize| s.values.get(skip + i).copied().filter(|v| v.is_finite()).unwrap_or(0.0).max(0.0);
+    let totals: Vec<f64> = (0..buckets.len()).map(|i| spec.series.iter().map(|s| value(s, i)).sum()).collect();
     if buckets.is_empty() || spec.series.is_empty() || totals.iter().all(|t| *t == 0.0) {
         return empty_chart(&spec.title, WIDTH, HEIGHT);
     }
     let y = NiceScale::new(0.0, totals.iter().copied().fold(0.0, f64::max));
-    let spacing = if buckets.len() > 1 {
-        (buckets[1] - buckets[0]).max(1)
-    } else {
-        HOUR
-    };
+    let spacing = if buckets.len() > 1 { (buckets[1] - buckets[0]).max(1) } else { HOUR };
     let n = buckets.len();
     let every = n.div_ceil(8);
     let x_ticks: Vec<f64> = (0..n).step_by(every).map(|i| i as f64 + 0.5).collect();
     let step = spacing * every as i64;
-    let colours: Vec<Colour> = spec
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| s.colour.unwrap_or(palette(i)))
-        .collect();
+    let colours: Vec<Colour> = spec.series.iter().enumerate().map(|(i, s)| s.colour.unwrap_or(palette(i))).collect();
 
     let svg = render(WIDTH, HEIGHT, |root| {
         draw_title(root, &spec.title)?;
-        draw_legend(
-            root,
-            spec.series.iter().zip(&colours).map(|(s, c)| (s.name.as_str(), *c)),
-        )?;
+        draw_legend(root, spec.series.iter().zip(&colours).map(|(s, c)| (s.name.as_str(), *c)))?;
         let (_, body) = root.split_vertically(TITLE_H + LEGEND_H);
-        let x_label = |v: &f64| {
-            buckets
-                .get(v.floor() as usize)
-                .map(|t| time_label(*t, step))
-                .unwrap_or_default()
-        };
+        let x_label = |v: &f64| buckets.get(v.floor() as usize).map(|t| time_label(*t, step)).unwrap_or_default();
         let mut chart = Frame {
             x: TickAxis::new(0.0, n as f64, x_ticks.clone()),
             y: y.axis(),
@@ -534,21 +466,14 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
     let rows: Vec<String> = spec.rows.iter().take(MAX_CLASSES).map(|l| truncate(l, 18)).collect();
     let cols: Vec<String> = spec.cols.iter().take(MAX_CLASSES).map(|l| truncate(l, 18)).collect();
     let cell = |r: usize, c: usize| spec.cells.get(r).and_then(|row| row.get(c)).copied().unwrap_or(0);
-    let max = (0..rows.len())
-        .flat_map(|r| (0..cols.len()).map(move |c| (r, c)))
-        .map(|(r, c)| cell(r, c))
-        .max()
-        .unwrap_or(0);
+    let max =
+        (0..rows.len()).flat_map(|r| (0..cols.len()).map(move |c| (r, c))).map(|(r, c)| cell(r, c)).max().unwrap_or(0);
     if rows.is_empty() || cols.is_empty() || max == 0 {
         return empty_chart(&spec.title, WIDTH, HEIGHT);
     }
     let size = ((WIDTH as usize - 220) / cols.len()).clamp(24, 64) as u32;
     let vertical = cols.iter().any(|l| text_width(l, 11.0) > f64::from(size) - 6.0);
-    let bottom = if vertical {
-        cols.iter().map(|l| text_width(l, 11.0)).fold(0.0, f64::max) as u32 + 40
-    } else {
-        48
-    };
+    let bottom = if vertical { cols.iter().map(|l| text_width(l, 11.0)).fold(0.0, f64::max) as u32 + 40 } else { 48 };
     let left = rows.iter().map(|l| text_width(l, 11.0)).fold(24.0, f64::max) as u32 + 44;
     let width = (left + cols.len() as u32 * size + 24).max(320);
     let height = TITLE_H + 8 + rows.len() as u32 * size + bottom;
@@ -576,10 +501,7 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
                 let v = cell(r, c);
                 let (fill, ink) = heat_colour(v, max);
                 let x = c as f64;
-                chart.draw_series(std::iter::once(Rectangle::new(
-                    [(x, top - 1.0), (x + 1.0, top)],
-                    fill.filled(),
-                )))?;
+                chart.draw_series(std::iter::once(Rectangle::new([(x, top - 1.0), (x + 1.0, top)], fill.filled())))?;
                 chart.draw_series(std::iter::once(Rectangle::new(
                     [(x, top - 1.0), (x + 1.0, top)],
                     BG.stroke_width(1),
@@ -601,9 +523,7 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
         for (c, col_label) in cols.iter().enumerate() {
             let (x_mid, y0) = chart.backend_coord(&(c as f64 + 0.5, 0.0));
             let style = if vertical {
-                font(FONT_11, TEXT)
-                    .transform(FontTransform::Rotate270)
-                    .pos(Pos::new(HPos::Right, VPos::Center))
+                font(FONT_11, TEXT).transform(FontTransform::Rotate270).pos(Pos::new(HPos::Right, VPos::Center))
             } else {
                 anchored(FONT_11, TEXT, HPos::Center, VPos::Top)
             };
@@ -612,10 +532,7 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
         Ok(())
     });
 
-    let total: u64 = (0..rows.len())
-        .flat_map(|r| (0..cols.len()).map(move |c| (r, c)))
-        .map(|(r, c)| cell(r, c))
-        .sum();
+    let total: u64 = (0..rows.len()).flat_map(|r| (0..cols.len()).map(move |c| (r, c))).map(|(r, c)| cell(r, c)).sum();
     let name = |labels: &[String], i: usize| labels[i].clone();
     let axes = match (spec.row_axis.trim(), spec.col_axis.trim()) {
         ("", _) | (_, "") => String::new(),
@@ -630,11 +547,7 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
     );
     if spec.rows == spec.cols {
         let correct: u64 = (0..rows.len()).map(|i| cell(i, i)).sum();
-        alt += &format!(
-            "; on the diagonal {} ({})",
-            format_number(correct as f64),
-            percent(correct, total)
-        );
+        alt += &format!("; on the diagonal {} ({})", format_number(correct as f64), percent(correct, total));
         let worst = (0..rows.len())
             .flat_map(|r| (0..cols.len()).map(move |c| (r, c)))
             .filter(|(r, c)| r != c)
@@ -652,12 +565,8 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
             .flat_map(|r| (0..cols.len()).map(move |c| (r, c)))
             .max_by_key(|&(r, c)| (cell(r, c), std::cmp::Reverse((r, c))))
             .unwrap_or((0, 0));
-        alt += &format!(
-            "; largest cell {} / {} ({})",
-            name(&rows, r),
-            name(&cols, c),
-            format_number(cell(r, c) as f64)
-        );
+        alt +=
+            &format!("; largest cell {} / {} ({})", name(&rows, r), name(&cols, c), format_number(cell(r, c) as f64));
     }
     alt.push('.');
     Chart { svg, alt }
@@ -742,10 +651,7 @@ fn render(width: u32, height: u32, draw: impl FnOnce(&Root) -> DrawResult) -> St
     let mut svg = String::new();
     let drawn = {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&BG)
-            .map_err(Box::<dyn Error>::from)
-            .and_then(|()| draw(&root))
-            .and_then(|()| Ok(root.present()?))
+        root.fill(&BG).map_err(Box::<dyn Error>::from).and_then(|()| draw(&root)).and_then(|()| Ok(root.present()?))
     };
     if drawn.is_err() {
         svg = String::new();
@@ -771,11 +677,7 @@ fn responsive(svg: String, width: u32, height: u32) -> String {
 }
 
 fn draw_title(root: &Root, title: &str) -> DrawResult {
-    root.draw(&Text::new(
-        title,
-        (PAD, 12),
-        anchored(FONT_16, TEXT, HPos::Left, VPos::Top),
-    ))?;
+    root.draw(&Text::new(title, (PAD, 12), anchored(FONT_16, TEXT, HPos::Left, VPos::Top)))?;
     Ok(())
 }
 
@@ -791,11 +693,7 @@ fn draw_legend<'a>(root: &Root, items: impl Iterator<Item = (&'a str, Colour)>) 
             break;
         }
         root.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour.rgb().filled()))?;
-        root.draw(&Text::new(
-            name,
-            (x + 18, y + 8),
-            anchored(FONT_11, TEXT, HPos::Left, VPos::Center),
-        ))?;
+        root.draw(&Text::new(name, (x + 18, y + 8), anchored(FONT_11, TEXT, HPos::Left, VPos::Center)))?;
         x += w;
     }
     Ok(())
@@ -803,11 +701,7 @@ fn draw_legend<'a>(root: &Root, items: impl Iterator<Item = (&'a str, Colour)>) 
 
 fn message(root: &Root, width: u32, height: u32, text: &str) -> DrawResult {
     let centre = (width as i32 / 2, (height as i32 + TITLE_H as i32) / 2);
-    root.draw(&Text::new(
-        text,
-        centre,
-        anchored(FONT_12, MUTED.rgb(), HPos::Center, VPos::Center),
-    ))?;
+    root.draw(&Text::new(text, centre, anchored(FONT_12, MUTED.rgb(), HPos::Center, VPos::Center)))?;
     Ok(())
 }
 
@@ -816,10 +710,7 @@ fn empty_chart(title: &str, width: u32, height: u32) -> Chart {
         draw_title(root, title)?;
         message(root, width, height, NO_DATA)
     });
-    Chart {
-        svg,
-        alt: format!("{}: no data in this range.", title_or_chart(title)),
-    }
+    Chart { svg, alt: format!("{}: no data in this range.", title_or_chart(title)) }
 }
 
 fn title_or_chart(title: &str) -> &str {
@@ -862,26 +753,15 @@ struct NiceScale {
 
 impl NiceScale {
     fn new(lo: f64, hi: f64) -> NiceScale {
-        let (lo, hi) = if hi - lo > 0.0 {
-            (lo, hi)
-        } else {
-            (lo.min(0.0), lo.min(0.0) + 1.0)
-        };
+        let (lo, hi) = if hi - lo > 0.0 { (lo, hi) } else { (lo.min(0.0), lo.min(0.0) + 1.0) };
         let raw = (hi - lo) / 5.0;
         let magnitude = 10f64.powf(raw.log10().floor());
-        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-            .iter()
-            .map(|m| m * magnitude)
-            .find(|s| *s >= raw)
-            .unwrap_or(10.0 * magnitude);
+        let step =
+            [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * magnitude).find(|s| *s >= raw).unwrap_or(10.0 * magnitude);
         let first = (lo / step).floor() as i64;
         let last = (hi / step).ceil() as i64;
         let ticks: Vec<f64> = (first..=last).map(|k| k as f64 * step).collect();
-        NiceScale {
-            lo: first as f64 * step,
-            hi: last as f64 * step,
-            ticks,
-        }
+        NiceScale { lo: first as f64 * step, hi: last as f64 * step, ticks }
     }
 
     fn axis(&self) -> TickAxis {
@@ -890,11 +770,7 @@ impl NiceScale {
 
     /// Width of a left label area that fits the longest tick label and the rotated description.
     fn label_area(&self) -> u32 {
-        let longest = self
-            .ticks
-            .iter()
-            .map(|t| text_width(&format_number(*t), 11.0))
-            .fold(0.0, f64::max);
+        let longest = self.ticks.iter().map(|t| text_width(&format_number(*t), 11.0)).fold(0.0, f64::max);
         longest.ceil() as u32 + 40
     }
 }
@@ -909,10 +785,7 @@ struct TickAxis {
 
 impl TickAxis {
     fn new(lo: f64, hi: f64, ticks: Vec<f64>) -> TickAxis {
-        TickAxis {
-            inner: (lo..hi).into(),
-            ticks,
-        }
+        TickAxis { inner: (lo..hi).into(), ticks }
     }
 }
 
@@ -959,19 +832,13 @@ fn time_ticks(t0: i64, t1: i64) -> (Vec<i64>, i64) {
         364 * DAY,
     ];
     let span = (t1 - t0).max(1);
-    let step = STEPS
-        .iter()
-        .copied()
-        .find(|s| span / s < 8)
-        .unwrap_or_else(|| (span / 7 / DAY + 1) * DAY);
+    let step = STEPS.iter().copied().find(|s| span / s < 8).unwrap_or_else(|| (span / 7 / DAY + 1) * DAY);
     let first = t0.div_euclid(step) + i64::from(t0.rem_euclid(step) != 0);
     let ticks = (first..).map(|k| k * step).take_while(|t| *t <= t1).collect();
     (ticks, step)
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// An axis label: `14:00` for sub-day steps (`Nov 21` at midnight), `Nov 21` for day steps.
 fn time_label(t: i64, step: i64) -> String {
@@ -1041,15 +908,8 @@ pub(crate) mod tests {
 
     /// Compares with `tests/snapshots/charts/NAME.svg`; `UPDATE_SNAPSHOTS=1` rewrites the file.
     pub(crate) fn snapshot(name: &str, chart: &Chart) {
-        let path: PathBuf = [
-            env!("CARGO_MANIFEST_DIR"),
-            "tests",
-            "snapshots",
-            "charts",
-            &format!("{name}.svg"),
-        ]
-        .iter()
-        .collect();
+        let path: PathBuf =
+            [env!("CARGO_MANIFEST_DIR"), "tests", "snapshots", "charts", &format!("{name}.svg")].iter().collect();
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
             std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create snapshot dir");
             std::fs::write(&path, &chart.svg).expect("write snapshot");
@@ -1086,20 +946,12 @@ pub(crate) mod tests {
             40.0, 35.0, 28.0, 22.0, 19.0, 18.0, 21.0, 30.0, 55.0, 80.0, 96.0, 120.0, 150.0, 188.0, 240.0, 312.0, 290.0,
             210.0, 140.0, 90.0, 70.0, 60.0, 52.0, 44.0,
         ];
-        let points: Vec<(i64, f64)> = counts
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (START + i as i64 * HOUR, *c))
-            .collect();
+        let points: Vec<(i64, f64)> = counts.iter().enumerate().map(|(i, c)| (START + i as i64 * HOUR, *c)).collect();
         LineChartSpec {
             title: "Alerts per hour over the last 24 h".into(),
             x: Axis::new("Time", "UTC"),
             y: Axis::new("Alerts", "per hour"),
-            series: vec![TimeSeries {
-                name: "alerts".into(),
-                colour: None,
-                points,
-            }],
+            series: vec![TimeSeries { name: "alerts".into(), colour: None, points }],
         }
     }
 
@@ -1120,16 +972,11 @@ pub(crate) mod tests {
     #[test]
     fn line_chart_with_two_series_has_a_legend() {
         let mut spec = alerts_per_hour();
-        let flows: Vec<(i64, f64)> = (0..7)
-            .map(|d| (START - START.rem_euclid(DAY) + d * DAY, 1000.0 * (d + 1) as f64))
-            .collect();
+        let flows: Vec<(i64, f64)> =
+            (0..7).map(|d| (START - START.rem_euclid(DAY) + d * DAY, 1000.0 * (d + 1) as f64)).collect();
         spec.title = "Flows and alerts per day".into();
         spec.series = vec![
-            TimeSeries {
-                name: "flows".into(),
-                colour: None,
-                points: flows.clone(),
-            },
+            TimeSeries { name: "flows".into(), colour: None, points: flows.clone() },
             TimeSeries {
                 name: "alerts".into(),
                 colour: Some(Colour(0xd5, 0x5e, 0x00)),
@@ -1149,26 +996,11 @@ pub(crate) mod tests {
             value_axis: Axis::new("Alerts", "last 7 days"),
             colour: None,
             bars: vec![
-                Bar {
-                    label: "db-prod-01.corp.example".into(),
-                    value: 1234.0,
-                },
-                Bar {
-                    label: "vpn-gw".into(),
-                    value: 856.0,
-                },
-                Bar {
-                    label: "<script>alert(1)</script>".into(),
-                    value: 120.0,
-                },
-                Bar {
-                    label: "a very long asset name that goes on and on".into(),
-                    value: 42.0,
-                },
-                Bar {
-                    label: "printer-3".into(),
-                    value: 0.0,
-                },
+                Bar { label: "db-prod-01.corp.example".into(), value: 1234.0 },
+                Bar { label: "vpn-gw".into(), value: 856.0 },
+                Bar { label: "<script>alert(1)</script>".into(), value: 120.0 },
+                Bar { label: "a very long asset name that goes on and on".into(), value: 42.0 },
+                Bar { label: "printer-3".into(), value: 0.0 },
             ],
         }
     }
@@ -1233,22 +1065,14 @@ pub(crate) mod tests {
     }
 
     fn confusion() -> HeatMapSpec {
-        let classes: Vec<String> = ["benign", "ddos", "portscan", "bruteforce"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let classes: Vec<String> = ["benign", "ddos", "portscan", "bruteforce"].iter().map(|s| s.to_string()).collect();
         HeatMapSpec {
             title: "Confusion matrix (test set)".into(),
             row_axis: "True class".into(),
             col_axis: "Predicted class".into(),
             rows: classes.clone(),
             cols: classes,
-            cells: vec![
-                vec![9120, 12, 40, 3],
-                vec![25, 2210, 0, 0],
-                vec![60, 1, 830, 4],
-                vec![9, 0, 2, 118],
-            ],
+            cells: vec![vec![9120, 12, 40, 3], vec![25, 2210, 0, 0], vec![60, 1, 830, 4], vec![9, 0, 2, 118]],
         }
     }
 
@@ -1271,29 +1095,17 @@ pub(crate) mod tests {
         let mut bars = top_assets();
         bars.bars.clear();
         let mut stacked = criticality();
-        stacked
-            .series
-            .iter_mut()
-            .for_each(|s| s.values.iter_mut().for_each(|v| *v = 0.0));
+        stacked.series.iter_mut().for_each(|s| s.values.iter_mut().for_each(|v| *v = 0.0));
         let mut heat = confusion();
         heat.cells.clear();
-        let charts = [
-            line_chart(&line),
-            bar_chart(&bars),
-            stacked_bar_chart(&stacked),
-            heat_map(&heat),
-        ];
+        let charts = [line_chart(&line), bar_chart(&bars), stacked_bar_chart(&stacked), heat_map(&heat)];
         for chart in &charts {
             well_formed(&chart.svg);
             assert!(has_text(&chart.svg, "No data in this range"), "{}", chart.svg);
             assert!(chart.alt.ends_with(": no data in this range."), "{}", chart.alt);
         }
-        let no_series = line_chart(&LineChartSpec {
-            title: String::new(),
-            x: Axis::default(),
-            y: Axis::default(),
-            series: vec![],
-        });
+        let no_series =
+            line_chart(&LineChartSpec { title: String::new(), x: Axis::default(), y: Axis::default(), series: vec![] });
         assert_eq!(no_series.alt, "Chart: no data in this range.");
         snapshot("empty", &charts[0]);
     }
@@ -1301,28 +1113,15 @@ pub(crate) mod tests {
     #[test]
     fn odd_data_does_not_panic() {
         let mut line = alerts_per_hour();
-        line.series[0].points = vec![
-            (START, f64::NAN),
-            (START, 5.0),
-            (START + HOUR, f64::INFINITY),
-            (START - 1, -3.0),
-        ];
+        line.series[0].points = vec![(START, f64::NAN), (START, 5.0), (START + HOUR, f64::INFINITY), (START - 1, -3.0)];
         well_formed(&line_chart(&line).svg);
         line.series[0].points = vec![(START, 0.0)];
         well_formed(&line_chart(&line).svg);
         line.series[0].points = vec![(i64::MIN / 4, 1.0), (i64::MAX / 4, 2.0)];
         well_formed(&line_chart(&line).svg);
         let mut bars = top_assets();
-        bars.bars = (0..100)
-            .map(|i| Bar {
-                label: format!("asset-{i}"),
-                value: f64::from(i),
-            })
-            .collect();
-        bars.bars.push(Bar {
-            label: "nan".into(),
-            value: f64::NAN,
-        });
+        bars.bars = (0..100).map(|i| Bar { label: format!("asset-{i}"), value: f64::from(i) }).collect();
+        bars.bars.push(Bar { label: "nan".into(), value: f64::NAN });
         let chart = bar_chart(&bars);
         well_formed(&chart.svg);
         assert!(chart.alt.contains("40 categories (61 more not shown)"), "{}", chart.alt);
@@ -1334,11 +1133,7 @@ pub(crate) mod tests {
         heat.cells[0].truncate(1);
         let chart = heat_map(&heat);
         well_formed(&chart.svg);
-        assert!(
-            chart.alt.contains("largest cell benign / benign (9,120)"),
-            "{}",
-            chart.alt
-        );
+        assert!(chart.alt.contains("largest cell benign / benign (9,120)"), "{}", chart.alt);
     }
 
     #[test]
@@ -1347,11 +1142,7 @@ pub(crate) mod tests {
         let mut line = alerts_per_hour();
         line.title = evil.into();
         line.y = Axis::new(evil, evil);
-        line.series.push(TimeSeries {
-            name: evil.into(),
-            colour: None,
-            points: vec![(START, 1.0)],
-        });
+        line.series.push(TimeSeries { name: evil.into(), colour: None, points: vec![(START, 1.0)] });
         let mut bars = top_assets();
         bars.title = evil.into();
         let mut stacked = criticality();
@@ -1360,12 +1151,7 @@ pub(crate) mod tests {
         heat.rows[0] = evil.into();
         heat.cols[1] = evil.into();
         heat.row_axis = evil.into();
-        for chart in [
-            line_chart(&line),
-            bar_chart(&bars),
-            stacked_bar_chart(&stacked),
-            heat_map(&heat),
-        ] {
+        for chart in [line_chart(&line), bar_chart(&bars), stacked_bar_chart(&stacked), heat_map(&heat)] {
             well_formed(&chart.svg);
             assert!(!chart.svg.contains("<script"), "{}", chart.svg);
             assert!(chart.svg.contains("&lt;script&gt;"));

@@ -165,20 +165,22 @@ pub struct ConfigError(String);
 impl Config {
     /// Reads the configuration from the process environment (and `AF_CONFIG`, if set).
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_figment(Figment::new().merge(Serialized::defaults(Config::default())).merge(
-            match std::env::var_os("AF_CONFIG") {
-                Some(path) => Toml::file_exact(PathBuf::from(path)),
-                None => Toml::string(""),
-            },
-        ).merge(Env::prefixed("AF_").split("__")).merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())))
+        Self::from_figment(
+            Figment::new()
+                .merge(Serialized::defaults(Config::default()))
+                .merge(match std::env::var_os("AF_CONFIG") {
+                    Some(path) => Toml::file_exact(PathBuf::from(path)),
+                    None => Toml::string(""),
+                })
+                .merge(Env::prefixed("AF_").split("__"))
+                .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())),
+        )
     }
 
     fn from_figment(f: Figment) -> Result<Self, ConfigError> {
         let mut cfg: Config = f.extract().map_err(|e| ConfigError(e.to_string()))?;
         if let Ok(addr) = std::env::var("LEPTOS_SITE_ADDR") {
-            cfg.bind = addr
-                .parse()
-                .map_err(|e| ConfigError(format!("LEPTOS_SITE_ADDR `{addr}`: {e}")))?;
+            cfg.bind = addr.parse().map_err(|e| ConfigError(format!("LEPTOS_SITE_ADDR `{addr}`: {e}")))?;
         }
         if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
             cfg.site_root = PathBuf::from(root);
@@ -202,9 +204,11 @@ impl Config {
         if let Ok(ip) = name.parse::<std::net::IpAddr>() {
             return ip.is_loopback() || self.bind.ip().is_unspecified() || ip == self.bind.ip();
         }
-        self.allowed_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).any(|h| match h.strip_prefix("*.") {
-            Some(domain) => name.ends_with(&format!(".{domain}")),
-            None => h == name,
+        self.allowed_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).any(|h| {
+            match h.strip_prefix("*.") {
+                Some(domain) => name.ends_with(&format!(".{domain}")),
+                None => h == name,
+            }
         })
     }
 
@@ -222,13 +226,17 @@ impl Config {
             return Err(ConfigError("db_max_connections must be greater than 0".into()));
         }
         if self.ingest_queue_flows == 0 || self.ingest_workers == 0 || self.ingest_max_body_bytes == 0 {
-            return Err(ConfigError("ingest_queue_flows, ingest_workers and ingest_max_body_bytes must be greater than 0".into()));
+            return Err(ConfigError(
+                "ingest_queue_flows, ingest_workers and ingest_max_body_bytes must be greater than 0".into(),
+            ));
         }
         if self.ingest_max_inflight_bytes < self.ingest_max_body_bytes {
             return Err(ConfigError("ingest_max_inflight_bytes must be at least ingest_max_body_bytes".into()));
         }
         if self.ingest_limits.max_records == 0 || self.ingest_limits.max_line_bytes == 0 {
-            return Err(ConfigError("ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into()));
+            return Err(ConfigError(
+                "ingest_limits.max_records and ingest_limits.max_line_bytes must be greater than 0".into(),
+            ));
         }
         self.replay.validate().map_err(|e| ConfigError(format!("replay: {e}")))?;
         self.behaviour.validate().map_err(|e| ConfigError(format!("behaviour.{e}")))?;
@@ -245,9 +253,9 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("anomalyforge.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("anomalyforge.db").display()))
     }
 }
 

@@ -35,7 +35,8 @@ pub enum TimeRange {
 }
 
 impl TimeRange {
-    pub const ALL: [TimeRange; 5] = [TimeRange::Last15m, TimeRange::LastHour, TimeRange::Last24h, TimeRange::Last7d, TimeRange::Custom];
+    pub const ALL: [TimeRange; 5] =
+        [TimeRange::Last15m, TimeRange::LastHour, TimeRange::Last24h, TimeRange::Last7d, TimeRange::Custom];
 
     /// The URL value.
     pub fn as_str(self) -> &'static str {
@@ -398,7 +399,21 @@ impl QueueQuery {
                 _ => return Err(FieldError::new("page", "The page is a number from 1.")),
             },
         };
-        Ok(QueueFilter { range, from, to, status, threat, min_risk, asset_ip, country, src_ip, text, group, sort, page })
+        Ok(QueueFilter {
+            range,
+            from,
+            to,
+            status,
+            threat,
+            min_risk,
+            asset_ip,
+            country,
+            src_ip,
+            text,
+            group,
+            sort,
+            page,
+        })
     }
 }
 
@@ -578,16 +593,22 @@ pub fn parse_utc_minute(s: &str) -> Result<i64, String> {
         return Err("Give the start of the custom range.".to_string());
     }
     let (date, time) = s.split_once(['T', ' ']).ok_or_else(bad)?;
-    let num = |p: &str, len: usize| -> Option<i64> { (p.len() == len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok()).flatten() };
+    let num = |p: &str, len: usize| -> Option<i64> {
+        (p.len() == len && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse().ok()).flatten()
+    };
     let mut d = date.split('-');
     let (y, m, day) = match (d.next(), d.next(), d.next(), d.next()) {
-        (Some(y), Some(m), Some(day), None) => (num(y, 4).ok_or_else(bad)?, num(m, 2).ok_or_else(bad)?, num(day, 2).ok_or_else(bad)?),
+        (Some(y), Some(m), Some(day), None) => {
+            (num(y, 4).ok_or_else(bad)?, num(m, 2).ok_or_else(bad)?, num(day, 2).ok_or_else(bad)?)
+        }
         _ => return Err(bad()),
     };
     let mut t = time.split(':');
     let (h, min, sec) = match (t.next(), t.next(), t.next(), t.next()) {
         (Some(h), Some(mi), None, None) => (num(h, 2).ok_or_else(bad)?, num(mi, 2).ok_or_else(bad)?, 0),
-        (Some(h), Some(mi), Some(se), None) => (num(h, 2).ok_or_else(bad)?, num(mi, 2).ok_or_else(bad)?, num(se, 2).ok_or_else(bad)?),
+        (Some(h), Some(mi), Some(se), None) => {
+            (num(h, 2).ok_or_else(bad)?, num(mi, 2).ok_or_else(bad)?, num(se, 2).ok_or_else(bad)?)
+        }
         _ => return Err(bad()),
     };
     if !(1..=12).contains(&m) || day < 1 || day > days_in_month(y, m) || h > 23 || min > 59 || sec > 59 {
@@ -660,15 +681,23 @@ mod tests {
         }
         let err = q(&[("range", "custom")]).validate(NOW).unwrap_err();
         assert_eq!(err.field, "from");
-        let err = q(&[("range", "custom"), ("from", "2026-11-29T10:00"), ("to", "2026-11-29T09:00")]).validate(NOW).unwrap_err();
+        let err = q(&[("range", "custom"), ("from", "2026-11-29T10:00"), ("to", "2026-11-29T09:00")])
+            .validate(NOW)
+            .unwrap_err();
         assert_eq!(err.field, "to");
     }
 
     #[test]
     fn values_are_normalised() {
-        let f = q(&[("country", "de"), ("q", "  203.0.113.7 "), ("asset", "10.0.0.5"), ("status", "all"), ("group", "threat")])
-            .validate(NOW)
-            .unwrap();
+        let f = q(&[
+            ("country", "de"),
+            ("q", "  203.0.113.7 "),
+            ("asset", "10.0.0.5"),
+            ("status", "all"),
+            ("group", "threat"),
+        ])
+        .validate(NOW)
+        .unwrap();
         assert_eq!(f.country.as_deref(), Some("DE"));
         assert_eq!(f.text, Some(TextSearch::Address("203.0.113.7".into())));
         assert_eq!(f.asset_ip.as_deref(), Some("10.0.0.5"));
@@ -678,7 +707,9 @@ mod tests {
 
     #[test]
     fn custom_ranges_are_utc_minutes() {
-        let f = q(&[("range", "custom"), ("from", "2026-11-29T10:00"), ("to", "2026-11-29 11:30:15")]).validate(NOW).unwrap();
+        let f = q(&[("range", "custom"), ("from", "2026-11-29T10:00"), ("to", "2026-11-29 11:30:15")])
+            .validate(NOW)
+            .unwrap();
         let day = days_from_civil(2026, 11, 29) * 86_400_000;
         assert_eq!(f.from, day + 10 * 3_600_000);
         assert_eq!(f.to, Some(day + 11 * 3_600_000 + 30 * 60_000 + 15_000));
@@ -693,7 +724,10 @@ mod tests {
         let query = q(&[("range", "1h"), ("threat", "ddos"), ("page", "3")]);
         assert_eq!(query.to_query_string(), "?range=1h&threat=ddos&page=3");
         assert_eq!(query.with("country", "FR").to_query_string(), "?range=1h&threat=ddos&country=FR");
-        assert_eq!(query.with("page", "4").href(Some(("alert", "7".into()))), "/soc?range=1h&threat=ddos&page=4&alert=7");
+        assert_eq!(
+            query.with("page", "4").href(Some(("alert", "7".into()))),
+            "/soc?range=1h&threat=ddos&page=4&alert=7"
+        );
         assert_eq!(QueueQuery::default().href(None), "/soc");
         assert_eq!(q(&[("q", "a&b=c d")]).to_query_string(), "?q=a%26b%3Dc%20d");
     }

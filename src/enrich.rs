@@ -204,7 +204,8 @@ mod tests {
     use crate::report::{ReportCategory, ReportStatus};
 
     fn enricher() -> Enricher {
-        let geo = GeoIp::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/geo/ip-country.csv.gz")).unwrap();
+        let geo =
+            GeoIp::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/geo/ip-country.csv.gz")).unwrap();
         let centroids = Centroids::from([("AU".to_string(), (-25.0, 134.0))]);
         Enricher::new(Arc::new(geo), centroids, vec!["10.0.0.0/8".parse().unwrap()])
     }
@@ -233,7 +234,13 @@ mod tests {
             );
             snap.intel.insert(
                 "1.0.0.1".parse().unwrap(),
-                IntelRef { indicator: "1.0.0.1".into(), report_id: 9, category: ReportCategory::Ddos, status: ReportStatus::Confirmed, reports: 2 },
+                IntelRef {
+                    indicator: "1.0.0.1".into(),
+                    report_id: 9,
+                    category: ReportCategory::Ddos,
+                    status: ReportStatus::Confirmed,
+                    reports: 2,
+                },
             );
         }
         let mut a = alert("1.0.0.1", "10.0.0.5", 60);
@@ -256,7 +263,11 @@ mod tests {
         let e = enricher();
         let mut a = alert("10.1.1.1", "8.8.8.8", 50);
         e.enrich(&mut a);
-        assert_eq!(a.asset_ip.as_deref(), Some("10.1.1.1"), "an internal source is the asset when the target is external");
+        assert_eq!(
+            a.asset_ip.as_deref(),
+            Some("10.1.1.1"),
+            "an internal source is the asset when the target is external"
+        );
         assert_eq!((a.criticality, a.risk), (Some(Criticality::Medium), 50));
         assert_eq!(a.src_country, None);
         assert_eq!(a.report_id, None);

@@ -68,7 +68,13 @@ pub fn model_name(m: ModelKind) -> &'static str {
 /// Explains `alert` from its stored reasons and features.
 pub fn explain(alert: &Alert) -> Explanation {
     let reasons: Value = serde_json::from_str(&alert.reasons).unwrap_or(Value::Null);
-    let mut out = Explanation { headline: String::new(), reasons: Vec::new(), models: Vec::new(), features: Vec::new(), risk_steps: Vec::new() };
+    let mut out = Explanation {
+        headline: String::new(),
+        reasons: Vec::new(),
+        models: Vec::new(),
+        features: Vec::new(),
+        risk_steps: Vec::new(),
+    };
     let threat = threat_title(&alert.threat);
     match alert.detector {
         Detector::Signature => {
@@ -93,7 +99,8 @@ pub fn explain(alert: &Alert) -> Explanation {
             } else {
                 format!("{threat}, seen in the pattern of connections: {summary}.")
             };
-            for line in reasons.get("details").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+            for line in reasons.get("details").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+            {
                 out.reasons.push(line.to_string());
             }
         }
@@ -113,10 +120,15 @@ pub fn explain(alert: &Alert) -> Explanation {
                 _ => format!("The detection ensemble flagged this traffic as {threat}."),
             };
             if !models.is_empty() {
-                let names: Vec<String> =
-                    fired.iter().map(|m| format!("{} ({}× its threshold)", short_name(m.model), one_decimal(m.strength))).collect();
+                let names: Vec<String> = fired
+                    .iter()
+                    .map(|m| format!("{} ({}× its threshold)", short_name(m.model), one_decimal(m.strength)))
+                    .collect();
                 out.reasons.push(if names.is_empty() {
-                    format!("None of the {} models fired on its own; the combined risk crossed the alert threshold.", models.len())
+                    format!(
+                        "None of the {} models fired on its own; the combined risk crossed the alert threshold.",
+                        models.len()
+                    )
                 } else {
                     format!("{} of {} models fired: {}.", fired.len(), models.len(), names.join(", "))
                 });
@@ -154,9 +166,13 @@ pub fn explain(alert: &Alert) -> Explanation {
                 .into_iter()
                 .map(|f| FeatureLine {
                     words: match f.source {
-                        ContributionSource::Gbdt if f.contribution >= 0.0 => format!("pushed the classifier towards {threat}"),
+                        ContributionSource::Gbdt if f.contribution >= 0.0 => {
+                            format!("pushed the classifier towards {threat}")
+                        }
                         ContributionSource::Gbdt => format!("pulled the classifier away from {threat}"),
-                        ContributionSource::Autoencoder => "unusual for normal traffic (hard to reconstruct)".to_string(),
+                        ContributionSource::Autoencoder => {
+                            "unusual for normal traffic (hard to reconstruct)".to_string()
+                        }
                     },
                     feature: f.feature.into_owned(),
                     source: f.source,
@@ -198,7 +214,10 @@ pub fn explain(alert: &Alert) -> Explanation {
             if n == 1 { "" } else { "s" }
         ));
         if let Some(after) = i.get("risk_after").and_then(Value::as_f64) {
-            out.risk_steps.push(RiskStep { what: format!("Raised because employees reported the {side}"), risk: after.round() as i64 });
+            out.risk_steps.push(RiskStep {
+                what: format!("Raised because employees reported the {side}"),
+                risk: after.round() as i64,
+            });
         }
     }
     if alert.detector == Detector::Behaviour {
@@ -296,11 +315,20 @@ mod tests {
     fn ml_alerts_are_explained_in_words_and_numbers() {
         let e = explain(&alert(Detector::Ml, "ddos", ML, FEATURES));
         assert_eq!(e.headline, "The attack classifier recognises this traffic as DDoS (97 % probability).");
-        assert!(e.reasons.iter().any(|r| r == "2 of 3 models fired: attack classifier (1.9× its threshold), autoencoder (4.5× its threshold)."), "{:#?}", e.reasons);
+        assert!(
+            e.reasons.iter().any(|r| r
+                == "2 of 3 models fired: attack classifier (1.9× its threshold), autoencoder (4.5× its threshold)."),
+            "{:#?}",
+            e.reasons
+        );
         assert!(e.reasons.iter().any(|r| r.contains("lateral movement")));
         assert!(e.reasons.iter().any(|r| r.starts_with("2 features were missing")));
         assert!(e.reasons.iter().any(|r| r.contains("10.0.0.5, is of critical criticality")));
-        assert!(e.reasons.iter().any(|r| r.contains("Employees reported the source address (3 reports, category phishing, status confirmed)")));
+        assert!(e
+            .reasons
+            .iter()
+            .any(|r| r
+                .contains("Employees reported the source address (3 reports, category phishing, status confirmed)")));
         assert!(e.reasons.iter().any(|r| r.starts_with("3 detections")));
         assert_eq!(e.risk_steps.iter().map(|s| s.risk).collect::<Vec<_>>(), vec![62, 81, 95]);
         assert_eq!(e.models.len(), 3);
@@ -313,8 +341,17 @@ mod tests {
     #[test]
     fn unknown_anomalies_and_signatures_read_naturally() {
         let e = explain(&alert(Detector::Ml, "unknown_anomaly", ML, "[]"));
-        assert!(e.headline.starts_with("The attack classifier saw nothing it knows, but 2 of 3 models"), "{}", e.headline);
-        let s = alert(Detector::Signature, "signature", r#"{"signature_id":2001219,"category":"Attempted Recon","suricata_severity":2}"#, "[]");
+        assert!(
+            e.headline.starts_with("The attack classifier saw nothing it knows, but 2 of 3 models"),
+            "{}",
+            e.headline
+        );
+        let s = alert(
+            Detector::Signature,
+            "signature",
+            r#"{"signature_id":2001219,"category":"Attempted Recon","suricata_severity":2}"#,
+            "[]",
+        );
         let e = explain(&s);
         assert_eq!(e.headline, "A Suricata signature matched: “ET SCAN Nmap”.");
         assert!(e.reasons.contains(&"Signature 2001219, Suricata severity 2 (1 is the most severe).".to_string()));

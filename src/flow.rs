@@ -312,7 +312,14 @@ impl Flow {
 
     /// A flow with every feature missing.
     pub fn empty() -> Flow {
-        Flow { five_tuple: None, timestamp: None, features: vec![None; FEATURE_COUNT], label: None, uid: None, conn: None }
+        Flow {
+            five_tuple: None,
+            timestamp: None,
+            features: vec![None; FEATURE_COUNT],
+            label: None,
+            uid: None,
+            conn: None,
+        }
     }
 
     /// Sets a feature by canonical name. Returns false if the name is not in the vocabulary.

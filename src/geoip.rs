@@ -124,10 +124,7 @@ impl GeoIp {
     /// Every range of a country (inclusive bounds), for drawing plausible addresses of that country.
     pub fn ranges_of(&self, country: &str) -> Vec<(u32, u32)> {
         let cc = country.as_bytes();
-        (0..self.len())
-            .filter(|&i| self.countries[i] == cc)
-            .map(|i| (self.starts[i], self.ends[i]))
-            .collect()
+        (0..self.len()).filter(|&i| self.countries[i] == cc).map(|i| (self.starts[i], self.ends[i])).collect()
     }
 }
 
@@ -159,7 +156,10 @@ mod tests {
         assert_eq!(g.country(ip("8.8.8.8")).as_deref(), Some("US"));
         assert_eq!(g.country(ip("9.0.0.0")), None, "after the last range");
         assert_eq!(g.country(ip("::1")), None);
-        assert_eq!(g.ranges_of("CN"), vec![(u32::from(Ipv4Addr::new(1, 0, 1, 0)), u32::from(Ipv4Addr::new(1, 0, 3, 255)))]);
+        assert_eq!(
+            g.ranges_of("CN"),
+            vec![(u32::from(Ipv4Addr::new(1, 0, 1, 0)), u32::from(Ipv4Addr::new(1, 0, 3, 255)))]
+        );
     }
 
     #[test]
@@ -183,6 +183,9 @@ mod tests {
         let g = GeoIp::load(&path).unwrap();
         assert_eq!(g.len(), 355_800);
         assert_eq!(g.country("1.0.0.1".parse().unwrap()).as_deref(), Some("AU"));
-        assert!(GeoIp::load(Path::new("/nonexistent/x.csv.gz")).unwrap_err().to_string().contains("/nonexistent/x.csv.gz"));
+        assert!(GeoIp::load(Path::new("/nonexistent/x.csv.gz"))
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/x.csv.gz"));
     }
 }

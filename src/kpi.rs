@@ -147,7 +147,10 @@ impl Window {
     pub fn spans(&self, days: bool) -> Spans {
         let whole = (floor(self.from + DAY - 1, DAY), floor(self.to, DAY));
         if !days || whole.0 >= whole.1 {
-            return Spans { days: None, hours: vec![(self.from, self.to)].into_iter().filter(|(a, b)| a < b).collect() };
+            return Spans {
+                days: None,
+                hours: vec![(self.from, self.to)].into_iter().filter(|(a, b)| a < b).collect(),
+            };
         }
         let hours = [(self.from, whole.0), (whole.1, self.to)].into_iter().filter(|(a, b)| a < b).collect();
         Spans { days: Some(whole), hours }
@@ -545,7 +548,11 @@ impl Change {
             Change::Percent(p) => {
                 let way = if p > 0.0 { "up" } else { "down" };
                 let size = p.abs();
-                let amount = if size < 1.0 { "less than 1 %".to_string() } else { format!("{} %", crate::charts::format_number(size.round())) };
+                let amount = if size < 1.0 {
+                    "less than 1 %".to_string()
+                } else {
+                    format!("{} %", crate::charts::format_number(size.round()))
+                };
                 format!("{way} {amount} vs previous {span}")
             }
             Change::Same => format!("no change vs previous {span}"),
@@ -692,12 +699,18 @@ mod tests {
     #[test]
     fn windows_split_into_whole_days_and_edge_hours() {
         let w = Window { from: MIDNIGHT - 3 * DAY, to: MIDNIGHT + 15 * HOUR };
-        assert_eq!(w.spans(true), Spans { days: Some((MIDNIGHT - 3 * DAY, MIDNIGHT)), hours: vec![(MIDNIGHT, MIDNIGHT + 15 * HOUR)] });
+        assert_eq!(
+            w.spans(true),
+            Spans { days: Some((MIDNIGHT - 3 * DAY, MIDNIGHT)), hours: vec![(MIDNIGHT, MIDNIGHT + 15 * HOUR)] }
+        );
         assert_eq!(w.spans(false), Spans { days: None, hours: vec![(w.from, w.to)] });
         let w = Window { from: MIDNIGHT - 5 * HOUR, to: MIDNIGHT + DAY + 2 * HOUR };
         assert_eq!(
             w.spans(true),
-            Spans { days: Some((MIDNIGHT, MIDNIGHT + DAY)), hours: vec![(MIDNIGHT - 5 * HOUR, MIDNIGHT), (MIDNIGHT + DAY, MIDNIGHT + DAY + 2 * HOUR)] }
+            Spans {
+                days: Some((MIDNIGHT, MIDNIGHT + DAY)),
+                hours: vec![(MIDNIGHT - 5 * HOUR, MIDNIGHT), (MIDNIGHT + DAY, MIDNIGHT + DAY + 2 * HOUR)]
+            }
         );
         let w = Window { from: MIDNIGHT + HOUR, to: MIDNIGHT + 9 * HOUR };
         assert_eq!(w.spans(true), Spans { days: None, hours: vec![(w.from, w.to)] }, "no whole day inside");
@@ -738,9 +751,15 @@ mod tests {
         assert_eq!(c(5, 5).text(KpiRange::Week), "= no change vs previous 7 days");
         assert_eq!(c(0, 0).words(KpiRange::Week), "no change vs previous 7 days");
         assert_eq!(c(4, 0).text(KpiRange::Week), "▲ from none in the previous 7 days");
-        assert_eq!(Change::between(Some(3.0), None).text(KpiRange::Day), "nothing to compare with in the previous 24 hours");
+        assert_eq!(
+            Change::between(Some(3.0), None).text(KpiRange::Day),
+            "nothing to compare with in the previous 24 hours"
+        );
         assert_eq!(Change::between(None, Some(3.0)).direction(), Direction::Unknown);
-        assert_eq!(Change::between(None, Some(3.0)).text(KpiRange::Week), "none in this period, so no comparison with the previous 7 days");
+        assert_eq!(
+            Change::between(None, Some(3.0)).text(KpiRange::Week),
+            "none in this period, so no comparison with the previous 7 days"
+        );
         assert_eq!(c(112, 100).tone(Polarity::HigherIsWorse), "worse");
         assert_eq!(c(88, 100).tone(Polarity::HigherIsWorse), "better");
         assert_eq!(c(88, 100).tone(Polarity::HigherIsBetter), "worse");
@@ -778,7 +797,13 @@ mod tests {
         assert_eq!(threat_label("signature"), "Suricata signature");
         assert_eq!(threat_label("unknown_anomaly"), "Unknown anomaly");
         assert_eq!(threat_label("something_new"), "something_new");
-        let mut a = AssetKpi { id: 1, ip: "10.0.0.5".into(), hostname: Some("db-1".into()), criticality: "high".into(), alerts: Compared::default() };
+        let mut a = AssetKpi {
+            id: 1,
+            ip: "10.0.0.5".into(),
+            hostname: Some("db-1".into()),
+            criticality: "high".into(),
+            alerts: Compared::default(),
+        };
         assert_eq!(a.name(), "db-1 (10.0.0.5)");
         a.hostname = Some(" ".into());
         assert_eq!(a.name(), "10.0.0.5");

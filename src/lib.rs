@@ -6,8 +6,8 @@
 //! about Leptos or axum: the `app` and `server` crates adapt these types to the web.
 
 pub mod alert;
-pub mod asset;
 pub mod api_token;
+pub mod asset;
 pub mod audit;
 pub mod calendar;
 pub mod charts;
@@ -23,8 +23,8 @@ pub mod model_version;
 pub mod pages;
 pub mod playbook;
 pub mod report;
-pub mod suppression;
 pub mod role;
+pub mod suppression;
 pub mod threat;
 pub mod triage;
 pub mod user;

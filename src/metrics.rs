@@ -62,18 +62,54 @@ impl Metrics {
         let mut counter = |name: &str, help: &str, v: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         };
-        counter("anomalyforge_ingest_accepted_total", "Records accepted by ingest (flows and signature alerts).", self.accepted.load(Relaxed));
-        counter("anomalyforge_ingest_rejected_total", "Records rejected by the parsers (bad lines).", self.rejected.load(Relaxed));
-        counter("anomalyforge_ingest_skipped_total", "Records skipped (event types that are neither flows nor alerts).", self.skipped.load(Relaxed));
-        counter("anomalyforge_flows_scored_total", "Flows scored by the detection ensemble.", self.scored.load(Relaxed));
+        counter(
+            "anomalyforge_ingest_accepted_total",
+            "Records accepted by ingest (flows and signature alerts).",
+            self.accepted.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_ingest_rejected_total",
+            "Records rejected by the parsers (bad lines).",
+            self.rejected.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_ingest_skipped_total",
+            "Records skipped (event types that are neither flows nor alerts).",
+            self.skipped.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_flows_scored_total",
+            "Flows scored by the detection ensemble.",
+            self.scored.load(Relaxed),
+        );
         counter("anomalyforge_batches_stored_total", "Batches scored and committed.", self.batches.load(Relaxed));
-        counter("anomalyforge_batches_failed_total", "Batches that failed to score or store (their senders got an error).", self.batch_failures.load(Relaxed));
-        counter("anomalyforge_detections_total", "Detections (alerting flows and signature matches) before deduplication.", self.detections.load(Relaxed));
+        counter(
+            "anomalyforge_batches_failed_total",
+            "Batches that failed to score or store (their senders got an error).",
+            self.batch_failures.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_detections_total",
+            "Detections (alerting flows and signature matches) before deduplication.",
+            self.detections.load(Relaxed),
+        );
         counter("anomalyforge_alerts_created_total", "Alerts created.", self.alerts_created.load(Relaxed));
-        counter("anomalyforge_alerts_updated_total", "Existing alerts that absorbed new detections (deduplication).", self.alerts_updated.load(Relaxed));
+        counter(
+            "anomalyforge_alerts_updated_total",
+            "Existing alerts that absorbed new detections (deduplication).",
+            self.alerts_updated.load(Relaxed),
+        );
         counter("anomalyforge_replay_flows_total", "Flows sent by the traffic replay.", self.replayed.load(Relaxed));
-        counter("anomalyforge_stream_lagged_events_total", "Live-stream events dropped for clients that fell behind.", self.stream_lagged.load(Relaxed));
-        counter("anomalyforge_behaviour_evicted_total", "Host pairs and hosts the behaviour detectors evicted to stay within their memory bound.", self.behaviour_evicted.load(Relaxed));
+        counter(
+            "anomalyforge_stream_lagged_events_total",
+            "Live-stream events dropped for clients that fell behind.",
+            self.stream_lagged.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_behaviour_evicted_total",
+            "Host pairs and hosts the behaviour detectors evicted to stay within their memory bound.",
+            self.behaviour_evicted.load(Relaxed),
+        );
         let _ = writeln!(
             out,
             "# HELP anomalyforge_queue_depth_flows Flows accepted and not yet stored.\n# TYPE anomalyforge_queue_depth_flows gauge\nanomalyforge_queue_depth_flows {}",
@@ -122,12 +158,24 @@ pub fn render_drift(report: &crate::drift::DriftReport) -> String {
     );
     for s in &report.sources {
         let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
-        let _ = writeln!(out, "anomalyforge_drift_psi{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {:.4}", s.source, s.profile.name(), s.psi);
+        let _ = writeln!(
+            out,
+            "anomalyforge_drift_psi{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {:.4}",
+            s.source,
+            s.profile.name(),
+            s.psi
+        );
     }
     let _ = writeln!(out, "# HELP anomalyforge_drift_flows Sampled flows the drift of a source is computed on.\n# TYPE anomalyforge_drift_flows gauge");
     for s in &report.sources {
         let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
-        let _ = writeln!(out, "anomalyforge_drift_flows{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {}", s.source, s.profile.name(), s.flows);
+        let _ = writeln!(
+            out,
+            "anomalyforge_drift_flows{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {}",
+            s.source,
+            s.profile.name(),
+            s.flows
+        );
     }
     out
 }

@@ -87,7 +87,12 @@ pub struct SplitMetrics {
 
 impl SplitMetrics {
     pub fn from_report(r: &EvalReport) -> SplitMetrics {
-        SplitMetrics { rows: r.test_rows, macro_f1: r.macro_f1, attack_recall: r.attack_recall, benign_fpr: r.benign_fpr }
+        SplitMetrics {
+            rows: r.test_rows,
+            macro_f1: r.macro_f1,
+            attack_recall: r.attack_recall,
+            benign_fpr: r.benign_fpr,
+        }
     }
 }
 
@@ -107,7 +112,11 @@ impl Check {
     /// "macro-F1 (conn) 0.9120 < 0.9534 (0.9584 − 0.005)".
     pub fn describe(&self) -> String {
         let t = (self.limit - self.baseline).abs();
-        let (op, sign) = if self.metric.higher_is_better() { (if self.passed { "≥" } else { "<" }, "−") } else { (if self.passed { "≤" } else { ">" }, "+") };
+        let (op, sign) = if self.metric.higher_is_better() {
+            (if self.passed { "≥" } else { "<" }, "−")
+        } else {
+            (if self.passed { "≤" } else { ">" }, "+")
+        };
         format!(
             "{} ({}) {:.4} {op} {:.4} ({:.4} {sign} {t:.3})",
             self.metric.title(),
@@ -167,8 +176,16 @@ pub fn compare(
         for metric in Metric::ALL {
             let (b, c, t) = (metric.of(base), metric.of(cand), metric.tolerance(&tolerances));
             // A hair of slack so that equal f64 figures computed in a different order still pass.
-            let (limit, passed) = if metric.higher_is_better() { (b - t, c >= b - t - 1e-12) } else { (b + t, c <= b + t + 1e-12) };
-            checks.push(Check { profile: *profile, metric, baseline: b, candidate: c, limit, passed: passed && c.is_finite() });
+            let (limit, passed) =
+                if metric.higher_is_better() { (b - t, c >= b - t - 1e-12) } else { (b + t, c <= b + t + 1e-12) };
+            checks.push(Check {
+                profile: *profile,
+                metric,
+                baseline: b,
+                candidate: c,
+                limit,
+                passed: passed && c.is_finite(),
+            });
         }
     }
     if !same_split {
@@ -177,7 +194,15 @@ pub fn compare(
         ));
     }
     let not_worse = !checks.is_empty() && checks.iter().all(|c| c.passed);
-    Comparison { baseline: baseline.to_string(), split: split.to_string(), same_split, tolerances, checks, not_worse, notes }
+    Comparison {
+        baseline: baseline.to_string(),
+        split: split.to_string(),
+        same_split,
+        tolerances,
+        checks,
+        not_worse,
+        notes,
+    }
 }
 
 /// The random-split figures of a manifest's profile, as shown in the versions table.
@@ -404,10 +429,22 @@ mod tests {
 
     #[test]
     fn equal_or_better_is_not_worse() {
-        let c = compare("shipped", "test", true, &[(FeatureProfile::Cicflowmeter, Some(m(0.98, 0.999, 0.0)), m(0.98, 0.999, 0.0))], TOLERANCES);
+        let c = compare(
+            "shipped",
+            "test",
+            true,
+            &[(FeatureProfile::Cicflowmeter, Some(m(0.98, 0.999, 0.0)), m(0.98, 0.999, 0.0))],
+            TOLERANCES,
+        );
         assert!(c.not_worse, "{c:?}");
         assert_eq!(c.checks.len(), 3);
-        let better = compare("shipped", "test", true, &[(FeatureProfile::Conn, Some(m(0.95, 0.98, 0.002)), m(0.97, 0.99, 0.0))], TOLERANCES);
+        let better = compare(
+            "shipped",
+            "test",
+            true,
+            &[(FeatureProfile::Conn, Some(m(0.95, 0.98, 0.002)), m(0.97, 0.99, 0.0))],
+            TOLERANCES,
+        );
         assert!(better.not_worse);
         assert!(better.notes.is_empty());
     }
@@ -416,7 +453,13 @@ mod tests {
     fn each_metric_has_its_own_tolerance_and_direction() {
         let base = m(0.980, 0.9990, 0.0000);
         // Within tolerance on each metric.
-        let ok = compare("b", "s", true, &[(FeatureProfile::Conn, Some(base.clone()), m(0.9751, 0.9971, 0.0009))], TOLERANCES);
+        let ok = compare(
+            "b",
+            "s",
+            true,
+            &[(FeatureProfile::Conn, Some(base.clone()), m(0.9751, 0.9971, 0.0009))],
+            TOLERANCES,
+        );
         assert!(ok.not_worse, "{:?}", ok.checks);
         // Just beyond, one metric at a time.
         for (cand, metric) in [
@@ -431,7 +474,13 @@ mod tests {
             assert!(c.summary().starts_with("worse than b: "), "{}", c.summary());
         }
         // A lower false-positive rate is better, not worse.
-        let c = compare("b", "s", true, &[(FeatureProfile::Conn, Some(m(0.98, 0.999, 0.01)), m(0.98, 0.999, 0.0))], TOLERANCES);
+        let c = compare(
+            "b",
+            "s",
+            true,
+            &[(FeatureProfile::Conn, Some(m(0.98, 0.999, 0.01)), m(0.98, 0.999, 0.0))],
+            TOLERANCES,
+        );
         assert!(c.not_worse);
     }
 
@@ -456,7 +505,13 @@ mod tests {
         let c = compare("b", "s", false, &[(FeatureProfile::Conn, None, m(0.9, 0.9, 0.0))], TOLERANCES);
         assert!(!c.not_worse, "no check passed means nothing was shown");
         assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
-        let nan = compare("b", "s", true, &[(FeatureProfile::Conn, Some(m(0.9, 0.9, 0.0)), m(f64::NAN, 0.9, 0.0))], TOLERANCES);
+        let nan = compare(
+            "b",
+            "s",
+            true,
+            &[(FeatureProfile::Conn, Some(m(0.9, 0.9, 0.0)), m(f64::NAN, 0.9, 0.0))],
+            TOLERANCES,
+        );
         assert!(!nan.not_worse, "a NaN figure never passes");
     }
 
@@ -467,7 +522,9 @@ mod tests {
             rows: 10,
             classes: vec![Threat::Benign, Threat::PortScan],
             confusion: vec![vec![5, 1], vec![0, 4]],
-            importances: (0..20).map(|i| FeatureImportance { feature: format!("f{i}"), mean_abs_contribution: 20.0 - i as f64 }).collect(),
+            importances: (0..20)
+                .map(|i| FeatureImportance { feature: format!("f{i}"), mean_abs_contribution: 20.0 - i as f64 })
+                .collect(),
         };
         let c = confusion_chart(&p);
         assert!(c.alt().contains("2 × 2 matrix"), "{}", c.alt());
@@ -478,14 +535,20 @@ mod tests {
 
     /// Compares with `tests/snapshots/models/NAME.svg`; `UPDATE_SNAPSHOTS=1` rewrites the file.
     fn snapshot(name: &str, chart: &Chart) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/models").join(format!("{name}.svg"));
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/models").join(format!("{name}.svg"));
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
             std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create snapshot dir");
             std::fs::write(&path, chart.svg()).expect("write snapshot");
             return;
         }
-        let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 creates it)", path.display()));
-        assert!(chart.svg() == expected, "{} differs from the rendered chart (UPDATE_SNAPSHOTS=1 rewrites it)", path.display());
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_SNAPSHOTS=1 creates it)", path.display()));
+        assert!(
+            chart.svg() == expected,
+            "{} differs from the rendered chart (UPDATE_SNAPSHOTS=1 rewrites it)",
+            path.display()
+        );
     }
 
     /// A profile as a retrain records it: every class, a few confusions, 15 of 83 features shown.
@@ -500,7 +563,10 @@ mod tests {
         confusion[0][14] = 1; // a benign row called SQL injection
         confusion[3][4] = 2;
         let importances = (0..83)
-            .map(|j| FeatureImportance { feature: format!("Feature <{j}>"), mean_abs_contribution: 4.0 / (1.0 + j as f64) })
+            .map(|j| FeatureImportance {
+                feature: format!("Feature <{j}>"),
+                mean_abs_contribution: 4.0 / (1.0 + j as f64),
+            })
             .collect();
         ProfileInsight { profile: FeatureProfile::Cicflowmeter, rows: 9005, classes, confusion, importances }
     }
@@ -509,7 +575,13 @@ mod tests {
     fn model_chart_snapshots() {
         let p = recorded();
         let heat = confusion_chart(&p);
-        assert!(heat.alt().starts_with("Confusion matrix — cicflowmeter (9005 held-out rows): 15 × 15 matrix of true class by predicted class"), "{}", heat.alt());
+        assert!(
+            heat.alt().starts_with(
+                "Confusion matrix — cicflowmeter (9005 held-out rows): 15 × 15 matrix of true class by predicted class"
+            ),
+            "{}",
+            heat.alt()
+        );
         assert!(heat.alt().contains("most common confusion: DoS GoldenEye as DoS Hulk (2)"), "{}", heat.alt());
         snapshot("confusion", &heat);
         let bars = importance_chart(&p);

@@ -26,7 +26,8 @@ pub const ASSETS: PageSpec = page("/assets", "Asset inventory", "Assets", Access
 pub const MODELS: PageSpec = page("/models", "Detection models", "Models", Access::MODELS);
 pub const ADMIN: PageSpec = page("/admin", "Administration", "Admin", Access::ADMIN);
 /// Every signed-in person's own account: their password.
-pub const ACCOUNT: PageSpec = PageSpec { in_nav: false, ..page("/account", "Your account", "Account", Access::SIGNED_IN) };
+pub const ACCOUNT: PageSpec =
+    PageSpec { in_nav: false, ..page("/account", "Your account", "Account", Access::SIGNED_IN) };
 
 /// Every protected page, in navigation order.
 pub const PROTECTED: [PageSpec; 8] = [SOC, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
@@ -34,10 +35,7 @@ pub const PROTECTED: [PageSpec; 8] = [SOC, PLAYBOOKS, REPORT, EXEC, ASSETS, MODE
 /// The protected page a path belongs to (exact match or a sub-path such as `/soc/alerts/7`).
 pub fn page_for_path(path: &str) -> Option<PageSpec> {
     PROTECTED.into_iter().find(|p| {
-        path == p.path
-            || path
-                .strip_prefix(p.path)
-                .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+        path == p.path || path.strip_prefix(p.path).is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
     })
 }
 
@@ -102,10 +100,28 @@ mod tests {
 
     #[test]
     fn a_user_who_must_change_the_password_reaches_only_the_account_page() {
-        for open in ["/account", "/api/account/change_password", "/api/auth/logout", "/api/auth/me", "/pkg/anomalyforge.js", "/favicon.svg"] {
+        for open in [
+            "/account",
+            "/api/account/change_password",
+            "/api/auth/logout",
+            "/api/auth/me",
+            "/pkg/anomalyforge.js",
+            "/favicon.svg",
+        ] {
             assert!(open_before_password_change(open), "{open}");
         }
-        for closed in ["/", "/soc", "/soc/alerts/1", "/report", "/admin", "/api/admin/list_users", "/api/v1/alerts", "/api/v1/stream", "/metrics", "/exec/export.csv"] {
+        for closed in [
+            "/",
+            "/soc",
+            "/soc/alerts/1",
+            "/report",
+            "/admin",
+            "/api/admin/list_users",
+            "/api/v1/alerts",
+            "/api/v1/stream",
+            "/metrics",
+            "/exec/export.csv",
+        ] {
             assert!(!open_before_password_change(closed), "{closed}");
         }
     }

@@ -33,9 +33,9 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use crate::alert::{Detector, SIGNATURE_THREAT};
 use crate::behaviour::{Behaviour, Finding};
-use crate::drift::monitor::Monitor as DriftMonitor;
 use crate::config::Config;
 use crate::detection::Verdict;
+use crate::drift::monitor::Monitor as DriftMonitor;
 use crate::engine::Engine;
 use crate::enrich::Enricher;
 use crate::flow::{feature_index, Flow};
@@ -89,7 +89,16 @@ pub struct Batch {
 impl Batch {
     /// A batch received now.
     pub fn new(source: Source, token_id: Option<i64>, flows: Vec<Flow>, signatures: Vec<SignatureAlert>) -> Batch {
-        Batch { source, token_id, flows, signatures, rejected: 0, skipped: 0, received_at: now_ms(), received: Instant::now() }
+        Batch {
+            source,
+            token_id,
+            flows,
+            signatures,
+            rejected: 0,
+            skipped: 0,
+            received_at: now_ms(),
+            received: Instant::now(),
+        }
     }
 }
 
@@ -312,7 +321,13 @@ impl Worker {
             // Brief verdicts for the batch; the one flow that represents each alert is explained below.
             let mut verdicts = engine.score_batch_brief(&batch.flows);
             let model_ms = scoring.elapsed().as_millis() as u64;
-            drift.lock().unwrap_or_else(|e| e.into_inner()).observe(&engine, batch.source.as_str(), batch.token_id, &batch.flows, batch.received_at);
+            drift.lock().unwrap_or_else(|e| e.into_inner()).observe(
+                &engine,
+                batch.source.as_str(),
+                batch.token_id,
+                &batch.flows,
+                batch.received_at,
+            );
             let internal = |ip| enricher.is_internal(ip);
             Engine::apply_context(&mut verdicts, &batch.flows, internal);
             let findings = {
@@ -320,7 +335,8 @@ impl Worker {
                 b.gate_ml(&batch.flows, &mut verdicts);
                 // Replayed flows carry times compressed by the replay's speed factor: their rates and
                 // intervals are not the recording's, so the behaviour detectors judge live traffic only.
-                let found = if batch.source == Source::Replay { Vec::new() } else { b.observe_batch(&batch.flows, internal) };
+                let found =
+                    if batch.source == Source::Replay { Vec::new() } else { b.observe_batch(&batch.flows, internal) };
                 metrics.observe_behaviour(b.stats());
                 found
             };
@@ -413,7 +429,8 @@ pub const NO_COUNTRY: &str = "ZZ";
 /// Bytes both ways of a flow, from its payload totals (0 when the source does not give them).
 fn flow_bytes(f: &Flow) -> i64 {
     static IDX: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
-    let (fwd, bwd) = *IDX.get_or_init(|| (feature_index("Total Length of Fwd Packet"), feature_index("Total Length of Bwd Packet")));
+    let (fwd, bwd) =
+        *IDX.get_or_init(|| (feature_index("Total Length of Fwd Packet"), feature_index("Total Length of Bwd Packet")));
     let get = |i: Option<usize>| i.and_then(|i| f.features.get(i).copied().flatten()).unwrap_or(0.0).max(0.0) as i64;
     get(fwd) + get(bwd)
 }
@@ -538,7 +555,8 @@ fn prepare(
     suppressed.sort_unstable();
     alerts.sort_by(|a, b| (a.seen_at, &a.threat, &a.src_ip).cmp(&(b.seen_at, &b.threat, &b.src_ip)));
 
-    let code = |c: Option<[u8; 2]>| c.map_or_else(|| NO_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned());
+    let code =
+        |c: Option<[u8; 2]>| c.map_or_else(|| NO_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned());
     let mut live_traffic: HashMap<String, (u64, u64, u64)> = HashMap::new();
     let mut rows: Vec<(TrafficKey, TrafficCount)> = Vec::with_capacity(traffic.len());
     for ((minute, country, protocol, alerting), c) in traffic {
@@ -549,11 +567,25 @@ fn prepare(
         live.2 += if alerting { c.flows as u64 } else { 0 };
         rows.push((TrafficKey { minute, country, protocol, verdict: if alerting { "alert" } else { "benign" } }, c));
     }
-    rows.sort_by(|a, b| (a.0.minute, &a.0.country, a.0.protocol, a.0.verdict).cmp(&(b.0.minute, &b.0.country, b.0.protocol, b.0.verdict)));
+    rows.sort_by(|a, b| {
+        (a.0.minute, &a.0.country, a.0.protocol, a.0.verdict).cmp(&(
+            b.0.minute,
+            &b.0.country,
+            b.0.protocol,
+            b.0.verdict,
+        ))
+    });
     let mut assets_seen: Vec<(String, i64)> = assets_seen.into_iter().map(|(ip, at)| (ip.to_string(), at)).collect();
     assets_seen.sort();
     Ok(Prepared {
-        persist: PersistBatch { alerts, assets_seen, traffic: rows, stats: BatchStats::default(), dedup_window_ms: window_ms, suppressed },
+        persist: PersistBatch {
+            alerts,
+            assets_seen,
+            traffic: rows,
+            stats: BatchStats::default(),
+            dedup_window_ms: window_ms,
+            suppressed,
+        },
         detections,
         behaviour,
         live_traffic,

@@ -30,7 +30,11 @@ pub const MAX_STEP: usize = 500;
 
 /// Checks an edited playbook: the steps come one per line (blank lines dropped, leading list markers
 /// like `1.` or `-` removed).
-pub fn validate_playbook(title: &str, summary: &str, steps: &str) -> Result<(String, String, Vec<String>), crate::validate::FieldError> {
+pub fn validate_playbook(
+    title: &str,
+    summary: &str,
+    steps: &str,
+) -> Result<(String, String, Vec<String>), crate::validate::FieldError> {
     use crate::validate::FieldError;
     let title = title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
@@ -68,7 +72,8 @@ mod tests {
 
     #[test]
     fn steps_are_one_per_line_without_list_markers() {
-        let (t, s, steps) = validate_playbook(" DDoS ", "Flood", "1. Call the ISP\n\n- Block <b>ranges</b>\n  3) Watch").unwrap();
+        let (t, s, steps) =
+            validate_playbook(" DDoS ", "Flood", "1. Call the ISP\n\n- Block <b>ranges</b>\n  3) Watch").unwrap();
         assert_eq!((t.as_str(), s.as_str()), ("DDoS", "Flood"));
         assert_eq!(steps, vec!["Call the ISP", "Block <b>ranges</b>", "Watch"]);
     }

@@ -82,7 +82,9 @@ impl ReplayConfig {
         if self.attacker_countries.is_empty() {
             return Err(ReplayError::Invalid("attacker_countries must name at least one country".into()));
         }
-        if let Some(c) = self.attacker_countries.iter().find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+        if let Some(c) =
+            self.attacker_countries.iter().find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
             return Err(ReplayError::Invalid(format!("attacker_countries: `{c}` is not a two-letter country code")));
         }
         Ok(())
@@ -211,7 +213,8 @@ const TICK: Duration = Duration::from_millis(200);
 
 impl Replay {
     pub fn new(config: ReplayConfig, pipeline: Pipeline, geo: Arc<GeoIp>) -> Replay {
-        let status = ReplayStatus { speed: config.speed, file: config.file.display().to_string(), ..ReplayStatus::default() };
+        let status =
+            ReplayStatus { speed: config.speed, file: config.file.display().to_string(), ..ReplayStatus::default() };
         Replay {
             shared: Arc::new(Shared {
                 config,
@@ -279,7 +282,8 @@ impl Replay {
     }
 
     async fn run(self, rec: Arc<Recording>) {
-        let max_per_tick = (self.shared.config.max_flows_per_second as f64 * TICK.as_secs_f64()).ceil().max(1.0) as usize;
+        let max_per_tick =
+            (self.shared.config.max_flows_per_second as f64 * TICK.as_secs_f64()).ceil().max(1.0) as usize;
         let mut pos = self.status().position as usize % rec.flows.len().max(1);
         let mut clock = rec.offsets_us[pos];
         let mut last = Instant::now();
@@ -290,7 +294,11 @@ impl Replay {
             let speed = self.status().speed;
             clock += (last.elapsed().as_secs_f64() * speed * 1e6) as i64;
             last = Instant::now();
-            let end = (pos..rec.flows.len()).take(max_per_tick).take_while(|&i| rec.offsets_us[i] <= clock).last().map_or(pos, |i| i + 1);
+            let end = (pos..rec.flows.len())
+                .take(max_per_tick)
+                .take_while(|&i| rec.offsets_us[i] <= clock)
+                .last()
+                .map_or(pos, |i| i + 1);
             if end > pos {
                 if end - pos == max_per_tick {
                     // Rate-capped: do not let the replay clock run ahead of what was sent.
@@ -353,7 +361,8 @@ mod tests {
     fn the_recording_is_sorted_unlabelled_gap_capped_and_attackers_relocated() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let geo = GeoIp::load(&root.join("data/geo/ip-country.csv.gz")).unwrap();
-        let config = ReplayConfig { file: root.join("data/cicids2017/improved_train.csv.gz"), ..ReplayConfig::default() };
+        let config =
+            ReplayConfig { file: root.join("data/cicids2017/improved_train.csv.gz"), ..ReplayConfig::default() };
         let rec = load_recording(&config, &geo).unwrap();
         assert!(rec.flows.len() > 40_000, "{}", rec.flows.len());
         assert!(rec.flows.iter().all(|f| f.label.is_none()), "labels never reach the models");

@@ -193,10 +193,14 @@ pub fn validate_report(
     let (indicator, kind) = if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         (ip.to_string(), IndicatorKind::Ip)
     } else {
-        let host = host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h);
+        let host =
+            host.rsplit_once(':').filter(|(_, p)| p.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h);
         let domain = host.trim_end_matches('.').to_ascii_lowercase();
         let label_ok = |l: &str| {
-            !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-')
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
         let labels: Vec<&str> = domain.split('.').collect();
@@ -204,7 +208,8 @@ pub fn validate_report(
         // A top-level domain is letters (or an internationalised `xn--` name); numbers with a typo
         // (`203.0.113.x`) are a mistyped IP address, not a domain.
         let tld_ok = (tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())) || tld.starts_with("xn--");
-        let mistyped_ip = labels.len() == 4 && labels[..3].iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()));
+        let mistyped_ip =
+            labels.len() == 4 && labels[..3].iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_digit()));
         if domain.len() > 253 || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) || !tld_ok || mistyped_ip {
             return Err(FieldError::new(
                 "indicator",
@@ -426,10 +431,16 @@ pub fn validate_status_change(
     })?;
     if !from.next_steps().contains(&to) {
         let allowed: Vec<&str> = from.next_steps().iter().map(|s| s.as_str()).collect();
-        let hint = if matches!(from, ReportStatus::Confirmed | ReportStatus::Dismissed) { " Reopen it first." } else { "" };
+        let hint =
+            if matches!(from, ReportStatus::Confirmed | ReportStatus::Dismissed) { " Reopen it first." } else { "" };
         return Err(FieldError::new(
             "status",
-            format!("A {} report cannot become {} (it can become: {}).{hint}", from.as_str(), to.as_str(), allowed.join(", ")),
+            format!(
+                "A {} report cannot become {} (it can become: {}).{hint}",
+                from.as_str(),
+                to.as_str(),
+                allowed.join(", ")
+            ),
         ));
     }
     let note = note.trim().replace("\r\n", "\n");
@@ -478,8 +489,10 @@ mod tests {
     #[test]
     fn the_workflow_allows_the_next_steps_and_names_what_is_refused() {
         let ok = |f: &str, t: &str, n: &str| validate_status_change(f, t, n);
-        assert_eq!(ok("new", "confirmed", "  Blocked at the mail gateway. ").unwrap(),
-            (ReportStatus::New, ReportStatus::Confirmed, Some("Blocked at the mail gateway.".into())));
+        assert_eq!(
+            ok("new", "confirmed", "  Blocked at the mail gateway. ").unwrap(),
+            (ReportStatus::New, ReportStatus::Confirmed, Some("Blocked at the mail gateway.".into()))
+        );
         assert_eq!(ok("confirmed", "investigating", "").unwrap().2, None, "an empty note is no note");
         assert_eq!(ok("investigating", "dismissed", "a\r\nb").unwrap().2.as_deref(), Some("a\nb"));
         let e = ok("confirmed", "dismissed", "").unwrap_err();

@@ -18,13 +18,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Analyst,
-        Role::Responder,
-        Role::Executive,
-        Role::Employee,
-    ];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Analyst, Role::Responder, Role::Executive, Role::Employee];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -97,15 +97,24 @@ pub struct NewSuppression {
 }
 
 /// Checks a rule from a form. Empty criteria are unset; `expires_in_hours` empty means no expiry.
-pub fn validate_suppression(src_ip: &str, threat: &str, asset_ip: &str, reason: &str, expires_in_hours: &str) -> Result<NewSuppression, FieldError> {
+pub fn validate_suppression(
+    src_ip: &str,
+    threat: &str,
+    asset_ip: &str,
+    reason: &str,
+    expires_in_hours: &str,
+) -> Result<NewSuppression, FieldError> {
     let ip = |field: &str, raw: &str| -> Result<Option<String>, FieldError> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Ok(None);
         }
-        raw.parse::<std::net::IpAddr>()
-            .map(|ip| Some(ip.to_string()))
-            .map_err(|_| FieldError::new(field, format!("`{}` is not an IPv4 or IPv6 address.", raw.chars().take(45).collect::<String>())))
+        raw.parse::<std::net::IpAddr>().map(|ip| Some(ip.to_string())).map_err(|_| {
+            FieldError::new(
+                field,
+                format!("`{}` is not an IPv4 or IPv6 address.", raw.chars().take(45).collect::<String>()),
+            )
+        })
     };
     let src_ip = ip("src_ip", src_ip)?;
     let asset_ip = ip("asset_ip", asset_ip)?;
@@ -115,7 +124,10 @@ pub fn validate_suppression(src_ip: &str, threat: &str, asset_ip: &str, reason: 
     }
     let threat = (!threat.is_empty()).then_some(threat);
     if src_ip.is_none() && threat.is_none() && asset_ip.is_none() {
-        return Err(FieldError::new("src_ip", "Give a source, a threat type or an asset: a rule without any would hide every alert."));
+        return Err(FieldError::new(
+            "src_ip",
+            "Give a source, a threat type or an asset: a rule without any would hide every alert.",
+        ));
     }
     let reason = reason.trim();
     if reason.is_empty() {
@@ -129,7 +141,10 @@ pub fn validate_suppression(src_ip: &str, threat: &str, asset_ip: &str, reason: 
         None
     } else {
         Some(hours.parse::<u32>().ok().filter(|h| (1..=MAX_HOURS).contains(h)).ok_or_else(|| {
-            FieldError::new("expires_in_hours", format!("Enter a whole number of hours from 1 to {MAX_HOURS}, or leave it empty."))
+            FieldError::new(
+                "expires_in_hours",
+                format!("Enter a whole number of hours from 1 to {MAX_HOURS}, or leave it empty."),
+            )
         })?)
     };
     Ok(NewSuppression { src_ip, threat, asset_ip, reason: reason.to_string(), expires_in_hours })
@@ -191,7 +206,10 @@ mod tests {
         assert_eq!(f("1.2.3.4", "", "", "noise", "0"), "expires_in_hours");
         assert_eq!(f("1.2.3.4", "", "", "noise", "9000"), "expires_in_hours");
         let ok = validate_suppression(" 2001:DB8::1 ", "Port_Scan", "", " backup scanner ", "24").unwrap();
-        assert_eq!((ok.src_ip.as_deref(), ok.threat.as_deref(), ok.expires_in_hours), (Some("2001:db8::1"), Some("port_scan"), Some(24)));
+        assert_eq!(
+            (ok.src_ip.as_deref(), ok.threat.as_deref(), ok.expires_in_hours),
+            (Some("2001:db8::1"), Some("port_scan"), Some(24))
+        );
         assert_eq!(ok.reason, "backup scanner");
     }
 }

@@ -21,12 +21,22 @@ pub const MAX_NOTE: usize = 2000;
 pub enum Triage {
     Acknowledge,
     /// To a username.
-    Assign { to: String },
-    Comment { text: String },
-    Resolve { note: String },
+    Assign {
+        to: String,
+    },
+    Comment {
+        text: String,
+    },
+    Resolve {
+        note: String,
+    },
     /// The reason is required: it tells the next analyst (and the model's owners) why.
-    FalsePositive { reason: String },
-    Reopen { note: String },
+    FalsePositive {
+        reason: String,
+    },
+    Reopen {
+        note: String,
+    },
 }
 
 impl Triage {
@@ -193,7 +203,14 @@ mod tests {
 
     #[test]
     fn playbook_steps_follow_the_latest_history_entry() {
-        let ev = |action: &str, detail: &str| AlertEvent { id: 0, alert_id: 1, at: 0, actor: "a".into(), action: action.into(), detail: detail.into() };
+        let ev = |action: &str, detail: &str| AlertEvent {
+            id: 0,
+            alert_id: 1,
+            at: 0,
+            actor: "a".into(),
+            action: action.into(),
+            detail: detail.into(),
+        };
         let history = vec![
             ev(STEP_DONE, &step_detail(1, "Block the source")),
             ev("comment", "1. not a step"),

@@ -47,7 +47,10 @@ pub fn username(raw: &str) -> Result<String, FieldError> {
 pub fn display_name(raw: &str, fallback: &str) -> Result<String, FieldError> {
     let d = raw.trim();
     if d.chars().count() > DISPLAY_NAME_MAX {
-        return Err(FieldError::new("display_name", format!("A display name can be at most {DISPLAY_NAME_MAX} characters.")));
+        return Err(FieldError::new(
+            "display_name",
+            format!("A display name can be at most {DISPLAY_NAME_MAX} characters."),
+        ));
     }
     if d.chars().any(char::is_control) {
         return Err(FieldError::new("display_name", "A display name cannot contain control characters."));
@@ -62,7 +65,10 @@ pub fn token_name(raw: &str) -> Result<String, FieldError> {
         return Err(FieldError::new("name", "Enter a name for the token (who or what will use it)."));
     }
     if n.chars().count() > crate::api_token::TOKEN_NAME_MAX {
-        return Err(FieldError::new("name", format!("A token name can be at most {} characters.", crate::api_token::TOKEN_NAME_MAX)));
+        return Err(FieldError::new(
+            "name",
+            format!("A token name can be at most {} characters.", crate::api_token::TOKEN_NAME_MAX),
+        ));
     }
     if n.chars().any(char::is_control) {
         return Err(FieldError::new("name", "A token name cannot contain control characters."));

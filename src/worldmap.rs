@@ -136,11 +136,7 @@ impl From<WorldMapParts> for WorldMap {
     fn from(mut p: WorldMapParts) -> Self {
         p.countries.sort_by(|a, b| a.iso_a2.cmp(&b.iso_a2));
         p.countries.dedup_by(|a, b| a.iso_a2 == b.iso_a2);
-        WorldMap {
-            countries: p.countries,
-            unassigned: p.unassigned,
-            skipped: p.skipped,
-        }
+        WorldMap { countries: p.countries, unassigned: p.unassigned, skipped: p.skipped }
     }
 }
 
@@ -162,24 +158,13 @@ impl WorldMap {
     /// code are listed there too but kept as [`WorldMap::unassigned`] land so the map has no holes.
     pub fn from_geojson(text: &str) -> Result<WorldMap, MapError> {
         if text.len() > MAX_GEOJSON_BYTES {
-            return Err(MapError::TooLarge {
-                bytes: text.len(),
-                limit: MAX_GEOJSON_BYTES,
-            });
+            return Err(MapError::TooLarge { bytes: text.len(), limit: MAX_GEOJSON_BYTES });
         }
         let mut doc: Value = serde_json::from_str(text).map_err(|e| MapError::Json(e.to_string()))?;
         match doc.get("type") {
             Some(Value::String(t)) if t == "FeatureCollection" => {}
-            Some(other) => {
-                return Err(MapError::NotFeatureCollection {
-                    found: other.to_string(),
-                })
-            }
-            None => {
-                return Err(MapError::NotFeatureCollection {
-                    found: "missing".into(),
-                })
-            }
+            Some(other) => return Err(MapError::NotFeatureCollection { found: other.to_string() }),
+            None => return Err(MapError::NotFeatureCollection { found: "missing".into() }),
         }
         let Some(Value::Array(features)) = doc.get_mut("features").map(Value::take) else {
             return Err(MapError::NoFeatures);
@@ -217,26 +202,17 @@ impl WorldMap {
                     point: Self::project(shape.centroid.0, shape.centroid.1),
                 }),
                 Err(e) => {
-                    unassigned.push(Territory {
-                        name: name.clone().unwrap_or_default(),
-                        path: shape.path,
-                    });
+                    unassigned.push(Territory { name: name.clone().unwrap_or_default(), path: shape.path });
                     skip(name, e);
                 }
             }
         }
         if countries.is_empty() {
-            let first = skipped
-                .first()
-                .map_or_else(|| "the array is empty".to_string(), |s| s.to_string());
+            let first = skipped.first().map_or_else(|| "the array is empty".to_string(), |s| s.to_string());
             return Err(MapError::NoCountries { features: total, first });
         }
         countries.sort_by(|a, b| a.iso_a2.cmp(&b.iso_a2));
-        Ok(WorldMap {
-            countries,
-            unassigned,
-            skipped,
-        })
+        Ok(WorldMap { countries, unassigned, skipped })
     }
 
     /// The shipped Natural Earth 1:110m map, parsed once per process. Calling it from browser code
@@ -267,10 +243,7 @@ impl WorldMap {
     /// The country with this ISO 3166-1 alpha-2 code (either case).
     pub fn country(&self, iso_a2: &str) -> Option<&Country> {
         let key = iso_a2.to_ascii_uppercase();
-        self.countries
-            .binary_search_by(|c| c.iso_a2.as_str().cmp(&key))
-            .ok()
-            .map(|i| &self.countries[i])
+        self.countries.binary_search_by(|c| c.iso_a2.as_str().cmp(&key)).ok().map(|i| &self.countries[i])
     }
 
     /// All countries, sorted by ISO code.
@@ -293,16 +266,11 @@ impl WorldMap {
 // Reading features
 
 fn string_property<'a>(f: &'a Feature, key: &str) -> Option<&'a str> {
-    f.property(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    f.property(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn feature_name(f: &Feature) -> Option<String> {
-    string_property(f, "name")
-        .or_else(|| string_property(f, "name_iso"))
-        .map(str::to_string)
+    string_property(f, "name").or_else(|| string_property(f, "name_iso")).map(str::to_string)
 }
 
 /// Natural Earth writes `-99` as `iso_a2` for a few countries whose `iso_a3` (or `adm0_a3`) is
@@ -319,10 +287,7 @@ fn feature_iso_a2(f: &Feature) -> Result<String, FeatureError> {
             }
         }
         _ => {
-            let a3 = ["iso_a3", "adm0_a3"]
-                .into_iter()
-                .filter_map(|k| string_property(f, k))
-                .find(|c| *c != "-99");
+            let a3 = ["iso_a3", "adm0_a3"].into_iter().filter_map(|k| string_property(f, k)).find(|c| *c != "-99");
             a3.and_then(|a3| ISO_A3_FALLBACK.iter().find(|(k, _)| k.eq_ignore_ascii_case(a3)))
                 .map(|(_, a2)| a2.to_string())
                 .ok_or(FeatureError::MissingIsoCode)
@@ -492,9 +457,7 @@ fn unwrap_ring(ring: &[(f64, f64)]) -> Ring {
 
 /// Cuts an unwrapped ring into pieces inside -180..=180 (a ring inside already is one piece).
 fn split_at_antimeridian(ring: &[(f64, f64)]) -> Vec<Ring> {
-    let (min, max) = ring
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+    let (min, max) = ring.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
     if min >= -180.0 - 1e-9 && max <= 180.0 + 1e-9 {
         return vec![ring.to_vec()];
     }
@@ -587,9 +550,7 @@ pub const EMPTY_FILL: &str = "#1c2740";
 pub const ZERO_FILL: &str = "#3a4868";
 /// Sequential choropleth colours, low to high (viridis steps: perceptually even and readable with
 /// the common colour-vision deficiencies; every step is lighter than the dark page background).
-pub const CHOROPLETH: [&str; 7] = [
-    "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725",
-];
+pub const CHOROPLETH: [&str; 7] = ["#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725"];
 
 /// The choropleth colour of `value` on a 0..=`max` scale. Bins are even in √(value/max), so
 /// heavy-tailed counts (one country with most of the traffic) still spread over the colours.
@@ -602,11 +563,7 @@ pub fn choropleth_fill(value: f64, max: f64) -> &'static str {
     if value <= 0.0 {
         return ZERO_FILL;
     }
-    let t = if max.is_finite() && max > 0.0 {
-        (value / max).min(1.0).sqrt()
-    } else {
-        1.0
-    };
+    let t = if max.is_finite() && max > 0.0 { (value / max).min(1.0).sqrt() } else { 1.0 };
     let bin = ((t * CHOROPLETH.len() as f64).ceil() as usize).clamp(1, CHOROPLETH.len());
     CHOROPLETH[bin - 1]
 }
@@ -671,10 +628,7 @@ mod tests {
             let mut points = vec![p];
             for step in steps.split(' ') {
                 let (dx, dy) = xy(step);
-                p = (
-                    (p.0 * 10.0 + dx * 10.0).round() / 10.0,
-                    (p.1 * 10.0 + dy * 10.0).round() / 10.0,
-                );
+                p = ((p.0 * 10.0 + dx * 10.0).round() / 10.0, (p.1 * 10.0 + dy * 10.0).round() / 10.0);
                 points.push(p);
             }
             out.push(points);
@@ -693,30 +647,16 @@ mod tests {
         assert_eq!(map.countries().len(), 175);
         assert_eq!(map.unassigned().len(), 2);
         assert_eq!(map.countries().len() + map.unassigned().len(), 177);
-        let skipped: Vec<_> = map
-            .skipped()
-            .iter()
-            .map(|s| (s.name.as_deref(), s.error.clone()))
-            .collect();
+        let skipped: Vec<_> = map.skipped().iter().map(|s| (s.name.as_deref(), s.error.clone())).collect();
         assert_eq!(
             skipped,
-            [
-                (Some("N. Cyprus"), FeatureError::MissingIsoCode),
-                (Some("Somaliland"), FeatureError::MissingIsoCode)
-            ]
+            [(Some("N. Cyprus"), FeatureError::MissingIsoCode), (Some("Somaliland"), FeatureError::MissingIsoCode)]
         );
-        assert!(map
-            .countries()
-            .iter()
-            .all(|c| c.iso_a2.len() == 2 && !c.path.is_empty()));
+        assert!(map.countries().iter().all(|c| c.iso_a2.len() == 2 && !c.path.is_empty()));
         assert_eq!(map.country("de").map(|c| c.name.as_str()), Some("Germany"));
         assert_eq!(map.country("XK").map(|c| c.name.as_str()), Some("Kosovo"));
         assert!(map.country("ZZ").is_none());
-        assert_eq!(
-            map,
-            WorldMap::from_geojson(COUNTRIES_110M).expect("parses again"),
-            "deterministic"
-        );
+        assert_eq!(map, WorldMap::from_geojson(COUNTRIES_110M).expect("parses again"), "deterministic");
     }
 
     #[test]
@@ -730,10 +670,7 @@ mod tests {
         assert!(near(centroid("BR"), (-53.0, -10.5), 3.0), "BR {:?}", centroid("BR"));
         // Russia's main polygon crosses the antimeridian at Chukotka; its centroid is in Siberia.
         let ru = centroid("RU");
-        assert!(
-            (85.0..=110.0).contains(&ru.0) && (55.0..=68.0).contains(&ru.1),
-            "RU {ru:?}"
-        );
+        assert!((85.0..=110.0).contains(&ru.0) && (55.0..=68.0).contains(&ru.1), "RU {ru:?}");
         // Fiji's largest island, Viti Levu, lies at 178° E.
         assert!(near(centroid("FJ"), (178.0, -17.8), 1.0), "FJ {:?}", centroid("FJ"));
         assert!(near(centroid("NO"), (13.0, 64.5), 4.0), "NO {:?}", centroid("NO"));
@@ -741,11 +678,8 @@ mod tests {
             assert_eq!(c.point, WorldMap::project(c.centroid.0, c.centroid.1), "{}", c.iso_a2);
         }
         // Europe is right of Brazil and above it; Australia is below and right of everything here.
-        let (fr, br, au) = (
-            map.country("FR").unwrap().point,
-            map.country("BR").unwrap().point,
-            map.country("AU").unwrap().point,
-        );
+        let (fr, br, au) =
+            (map.country("FR").unwrap().point, map.country("BR").unwrap().point, map.country("AU").unwrap().point);
         assert!(fr.0 > br.0 && fr.1 < br.1 && au.0 > fr.0 && au.1 > fr.1);
     }
 
@@ -764,10 +698,7 @@ mod tests {
                         "{name}: ({x}, {y})"
                     );
                     let next = sub[(i + 1) % sub.len()];
-                    assert!(
-                        (next.0 - x).abs() < WorldMap::WIDTH / 2.0,
-                        "{name}: ({x}, {y}) → {next:?}"
-                    );
+                    assert!((next.0 - x).abs() < WorldMap::WIDTH / 2.0, "{name}: ({x}, {y}) → {next:?}");
                 }
             }
         }
@@ -776,14 +707,8 @@ mod tests {
         for iso in ["RU", "FJ"] {
             let subs = subpaths(&map.country(iso).unwrap().path);
             let half = WorldMap::WIDTH / 2.0;
-            assert!(
-                subs.iter().any(|s| s.iter().all(|p| p.0 < half)),
-                "{iso} has a western part"
-            );
-            assert!(
-                subs.iter().any(|s| s.iter().all(|p| p.0 > half)),
-                "{iso} has an eastern part"
-            );
+            assert!(subs.iter().any(|s| s.iter().all(|p| p.0 < half)), "{iso} has a western part");
+            assert!(subs.iter().any(|s| s.iter().all(|p| p.0 > half)), "{iso} has an eastern part");
         }
         // Antarctica is closed along the south pole's line, the bottom of the view box.
         let aq = subpaths(&map.country("AQ").unwrap().path);
@@ -813,28 +738,13 @@ mod tests {
         let text = collection(&[
             feature(r#"{"name":"France","iso_a2":"-99","iso_a3":"FRA"}"#, SQUARE),
             feature(r#"{"name":"Norway","iso_a2":"-99","iso_a3":"NOR"}"#, SQUARE),
-            feature(
-                r#"{"name":"Kosovo","iso_a2":"-99","iso_a3":"-99","adm0_a3":"KOS"}"#,
-                SQUARE,
-            ),
+            feature(r#"{"name":"Kosovo","iso_a2":"-99","iso_a3":"-99","adm0_a3":"KOS"}"#, SQUARE),
             feature(r#"{"name":"Nowhere","iso_a2":"-99","iso_a3":"-99"}"#, SQUARE),
             feature(r#"{"name":"lower case","iso_a2":"de"}"#, SQUARE),
         ]);
         let map = WorldMap::from_geojson(&text).expect("parses");
-        let codes: Vec<_> = map
-            .countries()
-            .iter()
-            .map(|c| (c.iso_a2.as_str(), c.name.as_str()))
-            .collect();
-        assert_eq!(
-            codes,
-            [
-                ("DE", "lower case"),
-                ("FR", "France"),
-                ("NO", "Norway"),
-                ("XK", "Kosovo")
-            ]
-        );
+        let codes: Vec<_> = map.countries().iter().map(|c| (c.iso_a2.as_str(), c.name.as_str())).collect();
+        assert_eq!(codes, [("DE", "lower case"), ("FR", "France"), ("NO", "Norway"), ("XK", "Kosovo")]);
         assert_eq!(map.skipped().len(), 1);
         assert_eq!(map.skipped()[0].error, FeatureError::MissingIsoCode);
         assert_eq!(
@@ -851,10 +761,7 @@ mod tests {
         let text = collection(&[
             feature(r#"{"name":"Good","iso_a2":"GD"}"#, SQUARE),
             r#"{"type":"Feature","properties":{"name":"No geometry","iso_a2":"NG"},"geometry":null}"#.to_string(),
-            feature(
-                r#"{"name":"A point","iso_a2":"PT"}"#,
-                r#"{"type":"Point","coordinates":[1,2]}"#,
-            ),
+            feature(r#"{"name":"A point","iso_a2":"PT"}"#, r#"{"type":"Point","coordinates":[1,2]}"#),
             feature(
                 r#"{"name":"Off the globe","iso_a2":"OG"}"#,
                 r#"{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,200],[0,0]]]}"#,
@@ -886,26 +793,13 @@ mod tests {
         assert!(matches!(WorldMap::from_geojson("{not json"), Err(MapError::Json(_))));
         assert_eq!(
             WorldMap::from_geojson(r#"{"type":"Feature"}"#),
-            Err(MapError::NotFeatureCollection {
-                found: "\"Feature\"".into()
-            })
+            Err(MapError::NotFeatureCollection { found: "\"Feature\"".into() })
         );
-        assert_eq!(
-            WorldMap::from_geojson("[]"),
-            Err(MapError::NotFeatureCollection {
-                found: "missing".into()
-            })
-        );
-        assert_eq!(
-            WorldMap::from_geojson(r#"{"type":"FeatureCollection"}"#),
-            Err(MapError::NoFeatures)
-        );
+        assert_eq!(WorldMap::from_geojson("[]"), Err(MapError::NotFeatureCollection { found: "missing".into() }));
+        assert_eq!(WorldMap::from_geojson(r#"{"type":"FeatureCollection"}"#), Err(MapError::NoFeatures));
         assert_eq!(
             WorldMap::from_geojson(&collection(&[])),
-            Err(MapError::NoCountries {
-                features: 0,
-                first: "the array is empty".into()
-            })
+            Err(MapError::NoCountries { features: 0, first: "the array is empty".into() })
         );
         let err = WorldMap::from_geojson(&collection(&[feature(r#"{"name":"X"}"#, SQUARE)])).unwrap_err();
         assert_eq!(err.to_string(), "map file has no usable country: all 1 features were skipped (first: feature 0 (X): no ISO 3166-1 code (iso_a2 and iso_a3 missing, null or \"-99\"))");
@@ -964,12 +858,7 @@ mod tests {
         assert_eq!(choropleth_fill(1e9, 100.0), CHOROPLETH[6]);
         assert_eq!(choropleth_fill(5.0, 0.0), CHOROPLETH[6]);
         let steps: Vec<usize> = (0..=100)
-            .map(|v| {
-                CHOROPLETH
-                    .iter()
-                    .position(|c| *c == choropleth_fill(v as f64, 100.0))
-                    .map_or(0, |i| i + 1)
-            })
+            .map(|v| CHOROPLETH.iter().position(|c| *c == choropleth_fill(v as f64, 100.0)).map_or(0, |i| i + 1))
             .collect();
         assert!(steps.windows(2).all(|w| w[0] <= w[1]), "monotonic");
         assert_eq!(steps.iter().max(), Some(&7));
@@ -985,16 +874,9 @@ mod tests {
     fn marker_area_is_proportional_and_clamped() {
         assert_eq!(marker_radius(0, 10), 0.0);
         assert_eq!(marker_radius(100, 100), MARKER_MAX_RADIUS);
-        assert!(
-            (marker_radius(25, 100) - MARKER_MAX_RADIUS / 2.0).abs() < 1e-9,
-            "a quarter of the area"
-        );
+        assert!((marker_radius(25, 100) - MARKER_MAX_RADIUS / 2.0).abs() < 1e-9, "a quarter of the area");
         assert_eq!(marker_radius(1, 1_000_000), MARKER_MIN_RADIUS);
-        assert_eq!(
-            marker_radius(500, 100),
-            MARKER_MAX_RADIUS,
-            "a count above max is the max"
-        );
+        assert_eq!(marker_radius(500, 100), MARKER_MAX_RADIUS, "a count above max is the max");
     }
 
     #[test]

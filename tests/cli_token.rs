@@ -31,7 +31,10 @@ fn operators_create_list_and_revoke_api_tokens() {
     assert!(out.status.success(), "{}", text(&out));
     let listing = text(&out);
     assert!(listing.contains("zeek-sensor-1") && listing.contains("active"), "{listing}");
-    assert!(listing.lines().any(|l| l.contains("zeek-sensor-1") && l.contains(" ingest ")), "least privilege by default: {listing}");
+    assert!(
+        listing.lines().any(|l| l.contains("zeek-sensor-1") && l.contains(" ingest ")),
+        "least privilege by default: {listing}"
+    );
     assert!(!listing.contains(&token), "the list never shows token values");
 
     let out = run(d, &["token", "revoke", "1"]);

@@ -21,7 +21,11 @@ fn operators_manage_accounts_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
 
-    let out = run(d, &["user", "add", "Alice", "--role", "analyst", "--display-name", "Alice A."], Some("alice's password 1"));
+    let out = run(
+        d,
+        &["user", "add", "Alice", "--role", "analyst", "--display-name", "Alice A."],
+        Some("alice's password 1"),
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("created user `alice` (analyst)"));
 
@@ -49,7 +53,10 @@ fn operators_manage_accounts_from_the_command_line() {
     assert!(out.status.success(), "{}", text(&out));
     let out = run(d, &["user", "list"], None);
     let listing = text(&out);
-    assert!(listing.lines().any(|l| l.starts_with("alice") && l.contains("responder") && l.contains("active")), "{listing}");
+    assert!(
+        listing.lines().any(|l| l.starts_with("alice") && l.contains("responder") && l.contains("active")),
+        "{listing}"
+    );
     assert!(listing.lines().any(|l| l.starts_with("bob") && l.contains("disabled")), "{listing}");
 
     let out = run(d, &["user", "reset-password", "nobody"], Some("a new long password"));
@@ -63,7 +70,12 @@ fn operators_manage_accounts_from_the_command_line() {
     rt.block_on(async {
         let url = format!("sqlite://{}?mode=rwc", d.join("anomalyforge.db").display());
         let db = anomalyforge::store::Db::connect(&url, 1).await.unwrap();
-        let policy = anomalyforge::auth::LoginPolicy { max_failures_per_account: 10, max_failures_per_address: 10, window_ms: 60_000, session_ttl_ms: 60_000 };
+        let policy = anomalyforge::auth::LoginPolicy {
+            max_failures_per_account: 10,
+            max_failures_per_address: 10,
+            window_ms: 60_000,
+            session_ttl_ms: 60_000,
+        };
         let client = anomalyforge::auth::ClientInfo::default();
         assert!(anomalyforge::auth::login(&db, &policy, "alice", "alice's password 1", &client).await.is_err());
         let (me, _) = anomalyforge::auth::login(&db, &policy, "alice", "a new long password", &client).await.unwrap();

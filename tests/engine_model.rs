@@ -67,15 +67,26 @@ fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
         // classifier and for the verdicts) must be the recorded one exactly. Two new false positives
         // fail this test.
         assert_eq!(got.test_rows, recorded.test_rows);
-        let counts = |c: &[anomalyforge::detection::ClassMetrics]| c.iter().map(|m| (m.class, m.support, m.predicted)).collect::<Vec<_>>();
+        let counts = |c: &[anomalyforge::detection::ClassMetrics]| {
+            c.iter().map(|m| (m.class, m.support, m.predicted)).collect::<Vec<_>>()
+        };
         assert_eq!(counts(&got.per_class), counts(&recorded.per_class), "{profile:?}: classifier confusion");
-        assert_eq!(counts(&got.per_class_verdict), counts(&recorded.per_class_verdict), "{profile:?}: verdict confusion");
+        assert_eq!(
+            counts(&got.per_class_verdict),
+            counts(&recorded.per_class_verdict),
+            "{profile:?}: verdict confusion"
+        );
         assert_eq!(
             (got.macro_f1, got.attack_recall, got.benign_fpr),
             (recorded.macro_f1, recorded.attack_recall, recorded.benign_fpr),
             "{profile:?}: figures computed from the confusion"
         );
-        assert!((got.pr_auc - recorded.pr_auc).abs() <= 1e-9, "{profile:?} PR-AUC {} vs {}", got.pr_auc, recorded.pr_auc);
+        assert!(
+            (got.pr_auc - recorded.pr_auc).abs() <= 1e-9,
+            "{profile:?} PR-AUC {} vs {}",
+            got.pr_auc,
+            recorded.pr_auc
+        );
     }
 }
 
@@ -225,7 +236,10 @@ fn brief_verdicts_agree_with_full_ones_without_the_explanations() {
     let brief = engine.score_batch_brief(&flows);
     assert_eq!(full.len(), brief.len());
     for (f, b) in full.iter().zip(&brief) {
-        assert_eq!((f.risk, f.alert, f.class, f.class_probability, f.profile), (b.risk, b.alert, b.class, b.class_probability, b.profile));
+        assert_eq!(
+            (f.risk, f.alert, f.class, f.class_probability, f.profile),
+            (b.risk, b.alert, b.class, b.class_probability, b.profile)
+        );
         assert_eq!(f.context, b.context);
         assert!(b.models.is_empty() && b.top_features.is_empty());
     }
@@ -289,10 +303,15 @@ fn real_network_detection_holds_its_targets() {
     let engine = Engine::load(&models()).expect("shipped model loads");
     let cfg = anomalyforge::config::Config::default();
     let mut captures = read_captures(&logs.join("zeek-labelled")).expect("labelled captures");
-    captures.push(read_capture(&logs.join("slips/test18-malicious-ctu-sme-11-win_zeek-labeled_conn.log.labeled")).expect("RemcosRAT capture"));
+    captures.push(
+        read_capture(&logs.join("slips/test18-malicious-ctu-sme-11-win_zeek-labeled_conn.log.labeled"))
+            .expect("RemcosRAT capture"),
+    );
     let r = evaluate(&engine, &cfg.behaviour, &cfg.internal_networks, cfg.dedup_window_secs, &captures, 2000, "shared");
     let o = &r.overall;
-    let label = |name: &str| o.per_label.iter().find(|l| l.label.contains(name)).unwrap_or_else(|| panic!("label {name}: {:?}", o.per_label));
+    let label = |name: &str| {
+        o.per_label.iter().find(|l| l.label.contains(name)).unwrap_or_else(|| panic!("label {name}: {:?}", o.per_label))
+    };
     // Command and control: every RemcosRAT attempt is in an alerted pair, within 2 minutes.
     let remcos = label("RemcosRAT");
     assert_eq!((remcos.connections, remcos.alerted), (719, 719), "{remcos:?}");
@@ -303,8 +322,19 @@ fn real_network_detection_holds_its_targets() {
     assert!(inbound.alerted as f64 >= 0.95 * inbound.connections as f64, "{inbound:?}");
     // Benign: at most 0.5 % of benign host pairs and 1 % of benign connections alerted.
     assert_eq!((o.benign, o.benign_pairs), (3835, 555), "the figures are those of eval_zeek.py");
-    assert!(o.benign_pairs_alerted as f64 <= 0.005 * o.benign_pairs as f64, "{} of {} benign pairs alerted: {:?}", o.benign_pairs_alerted, o.benign_pairs, o.false_alerts_by_threat);
-    assert!(o.benign_alerted as f64 <= 0.01 * o.benign as f64, "{} of {} benign connections alerted", o.benign_alerted, o.benign);
+    assert!(
+        o.benign_pairs_alerted as f64 <= 0.005 * o.benign_pairs as f64,
+        "{} of {} benign pairs alerted: {:?}",
+        o.benign_pairs_alerted,
+        o.benign_pairs,
+        o.false_alerts_by_threat
+    );
+    assert!(
+        o.benign_alerted as f64 <= 0.01 * o.benign as f64,
+        "{} of {} benign connections alerted",
+        o.benign_alerted,
+        o.benign
+    );
 }
 
 /// Drift, measured with the shipped model's references: the held-out CIC-IDS2017 rows look like the
@@ -312,11 +342,14 @@ fn real_network_detection_holds_its_targets() {
 /// the model scores with 17.6 % benign false positives) are flagged as different populations.
 #[test]
 fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() {
-    use anomalyforge::drift::monitor::{Monitor, Observed};
+    use anomalyforge::drift::monitor::Monitor;
     use anomalyforge::drift::DriftLevel;
     let engine = Engine::load(&models()).expect("shipped model loads");
     let m = engine.manifest().clone();
-    assert!(m.profiles.iter().all(|p| p.reference.as_ref().is_some_and(|r| r.rows == p.train_rows)), "references of the training rows");
+    assert!(
+        m.profiles.iter().all(|p| p.reference.as_ref().is_some_and(|r| r.rows == p.train_rows)),
+        "references of the training rows"
+    );
     let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).expect("config");
     let data = load_labelled(&[train_file()]).expect("training data");
     let (_, test) = standard_split(&data.labels, &cfg);
@@ -335,9 +368,12 @@ fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() 
     let have_shared = zeek_dir.is_dir() && original.is_file();
     assert!(have_shared || !in_ci, "CI needs ../shared/data");
     if have_shared {
-        for name in ["ctu-normal-40-day1.conn.log", "ctu-normal-42-day2.conn.log", "iot23-honeypot-4-1-philips-hue.conn.log"] {
+        for name in
+            ["ctu-normal-40-day1.conn.log", "ctu-normal-42-day2.conn.log", "iot23-honeypot-4-1-philips-hue.conn.log"]
+        {
             let bytes = std::fs::read(zeek_dir.join(name)).expect("zeek log");
-            let parsed = anomalyforge::ingest::zeek::parse(&bytes, &anomalyforge::ingest::Limits::default()).expect("parse");
+            let parsed =
+                anomalyforge::ingest::zeek::parse(&bytes, &anomalyforge::ingest::Limits::default()).expect("parse");
             feed("zeek", &parsed.records);
         }
         let (flows, _, _) = FlowReader::open(&original).expect("original layout").read_all();
@@ -345,9 +381,19 @@ fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() 
     }
     let report = monitor.report();
     for s in &report.sources {
-        eprintln!("drift {} ({}): PSI {:.3} over {} sampled flows, {:?}; top {:?}", s.source, s.profile.name(), s.psi, s.flows, s.level, s.top);
+        eprintln!(
+            "drift {} ({}): PSI {:.3} over {} sampled flows, {:?}; top {:?}",
+            s.source,
+            s.profile.name(),
+            s.psi,
+            s.flows,
+            s.level,
+            s.top
+        );
     }
-    let of = |source: &str| report.sources.iter().find(|s| s.source == source).unwrap_or_else(|| panic!("{source}: {report:?}"));
+    let of = |source: &str| {
+        report.sources.iter().find(|s| s.source == source).unwrap_or_else(|| panic!("{source}: {report:?}"))
+    };
     assert_eq!(of("csv").level, DriftLevel::Stable, "{:?}", of("csv"));
     if have_shared {
         assert_eq!(of("zeek").level, DriftLevel::Significant, "{:?}", of("zeek"));
@@ -361,8 +407,13 @@ fn drift_tells_the_training_population_from_real_networks_and_the_2017_layout() 
 fn readme_figures_are_the_manifests() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let m = anomalyforge::engine::io::load_manifest(&models()).expect("manifest");
-    let says = |text: String| assert!(readme.contains(&text), "README.md should say `{text}` (from models/manifest.json)");
-    let random = m.evaluation.iter().find(|e| e.split == "random" && e.profile == FeatureProfile::Cicflowmeter).expect("random split");
+    let says =
+        |text: String| assert!(readme.contains(&text), "README.md should say `{text}` (from models/manifest.json)");
+    let random = m
+        .evaluation
+        .iter()
+        .find(|e| e.split == "random" && e.profile == FeatureProfile::Cicflowmeter)
+        .expect("random split");
     says(format!(
         "held-out macro-F1 {:.4}, attack\nrecall {:.3}, benign false-positive rate {:.4}",
         random.macro_f1, random.attack_recall, random.benign_fpr
@@ -373,7 +424,8 @@ fn readme_figures_are_the_manifests() {
     // Leave-one-family-out with the behaviour detectors, per profile.
     let lofo = |p: FeatureProfile| {
         let e = m.evaluation.iter().find(|e| e.split == "leave-one-family-out" && e.profile == p).expect("lofo");
-        let r = e.recall.iter().find(|r| r.model == "ensemble+behaviour" && r.group == "all").expect("ensemble+behaviour");
+        let r =
+            e.recall.iter().find(|r| r.model == "ensemble+behaviour" && r.group == "all").expect("ensemble+behaviour");
         (r.recall, r.benign_fpr)
     };
     let (c, n) = (lofo(FeatureProfile::Cicflowmeter), lofo(FeatureProfile::Conn));
@@ -388,7 +440,11 @@ fn readme_figures_are_the_manifests() {
     let labels: Vec<_> = captures.iter().flat_map(|c| c.per_label.iter()).collect();
     let of = |name: &str| {
         let l: Vec<_> = labels.iter().filter(|l| l.label.contains(name)).collect();
-        (l.iter().map(|l| l.alerted).sum::<u64>(), l.iter().map(|l| l.connections).sum::<u64>(), l.iter().filter_map(|l| l.latency_secs).fold(f64::MAX, f64::min))
+        (
+            l.iter().map(|l| l.alerted).sum::<u64>(),
+            l.iter().map(|l| l.connections).sum::<u64>(),
+            l.iter().filter_map(|l| l.latency_secs).fold(f64::MAX, f64::min),
+        )
     };
     let (inbound_alerted, inbound, _) = of("External-Attack-to-Device");
     says(format!("**{:.1} %**", inbound_alerted as f64 * 100.0 / inbound as f64));

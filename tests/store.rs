@@ -40,11 +40,22 @@ on_both_backends!(
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
-    NewUser { username: name.into(), display_name: String::new(), role, password: "a long enough password".into(), must_change_password: false }
+    NewUser {
+        username: name.into(),
+        display_name: String::new(),
+        role,
+        password: "a long enough password".into(),
+        must_change_password: false,
+    }
 }
 
 fn policy() -> LoginPolicy {
-    LoginPolicy { max_failures_per_account: 3, max_failures_per_address: 5, window_ms: 60_000, session_ttl_ms: 3_600_000 }
+    LoginPolicy {
+        max_failures_per_account: 3,
+        max_failures_per_address: 5,
+        window_ms: 60_000,
+        session_ttl_ms: 3_600_000,
+    }
 }
 
 fn client(ip: &str) -> ClientInfo {
@@ -60,7 +71,8 @@ async fn migrations_are_idempotent_and_ping_works(db: &anomalyforge::store::Db) 
             assert_eq!(db.sqlite_synchronous().await.unwrap(), Some(2));
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}/n.db?mode=rwc", dir.path().display());
-            let normal = anomalyforge::store::Db::connect_with(&url, 1, anomalyforge::store::SqliteSync::Normal).await.unwrap();
+            let normal =
+                anomalyforge::store::Db::connect_with(&url, 1, anomalyforge::store::SqliteSync::Normal).await.unwrap();
             assert_eq!(normal.sqlite_synchronous().await.unwrap(), Some(1));
         }
         anomalyforge::store::Backend::Postgres => assert_eq!(db.sqlite_synchronous().await.unwrap(), None),
@@ -136,12 +148,18 @@ async fn login_rate_limit_counts_per_account_and_address(db: &anomalyforge::stor
     }
     // Locked: even the right password is refused, and the message does not reveal anything.
     let e = auth::login(db, &p, "dave", "a long enough password", &client("10.0.0.4")).await.unwrap_err();
-    assert!(matches!(e, auth::AuthError::TooManyAttempts { retry_after_secs } if retry_after_secs > 0 && retry_after_secs <= 60), "{e:?}");
+    assert!(
+        matches!(e, auth::AuthError::TooManyAttempts { retry_after_secs } if retry_after_secs > 0 && retry_after_secs <= 60),
+        "{e:?}"
+    );
     // An unknown account is limited the same way.
     for _ in 0..3 {
         auth::login(db, &p, "nobody", "whatever pass", &client("10.0.0.5")).await.unwrap_err();
     }
-    assert!(matches!(auth::login(db, &p, "nobody", "x", &client("10.0.0.6")).await, Err(auth::AuthError::TooManyAttempts { .. })));
+    assert!(matches!(
+        auth::login(db, &p, "nobody", "x", &client("10.0.0.6")).await,
+        Err(auth::AuthError::TooManyAttempts { .. })
+    ));
     // Per address: 10.0.0.5 has 3 failures; 2 more on another account reach the limit of 5.
     for _ in 0..2 {
         auth::login(db, &p, "erin", "wrong password!", &client("10.0.0.5")).await.unwrap_err();
@@ -162,7 +180,9 @@ async fn parallel_guesses_never_exceed_the_limit(db: &anomalyforge::store::Db) {
     let p = LoginPolicy { max_failures_per_address: 1000, ..policy() };
     let tries = (0..40).map(|i| {
         let (db, p) = (db.clone(), p.clone());
-        tokio::spawn(async move { auth::login(&db, &p, "frank", "wrong password!", &client(&format!("10.1.0.{i}"))).await })
+        tokio::spawn(
+            async move { auth::login(&db, &p, "frank", "wrong password!", &client(&format!("10.1.0.{i}"))).await },
+        )
     });
     let mut wrong = 0;
     for t in tries {
@@ -173,7 +193,11 @@ async fn parallel_guesses_never_exceed_the_limit(db: &anomalyforge::store::Db) {
         }
     }
     assert!((1..=3).contains(&wrong), "{wrong} guesses were checked; the limit is 3");
-    assert_eq!(db.login_failures_for_account("frank", 0).await.unwrap().count, wrong, "refused attempts take their row back");
+    assert_eq!(
+        db.login_failures_for_account("frank", 0).await.unwrap().count,
+        wrong,
+        "refused attempts take their row back"
+    );
 }
 
 /// A stranger's guesses lock an account against new addresses, but its owner still signs in from the
@@ -187,7 +211,9 @@ async fn the_owner_passes_a_lock_from_their_last_sign_in_address(db: &anomalyfor
     }
     let e = auth::login(db, &p, "grace", "a long enough password", &client("198.51.100.67")).await.unwrap_err();
     assert!(matches!(e, auth::AuthError::TooManyAttempts { .. }), "{e:?}");
-    auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1")).await.expect("the owner's usual address passes");
+    auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1"))
+        .await
+        .expect("the owner's usual address passes");
     assert_eq!(db.login_failures_for_account("grace", 0).await.unwrap().count, 0);
 }
 
@@ -199,7 +225,11 @@ async fn a_generated_first_password_must_be_changed_by_its_owner(db: &anomalyfor
     assert!(me.must_change_password, "signed in, but must choose a password first");
     assert!(auth::session_user(db, &token.token).await.unwrap().unwrap().must_change_password);
     let (_, other) = auth::login(db, &policy(), "admin", &first, &client("10.4.0.2")).await.unwrap();
-    let change = |current: &str, new: &str, confirm: &str| PasswordChange { current: current.into(), new: new.into(), confirm: confirm.into() };
+    let change = |current: &str, new: &str, confirm: &str| PasswordChange {
+        current: current.into(),
+        new: new.into(),
+        confirm: confirm.into(),
+    };
     let field = |e: auth::AuthError| match e {
         auth::AuthError::Invalid(f) => f.field,
         e => panic!("{e:?}"),
@@ -208,12 +238,25 @@ async fn a_generated_first_password_must_be_changed_by_its_owner(db: &anomalyfor
         let (me, token) = (me.clone(), token.token.clone());
         async move { auth::change_own_password(db, &policy(), &me, &token, &client("10.4.0.1"), &c).await }
     };
-    assert_eq!(field(try_change(change("", "my own new password", "my own new password")).await.unwrap_err()), "current");
+    assert_eq!(
+        field(try_change(change("", "my own new password", "my own new password")).await.unwrap_err()),
+        "current"
+    );
     assert_eq!(field(try_change(change(&first, "short", "short")).await.unwrap_err()), "new");
-    assert_eq!(field(try_change(change(&first, "my own new password", "my own new passw0rd")).await.unwrap_err()), "confirm");
+    assert_eq!(
+        field(try_change(change(&first, "my own new password", "my own new passw0rd")).await.unwrap_err()),
+        "confirm"
+    );
     assert_eq!(field(try_change(change(&first, &first, &first)).await.unwrap_err()), "new");
-    assert_eq!(field(try_change(change("not the password", "my own new password", "my own new password")).await.unwrap_err()), "current");
-    assert_eq!(db.login_failures_for_account("admin", 0).await.unwrap().count, 1, "a wrong current password counts as a failed sign-in");
+    assert_eq!(
+        field(try_change(change("not the password", "my own new password", "my own new password")).await.unwrap_err()),
+        "current"
+    );
+    assert_eq!(
+        db.login_failures_for_account("admin", 0).await.unwrap().count,
+        1,
+        "a wrong current password counts as a failed sign-in"
+    );
     try_change(change(&first, "my own new password", "my own new password")).await.unwrap();
     let now = auth::session_user(db, &token.token).await.unwrap().expect("this session stays");
     assert!(!now.must_change_password);
@@ -227,7 +270,10 @@ async fn a_generated_first_password_must_be_changed_by_its_owner(db: &anomalyfor
 async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
     let boot = auth::bootstrap(db, Some("a long enough password"), true).await.unwrap();
     assert_eq!(boot.demo_accounts.len(), Role::ALL.len());
-    assert!(!db.user_by_username("admin").await.unwrap().unwrap().must_change_password, "the operator chose AF_ADMIN_PASSWORD");
+    assert!(
+        !db.user_by_username("admin").await.unwrap().unwrap().must_change_password,
+        "the operator chose AF_ADMIN_PASSWORD"
+    );
     assert!(!db.user_by_username("demo.analyst").await.unwrap().unwrap().must_change_password);
     let (_, token) = auth::login(db, &policy(), "demo.admin", "admin-demo-pass", &client("10.3.0.1")).await.unwrap();
     // The next start without demo mode retires every demo account and ends its sessions.
@@ -235,7 +281,9 @@ async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
     assert_eq!(boot.demo_accounts_retired.len(), Role::ALL.len(), "{:?}", boot.demo_accounts_retired);
     assert!(auth::session_user(db, &token.token).await.unwrap().is_none());
     for role in Role::ALL {
-        let e = auth::login(db, &policy(), &format!("demo.{role}"), &format!("{role}-demo-pass"), &client("10.3.0.2")).await.unwrap_err();
+        let e = auth::login(db, &policy(), &format!("demo.{role}"), &format!("{role}-demo-pass"), &client("10.3.0.2"))
+            .await
+            .unwrap_err();
         assert!(matches!(e, auth::AuthError::InvalidCredentials), "demo.{role}: {e:?}");
     }
     // Even when demo.admin is the last active administrator, its public password stops working.
@@ -266,11 +314,23 @@ async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {
 
 async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db) {
     use sqlx::Row;
-    let a = auth::create_api_token(db, auth::TokenRequest { name: "  zeek-sensor-1 ", scopes: "ingest", expires_in_days: None }, "admin").await.unwrap();
+    let a = auth::create_api_token(
+        db,
+        auth::TokenRequest { name: "  zeek-sensor-1 ", scopes: "ingest", expires_in_days: None },
+        "admin",
+    )
+    .await
+    .unwrap();
     assert!(a.secret.starts_with(auth::API_TOKEN_PREFIX) && a.secret.len() > 40, "{}", a.secret);
     assert_eq!(a.token.name, "zeek-sensor-1");
     assert!(!format!("{a:?}").contains(&a.secret), "Debug must not print the secret");
-    let b = auth::create_api_token(db, auth::TokenRequest { name: "suricata", scopes: "ingest", expires_in_days: None }, "cli").await.unwrap();
+    let b = auth::create_api_token(
+        db,
+        auth::TokenRequest { name: "suricata", scopes: "ingest", expires_in_days: None },
+        "cli",
+    )
+    .await
+    .unwrap();
     assert_ne!(a.secret, b.secret);
     // Only the hash is stored.
     let stored: Vec<String> = sqlx::query("SELECT token_hash FROM api_tokens ORDER BY id")
@@ -281,7 +341,12 @@ async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db
         .map(|r| r.try_get("token_hash").unwrap())
         .collect();
     assert_eq!(stored, vec![auth::hash_token(&a.secret), auth::hash_token(&b.secret)]);
-    assert!(auth::create_api_token(db, auth::TokenRequest { name: "", scopes: "ingest", expires_in_days: None }, "admin").await.is_err(), "a name is required");
+    assert!(
+        auth::create_api_token(db, auth::TokenRequest { name: "", scopes: "ingest", expires_in_days: None }, "admin")
+            .await
+            .is_err(),
+        "a name is required"
+    );
 
     // Lookup by the bearer value records the use; unknown values find nothing.
     assert_eq!(a.token.last_used_at, None);
@@ -324,7 +389,10 @@ fn ml_alert(i: i64) -> anomalyforge::store::alerts::NewAlert {
 }
 
 /// A batch of `alerts` with no deduplication, assets or traffic.
-fn plain_batch(alerts: Vec<anomalyforge::store::alerts::NewAlert>, stats: anomalyforge::store::alerts::BatchStats) -> anomalyforge::store::alerts::PersistBatch {
+fn plain_batch(
+    alerts: Vec<anomalyforge::store::alerts::NewAlert>,
+    stats: anomalyforge::store::alerts::BatchStats,
+) -> anomalyforge::store::alerts::PersistBatch {
     anomalyforge::store::alerts::PersistBatch { alerts, stats, ..Default::default() }
 }
 
@@ -341,7 +409,15 @@ async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::D
         signature: Some("ET SCAN <Nmap> \"probe\"".into()),
         ..ml_alert(5000)
     });
-    let stats = BatchStats { source: "suricata".into(), token_id: None, accepted: 1300, rejected: 2, skipped: 7, scored: 1300, score_ms: 12 };
+    let stats = BatchStats {
+        source: "suricata".into(),
+        token_id: None,
+        accepted: 1300,
+        rejected: 2,
+        skipped: 7,
+        scored: 1300,
+        score_ms: 12,
+    };
     let stored = db.persist_batch(&plain_batch(alerts, stats)).await.unwrap();
     assert_eq!(stored.len(), 1204);
     assert!(stored.iter().all(|s| s.created));
@@ -357,14 +433,23 @@ async fn alert_batches_are_stored_in_one_transaction(db: &anomalyforge::store::D
     assert_eq!((sig.status.as_str(), sig.count), ("new", 1));
     assert_eq!(sig.first_seen, sig.last_seen);
     let ml = &recent[1];
-    assert_eq!((ml.detector, ml.threat.as_str(), ml.dst_port, ml.protocol), (Detector::Ml, "ssh_patator", Some(22), Some(6)));
+    assert_eq!(
+        (ml.detector, ml.threat.as_str(), ml.dst_port, ml.protocol),
+        (Detector::Ml, "ssh_patator", Some(22), Some(6))
+    );
     assert_eq!(ml.reasons, r#"{"models":[]}"#);
     // An empty batch still records its statistics.
-    db.persist_batch(&plain_batch(vec![], BatchStats { source: "zeek".into(), accepted: 3, scored: 3, ..BatchStats::default() }))
-        .await
-        .unwrap();
+    db.persist_batch(&plain_batch(
+        vec![],
+        BatchStats { source: "zeek".into(), accepted: 3, scored: 3, ..BatchStats::default() },
+    ))
+    .await
+    .unwrap();
     let totals = db.ingest_totals().await.unwrap();
-    assert_eq!((totals.batches, totals.accepted, totals.rejected, totals.skipped, totals.scored, totals.alerts), (2, 1303, 2, 7, 1303, 1204));
+    assert_eq!(
+        (totals.batches, totals.accepted, totals.rejected, totals.skipped, totals.scored, totals.alerts),
+        (2, 1303, 2, 7, 1303, 1204)
+    );
     // A behaviour detector's alert keeps its detector and count (the schema's CHECK admits it).
     let beacon = NewAlert {
         threat: "c2_beacon".into(),
@@ -404,17 +489,28 @@ async fn repeated_detections_update_one_open_alert(db: &anomalyforge::store::Db)
         reasons: reasons.into(),
         ..NewAlert::blank()
     };
-    let batch = |alerts: Vec<NewAlert>| PersistBatch { alerts, dedup_window_ms: window, stats: BatchStats { source: "flows".into(), ..Default::default() }, ..Default::default() };
+    let batch = |alerts: Vec<NewAlert>| PersistBatch {
+        alerts,
+        dedup_window_ms: window,
+        stats: BatchStats { source: "flows".into(), ..Default::default() },
+        ..Default::default()
+    };
     let first = db.persist_batch(&batch(vec![det(1_000_000, 60, "{\"n\":1}")])).await.unwrap();
     assert!(first[0].created);
     let id = first[0].alert.id;
     // Within the window: the same alert grows; the riskier detection's reasons replace the old ones.
-    let second = db.persist_batch(&batch(vec![NewAlert { count: 3, risk_sum: 240, ..det(1_030_000, 80, "{\"n\":2}") }])).await.unwrap();
+    let second = db
+        .persist_batch(&batch(vec![NewAlert { count: 3, risk_sum: 240, ..det(1_030_000, 80, "{\"n\":2}") }]))
+        .await
+        .unwrap();
     assert_eq!(second.len(), 1);
     let a = &second[0].alert;
     assert!(!second[0].created);
     assert_eq!((a.id, a.count, a.first_seen, a.last_seen, a.risk), (id, 4, 1_000_000, 1_030_000, 80));
-    assert_eq!((a.severity, a.reasons.as_str(), a.base_risk), (anomalyforge::alert::Severity::High, "{\"n\":2}", Some(80)));
+    assert_eq!(
+        (a.severity, a.reasons.as_str(), a.base_risk),
+        (anomalyforge::alert::Severity::High, "{\"n\":2}", Some(80))
+    );
     // A lower risk later keeps the higher one.
     let third = db.persist_batch(&batch(vec![det(1_050_000, 40, "{\"n\":3}")])).await.unwrap();
     assert_eq!((third[0].alert.count, third[0].alert.risk, third[0].alert.reasons.as_str()), (5, 80, "{\"n\":2}"));
@@ -428,7 +524,8 @@ async fn repeated_detections_update_one_open_alert(db: &anomalyforge::store::Db)
     assert!(after_resolve[0].created);
     assert_eq!(db.count_alerts().await.unwrap(), 3);
     // Window 0 = no deduplication.
-    let off = db.persist_batch(&PersistBatch { dedup_window_ms: 0, ..batch(vec![det(1_200_001, 50, "{}")]) }).await.unwrap();
+    let off =
+        db.persist_batch(&PersistBatch { dedup_window_ms: 0, ..batch(vec![det(1_200_001, 50, "{}")]) }).await.unwrap();
     assert!(off[0].created);
     assert_eq!(db.count_alerts().await.unwrap(), 4);
 }
@@ -437,7 +534,12 @@ async fn batches_keep_traffic_and_hourly_aggregates(db: &anomalyforge::store::Db
     use anomalyforge::asset::Criticality;
     use anomalyforge::store::alerts::{NewAlert, PersistBatch, TrafficCount, TrafficKey};
     let hour = 1_700_000_000_000 / 3_600_000 * 3_600_000;
-    let key = |country: &str, verdict: &'static str| TrafficKey { minute: hour, country: country.into(), protocol: 6, verdict };
+    let key = |country: &str, verdict: &'static str| TrafficKey {
+        minute: hour,
+        country: country.into(),
+        protocol: 6,
+        verdict,
+    };
     let det = |src: &str, risk: i64| NewAlert {
         seen_at: hour + 5,
         last_seen: hour + 5,
@@ -456,14 +558,20 @@ async fn batches_keep_traffic_and_hourly_aggregates(db: &anomalyforge::store::Db
         ..Default::default()
     };
     db.persist_batch(&batch(
-        vec![(key("DE", "alert"), TrafficCount { flows: 3, bytes: 300 }), (key("ZZ", "benign"), TrafficCount { flows: 10, bytes: 5 })],
+        vec![
+            (key("DE", "alert"), TrafficCount { flows: 3, bytes: 300 }),
+            (key("ZZ", "benign"), TrafficCount { flows: 10, bytes: 5 }),
+        ],
         vec![det("198.51.100.1", 70), det("198.51.100.2", 90)],
     ))
     .await
     .unwrap();
-    db.persist_batch(&batch(vec![(key("DE", "alert"), TrafficCount { flows: 2, bytes: 20 })], vec![det("198.51.100.1", 80)]))
-        .await
-        .unwrap();
+    db.persist_batch(&batch(
+        vec![(key("DE", "alert"), TrafficCount { flows: 2, bytes: 20 })],
+        vec![det("198.51.100.1", 80)],
+    ))
+    .await
+    .unwrap();
     let traffic = db.traffic_between(hour, hour + 60_000).await.unwrap();
     let de = traffic.iter().find(|r| r.country == "DE").unwrap();
     assert_eq!((de.flows, de.bytes, de.verdict.as_str()), (5, 320, "alert"));
@@ -482,11 +590,23 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
     use anomalyforge::store::assets::AssetFields;
     let inventory = db
-        .upsert_asset(&AssetFields { ip: "10.0.0.5".into(), owner: Some("Payments team".into()), criticality: Some(Criticality::Critical), tags: vec!["pci".into(), "web".into()], ..Default::default() })
+        .upsert_asset(&AssetFields {
+            ip: "10.0.0.5".into(),
+            owner: Some("Payments team".into()),
+            criticality: Some(Criticality::Critical),
+            tags: vec!["pci".into(), "web".into()],
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert!(!inventory.discovered);
-    let alert = NewAlert { seen_at: 5_000, last_seen: 5_000, threat: "ddos".into(), asset_ip: Some("10.0.0.9".into()), ..NewAlert::blank() };
+    let alert = NewAlert {
+        seen_at: 5_000,
+        last_seen: 5_000,
+        threat: "ddos".into(),
+        asset_ip: Some("10.0.0.9".into()),
+        ..NewAlert::blank()
+    };
     let stored = db
         .persist_batch(&PersistBatch {
             alerts: vec![alert],
@@ -500,15 +620,25 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     assert_eq!((found.criticality, found.first_seen, found.last_seen), (Criticality::Medium, Some(5_000), Some(5_000)));
     assert_eq!(stored[0].alert.asset_id, Some(found.id), "the alert points at the discovered asset");
     let known = db.asset_by_ip("10.0.0.5").await.unwrap().unwrap();
-    assert_eq!((known.owner.as_deref(), known.criticality, known.last_seen, known.discovered), (Some("Payments team"), Criticality::Critical, Some(7_000), false));
+    assert_eq!(
+        (known.owner.as_deref(), known.criticality, known.last_seen, known.discovered),
+        (Some("Payments team"), Criticality::Critical, Some(7_000), false)
+    );
     assert_eq!(known.tags, vec!["pci", "web"]);
     let listed = db.list_assets(false, 10, 0).await.unwrap();
-    assert_eq!(listed.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>(), vec!["10.0.0.5", "10.0.0.9"], "most critical first");
+    assert_eq!(
+        listed.iter().map(|a| a.ip.as_str()).collect::<Vec<_>>(),
+        vec!["10.0.0.5", "10.0.0.9"],
+        "most critical first"
+    );
     assert_eq!(db.list_assets(true, 10, 0).await.unwrap().len(), 1);
     let index = db.asset_index().await.unwrap();
     assert_eq!(index.len(), 2);
     // Reviewing a discovered asset fills it in and clears the flag.
-    let reviewed = db.upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() }).await.unwrap();
+    let reviewed = db
+        .upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!((reviewed.id, reviewed.discovered, reviewed.first_seen), (found.id, false, Some(5_000)));
     // Alerts per asset: the discovered host has the one alert, open, with its risk.
     let stats = db.alert_stats_for_assets(&[found.id, known.id]).await.unwrap();
@@ -526,7 +656,10 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     let (created, updated) = db.import_assets(&[edit("10.0.0.5", "Payments"), edit("10.0.0.20", "Web")]).await.unwrap();
     assert_eq!((created, updated), (1, 1));
     let replaced = db.asset_by_ip("10.0.0.5").await.unwrap().unwrap();
-    assert_eq!((replaced.owner.as_deref(), replaced.criticality, replaced.tags.clone()), (Some("Payments"), Criticality::High, vec!["imported".to_string()]));
+    assert_eq!(
+        (replaced.owner.as_deref(), replaced.criticality, replaced.tags.clone()),
+        (Some("Payments"), Criticality::High, vec!["imported".to_string()])
+    );
     assert_eq!(db.count_assets().await.unwrap(), (3, 0));
 }
 
@@ -544,16 +677,29 @@ async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {
     let a = db.create_report(&report("203.0.113.9", IndicatorKind::Ip)).await.unwrap();
     let b = db.create_report(&report("203.0.113.9", IndicatorKind::Ip)).await.unwrap();
     db.create_report(&report("evil.example", IndicatorKind::Domain)).await.unwrap();
-    assert_eq!((a.status, a.reporter.as_str(), a.description.as_str()), (ReportStatus::New, "emp", "<img src=x onerror=alert(1)>"));
+    assert_eq!(
+        (a.status, a.reporter.as_str(), a.description.as_str()),
+        (ReportStatus::New, "emp", "<img src=x onerror=alert(1)>")
+    );
     let intel = db.intel_index().await.unwrap();
     assert_eq!(intel.len(), 1, "domains are not address intel");
     assert_eq!((intel[0].reports, intel[0].report_id), (2, b.id), "the newest open report represents the address");
     db.set_report_status(a.id, ReportStatus::Confirmed, u.id).await.unwrap();
     let intel = db.intel_index().await.unwrap();
-    assert_eq!((intel[0].report_id, intel[0].status, intel[0].reports), (b.id, ReportStatus::Confirmed, 2), "the status is the address's: both reports are confirmed");
+    assert_eq!(
+        (intel[0].report_id, intel[0].status, intel[0].reports),
+        (b.id, ReportStatus::Confirmed, 2),
+        "the status is the address's: both reports are confirmed"
+    );
     db.set_report_status(a.id, ReportStatus::Dismissed, u.id).await.unwrap();
     assert!(db.intel_index().await.unwrap().is_empty());
-    assert!(db.reports_by(u.id, 10, 0).await.unwrap().iter().filter(|r| r.indicator == "203.0.113.9").all(|r| r.status == ReportStatus::Dismissed));
+    assert!(db
+        .reports_by(u.id, 10, 0)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.indicator == "203.0.113.9")
+        .all(|r| r.status == ReportStatus::Dismissed));
     assert_eq!(db.reports_by(u.id, 10, 0).await.unwrap().len(), 3);
     assert_eq!(db.count_reports_since(u.id, 0).await.unwrap(), 3);
     assert!(matches!(db.set_report_status(999, ReportStatus::Confirmed, u.id).await, Err(StoreError::NotFound(_))));
@@ -612,13 +758,15 @@ async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first, ties by id");
-    let ddos = db.query_alerts(&AlertFilter { threat: Some("ddos".into()), ..Default::default() }, None, 100).await.unwrap();
+    let ddos =
+        db.query_alerts(&AlertFilter { threat: Some("ddos".into()), ..Default::default() }, None, 100).await.unwrap();
     assert_eq!(ddos.alerts.len(), 5);
     let risky_de = AlertFilter { min_risk: Some(80), country: Some("DE".into()), ..Default::default() };
     let page = db.query_alerts(&risky_de, None, 100).await.unwrap();
     assert!(page.alerts.iter().all(|a| a.risk >= 80 && a.src_country.as_deref() == Some("DE")));
     assert_eq!(page.alerts.len(), 3, "i = 20, 22, 24: risks 80, 86, 92");
-    let window = AlertFilter { from: Some(1_003), to: Some(1_005), status: Some(AlertStatus::New), ..Default::default() };
+    let window =
+        AlertFilter { from: Some(1_003), to: Some(1_005), status: Some(AlertStatus::New), ..Default::default() };
     assert_eq!(db.query_alerts(&window, None, 100).await.unwrap().alerts.len(), 4);
     let none = AlertFilter { status: Some(AlertStatus::Resolved), ..Default::default() };
     assert!(db.query_alerts(&none, None, 100).await.unwrap().alerts.is_empty());
@@ -642,7 +790,8 @@ async fn alerts_are_triaged_with_history(db: &anomalyforge::store::Db) {
     assert_eq!((alert_b.status.as_str(), alert_b.acknowledged_at), ("new", None));
 
     // Bulk: both close, the missing id is named.
-    let out = db.triage(&[a, b, 999_999], "bob", &Triage::Resolve { note: "blocked at the edge".into() }).await.unwrap();
+    let out =
+        db.triage(&[a, b, 999_999], "bob", &Triage::Resolve { note: "blocked at the edge".into() }).await.unwrap();
     let statuses: Vec<Option<AlertStatus>> = out.iter().map(|o| o.status).collect();
     assert_eq!(statuses, vec![Some(AlertStatus::Resolved), Some(AlertStatus::Resolved), None]);
     assert!(out[2].skipped.as_deref().unwrap().contains("does not exist"));
@@ -657,7 +806,10 @@ async fn alerts_are_triaged_with_history(db: &anomalyforge::store::Db) {
     // Reopening keeps the acknowledgement time and clears the resolution.
     db.triage(&[a], "bob", &Triage::Reopen { note: String::new() }).await.unwrap();
     let alert_a = db.recent_alerts(10).await.unwrap().into_iter().find(|x| x.id == a).unwrap();
-    assert_eq!((alert_a.status.as_str(), alert_a.acknowledged_at, alert_a.resolved_at), ("acknowledged", Some(acked), None));
+    assert_eq!(
+        (alert_a.status.as_str(), alert_a.acknowledged_at, alert_a.resolved_at),
+        ("acknowledged", Some(acked), None)
+    );
 
     let history: Vec<(String, String, String)> =
         db.alert_events(a).await.unwrap().into_iter().map(|e| (e.actor, e.action, e.detail)).collect();
@@ -725,13 +877,20 @@ async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db)
             ..NewAlert::blank()
         })
         .collect();
-    db.persist_batch(&PersistBatch { alerts, assets_seen: vec![("10.0.0.5".into(), now)], ..Default::default() }).await.unwrap();
+    db.persist_batch(&PersistBatch { alerts, assets_seen: vec![("10.0.0.5".into(), now)], ..Default::default() })
+        .await
+        .unwrap();
     let q = |pairs: &[(&str, &str)]| {
-        QueueQuery::from_params(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).validate(now_ms()).unwrap()
+        QueueQuery::from_params(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
+            .validate(now_ms())
+            .unwrap()
     };
     let (rows, total, groups) = db.console_queue(&q(&[])).await.unwrap();
     assert_eq!((rows.len(), total, groups.len()), (12, 12, 0));
-    assert_eq!(rows.iter().map(|r| r.alert.risk).collect::<Vec<_>>(), (0..12).rev().map(|i| 30 + i * 5).collect::<Vec<_>>());
+    assert_eq!(
+        rows.iter().map(|r| r.alert.risk).collect::<Vec<_>>(),
+        (0..12).rev().map(|i| 30 + i * 5).collect::<Vec<_>>()
+    );
     assert!(rows.iter().all(|r| r.asset.as_ref().is_some_and(|a| a.ip == "10.0.0.5")));
     let (_, total, groups) = db.console_queue(&q(&[("group", "threat"), ("country", "DE")])).await.unwrap();
     assert_eq!(total, 6);
@@ -742,12 +901,14 @@ async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db)
     let mut f = q(&[]);
     f.text = Some(TextSearch::Address("198.51.100.1".into()));
     assert_eq!(db.console_queue(&f).await.unwrap().1, 4);
-    let (rows_newest, total, _) = db.console_queue(&q(&[("asset", "10.0.0.5"), ("min_risk", "80"), ("sort", "newest")])).await.unwrap();
+    let (rows_newest, total, _) =
+        db.console_queue(&q(&[("asset", "10.0.0.5"), ("min_risk", "80"), ("sort", "newest")])).await.unwrap();
     assert_eq!(total, 2, "risks 80 and 85");
     assert_eq!(rows_newest.iter().map(|r| r.alert.risk).collect::<Vec<_>>(), vec![80, 85], "newest first");
 
     let o = db.console_overview(now - 5 * 60_000 - 1, now + 1).await.unwrap();
-    let mut origins: Vec<(String, u64, i64)> = o.origins.iter().map(|m| (m.iso_a2.clone(), m.count, m.max_risk)).collect();
+    let mut origins: Vec<(String, u64, i64)> =
+        o.origins.iter().map(|m| (m.iso_a2.clone(), m.count, m.max_risk)).collect();
     origins.sort();
     assert_eq!(origins, vec![("DE".to_string(), 3, 50), ("US".to_string(), 3, 55)]);
     assert_eq!((o.open_alerts, o.new_alerts, o.critical_open), (12, 12, 0), "the riskiest is 85");
@@ -762,7 +923,9 @@ async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db)
 }
 
 async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::store::Db) {
-    use anomalyforge::report::{AlertMatches, IndicatorKind, QueueFilter, ReportCategory, ReportStatus, QUEUE_PER_PAGE};
+    use anomalyforge::report::{
+        AlertMatches, IndicatorKind, QueueFilter, ReportCategory, ReportStatus, QUEUE_PER_PAGE,
+    };
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
     use anomalyforge::store::reports::NewReport;
     const IP: &str = "203.0.113.9";
@@ -782,17 +945,32 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     db.create_report(&report(bob.id, "evil.example", ReportCategory::Malware)).await.unwrap();
     // Alerts from the address (one of them to itself, counted once) and to it.
-    let alert = |i, src: &str, dst: &str| NewAlert { src_ip: Some(src.into()), dst_ip: Some(dst.into()), ..ml_alert(i) };
-    let alerts = vec![alert(1, IP, "10.0.0.5"), alert(2, IP, "10.0.0.6"), alert(3, "10.0.0.7", IP), alert(4, IP, IP), alert(5, "198.51.100.1", "10.0.0.5")];
+    let alert =
+        |i, src: &str, dst: &str| NewAlert { src_ip: Some(src.into()), dst_ip: Some(dst.into()), ..ml_alert(i) };
+    let alerts = vec![
+        alert(1, IP, "10.0.0.5"),
+        alert(2, IP, "10.0.0.6"),
+        alert(3, "10.0.0.7", IP),
+        alert(4, IP, IP),
+        alert(5, "198.51.100.1", "10.0.0.5"),
+    ];
     db.persist_batch(&PersistBatch { alerts, ..Default::default() }).await.unwrap();
 
     // The open queue: one entry per address, the most recently reported first.
     let q = db.report_queue(QueueFilter::Open, 1).await.unwrap();
     assert_eq!((q.total, q.counts.new, q.rows.len(), q.page), (2, 2, 2, 1));
     let (domain, ip) = (&q.rows[0], &q.rows[1]);
-    assert_eq!((domain.indicator.as_str(), domain.kind, domain.alerts), ("evil.example", IndicatorKind::Domain, None), "alerts carry addresses only");
+    assert_eq!(
+        (domain.indicator.as_str(), domain.kind, domain.alerts),
+        ("evil.example", IndicatorKind::Domain, None),
+        "alerts carry addresses only"
+    );
     assert_eq!((ip.indicator.as_str(), ip.status, ip.reports, ip.reporters), (IP, ReportStatus::New, 3, 2));
-    assert_eq!(ip.reporter_names, vec!["Alice A.".to_string(), "bob".to_string()], "display names, else usernames, in reporting order");
+    assert_eq!(
+        ip.reporter_names,
+        vec!["Alice A.".to_string(), "bob".to_string()],
+        "display names, else usernames, in reporting order"
+    );
     assert_eq!(ip.categories, vec![(ReportCategory::Phishing, 2), (ReportCategory::Spam, 1)]);
     assert_eq!((ip.lines.len(), ip.lines[0].category), (3, ReportCategory::Spam), "newest first");
     assert_eq!(ip.lines[0].description, format!("<b>{IP}</b> seen by #{}", alice.id), "kept as typed");
@@ -800,21 +978,37 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     assert_eq!(db.alerts_involving(&["198.51.100.200".to_string()]).await.unwrap().len(), 0);
 
     // A decision covers every report of the address and carries the note to its reporters.
-    let change = db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Confirmed, Some("Blocked for everyone."), ana.id).await.unwrap();
+    let change = db
+        .set_indicator_status(IP, ReportStatus::New, ReportStatus::Confirmed, Some("Blocked for everyone."), ana.id)
+        .await
+        .unwrap();
     assert_eq!((change.reports, change.status), (3, ReportStatus::Confirmed));
     let bobs = db.reports_by(bob.id, 10, 0).await.unwrap();
-    let of = |list: &[anomalyforge::report::EmployeeReport], ind: &str| list.iter().find(|r| r.indicator == ind).map(|r| (r.status, r.note.clone())).unwrap();
+    let of = |list: &[anomalyforge::report::EmployeeReport], ind: &str| {
+        list.iter().find(|r| r.indicator == ind).map(|r| (r.status, r.note.clone())).unwrap()
+    };
     assert_eq!(of(&bobs, IP), (ReportStatus::Confirmed, Some("Blocked for everyone.".into())));
     assert_eq!(of(&bobs, "evil.example"), (ReportStatus::New, None));
     let intel = db.intel_index().await.unwrap();
-    assert_eq!((intel.len(), intel[0].status, intel[0].reports), (1, ReportStatus::Confirmed, 3), "confirmed intel for scoring");
+    assert_eq!(
+        (intel.len(), intel[0].status, intel[0].reports),
+        (1, ReportStatus::Confirmed, 3),
+        "confirmed intel for scoring"
+    );
     // A decision taken on a stale view is refused, naming the status it has now.
-    let stale = db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Dismissed, None, ana.id).await.unwrap_err();
+    let stale =
+        db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Dismissed, None, ana.id).await.unwrap_err();
     assert!(matches!(&stale, StoreError::Conflict(m) if m.contains("confirmed")), "{stale}");
-    assert!(matches!(db.set_indicator_status("198.51.100.1", ReportStatus::New, ReportStatus::Confirmed, None, ana.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        db.set_indicator_status("198.51.100.1", ReportStatus::New, ReportStatus::Confirmed, None, ana.id).await,
+        Err(StoreError::NotFound(_))
+    ));
     let confirmed = db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap();
     assert_eq!(confirmed.rows.len(), 1);
-    assert_eq!((confirmed.rows[0].decided_by.as_deref(), confirmed.rows[0].note.as_deref()), (Some("Ana Lyst"), Some("Blocked for everyone.")));
+    assert_eq!(
+        (confirmed.rows[0].decided_by.as_deref(), confirmed.rows[0].note.as_deref()),
+        (Some("Ana Lyst"), Some("Blocked for everyone."))
+    );
     assert_eq!(db.report_queue(QueueFilter::Open, 1).await.unwrap().rows.len(), 1);
     assert_eq!(db.report_queue(QueueFilter::All, 1).await.unwrap().total, 2);
 
@@ -823,28 +1017,48 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     // confirmed intel, and the next decision reaches the new report too.
     let late = db.create_report(&report(alice.id, IP, ReportCategory::Malware)).await.unwrap();
     assert_eq!((late.status, late.note.as_deref()), (ReportStatus::New, None));
-    assert_eq!(of(&db.reports_by(alice.id, 10, 0).await.unwrap(), IP), (ReportStatus::New, None), "newest first: the late one");
+    assert_eq!(
+        of(&db.reports_by(alice.id, 10, 0).await.unwrap(), IP),
+        (ReportStatus::New, None),
+        "newest first: the late one"
+    );
     let intel = db.intel_index().await.unwrap();
     assert_eq!((intel[0].status, intel[0].reports, intel[0].report_id), (ReportStatus::Confirmed, 4, late.id));
     assert_eq!(db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap().rows.len(), 1);
     // Reopen, dismiss; then a new report of the dismissed address reopens it, note cleared.
     db.set_indicator_status(IP, ReportStatus::Confirmed, ReportStatus::Investigating, None, ana.id).await.unwrap();
-    db.set_indicator_status(IP, ReportStatus::Investigating, ReportStatus::Dismissed, Some("Our own mail relay."), ana.id).await.unwrap();
+    db.set_indicator_status(
+        IP,
+        ReportStatus::Investigating,
+        ReportStatus::Dismissed,
+        Some("Our own mail relay."),
+        ana.id,
+    )
+    .await
+    .unwrap();
     assert!(db.intel_index().await.unwrap().is_empty(), "dismissed addresses are not intel");
     let again = db.create_report(&report(bob.id, IP, ReportCategory::Scanning)).await.unwrap();
     assert_eq!((again.status, again.note), (ReportStatus::New, None));
-    assert!(db.reports_by(alice.id, 10, 0).await.unwrap().iter().all(|r| r.status == ReportStatus::New), "every report of it is open again");
+    assert!(
+        db.reports_by(alice.id, 10, 0).await.unwrap().iter().all(|r| r.status == ReportStatus::New),
+        "every report of it is open again"
+    );
     let counts = db.report_status_counts().await.unwrap();
     assert_eq!((counts.new, counts.confirmed, counts.dismissed), (2, 0, 0));
     let reopened = db.report_queue(QueueFilter::Open, 1).await.unwrap();
     let row = reopened.rows.iter().find(|r| r.indicator == IP).unwrap();
-    assert_eq!((row.reports, row.reporters, row.decided_by.as_deref()), (5, 2, Some("Ana Lyst")), "the earlier decision stays visible");
+    assert_eq!(
+        (row.reports, row.reporters, row.decided_by.as_deref()),
+        (5, 2, Some("Ana Lyst")),
+        "the earlier decision stays visible"
+    );
 
     // Paging.
     for i in 0..QUEUE_PER_PAGE {
         db.create_report(&report(bob.id, &format!("site{i}.example"), ReportCategory::Spam)).await.unwrap();
     }
-    let (p1, p2) = (db.report_queue(QueueFilter::Open, 1).await.unwrap(), db.report_queue(QueueFilter::Open, 2).await.unwrap());
+    let (p1, p2) =
+        (db.report_queue(QueueFilter::Open, 1).await.unwrap(), db.report_queue(QueueFilter::Open, 2).await.unwrap());
     assert_eq!((p1.total, p1.rows.len(), p2.rows.len()), (i64::from(QUEUE_PER_PAGE) + 2, QUEUE_PER_PAGE as usize, 2));
     assert!(p2.rows.iter().all(|r| !p1.rows.iter().any(|o| o.indicator == r.indicator)), "pages do not overlap");
 }

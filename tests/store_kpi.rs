@@ -46,7 +46,14 @@ struct Fixture {
 
 /// Detections from `src` first seen at `seen_at`: `(risk, count, risk_sum)` are the highest risk,
 /// how many were merged and their summed risk.
-fn det(seen_at: i64, threat: &str, src: &str, country: Option<&str>, asset: Option<(&str, Criticality)>, (risk, count, risk_sum): (i64, i64, i64)) -> NewAlert {
+fn det(
+    seen_at: i64,
+    threat: &str,
+    src: &str,
+    country: Option<&str>,
+    asset: Option<(&str, Criticality)>,
+    (risk, count, risk_sum): (i64, i64, i64),
+) -> NewAlert {
     NewAlert {
         seen_at,
         last_seen: seen_at,
@@ -88,21 +95,42 @@ async fn triage(db: &Db, id: i64, action: Triage, at: i64) {
 /// | a5    | Nov 14 16:00    | 16:01  | ddos        | CN      | critical      | 95   | 1 (95)                | – |
 /// | a6    | Nov 14 10:00    | 10:02  | web_xss     | DE      | low           | 70   | 1 (70)                | false positive 11:02 (1 h) |
 async fn fixture(db: &Db) -> Fixture {
-    db.upsert_asset(&AssetFields { ip: CRITICAL.into(), hostname: Some("db-prod".into()), criticality: Some(Criticality::Critical), ..Default::default() })
-        .await
-        .unwrap();
-    db.upsert_asset(&AssetFields { ip: LOW.into(), hostname: None, criticality: Some(Criticality::Low), ..Default::default() }).await.unwrap();
+    db.upsert_asset(&AssetFields {
+        ip: CRITICAL.into(),
+        hostname: Some("db-prod".into()),
+        criticality: Some(Criticality::Critical),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    db.upsert_asset(&AssetFields {
+        ip: LOW.into(),
+        hostname: None,
+        criticality: Some(Criticality::Low),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let crit = Some((CRITICAL, Criticality::Critical));
     let low = Some((LOW, Criticality::Low));
-    let a1 = store(db, det(nov(21, 10, 15), "ddos", "198.51.100.1", Some("CN"), crit, (90, 3, 240)), nov(21, 10, 16)).await;
-    let a2 = store(db, det(nov(21, 13, 50), "port_scan", "198.51.100.2", Some("US"), low, (30, 1, 30)), nov(21, 13, 51)).await;
+    let a1 =
+        store(db, det(nov(21, 10, 15), "ddos", "198.51.100.1", Some("CN"), crit, (90, 3, 240)), nov(21, 10, 16)).await;
+    let a2 =
+        store(db, det(nov(21, 13, 50), "port_scan", "198.51.100.2", Some("US"), low, (30, 1, 30)), nov(21, 13, 51))
+            .await;
     // A repeat five minutes later grows a2 (a detection, not an alert).
-    let grown = store(db, det(nov(21, 13, 55), "port_scan", "198.51.100.2", Some("US"), low, (35, 1, 35)), nov(21, 13, 56)).await;
+    let grown =
+        store(db, det(nov(21, 13, 55), "port_scan", "198.51.100.2", Some("US"), low, (35, 1, 35)), nov(21, 13, 56))
+            .await;
     assert_eq!(grown, a2);
-    let a3 = store(db, det(nov(20, 16, 20), "port_scan", "198.51.100.3", Some("CN"), None, (40, 2, 70)), nov(20, 16, 21)).await;
+    let a3 =
+        store(db, det(nov(20, 16, 20), "port_scan", "198.51.100.3", Some("CN"), None, (40, 2, 70)), nov(20, 16, 21))
+            .await;
     let a4 = store(db, det(nov(20, 9, 0), "ssh_patator", "198.51.100.4", None, crit, (80, 1, 80)), nov(20, 9, 1)).await;
-    let a5 = store(db, det(nov(14, 16, 0), "ddos", "198.51.100.5", Some("CN"), crit, (95, 1, 95)), nov(14, 16, 1)).await;
-    let a6 = store(db, det(nov(14, 10, 0), "web_xss", "198.51.100.6", Some("DE"), low, (70, 1, 70)), nov(14, 10, 2)).await;
+    let a5 =
+        store(db, det(nov(14, 16, 0), "ddos", "198.51.100.5", Some("CN"), crit, (95, 1, 95)), nov(14, 16, 1)).await;
+    let a6 =
+        store(db, det(nov(14, 10, 0), "web_xss", "198.51.100.6", Some("DE"), low, (70, 1, 70)), nov(14, 10, 2)).await;
 
     triage(db, a1, Triage::Acknowledge, nov(21, 10, 26)).await;
     triage(db, a1, Triage::Resolve { note: String::new() }, nov(21, 12, 16)).await;
@@ -137,7 +165,12 @@ async fn fixture(db: &Db) -> Fixture {
             .await
             .unwrap();
         db.set_report_status(r.id, status, reporter).await.unwrap();
-        sqlx::query("UPDATE employee_reports SET created_at = $1 WHERE id = $2").bind(at).bind(r.id).execute(db.pool()).await.unwrap();
+        sqlx::query("UPDATE employee_reports SET created_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(r.id)
+            .execute(db.pool())
+            .await
+            .unwrap();
     }
     Fixture { ids: vec![a1, a2, a3, a4, a5, a6] }
 }
@@ -176,7 +209,8 @@ async fn the_day_range_matches_the_hand_computed_fixture(db: &Db) {
     assert_eq!(r.totals.previous, Volume { alerts: 1, detections: 1, risk_sum: 80 });
     assert_eq!(format!("{:.2}", r.totals.current.average_risk().unwrap()), "53.57");
     // Hourly trend: a3 at Nov 20 16:00 (bucket 1), a1 at Nov 21 10:00 (19), a2 and its repeat at 13:00 (22).
-    let nonzero: Vec<(usize, Volume)> = r.series.iter().copied().enumerate().filter(|(_, v)| v.detections > 0).collect();
+    let nonzero: Vec<(usize, Volume)> =
+        r.series.iter().copied().enumerate().filter(|(_, v)| v.detections > 0).collect();
     assert_eq!(
         nonzero,
         vec![
@@ -193,13 +227,23 @@ async fn the_day_range_matches_the_hand_computed_fixture(db: &Db) {
     assert_eq!(r.response.close.previous.ms(), None, "nothing was closed in the previous 24 hours");
     assert_eq!(r.response.raised.current, StatusCounts { new: 0, acknowledged: 1, resolved: 2, false_positive: 0 });
     assert_eq!(r.response.raised.previous, StatusCounts { acknowledged: 1, ..StatusCounts::default() });
-    let acks: Vec<(usize, i64)> = r.response.series.iter().enumerate().filter(|(_, b)| b.acknowledge.n > 0).map(|(i, b)| (i, b.acknowledge.total_ms / MIN)).collect();
+    let acks: Vec<(usize, i64)> = r
+        .response
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.acknowledge.n > 0)
+        .map(|(i, b)| (i, b.acknowledge.total_ms / MIN))
+        .collect();
     assert_eq!(acks, vec![(3, 120), (19, 10), (23, 10)], "acknowledgements by the hour they happened");
     assert_eq!(threat_counts(&r), vec![("port_scan", 2, 0), ("ddos", 1, 0), ("ssh_patator", 0, 1)]);
     assert_eq!(r.by_threat[0].label, "Port scan");
     assert_eq!(country_counts(&r), vec![("CN", 2, 0), ("US", 1, 0), ("ZZ", 0, 1)]);
     assert_eq!(r.countries[0].label, "China");
-    assert_eq!(criticality_counts(&r), vec![("none", 1, 0), ("low", 1, 0), ("medium", 0, 0), ("high", 0, 0), ("critical", 1, 1)]);
+    assert_eq!(
+        criticality_counts(&r),
+        vec![("none", 1, 0), ("low", 1, 0), ("medium", 0, 0), ("high", 0, 0), ("critical", 1, 1)]
+    );
     let top: Vec<(&str, Option<&str>, &str, i64, i64)> = r
         .top_assets
         .iter()
@@ -224,17 +268,30 @@ async fn the_week_range_cuts_the_previous_period_at_the_same_hour(db: &Db) {
     assert_eq!(per_day, vec![0, 0, 0, 0, 0, 2, 2], "Nov 15 … Nov 21");
     assert_eq!(r.response.acknowledge.current, Mean { n: 4, total_ms: (10 + 10 + 120 + 30) * MIN });
     assert_eq!(format!("{:.1}", r.response.acknowledge.current.ms().unwrap() / MIN as f64), "42.5");
-    assert_eq!(r.response.acknowledge.previous, Mean { n: 1, total_ms: 60 * MIN }, "a6: marking a new alert a false positive acknowledges it");
+    assert_eq!(
+        r.response.acknowledge.previous,
+        Mean { n: 1, total_ms: 60 * MIN },
+        "a6: marking a new alert a false positive acknowledges it"
+    );
     assert_eq!(r.response.close.current, Mean { n: 2, total_ms: 240 * MIN });
     assert_eq!(r.response.close.previous, Mean { n: 1, total_ms: 60 * MIN });
     assert_eq!(r.response.raised.current, StatusCounts { new: 0, acknowledged: 2, resolved: 2, false_positive: 0 });
-    assert_eq!(r.response.raised.previous, StatusCounts { false_positive: 1, ..StatusCounts::default() }, "a5 was stored after the cut");
+    assert_eq!(
+        r.response.raised.previous,
+        StatusCounts { false_positive: 1, ..StatusCounts::default() },
+        "a5 was stored after the cut"
+    );
     assert_eq!(threat_counts(&r), vec![("port_scan", 2, 0), ("ddos", 1, 0), ("ssh_patator", 1, 0), ("web_xss", 0, 1)]);
     assert_eq!(country_counts(&r), vec![("CN", 2, 0), ("US", 1, 0), ("ZZ", 1, 0), ("DE", 0, 1)]);
-    let top: Vec<(&str, i64, i64)> = r.top_assets.iter().map(|a| (a.ip.as_str(), a.alerts.current, a.alerts.previous)).collect();
+    let top: Vec<(&str, i64, i64)> =
+        r.top_assets.iter().map(|a| (a.ip.as_str(), a.alerts.current, a.alerts.previous)).collect();
     assert_eq!(top, vec![(CRITICAL, 2, 0), (LOW, 1, 1)]);
     assert_eq!(r.reports.current, ReportCounts { received: 3, confirmed: 2 });
-    assert_eq!(r.reports.previous, ReportCounts { received: 1, confirmed: 0 }, "the Nov 14 16:00 report is after the cut");
+    assert_eq!(
+        r.reports.previous,
+        ReportCounts { received: 1, confirmed: 0 },
+        "the Nov 14 16:00 report is after the cut"
+    );
     // Thirty days hold everything; the previous thirty days nothing.
     let m = db.kpi_report(KpiRange::Month, NOW).await.unwrap();
     assert_eq!((m.totals.current.alerts, m.totals.previous.alerts), (6, 0));

@@ -102,9 +102,13 @@ impl TryFrom<WireError> for AppError {
             "too_many" => AppError::TooMany { message: w.message, retry_after_secs: w.retry_after_secs.unwrap_or(0) },
             "not_found" => AppError::NotFound(w.message),
             "conflict" => AppError::Conflict(w.message),
-            "bad_request" => AppError::BadRequest(w.message.trim_start_matches("The request was refused: ").to_string()),
+            "bad_request" => {
+                AppError::BadRequest(w.message.trim_start_matches("The request was refused: ").to_string())
+            }
             "internal" => AppError::Internal,
-            "transport" => AppError::Transport(w.message.trim_start_matches("Could not reach the server: ").to_string()),
+            "transport" => {
+                AppError::Transport(w.message.trim_start_matches("Could not reach the server: ").to_string())
+            }
             other => return Err(format!("unknown error kind `{other}`")),
         })
     }
@@ -202,7 +206,9 @@ mod tests {
         assert_eq!(json["error"], "rate_limited");
         assert_eq!(json["retry_after_secs"], 7);
         assert!(json["message"].as_str().unwrap().contains("7 seconds"));
-        let json = serde_json::to_value(AppError::Invalid { field: "username".into(), message: "Enter a username.".into() }).unwrap();
+        let json =
+            serde_json::to_value(AppError::Invalid { field: "username".into(), message: "Enter a username.".into() })
+                .unwrap();
         assert_eq!(json, serde_json::json!({"error": "invalid", "message": "Enter a username.", "field": "username"}));
     }
 }

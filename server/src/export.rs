@@ -15,7 +15,9 @@ const PAGE: i64 = 1000;
 pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>) -> Response {
     match auth.user.as_ref() {
         None => return (StatusCode::UNAUTHORIZED, "Sign in to export the inventory.").into_response(),
-        Some(u) if !Access::ASSETS.allows(u.role) => return (StatusCode::FORBIDDEN, "Your role may not export the inventory.").into_response(),
+        Some(u) if !Access::ASSETS.allows(u.role) => {
+            return (StatusCode::FORBIDDEN, "Your role may not export the inventory.").into_response()
+        }
         Some(_) => {}
     }
     let mut assets = Vec::new();
@@ -30,7 +32,8 @@ pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<R
             }
             Err(e) => {
                 tracing::error!(error = %e, "exporting the inventory failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The inventory cannot be read right now; try again.").into_response();
+                return (StatusCode::SERVICE_UNAVAILABLE, "The inventory cannot be read right now; try again.")
+                    .into_response();
             }
         }
     }

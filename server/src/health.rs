@@ -11,13 +11,17 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
     match state.db.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION })),
+            Json(
+                json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION }),
+            ),
         ),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable", "backend": backend, "version": anomalyforge::VERSION })),
+                Json(
+                    json!({ "status": "unavailable", "database": "unreachable", "backend": backend, "version": anomalyforge::VERSION }),
+                ),
             )
         }
     }

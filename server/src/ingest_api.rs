@@ -78,8 +78,14 @@ use serde_json::json;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/ingest/csv", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Csv, st, h, b)))
-        .route("/api/v1/ingest/flows", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Flows, st, h, b)))
-        .route("/api/v1/ingest/zeek", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Zeek, st, h, b)))
+        .route(
+            "/api/v1/ingest/flows",
+            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Flows, st, h, b)),
+        )
+        .route(
+            "/api/v1/ingest/zeek",
+            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Zeek, st, h, b)),
+        )
         .route(
             "/api/v1/ingest/suricata",
             post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Suricata, st, h, b)),
@@ -162,7 +168,8 @@ impl IngestApiError {
 
 impl IntoResponse for IngestApiError {
     fn into_response(self) -> Response {
-        let mut res = (self.status(), axum::Json(json!({ "error": self.kind(), "message": self.to_string() }))).into_response();
+        let mut res =
+            (self.status(), axum::Json(json!({ "error": self.kind(), "message": self.to_string() }))).into_response();
         let h = res.headers_mut();
         match &self {
             IngestApiError::MissingToken | IngestApiError::InvalidToken => {
@@ -250,7 +257,12 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
     })
 }
 
-async fn ingest(source: Endpoint, State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+async fn ingest(
+    source: Endpoint,
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<axum::Json<IngestReply>, IngestApiError> {
     let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
     // 1. Who: a live API token, before anything of the body is read.
     let secret = bearer(&headers).ok_or(IngestApiError::MissingToken)?;
@@ -280,12 +292,10 @@ async fn ingest(source: Endpoint, State(st): State<AppState>, headers: HeaderMap
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
     let parsing = std::time::Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "parser task failed");
-            IngestApiError::Internal
-        })??;
+    let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits)).await.map_err(|e| {
+        tracing::error!(error = %e, "parser task failed");
+        IngestApiError::Internal
+    })??;
     drop(intake);
     let parse_ms = parsing.elapsed().as_millis() as u64;
     let (flows, signatures) = split(parsed.records);
@@ -378,7 +388,9 @@ fn parse_csv(bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, Inge
         }
         match row {
             Ok(flow) => out.records.push(IngestRecord::Flow(flow)),
-            Err(e) => out.rejected.push(Rejected { line: usize::try_from(e.line).unwrap_or(usize::MAX), reason: e.reason }),
+            Err(e) => {
+                out.rejected.push(Rejected { line: usize::try_from(e.line).unwrap_or(usize::MAX), reason: e.reason })
+            }
         }
     }
     Ok(out)

@@ -17,10 +17,16 @@ pub struct ExportQuery {
     range: Option<String>,
 }
 
-pub async fn kpi_csv(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>, Query(q): Query<ExportQuery>) -> Response {
+pub async fn kpi_csv(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    Query(q): Query<ExportQuery>,
+) -> Response {
     match auth.user.as_ref() {
         None => return (StatusCode::UNAUTHORIZED, "Sign in to export the KPIs.").into_response(),
-        Some(u) if !Access::EXEC.allows(u.role) => return (StatusCode::FORBIDDEN, "Your role may not export the KPIs.").into_response(),
+        Some(u) if !Access::EXEC.allows(u.role) => {
+            return (StatusCode::FORBIDDEN, "Your role may not export the KPIs.").into_response()
+        }
         Some(_) => {}
     }
     let range = match q.range.as_deref().map(KpiRange::parse).transpose() {

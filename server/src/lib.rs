@@ -8,20 +8,20 @@ mod health;
 pub mod ingest_api;
 mod kpi_export;
 pub mod live_api;
-mod token_api;
 mod middleware;
+mod token_api;
 
 use anomalyforge::auth::LoginPolicy;
 use anomalyforge::config::Config;
-use anomalyforge::model_registry::{EngineSlot, Registry};
 use anomalyforge::enrich::{Centroids, Enricher};
 use anomalyforge::geoip::GeoIp;
 use anomalyforge::hub::LiveHub;
 use anomalyforge::metrics::Metrics;
-use anomalyforge::replay::Replay;
-use anomalyforge::worldmap::WorldMap;
+use anomalyforge::model_registry::{EngineSlot, Registry};
 use anomalyforge::pipeline::Pipeline;
+use anomalyforge::replay::Replay;
 use anomalyforge::store::{redact_url, Db};
+use anomalyforge::worldmap::WorldMap;
 use anyhow::Context;
 use app::state::AppState;
 use axum::routing::get;
@@ -50,7 +50,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         // Printed once to the terminal, on the first start only: never into the structured logs,
         // which are shipped and kept; it is not stored anywhere in clear.
         eprintln!("\nThe first administrator was created: username `admin`, password `{password}`.\nIt is shown only this once.\n");
-        tracing::warn!(username = "admin", "created the first administrator; its password was printed once to the terminal (standard error)");
+        tracing::warn!(
+            username = "admin",
+            "created the first administrator; its password was printed once to the terminal (standard error)"
+        );
     } else if boot.admin_created {
         tracing::info!(username = "admin", "created the first administrator with AF_ADMIN_PASSWORD");
     }
@@ -72,8 +75,15 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         let pipeline = Pipeline::start(engine, db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
         let replay = Replay::new(config.replay.clone(), pipeline.clone(), geo);
         if config.replay.autostart.unwrap_or(config.demo) {
-            let status = replay.start().await.context("starting the traffic replay (set AF_REPLAY__AUTOSTART=false to run without it)")?;
-            tracing::warn!(flows = status.total, speed = status.speed, "replaying recorded CIC-IDS2017 traffic (demo data, not live traffic)");
+            let status = replay
+                .start()
+                .await
+                .context("starting the traffic replay (set AF_REPLAY__AUTOSTART=false to run without it)")?;
+            tracing::warn!(
+                flows = status.total,
+                speed = status.speed,
+                "replaying recorded CIC-IDS2017 traffic (demo data, not live traffic)"
+            );
         }
         (Some(pipeline), Some(enricher), Some(replay))
     } else {
@@ -117,21 +127,18 @@ async fn load_geoip(path: &Path) -> anyhow::Result<Arc<GeoIp>> {
 /// Latitude and longitude of every country on the bundled world map (area centroid of its largest
 /// polygon), for placing alert sources on the SOC console's maps.
 fn country_centroids() -> Centroids {
-    WorldMap::bundled()
-        .countries()
-        .iter()
-        .map(|c| (c.iso_a2.clone(), (c.centroid.1, c.centroid.0)))
-        .collect()
+    WorldMap::bundled().countries().iter().map(|c| (c.iso_a2.clone(), (c.centroid.1, c.centroid.0))).collect()
 }
 
 /// Loads the active model version once, off the async executor (the shipped models of `dir` unless
 /// an admin chose a retrained version). The error names the file at fault.
 async fn load_engine(models: &Registry, dir: &Path) -> anyhow::Result<EngineSlot> {
     let shown = dir.display().to_string();
-    let slot = models
-        .load_active()
-        .await
-        .with_context(|| format!("loading the detection models from `{shown}` (set AF_MODEL_DIR, or AF_INGEST=false to run without ingest)"))?;
+    let slot = models.load_active().await.with_context(|| {
+        format!(
+            "loading the detection models from `{shown}` (set AF_MODEL_DIR, or AF_INGEST=false to run without ingest)"
+        )
+    })?;
     tracing::info!(dir = %slot.current().dir().display(), version = %slot.current().manifest().model_version, "detection models loaded");
     Ok(slot)
 }
@@ -179,7 +186,11 @@ pub struct Running {
 }
 
 /// Binds `listener` and serves until `shutdown` resolves.
-pub async fn start(state: AppState, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<Running> {
+pub async fn start(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let db = state.db.clone();
     spawn_housekeeping(db.clone(), state.config.login_window_secs);

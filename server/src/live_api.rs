@@ -69,14 +69,21 @@ impl IntoResponse for ReadApiError {
                 "sign in, or send an API token as `Authorization: Bearer <token>`".to_string(),
                 None,
             ),
-            ReadApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden", "your role may not see alerts".to_string(), None),
+            ReadApiError::Forbidden => {
+                (StatusCode::FORBIDDEN, "forbidden", "your role may not see alerts".to_string(), None)
+            }
             ReadApiError::Scope(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
             ReadApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
-            ReadApiError::BadParam(e) => (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param.to_string())),
-            ReadApiError::Invalid(f) => (StatusCode::BAD_REQUEST, "invalid_parameter", f.message, Some(f.field)),
-            ReadApiError::Unavailable => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is unavailable; try again".to_string(), None)
+            ReadApiError::BadParam(e) => {
+                (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param.to_string()))
             }
+            ReadApiError::Invalid(f) => (StatusCode::BAD_REQUEST, "invalid_parameter", f.message, Some(f.field)),
+            ReadApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable; try again".to_string(),
+                None,
+            ),
         };
         let mut body = json!({ "error": code, "message": message });
         if let Some(p) = param {
@@ -181,35 +188,38 @@ pub async fn stream(
         changes: st.db.session_changes(),
         every: tokio::time::interval_at(tokio::time::Instant::now() + SESSION_RECHECK, SESSION_RECHECK),
     };
-    let events = futures_util::stream::unfold((rx, closed, guard, session), |(mut rx, mut closed, guard, mut session)| async move {
-        let received = loop {
-            tokio::select! {
-                r = rx.recv() => break r,
-                // The server is shutting down: end the response so the connection can close.
-                () = &mut closed => return None,
-                changed = session.changes.changed() => {
-                    if changed.is_err() || !session.still_allowed().await {
-                        return None;
+    let events = futures_util::stream::unfold(
+        (rx, closed, guard, session),
+        |(mut rx, mut closed, guard, mut session)| async move {
+            let received = loop {
+                tokio::select! {
+                    r = rx.recv() => break r,
+                    // The server is shutting down: end the response so the connection can close.
+                    () = &mut closed => return None,
+                    changed = session.changes.changed() => {
+                        if changed.is_err() || !session.still_allowed().await {
+                            return None;
+                        }
+                    }
+                    _ = session.every.tick() => {
+                        if !session.still_allowed().await {
+                            return None;
+                        }
                     }
                 }
-                _ = session.every.tick() => {
-                    if !session.still_allowed().await {
-                        return None;
-                    }
+            };
+            let frame: Arc<Frame> = match received {
+                Ok(frame) => frame,
+                Err(RecvError::Lagged(skipped)) => {
+                    guard.0.stream_lagged.fetch_add(skipped, Relaxed);
+                    let data = serde_json::to_string(&LiveEvent::Lagged { skipped }).unwrap_or_default();
+                    Arc::new(Frame { event: "lagged", data })
                 }
-            }
-        };
-        let frame: Arc<Frame> = match received {
-            Ok(frame) => frame,
-            Err(RecvError::Lagged(skipped)) => {
-                guard.0.stream_lagged.fetch_add(skipped, Relaxed);
-                let data = serde_json::to_string(&LiveEvent::Lagged { skipped }).unwrap_or_default();
-                Arc::new(Frame { event: "lagged", data })
-            }
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok(Event::default().event(frame.event).data(frame.data.as_str())), (rx, closed, guard, session)))
-    });
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(Event::default().event(frame.event).data(frame.data.as_str())), (rx, closed, guard, session)))
+        },
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
@@ -231,10 +241,10 @@ pub struct AlertParams {
 /// Unix ms from `1700000000000` or an ISO-8601 time (`2026-11-21T10:00:00Z`).
 fn time_param(param: &'static str, v: &str) -> Result<i64, FilterError> {
     let v = v.trim();
-    v.parse::<i64>()
-        .ok()
-        .or_else(|| time::iso_to_micros(v).map(|us| us.div_euclid(1000)))
-        .ok_or_else(|| FilterError { param, reason: format!("`{v}` is neither unix milliseconds nor an ISO-8601 time") })
+    v.parse::<i64>().ok().or_else(|| time::iso_to_micros(v).map(|us| us.div_euclid(1000))).ok_or_else(|| FilterError {
+        param,
+        reason: format!("`{v}` is neither unix milliseconds nor an ISO-8601 time"),
+    })
 }
 
 fn int_param(param: &'static str, v: &str) -> Result<i64, FilterError> {
@@ -281,7 +291,8 @@ pub async fn list_alerts(
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ReadApiError> {
     machine_or_session(&st, &auth, &headers).await?;
-    let Query(params) = params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
+    let Query(params) =
+        params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
     let (filter, cursor, limit) = params.parse().map_err(ReadApiError::BadParam)?;
     let page = st.db.query_alerts(&filter, cursor, limit).await.map_err(|e| {
         tracing::error!(error = %e, "listing alerts failed");
@@ -291,7 +302,11 @@ pub async fn list_alerts(
 }
 
 /// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>, headers: HeaderMap) -> Result<Response, ReadApiError> {
+pub async fn metrics(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+) -> Result<Response, ReadApiError> {
     machine_or_session(&st, &auth, &headers).await?;
     let gauges = st
         .pipeline
@@ -316,12 +331,22 @@ mod tests {
 
     #[test]
     fn alert_parameters_parse_and_name_what_is_wrong() {
-        let (f, c, l) = params(&[("from", "2026-11-21T10:00:00Z"), ("status", "new"), ("min_risk", "70"), ("limit", "20")]).parse().unwrap();
+        let (f, c, l) =
+            params(&[("from", "2026-11-21T10:00:00Z"), ("status", "new"), ("min_risk", "70"), ("limit", "20")])
+                .parse()
+                .unwrap();
         assert_eq!(f.from, Some(1_795_255_200_000));
         assert_eq!((f.status, f.min_risk, c, l), (Some(AlertStatus::New), Some(70), None, 20));
         let (f, _, l) = params(&[("to", "1700000000000"), ("status", "")]).parse().unwrap();
         assert_eq!((f.to, f.status, l), (Some(1_700_000_000_000), None, 100));
-        for (k, v) in [("from", "yesterday"), ("status", "open"), ("min_risk", "high"), ("limit", "0"), ("cursor", "x"), ("country", "Germany")] {
+        for (k, v) in [
+            ("from", "yesterday"),
+            ("status", "open"),
+            ("min_risk", "high"),
+            ("limit", "0"),
+            ("cursor", "x"),
+            ("country", "Germany"),
+        ] {
             let e = params(&[(k, v)]).parse().unwrap_err();
             assert_eq!(e.param, k, "{e}");
         }

@@ -66,7 +66,12 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     // A Host this server does not serve is refused before anything else (DNS rebinding).
-    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string()));
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()));
     if let Some(host) = host.filter(|h| !state.config.allows_host(h)) {
         tracing::warn!(%path, host = %host.chars().take(100).collect::<String>(), "refused a request for a host not in allowed_hosts");
         return error_json(
@@ -91,7 +96,8 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         None => None,
     };
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let forwarded: Vec<&str> =
+        req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let client = ClientInfo {
         ip: peer
             .map(|p| auth::client_address(p, &forwarded, &state.config.trusted_proxies).to_string())
@@ -145,7 +151,9 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
     let h = res.headers_mut();
     if clear_stale_cookie && !h.contains_key(header::SET_COOKIE) {
         let secure = if state.config.secure_cookies { "; Secure" } else { "" };
-        if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")) {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
+        {
             h.append(header::SET_COOKIE, v);
         }
     }
@@ -178,7 +186,9 @@ async fn with_error_status(res: Response) -> Response {
     match serde_json::from_slice::<app::error::AppError>(&bytes) {
         Ok(err) => {
             parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            if let app::error::AppError::RateLimited { retry_after_secs } | app::error::AppError::TooMany { retry_after_secs, .. } = err {
+            if let app::error::AppError::RateLimited { retry_after_secs }
+            | app::error::AppError::TooMany { retry_after_secs, .. } = err
+            {
                 parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
         }
@@ -191,7 +201,9 @@ async fn with_error_status(res: Response) -> Response {
 type ResponseFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Response<Body>> + Send>>;
 
 /// Static files from the site root; anything else renders the app's 404 page.
-pub fn fallback(state: AppState) -> impl Fn(axum::http::Uri, State<AppState>, Request<Body>) -> ResponseFuture + Clone + Send + 'static {
+pub fn fallback(
+    state: AppState,
+) -> impl Fn(axum::http::Uri, State<AppState>, Request<Body>) -> ResponseFuture + Clone + Send + 'static {
     let options = state.leptos_options.clone();
     leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || leptos::prelude::provide_context(state.clone()),

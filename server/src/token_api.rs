@@ -67,7 +67,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-pub async fn revoke(State(st): State<AppState>, headers: HeaderMap, Path(id): Path<i64>) -> Result<Json<ApiToken>, ReadApiError> {
+pub async fn revoke(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Json<ApiToken>, ReadApiError> {
     let actor = admin(&st, &headers).await?;
     auth::revoke_api_token(&st.db, id, &actor).await.map(Json).map_err(refused)
 }

@@ -88,8 +88,12 @@ async fn csv_import_keeps_good_rows_names_bad_ones_and_export_round_trips() {
     let list: Value = app.call(&admin, "assets/list", &[("view", "all"), ("page", "1")]).await.json().await.unwrap();
     assert_eq!((list["total"].as_i64(), list["discovered"].as_i64()), (Some(3), Some(1)));
     let erp = list["rows"].as_array().unwrap().iter().find(|r| r["asset"]["ip"] == "10.2.0.1").unwrap();
-    assert_eq!((erp["alerts"].as_i64(), erp["open_alerts"].as_i64(), erp["max_risk"].as_f64()), (Some(1), Some(1), Some(64.0)));
-    let discovered: Value = app.call(&admin, "assets/list", &[("view", "discovered"), ("page", "1")]).await.json().await.unwrap();
+    assert_eq!(
+        (erp["alerts"].as_i64(), erp["open_alerts"].as_i64(), erp["max_risk"].as_f64()),
+        (Some(1), Some(1), Some(64.0))
+    );
+    let discovered: Value =
+        app.call(&admin, "assets/list", &[("view", "discovered"), ("page", "1")]).await.json().await.unwrap();
     assert_eq!(discovered["rows"].as_array().unwrap().len(), 1);
     assert_eq!(discovered["rows"][0]["asset"]["ip"], "10.2.0.50");
 
@@ -101,7 +105,10 @@ async fn csv_import_keeps_good_rows_names_bad_ones_and_export_round_trips() {
     assert!(text.contains("10.2.0.1,,Finance,,high,erp;prod,false"), "{text}");
     // The export imports back: every row updates, none is new or rejected, the flag is cleared.
     let again: Value = app.call(&admin, "assets/import", &[("csv", &text)]).await.json().await.unwrap();
-    assert_eq!((again["created"].as_u64(), again["updated"].as_u64(), again["rejected"].as_array().map(Vec::len)), (Some(0), Some(3), Some(0)));
+    assert_eq!(
+        (again["created"].as_u64(), again["updated"].as_u64(), again["rejected"].as_array().map(Vec::len)),
+        (Some(0), Some(3), Some(0))
+    );
     assert!(!app.db.asset_by_ip("10.2.0.50").await.unwrap().unwrap().discovered);
     app.stop().await;
 }

@@ -68,7 +68,13 @@ async fn acknowledged_batches_survive_sigkill() {
     let token = {
         let db = Db::connect(&db_url, 2).await.unwrap();
         db.migrate().await.unwrap();
-        let t = anomalyforge::auth::create_api_token(&db, anomalyforge::auth::TokenRequest { name: "crash-test", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap();
+        let t = anomalyforge::auth::create_api_token(
+            &db,
+            anomalyforge::auth::TokenRequest { name: "crash-test", scopes: "ingest,read", expires_in_days: None },
+            "test",
+        )
+        .await
+        .unwrap();
         db.close().await;
         t.secret
     };
@@ -158,10 +164,18 @@ async fn acknowledged_batches_survive_sigkill() {
             missing.push((i, alerts, alerts_created));
         }
     }
-    assert!(missing.is_empty(), "acknowledged batches lost or partial after SIGKILL (batch, alerts, announced): {missing:?} of {}", acked.len());
+    assert!(
+        missing.is_empty(),
+        "acknowledged batches lost or partial after SIGKILL (batch, alerts, announced): {missing:?} of {}",
+        acked.len()
+    );
     println!("{} batches acknowledged, {in_flight_at_kill} in flight at the kill, all stored whole", acked.len());
     let totals = db.ingest_totals().await.unwrap();
-    assert!(totals.batches as usize >= acked.len() && totals.batches as usize <= attempted, "{totals:?}, {} acked", acked.len());
+    assert!(
+        totals.batches as usize >= acked.len() && totals.batches as usize <= attempted,
+        "{totals:?}, {} acked",
+        acked.len()
+    );
     assert_eq!(totals.accepted, totals.batches * 24, "whole batches only: {totals:?}");
     let check: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(db.pool()).await.unwrap();
     assert_eq!(check, "ok");

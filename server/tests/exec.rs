@@ -34,7 +34,12 @@ fn tag<'a>(html: &'a str, attr: &str) -> &'a str {
 /// ago; returns the id of one recent alert.
 async fn seed(app: &TestApp) -> String {
     app.db
-        .upsert_asset(&AssetFields { ip: "10.0.0.7".into(), hostname: Some(MARKUP.into()), criticality: Some(Criticality::High), ..Default::default() })
+        .upsert_asset(&AssetFields {
+            ip: "10.0.0.7".into(),
+            hostname: Some(MARKUP.into()),
+            criticality: Some(Criticality::High),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let now = now_ms();
@@ -96,7 +101,9 @@ async fn executives_and_admins_get_the_kpis_and_no_one_else() {
     // The executive reaches no triage action: the server refuses it and nothing changes.
     let exec = &clients[4].1;
     assert_eq!(clients[4].0, Some(Role::Executive));
-    let res = app.call(exec, "alerts/triage", &[("ids", &alert_id), ("action", "resolve"), ("note", ""), ("assignee", "")]).await;
+    let res = app
+        .call(exec, "alerts/triage", &[("ids", &alert_id), ("action", "resolve"), ("note", ""), ("assignee", "")])
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(app.call(exec, "alerts/history", &[("alert_id", &alert_id)]).await.status(), 403);
     assert_eq!(exec.get(app.url("/soc")).send().await.unwrap().status(), 403);
@@ -109,7 +116,8 @@ async fn ranges_change_the_figures_and_a_wrong_range_is_named() {
     let app = TestApp::spawn().await;
     seed(&app).await;
     let exec = app.signed_in(Role::Executive).await;
-    let alerts = |v: &Value| (v["totals"]["current"]["alerts"].as_i64().unwrap(), v["series"].as_array().unwrap().len());
+    let alerts =
+        |v: &Value| (v["totals"]["current"]["alerts"].as_i64().unwrap(), v["series"].as_array().unwrap().len());
     let day: Value = app.call(&exec, "kpi/report", &[("range", "24h")]).await.json().await.unwrap();
     let week: Value = app.call(&exec, "kpi/report", &[("range", "7d")]).await.json().await.unwrap();
     assert_eq!(alerts(&day), (3, 24));
@@ -132,7 +140,10 @@ async fn the_page_is_complete_without_javascript_and_shows_data_as_text() {
     seed(&app).await;
     let exec = app.signed_in(Role::Executive).await;
     let html = exec.get(app.url("/exec?range=24h")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Security KPIs") && html.contains(r#"data-test="kpi-alerts""#), "the figures are in the HTML");
+    assert!(
+        html.contains("Security KPIs") && html.contains(r#"data-test="kpi-alerts""#),
+        "the figures are in the HTML"
+    );
     assert!(tag(&html, r#"data-range="24h""#).contains(r#"aria-current="page""#), "the 24 h link is current");
     assert!(!tag(&html, r#"data-range="7d""#).contains("aria-current"));
     assert!(html.contains("Last 24 hours"));
@@ -167,7 +178,10 @@ async fn the_page_is_complete_without_javascript_and_shows_data_as_text() {
     let empty = TestApp::spawn().await;
     let admin = empty.signed_in(Role::Admin).await;
     let html = admin.get(empty.url("/exec")).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains(r#"data-test="empty""#) && html.contains("No alerts were recorded in the last 7 days"), "an honest empty state");
+    assert!(
+        html.contains(r#"data-test="empty""#) && html.contains("No alerts were recorded in the last 7 days"),
+        "an honest empty state"
+    );
     assert!(html.contains("No data in this range"));
     empty.stop().await;
     app.stop().await;

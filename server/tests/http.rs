@@ -66,7 +66,12 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
 async fn empty_and_overlong_fields_are_named_and_change_nothing() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    for (user, pass, field) in [("", "x", "username"), ("analyst", "", "password"), (&"u".repeat(65)[..], "x", "username"), ("analyst", &"p".repeat(300)[..], "password")] {
+    for (user, pass, field) in [
+        ("", "x", "username"),
+        ("analyst", "", "password"),
+        (&"u".repeat(65)[..], "x", "username"),
+        ("analyst", &"p".repeat(300)[..], "password"),
+    ] {
         let res = app.login(&c, user, pass).await;
         assert_eq!(res.status(), 422, "{user:?}/{pass:?}");
         let body: Value = res.json().await.unwrap();
@@ -185,7 +190,10 @@ fn pages_stream_to_the_end_beside_other_servers() {
                                 let what = format!("worker {w}, round {round}: {} as {role}", page.path);
                                 match got {
                                     Ok(Ok((200, body))) if body.contains("</footer>") && body.contains(page.title) => {}
-                                    Ok(Ok((status, body))) => failures.push(format!("{what}: {status}, {} bytes without title or footer", body.len())),
+                                    Ok(Ok((status, body))) => failures.push(format!(
+                                        "{what}: {status}, {} bytes without title or footer",
+                                        body.len()
+                                    )),
                                     Ok(Err(e)) => failures.push(format!("{what}: {e}")),
                                     Err(_) => failures.push(format!("{what}: stalled for 20 s")),
                                 }
@@ -219,8 +227,18 @@ async fn server_function_access_table() {
     use Role::{Admin, Analyst, Employee, Executive, Responder};
     let app = TestApp::spawn().await;
     let employee_id = app.db.user_by_username("employee").await.unwrap().unwrap().id.to_string();
-    let token_id = anomalyforge::auth::create_api_token(&app.db, anomalyforge::auth::TokenRequest { name: "existing", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap().token.id.to_string();
-    let rule = anomalyforge::suppression::validate_suppression("198.51.100.77", "", "", "a rule to expire", "").unwrap();
+    let token_id = anomalyforge::auth::create_api_token(
+        &app.db,
+        anomalyforge::auth::TokenRequest { name: "existing", scopes: "ingest,read", expires_in_days: None },
+        "test",
+    )
+    .await
+    .unwrap()
+    .token
+    .id
+    .to_string();
+    let rule =
+        anomalyforge::suppression::validate_suppression("198.51.100.77", "", "", "a rule to expire", "").unwrap();
     let rule_id = app.db.create_suppression(&rule, "test").await.unwrap().id.to_string();
     // One reported address per client, for `reports/set_status`.
     for i in 0..=Role::ALL.len() {
@@ -248,22 +266,58 @@ async fn server_function_access_table() {
             ("auth/me", vec![], None),
             ("auth/demo_accounts", vec![], None),
             // A wrong current password: allowed callers get 422, and nothing changes.
-            ("account/change_password", vec![("current", "not it at all"), ("new", "a new long password"), ("confirm", "a new long password")], Some(&[Admin, Analyst, Responder, Executive, Employee])),
+            (
+                "account/change_password",
+                vec![("current", "not it at all"), ("new", "a new long password"), ("confirm", "a new long password")],
+                Some(&[Admin, Analyst, Responder, Executive, Employee]),
+            ),
             ("admin/list_users", vec![], Some(&[Admin])),
             ("admin/audit", vec![], Some(&[Admin])),
-            ("admin/create_user", vec![("username", &new_name), ("display_name", ""), ("role", "employee"), ("password", "a long enough password")], Some(&[Admin])),
+            (
+                "admin/create_user",
+                vec![
+                    ("username", &new_name),
+                    ("display_name", ""),
+                    ("role", "employee"),
+                    ("password", "a long enough password"),
+                ],
+                Some(&[Admin]),
+            ),
             ("admin/set_role", vec![("user_id", &employee_id), ("role", "employee")], Some(&[Admin])),
             ("admin/set_disabled", vec![("user_id", &employee_id), ("disabled", "false")], Some(&[Admin])),
             ("admin/list_api_tokens", vec![], Some(&[Admin])),
-            ("admin/create_api_token", vec![("name", &new_name), ("scopes", "ingest"), ("expires_in_days", "30")], Some(&[Admin])),
+            (
+                "admin/create_api_token",
+                vec![("name", &new_name), ("scopes", "ingest"), ("expires_in_days", "30")],
+                Some(&[Admin]),
+            ),
             ("admin/revoke_api_token", vec![("token_id", &token_id)], Some(&[Admin])),
             ("admin/replay_status", vec![], Some(&[Admin])),
             ("admin/replay_control", vec![("action", "stop")], Some(&[Admin])),
             ("alerts/history", vec![("alert_id", "1")], Some(&[Admin, Analyst, Responder])),
-            ("alerts/triage", vec![("ids", "999999"), ("action", "resolve"), ("note", ""), ("assignee", "")], Some(&[Admin, Analyst, Responder])),
-            ("alerts/step", vec![("alert_id", "999999"), ("step", "1"), ("done", "true")], Some(&[Admin, Analyst, Responder])),
+            (
+                "alerts/triage",
+                vec![("ids", "999999"), ("action", "resolve"), ("note", ""), ("assignee", "")],
+                Some(&[Admin, Analyst, Responder]),
+            ),
+            (
+                "alerts/step",
+                vec![("alert_id", "999999"), ("step", "1"), ("done", "true")],
+                Some(&[Admin, Analyst, Responder]),
+            ),
             ("assets/list", vec![("view", "all"), ("page", "1")], Some(&[Admin, Analyst])),
-            ("assets/save", vec![("asset[ip]", &asset_ip), ("asset[hostname]", ""), ("asset[owner]", "x"), ("asset[purpose]", ""), ("asset[criticality]", "low"), ("asset[tags]", "")], Some(&[Admin, Analyst])),
+            (
+                "assets/save",
+                vec![
+                    ("asset[ip]", &asset_ip),
+                    ("asset[hostname]", ""),
+                    ("asset[owner]", "x"),
+                    ("asset[purpose]", ""),
+                    ("asset[criticality]", "low"),
+                    ("asset[tags]", ""),
+                ],
+                Some(&[Admin, Analyst]),
+            ),
             ("assets/import", vec![("csv", &csv)], Some(&[Admin, Analyst])),
             ("kpi/report", vec![("range", "24h")], Some(&[Admin, Executive])),
             ("models/overview", vec![], Some(&[Admin, Analyst])),
@@ -273,18 +327,40 @@ async fn server_function_access_table() {
             ("models/activate", vec![("version", "shipped")], Some(&[Admin])),
             ("models/retrain", vec![], Some(&[Admin])),
             ("playbooks/list", vec![], Some(&[Admin, Analyst, Responder])),
-            ("playbooks/update", vec![("threat", "ddos"), ("title", "DDoS"), ("summary", ""), ("steps", "Block the sources")], Some(&[Admin, Responder])),
-            ("reports/submit", vec![("indicator", "198.51.100.200"), ("category", "scanning"), ("description", "probe")], Some(&[Admin, Analyst, Responder, Executive, Employee])),
+            (
+                "playbooks/update",
+                vec![("threat", "ddos"), ("title", "DDoS"), ("summary", ""), ("steps", "Block the sources")],
+                Some(&[Admin, Responder]),
+            ),
+            (
+                "reports/submit",
+                vec![("indicator", "198.51.100.200"), ("category", "scanning"), ("description", "probe")],
+                Some(&[Admin, Analyst, Responder, Executive, Employee]),
+            ),
             ("reports/mine", vec![], Some(&[Admin, Analyst, Responder, Executive, Employee])),
             ("reports/queue", vec![("status", ""), ("page", "1")], Some(&[Admin, Analyst, Responder])),
             ("reports/counts", vec![], Some(&[Admin, Analyst, Responder])),
-            ("reports/set_status", vec![("indicator", &reported), ("from", "new"), ("status", "investigating"), ("note", "")], Some(&[Admin, Analyst, Responder])),
+            (
+                "reports/set_status",
+                vec![("indicator", &reported), ("from", "new"), ("status", "investigating"), ("note", "")],
+                Some(&[Admin, Analyst, Responder]),
+            ),
             ("soc/queue", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/alert", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/list", vec![], Some(&[Admin, Analyst, Responder])),
             ("drift/report", vec![], Some(&[Admin, Analyst, Responder])),
-            ("suppressions/create", vec![("src_ip", "203.0.113.50"), ("threat", ""), ("asset_ip", ""), ("reason", "scanner we run"), ("expires_in_hours", "")], Some(&[Admin, Analyst, Responder])),
+            (
+                "suppressions/create",
+                vec![
+                    ("src_ip", "203.0.113.50"),
+                    ("threat", ""),
+                    ("asset_ip", ""),
+                    ("reason", "scanner we run"),
+                    ("expires_in_hours", ""),
+                ],
+                Some(&[Admin, Analyst, Responder]),
+            ),
             ("suppressions/expire", vec![("id", &rule_id)], Some(&[Admin, Analyst, Responder])),
             ("suppressions/delete", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
         ];
@@ -313,7 +389,8 @@ async fn server_function_access_table() {
     assert_eq!(registered, called, "server functions missing from (or gone but still in) the access table");
     // Refused calls changed nothing: only the admin's create_user went through.
     let users = app.db.list_users().await.unwrap();
-    let created: Vec<_> = users.iter().filter(|u| u.username.starts_with("created-")).map(|u| u.username.as_str()).collect();
+    let created: Vec<_> =
+        users.iter().filter(|u| u.username.starts_with("created-")).map(|u| u.username.as_str()).collect();
     assert_eq!(created, vec!["created-1"]);
     let tokens = app.db.list_api_tokens().await.unwrap();
     let created: Vec<_> = tokens.iter().map(|t| t.name.as_str()).collect();
@@ -322,8 +399,16 @@ async fn server_function_access_table() {
     assert_eq!((counts.investigating, counts.new), (3, 4), "only the SOC roles' decisions went through");
     // Only the admin's and the analyst's asset saves and imports went through.
     for (i, stored) in [(1, true), (2, true), (3, false), (4, false), (5, false), (0, false)] {
-        assert_eq!(app.db.asset_by_ip(&format!("10.9.0.{}", i + 1)).await.unwrap().is_some(), stored, "save by client {i}");
-        assert_eq!(app.db.asset_by_ip(&format!("10.9.1.{}", i + 1)).await.unwrap().is_some(), stored, "import by client {i}");
+        assert_eq!(
+            app.db.asset_by_ip(&format!("10.9.0.{}", i + 1)).await.unwrap().is_some(),
+            stored,
+            "save by client {i}"
+        );
+        assert_eq!(
+            app.db.asset_by_ip(&format!("10.9.1.{}", i + 1)).await.unwrap().is_some(),
+            stored,
+            "import by client {i}"
+        );
     }
     app.stop().await;
 }
@@ -385,7 +470,8 @@ async fn route_access_table() {
     let src = ["lib.rs", "ingest_api.rs", "token_api.rs"]
         .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
         .join("\n");
-    let declared: std::collections::BTreeSet<&str> = src.split(".route(").skip(1).filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next()).collect();
+    let declared: std::collections::BTreeSet<&str> =
+        src.split(".route(").skip(1).filter_map(|r| r.trim_start().strip_prefix('"')?.split('"').next()).collect();
     let listed: std::collections::BTreeSet<&str> = table.iter().map(|(_, p, _)| *p).collect();
     assert_eq!(declared, listed, "routes declared in server/src and the access table differ");
     app.stop().await;
@@ -395,18 +481,47 @@ async fn route_access_table() {
 async fn admin_manages_users_and_every_change_is_audited() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in(Role::Admin).await;
-    let res = app.call(&admin, "admin/create_user", &[("username", "Frank"), ("display_name", "Frank F."), ("role", "analyst"), ("password", "frank's long password")]).await;
+    let res = app
+        .call(
+            &admin,
+            "admin/create_user",
+            &[
+                ("username", "Frank"),
+                ("display_name", "Frank F."),
+                ("role", "analyst"),
+                ("password", "frank's long password"),
+            ],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let frank: Value = res.json().await.unwrap();
     assert_eq!(frank["username"], "frank");
     let id = frank["id"].as_i64().unwrap().to_string();
 
-    let dup = app.call(&admin, "admin/create_user", &[("username", "frank"), ("display_name", ""), ("role", "analyst"), ("password", "another long password")]).await;
+    let dup = app
+        .call(
+            &admin,
+            "admin/create_user",
+            &[("username", "frank"), ("display_name", ""), ("role", "analyst"), ("password", "another long password")],
+        )
+        .await;
     assert_eq!(dup.status(), 409);
-    let short = app.call(&admin, "admin/create_user", &[("username", "gina"), ("display_name", ""), ("role", "analyst"), ("password", "short")]).await;
+    let short = app
+        .call(
+            &admin,
+            "admin/create_user",
+            &[("username", "gina"), ("display_name", ""), ("role", "analyst"), ("password", "short")],
+        )
+        .await;
     assert_eq!(short.status(), 422);
     assert!(short.text().await.unwrap().contains("at least 12"));
-    let bad_role = app.call(&admin, "admin/create_user", &[("username", "hank"), ("display_name", ""), ("role", "root"), ("password", "a long enough password")]).await;
+    let bad_role = app
+        .call(
+            &admin,
+            "admin/create_user",
+            &[("username", "hank"), ("display_name", ""), ("role", "root"), ("password", "a long enough password")],
+        )
+        .await;
     assert_eq!(bad_role.status(), 400);
 
     let res = app.call(&admin, "admin/set_role", &[("user_id", &id), ("role", "responder")]).await;
@@ -464,7 +579,13 @@ async fn parallel_wrong_passwords_get_no_more_401s_than_the_limit() {
             .map(|_| {
                 let (c, url) = (app.client(), app.url("/api/auth/login"));
                 tokio::spawn(async move {
-                    c.post(url).form(&[("username", "analyst"), ("password", "wrong password")]).send().await.unwrap().status().as_u16()
+                    c.post(url)
+                        .form(&[("username", "analyst"), ("password", "wrong password")])
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16()
                 })
             })
             .collect();
@@ -489,7 +610,10 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     .await;
     let c = app.client();
     let login = |xff: &'static str, user: &'static str| {
-        c.post(app.url("/api/auth/login")).header("x-forwarded-for", xff).form(&[("username", user), ("password", "wrong password")]).send()
+        c.post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", xff)
+            .form(&[("username", user), ("password", "wrong password")])
+            .send()
     };
     assert_eq!(login("203.0.113.1", "analyst").await.unwrap().status(), 401);
     assert_eq!(login("203.0.113.2", "responder").await.unwrap().status(), 401);
@@ -503,11 +627,28 @@ async fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
     })
     .await;
     let c = app.client();
-    for (xff, user) in [("203.0.113.1", "analyst"), ("203.0.113.1", "responder"), ("203.0.113.2", "executive"), ("203.0.113.2", "analyst")] {
-        let res = c.post(app.url("/api/auth/login")).header("x-forwarded-for", xff).form(&[("username", user), ("password", "wrong password")]).send().await.unwrap();
+    for (xff, user) in [
+        ("203.0.113.1", "analyst"),
+        ("203.0.113.1", "responder"),
+        ("203.0.113.2", "executive"),
+        ("203.0.113.2", "analyst"),
+    ] {
+        let res = c
+            .post(app.url("/api/auth/login"))
+            .header("x-forwarded-for", xff)
+            .form(&[("username", user), ("password", "wrong password")])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 401, "{xff} {user}");
     }
-    let res = c.post(app.url("/api/auth/login")).header("x-forwarded-for", "203.0.113.1").form(&[("username", "executive"), ("password", "wrong password")]).send().await.unwrap();
+    let res = c
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", "203.0.113.1")
+        .form(&[("username", "executive"), ("password", "wrong password")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429, "203.0.113.1 reached its own limit");
     app.stop().await;
 }
@@ -519,7 +660,12 @@ async fn cross_site_posts_are_refused() {
     let res = admin
         .post(app.url("/api/admin/create_user"))
         .header("origin", "http://evil.example")
-        .form(&[("username", "mallory"), ("display_name", ""), ("role", "admin"), ("password", "a long enough password")])
+        .form(&[
+            ("username", "mallory"),
+            ("display_name", ""),
+            ("role", "admin"),
+            ("password", "a long enough password"),
+        ])
         .send()
         .await
         .unwrap();
@@ -541,7 +687,8 @@ async fn cross_site_posts_are_refused() {
 async fn foreign_hosts_are_refused_and_pages_carry_a_nonce_csp() {
     let app = TestApp::spawn().await;
     let client = app.client();
-    let res = client.get(app.url("/login")).header("host", format!("evil.example:{}", app.addr.port())).send().await.unwrap();
+    let res =
+        client.get(app.url("/login")).header("host", format!("evil.example:{}", app.addr.port())).send().await.unwrap();
     assert_eq!(res.status(), 421);
     assert!(res.text().await.unwrap().contains("AF_ALLOWED_HOSTS"));
     let res = client
@@ -565,14 +712,23 @@ async fn foreign_hosts_are_refused_and_pages_carry_a_nonce_csp() {
         assert_eq!(res.status(), 200);
         let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
         assert!(res.headers().get("strict-transport-security").is_none(), "HSTS only with secure cookies");
-        for part in ["default-src 'self'", "script-src 'self' 'nonce-", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "object-src 'none'"] {
+        for part in [
+            "default-src 'self'",
+            "script-src 'self' 'nonce-",
+            "'wasm-unsafe-eval'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
             assert!(csp.contains(part), "{part}: {csp}");
         }
         let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
         assert!(nonce.len() >= 22, "{nonce}");
         let html = res.text().await.unwrap();
         let scripts = html.matches("<script").count();
-        assert!(scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts, "every inline script carries the nonce: {html}");
+        assert!(
+            scripts > 0 && html.matches(&format!("nonce=\"{nonce}\"")).count() >= scripts,
+            "every inline script carries the nonce: {html}"
+        );
         nonces.push(nonce);
     }
     assert_ne!(nonces[0], nonces[1], "a nonce per response");
@@ -591,7 +747,16 @@ async fn an_account_made_by_an_admin_chooses_its_own_password_first() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in(Role::Admin).await;
     let res = app
-        .call(&admin, "admin/create_user", &[("username", "new.analyst"), ("display_name", ""), ("role", "analyst"), ("password", "chosen by the admin")])
+        .call(
+            &admin,
+            "admin/create_user",
+            &[
+                ("username", "new.analyst"),
+                ("display_name", ""),
+                ("role", "analyst"),
+                ("password", "chosen by the admin"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     let user = app.client();
@@ -611,10 +776,22 @@ async fn an_account_made_by_an_admin_chooses_its_own_password_first() {
     let res = app.call(&user, "soc/queue", &[]).await;
     assert_eq!(res.status(), 403);
     assert!(res.text().await.unwrap().contains("/account"));
-    let res = app.call(&user, "account/change_password", &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my own password")]).await;
+    let res = app
+        .call(
+            &user,
+            "account/change_password",
+            &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my own password")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("confirm"));
-    let res = app.call(&user, "account/change_password", &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my very own password")]).await;
+    let res = app
+        .call(
+            &user,
+            "account/change_password",
+            &[("current", "chosen by the admin"), ("new", "my very own password"), ("confirm", "my very own password")],
+        )
+        .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     assert_eq!(user.get(app.url("/soc")).send().await.unwrap().status(), 200);
     assert_eq!(elsewhere.get(app.url("/soc")).send().await.unwrap().status(), 401, "the other session ended");
@@ -622,7 +799,13 @@ async fn an_account_made_by_an_admin_chooses_its_own_password_first() {
     assert_eq!(me["must_change_password"], false);
     // Anyone changes their own password the same way; a wrong current password changes nothing.
     let analyst = app.signed_in(Role::Analyst).await;
-    let res = app.call(&analyst, "account/change_password", &[("current", "wrong"), ("new", "another long password"), ("confirm", "another long password")]).await;
+    let res = app
+        .call(
+            &analyst,
+            "account/change_password",
+            &[("current", "wrong"), ("new", "another long password"), ("confirm", "another long password")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("not your current password"));
     assert_eq!(app.login(&app.client(), "analyst", PASSWORD).await.status(), 200);
@@ -675,10 +858,19 @@ async fn start_up_stops_with_a_named_cause() {
 async fn admin_creates_an_api_token_shown_once_and_revokes_it() {
     let app = TestApp::spawn().await;
     let admin = app.signed_in(Role::Admin).await;
-    let res = app.call(&admin, "admin/create_api_token", &[("name", "<script>x</script>"), ("scopes", "read"), ("expires_in_days", "")]).await;
+    let res = app
+        .call(
+            &admin,
+            "admin/create_api_token",
+            &[("name", "<script>x</script>"), ("scopes", "read"), ("expires_in_days", "")],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let created: Value = res.json().await.unwrap();
-    assert_eq!((created["token"]["scopes"].clone(), created["token"]["expires_at"].is_null()), (serde_json::json!(["read"]), true));
+    assert_eq!(
+        (created["token"]["scopes"].clone(), created["token"]["expires_at"].is_null()),
+        (serde_json::json!(["read"]), true)
+    );
     let secret = created["secret"].as_str().unwrap().to_string();
     assert!(secret.starts_with("af_"));
     let id = created["token"]["id"].as_i64().unwrap().to_string();
@@ -688,15 +880,26 @@ async fn admin_creates_an_api_token_shown_once_and_revokes_it() {
     // The admin page renders the name as text.
     let page = admin.get(app.url("/admin")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("&lt;script&gt;x&lt;/script&gt;") && !page.contains("<script>x</script>"), "{page}");
-    let empty = app.call(&admin, "admin/create_api_token", &[("name", "  "), ("scopes", "ingest"), ("expires_in_days", "")]).await;
+    let empty = app
+        .call(&admin, "admin/create_api_token", &[("name", "  "), ("scopes", "ingest"), ("expires_in_days", "")])
+        .await;
     assert_eq!(empty.status(), 422);
-    for (scopes, days, field) in [("", "30", "scopes"), ("write", "30", "scopes"), ("ingest", "0", "expires_in_days"), ("ingest", "soon", "expires_in_days")] {
-        let res = app.call(&admin, "admin/create_api_token", &[("name", "x"), ("scopes", scopes), ("expires_in_days", days)]).await;
+    for (scopes, days, field) in [
+        ("", "30", "scopes"),
+        ("write", "30", "scopes"),
+        ("ingest", "0", "expires_in_days"),
+        ("ingest", "soon", "expires_in_days"),
+    ] {
+        let res = app
+            .call(&admin, "admin/create_api_token", &[("name", "x"), ("scopes", scopes), ("expires_in_days", days)])
+            .await;
         assert_eq!(res.status(), 422, "{scopes} {days}");
         assert!(res.text().await.unwrap().contains(field), "{scopes} {days}");
     }
     // A 30-day token expires 30 days from now.
-    let res = app.call(&admin, "admin/create_api_token", &[("name", "month"), ("scopes", "ingest"), ("expires_in_days", "30")]).await;
+    let res = app
+        .call(&admin, "admin/create_api_token", &[("name", "month"), ("scopes", "ingest"), ("expires_in_days", "30")])
+        .await;
     let month: Value = res.json().await.unwrap();
     let left = month["token"]["expires_at"].as_i64().unwrap() - anomalyforge::store::now_ms();
     assert!((29 * 86_400_000..=30 * 86_400_000).contains(&left), "{left}");

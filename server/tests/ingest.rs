@@ -26,7 +26,13 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-async fn post(app: &TestApp, endpoint: &str, token: Option<&str>, content_type: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    endpoint: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     let mut req = app.client().post(app.url(&format!("/api/v1/ingest/{endpoint}"))).body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -38,12 +44,19 @@ async fn post(app: &TestApp, endpoint: &str, token: Option<&str>, content_type: 
 }
 
 /// Posts and expects 200; returns the reply.
-async fn ingest_ok(app: &TestApp, endpoint: &str, token: &str, content_type: &str, body: impl Into<reqwest::Body>) -> Value {
+async fn ingest_ok(
+    app: &TestApp,
+    endpoint: &str,
+    token: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> Value {
     let res = post(app, endpoint, Some(token), Some(content_type), body).await;
     let status = res.status();
     let body: Value = res.json().await.unwrap();
     assert_eq!(status, 200, "{endpoint}: {body}");
-    let (accepted, scored, signatures) = (body["accepted"].as_i64().unwrap(), body["scored"].as_i64().unwrap(), body["signatures"].as_i64().unwrap());
+    let (accepted, scored, signatures) =
+        (body["accepted"].as_i64().unwrap(), body["scored"].as_i64().unwrap(), body["signatures"].as_i64().unwrap());
     assert_eq!(accepted, scored + signatures, "every accepted flow is scored: {body}");
     body
 }
@@ -67,16 +80,38 @@ async fn missing_unknown_and_revoked_tokens_get_401_and_store_nothing() {
     let res = post(&app, "flows", None, Some("application/x-ndjson"), FLOW).await;
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_error(res, 401, "unauthenticated").await;
-    assert_error(post(&app, "flows", Some("af_forged"), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
+    assert_error(
+        post(&app, "flows", Some("af_forged"), Some("application/x-ndjson"), FLOW).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
 
-    let created = anomalyforge::auth::create_api_token(&app.db, anomalyforge::auth::TokenRequest { name: "sensor", scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap();
+    let created = anomalyforge::auth::create_api_token(
+        &app.db,
+        anomalyforge::auth::TokenRequest { name: "sensor", scopes: "ingest,read", expires_in_days: None },
+        "test",
+    )
+    .await
+    .unwrap();
     ingest_ok(&app, "flows", &created.secret, "application/x-ndjson", FLOW).await;
     app.db.revoke_api_token(created.token.id).await.unwrap();
-    let body = assert_error(post(&app, "flows", Some(&created.secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
+    let body = assert_error(
+        post(&app, "flows", Some(&created.secret), Some("application/x-ndjson"), FLOW).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("revoked"), "{body}");
     // A session cookie is no substitute for a token.
     let admin = app.signed_in(anomalyforge::role::Role::Admin).await;
-    let res = admin.post(app.url("/api/v1/ingest/flows")).header("content-type", "application/x-ndjson").body(FLOW).send().await.unwrap();
+    let res = admin
+        .post(app.url("/api/v1/ingest/flows"))
+        .header("content-type", "application/x-ndjson")
+        .body(FLOW)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(totals(&app).await.batches, 1, "only the batch sent with a live token was stored");
     app.stop().await;
@@ -93,28 +128,46 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
         let db = app.db.clone();
         async move { create_api_token(&db, TokenRequest { name, scopes, expires_in_days: Some(30) }, "test").await.unwrap() }
     };
-    let (sensor, dashboard, admin) = (make("sensor", "ingest").await, make("dashboard", "read").await, make("provisioning", "admin").await);
+    let (sensor, dashboard, admin) =
+        (make("sensor", "ingest").await, make("dashboard", "read").await, make("provisioning", "admin").await);
     let client = reqwest::Client::new();
     let get = |path: &str, secret: &str| client.get(app.url(path)).bearer_auth(secret).send();
 
     ingest_ok(&app, "flows", &sensor.secret, "application/x-ndjson", FLOW).await;
     for path in ["/api/v1/alerts", "/metrics"] {
         let body = assert_error(get(path, &sensor.secret).await.unwrap(), 403, "forbidden").await;
-        assert!(body["message"].as_str().unwrap().contains("may not read alerts and metrics (its scopes: ingest)"), "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("may not read alerts and metrics (its scopes: ingest)"),
+            "{body}"
+        );
         assert_eq!(get(path, &dashboard.secret).await.unwrap().status(), 200, "{path}");
     }
-    let body = assert_error(post(&app, "flows", Some(&dashboard.secret), Some("application/x-ndjson"), FLOW).await, 403, "forbidden").await;
+    let body = assert_error(
+        post(&app, "flows", Some(&dashboard.secret), Some("application/x-ndjson"), FLOW).await,
+        403,
+        "forbidden",
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("`ingest` scope"), "{body}");
     assert_error(get("/api/v1/tokens", &dashboard.secret).await.unwrap(), 403, "forbidden").await;
     assert_error(get("/api/v1/alerts", &admin.secret).await.unwrap(), 403, "forbidden").await;
 
     // Expired: refused like a revoked token, and listed as such.
-    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2").bind(anomalyforge::store::now_ms() - 1).bind(dashboard.token.id).execute(app.db.pool()).await.unwrap();
+    sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+        .bind(anomalyforge::store::now_ms() - 1)
+        .bind(dashboard.token.id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
     let body = assert_error(get("/api/v1/alerts", &dashboard.secret).await.unwrap(), 401, "unauthenticated").await;
     assert!(!body.to_string().contains("dashboard"), "{body}");
     // A token from before scopes (scopes NULL) may ingest and read, and is flagged as legacy.
     let old = make("old-sensor", "ingest").await;
-    sqlx::query("UPDATE api_tokens SET scopes = NULL, expires_at = NULL WHERE id = $1").bind(old.token.id).execute(app.db.pool()).await.unwrap();
+    sqlx::query("UPDATE api_tokens SET scopes = NULL, expires_at = NULL WHERE id = $1")
+        .bind(old.token.id)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
     ingest_ok(&app, "flows", &old.secret, "application/x-ndjson", FLOW).await;
     assert_eq!(get("/metrics", &old.secret).await.unwrap().status(), 200);
 
@@ -124,26 +177,66 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
     assert_eq!(by_name(&list, "old-sensor")["legacy"], true);
     assert_eq!(by_name(&list, "old-sensor")["scopes"], serde_json::json!(["ingest", "read"]));
     assert_eq!(by_name(&list, "sensor")["scopes"], serde_json::json!(["ingest"]));
-    assert!(!list.to_string().contains(&sensor.secret) && !list.to_string().contains("token_hash"), "never a value or hash");
+    assert!(
+        !list.to_string().contains(&sensor.secret) && !list.to_string().contains("token_hash"),
+        "never a value or hash"
+    );
     let create = |body: Value| client.post(app.url("/api/v1/tokens")).bearer_auth(&admin.secret).json(&body).send();
-    let res = create(serde_json::json!({ "name": "zeek-7", "scopes": ["ingest"], "expires_in_days": 7 })).await.unwrap();
+    let res =
+        create(serde_json::json!({ "name": "zeek-7", "scopes": ["ingest"], "expires_in_days": 7 })).await.unwrap();
     assert_eq!(res.status(), 201);
     let made: Value = res.json().await.unwrap();
     let secret = made["secret"].as_str().unwrap().to_string();
     ingest_ok(&app, "flows", &secret, "application/x-ndjson", FLOW).await;
-    let body = assert_error(create(serde_json::json!({ "name": "x", "scopes": ["write"] })).await.unwrap(), 400, "invalid_parameter").await;
-    assert_eq!((body["param"].as_str(), body["message"].as_str()), (Some("scopes"), Some("Unknown token scope `write`: use ingest, read or admin.")));
-    assert_error(create(serde_json::json!({ "name": "x", "scopes": [] })).await.unwrap(), 400, "invalid_parameter").await;
-    let body = assert_error(create(serde_json::json!({ "name": "x", "scopes": ["read"], "expires_in_days": 0 })).await.unwrap(), 400, "invalid_parameter").await;
+    let body = assert_error(
+        create(serde_json::json!({ "name": "x", "scopes": ["write"] })).await.unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    assert_eq!(
+        (body["param"].as_str(), body["message"].as_str()),
+        (Some("scopes"), Some("Unknown token scope `write`: use ingest, read or admin."))
+    );
+    assert_error(create(serde_json::json!({ "name": "x", "scopes": [] })).await.unwrap(), 400, "invalid_parameter")
+        .await;
+    let body = assert_error(
+        create(serde_json::json!({ "name": "x", "scopes": ["read"], "expires_in_days": 0 })).await.unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
     assert_eq!(body["param"], "expires_in_days");
-    assert_error(create(serde_json::json!({ "name": "x", "scopes": ["read"], "owner": "me" })).await.unwrap(), 400, "invalid_parameter").await;
-    let res = client.delete(app.url(&format!("/api/v1/tokens/{}", made["token"]["id"]))).bearer_auth(&admin.secret).send().await.unwrap();
+    assert_error(
+        create(serde_json::json!({ "name": "x", "scopes": ["read"], "owner": "me" })).await.unwrap(),
+        400,
+        "invalid_parameter",
+    )
+    .await;
+    let res = client
+        .delete(app.url(&format!("/api/v1/tokens/{}", made["token"]["id"])))
+        .bearer_auth(&admin.secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
-    assert_error(post(&app, "flows", Some(&secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated").await;
-    assert_error(client.delete(app.url("/api/v1/tokens/999999")).bearer_auth(&admin.secret).send().await.unwrap(), 404, "not_found").await;
+    assert_error(post(&app, "flows", Some(&secret), Some("application/x-ndjson"), FLOW).await, 401, "unauthenticated")
+        .await;
+    assert_error(
+        client.delete(app.url("/api/v1/tokens/999999")).bearer_auth(&admin.secret).send().await.unwrap(),
+        404,
+        "not_found",
+    )
+    .await;
     let audit = app.db.recent_audit(10).await.unwrap();
-    assert!(audit.iter().any(|e| e.actor == "token:provisioning" && e.action == "token.revoke" && e.target == "zeek-7"), "{audit:?}");
-    assert!(audit.iter().any(|e| e.action == "token.create" && e.target == "zeek-7" && e.detail.contains("scopes=ingest")), "{audit:?}");
+    assert!(
+        audit.iter().any(|e| e.actor == "token:provisioning" && e.action == "token.revoke" && e.target == "zeek-7"),
+        "{audit:?}"
+    );
+    assert!(
+        audit.iter().any(|e| e.action == "token.create" && e.target == "zeek-7" && e.detail.contains("scopes=ingest")),
+        "{audit:?}"
+    );
     app.stop().await;
 }
 
@@ -156,7 +249,11 @@ async fn drift_is_tracked_per_sensor_and_exported() {
     let analyst = app.signed_in(anomalyforge::role::Role::Analyst).await;
     let report: Value = app.call(&analyst, "drift/report", &[]).await.json().await.unwrap();
     let zeek = &report["sources"][0];
-    assert_eq!((zeek["source"].as_str(), zeek["token_name"].as_str(), zeek["profile"].as_str()), (Some("zeek"), Some("zeek-sensor-1"), Some("conn")), "{report}");
+    assert_eq!(
+        (zeek["source"].as_str(), zeek["token_name"].as_str(), zeek["profile"].as_str()),
+        (Some("zeek"), Some("zeek-sensor-1"), Some("conn")),
+        "{report}"
+    );
     assert_eq!(zeek["level"], "learning", "a couple of flows are not enough to judge: {report}");
     let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
     assert!(metrics.lines().any(|l| l.starts_with("anomalyforge_drift_psi{source=\"zeek\",token=\"") && l.contains("profile=\"conn\"")), "{metrics}");
@@ -175,7 +272,12 @@ async fn oversized_bodies_get_413_and_unknown_types_415() {
     let token = app.api_token("sensor").await;
     let big = [FLOW; 20].join("\n");
     assert!(big.len() > 4096);
-    let body = assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), big.clone()).await, 413, "payload_too_large").await;
+    let body = assert_error(
+        post(&app, "flows", Some(&token), Some("application/x-ndjson"), big.clone()).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("4096"), "{body}");
     // Without Content-Length (chunked transfer) the limit holds as well.
     let head = chunked_post(&app, "/api/v1/ingest/flows", &token, big.as_bytes()).await;
@@ -183,12 +285,23 @@ async fn oversized_bodies_get_413_and_unknown_types_415() {
     // More records than a batch may hold.
     let six = [FLOW; 6].join("\n");
     assert!(six.len() <= 4096);
-    assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), six).await, 413, "payload_too_large").await;
+    assert_error(post(&app, "flows", Some(&token), Some("application/x-ndjson"), six).await, 413, "payload_too_large")
+        .await;
 
-    let body = assert_error(post(&app, "flows", Some(&token), Some("application/xml"), FLOW).await, 415, "unsupported_media_type").await;
+    let body = assert_error(
+        post(&app, "flows", Some(&token), Some("application/xml"), FLOW).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("application/x-ndjson"), "{body}");
     assert_error(post(&app, "csv", Some(&token), None, "a,b\n1,2\n").await, 415, "unsupported_media_type").await;
-    assert_error(post(&app, "suricata", Some(&token), Some("text/csv"), EVE_ALERT).await, 415, "unsupported_media_type").await;
+    assert_error(
+        post(&app, "suricata", Some(&token), Some("text/csv"), EVE_ALERT).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
     // A cross-site looking Origin does not matter to a token-authenticated API, and the 401 comes first.
     let res = app
         .client()
@@ -282,7 +395,8 @@ async fn cicflowmeter_csv_in_both_layouts_is_scored_and_alerts_are_stored() {
     let reply = ingest_ok(&app, "csv", &token, "text/csv", lines.join("\n")).await;
     assert_eq!(reply["accepted"].as_u64().unwrap() as usize, lines.len() - 2);
     assert_eq!(reply["rejected"][0]["line"], 3, "{reply}");
-    assert_error(post(&app, "csv", Some(&token), Some("text/csv"), "hello,world\n1,2\n").await, 400, "bad_request").await;
+    assert_error(post(&app, "csv", Some(&token), Some("text/csv"), "hello,world\n1,2\n").await, 400, "bad_request")
+        .await;
     let t = totals(&app).await;
     assert_eq!(t.accepted, t.scored);
     app.stop().await;
@@ -335,7 +449,9 @@ async fn a_batch_whose_commit_fails_gets_a_5xx_and_nothing_is_counted() {
     let metric = |text: &str, name: &str| -> i64 {
         text.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.trim().parse().ok()).unwrap_or(-1)
     };
-    let metrics = || async { app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap() };
+    let metrics = || async {
+        app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap()
+    };
     // Alerts and flows of this batch would be written first; the last insert of the transaction fails.
     sqlx::query("ALTER TABLE ingest_stats RENAME TO ingest_stats_away").execute(app.db.pool()).await.unwrap();
     let body = [EVE_ALERT, EVE_FLOW].join("\n");
@@ -345,7 +461,11 @@ async fn a_batch_whose_commit_fails_gets_a_5xx_and_nothing_is_counted() {
     assert_eq!(reply["error"], "unavailable", "{reply}");
     assert!(app.db.recent_alerts(10).await.unwrap().is_empty(), "no alert of the failed batch is stored");
     let text = metrics().await;
-    assert_eq!((metric(&text, "anomalyforge_ingest_accepted_total"), metric(&text, "anomalyforge_batches_failed_total")), (0, 1), "{text}");
+    assert_eq!(
+        (metric(&text, "anomalyforge_ingest_accepted_total"), metric(&text, "anomalyforge_batches_failed_total")),
+        (0, 1),
+        "{text}"
+    );
     sqlx::query("ALTER TABLE ingest_stats_away RENAME TO ingest_stats").execute(app.db.pool()).await.unwrap();
     assert_eq!(totals(&app).await.batches, 0);
     // The sender retries once the database is whole again: stored once.
@@ -368,7 +488,14 @@ async fn four_workers_with_identical_batches_make_one_alert_with_the_full_count(
         let (url, token, body) = (app.url("/api/v1/ingest/suricata"), token.clone(), body.clone());
         let client = app.client();
         tokio::spawn(async move {
-            let res = client.post(url).bearer_auth(token).header("content-type", "application/x-ndjson").body(body).send().await.unwrap();
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/x-ndjson")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(res.status(), 200);
             res.json::<Value>().await.unwrap()
         })
@@ -483,7 +610,15 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
     for batch in 0..24 {
         let mut body = header.clone();
         for i in 0..20 {
-            body.push_str(&zeek_line(t, &format!("C{batch}x{i}"), "192.168.1.107", "66.63.168.35", 5888, "REJ", (2, 2)));
+            body.push_str(&zeek_line(
+                t,
+                &format!("C{batch}x{i}"),
+                "192.168.1.107",
+                "66.63.168.35",
+                5888,
+                "REJ",
+                (2, 2),
+            ));
             t += 0.5;
             sent += 1;
         }
@@ -497,7 +632,10 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
     assert_eq!(beacons.len(), 1, "one alert for the pattern, updated by later batches: {alerts:?}");
     let a = beacons[0];
     assert_eq!(a.detector, Detector::Behaviour);
-    assert_eq!((a.src_ip.as_deref(), a.dst_ip.as_deref(), a.dst_port), (Some("192.168.1.107"), Some("66.63.168.35"), Some(5888)));
+    assert_eq!(
+        (a.src_ip.as_deref(), a.dst_ip.as_deref(), a.dst_port),
+        (Some("192.168.1.107"), Some("66.63.168.35"), Some(5888))
+    );
     assert_eq!(a.count, sent, "every attempt of the pattern is counted once");
     assert!(a.first_seen <= 1_677_024_003_000 + 1_000, "the alert starts with the pattern");
     let reasons: Value = serde_json::from_str(&a.reasons).unwrap();
@@ -505,8 +643,15 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
     assert!(summary.contains("to 66.63.168.35:5888/tcp at 0.50 s ±") && summary.contains("refused"), "{summary}");
     // The explanation the console shows speaks the detector's words.
     let e = anomalyforge::explain::explain(a);
-    assert!(e.headline.starts_with("Command-and-control beacon, seen in the pattern of connections: "), "{}", e.headline);
-    assert!(alerts.iter().all(|x| x.dst_ip.as_deref() != Some("142.251.36.131")), "the benign connection raised nothing");
+    assert!(
+        e.headline.starts_with("Command-and-control beacon, seen in the pattern of connections: "),
+        "{}",
+        e.headline
+    );
+    assert!(
+        alerts.iter().all(|x| x.dst_ip.as_deref() != Some("142.251.36.131")),
+        "the benign connection raised nothing"
+    );
     // The detectors' state is exported.
     let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("anomalyforge_behaviour_tracked "), "{metrics}");

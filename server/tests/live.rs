@@ -16,12 +16,21 @@ use support::TestApp;
 /// Real CIC-IDS2017 attack rows (DDoS, port scan, SSH brute force from 172.16.0.1 to 192.168.10.50),
 /// with the attacker moved to `src` (a public address, so it has a country).
 fn attacks_from(src: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/fixtures/cicids2017_attacks_sample.csv");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/cicids2017/fixtures/cicids2017_attacks_sample.csv");
     std::fs::read_to_string(&path).unwrap().replace("172.16.0.1", src)
 }
 
 async fn ingest_csv(app: &TestApp, token: &str, body: String) -> Value {
-    let res = app.client().post(app.url("/api/v1/ingest/csv")).bearer_auth(token).header("content-type", "text/csv").body(body).send().await.unwrap();
+    let res = app
+        .client()
+        .post(app.url("/api/v1/ingest/csv"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
 }
@@ -41,7 +50,11 @@ async fn next_event(res: &mut reqwest::Response, buf: &mut String, pred: impl Fn
                 return event;
             }
         }
-        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.expect("no matching event in time").unwrap().expect("stream ended");
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("no matching event in time")
+            .unwrap()
+            .expect("stream ended");
         buf.push_str(std::str::from_utf8(&chunk).unwrap());
     }
 }
@@ -63,7 +76,10 @@ async fn the_stream_is_for_roles_that_see_alerts() {
         assert_eq!(res.status(), 200, "{role:?}");
         assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     }
-    assert_eq!(app.client().get(app.url("/api/v1/alerts")).bearer_auth("af_forged").send().await.unwrap().status(), 401);
+    assert_eq!(
+        app.client().get(app.url("/api/v1/alerts")).bearer_auth("af_forged").send().await.unwrap().status(),
+        401
+    );
     app.stop().await;
 }
 
@@ -99,7 +115,11 @@ async fn alerts_are_enriched_deduplicated_and_streamed_live() {
     assert!((1..=3).contains(&created), "one alert per source, target and type: {first}");
 
     // The analyst's stream receives the new alerts, enriched.
-    let LiveEvent::Alert(ev) = next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Alert(a) if a.created)).await else { unreachable!() };
+    let LiveEvent::Alert(ev) =
+        next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Alert(a) if a.created)).await
+    else {
+        unreachable!()
+    };
     let a = &ev.alert;
     assert_eq!(a.src_ip.as_deref(), Some("1.0.0.1"));
     assert_eq!(a.src_country.as_deref(), Some("AU"), "DB-IP country of the source");
@@ -119,10 +139,17 @@ async fn alerts_are_enriched_deduplicated_and_streamed_live() {
     assert_eq!(again["alerts_created"], 0, "{again}");
     assert_eq!(again["alerts_updated"].as_u64().unwrap(), created, "{again}");
     assert_eq!(app.db.count_alerts().await.unwrap() as u64, created);
-    let LiveEvent::Alert(up) = next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Alert(a) if !a.created)).await else { unreachable!() };
+    let LiveEvent::Alert(up) =
+        next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Alert(a) if !a.created)).await
+    else {
+        unreachable!()
+    };
     assert!(up.alert.count >= 2);
     // Traffic per second, by source country.
-    let LiveEvent::Traffic(tick) = next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Traffic(_))).await else { unreachable!() };
+    let LiveEvent::Traffic(tick) = next_event(&mut stream, &mut buf, |e| matches!(e, LiveEvent::Traffic(_))).await
+    else {
+        unreachable!()
+    };
     assert!(tick.by_country.iter().any(|c| c.country == "AU" && c.alerting > 0), "{tick:?}");
 
     // Aggregates for the maps and KPIs were written in the same transactions.
@@ -152,7 +179,10 @@ async fn integrators_page_through_alerts_and_read_metrics() {
     assert_eq!(page2["alerts"].as_array().unwrap().len(), total - 1);
     assert!(page2["next"].is_null());
     let us: Value = get("?country=US&min_risk=0&status=new").await.unwrap().json().await.unwrap();
-    assert!(us["alerts"].as_array().unwrap().iter().all(|a| a["src_country"] == "US" && a["src_ip"] == "8.8.8.8"), "{us}");
+    assert!(
+        us["alerts"].as_array().unwrap().iter().all(|a| a["src_country"] == "US" && a["src_ip"] == "8.8.8.8"),
+        "{us}"
+    );
     assert!(!us["alerts"].as_array().unwrap().is_empty());
     let res = get("?min_risk=abc").await.unwrap();
     assert_eq!(res.status(), 400);
@@ -167,7 +197,11 @@ async fn integrators_page_through_alerts_and_read_metrics() {
     assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
     let text = metrics.text().await.unwrap();
     let value = |name: &str| -> f64 {
-        text.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' '))).unwrap_or_else(|| panic!("{name} missing:\n{text}")).parse().unwrap()
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+            .parse()
+            .unwrap()
     };
     assert_eq!(value("anomalyforge_ingest_accepted_total"), 48.0);
     assert_eq!(value("anomalyforge_flows_scored_total"), 48.0, "accepted == scored");
@@ -253,10 +287,8 @@ async fn shutdown_ends_open_streams() {
     assert_eq!(stream.status(), 200);
     // Graceful shutdown waits for connections; an open stream must not keep the server alive.
     tokio::time::timeout(Duration::from_secs(10), app.stop()).await.expect("shutdown with a stream open");
-    let end = tokio::time::timeout(Duration::from_secs(5), async {
-        while let Ok(Some(_)) = stream.chunk().await {}
-    })
-    .await;
+    let end =
+        tokio::time::timeout(Duration::from_secs(5), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
     assert!(end.is_ok(), "the stream ended");
 }
 
@@ -267,7 +299,9 @@ async fn the_stream_ends_with_its_session() {
     let app = TestApp::spawn_ingest(|_| {}).await;
     let admin = app.signed_in(Role::Admin).await;
     let ends_within = |mut stream: reqwest::Response| async move {
-        tokio::time::timeout(Duration::from_secs(5), async move { while let Ok(Some(_)) = stream.chunk().await {} }).await.is_ok()
+        tokio::time::timeout(Duration::from_secs(5), async move { while let Ok(Some(_)) = stream.chunk().await {} })
+            .await
+            .is_ok()
     };
     // Sign-out.
     let analyst = app.signed_in(Role::Analyst).await;
@@ -289,7 +323,9 @@ async fn the_stream_ends_with_its_session() {
     let mut stream = analyst.get(app.url("/api/v1/stream")).send().await.unwrap();
     let disabled = app.db.user_by_username("employee").await.unwrap().unwrap().id;
     app.db.set_disabled(disabled, true).await.unwrap();
-    let ended = tokio::time::timeout(Duration::from_secs(1), async move { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    let ended =
+        tokio::time::timeout(Duration::from_secs(1), async move { while let Ok(Some(_)) = stream.chunk().await {} })
+            .await;
     assert!(ended.is_err(), "an unrelated change ends nothing");
     app.stop().await;
 }

@@ -58,7 +58,14 @@ async fn wait_for_retrain(app: &TestApp, client: &reqwest::Client) -> (Value, Ve
 }
 
 async fn audit_details(app: &TestApp, action: &str) -> Vec<(String, String)> {
-    app.db.recent_audit(50).await.unwrap().into_iter().filter(|e| e.action == action).map(|e| (e.target, e.detail)).collect()
+    app.db
+        .recent_audit(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .map(|e| (e.target, e.detail))
+        .collect()
 }
 
 #[tokio::test]
@@ -73,17 +80,34 @@ async fn analysts_read_admins_change_and_a_failed_retrain_changes_nothing() {
     assert_eq!(status, 200, "{overview}");
     let versions = overview["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 1);
-    assert_eq!((versions[0]["id"].as_str(), versions[0]["active"].as_bool(), versions[0]["running"].as_bool()), (Some("shipped"), Some(true), Some(false)));
+    assert_eq!(
+        (versions[0]["id"].as_str(), versions[0]["active"].as_bool(), versions[0]["running"].as_bool()),
+        (Some("shipped"), Some(true), Some(false))
+    );
     let detail = &overview["detail"];
     assert_eq!(detail["training_files"][0]["sha256"].as_str().unwrap().len(), 64);
-    assert!(detail["evaluation"].as_array().unwrap().iter().any(|r| r["split"] == "random" && r["per_class"].as_array().unwrap().len() > 10));
+    assert!(detail["evaluation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["split"] == "random" && r["per_class"].as_array().unwrap().len() > 10));
     assert!(overview["notes"][0].as_str().unwrap().contains("Ingest is off"), "{}", overview["notes"]);
-    assert_eq!(json(app.call(&analyst, "models/overview", &[("version", "r9")]).await).await.1["detail_error"], "model version `r9` does not exist");
+    assert_eq!(
+        json(app.call(&analyst, "models/overview", &[("version", "r9")]).await).await.1["detail_error"],
+        "model version `r9` does not exist"
+    );
 
     // The page shows the version, its training file and the per-class table; no retrain button.
     let page = analyst.get(app.url("/models")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("data-test=\"per-class\"") && page.contains(detail["training_files"][0]["sha256"].as_str().unwrap()), "analyst page");
-    assert!(!page.contains("data-test=\"retrain\"") && !page.contains("data-test=\"activate\""), "no admin controls for analysts");
+    assert!(
+        page.contains("data-test=\"per-class\"")
+            && page.contains(detail["training_files"][0]["sha256"].as_str().unwrap()),
+        "analyst page"
+    );
+    assert!(
+        !page.contains("data-test=\"retrain\"") && !page.contains("data-test=\"activate\""),
+        "no admin controls for analysts"
+    );
 
     for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
         let c = if role == Role::Analyst { analyst.clone() } else { app.signed_in(role).await };
@@ -139,7 +163,11 @@ async fn retrained_versions_are_kept_activated_only_when_not_worse_and_survive_a
     let (status, again) = json(app.call(&admin, "models/retrain", &[]).await).await;
     assert_eq!(status, 409, "one retrain at a time: {again}");
     assert!(again["message"].as_str().unwrap().contains("a retrain is running"), "{again}");
-    assert_eq!(app.call(&admin, "models/activate", &[("version", "shipped")]).await.status(), 409, "no switch while training");
+    assert_eq!(
+        app.call(&admin, "models/activate", &[("version", "shipped")]).await.status(),
+        409,
+        "no switch while training"
+    );
     let (r1, progress) = wait_for_retrain(&app, &analyst).await;
     assert_eq!(r1["state"], "succeeded", "{r1}");
     assert_eq!(r1["version"], "r1");
@@ -183,7 +211,15 @@ async fn retrained_versions_are_kept_activated_only_when_not_worse_and_survive_a
     let (by_r1, by_shipped) = (alerts_by(&data_dir.join("models/r1")), alerts_by(&workspace("models")));
     assert_ne!(by_r1, by_shipped, "the batch must tell the two models apart");
     let token = app.api_token("models-test").await;
-    let res = app.client().post(app.url("/api/v1/ingest/csv")).bearer_auth(&token).header("content-type", "text/csv").body(std::fs::read(&batch_file).unwrap()).send().await.unwrap();
+    let res = app
+        .client()
+        .post(app.url("/api/v1/ingest/csv"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(std::fs::read(&batch_file).unwrap())
+        .send()
+        .await
+        .unwrap();
     let (status, reply) = json(res).await;
     assert_eq!(status, 200, "{reply}");
     // `alerts` also counts the behaviour detectors' connections, which no model decides.
@@ -205,7 +241,14 @@ async fn retrained_versions_are_kept_activated_only_when_not_worse_and_survive_a
 
     // The page shows the versions, the comparison and the admin's controls.
     let page = admin.get(app.url("/models")).send().await.unwrap().text().await.unwrap();
-    for needle in ["data-version=\"r2\"", "data-version=\"r1\"", "data-version=\"shipped\"", "data-test=\"retrain\"", "data-test=\"activate\"", "data-test=\"comparison\""] {
+    for needle in [
+        "data-version=\"r2\"",
+        "data-version=\"r1\"",
+        "data-version=\"shipped\"",
+        "data-test=\"retrain\"",
+        "data-test=\"activate\"",
+        "data-test=\"comparison\"",
+    ] {
         assert!(page.contains(needle), "admin page lacks {needle}");
     }
     app.stop().await;
@@ -215,7 +258,13 @@ async fn retrained_versions_are_kept_activated_only_when_not_worse_and_survive_a
     assert_eq!(app_slot_dir(&again), canonical(data_dir.join("models/r2")));
     let analyst = again.signed_in(Role::Analyst).await;
     let (_, overview) = json(again.call(&analyst, "models/overview", &[]).await).await;
-    let running: Vec<&str> = overview["versions"].as_array().unwrap().iter().filter(|v| v["running"] == true).map(|v| v["id"].as_str().unwrap()).collect();
+    let running: Vec<&str> = overview["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["running"] == true)
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
     assert_eq!(running, vec!["r2"]);
     assert_eq!(overview["detail"]["id"], "r2");
     // Rollback to the shipped models.
@@ -241,18 +290,36 @@ fn check_insight_matches_the_manifest(detail: &Value) {
     let profiles = detail["insight"]["detail"]["profiles"].as_array().unwrap();
     assert_eq!(profiles.len(), 2);
     for p in profiles {
-        let report = detail["evaluation"].as_array().unwrap().iter().find(|r| r["split"] == "random" && r["profile"] == p["profile"]).unwrap();
+        let report = detail["evaluation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["split"] == "random" && r["profile"] == p["profile"])
+            .unwrap();
         let classes: Vec<&str> = p["classes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
-        let cells: Vec<Vec<u64>> = p["confusion"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()).collect();
+        let cells: Vec<Vec<u64>> = p["confusion"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect())
+            .collect();
         for c in report["per_class"].as_array().unwrap() {
             let i = classes.iter().position(|x| *x == c["class"].as_str().unwrap()).unwrap();
             let support: u64 = cells[i].iter().sum();
             let predicted: u64 = cells.iter().map(|r| r[i]).sum();
-            assert_eq!((support, predicted), (c["support"].as_u64().unwrap(), c["predicted"].as_u64().unwrap()), "{} {}", p["profile"], c["class"]);
+            assert_eq!(
+                (support, predicted),
+                (c["support"].as_u64().unwrap(), c["predicted"].as_u64().unwrap()),
+                "{} {}",
+                p["profile"],
+                c["class"]
+            );
             assert_eq!(cells[i][i], (c["recall"].as_f64().unwrap() * support as f64).round() as u64);
         }
         let importances = p["importances"].as_array().unwrap();
-        assert!(importances.windows(2).all(|w| w[0]["mean_abs_contribution"].as_f64() >= w[1]["mean_abs_contribution"].as_f64()));
+        assert!(importances
+            .windows(2)
+            .all(|w| w[0]["mean_abs_contribution"].as_f64() >= w[1]["mean_abs_contribution"].as_f64()));
         assert!(importances[0]["mean_abs_contribution"].as_f64().unwrap() > 0.0);
     }
     assert_eq!(detail["charts"].as_array().unwrap().len(), 2, "a heat map and bars per profile");

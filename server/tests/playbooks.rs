@@ -10,7 +10,12 @@ use support::TestApp;
 #[tokio::test]
 async fn roles_read_and_edit_as_the_table_says() {
     let app = TestApp::spawn().await;
-    let form = [("threat", "ddos"), ("title", "DDoS"), ("summary", "Flood"), ("steps", "1. Call the ISP\n2. Block <script>x</script> ranges")];
+    let form = [
+        ("threat", "ddos"),
+        ("title", "DDoS"),
+        ("summary", "Flood"),
+        ("steps", "1. Call the ISP\n2. Block <script>x</script> ranges"),
+    ];
     assert_eq!(app.call(&app.client(), "playbooks/list", &[]).await.status(), 401);
     for (role, read, edit) in [
         (Role::Admin, 200, 200),
@@ -31,10 +36,14 @@ async fn roles_read_and_edit_as_the_table_says() {
 
     // Bad edits name the field; unknown threats are 404.
     let admin = app.signed_in(Role::Admin).await;
-    let res = app.call(&admin, "playbooks/update", &[("threat", "ddos"), ("title", "DDoS"), ("summary", ""), ("steps", "  ")]).await;
+    let res = app
+        .call(&admin, "playbooks/update", &[("threat", "ddos"), ("title", "DDoS"), ("summary", ""), ("steps", "  ")])
+        .await;
     assert_eq!(res.status(), 422);
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "steps");
-    let res = app.call(&admin, "playbooks/update", &[("threat", "nope"), ("title", "x"), ("summary", ""), ("steps", "a")]).await;
+    let res = app
+        .call(&admin, "playbooks/update", &[("threat", "nope"), ("title", "x"), ("summary", ""), ("steps", "a")])
+        .await;
     assert_eq!(res.status(), 404);
     app.stop().await;
 }
@@ -43,9 +52,21 @@ async fn roles_read_and_edit_as_the_table_says() {
 async fn the_page_lists_every_playbook_with_an_anchor_and_text_only() {
     let app = TestApp::spawn().await;
     let responder = app.signed_in(Role::Responder).await;
-    app.call(&responder, "playbooks/update", &[("threat", "port_scan"), ("title", "Port scan"), ("summary", "</textarea><b>bold</b>"), ("steps", "<img src=x onerror=alert(1)>")]).await;
+    app.call(
+        &responder,
+        "playbooks/update",
+        &[
+            ("threat", "port_scan"),
+            ("title", "Port scan"),
+            ("summary", "</textarea><b>bold</b>"),
+            ("steps", "<img src=x onerror=alert(1)>"),
+        ],
+    )
+    .await;
     let html = responder.get(app.url("/playbooks")).send().await.unwrap().text().await.unwrap();
-    for threat in ["ddos", "port_scan", "ssh_patator", "web_sql_injection", "heartbleed", "signature", "unknown_anomaly"] {
+    for threat in
+        ["ddos", "port_scan", "ssh_patator", "web_sql_injection", "heartbleed", "signature", "unknown_anomaly"]
+    {
         assert!(html.contains(&format!("id=\"{threat}\"")), "anchor for {threat}");
     }
     assert!(!html.contains("<img src=x"), "steps are text");

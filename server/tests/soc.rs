@@ -57,13 +57,32 @@ async fn seed(app: &TestApp) -> Vec<i64> {
         a("192.0.2.3", "10.0.0.9", "ddos", 99, 8 * 24 * 60 * min, None),
     ];
     let traffic = vec![
-        (TrafficKey { minute: (now - 5 * min) / min * min, country: "DE".into(), protocol: 6, verdict: "alert" }, TrafficCount { flows: 40, bytes: 4000 }),
-        (TrafficKey { minute: (now - 5 * min) / min * min, country: "ZZ".into(), protocol: 6, verdict: "benign" }, TrafficCount { flows: 900, bytes: 90_000 }),
-        (TrafficKey { minute: (now - 3 * 60 * min) / min * min, country: "FR".into(), protocol: 17, verdict: "benign" }, TrafficCount { flows: 7, bytes: 700 }),
+        (
+            TrafficKey { minute: (now - 5 * min) / min * min, country: "DE".into(), protocol: 6, verdict: "alert" },
+            TrafficCount { flows: 40, bytes: 4000 },
+        ),
+        (
+            TrafficKey { minute: (now - 5 * min) / min * min, country: "ZZ".into(), protocol: 6, verdict: "benign" },
+            TrafficCount { flows: 900, bytes: 90_000 },
+        ),
+        (
+            TrafficKey {
+                minute: (now - 3 * 60 * min) / min * min,
+                country: "FR".into(),
+                protocol: 17,
+                verdict: "benign",
+            },
+            TrafficCount { flows: 7, bytes: 700 },
+        ),
     ];
     let stored = app
         .db
-        .persist_batch(&PersistBatch { alerts, assets_seen: vec![("10.0.0.5".into(), now)], traffic, ..Default::default() })
+        .persist_batch(&PersistBatch {
+            alerts,
+            assets_seen: vec![("10.0.0.5".into(), now)],
+            traffic,
+            ..Default::default()
+        })
         .await
         .unwrap();
     // Without a deduplication window every alert is inserted, in order.
@@ -79,7 +98,12 @@ async fn queue(app: &TestApp, c: &reqwest::Client, params: &[(&str, &str)]) -> (
 }
 
 fn threats(page: &Value) -> Vec<(String, i64)> {
-    page["rows"].as_array().unwrap().iter().map(|r| (r["alert"]["threat"].as_str().unwrap().to_string(), r["alert"]["risk"].as_i64().unwrap())).collect()
+    page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["alert"]["threat"].as_str().unwrap().to_string(), r["alert"]["risk"].as_i64().unwrap()))
+        .collect()
 }
 
 #[tokio::test]
@@ -132,26 +156,51 @@ async fn the_queue_filters_sorts_groups_and_names_bad_parameters() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["key"].as_str().unwrap().to_string(), g["alerts"].as_i64().unwrap(), g["max_risk"].as_i64().unwrap()))
+        .map(|g| {
+            (g["key"].as_str().unwrap().to_string(), g["alerts"].as_i64().unwrap(), g["max_risk"].as_i64().unwrap())
+        })
         .collect();
-    assert_eq!(groups, vec![("ddos".into(), 1, 92), ("ssh_patator".into(), 1, 75), ("signature".into(), 1, 70), ("port_scan".into(), 2, 55)]);
+    assert_eq!(
+        groups,
+        vec![
+            ("ddos".into(), 1, 92),
+            ("ssh_patator".into(), 1, 75),
+            ("signature".into(), 1, 70),
+            ("port_scan".into(), 2, 55)
+        ]
+    );
     let (_, page) = queue(&app, &analyst, &[("group", "source")]).await;
     assert_eq!(page["groups"][0]["key"], "203.0.113.7");
     assert_eq!(page["groups"][0]["alerts"], 2);
 
     // Status: resolving one takes it out of the open queue.
     let id = page_ids(&queue(&app, &analyst, &[("threat", "ssh_patator")]).await.1)[0];
-    let res = app.call(&analyst, "alerts/triage", &[("ids", &id.to_string()), ("action", "resolve"), ("note", ""), ("assignee", "")]).await;
+    let res = app
+        .call(
+            &analyst,
+            "alerts/triage",
+            &[("ids", &id.to_string()), ("action", "resolve"), ("note", ""), ("assignee", "")],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(queue(&app, &analyst, &[]).await.1["total"], 4);
     assert_eq!(queue(&app, &analyst, &[("status", "resolved")]).await.1["total"], 1);
     assert_eq!(queue(&app, &analyst, &[("status", "all")]).await.1["total"], 5);
 
     // Custom range.
-    let (_, page) = queue(&app, &analyst, &[("range", "custom"), ("from", "2000-01-01T00:00"), ("status", "all")]).await;
+    let (_, page) =
+        queue(&app, &analyst, &[("range", "custom"), ("from", "2000-01-01T00:00"), ("status", "all")]).await;
     assert_eq!(page["total"], 6);
 
-    for (param, value) in [("range", "2w"), ("min_risk", "200"), ("country", "Germany"), ("asset", "10.0.0"), ("group", "x"), ("page", "0"), ("status", "closed")] {
+    for (param, value) in [
+        ("range", "2w"),
+        ("min_risk", "200"),
+        ("country", "Germany"),
+        ("asset", "10.0.0"),
+        ("group", "x"),
+        ("page", "0"),
+        ("status", "closed"),
+    ] {
         let (status, err) = queue(&app, &analyst, &[(param, value)]).await;
         assert_eq!(status, 422, "{param}={value}: {err}");
         assert_eq!(err["field"], param, "{err}");
@@ -203,7 +252,12 @@ async fn the_overview_counts_traffic_origins_and_open_alerts() {
     seed(&app).await;
     let analyst = app.signed_in(Role::Analyst).await;
     let o: Value = app.call(&analyst, "soc/overview", &[("query[range]", "1h")]).await.json().await.unwrap();
-    let traffic: Vec<(&str, i64)> = o["traffic"].as_array().unwrap().iter().map(|c| (c["country"].as_str().unwrap(), c["flows"].as_i64().unwrap())).collect();
+    let traffic: Vec<(&str, i64)> = o["traffic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["country"].as_str().unwrap(), c["flows"].as_i64().unwrap()))
+        .collect();
     assert_eq!(traffic, vec![("ZZ", 900), ("DE", 40)], "the FR minute is 3 h old: {o}");
     let mut origins: Vec<(&str, i64, i64)> = o["origins"]
         .as_array()
@@ -213,7 +267,10 @@ async fn the_overview_counts_traffic_origins_and_open_alerts() {
         .collect();
     origins.sort();
     assert_eq!(origins, vec![("DE", 2, 92), ("FR", 1, 40), ("US", 1, 70)]);
-    assert_eq!((o["open_alerts"].as_i64(), o["new_alerts"].as_i64(), o["critical_open"].as_i64()), (Some(6), Some(6), Some(2)));
+    assert_eq!(
+        (o["open_alerts"].as_i64(), o["new_alerts"].as_i64(), o["critical_open"].as_i64()),
+        (Some(6), Some(6), Some(2))
+    );
     app.stop().await;
 }
 
@@ -238,7 +295,14 @@ async fn the_detail_explains_the_alert_and_playbook_steps_are_ticked_off() {
     let tick = |step: &str, done: &str| {
         let (app, responder) = (&app, &responder);
         let (id, step, done) = (ddos.to_string(), step.to_string(), done.to_string());
-        async move { app.call(responder, "alerts/step", &[("alert_id", id.as_str()), ("step", step.as_str()), ("done", done.as_str())]).await }
+        async move {
+            app.call(
+                responder,
+                "alerts/step",
+                &[("alert_id", id.as_str()), ("step", step.as_str()), ("done", done.as_str())],
+            )
+            .await
+        }
     };
     let done: Value = tick("2", "true").await.json().await.unwrap();
     assert_eq!(done[1], true);
@@ -290,7 +354,8 @@ async fn the_console_renders_on_the_server_with_attacker_text_as_text() {
     let ids = seed(&app).await;
     let analyst = app.signed_in(Role::Analyst).await;
     let signature = app.db.recent_alerts(10).await.unwrap().into_iter().find(|a| a.threat == "signature").unwrap();
-    let html = analyst.get(app.url(&format!("/soc?alert={}", signature.id))).send().await.unwrap().text().await.unwrap();
+    let html =
+        analyst.get(app.url(&format!("/soc?alert={}", signature.id))).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-test=\"queue\""), "the queue is server-rendered");
     assert!(html.contains("data-test=\"alert-detail\""));
     assert!(html.contains("Attack origins") && html.contains("Traffic by source country"));
@@ -298,7 +363,10 @@ async fn the_console_renders_on_the_server_with_attacker_text_as_text() {
     assert!(!html.contains(XSS), "no markup from the signature reaches the page");
     assert!(html.contains("IP Geolocation by DB-IP"));
     let html = analyst.get(app.url(&format!("/soc?alert={}", ids[0]))).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("The attack classifier recognises this traffic as DDoS (97 % probability)."), "the reasons in words");
+    assert!(
+        html.contains("The attack classifier recognises this traffic as DDoS (97 % probability)."),
+        "the reasons in words"
+    );
     assert!(html.contains("Flow Bytes/s"));
     // Filters are links: the page renders a filtered queue without JavaScript.
     let html = analyst.get(app.url("/soc?threat=port_scan&group=threat")).send().await.unwrap().text().await.unwrap();

@@ -39,11 +39,17 @@ async fn an_analyst_acknowledges_and_resolves_and_the_history_shows_both() {
     assert_eq!(res.status(), 200);
     let out: Value = res.json().await.unwrap();
     assert_eq!(out[0]["status"], "acknowledged");
-    let res = app.call(&analyst, "alerts/triage", &form(&format!("{a},{b}"), "resolve", "blocked at the firewall", "")).await;
+    let res =
+        app.call(&analyst, "alerts/triage", &form(&format!("{a},{b}"), "resolve", "blocked at the firewall", "")).await;
     let out: Value = res.json().await.unwrap();
     assert_eq!((out[0]["status"].as_str(), out[1]["status"].as_str()), (Some("resolved"), Some("resolved")));
     let history: Value = app.call(&analyst, "alerts/history", &[("alert_id", &a)]).await.json().await.unwrap();
-    let steps: Vec<(&str, &str)> = history.as_array().unwrap().iter().map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap())).collect();
+    let steps: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(steps, vec![("analyst", "acknowledge"), ("analyst", "resolve")]);
     // A second resolve is skipped with the reason, not an error.
     let out: Value = app.call(&analyst, "alerts/triage", &form(&a, "resolve", "", "")).await.json().await.unwrap();
@@ -87,7 +93,8 @@ async fn other_roles_are_refused_and_bad_input_is_named() {
     let employee = bad("1", "assign", "", "employee").await;
     assert!(employee["message"].as_str().unwrap().contains("cannot work on alerts"));
     // Assigning to an analyst works and acknowledges.
-    let out: Value = app.call(&responder, "alerts/triage", &form(&a, "assign", "", "Analyst")).await.json().await.unwrap();
+    let out: Value =
+        app.call(&responder, "alerts/triage", &form(&a, "assign", "", "Analyst")).await.json().await.unwrap();
     assert_eq!(out[0]["status"], "acknowledged");
     let alert = app.db.recent_alerts(5).await.unwrap().into_iter().find(|x| x.id.to_string() == a).unwrap();
     assert_eq!(alert.assignee.as_deref(), Some("analyst"));

@@ -20,7 +20,9 @@ use serde_json::json;
 
 use super::stats::regularity;
 use super::table::Table;
-use super::{endpoint, is_unicast, secs_words, span_words, BehaviourThreat, Direction, Finding, Findings, Observation, Outcome};
+use super::{
+    endpoint, is_unicast, secs_words, span_words, BehaviourThreat, Direction, Finding, Findings, Observation, Outcome,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -68,7 +70,11 @@ impl BeaconConfig {
         if !(0.0..=1.0).contains(&self.min_score) || !(0.0..=1.0).contains(&self.persistent_failed_share) {
             return Err("min_score and persistent_failed_share must be between 0 and 1".into());
         }
-        if self.persistent_attempts < 2 || self.window_secs <= 0.0 || self.min_interval_secs < 0.0 || self.max_interval_secs <= self.min_interval_secs {
+        if self.persistent_attempts < 2
+            || self.window_secs <= 0.0
+            || self.min_interval_secs < 0.0
+            || self.max_interval_secs <= self.min_interval_secs
+        {
             return Err("persistent_attempts must be at least 2, window_secs above 0, and max_interval_secs above min_interval_secs ≥ 0".into());
         }
         Ok(())
@@ -177,11 +183,16 @@ impl Beacons {
             return;
         }
         let failed = p.failed();
-        let pattern = if failed >= u64::from(c.persistent_attempts) && failed as f64 >= c.persistent_failed_share * p.count as f64 {
+        let pattern = if failed >= u64::from(c.persistent_attempts)
+            && failed as f64 >= c.persistent_failed_share * p.count as f64
+        {
             Some(Pattern::PersistentFailure)
-        } else if p.count >= u64::from(c.min_connections) && (p.count < 2 * u64::from(c.min_connections) || p.count.is_multiple_of(4)) {
+        } else if p.count >= u64::from(c.min_connections)
+            && (p.count < 2 * u64::from(c.min_connections) || p.count.is_multiple_of(4))
+        {
             let j = p.judge();
-            (j.median_gap <= c.max_interval_secs && j.median_gap >= c.min_interval_secs && j.score >= c.min_score).then_some(Pattern::Regular)
+            (j.median_gap <= c.max_interval_secs && j.median_gap >= c.min_interval_secs && j.score >= c.min_score)
+                .then_some(Pattern::Regular)
         } else {
             None
         };
@@ -309,7 +320,11 @@ mod tests {
         let mut b = Behaviour::new(BehaviourConfig::default());
         let found = run(&mut b, &obs, 7);
         let first = found.iter().find(|f| f.threat == BehaviourThreat::C2Beacon).expect("a beacon finding");
-        assert!(first.detected_at - obs[0].at <= 120_000 + 10_000, "detected after {} ms", first.detected_at - obs[0].at);
+        assert!(
+            first.detected_at - obs[0].at <= 120_000 + 10_000,
+            "detected after {} ms",
+            first.detected_at - obs[0].at
+        );
         assert_eq!(first.dst, Some(ip("66.63.168.35")));
         assert!(first.summary.contains("connections to 66.63.168.35:5888/tcp at 10"), "{}", first.summary);
         // Every later connection is counted on the alert, none twice.
@@ -352,10 +367,14 @@ mod tests {
             .collect();
         assert!(run(&mut b, &browsing, 100).is_empty());
         // An antivirus push channel every 301.6 s: regular, but slower than max_interval_secs.
-        let push: Vec<Observation> = (0..250).map(|i| conn(1_700_000_000_000 + i * 301_600, "192.168.1.10", "91.228.167.171", 8883, Outcome::Answered)).collect();
+        let push: Vec<Observation> = (0..250)
+            .map(|i| conn(1_700_000_000_000 + i * 301_600, "192.168.1.10", "91.228.167.171", 8883, Outcome::Answered))
+            .collect();
         assert!(run(&mut b, &push, 100).is_empty());
         // DNS to the resolver is infrastructure.
-        let dns: Vec<Observation> = (0..100).map(|i| conn(1_700_000_000_000 + i * 5_000, "192.168.1.10", "8.8.8.8", 53, Outcome::Answered)).collect();
+        let dns: Vec<Observation> = (0..100)
+            .map(|i| conn(1_700_000_000_000 + i * 5_000, "192.168.1.10", "8.8.8.8", 53, Outcome::Answered))
+            .collect();
         assert!(run(&mut b, &dns, 100).is_empty());
     }
 }

@@ -37,7 +37,9 @@ impl Default for BruteForceConfig {
             web_attempts: 100,
             window_secs: 600.0,
             max_attempt_secs: 60.0,
-            auth_ports: vec![21, 22, 23, 25, 110, 139, 143, 389, 445, 465, 587, 993, 995, 1433, 2323, 3306, 3389, 5432, 5900],
+            auth_ports: vec![
+                21, 22, 23, 25, 110, 139, 143, 389, 445, 465, 587, 993, 995, 1433, 2323, 3306, 3389, 5432, 5900,
+            ],
             web_ports: vec![80, 443, 8080, 8443],
         }
     }
@@ -91,7 +93,9 @@ impl BruteForce {
     pub fn observe(&mut self, o: &Observation, out: &mut Findings) {
         let c = &self.config;
         let web = c.web_ports.contains(&o.dst_port);
-        if !(c.auth_ports.contains(&o.dst_port) || web && matches!(o.direction, Direction::Inbound | Direction::Lateral)) {
+        if !(c.auth_ports.contains(&o.dst_port)
+            || web && matches!(o.direction, Direction::Inbound | Direction::Lateral))
+        {
             return;
         }
         if o.outcome != Outcome::Answered || f64::from(o.duration) > c.max_attempt_secs || o.protocol != 6 {
@@ -187,8 +191,13 @@ fn finding(key: Key, p: &Pair, o: &Observation, detected_at: i64, count: u64, wi
         details: vec![
             "Each login attempt of a guessing tool is a new, short connection to the login service.".to_string(),
             match o.direction {
-                Direction::Outbound => "The source is one of your hosts: it may be infected and attacking others (bots spread this way).".to_string(),
-                Direction::Lateral => "Both hosts are yours: a compromised host may be trying to move laterally.".to_string(),
+                Direction::Outbound => {
+                    "The source is one of your hosts: it may be infected and attacking others (bots spread this way)."
+                        .to_string()
+                }
+                Direction::Lateral => {
+                    "Both hosts are yours: a compromised host may be trying to move laterally.".to_string()
+                }
                 _ => "Check the service's log for a successful login from this source.".to_string(),
             },
         ],
@@ -203,7 +212,9 @@ mod tests {
     use super::*;
 
     fn guesses(n: i64, every_ms: i64) -> Vec<Observation> {
-        (0..n).map(|i| conn(1_700_000_000_000 + i * every_ms, "45.9.9.9", "192.168.1.22", 22, Outcome::Answered)).collect()
+        (0..n)
+            .map(|i| conn(1_700_000_000_000 + i * every_ms, "45.9.9.9", "192.168.1.22", 22, Outcome::Answered))
+            .collect()
     }
 
     #[test]
@@ -225,7 +236,9 @@ mod tests {
 
     #[test]
     fn browsing_a_site_is_not_web_guessing() {
-        let obs: Vec<Observation> = (0..300).map(|i| conn(1_700_000_000_000 + i * 500, "192.168.1.22", "151.101.1.69", 443, Outcome::Answered)).collect();
+        let obs: Vec<Observation> = (0..300)
+            .map(|i| conn(1_700_000_000_000 + i * 500, "192.168.1.22", "151.101.1.69", 443, Outcome::Answered))
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         assert!(run(&mut b, &obs, 50).iter().all(|f| f.threat != BehaviourThreat::BruteForce));
     }

@@ -44,8 +44,13 @@ impl Default for MlGateConfig {
 
 impl MlGateConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if self.conn_min_detections == 0 || !(0.0..=1.0).contains(&self.conn_min_class_probability) || self.window_secs <= 0.0 {
-            return Err("conn_min_detections must be at least 1, conn_min_class_probability 0–1, window_secs above 0".into());
+        if self.conn_min_detections == 0
+            || !(0.0..=1.0).contains(&self.conn_min_class_probability)
+            || self.window_secs <= 0.0
+        {
+            return Err(
+                "conn_min_detections must be at least 1, conn_min_class_probability 0–1, window_secs above 0".into()
+            );
         }
         Ok(())
     }
@@ -92,7 +97,9 @@ impl MlGate {
                 self.held += 1;
                 continue;
             }
-            if v.profile != FeatureProfile::Conn || c.conn_min_detections <= 1 && v.class_probability >= c.conn_min_class_probability {
+            if v.profile != FeatureProfile::Conn
+                || c.conn_min_detections <= 1 && v.class_probability >= c.conn_min_class_probability
+            {
                 continue;
             }
             if v.class.is_attack() && v.class_probability < c.conn_min_class_probability {
@@ -136,7 +143,13 @@ mod tests {
 
     fn flow(secs: i64, dst: &str) -> Flow {
         Flow::from_conn(&ConnSummary {
-            five_tuple: Some(FiveTuple { src_ip: "192.168.1.5".parse().unwrap(), src_port: 4000, dst_ip: dst.parse().unwrap(), dst_port: 443, protocol: 6 }),
+            five_tuple: Some(FiveTuple {
+                src_ip: "192.168.1.5".parse().unwrap(),
+                src_port: 4000,
+                dst_ip: dst.parse().unwrap(),
+                dst_port: 443,
+                protocol: 6,
+            }),
             timestamp: Some(time::format_micros(1_700_000_000_000_000 + secs * 1_000_000).unwrap()),
             duration_us: 1.0,
             fwd_packets: 2,

@@ -163,7 +163,9 @@ fn idx() -> &'static Idx {
 /// loopback): traffic to the others is discovery and is never a beacon, a scan target or a victim.
 pub fn is_unicast(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v) => !(v.is_multicast() || v.is_broadcast() || v.is_unspecified() || v.is_loopback() || v.octets()[3] == 255),
+        IpAddr::V4(v) => {
+            !(v.is_multicast() || v.is_broadcast() || v.is_unspecified() || v.is_loopback() || v.octets()[3] == 255)
+        }
         IpAddr::V6(v) => !(v.is_multicast() || v.is_unspecified() || v.is_loopback()),
     }
 }
@@ -355,7 +357,8 @@ impl Behaviour {
     }
 
     pub fn stats(&self) -> BehaviourStats {
-        let parts = [self.beacon.stats(), self.scan.stats(), self.brute.stats(), self.volume.stats(), self.gate.stats()];
+        let parts =
+            [self.beacon.stats(), self.scan.stats(), self.brute.stats(), self.volume.stats(), self.gate.stats()];
         BehaviourStats {
             observed: self.observed,
             tracked: parts.iter().map(|p| p.0).sum(),
@@ -521,7 +524,13 @@ mod tests {
     #[test]
     fn observations_read_state_direction_and_counts() {
         let mut f = Flow::from_conn(&ConnSummary {
-            five_tuple: Some(FiveTuple { src_ip: ip("147.32.81.167"), src_port: 5000, dst_ip: ip("66.63.168.35"), dst_port: 5888, protocol: 6 }),
+            five_tuple: Some(FiveTuple {
+                src_ip: ip("147.32.81.167"),
+                src_port: 5000,
+                dst_ip: ip("66.63.168.35"),
+                dst_port: 5888,
+                protocol: 6,
+            }),
             timestamp: Some("2023-02-22 00:00:03.714845".into()),
             duration_us: 37_629.0,
             fwd_packets: 2,
@@ -550,7 +559,13 @@ mod tests {
         let obs: Vec<Observation> = (0..200_000u32)
             .map(|i| {
                 let [_, x, y, z] = i.to_be_bytes();
-                conn(1_700_000_000_000 + i64::from(i), &format!("45.{x}.{y}.{z}"), &format!("10.{x}.{y}.{z}"), 23, Outcome::Answered)
+                conn(
+                    1_700_000_000_000 + i64::from(i),
+                    &format!("45.{x}.{y}.{z}"),
+                    &format!("10.{x}.{y}.{z}"),
+                    23,
+                    Outcome::Answered,
+                )
             })
             .collect();
         for c in obs.chunks(2000) {
@@ -582,7 +597,8 @@ mod tests {
 
     #[test]
     fn config_refuses_unknown_keys_and_names_bad_values() {
-        let err = serde_json::from_str::<BehaviourConfig>(r#"{"beacon":{"min_conections":3}}"#).unwrap_err().to_string();
+        let err =
+            serde_json::from_str::<BehaviourConfig>(r#"{"beacon":{"min_conections":3}}"#).unwrap_err().to_string();
         assert!(err.contains("min_conections"), "{err}");
         let mut c = BehaviourConfig::default();
         c.validate().unwrap();

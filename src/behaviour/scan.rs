@@ -39,7 +39,13 @@ pub struct ScanConfig {
 
 impl Default for ScanConfig {
     fn default() -> Self {
-        ScanConfig { horizontal_hosts: 20, horizontal_failed_share: 0.5, vertical_ports: 15, probe_sources: 5, window_secs: 3600.0 }
+        ScanConfig {
+            horizontal_hosts: 20,
+            horizontal_failed_share: 0.5,
+            vertical_ports: 15,
+            probe_sources: 5,
+            window_secs: 3600.0,
+        }
     }
 }
 
@@ -246,20 +252,34 @@ impl Scans {
 
 fn direction_words(threat: BehaviourThreat) -> &'static str {
     match threat {
-        BehaviourThreat::ScanOutbound => "An internal host is probing outside hosts: a bot spreading or a compromised host looking for victims.",
-        BehaviourThreat::ScanLateral => "An internal host is probing other internal hosts: lateral movement, or an unannounced scanner.",
+        BehaviourThreat::ScanOutbound => {
+            "An internal host is probing outside hosts: a bot spreading or a compromised host looking for victims."
+        }
+        BehaviourThreat::ScanLateral => {
+            "An internal host is probing other internal hosts: lateral movement, or an unannounced scanner."
+        }
         _ => "An outside address is probing your hosts for services to attack.",
     }
 }
 
-fn source_finding(src: IpAddr, s: &Source, kind: Kind, threat: BehaviourThreat, detected_at: i64, count: u64) -> Finding {
+fn source_finding(
+    src: IpAddr,
+    s: &Source,
+    kind: Kind,
+    threat: BehaviourThreat,
+    detected_at: i64,
+    count: u64,
+) -> Finding {
     let span = span_words((s.last - s.first) as f64 / 1000.0);
     let proto = proto_name(s.protocol);
     let (summary, dst, port, figures) = match kind {
         Kind::Horizontal(port) => {
             let hosts = s.hosts_per_port.get(&port).map_or(0, |p| p.0);
             (
-                format!("horizontal scan: {src} probed {hosts} hosts on port {port}/{proto} over {span} ({} probes)", s.probes),
+                format!(
+                    "horizontal scan: {src} probed {hosts} hosts on port {port}/{proto} over {span} ({} probes)",
+                    s.probes
+                ),
                 None,
                 Some(port),
                 json!({ "kind": "horizontal", "hosts": hosts, "port": port, "probes": s.probes, "span_secs": (s.last - s.first) as f64 / 1000.0 }),
@@ -300,7 +320,15 @@ fn source_finding(src: IpAddr, s: &Source, kind: Kind, threat: BehaviourThreat, 
     }
 }
 
-fn target_finding(src: IpAddr, o: &Observation, t: &Target, first: i64, last: i64, probes: u64, sources: u32) -> Finding {
+fn target_finding(
+    src: IpAddr,
+    o: &Observation,
+    t: &Target,
+    first: i64,
+    last: i64,
+    probes: u64,
+    sources: u32,
+) -> Finding {
     let mut ports: Vec<(u16, u32)> = t.ports.iter().map(|(p, n)| (*p, *n)).collect();
     ports.sort_by_key(|p| (std::cmp::Reverse(p.1), p.0));
     let top: Vec<String> = ports.iter().take(5).map(|(p, _)| p.to_string()).collect();
@@ -339,7 +367,15 @@ mod tests {
     fn a_slow_horizontal_scan_across_batches_is_found_once() {
         // One host every 40 s on 23/tcp, 60 hosts: 40 minutes, one batch per probe.
         let obs: Vec<Observation> = (0..60)
-            .map(|i| conn(1_700_000_000_000 + i * 40_000, "192.168.1.50", &format!("45.{}.{}.9", 10 + i / 200, i % 200), 23, Outcome::Unanswered))
+            .map(|i| {
+                conn(
+                    1_700_000_000_000 + i * 40_000,
+                    "192.168.1.50",
+                    &format!("45.{}.{}.9", 10 + i / 200, i % 200),
+                    23,
+                    Outcome::Unanswered,
+                )
+            })
             .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         let found = run(&mut b, &obs, 1);
@@ -351,7 +387,11 @@ mod tests {
 
     #[test]
     fn a_vertical_scan_names_the_host() {
-        let obs: Vec<Observation> = (0..40u16).map(|p| conn(1_700_000_000_000 + i64::from(p) * 100, "45.1.2.3", "192.168.1.9", 1000 + p, Outcome::Refused)).collect();
+        let obs: Vec<Observation> = (0..40u16)
+            .map(|p| {
+                conn(1_700_000_000_000 + i64::from(p) * 100, "45.1.2.3", "192.168.1.9", 1000 + p, Outcome::Refused)
+            })
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         let found = run(&mut b, &obs, 1000);
         let f = found.iter().find(|f| f.figures["kind"] == "vertical").expect("vertical");
@@ -360,7 +400,11 @@ mod tests {
 
     #[test]
     fn a_host_probed_by_many_sources_reports_each_of_them() {
-        let obs: Vec<Observation> = (0..12).map(|i| conn(1_700_000_000_000 + i * 60_000, &format!("77.1.2.{i}"), "192.168.1.9", 23, Outcome::Unanswered)).collect();
+        let obs: Vec<Observation> = (0..12)
+            .map(|i| {
+                conn(1_700_000_000_000 + i * 60_000, &format!("77.1.2.{i}"), "192.168.1.9", 23, Outcome::Unanswered)
+            })
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         let found = run(&mut b, &obs, 3);
         let sources: HashSet<IpAddr> = found.iter().map(|f| f.src).collect();
@@ -373,7 +417,11 @@ mod tests {
 
     #[test]
     fn answered_traffic_to_many_hosts_is_not_a_scan() {
-        let obs: Vec<Observation> = (0..100).map(|i| conn(1_700_000_000_000 + i * 1000, "192.168.1.50", &format!("151.101.{}.1", i), 443, Outcome::Answered)).collect();
+        let obs: Vec<Observation> = (0..100)
+            .map(|i| {
+                conn(1_700_000_000_000 + i * 1000, "192.168.1.50", &format!("151.101.{}.1", i), 443, Outcome::Answered)
+            })
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         assert!(run(&mut b, &obs, 10).is_empty());
     }

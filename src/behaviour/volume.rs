@@ -58,7 +58,10 @@ impl VolumeConfig {
         if self.flood_connections_per_min < 10 || self.flood_packets_per_min < 100 {
             return Err("flood_connections_per_min must be at least 10 and flood_packets_per_min at least 100".into());
         }
-        if !(0.0..=1.0).contains(&self.flood_max_reply_share) || self.upload_window_secs <= 0.0 || self.upload_ratio < 1.0 {
+        if !(0.0..=1.0).contains(&self.flood_max_reply_share)
+            || self.upload_window_secs <= 0.0
+            || self.upload_ratio < 1.0
+        {
             return Err("flood_max_reply_share must be 0–1, upload_window_secs above 0, upload_ratio at least 1".into());
         }
         Ok(())
@@ -134,7 +137,9 @@ impl Volumes {
         if o.at - p.upload_start >= upload_ms {
             (p.upload_start, p.before_upload, p.sent, p.received) = (o.at, p.connections, 0, 0);
             // A flood that has calmed down ends with the window; a new one is a new finding.
-            if p.per_minute(o.at).0 < f64::from(c.flood_connections_per_min) / 2.0 && p.per_minute(o.at).1 < c.flood_packets_per_min as f64 / 2.0 {
+            if p.per_minute(o.at).0 < f64::from(c.flood_connections_per_min) / 2.0
+                && p.per_minute(o.at).1 < c.flood_packets_per_min as f64 / 2.0
+            {
                 p.flood = None;
             }
         }
@@ -156,7 +161,10 @@ impl Volumes {
             let (conns, pkts, replies) = p.per_minute(o.at);
             let one_sided = replies <= c.flood_max_reply_share * pkts;
             let judged = !c.ignore_ports.contains(&o.dst_port);
-            if judged && (conns >= f64::from(c.flood_connections_per_min) || one_sided && pkts >= c.flood_packets_per_min as f64) {
+            if judged
+                && (conns >= f64::from(c.flood_connections_per_min)
+                    || one_sided && pkts >= c.flood_packets_per_min as f64)
+            {
                 let first = p.minute_start - if p.prev.0 > 0 { MINUTE } else { 0 };
                 let count = u64::from(p.cur.0) + u64::from(p.prev.0);
                 p.flood = Some((o.at, first));
@@ -189,7 +197,14 @@ impl Volumes {
     }
 }
 
-fn flood_finding(o: &Observation, p: &Pair, threat: BehaviourThreat, detected_at: i64, first: i64, count: u64) -> Finding {
+fn flood_finding(
+    o: &Observation,
+    p: &Pair,
+    threat: BehaviourThreat,
+    detected_at: i64,
+    first: i64,
+    count: u64,
+) -> Finding {
     let (conns, pkts, replies) = p.per_minute(o.at);
     let proto = super::proto_name(p.protocol);
     Finding {
@@ -253,7 +268,9 @@ mod tests {
     #[test]
     fn a_bot_flooding_a_victim_is_found() {
         // 50 unanswered SYNs a second from an internal host to one outside address.
-        let obs: Vec<Observation> = (0..6000).map(|i| conn(1_700_000_000_000 + i * 20, "192.168.1.66", "203.0.113.7", 80, Outcome::Unanswered)).collect();
+        let obs: Vec<Observation> = (0..6000)
+            .map(|i| conn(1_700_000_000_000 + i * 20, "192.168.1.66", "203.0.113.7", 80, Outcome::Unanswered))
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         let found = run(&mut b, &obs, 2000);
         let floods: Vec<&Finding> = found.iter().filter(|f| f.threat == BehaviourThreat::FloodOutbound).collect();
@@ -265,10 +282,14 @@ mod tests {
     #[test]
     fn an_answered_flood_is_a_flood_and_a_dns_forwarder_is_not() {
         // An ACK flood that the victim answers with a RST each: 20 connections a second, all answered.
-        let flood: Vec<Observation> = (0..2400).map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.66", "203.0.113.8", 443, Outcome::Answered)).collect();
+        let flood: Vec<Observation> = (0..2400)
+            .map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.66", "203.0.113.8", 443, Outcome::Answered))
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         assert!(run(&mut b, &flood, 500).iter().any(|f| f.threat == BehaviourThreat::FloodOutbound));
-        let dns: Vec<Observation> = (0..2400).map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.2", "9.9.9.9", 53, Outcome::Answered)).collect();
+        let dns: Vec<Observation> = (0..2400)
+            .map(|i| conn(1_700_000_000_000 + i * 50, "192.168.1.2", "9.9.9.9", 53, Outcome::Answered))
+            .collect();
         let mut b = Behaviour::new(BehaviourConfig::default());
         assert!(run(&mut b, &dns, 500).iter().all(|f| f.threat != BehaviourThreat::FloodOutbound));
     }

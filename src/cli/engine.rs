@@ -50,13 +50,21 @@ fn drift_reference_cmd(a: DriftReferenceArgs) -> anyhow::Result<()> {
     let data = load_labelled(&a.data)?;
     let digests: Vec<&str> = data.files.iter().map(|f| f.sha256.as_str()).collect();
     if manifest.training_files.iter().any(|f| !digests.contains(&f.sha256.as_str())) {
-        bail!("{} are not the files this version was trained on (their SHA-256 differ from the manifest's)", a.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "{} are not the files this version was trained on (their SHA-256 differ from the manifest's)",
+            a.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let (train, _test) = standard_split(&data.labels, &cfg);
     for p in &mut manifest.profiles {
         let schema = crate::engine::features::Schema::for_profile(p.schema.profile);
         p.reference = Some(crate::drift::reference::build(&schema, &data.flows, &train));
-        eprintln!("{}: reference of {} features on {} training rows", p.schema.profile.name(), schema.len(), train.len());
+        eprintln!(
+            "{}: reference of {} features on {} training rows",
+            p.schema.profile.name(),
+            schema.len(),
+            train.len()
+        );
     }
     io::write_manifest(&a.models, &manifest)?;
     Ok(())
@@ -304,7 +312,10 @@ fn network_eval_cmd(a: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
     let cfg = server_config()?;
     let captures = crate::engine::network_eval::read_captures(&a.data)?;
     if captures.iter().all(|c| c.labels.is_empty()) {
-        bail!("{}: no labelled connection (a `label` column, or NAME.labels.tsv beside NAME.conn.log)", a.data.display());
+        bail!(
+            "{}: no labelled connection (a `label` column, or NAME.labels.tsv beside NAME.conn.log)",
+            a.data.display()
+        );
     }
     let name = a.data.display().to_string();
     let report = crate::engine::network_eval::evaluate(
@@ -374,7 +385,9 @@ fn print_network(r: &crate::detection::NetworkEval) {
 
 fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
     let engine = Engine::load(&a.models)?;
-    if a.data.is_dir() || crate::engine::network_eval::LogFormat::sniff(&a.data)? != crate::engine::network_eval::LogFormat::Csv {
+    if a.data.is_dir()
+        || crate::engine::network_eval::LogFormat::sniff(&a.data)? != crate::engine::network_eval::LogFormat::Csv
+    {
         return network_eval_cmd(&a, &engine);
     }
     let profile: FeatureProfile = a.profile.into();
@@ -600,7 +613,10 @@ fn bench_cmd(a: BenchArgs) -> anyhow::Result<()> {
             "ensemble", report.ensemble_flows_per_second
         );
         if let Some(fps) = report.ensemble_with_behaviour_flows_per_second {
-            println!("  {:<17} {:>12.0} flows/s (one thread: ensemble, ML gate, behaviour detectors)", "pipeline detect", fps);
+            println!(
+                "  {:<17} {:>12.0} flows/s (one thread: ensemble, ML gate, behaviour detectors)",
+                "pipeline detect", fps
+            );
         }
         if let Some(m) = &report.behaviour_memory {
             println!(

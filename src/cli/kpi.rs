@@ -81,10 +81,17 @@ pub async fn run(cmd: KpiCommand) -> anyhow::Result<()> {
             let db = open(&database, connections).await?;
             let alerts = db.count_alerts().await?;
             // The history ends when it was generated: measure "now" as then, so every range has data.
-            let newest: Option<i64> = sqlx::query("SELECT MAX(created_at) AS t FROM alerts").fetch_one(db.pool()).await?.try_get("t")?;
+            let newest: Option<i64> =
+                sqlx::query("SELECT MAX(created_at) AS t FROM alerts").fetch_one(db.pool()).await?.try_get("t")?;
             let now = newest.context("the database holds no alerts: run `anomalyforge kpi generate` first")?;
-            println!("{alerts} alerts; KPI report at {} UTC; {runs} runs per range after 2 warm-up runs", crate::kpi::utc_minute(now));
-            println!("{:<6} {:>9} {:>9} {:>9} {:>10} {:>11} {:>10}", "range", "p50 ms", "p95 ms", "max ms", "charts ms", "JSON bytes", "alerts");
+            println!(
+                "{alerts} alerts; KPI report at {} UTC; {runs} runs per range after 2 warm-up runs",
+                crate::kpi::utc_minute(now)
+            );
+            println!(
+                "{:<6} {:>9} {:>9} {:>9} {:>10} {:>11} {:>10}",
+                "range", "p50 ms", "p95 ms", "max ms", "charts ms", "JSON bytes", "alerts"
+            );
             for range in KpiRange::ALL {
                 for _ in 0..2 {
                     db.kpi_report(range, now).await?;

@@ -60,7 +60,14 @@ pub async fn run(cmd: TokenCommand) -> anyhow::Result<()> {
                 let scopes = if t.legacy { format!("{} (legacy)", t.scopes) } else { t.scopes.to_string() };
                 println!(
                     "{:<6} {:<32} {:<8} {:<18} {:<14} {:<14} {:<14} {}",
-                    t.id, t.name, status, scopes, t.created_at, when(t.last_used_at), when(t.expires_at), t.created_by
+                    t.id,
+                    t.name,
+                    status,
+                    scopes,
+                    t.created_at,
+                    when(t.last_used_at),
+                    when(t.expires_at),
+                    t.created_by
                 );
             }
         }

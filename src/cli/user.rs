@@ -73,7 +73,11 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
         UserCommand::Add { username, role, display_name, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
-            let user = auth::create_user(&db, NewUser { username, display_name, role, password: password.clone(), must_change_password: false }).await?;
+            let user = auth::create_user(
+                &db,
+                NewUser { username, display_name, role, password: password.clone(), must_change_password: false },
+            )
+            .await?;
             db.audit("cli", "user.create", &user.username, &format!("role={}", user.role)).await?;
             println!("created user `{}` ({})", user.username, user.role);
             if generated {
@@ -83,7 +87,13 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::List => {
             println!("{:<24} {:<10} {:<9} DISPLAY NAME", "USERNAME", "ROLE", "STATUS");
             for u in db.list_users().await? {
-                println!("{:<24} {:<10} {:<9} {}", u.username, u.role.as_str(), if u.disabled { "disabled" } else { "active" }, u.display_name);
+                println!(
+                    "{:<24} {:<10} {:<9} {}",
+                    u.username,
+                    u.role.as_str(),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.display_name
+                );
             }
         }
         UserCommand::SetRole { username, role } => {

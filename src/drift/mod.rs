@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn values_fall_in_the_bin_their_edges_say() {
         let b = FeatureBins { feature: "x".into(), edges: vec![0.0, 10.0], expected: vec![0.0, 0.5, 0.5, 0.0] };
-        assert_eq!((b.bin(Some(-1.0)), b.bin(Some(0.0)), b.bin(Some(9.9)), b.bin(Some(10.0)), b.bin(Some(1e9))), (0, 1, 1, 2, 2));
+        assert_eq!(
+            (b.bin(Some(-1.0)), b.bin(Some(0.0)), b.bin(Some(9.9)), b.bin(Some(10.0)), b.bin(Some(1e9))),
+            (0, 1, 1, 2, 2)
+        );
         assert_eq!((b.bin(None), b.bin(Some(f32::NAN)), b.bins()), (3, 3, 4));
     }
 

@@ -74,9 +74,17 @@ pub struct Monitor {
 impl Monitor {
     /// Bins a sample of `flows` (of one batch from `source`, sent with `token_id`) under the profile the
     /// engine scores each with. A new model version starts the windows afresh.
-    pub fn observe(&mut self, engine: &Engine, source: &'static str, token_id: Option<i64>, flows: &[Flow], now_ms: i64) {
+    pub fn observe(
+        &mut self,
+        engine: &Engine,
+        source: &'static str,
+        token_id: Option<i64>,
+        flows: &[Flow],
+        now_ms: i64,
+    ) {
         let manifest = engine.manifest();
-        let references = || manifest.profiles.iter().filter_map(|p| p.reference.clone().map(|r| (p.schema.profile, r))).collect();
+        let references =
+            || manifest.profiles.iter().filter_map(|p| p.reference.clone().map(|r| (p.schema.profile, r))).collect();
         let batch = Observed { source, token_id, flows, now_ms };
         self.observe_with(&manifest.model_version, references, |f| engine.choose_profile(f), batch);
     }
@@ -94,7 +102,8 @@ impl Monitor {
         if model_version != self.model_version {
             self.model_version = model_version.to_string();
             self.references = references();
-            self.indices = self.references.iter().map(|(p, _)| crate::engine::features::Schema::for_profile(*p).indices).collect();
+            self.indices =
+                self.references.iter().map(|(p, _)| crate::engine::features::Schema::for_profile(*p).indices).collect();
             self.sources.clear();
         }
         if self.references.is_empty() {
@@ -112,7 +121,11 @@ impl Monitor {
                     self.sources.remove(&oldest);
                 }
             }
-            let window = self.sources.entry(key).or_insert_with(|| Window { current: Counts::new(reference), previous: None, last_seen: now_ms });
+            let window = self.sources.entry(key).or_insert_with(|| Window {
+                current: Counts::new(reference),
+                previous: None,
+                last_seen: now_ms,
+            });
             if window.current.flows >= WINDOW {
                 let fresh = Counts::new(reference);
                 window.previous = Some(std::mem::replace(&mut window.current, fresh));
@@ -231,7 +244,12 @@ mod tests {
             m.observe_with("v1", || refs.to_vec(), |_| FeatureProfile::Conn, batch);
         }
         assert_eq!(m.report().sources.len(), MAX_SOURCES);
-        m.observe_with("v2", Vec::new, |_| FeatureProfile::Conn, Observed { source: "zeek", token_id: None, flows: &flows(8, 1.0, 9), now_ms: 0 });
+        m.observe_with(
+            "v2",
+            Vec::new,
+            |_| FeatureProfile::Conn,
+            Observed { source: "zeek", token_id: None, flows: &flows(8, 1.0, 9), now_ms: 0 },
+        );
         assert!(m.report().sources.is_empty(), "a version without references measures nothing");
     }
 }

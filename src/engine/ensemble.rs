@@ -168,7 +168,14 @@ impl ProfileModel {
     }
 
     /// Verdicts with reasons for `flows`, whose scaled rows are `x` and scores `s`.
-    pub fn verdicts(&self, flows: &[Flow], x: &[f32], missing: &[u32], s: &BatchScores, detail: Detail) -> Vec<Verdict> {
+    pub fn verdicts(
+        &self,
+        flows: &[Flow],
+        x: &[f32],
+        missing: &[u32],
+        s: &BatchScores,
+        detail: Detail,
+    ) -> Vec<Verdict> {
         let d = self.dim();
         let mut contrib = vec![0f32; d];
         let thr = &self.fusion.anomaly_thresholds;
@@ -184,7 +191,16 @@ impl ProfileModel {
                 }
                 if detail == Detail::Brief {
                     let profile = self.profile();
-                    return Verdict { risk, alert, class, class_probability, profile, models: Vec::new(), top_features: Vec::new(), context };
+                    return Verdict {
+                        risk,
+                        alert,
+                        class,
+                        class_probability,
+                        profile,
+                        models: Vec::new(),
+                        top_features: Vec::new(),
+                        context,
+                    };
                 }
                 let mut models = Vec::with_capacity(5);
                 let pa = s.p_attack(r);

@@ -391,7 +391,10 @@ impl BehaviourFlags {
 
     /// Whether the flow's host pair or its source was flagged at all (any threat type).
     pub fn covers(&self, f: &Flow) -> bool {
-        f.five_tuple.is_some_and(|t| self.sources.contains_key(&t.src_ip) || self.pairs.contains_key(&(t.src_ip.min(t.dst_ip), t.src_ip.max(t.dst_ip))))
+        f.five_tuple.is_some_and(|t| {
+            self.sources.contains_key(&t.src_ip)
+                || self.pairs.contains_key(&(t.src_ip.min(t.dst_ip), t.src_ip.max(t.dst_ip)))
+        })
     }
 }
 

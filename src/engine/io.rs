@@ -123,7 +123,14 @@ fn save_forest(f: &FlatForest, rare: Option<&RareNeighbours>, path: &Path) -> Re
             w.f32("rare_rows", &r.rows)?;
             w.f32(
                 "rare_params",
-                &[p.enabled as u8 as f32, p.gate_margin, p.gate_gap, p.promote_below_margin, p.promote_within, p.top_n as f32],
+                &[
+                    p.enabled as u8 as f32,
+                    p.gate_margin,
+                    p.gate_gap,
+                    p.promote_below_margin,
+                    p.promote_within,
+                    p.top_n as f32,
+                ],
             )?;
         }
         w.u32("n_outputs", &[f.n_outputs as u32])?;
@@ -449,7 +456,12 @@ mod tests {
     fn a_rare_class_stage_of_the_wrong_shape_is_named() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("gbdt.safetensors");
-        let bad = RareNeighbours { n_features: 3, class: vec![Threat::Heartbleed.index() as u32], rows: vec![0.0; 2], params: RareParams::default() };
+        let bad = RareNeighbours {
+            n_features: 3,
+            class: vec![Threat::Heartbleed.index() as u32],
+            rows: vec![0.0; 2],
+            params: RareParams::default(),
+        };
         save_forest(&forest(), Some(&bad), &path).expect("save");
         let msg = load_forest(&path).expect_err("must fail").to_string();
         assert!(msg.contains("gbdt.safetensors") && msg.contains("rare-class stage"), "{msg}");

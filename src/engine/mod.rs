@@ -111,7 +111,9 @@ impl Engine {
         let full = self.profiles.iter().find(|m| m.profile() == FeatureProfile::Cicflowmeter).map(|m| &m.schema);
         let has_conn = self.profiles.iter().any(|m| m.profile() == FeatureProfile::Conn);
         match full {
-            Some(s) if !has_conn || s.present(flow) as f64 >= PROFILE_COVERAGE * s.len() as f64 => FeatureProfile::Cicflowmeter,
+            Some(s) if !has_conn || s.present(flow) as f64 >= PROFILE_COVERAGE * s.len() as f64 => {
+                FeatureProfile::Cicflowmeter
+            }
             _ if has_conn => FeatureProfile::Conn,
             _ => self.profiles[0].profile(),
         }

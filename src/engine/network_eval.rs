@@ -144,7 +144,6 @@ pub fn read_flows(path: &Path) -> Result<(LogFormat, Vec<Flow>, u64), NetworkEva
     Ok((format, flows, rejected))
 }
 
-
 /// `NAME.labels.tsv` beside `NAME.conn.log` (or `NAME.log`).
 fn labels_file(path: &Path) -> Option<PathBuf> {
     let name = path.file_name()?.to_str()?;
@@ -229,11 +228,18 @@ pub fn read_captures(path: &Path) -> Result<Vec<Capture>, NetworkEvalError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(io)?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with("conn.log") || n.ends_with("conn.log.labeled")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("conn.log") || n.ends_with("conn.log.labeled"))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(NetworkEvalError::Input { path: path.to_path_buf(), reason: "no *.conn.log file in this directory".into() });
+        return Err(NetworkEvalError::Input {
+            path: path.to_path_buf(),
+            reason: "no *.conn.log file in this directory".into(),
+        });
     }
     files.iter().map(|f| read_capture(f)).collect()
 }

@@ -111,7 +111,12 @@ impl RareNeighbours {
     /// Checks lengths and class indices (after loading).
     pub fn validate(&self) -> Result<(), String> {
         if self.rows.len() != self.class.len() * self.n_features {
-            return Err(format!("{} rows of {} features but {} values", self.class.len(), self.n_features, self.rows.len()));
+            return Err(format!(
+                "{} rows of {} features but {} values",
+                self.class.len(),
+                self.n_features,
+                self.rows.len()
+            ));
         }
         if self.class.iter().any(|&c| Threat::from_index(c as usize).is_none_or(|t| !is_rare(t))) {
             return Err("a stored row is not of a rare class".into());

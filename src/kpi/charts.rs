@@ -6,8 +6,8 @@
 use super::{format_duration, KpiRange, KpiReport, HOUR};
 use crate::alert::Severity;
 use crate::charts::{
-    bar_chart, line_chart, stacked_bar_chart, Axis, Bar, BarChartSpec, Chart, Colour, LineChartSpec, StackedBarSpec, StackedSeries,
-    TimeSeries, PALETTE,
+    bar_chart, line_chart, stacked_bar_chart, Axis, Bar, BarChartSpec, Chart, Colour, LineChartSpec, StackedBarSpec,
+    StackedSeries, TimeSeries, PALETTE,
 };
 
 /// Every chart of the page, in page order.
@@ -70,7 +70,11 @@ fn criticality_colour(key: &str) -> Colour {
 pub fn alerts_chart(r: &KpiReport) -> Chart {
     let range = r.periods.range;
     let any = r.totals.current.detections > 0 || r.totals.current.alerts > 0;
-    let points = if any { r.periods.buckets().into_iter().zip(&r.series).map(|(t, v)| (t, v.alerts as f64)).collect() } else { Vec::new() };
+    let points = if any {
+        r.periods.buckets().into_iter().zip(&r.series).map(|(t, v)| (t, v.alerts as f64)).collect()
+    } else {
+        Vec::new()
+    };
     line_chart(&LineChartSpec {
         title: format!("Alerts per {}", per(range)),
         x: time_axis(range),
@@ -82,7 +86,8 @@ pub fn alerts_chart(r: &KpiReport) -> Chart {
 /// Mean risk of the detections of each bucket (buckets without detections are left out).
 pub fn risk_chart(r: &KpiReport) -> Chart {
     let range = r.periods.range;
-    let points = r.periods.buckets().into_iter().zip(&r.series).filter_map(|(t, v)| v.average_risk().map(|a| (t, a))).collect();
+    let points =
+        r.periods.buckets().into_iter().zip(&r.series).filter_map(|(t, v)| v.average_risk().map(|a| (t, a))).collect();
     line_chart(&LineChartSpec {
         title: format!("Average risk per {}", per(range)),
         x: time_axis(range),
@@ -93,7 +98,12 @@ pub fn risk_chart(r: &KpiReport) -> Chart {
 
 /// Alerts of the current period by threat type, most first.
 pub fn threats_chart(r: &KpiReport) -> Chart {
-    let bars = r.by_threat.iter().filter(|b| b.alerts.current > 0).map(|b| Bar { label: b.label.clone(), value: b.alerts.current as f64 }).collect();
+    let bars = r
+        .by_threat
+        .iter()
+        .filter(|b| b.alerts.current > 0)
+        .map(|b| Bar { label: b.label.clone(), value: b.alerts.current as f64 })
+        .collect();
     bar_chart(&BarChartSpec {
         title: "Alerts by threat type".into(),
         value_axis: Axis::new("Alerts", in_period(r.periods.range)),
@@ -110,7 +120,11 @@ pub fn criticality_chart(r: &KpiReport) -> Chart {
         .by_criticality
         .iter()
         .filter(|c| c.values.iter().any(|v| *v > 0))
-        .map(|c| StackedSeries { name: c.label.clone(), colour: Some(criticality_colour(&c.key)), values: c.values.iter().map(|v| *v as f64).collect() })
+        .map(|c| StackedSeries {
+            name: c.label.clone(),
+            colour: Some(criticality_colour(&c.key)),
+            values: c.values.iter().map(|v| *v as f64).collect(),
+        })
         .collect();
     stacked_bar_chart(&StackedBarSpec {
         title: "Alerts by asset criticality".into(),
@@ -147,12 +161,17 @@ pub fn status_chart(r: &KpiReport) -> Chart {
 pub fn response_times_chart(r: &KpiReport) -> Chart {
     let range = r.periods.range;
     let buckets = r.periods.buckets();
-    let largest = r.response.series.iter().flat_map(|b| [b.acknowledge.ms(), b.close.ms()]).flatten().fold(0.0, f64::max);
+    let largest =
+        r.response.series.iter().flat_map(|b| [b.acknowledge.ms(), b.close.ms()]).flatten().fold(0.0, f64::max);
     let (unit, scale) = if largest >= 2.0 * HOUR as f64 { ("hours", HOUR as f64) } else { ("minutes", 60_000.0) };
     let line = |name: &str, colour: Colour, mean: fn(&super::ResponseBucket) -> Option<f64>| TimeSeries {
         name: name.into(),
         colour: Some(colour),
-        points: buckets.iter().zip(&r.response.series).filter_map(|(t, b)| mean(b).map(|ms| (*t, ms / scale))).collect(),
+        points: buckets
+            .iter()
+            .zip(&r.response.series)
+            .filter_map(|(t, b)| mean(b).map(|ms| (*t, ms / scale)))
+            .collect(),
     };
     line_chart(&LineChartSpec {
         title: "Mean time to acknowledge and to resolve".into(),
@@ -194,8 +213,10 @@ pub(crate) mod tests {
     pub(crate) fn week() -> KpiReport {
         let periods = KpiRange::Week.periods(NOW);
         let alerts = [12, 30, 18, 0, 44, 27, 9];
-        let series: Vec<Volume> =
-            alerts.iter().map(|&a| Volume { alerts: a, detections: a * 3, risk_sum: a * 3 * (40 + a % 7 * 5) }).collect();
+        let series: Vec<Volume> = alerts
+            .iter()
+            .map(|&a| Volume { alerts: a, detections: a * 3, risk_sum: a * 3 * (40 + a % 7 * 5) })
+            .collect();
         let high = [2, 10, 3, 0, 20, 5, 1];
         let by_criticality = CRITICALITIES
             .iter()
@@ -206,16 +227,31 @@ pub(crate) mod tests {
                     _ => vec![0; 7],
                 };
                 let sum = values.iter().sum();
-                CriticalitySeries { key: key.to_string(), label: label.to_string(), values, alerts: Compared { current: sum, previous: sum / 2 } }
+                CriticalitySeries {
+                    key: key.to_string(),
+                    label: label.to_string(),
+                    values,
+                    alerts: Compared { current: sum, previous: sum / 2 },
+                }
             })
             .collect();
-        let breakdown = |key: &str, label: &str, cur: i64, prev: i64| Breakdown { key: key.into(), label: label.into(), alerts: Compared { current: cur, previous: prev } };
-        let raised = |new, acknowledged, resolved, false_positive| StatusCounts { new, acknowledged, resolved, false_positive };
+        let breakdown = |key: &str, label: &str, cur: i64, prev: i64| Breakdown {
+            key: key.into(),
+            label: label.into(),
+            alerts: Compared { current: cur, previous: prev },
+        };
+        let raised =
+            |new, acknowledged, resolved, false_positive| StatusCounts { new, acknowledged, resolved, false_positive };
         let response_series = alerts
             .iter()
             .enumerate()
             .map(|(i, &a)| ResponseBucket {
-                raised: raised(a / 4 + if i == 6 { 2 } else { 0 }, a / 4, a / 2 - if i == 6 { 2 } else { 0 }, a - a / 4 * 2 - a / 2),
+                raised: raised(
+                    a / 4 + if i == 6 { 2 } else { 0 },
+                    a / 4,
+                    a / 2 - if i == 6 { 2 } else { 0 },
+                    a - a / 4 * 2 - a / 2,
+                ),
                 acknowledge: Mean { n: a / 2, total_ms: a / 2 * (10 + i as i64 * 3) * 60_000 },
                 close: Mean { n: a / 3, total_ms: a / 3 * (2 + i as i64) * HOUR },
             })
@@ -237,18 +273,40 @@ pub(crate) mod tests {
                 breakdown("ddos", "DDoS", 42, 60),
                 breakdown("ssh_patator", "SSH brute force (Patator)", 18, 10),
             ],
-            countries: vec![breakdown("CN", "China", 70, 40), breakdown("US", "United States of America", 50, 60), breakdown("ZZ", "Unknown or private address", 20, 20)],
+            countries: vec![
+                breakdown("CN", "China", 70, 40),
+                breakdown("US", "United States of America", 50, 60),
+                breakdown("ZZ", "Unknown or private address", 20, 20),
+            ],
             top_assets: vec![
-                AssetKpi { id: 3, ip: "10.0.0.5".into(), hostname: Some("db-prod-01".into()), criticality: "high".into(), alerts: Compared { current: 61, previous: 30 } },
-                AssetKpi { id: 9, ip: "10.0.8.20".into(), hostname: None, criticality: "medium".into(), alerts: Compared { current: 17, previous: 25 } },
+                AssetKpi {
+                    id: 3,
+                    ip: "10.0.0.5".into(),
+                    hostname: Some("db-prod-01".into()),
+                    criticality: "high".into(),
+                    alerts: Compared { current: 61, previous: 30 },
+                },
+                AssetKpi {
+                    id: 9,
+                    ip: "10.0.8.20".into(),
+                    hostname: None,
+                    criticality: "medium".into(),
+                    alerts: Compared { current: 17, previous: 25 },
+                },
             ],
             response: Response {
-                acknowledge: Compared { current: Mean { n: 60, total_ms: 60 * 18 * 60_000 }, previous: Mean { n: 40, total_ms: 40 * 25 * 60_000 } },
+                acknowledge: Compared {
+                    current: Mean { n: 60, total_ms: 60 * 18 * 60_000 },
+                    previous: Mean { n: 40, total_ms: 40 * 25 * 60_000 },
+                },
                 close: Compared { current: Mean { n: 40, total_ms: 40 * 5 * HOUR }, previous: Mean::default() },
                 raised: Compared { current: raised(40, 30, 60, 10), previous: raised(20, 20, 70, 10) },
                 series: response_series,
             },
-            reports: Compared { current: ReportCounts { received: 6, confirmed: 2 }, previous: ReportCounts { received: 4, confirmed: 1 } },
+            reports: Compared {
+                current: ReportCounts { received: 6, confirmed: 2 },
+                previous: ReportCounts { received: 4, confirmed: 1 },
+            },
         }
     }
 
@@ -276,10 +334,17 @@ pub(crate) mod tests {
         assert!(c.threats.svg().contains("Alerts (last 7 days)"));
         assert!(c.criticality.alt().contains("Medium 99, High 41"), "{}", c.criticality.alt());
         assert!(!c.criticality.svg().contains("No known asset"), "criticalities without alerts stay out of the legend");
-        assert!(c.status.alt().starts_with("Alerts raised, by status now: total 140 over 7 bars"), "{}", c.status.alt());
+        assert!(
+            c.status.alt().starts_with("Alerts raised, by status now: total 140 over 7 bars"),
+            "{}",
+            c.status.alt()
+        );
         assert!(c.response_times.svg().contains("Mean time (hours)"), "hours when the largest mean is over two hours");
         assert!(c.response_times.alt().contains("to acknowledge: peak 0.47"), "{}", c.response_times.alt());
-        assert_eq!(c.assets.alt(), "Most targeted assets: 2 categories; highest: db-prod-01 (10.0.0.5) 61, 10.0.8.20 17; total 78.");
+        assert_eq!(
+            c.assets.alt(),
+            "Most targeted assets: 2 categories; highest: db-prod-01 (10.0.0.5) 61, 10.0.8.20 17; total 78."
+        );
     }
 
     #[test]
@@ -303,7 +368,9 @@ pub(crate) mod tests {
         let mut r = week();
         r.periods = KpiRange::Day.periods(NOW);
         r.series = (0..24).map(|h| Volume { alerts: h % 5, detections: h % 5, risk_sum: h % 5 * 50 }).collect();
-        r.response.series = (0..24).map(|h| ResponseBucket { acknowledge: Mean { n: 1, total_ms: h * 60_000 }, ..ResponseBucket::default() }).collect();
+        r.response.series = (0..24)
+            .map(|h| ResponseBucket { acknowledge: Mean { n: 1, total_ms: h * 60_000 }, ..ResponseBucket::default() })
+            .collect();
         let c = exec_charts(&r);
         assert!(c.alerts.svg().contains("Alerts (per hour)") && c.alerts.svg().contains("Hour (UTC)"));
         assert!(c.alerts.alt().starts_with("Alerts per hour: peak 4 at Nov 20 19:00"), "{}", c.alerts.alt());

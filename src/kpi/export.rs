@@ -128,16 +128,32 @@ mod tests {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], HEADER);
         assert!(lines.iter().all(|l| l.split(',').count() >= 7), "every row has every column");
-        let find = |prefix: &str| lines.iter().find(|l| l.starts_with(prefix)).copied().unwrap_or_else(|| panic!("no {prefix} in\n{csv}"));
+        let find = |prefix: &str| {
+            lines.iter().find(|l| l.starts_with(prefix)).copied().unwrap_or_else(|| panic!("no {prefix} in\n{csv}"))
+        };
         assert_eq!(find("alerts,current,"), "alerts,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,,,140");
         assert_eq!(find("alerts,previous,"), "alerts,previous,2026-11-08T00:00:00Z,2026-11-14T15:00:00Z,,,120");
         assert_eq!(find("mtta_minutes,current"), "mtta_minutes,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,,,18");
-        assert_eq!(find("mttr_minutes,previous"), "mttr_minutes,previous,2026-11-08T00:00:00Z,2026-11-14T15:00:00Z,,,", "a mean of nothing is empty");
-        assert_eq!(find("average_risk,previous"), "average_risk,previous,2026-11-08T00:00:00Z,2026-11-14T15:00:00Z,,,50");
-        assert!(csv.contains("alerts_by_threat,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,port_scan,Port scan,80\n"));
-        assert!(csv.contains("alerts_by_asset,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,10.0.0.5,db-prod-01 (10.0.0.5),61\n"));
+        assert_eq!(
+            find("mttr_minutes,previous"),
+            "mttr_minutes,previous,2026-11-08T00:00:00Z,2026-11-14T15:00:00Z,,,",
+            "a mean of nothing is empty"
+        );
+        assert_eq!(
+            find("average_risk,previous"),
+            "average_risk,previous,2026-11-08T00:00:00Z,2026-11-14T15:00:00Z,,,50"
+        );
+        assert!(
+            csv.contains("alerts_by_threat,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,port_scan,Port scan,80\n")
+        );
+        assert!(csv.contains(
+            "alerts_by_asset,current,2026-11-15T00:00:00Z,2026-11-21T15:00:00Z,10.0.0.5,db-prod-01 (10.0.0.5),61\n"
+        ));
         assert!(csv.contains("alerts_per_bucket,current,2026-11-19T00:00:00Z,2026-11-20T00:00:00Z,,,44\n"));
-        assert!(csv.contains("alerts_per_bucket,current,2026-11-21T00:00:00Z,2026-11-21T15:00:00Z,,,9\n"), "the last bucket ends with the period");
+        assert!(
+            csv.contains("alerts_per_bucket,current,2026-11-21T00:00:00Z,2026-11-21T15:00:00Z,,,9\n"),
+            "the last bucket ends with the period"
+        );
         assert_eq!(lines.iter().filter(|l| l.starts_with("alerts_by_criticality_per_bucket,")).count(), 7 * 5);
         assert_eq!(file_name(&r), "kpis-7d-2026-11-21.csv");
     }

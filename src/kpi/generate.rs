@@ -70,8 +70,9 @@ const THREATS: [(&str, f64, f64, i64); 15] = [
 
 /// Source countries (ISO alpha-2) in rough order of attack volume; `ZZ` is unknown or private.
 const COUNTRIES: [&str; 40] = [
-    "CN", "US", "RU", "NL", "DE", "BR", "IN", "VN", "KR", "FR", "GB", "ZZ", "UA", "ID", "TW", "SG", "HK", "RO", "IR", "TR",
-    "JP", "CA", "PL", "BG", "TH", "AR", "MX", "ZA", "IT", "ES", "SE", "PK", "BD", "EG", "NG", "KZ", "CO", "CL", "PH", "MY",
+    "CN", "US", "RU", "NL", "DE", "BR", "IN", "VN", "KR", "FR", "GB", "ZZ", "UA", "ID", "TW", "SG", "HK", "RO", "IR",
+    "TR", "JP", "CA", "PL", "BG", "TH", "AR", "MX", "ZA", "IT", "ES", "SE", "PK", "BD", "EG", "NG", "KZ", "CO", "CL",
+    "PH", "MY",
 ];
 
 const ANALYSTS: [&str; 4] = ["bench.ana", "bench.ben", "bench.chloe", "bench.dev"];
@@ -181,7 +182,9 @@ struct Row {
 /// `opts.end`. `progress` is called after each day with the alerts written so far.
 pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(u64)) -> Result<Generated> {
     if db.count_alerts().await? > 0 {
-        return Err(StoreError::Invalid("the database already holds alerts; generate into a new, empty database".into()));
+        return Err(StoreError::Invalid(
+            "the database already holds alerts; generate into a new, empty database".into(),
+        ));
     }
     if opts.days == 0 || opts.alerts == 0 || opts.assets == 0 {
         return Err(StoreError::Invalid("alerts, days and assets must be at least 1".into()));
@@ -225,7 +228,10 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
         let mut rows: Vec<Row> = Vec::new();
         while i < hours.len() && hours[i] < day_start + DAY {
             let h = hours[i];
-            let incident_threat = incidents.iter().position(|d| *d == floor(h, DAY)).map(|k| ["ddos", "ssh_patator", "web_sql_injection"][k]);
+            let incident_threat = incidents
+                .iter()
+                .position(|d| *d == floor(h, DAY))
+                .map(|k| ["ddos", "ssh_patator", "web_sql_injection"][k]);
             for _ in 0..per_hour[i] {
                 let first_seen = h + rng.gen_range(0..(opts.end - h).min(HOUR));
                 let threat_i = threat_table.pick(&mut rng);
@@ -246,14 +252,23 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
                         first_seen,
                         last_seen: first_seen + (count - 1) * rng.gen_range(1_000..30_000),
                         count,
-                        src_ip: format!("{}.{}.{}.{}", rng.gen_range(1..224), rng.gen_range(0..256), rng.gen_range(0..256), rng.gen_range(1..255)),
+                        src_ip: format!(
+                            "{}.{}.{}.{}",
+                            rng.gen_range(1..224),
+                            rng.gen_range(0..256),
+                            rng.gen_range(0..256),
+                            rng.gen_range(1..255)
+                        ),
                         src_port: rng.gen_range(1024..65535),
                         dst_ip: asset.map(|a| a.ip.clone()),
                         dst_port: if port == 0 { rng.gen_range(1..1024) } else { port },
                         threat,
                         risk: risk.clamp(0, 100),
                         base_risk: base_risk.round() as i64,
-                        risk_sum: (0..count).map(|_| (risk as f64 - rng.gen_range(0.0..8.0)).max(1.0).round() as i64).sum::<i64>().max(count),
+                        risk_sum: (0..count)
+                            .map(|_| (risk as f64 - rng.gen_range(0.0..8.0)).max(1.0).round() as i64)
+                            .sum::<i64>()
+                            .max(count),
                         country,
                         centroid: map.country(country).map(|c| (c.centroid.1, c.centroid.0)),
                         asset: asset.map(|a| (a.id, a.criticality)),
@@ -325,7 +340,14 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
         kpi.add(&contribution);
         response.raised(r.created_at, 1);
         if let Some(ack) = r.acknowledged_at {
-            let step = TriageStep { created_at: r.created_at, acknowledged_at: None, resolved_at: None, from: AlertStatus::New, to: AlertStatus::Acknowledged, at: ack };
+            let step = TriageStep {
+                created_at: r.created_at,
+                acknowledged_at: None,
+                resolved_at: None,
+                from: AlertStatus::New,
+                to: AlertStatus::Acknowledged,
+                at: ack,
+            };
             response.step(&step);
             events.push((i, ack, r.assignee.unwrap_or(ANALYSTS[0]), "assign"));
             if let Some(closed) = r.resolved_at {
@@ -348,10 +370,14 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
 
     let mut ids: Vec<i64> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = format!("INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {} RETURNING id", values_clause(chunk.len(), ALERT_BINDS, ""));
+        let sql = format!(
+            "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {} RETURNING id",
+            values_clause(chunk.len(), ALERT_BINDS, "")
+        );
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            let signature = (r.threat == crate::alert::SIGNATURE_THREAT).then_some("ET SCAN Suspicious inbound to mySQL port 3306");
+            let signature =
+                (r.threat == crate::alert::SIGNATURE_THREAT).then_some("ET SCAN Suspicious inbound to mySQL port 3306");
             let detector = if signature.is_some() { "signature" } else { "ml" };
             let reasons = format!(
                 "{{\"generated\":\"kpi benchmark\",\"models\":{{\"classifier\":{:.2},\"isolation_forest\":{:.2}}},\"context\":[\"asset criticality\"]}}",
@@ -391,7 +417,10 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
         }
     }
     for chunk in events.chunks(ROWS_PER_INSERT * 4) {
-        let sql = format!("INSERT INTO alert_events (alert_id, at, actor, action, detail) VALUES {}", values_clause(chunk.len(), 5, ""));
+        let sql = format!(
+            "INSERT INTO alert_events (alert_id, at, actor, action, detail) VALUES {}",
+            values_clause(chunk.len(), 5, "")
+        );
         let mut q = sqlx::query(&sql);
         for (i, at, actor, action) in chunk {
             let detail = if *action == "assign" { *actor } else { "" };
@@ -436,7 +465,13 @@ async fn make_assets(db: &Db, n: u32, rng: &mut ChaCha8Rng) -> Result<Vec<BenchA
     let index = db.asset_index().await?;
     Ok(edits
         .iter()
-        .filter_map(|e| index.iter().find(|a| a.ip == e.ip).map(|a| BenchAsset { id: a.id, ip: a.ip.clone(), criticality: a.criticality }))
+        .filter_map(|e| {
+            index.iter().find(|a| a.ip == e.ip).map(|a| BenchAsset {
+                id: a.id,
+                ip: a.ip.clone(),
+                criticality: a.criticality,
+            })
+        })
         .collect())
 }
 
@@ -450,7 +485,8 @@ async fn make_reports(db: &Db, start: i64, end: i64, rng: &mut ChaCha8Rng) -> Re
             Some(u) => u,
             None => {
                 let password = crate::auth::random_password();
-                let hash = crate::auth::hash_password(password).await.map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let hash =
+                    crate::auth::hash_password(password).await.map_err(|e| StoreError::Invalid(e.to_string()))?;
                 db.create_user(&name, &name, crate::role::Role::Employee, &hash, false).await?
             }
         };

@@ -99,7 +99,15 @@ impl AlertRollup {
         let rows = self
             .rows
             .into_iter()
-            .map(|((grain, dim, bucket, key), (alerts, detections, risk_sum))| AlertRollupRow { grain, bucket, dim, key, alerts, detections, risk_sum })
+            .map(|((grain, dim, bucket, key), (alerts, detections, risk_sum))| AlertRollupRow {
+                grain,
+                bucket,
+                dim,
+                key,
+                alerts,
+                detections,
+                risk_sum,
+            })
             .collect();
         (rows, self.assets.into_iter().map(|((asset, hour), n)| (asset, hour, n)).collect())
     }
@@ -220,7 +228,11 @@ impl ResponseDeltas {
 
     /// (grain, bucket, metric, n, ms) rows, without those that cancel out.
     pub fn into_rows(self) -> Vec<(i64, i64, Metric, i64, i64)> {
-        self.rows.into_iter().filter(|(_, (n, ms))| *n != 0 || *ms != 0).map(|((g, b, m), (n, ms))| (g, b, m, n, ms)).collect()
+        self.rows
+            .into_iter()
+            .filter(|(_, (n, ms))| *n != 0 || *ms != 0)
+            .map(|((g, b, m), (n, ms))| (g, b, m, n, ms))
+            .collect()
     }
 }
 
@@ -248,7 +260,8 @@ mod tests {
         r.add(&AlertContribution { created: 0, detections: 2, risk_sum: 100, criticality: None, ..c });
         r.add(&AlertContribution { seen_at: T + 100 * 60_000, asset_id: Some(9), ..c });
         let (rows, assets) = r.into_rows();
-        let find = |grain, dim, key: &str| rows.iter().find(|x| x.grain == grain && x.dim == dim && x.key == key).cloned();
+        let find =
+            |grain, dim, key: &str| rows.iter().find(|x| x.grain == grain && x.dim == dim && x.key == key).cloned();
         let hour = find(HOUR, Dim::Threat, "ddos").unwrap();
         assert_eq!((hour.bucket, hour.alerts, hour.detections, hour.risk_sum), (T + HOUR, 2, 8, 500));
         assert_eq!(find(DAY, Dim::Threat, "ddos").unwrap().bucket, T);
@@ -256,7 +269,11 @@ mod tests {
         assert_eq!(find(HOUR, Dim::Criticality, "high").unwrap().detections, 6);
         assert_eq!(find(HOUR, Dim::Criticality, "none").unwrap().alerts, 0, "a grown alert adds detections only");
         assert_eq!(rows.len(), 2 * (1 + 2 + 1));
-        assert_eq!(assets, vec![(7, T + HOUR, 1), (9, T + HOUR, 1)], "created alerts per asset and hour; growth is not an alert");
+        assert_eq!(
+            assets,
+            vec![(7, T + HOUR, 1), (9, T + HOUR, 1)],
+            "created alerts per asset and hour; growth is not an alert"
+        );
     }
 
     #[test]
@@ -267,7 +284,13 @@ mod tests {
         assert_eq!(Metric::parse("raised_deleted"), None);
     }
 
-    fn step(from: AlertStatus, to: AlertStatus, at: i64, acknowledged_at: Option<i64>, resolved_at: Option<i64>) -> TriageStep {
+    fn step(
+        from: AlertStatus,
+        to: AlertStatus,
+        at: i64,
+        acknowledged_at: Option<i64>,
+        resolved_at: Option<i64>,
+    ) -> TriageStep {
         TriageStep { created_at: T + 10 * 60_000, acknowledged_at, resolved_at, from, to, at }
     }
 
@@ -281,7 +304,8 @@ mod tests {
         d.step(&step(Acknowledged, Resolved, T + 150 * 60_000, Some(T + 30 * 60_000), None));
         d.step(&step(Resolved, Acknowledged, T + 200 * 60_000, Some(T + 30 * 60_000), Some(T + 150 * 60_000)));
         d.step(&step(Acknowledged, FalsePositive, T + 300 * 60_000, Some(T + 30 * 60_000), None));
-        let hourly: Vec<(i64, Metric, i64, i64)> = d.clone().into_rows().into_iter().filter(|r| r.0 == HOUR).map(|r| (r.1, r.2, r.3, r.4)).collect();
+        let hourly: Vec<(i64, Metric, i64, i64)> =
+            d.clone().into_rows().into_iter().filter(|r| r.0 == HOUR).map(|r| (r.1, r.2, r.3, r.4)).collect();
         assert_eq!(
             hourly,
             vec![
@@ -291,8 +315,16 @@ mod tests {
             ],
             "the reopened closing is taken back; statuses net to the last one"
         );
-        let daily: Vec<(i64, Metric, i64, i64)> = d.into_rows().into_iter().filter(|r| r.0 == DAY).map(|r| (r.1, r.2, r.3, r.4)).collect();
-        assert_eq!(daily, vec![(T, Metric::Raised(FalsePositive), 1, 0), (T, Metric::Acknowledged, 1, 20 * 60_000), (T, Metric::Closed, 1, 290 * 60_000)]);
+        let daily: Vec<(i64, Metric, i64, i64)> =
+            d.into_rows().into_iter().filter(|r| r.0 == DAY).map(|r| (r.1, r.2, r.3, r.4)).collect();
+        assert_eq!(
+            daily,
+            vec![
+                (T, Metric::Raised(FalsePositive), 1, 0),
+                (T, Metric::Acknowledged, 1, 20 * 60_000),
+                (T, Metric::Closed, 1, 290 * 60_000)
+            ]
+        );
     }
 
     #[test]
@@ -304,7 +336,10 @@ mod tests {
         let rows = d.into_rows();
         assert!(rows.contains(&(HOUR, T + HOUR, Metric::Acknowledged, 1, 50 * 60_000)));
         assert!(rows.contains(&(HOUR, T + HOUR, Metric::Closed, 1, 50 * 60_000)));
-        assert!(rows.contains(&(HOUR, T, Metric::Raised(New), -1, 0)) && rows.contains(&(HOUR, T, Metric::Raised(Resolved), 1, 0)));
+        assert!(
+            rows.contains(&(HOUR, T, Metric::Raised(New), -1, 0))
+                && rows.contains(&(HOUR, T, Metric::Raised(Resolved), 1, 0))
+        );
         assert!(rows.contains(&(DAY, T, Metric::Closed, 1, 50 * 60_000)));
         let mut d = ResponseDeltas::default();
         d.step(&step(Acknowledged, Acknowledged, T + HOUR, Some(T), None));

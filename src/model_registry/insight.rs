@@ -48,12 +48,21 @@ pub struct CachedInsight {
 /// "stratified 20 % test split (seed 2017) of data/…: 9,005 rows".
 pub fn split_description(cfg: &TrainConfig, files: &[PathBuf], rows: usize) -> String {
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
-    format!("stratified {:.0} % test split (seed {}) of {}: {rows} rows", cfg.test_fraction * 100.0, cfg.seed, names.join(", "))
+    format!(
+        "stratified {:.0} % test split (seed {}) of {}: {rows} rows",
+        cfg.test_fraction * 100.0,
+        cfg.seed,
+        names.join(", ")
+    )
 }
 
 /// Confusion matrices and importances of every profile of `engine` on labelled held-out rows.
 pub fn compute(engine: &Engine, flows: &[Flow], labels: &[Threat], split: &str) -> ModelInsight {
-    let profiles = FeatureProfile::ALL.into_iter().filter_map(|p| engine.profile(p).ok()).map(|m| profile_insight(m, flows, labels)).collect();
+    let profiles = FeatureProfile::ALL
+        .into_iter()
+        .filter_map(|p| engine.profile(p).ok())
+        .map(|m| profile_insight(m, flows, labels))
+        .collect();
     ModelInsight { split: split.to_string(), profiles }
 }
 
@@ -83,12 +92,15 @@ pub fn profile_insight(m: &ProfileModel, flows: &[Flow], labels: &[Threat]) -> P
         .into_iter()
         .filter(|t| (0..k).any(|j| cells[t.index() * k + j] > 0 || cells[j * k + t.index()] > 0))
         .collect();
-    let confusion = present.iter().map(|t| present.iter().map(|p| cells[t.index() * k + p.index()]).collect()).collect();
+    let confusion =
+        present.iter().map(|t| present.iter().map(|p| cells[t.index() * k + p.index()]).collect()).collect();
     let n = flows.len().max(1) as f64;
     let mut importances: Vec<FeatureImportance> = (0..d)
         .map(|j| FeatureImportance { feature: m.schema.name(j).to_string(), mean_abs_contribution: total[j] / n })
         .collect();
-    importances.sort_by(|a, b| b.mean_abs_contribution.total_cmp(&a.mean_abs_contribution).then_with(|| a.feature.cmp(&b.feature)));
+    importances.sort_by(|a, b| {
+        b.mean_abs_contribution.total_cmp(&a.mean_abs_contribution).then_with(|| a.feature.cmp(&b.feature))
+    });
     ProfileInsight { profile: m.profile(), rows: flows.len() as u64, classes: present, confusion, importances }
 }
 
@@ -116,8 +128,9 @@ pub fn for_manifest(dir: &Path, m: &ModelManifest, candidates: &[PathBuf]) -> Re
             }
         }
     }
-    let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone())
-        .map_err(|e| format!("the manifest's hyper-parameters do not describe a training configuration of this build: {e}"))?;
+    let cfg: TrainConfig = serde_json::from_value(m.hyperparameters.clone()).map_err(|e| {
+        format!("the manifest's hyper-parameters do not describe a training configuration of this build: {e}")
+    })?;
     let data = load_labelled(&paths).map_err(|e| e.to_string())?;
     let (_, test) = standard_split(&data.labels, &cfg);
     let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();

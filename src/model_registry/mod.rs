@@ -180,7 +180,8 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, R
 }
 
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError> {
-    let text = serde_json::to_vec_pretty(value).map_err(|e| RegistryError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| RegistryError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
     write_atomic(path, &text)
 }
 
@@ -192,7 +193,9 @@ fn remove_partial_versions(root: &Path) {
         if name.strip_prefix('.').and_then(|n| n.strip_suffix(".partial")).and_then(retrained_number).is_some() {
             match std::fs::remove_dir_all(e.path()) {
                 Ok(()) => tracing::warn!(dir = %e.path().display(), "removed an interrupted retrain's files"),
-                Err(err) => tracing::warn!(dir = %e.path().display(), error = %err, "cannot remove an interrupted retrain's files"),
+                Err(err) => {
+                    tracing::warn!(dir = %e.path().display(), error = %err, "cannot remove an interrupted retrain's files")
+                }
             }
         }
     }
@@ -222,7 +225,9 @@ impl Registry {
         let root = config.data_dir.join("models");
         std::fs::create_dir_all(&root).map_err(|source| RegistryError::Io { path: root.clone(), source })?;
         remove_partial_versions(&root);
-        let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?.map(|a| a.active).unwrap_or_else(|| SHIPPED.to_string());
+        let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?
+            .map(|a| a.active)
+            .unwrap_or_else(|| SHIPPED.to_string());
         let registry = Registry {
             inner: Arc::new(Inner {
                 shipped_dir: config.model_dir.clone(),
@@ -349,7 +354,10 @@ impl Registry {
 
     /// Swaps `engine` (version `id`) in and records the choice. The caller holds `switch`.
     fn switch_to(&self, id: &str, engine: Arc<Engine>, actor: &str, from: &str) -> Result<(), RegistryError> {
-        write_json(&self.inner.root.join(ACTIVE_FILE), &ActiveChoice { active: id.to_string(), changed_by: actor.to_string(), changed_at: now_ms() })?;
+        write_json(
+            &self.inner.root.join(ACTIVE_FILE),
+            &ActiveChoice { active: id.to_string(), changed_by: actor.to_string(), changed_at: now_ms() },
+        )?;
         let model_version = engine.manifest().model_version.clone();
         let slot = self.slot();
         if let Some(slot) = &slot {
@@ -550,7 +558,11 @@ impl Registry {
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().to_str().map(|n| n.trim_start_matches('.').trim_end_matches(".partial").to_string()))
+                    .filter_map(|e| {
+                        e.file_name()
+                            .to_str()
+                            .map(|n| n.trim_start_matches('.').trim_end_matches(".partial").to_string())
+                    })
                     .filter_map(|n| retrained_number(&n))
                     .max()
                     .unwrap_or(0)
@@ -636,7 +648,10 @@ mod tests {
         assert_eq!(r.activate("r1", "tester").await.unwrap(), "r1", "activating the active version is a no-op");
         let audit = r.db().recent_audit(5).await.unwrap();
         assert_eq!(audit.len(), 1);
-        assert_eq!((audit[0].action.as_str(), audit[0].target.as_str(), audit[0].detail.as_str()), ("model.activate", "r1", "from=shipped"));
+        assert_eq!(
+            (audit[0].action.as_str(), audit[0].target.as_str(), audit[0].detail.as_str()),
+            ("model.activate", "r1", "from=shipped")
+        );
 
         // A new process on the same data dir runs r1.
         let again = Registry::open(&config, r.db().clone()).unwrap();
@@ -686,7 +701,10 @@ mod tests {
         assert_eq!(again.active(), SHIPPED);
         // (Viewing r1, not the shipped version, whose insight would be computed from the data.)
         let notes = again.overview(Some("r1")).notes;
-        assert!(notes.iter().any(|n| n.contains("r1 could not be loaded") && n.contains("gbdt.safetensors")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("r1 could not be loaded") && n.contains("gbdt.safetensors")),
+            "{notes:?}"
+        );
         // Activating it again is refused with the cause, and changes nothing.
         let err = again.activate("r1", "tester").await.unwrap_err().to_string();
         assert!(err.contains("sha256"), "{err}");

@@ -21,8 +21,16 @@ use crate::threat::Threat;
 /// each at nice 10, so that the pipeline's scoring threads win when both want a core. Training's
 /// parallel loops (forust, candle) run on whichever rayon pool they are installed in.
 pub fn low_priority_pool(threads: usize) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
-    let n = if threads > 0 { threads } else { std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1) };
-    rayon::ThreadPoolBuilder::new().num_threads(n).thread_name(|i| format!("af-retrain-{i}")).start_handler(|_| lower_priority()).build()
+    let n = if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map(|n| n.get() / 2).unwrap_or(1).max(1)
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("af-retrain-{i}"))
+        .start_handler(|_| lower_priority())
+        .build()
 }
 
 fn lower_priority() {
@@ -149,7 +157,15 @@ impl Registry {
                     .map_err(|e| format!("cannot start the training threads: {e}"))
                     .and_then(|pool| {
                         pool.install(|| {
-                            let job = Job { registry: &registry, job, baseline: &baseline, baseline_dir: &baseline_dir, running, id: &id, actor: &actor };
+                            let job = Job {
+                                registry: &registry,
+                                job,
+                                baseline: &baseline,
+                                baseline_dir: &baseline_dir,
+                                running,
+                                id: &id,
+                                actor: &actor,
+                            };
                             job.build(&work_dir, &done)
                         })
                     });
@@ -189,7 +205,8 @@ impl Job<'_> {
         if files.is_empty() {
             return Err("no training files are configured (AF_RETRAIN__FILES)".into());
         }
-        let baseline_manifest = io::load_manifest(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?;
+        let baseline_manifest =
+            io::load_manifest(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?;
         let cfg = self.train_config(&baseline_manifest)?;
 
         self.progress(&format!("reading {}", names(&files)), READ_AT);
@@ -209,7 +226,9 @@ impl Job<'_> {
         let candidate = Engine::load(partial).map_err(|e| format!("the new models do not load: {e}"))?;
         let baseline = match &self.running {
             Some(e) => e.clone(),
-            None => Arc::new(Engine::load(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?),
+            None => Arc::new(
+                Engine::load(self.baseline_dir).map_err(|e| format!("the active version {}: {e}", self.baseline))?,
+            ),
         };
         let (_, test) = standard_split(&data.labels, &cfg);
         let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
@@ -221,8 +240,13 @@ impl Job<'_> {
         let data_name = names(&files);
         let mut rows = Vec::new();
         for profile in FeatureProfile::ALL {
-            let Some(report) = manifest.evaluation.iter().find(|r| r.split == "random" && r.profile == profile) else { continue };
-            let base = baseline.profile(profile).ok().map(|m| SplitMetrics::from_report(&eval::evaluate(m, &flows, &labels, "random", &data_name)));
+            let Some(report) = manifest.evaluation.iter().find(|r| r.split == "random" && r.profile == profile) else {
+                continue;
+            };
+            let base = baseline
+                .profile(profile)
+                .ok()
+                .map(|m| SplitMetrics::from_report(&eval::evaluate(m, &flows, &labels, "random", &data_name)));
             rows.push((profile, base, SplitMetrics::from_report(report)));
         }
         let comparison = compare(self.baseline, &split, same_split, &rows, TOLERANCES);
@@ -233,14 +257,26 @@ impl Job<'_> {
         self.progress("saving", SAVE_AT);
         let mut manifest = manifest;
         manifest.model_version = format!("{}-{}", manifest.model_version, self.id);
-        manifest.notes.push(format!("retrained on the server as version {} (started by {}); compared with {}: {}", self.id, self.actor, self.baseline, comparison.summary()));
+        manifest.notes.push(format!(
+            "retrained on the server as version {} (started by {}); compared with {}: {}",
+            self.id,
+            self.actor,
+            self.baseline,
+            comparison.summary()
+        ));
         io::write_manifest(partial, &manifest).map_err(|e| e.to_string())?;
-        let meta = VersionMeta { id: self.id.to_string(), created_by: self.actor.to_string(), created_at: now_ms(), comparison: Some(comparison.clone()) };
+        let meta = VersionMeta {
+            id: self.id.to_string(),
+            created_by: self.actor.to_string(),
+            created_at: now_ms(),
+            comparison: Some(comparison.clone()),
+        };
         write_json(&partial.join(VERSION_FILE), &meta).map_err(|e| e.to_string())?;
         write_json(&partial.join(INSIGHT_FILE), &insight).map_err(|e| e.to_string())?;
         std::fs::rename(partial, done).map_err(|e| format!("{} → {}: {e}", partial.display(), done.display()))?;
         // The engine that may be switched to is loaded from its final place (and so checked again).
-        let engine = Engine::load(done).map_err(|e| format!("the new version does not load from {}: {e}", done.display()))?;
+        let engine =
+            Engine::load(done).map_err(|e| format!("the new version does not load from {}: {e}", done.display()))?;
         Ok(Candidate { engine: Arc::new(engine), comparison })
     }
 

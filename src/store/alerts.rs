@@ -9,9 +9,9 @@ use super::{now_ms, Db, Result, StoreError};
 use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, Detector, Severity};
 use crate::asset::Criticality;
 use crate::kpi::rollup::{AlertContribution, AlertRollup, ResponseDeltas};
-use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
 
 /// An alert to store: one detection, or several with the same dedup key merged in memory.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,7 +204,8 @@ pub struct HourlyRow {
     pub max_risk: i64,
 }
 
-pub(crate) const ALERT_COLUMNS: &str = "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
+pub(crate) const ALERT_COLUMNS: &str =
+    "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
                              risk, severity, status, detector, signature, reasons, features, created_at, src_country, \
                              src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at";
 /// Values bound per inserted alert.
@@ -338,7 +339,8 @@ impl Db {
     /// fixtures with hand-computed times.
     pub async fn persist_batch_at(&self, batch: &PersistBatch, now: i64) -> Result<Vec<StoredAlert>> {
         let mut tx = self.pool().begin().await?;
-        let asset_ids: HashMap<String, i64> = Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
+        let asset_ids: HashMap<String, i64> =
+            Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
         Db::count_suppressed(&mut tx, &batch.suppressed).await?;
         let asset_of = |a: &NewAlert| a.asset_ip.as_ref().and_then(|ip| asset_ids.get(ip).copied());
 
@@ -429,7 +431,13 @@ impl Db {
             );
             let mut q = sqlx::query(&sql);
             for (k, c) in chunk {
-                q = q.bind(k.minute).bind(k.country.clone()).bind(k.protocol).bind(k.verdict).bind(c.flows).bind(c.bytes);
+                q = q
+                    .bind(k.minute)
+                    .bind(k.country.clone())
+                    .bind(k.protocol)
+                    .bind(k.verdict)
+                    .bind(c.flows)
+                    .bind(c.bytes);
             }
             q.execute(&mut *tx).await?;
         }
@@ -498,14 +506,38 @@ impl Db {
             if conds.is_empty() { String::new() } else { format!("WHERE {}", conds.join(" AND ")) }
         );
         let mut q = sqlx::query(&sql);
-        q = match f.from { Some(v) => q.bind(v), None => q };
-        q = match f.to { Some(v) => q.bind(v), None => q };
-        q = match f.status { Some(v) => q.bind(v.as_str()), None => q };
-        q = match &f.threat { Some(v) => q.bind(v.clone()), None => q };
-        q = match f.min_risk { Some(v) => q.bind(v), None => q };
-        q = match &f.country { Some(v) => q.bind(v.clone()), None => q };
-        q = match f.asset_id { Some(v) => q.bind(v), None => q };
-        q = match &f.src_ip { Some(v) => q.bind(v.clone()), None => q };
+        q = match f.from {
+            Some(v) => q.bind(v),
+            None => q,
+        };
+        q = match f.to {
+            Some(v) => q.bind(v),
+            None => q,
+        };
+        q = match f.status {
+            Some(v) => q.bind(v.as_str()),
+            None => q,
+        };
+        q = match &f.threat {
+            Some(v) => q.bind(v.clone()),
+            None => q,
+        };
+        q = match f.min_risk {
+            Some(v) => q.bind(v),
+            None => q,
+        };
+        q = match &f.country {
+            Some(v) => q.bind(v.clone()),
+            None => q,
+        };
+        q = match f.asset_id {
+            Some(v) => q.bind(v),
+            None => q,
+        };
+        q = match &f.src_ip {
+            Some(v) => q.bind(v.clone()),
+            None => q,
+        };
         if let Some(c) = cursor {
             q = q.bind(c.last_seen).bind(c.last_seen).bind(c.id);
         }
@@ -514,7 +546,8 @@ impl Db {
         let mut alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>>>()?;
         let more = alerts.len() as i64 > limit;
         alerts.truncate(limit as usize);
-        let next = if more { alerts.last().map(|a| AlertCursor { last_seen: a.last_seen, id: a.id }.encode()) } else { None };
+        let next =
+            if more { alerts.last().map(|a| AlertCursor { last_seen: a.last_seen, id: a.id }.encode()) } else { None };
         Ok(AlertPage { alerts, next })
     }
 
@@ -579,10 +612,11 @@ impl Db {
     }
 
     pub async fn recent_alerts(&self, limit: i64) -> Result<Vec<Alert>> {
-        let rows = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY last_seen DESC, id DESC LIMIT $1"))
-            .bind(limit.clamp(1, 1000))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts ORDER BY last_seen DESC, id DESC LIMIT $1"))
+                .bind(limit.clamp(1, 1000))
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(alert_from_row).collect()
     }
 
@@ -685,7 +719,11 @@ mod tests {
         assert_eq!(merged.len(), 4, "{merged:#?}");
         let first = &merged[0];
         assert_eq!((first.threat.as_str(), first.count, first.seen_at, first.last_seen), ("ddos", 2, 1_000, 5_000));
-        assert_eq!((first.risk, first.risk_sum, first.reasons.as_str()), (80, 140, "{\"r\":80}"), "the riskier detection's reasons win");
+        assert_eq!(
+            (first.risk, first.risk_sum, first.reasons.as_str()),
+            (80, 140, "{\"r\":80}"),
+            "the riskier detection's reasons win"
+        );
         assert_eq!((merged[1].count, merged[1].seen_at), (1, 100_000), "outside the window starts a new alert");
         assert_eq!(merge_detections(vec![det("1.1.1.1", "ddos", 1, 1), det("1.1.1.1", "ddos", 2, 1)], 0).len(), 2);
     }

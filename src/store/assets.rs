@@ -2,9 +2,9 @@
 
 use super::{now_ms, Db, Result, StoreError};
 use crate::asset::{Asset, AssetEdit, Criticality};
-use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
 
 const COLUMNS: &str =
     "id, ip, hostname, owner, purpose, criticality, tags, discovered, first_seen, last_seen, created_at, updated_at";
@@ -107,9 +107,10 @@ impl Db {
 
     /// How many assets there are, and how many of them are discovered and not reviewed yet.
     pub async fn count_assets(&self) -> Result<(i64, i64)> {
-        let row = sqlx::query("SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE discovered = 1) AS discovered FROM assets")
-            .fetch_one(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE discovered = 1) AS discovered FROM assets")
+                .fetch_one(self.pool())
+                .await?;
         Ok((row.try_get("total")?, row.try_get("discovered")?))
     }
 
@@ -132,7 +133,14 @@ impl Db {
             for row in q.fetch_all(self.pool()).await? {
                 let id: i64 = row.try_get("asset_id")?;
                 let max_risk: Option<i64> = row.try_get("max_risk")?;
-                out.insert(id, AssetAlertStats { total: row.try_get("total")?, open: row.try_get("open")?, max_risk: max_risk.unwrap_or(0) });
+                out.insert(
+                    id,
+                    AssetAlertStats {
+                        total: row.try_get("total")?,
+                        open: row.try_get("open")?,
+                        max_risk: max_risk.unwrap_or(0),
+                    },
+                );
             }
         }
         Ok(out)
@@ -144,7 +152,11 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         let (mut created, mut updated) = (0, 0);
         for e in edits {
-            let exists = sqlx::query("SELECT id FROM assets WHERE ip = $1").bind(&e.ip).fetch_optional(&mut *tx).await?.is_some();
+            let exists = sqlx::query("SELECT id FROM assets WHERE ip = $1")
+                .bind(&e.ip)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
             upsert(&mut tx, &AssetFields::from(e)).await?;
             if exists {
                 updated += 1;
@@ -185,12 +197,24 @@ impl Db {
     /// Records internal hosts seen in a batch: unknown ones are added as discovered (criticality
     /// medium, no owner); known ones get their `last_seen` moved forward. Returns the id of each
     /// address, in input order. Runs inside the batch's transaction.
-    pub(crate) async fn touch_assets(tx: &mut Transaction<'_, Any>, seen: &[(String, i64)]) -> Result<Vec<(String, i64)>> {
+    pub(crate) async fn touch_assets(
+        tx: &mut Transaction<'_, Any>,
+        seen: &[(String, i64)],
+    ) -> Result<Vec<(String, i64)>> {
         let now = now_ms();
         let mut out = Vec::with_capacity(seen.len());
         for chunk in seen.chunks(ROWS_PER_UPSERT) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${}, 'medium', '', 1, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4, 4 * i + 4))
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, 'medium', '', 1, ${}, ${})",
+                        4 * i + 1,
+                        4 * i + 2,
+                        4 * i + 3,
+                        4 * i + 4,
+                        4 * i + 4
+                    )
+                })
                 .collect();
             let sql = format!(
                 "INSERT INTO assets (ip, first_seen, last_seen, criticality, tags, discovered, created_at, updated_at) \

@@ -7,8 +7,8 @@ use super::{Db, Result, StoreError};
 use crate::alert::Alert;
 use crate::asset::Criticality;
 use crate::console::{
-    threat_keys, threat_title, AssetBrief, ConsoleOverview, CountryFlows, GroupBy, GroupRow, IntelBrief, QueueFilter, QueueRow,
-    SortBy, TextSearch, MAX_GROUPS, QUEUE_PAGE_SIZE,
+    threat_keys, threat_title, AssetBrief, ConsoleOverview, CountryFlows, GroupBy, GroupRow, IntelBrief, QueueFilter,
+    QueueRow, SortBy, TextSearch, MAX_GROUPS, QUEUE_PAGE_SIZE,
 };
 use crate::report::{ReportCategory, ReportStatus};
 use crate::role::Access;
@@ -113,13 +113,18 @@ fn queue_where(f: &QueueFilter) -> Where {
         }
         Some(TextSearch::Words(words)) => {
             let pattern = like_pattern(words);
-            let mut ors: Vec<String> = ["LOWER(COALESCE(signature, ''))", "COALESCE(src_ip, '')", "COALESCE(dst_ip, '')", "LOWER(COALESCE(src_country, ''))"]
-                .iter()
-                .map(|col| {
-                    let p = w.arg(Arg::Text(pattern.clone()));
-                    format!("{col} LIKE {p} ESCAPE '\\'")
-                })
-                .collect();
+            let mut ors: Vec<String> = [
+                "LOWER(COALESCE(signature, ''))",
+                "COALESCE(src_ip, '')",
+                "COALESCE(dst_ip, '')",
+                "LOWER(COALESCE(src_country, ''))",
+            ]
+            .iter()
+            .map(|col| {
+                let p = w.arg(Arg::Text(pattern.clone()));
+                format!("{col} LIKE {p} ESCAPE '\\'")
+            })
+            .collect();
             // Threat types match by key or by their title ("brute force" finds ssh_patator).
             let threats: Vec<String> = threat_keys()
                 .into_iter()
@@ -188,7 +193,10 @@ impl Db {
         )?;
         let alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>>>()?;
         let briefs = self.asset_briefs(&alerts.iter().filter_map(|a| a.asset_id).collect::<Vec<_>>()).await?;
-        let rows = alerts.into_iter().map(|a| QueueRow { asset: a.asset_id.and_then(|id| briefs.get(&id).cloned()), alert: a }).collect();
+        let rows = alerts
+            .into_iter()
+            .map(|a| QueueRow { asset: a.asset_id.and_then(|id| briefs.get(&id).cloned()), alert: a })
+            .collect();
         Ok((rows, total, groups))
     }
 
@@ -235,13 +243,17 @@ impl Db {
                 )
             },
             async {
-                let row = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged') AND risk >= 90")
-                    .fetch_one(self.pool())
-                    .await?;
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM alerts WHERE status IN ('new', 'acknowledged') AND risk >= 90",
+                )
+                .fetch_one(self.pool())
+                .await?;
                 Ok::<i64, StoreError>(row.try_get("n")?)
             },
             async {
-                let row = sqlx::query("SELECT COUNT(*) AS n FROM employee_reports WHERE status = 'new'").fetch_one(self.pool()).await?;
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM employee_reports WHERE status = 'new'")
+                    .fetch_one(self.pool())
+                    .await?;
                 Ok::<i64, StoreError>(row.try_get("n")?)
             },
             async {
@@ -291,7 +303,14 @@ impl Db {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| Ok(CountryFlows { country: r.try_get("country")?, flows: r.try_get("f")?, bytes: r.try_get("b")?, alerting: r.try_get("a")? }))
+        .map(|r| {
+            Ok(CountryFlows {
+                country: r.try_get("country")?,
+                flows: r.try_get("f")?,
+                bytes: r.try_get("b")?,
+                alerting: r.try_get("a")?,
+            })
+        })
         .collect()
     }
 
@@ -376,7 +395,8 @@ impl Db {
     /// Writes one entry to an alert's history (for actions that do not change its status, such as
     /// ticking off a playbook step).
     pub async fn record_alert_event(&self, alert_id: i64, actor: &str, action: &str, detail: &str) -> Result<()> {
-        let exists = sqlx::query("SELECT id FROM alerts WHERE id = $1").bind(alert_id).fetch_optional(self.pool()).await?;
+        let exists =
+            sqlx::query("SELECT id FROM alerts WHERE id = $1").bind(alert_id).fetch_optional(self.pool()).await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("alert #{alert_id}")));
         }

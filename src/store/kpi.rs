@@ -19,8 +19,8 @@ use super::alerts::values_clause;
 use super::{Db, Result, StoreError};
 use crate::kpi::rollup::{AlertRollup, Dim, Metric, ResponseDeltas};
 use crate::kpi::{
-    threat_label, AssetKpi, Breakdown, Compared, CriticalitySeries, KpiRange, KpiReport, Mean, Period, Periods, ReportCounts,
-    Response, ResponseBucket, StatusCounts, Volume, CRITICALITIES, DAY, HOUR, NO_COUNTRY, TOP_ASSETS,
+    threat_label, AssetKpi, Breakdown, Compared, CriticalitySeries, KpiRange, KpiReport, Mean, Period, Periods,
+    ReportCounts, Response, ResponseBucket, StatusCounts, Volume, CRITICALITIES, DAY, HOUR, NO_COUNTRY, TOP_ASSETS,
 };
 use crate::worldmap::WorldMap;
 use sqlx::{Any, Row, Transaction};
@@ -41,7 +41,14 @@ pub(crate) async fn add_alert_rollup(tx: &mut Transaction<'_, Any>, rollup: Aler
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            q = q.bind(r.grain).bind(r.bucket).bind(r.dim.as_str()).bind(r.key.clone()).bind(r.alerts).bind(r.detections).bind(r.risk_sum);
+            q = q
+                .bind(r.grain)
+                .bind(r.bucket)
+                .bind(r.dim.as_str())
+                .bind(r.key.clone())
+                .bind(r.alerts)
+                .bind(r.detections)
+                .bind(r.risk_sum);
         }
         q.execute(&mut **tx).await?;
     }
@@ -101,7 +108,12 @@ fn parts(p: &Periods) -> Vec<Part> {
         .flat_map(|period| {
             let spans = p.window(period).spans(p.by_day());
             let days = spans.days.map(|(from, to)| Part { period, grain: DAY, from, to });
-            days.into_iter().chain(spans.hours.into_iter().map(move |(from, to)| Part { period, grain: HOUR, from, to }))
+            days.into_iter().chain(spans.hours.into_iter().map(move |(from, to)| Part {
+                period,
+                grain: HOUR,
+                from,
+                to,
+            }))
         })
         .collect()
 }
@@ -133,7 +145,12 @@ fn period_rows(p: &Periods, columns: &str, table: &str, filter: &str) -> (String
 
 /// [`period_rows`] of one dimension of `kpi_alert_rollup`.
 fn rollup_rows(p: &Periods, dim: Dim) -> (String, Vec<i64>) {
-    period_rows(p, "bucket, key, alerts, detections, risk_sum", "kpi_alert_rollup", &format!("AND dim = '{}'", dim.as_str()))
+    period_rows(
+        p,
+        "bucket, key, alerts, detections, risk_sum",
+        "kpi_alert_rollup",
+        &format!("AND dim = '{}'", dim.as_str()),
+    )
 }
 
 fn period_of(tag: i64) -> Period {
@@ -168,7 +185,18 @@ impl Db {
         )?;
         let (totals, series, by_criticality) = volume;
         tracing::debug!(range = range.as_str(), elapsed_us = started.elapsed().as_micros() as u64, "KPI report");
-        Ok(KpiReport { periods, generated_at: now, totals, series, by_criticality, by_threat, countries, top_assets, response, reports })
+        Ok(KpiReport {
+            periods,
+            generated_at: now,
+            totals,
+            series,
+            by_criticality,
+            by_threat,
+            countries,
+            top_assets,
+            response,
+            reports,
+        })
     }
 
     /// Totals, the per-bucket volume of the current period and alerts by criticality, from the
@@ -184,15 +212,27 @@ impl Db {
         let mut series = vec![Volume::default(); n];
         let mut by_criticality: Vec<CriticalitySeries> = CRITICALITIES
             .iter()
-            .map(|(key, label)| CriticalitySeries { key: key.to_string(), label: label.to_string(), values: vec![0; n], alerts: Compared::default() })
+            .map(|(key, label)| CriticalitySeries {
+                key: key.to_string(),
+                label: label.to_string(),
+                values: vec![0; n],
+                alerts: Compared::default(),
+            })
             .collect();
         for row in q.fetch_all(self.pool()).await? {
             let bucket: i64 = row.try_get("bucket")?;
             let Some((period, i)) = p.locate(bucket) else { continue };
-            let v = Volume { alerts: row.try_get("alerts")?, detections: row.try_get("detections")?, risk_sum: row.try_get("risk_sum")? };
+            let v = Volume {
+                alerts: row.try_get("alerts")?,
+                detections: row.try_get("detections")?,
+                risk_sum: row.try_get("risk_sum")?,
+            };
             totals.get_mut(period).add(v);
             let key: String = row.try_get("key")?;
-            let crit = by_criticality.iter_mut().find(|c| c.key == key).ok_or_else(|| StoreError::Corrupt { column: "kpi_alert_rollup.key", detail: key.clone() })?;
+            let crit = by_criticality
+                .iter_mut()
+                .find(|c| c.key == key)
+                .ok_or_else(|| StoreError::Corrupt { column: "kpi_alert_rollup.key", detail: key.clone() })?;
             *crit.alerts.get_mut(period) += v.alerts;
             if period == Period::Current {
                 series[i].add(v);
@@ -205,7 +245,9 @@ impl Db {
     /// Alerts per key of `dim` in both periods, most alerts (current, then previous) first.
     async fn kpi_breakdown(&self, p: &Periods, dim: Dim, label: fn(&str) -> String) -> Result<Vec<Breakdown>> {
         let (rows_sql, binds) = rollup_rows(p, dim);
-        let sql = format!("SELECT period, key, CAST(SUM(alerts) AS BIGINT) AS alerts FROM ({rows_sql}) AS parts GROUP BY period, key");
+        let sql = format!(
+            "SELECT period, key, CAST(SUM(alerts) AS BIGINT) AS alerts FROM ({rows_sql}) AS parts GROUP BY period, key"
+        );
         let mut q = sqlx::query(&sql);
         for b in binds {
             q = q.bind(b);
@@ -220,7 +262,11 @@ impl Db {
             .filter(|(_, a)| a.current != 0 || a.previous != 0)
             .map(|(key, alerts)| Breakdown { label: label(&key), key, alerts })
             .collect();
-        out.sort_by(|a, b| (b.alerts.current, b.alerts.previous).cmp(&(a.alerts.current, a.alerts.previous)).then_with(|| a.key.cmp(&b.key)));
+        out.sort_by(|a, b| {
+            (b.alerts.current, b.alerts.previous)
+                .cmp(&(a.alerts.current, a.alerts.previous))
+                .then_with(|| a.key.cmp(&b.key))
+        });
         Ok(out)
     }
 
@@ -271,7 +317,8 @@ impl Db {
         for row in q.fetch_all(self.pool()).await? {
             let Some((period, i)) = p.locate(row.try_get("bucket")?) else { continue };
             let metric: String = row.try_get("metric")?;
-            let metric = Metric::parse(&metric).ok_or_else(|| StoreError::Corrupt { column: "kpi_response.metric", detail: metric.clone() })?;
+            let metric = Metric::parse(&metric)
+                .ok_or_else(|| StoreError::Corrupt { column: "kpi_response.metric", detail: metric.clone() })?;
             let (count, ms): (i64, i64) = (row.try_get("n")?, row.try_get("ms_sum")?);
             let apply = |raised: &mut StatusCounts, ack: &mut Mean, close: &mut Mean| match metric {
                 Metric::Raised(status) => {
@@ -311,7 +358,10 @@ impl Db {
             .await?;
         Ok(Compared {
             current: ReportCounts { received: row.try_get("received_cur")?, confirmed: row.try_get("confirmed_cur")? },
-            previous: ReportCounts { received: row.try_get("received_prev")?, confirmed: row.try_get("confirmed_prev")? },
+            previous: ReportCounts {
+                received: row.try_get("received_prev")?,
+                confirmed: row.try_get("confirmed_prev")?,
+            },
         })
     }
 }

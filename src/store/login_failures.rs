@@ -40,16 +40,21 @@ impl Db {
     }
 
     pub async fn set_last_login_address(&self, user_id: i64, ip: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET last_login_ip = $1 WHERE id = $2").bind(ip).bind(user_id).execute(self.pool()).await?;
+        sqlx::query("UPDATE users SET last_login_ip = $1 WHERE id = $2")
+            .bind(ip)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 
     pub async fn login_failures_for_account(&self, username: &str, since: i64) -> Result<FailureCount> {
-        let row = sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_failures WHERE username = $1 AND at > $2")
-            .bind(username)
-            .bind(since)
-            .fetch_one(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n, MIN(at) AS oldest FROM login_failures WHERE username = $1 AND at > $2")
+                .bind(username)
+                .bind(since)
+                .fetch_one(self.pool())
+                .await?;
         Ok(FailureCount { count: row.try_get("n")?, oldest_at: row.try_get("oldest")? })
     }
 
@@ -69,6 +74,10 @@ impl Db {
     }
 
     pub async fn prune_login_failures(&self, before: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM login_failures WHERE at <= $1").bind(before).execute(self.pool()).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM login_failures WHERE at <= $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 }

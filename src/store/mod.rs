@@ -120,10 +120,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl Db {
@@ -155,17 +152,14 @@ impl Db {
         };
         if backend == Backend::Sqlite {
             if let Some(dir) = sqlite_parent_dir(url) {
-                std::fs::create_dir_all(&dir).map_err(|e| StoreError::Open {
-                    url: redact_url(url),
-                    cause: sqlx::Error::Io(e),
-                })?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| StoreError::Open { url: redact_url(url), cause: sqlx::Error::Io(e) })?;
             }
         }
         // One direct connection first: a pool would report only "timed out" instead of the
         // cause (refused, authentication failed, unknown database, unwritable file …).
-        let probe = AnyConnection::connect(url)
-            .await
-            .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
+        let probe =
+            AnyConnection::connect(url).await.map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
         let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -265,8 +259,7 @@ pub(crate) fn get_bool(row: &AnyRow, col: &'static str) -> Result<bool> {
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
+            db.is_unique_violation() || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
         }
         _ => false,
     }

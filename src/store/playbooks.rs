@@ -42,7 +42,14 @@ impl Db {
     }
 
     /// Replaces a playbook's text and steps (validated by the caller).
-    pub async fn update_playbook(&self, threat: &str, title: &str, summary: &str, steps: &[String], by_user: i64) -> Result<Playbook> {
+    pub async fn update_playbook(
+        &self,
+        threat: &str,
+        title: &str,
+        summary: &str,
+        steps: &[String],
+        by_user: i64,
+    ) -> Result<Playbook> {
         let steps = serde_json::to_string(steps).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let n = sqlx::query("UPDATE playbooks SET title = $1, summary = $2, steps = $3, updated_at = $4, updated_by = $5 WHERE threat = $6")
             .bind(title)

@@ -62,7 +62,8 @@ fn parse_status(s: &str, column: &'static str) -> Result<ReportStatus> {
 }
 
 fn parse_category(s: &str) -> Result<ReportCategory> {
-    ReportCategory::parse(s).ok_or_else(|| StoreError::Corrupt { column: "employee_reports.category", detail: s.to_string() })
+    ReportCategory::parse(s)
+        .ok_or_else(|| StoreError::Corrupt { column: "employee_reports.category", detail: s.to_string() })
 }
 
 /// A query with `values` bound as its first parameters.
@@ -192,7 +193,9 @@ impl Db {
 
     /// Reported indicators per status.
     pub async fn report_status_counts(&self) -> Result<StatusCounts> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM report_indicators GROUP BY status").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM report_indicators GROUP BY status")
+            .fetch_all(self.pool())
+            .await?;
         let mut counts = StatusCounts::default();
         for r in &rows {
             let status: String = r.try_get("status")?;
@@ -230,8 +233,10 @@ impl Db {
             let status: String = r.try_get("status")?;
             out.push(ReportedIndicator {
                 indicator: r.try_get("indicator")?,
-                kind: IndicatorKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt { column: "report_indicators.indicator_kind", detail: kind.clone() })?,
+                kind: IndicatorKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                    column: "report_indicators.indicator_kind",
+                    detail: kind.clone(),
+                })?,
                 status: parse_status(&status, "report_indicators.status")?,
                 note: r.try_get("note")?,
                 decided_by: r.try_get("decided_by")?,
@@ -322,7 +327,8 @@ impl Db {
             }
         }
 
-        let ips: Vec<String> = rows.iter().filter(|r| r.kind == IndicatorKind::Ip).map(|r| r.indicator.clone()).collect();
+        let ips: Vec<String> =
+            rows.iter().filter(|r| r.kind == IndicatorKind::Ip).map(|r| r.indicator.clone()).collect();
         for (ip, m) in self.alerts_involving(&ips).await? {
             if let Some(i) = at(&ip) {
                 rows[i].alerts = Some(m);
@@ -341,7 +347,10 @@ impl Db {
         for chunk in ips.chunks(500) {
             let list = placeholders(1, chunk.len());
             for (column, sql) in [
-                ("src_ip", format!("SELECT src_ip AS ip, COUNT(*) AS n FROM alerts WHERE src_ip IN ({list}) GROUP BY src_ip")),
+                (
+                    "src_ip",
+                    format!("SELECT src_ip AS ip, COUNT(*) AS n FROM alerts WHERE src_ip IN ({list}) GROUP BY src_ip"),
+                ),
                 (
                     "dst_ip",
                     format!(
@@ -428,15 +437,16 @@ async fn apply_status(
             )),
         });
     }
-    let reports =
-        sqlx::query("UPDATE employee_reports SET status = $1, note = $2, handled_by = $3, updated_at = $4 WHERE indicator = $5")
-        .bind(to.as_str())
-        .bind(note)
-        .bind(by_user)
-        .bind(now)
-        .bind(indicator)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
+    let reports = sqlx::query(
+        "UPDATE employee_reports SET status = $1, note = $2, handled_by = $3, updated_at = $4 WHERE indicator = $5",
+    )
+    .bind(to.as_str())
+    .bind(note)
+    .bind(by_user)
+    .bind(now)
+    .bind(indicator)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
     Ok(reports as i64)
 }

@@ -7,7 +7,14 @@ use crate::user::CurrentUser;
 use sqlx::Row;
 
 impl Db {
-    pub async fn create_session(&self, token_hash: &str, user_id: i64, ttl_ms: i64, ip: &str, user_agent: &str) -> Result<()> {
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        ttl_ms: i64,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<()> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -54,7 +61,11 @@ impl Db {
 
     /// Removes expired sessions; returns how many.
     pub async fn prune_sessions(&self) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_ms()).execute(self.pool()).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?
+            .rows_affected())
     }
 
     /// Test and operator helper: moves a session's expiry.

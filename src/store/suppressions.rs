@@ -55,10 +55,12 @@ impl Db {
 
     /// The rules in force at `now` (for the pipeline).
     pub async fn active_suppressions(&self, now: i64) -> Result<Vec<Suppression>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM suppressions WHERE expires_at IS NULL OR expires_at > $1 ORDER BY id"))
-            .bind(now)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM suppressions WHERE expires_at IS NULL OR expires_at > $1 ORDER BY id"
+        ))
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(from_row).collect()
     }
 

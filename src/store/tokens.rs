@@ -17,9 +17,10 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken> {
     let scopes: Option<String> = row.try_get("scopes")?;
     let (scopes, legacy) = match scopes {
         None => (TokenScopes::LEGACY, true),
-        Some(list) => {
-            (TokenScopes::parse(&list).map_err(|_| StoreError::Corrupt { column: "api_tokens.scopes", detail: list })?, false)
-        }
+        Some(list) => (
+            TokenScopes::parse(&list).map_err(|_| StoreError::Corrupt { column: "api_tokens.scopes", detail: list })?,
+            false,
+        ),
     };
     Ok(ApiToken {
         id: row.try_get("id")?,

@@ -21,16 +21,22 @@ impl Db {
         let mut out = Vec::with_capacity(ids.len());
         let mut response = ResponseDeltas::default();
         for &id in ids {
-            let Some(row) = sqlx::query("SELECT status, created_at, acknowledged_at, resolved_at FROM alerts WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
+            let Some(row) =
+                sqlx::query("SELECT status, created_at, acknowledged_at, resolved_at FROM alerts WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
             else {
-                out.push(TriageOutcome { alert_id: id, status: None, skipped: Some(format!("alert #{id} does not exist")) });
+                out.push(TriageOutcome {
+                    alert_id: id,
+                    status: None,
+                    skipped: Some(format!("alert #{id} does not exist")),
+                });
                 continue;
             };
             let status: String = row.try_get("status")?;
-            let current = AlertStatus::parse(&status).ok_or_else(|| StoreError::Corrupt { column: "alerts.status", detail: status.clone() })?;
+            let current = AlertStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt { column: "alerts.status", detail: status.clone() })?;
             let next = match action.next_status(current) {
                 Ok(next) => next,
                 Err(why) => {
@@ -85,10 +91,12 @@ impl Db {
 
     /// An alert's history, oldest first (reads `alert_events_by_alert`).
     pub async fn alert_events(&self, alert_id: i64) -> Result<Vec<AlertEvent>> {
-        let rows = sqlx::query("SELECT id, alert_id, at, actor, action, detail FROM alert_events WHERE alert_id = $1 ORDER BY at, id")
-            .bind(alert_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, alert_id, at, actor, action, detail FROM alert_events WHERE alert_id = $1 ORDER BY at, id",
+        )
+        .bind(alert_id)
+        .fetch_all(self.pool())
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(AlertEvent {

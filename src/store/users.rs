@@ -73,9 +73,8 @@ impl Db {
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username")).fetch_all(self.pool()).await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -121,7 +120,8 @@ impl Db {
     /// Changes a role. Refuses to demote the last active admin.
     pub async fn set_role(&self, id: i64, role: Role) -> Result<User> {
         let user = self.user_by_id(id).await?;
-        if user.role == Role::Admin && role != Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
+        if user.role == Role::Admin && role != Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0
+        {
             return Err(StoreError::Invalid("The last active administrator cannot lose the admin role.".into()));
         }
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
@@ -178,12 +178,13 @@ impl Db {
     /// user ended (a thief's session does not outlive the change), in one transaction.
     pub async fn change_own_password(&self, id: i64, password_hash: &str, keep_session_hash: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
+                .bind(password_hash)
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user #{id}")));
         }

@@ -50,7 +50,8 @@ impl TestDb {
             eprintln!("skipped: set AF_TEST_POSTGRES_URL to run the PostgreSQL half of this test");
             return None;
         };
-        let admin = Db::connect(&admin_url, 1).await.unwrap_or_else(|e| panic!("PostgreSQL at AF_TEST_POSTGRES_URL: {e}"));
+        let admin =
+            Db::connect(&admin_url, 1).await.unwrap_or_else(|e| panic!("PostgreSQL at AF_TEST_POSTGRES_URL: {e}"));
         let name = format!("af_test_{}", anomalyforge::auth::random_password().to_lowercase());
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin.pool()).await.unwrap();
         admin.close().await;
@@ -66,7 +67,8 @@ impl TestDb {
         if let Some((admin_url, name)) = self.pg {
             if let Ok(admin) = Db::connect(&admin_url, 1).await {
                 // FORCE: a server under test may still hold connections while it winds down.
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
+                let _ =
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(admin.pool()).await;
                 admin.close().await;
             }
         }

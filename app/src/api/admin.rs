@@ -18,7 +18,12 @@ pub async fn list_users() -> Result<Vec<User>, AppError> {
 }
 
 #[server(endpoint = "admin/create_user")]
-pub async fn create_user(username: String, display_name: String, role: Role, password: String) -> Result<User, AppError> {
+pub async fn create_user(
+    username: String,
+    display_name: String,
+    role: Role,
+    password: String,
+) -> Result<User, AppError> {
     use anomalyforge::user::NewUser;
     let (st, me) = authorize(Access::ADMIN).await?;
     // The admin knows this password: its owner chooses their own at the first sign-in.
@@ -42,7 +47,10 @@ pub async fn set_role(user_id: i64, role: Role) -> Result<User, AppError> {
 pub async fn set_disabled(user_id: i64, disabled: bool) -> Result<User, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     if disabled && user_id == me.id {
-        return Err(AppError::Invalid { field: "user_id".into(), message: "You cannot disable your own account.".into() });
+        return Err(AppError::Invalid {
+            field: "user_id".into(),
+            message: "You cannot disable your own account.".into(),
+        });
     }
     let user = st.db.set_disabled(user_id, disabled).await?;
     let action = if disabled { "user.disable" } else { "user.enable" };
@@ -66,7 +74,11 @@ pub async fn list_api_tokens() -> Result<TokenList, AppError> {
 /// Creates an API token with `scopes` (`ingest,read`…) that expires after `expires_in_days` (empty:
 /// never); the reply carries its value, which is never shown again.
 #[server(endpoint = "admin/create_api_token")]
-pub async fn create_api_token(name: String, scopes: String, expires_in_days: String) -> Result<CreatedApiToken, AppError> {
+pub async fn create_api_token(
+    name: String,
+    scopes: String,
+    expires_in_days: String,
+) -> Result<CreatedApiToken, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     let days = match expires_in_days.trim() {
         "" | "never" => None,
@@ -107,12 +119,18 @@ pub async fn replay_control(action: String, speed: Option<String>) -> Result<Rep
                 return Err(invalid("Enter a speed: recorded seconds per second, e.g. 60.".into()));
             }
             let speed = raw.parse::<f64>().map_err(|_| {
-                invalid(format!("`{}` is not a number: enter the speed as recorded seconds per second, e.g. 60.", raw.chars().take(20).collect::<String>()))
+                invalid(format!(
+                    "`{}` is not a number: enter the speed as recorded seconds per second, e.g. 60.",
+                    raw.chars().take(20).collect::<String>()
+                ))
             })?;
             replay.set_speed(speed).map_err(|e| invalid(e.to_string()))?
         }
         other => {
-            return Err(AppError::Invalid { field: "action".into(), message: format!("Unknown replay action `{other}`.") })
+            return Err(AppError::Invalid {
+                field: "action".into(),
+                message: format!("Unknown replay action `{other}`."),
+            })
         }
     };
     st.db.audit(&me.username, &format!("replay.{action}"), "replay", &format!("speed={}", status.speed)).await?;
@@ -122,7 +140,7 @@ pub async fn replay_control(action: String, speed: Option<String>) -> Result<Rep
 
 #[cfg(feature = "ssr")]
 fn replay_of(st: &crate::state::AppState) -> Result<anomalyforge::replay::Replay, AppError> {
-    st.replay
-        .clone()
-        .ok_or_else(|| AppError::Conflict("The replay is unavailable: ingest is off on this server (AF_INGEST=false).".into()))
+    st.replay.clone().ok_or_else(|| {
+        AppError::Conflict("The replay is unavailable: ingest is off on this server (AF_INGEST=false).".into())
+    })
 }

@@ -16,7 +16,13 @@ use {super::ssr::authorize, anomalyforge::role::Access};
 /// With `false_positive`, `suppress` may name what a suppression rule should match for each
 /// alert marked (comma-separated: `source`, `type`, `asset`); the reason becomes the rule's.
 #[server(endpoint = "alerts/triage")]
-pub async fn triage_alerts(ids: String, action: String, note: String, assignee: String, #[server(default)] suppress: String) -> Result<Vec<TriageOutcome>, AppError> {
+pub async fn triage_alerts(
+    ids: String,
+    action: String,
+    note: String,
+    assignee: String,
+    #[server(default)] suppress: String,
+) -> Result<Vec<TriageOutcome>, AppError> {
     use anomalyforge::triage::{Triage, MAX_BULK};
     let (st, me) = authorize(Access::SOC).await?;
     let ids = parse_ids(&ids, MAX_BULK)?;
@@ -25,15 +31,26 @@ pub async fn triage_alerts(ids: String, action: String, note: String, assignee: 
         match st.db.user_by_username(to).await? {
             Some(u) if !u.disabled && Access::SOC.allows(u.role) => {}
             Some(u) if u.disabled => {
-                return Err(AppError::Invalid { field: "assignee".into(), message: format!("{to}'s account is disabled.") })
+                return Err(AppError::Invalid {
+                    field: "assignee".into(),
+                    message: format!("{to}'s account is disabled."),
+                })
             }
             Some(u) => {
                 return Err(AppError::Invalid {
                     field: "assignee".into(),
-                    message: format!("{to} is {} and cannot work on alerts; assign an analyst, responder or admin.", u.role.label().to_lowercase()),
+                    message: format!(
+                        "{to} is {} and cannot work on alerts; assign an analyst, responder or admin.",
+                        u.role.label().to_lowercase()
+                    ),
                 })
             }
-            None => return Err(AppError::Invalid { field: "assignee".into(), message: format!("There is no user named {to}.") }),
+            None => {
+                return Err(AppError::Invalid {
+                    field: "assignee".into(),
+                    message: format!("There is no user named {to}."),
+                })
+            }
         }
     }
     let criteria = suppress_criteria(&suppress, &triage)?;
@@ -94,7 +111,10 @@ fn suppress_criteria(raw: &str, triage: &anomalyforge::triage::Triage) -> Result
         return Ok(None);
     }
     if !matches!(triage, anomalyforge::triage::Triage::FalsePositive { .. }) {
-        return Err(AppError::Invalid { field: "suppress".into(), message: "Only a false positive can create a suppression rule.".into() });
+        return Err(AppError::Invalid {
+            field: "suppress".into(),
+            message: "Only a false positive can create a suppression rule.".into(),
+        });
     }
     Ok(Some((source, kind, asset)))
 }
@@ -104,14 +124,16 @@ fn suppress_criteria(raw: &str, triage: &anomalyforge::triage::Triage) -> Result
 fn parse_ids(raw: &str, max: usize) -> Result<Vec<i64>, AppError> {
     let mut ids: Vec<i64> = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let id: i64 = part
-            .parse()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| AppError::Invalid { field: "ids".into(), message: format!("`{part}` is not an alert number.") })?;
+        let id: i64 = part.parse().ok().filter(|id| *id > 0).ok_or_else(|| AppError::Invalid {
+            field: "ids".into(),
+            message: format!("`{part}` is not an alert number."),
+        })?;
         if !ids.contains(&id) {
             if ids.len() == max {
-                return Err(AppError::Invalid { field: "ids".into(), message: format!("Select at most {max} alerts at a time.") });
+                return Err(AppError::Invalid {
+                    field: "ids".into(),
+                    message: format!("Select at most {max} alerts at a time."),
+                });
             }
             ids.push(id);
         }

@@ -41,7 +41,12 @@ pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
         e.invalidate();
     }
     st.db
-        .audit(&me.username, "asset.save", &saved.ip, &format!("criticality={} owner={}", saved.criticality.as_str(), saved.owner.as_deref().unwrap_or("")))
+        .audit(
+            &me.username,
+            "asset.save",
+            &saved.ip,
+            &format!("criticality={} owner={}", saved.criticality.as_str(), saved.owner.as_deref().unwrap_or("")),
+        )
         .await?;
     tracing::info!(actor = %me.username, ip = %saved.ip, criticality = saved.criticality.as_str(), "asset saved");
     Ok(saved)
@@ -53,15 +58,26 @@ pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
 pub async fn import_assets(csv: String) -> Result<ImportSummary, AppError> {
     let (st, me) = authorize(Access::ASSETS).await?;
     if csv.trim().is_empty() {
-        return Err(AppError::Invalid { field: "csv".into(), message: "Paste the CSV text, header line first.".into() });
+        return Err(AppError::Invalid {
+            field: "csv".into(),
+            message: "Paste the CSV text, header line first.".into(),
+        });
     }
-    let (edits, rejected) = anomalyforge::asset_csv::parse_csv(&csv).map_err(|m| AppError::Invalid { field: "csv".into(), message: format!("The CSV cannot be imported: {m}.") })?;
+    let (edits, rejected) = anomalyforge::asset_csv::parse_csv(&csv)
+        .map_err(|m| AppError::Invalid { field: "csv".into(), message: format!("The CSV cannot be imported: {m}.") })?;
     let edits: Vec<_> = edits.into_iter().map(|(_, e)| e).collect();
     let (created, updated) = st.db.import_assets(&edits).await?;
     if let Some(e) = &st.enricher {
         e.invalidate();
     }
-    st.db.audit(&me.username, "asset.import", "inventory", &format!("created={created} updated={updated} rejected={}", rejected.len())).await?;
+    st.db
+        .audit(
+            &me.username,
+            "asset.import",
+            "inventory",
+            &format!("created={created} updated={updated} rejected={}", rejected.len()),
+        )
+        .await?;
     tracing::info!(actor = %me.username, created, updated, rejected = rejected.len(), "assets imported");
     Ok(ImportSummary { created, updated, rejected })
 }

@@ -16,7 +16,12 @@ pub async fn list_playbooks() -> Result<Vec<Playbook>, AppError> {
 
 /// Replaces a playbook's title, summary and steps (`steps`: one per line).
 #[server(endpoint = "playbooks/update")]
-pub async fn update_playbook(threat: String, title: String, summary: String, steps: String) -> Result<Playbook, AppError> {
+pub async fn update_playbook(
+    threat: String,
+    title: String,
+    summary: String,
+    steps: String,
+) -> Result<Playbook, AppError> {
     let (st, me) = authorize(Access::PLAYBOOK_EDIT).await?;
     let (title, summary, steps) = anomalyforge::playbook::validate_playbook(&title, &summary, &steps)?;
     let p = st.db.update_playbook(&threat, &title, &summary, &steps, me.id).await?;

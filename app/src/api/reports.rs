@@ -12,7 +12,11 @@ use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// Files a report. `category` is one of [`ReportCategory::ALL`]'s names.
 #[server(endpoint = "reports/submit")]
-pub async fn submit_report(indicator: String, category: String, description: String) -> Result<EmployeeReport, AppError> {
+pub async fn submit_report(
+    indicator: String,
+    category: String,
+    description: String,
+) -> Result<EmployeeReport, AppError> {
     use anomalyforge::report::{validate_report, REPORTS_PER_HOUR};
     use anomalyforge::store::reports::NewReport;
     let (st, me) = authorize(Access::SIGNED_IN).await?;
@@ -68,18 +72,32 @@ pub async fn report_counts() -> Result<StatusCounts, AppError> {
 /// `/report`. Audited; the enricher reloads, so a confirmed address counts as intel from the next
 /// batch.
 #[server(endpoint = "reports/set_status")]
-pub async fn set_indicator_status(indicator: String, from: String, status: String, note: String) -> Result<StatusChange, AppError> {
+pub async fn set_indicator_status(
+    indicator: String,
+    from: String,
+    status: String,
+    note: String,
+) -> Result<StatusChange, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let (from, to, note) = anomalyforge::report::validate_status_change(&from, &status, &note)?;
     let indicator = indicator.trim();
     if indicator.is_empty() || indicator.len() > 300 {
-        return Err(AppError::Invalid { field: "indicator".into(), message: "The reported address is missing; reload the page.".into() });
+        return Err(AppError::Invalid {
+            field: "indicator".into(),
+            message: "The reported address is missing; reload the page.".into(),
+        });
     }
     let change = st.db.set_indicator_status(indicator, from, to, note.as_deref(), me.id).await?;
     if let Some(e) = &st.enricher {
         e.invalidate();
     }
-    let detail = format!("{} → {}; {} report(s); note: {}", from.as_str(), to.as_str(), change.reports, note.as_deref().unwrap_or("—"));
+    let detail = format!(
+        "{} → {}; {} report(s); note: {}",
+        from.as_str(),
+        to.as_str(),
+        change.reports,
+        note.as_deref().unwrap_or("—")
+    );
     st.db.audit(&me.username, "report.set_status", indicator, &detail).await?;
     tracing::info!(actor = %me.username, indicator, from = from.as_str(), to = to.as_str(), reports = change.reports, "report status changed");
     Ok(change)

@@ -71,14 +71,13 @@ pub async fn tick_step(alert_id: i64, step: u32, done: bool) -> Result<Vec<bool>
     let (st, me) = authorize(Access::SOC).await?;
     let alert = st.db.alert_by_id(alert_id).await?;
     let playbook = st.db.playbook(&alert.threat).await?;
-    let text = usize::try_from(step)
-        .ok()
-        .and_then(|n| n.checked_sub(1))
-        .and_then(|i| playbook.steps.get(i))
-        .ok_or_else(|| AppError::Invalid {
-            field: "step".into(),
-            message: format!("The playbook for this alert has steps 1 to {}.", playbook.steps.len()),
-        })?;
+    let text =
+        usize::try_from(step).ok().and_then(|n| n.checked_sub(1)).and_then(|i| playbook.steps.get(i)).ok_or_else(
+            || AppError::Invalid {
+                field: "step".into(),
+                message: format!("The playbook for this alert has steps 1 to {}.", playbook.steps.len()),
+            },
+        )?;
     let action = if done { STEP_DONE } else { STEP_UNDONE };
     st.db.record_alert_event(alert_id, &me.username, action, &step_detail(step as usize, text)).await?;
     tracing::info!(actor = %me.username, alert_id, step, done, "playbook step ticked");

@@ -19,9 +19,16 @@ pub async fn list_suppressions() -> Result<SuppressionList, AppError> {
 /// Creates a rule; empty criteria are unset (at least one is needed), `expires_in_hours` empty
 /// means until expired by hand.
 #[server(endpoint = "suppressions/create")]
-pub async fn create_suppression(src_ip: String, threat: String, asset_ip: String, reason: String, expires_in_hours: String) -> Result<Suppression, AppError> {
+pub async fn create_suppression(
+    src_ip: String,
+    threat: String,
+    asset_ip: String,
+    reason: String,
+    expires_in_hours: String,
+) -> Result<Suppression, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
-    let rule = anomalyforge::suppression::validate_suppression(&src_ip, &threat, &asset_ip, &reason, &expires_in_hours)?;
+    let rule =
+        anomalyforge::suppression::validate_suppression(&src_ip, &threat, &asset_ip, &reason, &expires_in_hours)?;
     save(&st, &me.username, &rule).await
 }
 
@@ -45,7 +52,11 @@ pub async fn delete_suppression(id: i64) -> Result<(), AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) async fn save(st: &crate::state::AppState, actor: &str, rule: &anomalyforge::suppression::NewSuppression) -> Result<Suppression, AppError> {
+pub(crate) async fn save(
+    st: &crate::state::AppState,
+    actor: &str,
+    rule: &anomalyforge::suppression::NewSuppression,
+) -> Result<Suppression, AppError> {
     let saved = st.db.create_suppression(rule, actor).await?;
     changed(st, actor, "suppression.create", &saved).await?;
     tracing::info!(actor, rule = saved.id, what = %saved.describe(), "suppression rule created");

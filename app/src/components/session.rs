@@ -48,7 +48,8 @@ pub fn use_session() -> Session {
 /// The user the server's middleware found for this request (server side only).
 #[cfg(feature = "ssr")]
 fn request_user() -> Option<CurrentUser> {
-    use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<crate::state::RequestAuth>().and_then(|a| a.user.clone()))
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::state::RequestAuth>().and_then(|a| a.user.clone()))
 }
 
 /// In the browser the value always comes from the server's render; a page built without one

@@ -8,11 +8,21 @@ use anomalyforge::role::Access;
 use leptos::prelude::*;
 
 /// `/soc/reports`: the reported addresses and the SOC's decisions about them.
-pub const REPORTS_PAGE: PageSpec =
-    PageSpec { path: "/soc/reports", title: "Employee reports", nav_label: "Employee reports", access: Access::SOC, in_nav: false };
+pub const REPORTS_PAGE: PageSpec = PageSpec {
+    path: "/soc/reports",
+    title: "Employee reports",
+    nav_label: "Employee reports",
+    access: Access::SOC,
+    in_nav: false,
+};
 /// `/soc/rules`: suppression rules.
-pub const RULES_PAGE: PageSpec =
-    PageSpec { path: "/soc/rules", title: "Suppression rules", nav_label: "Suppression rules", access: Access::SOC, in_nav: false };
+pub const RULES_PAGE: PageSpec = PageSpec {
+    path: "/soc/rules",
+    title: "Suppression rules",
+    nav_label: "Suppression rules",
+    access: Access::SOC,
+    in_nav: false,
+};
 
 /// The tab bar; `current` is the path of the page showing it. `version` changes when something on
 /// the page may have changed the number of new reports (e.g. a server action's version).

@@ -40,16 +40,10 @@ pub fn WorldMapView(
 ) -> impl IntoView {
     let unit = Arc::new(unit);
     let max_value = Memo::new(move |_| {
-        values.map_or(0.0, |v| {
-            v.with(|m| m.values().copied().filter(|x| x.is_finite()).fold(0.0, f64::max))
-        })
+        values.map_or(0.0, |v| v.with(|m| m.values().copied().filter(|x| x.is_finite()).fold(0.0, f64::max)))
     });
 
-    let land = map
-        .unassigned()
-        .iter()
-        .map(|t| view! { <path d=t.path.clone()></path> })
-        .collect_view();
+    let land = map.unassigned().iter().map(|t| view! { <path d=t.path.clone()></path> }).collect_view();
 
     let countries = map
         .countries()
@@ -159,11 +153,7 @@ fn marker_circle(
     on_select: Option<Callback<String>>,
 ) -> impl IntoView {
     let (x, y) = country.point;
-    let text = format!(
-        "{}, highest risk {}",
-        with_unit(&country.name, m.count as f64, unit),
-        m.max_risk
-    );
+    let text = format!("{}, highest risk {}", with_unit(&country.name, m.count as f64, unit), m.max_risk);
     let label = on_select.map(|_| text.clone());
     let (click_iso, key_iso) = (m.iso_a2.clone(), m.iso_a2.clone());
     view! {

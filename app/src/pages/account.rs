@@ -24,7 +24,8 @@ fn AccountPanel() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = move || change.value().get().and_then(Result::err);
     let done = move || change.value().get().is_some_and(|r| r.is_ok());
-    let field_error = move |field: &'static str| move || error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
+    let field_error =
+        move |field: &'static str| move || error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
     // After a forced change the user may go anywhere: refresh who they are.
     Effect::new(move |_| {
         if done() {

@@ -4,10 +4,11 @@
 //! Every form is an `ActionForm`, so the page works before (or without) the WASM.
 
 use crate::api::admin::{
-    list_api_tokens, list_users, recent_audit, replay_state, CreateApiToken, CreateUser, ReplayControl, RevokeApiToken, SetDisabled, SetRole,
+    list_api_tokens, list_users, recent_audit, replay_state, CreateApiToken, CreateUser, ReplayControl, RevokeApiToken,
+    SetDisabled, SetRole,
 };
-use crate::components::format::utc;
 use crate::components::errors::PanelErrors;
+use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenList, TokenScope, TokenState};
 use anomalyforge::live::{ReplayStatus, REPLAY_SPEED_RANGE};
@@ -122,10 +123,12 @@ fn ApiTokens() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
     let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
-    let last_error = move || [create.value().get().map(|r| r.map(|_| ())), revoke.value().get().map(|r| r.map(|_| ()))]
-        .into_iter()
-        .flatten()
-        .find_map(|r| r.err());
+    let last_error = move || {
+        [create.value().get().map(|r| r.map(|_| ())), revoke.value().get().map(|r| r.map(|_| ()))]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+    };
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <section class="panel" data-test="api-tokens">
@@ -353,4 +356,3 @@ fn RoleSelect(id: &'static str, selected: Role) -> impl IntoView {
         </select>
     }
 }
-

@@ -13,7 +13,9 @@ use crate::components::guard::Guarded;
 use crate::components::worldmap::{ChartView, WorldMapView};
 use anomalyforge::charts::format_number;
 use anomalyforge::kpi::charts::{exec_charts, mean_text};
-use anomalyforge::kpi::{describe_until, describe_window, Breakdown, Change, KpiRange, KpiReport, Polarity, NO_COUNTRY};
+use anomalyforge::kpi::{
+    describe_until, describe_window, Breakdown, Change, KpiRange, KpiReport, Polarity, NO_COUNTRY,
+};
 use anomalyforge::pages;
 use anomalyforge::worldmap::{choropleth_legend, WorldMap};
 use leptos::prelude::*;
@@ -107,7 +109,11 @@ fn Report(report: KpiReport) -> impl IntoView {
     let span = range.label();
     let avg = totals.map(|v| v.average_risk());
     let risk_text = avg.current.map_or_else(|| "–".to_string(), |r| format!("{r:.0}"));
-    let alerts_detail = format!("{} detections; previous {span}: {} alerts", format_number(totals.current.detections as f64), format_number(totals.previous.alerts as f64));
+    let alerts_detail = format!(
+        "{} detections; previous {span}: {} alerts",
+        format_number(totals.current.detections as f64),
+        format_number(totals.previous.alerts as f64)
+    );
     let handled = |n: i64, verb: &str| match n {
         0 => format!("no alert was {verb} in this period"),
         1 => format!("over 1 alert {verb}"),
@@ -127,8 +133,12 @@ fn Report(report: KpiReport) -> impl IntoView {
         format_number(reports.previous.received as f64),
         format_number(reports.previous.confirmed as f64)
     );
-    let map_values: HashMap<String, f64> =
-        report.countries.iter().filter(|c| c.key != NO_COUNTRY && c.alerts.current > 0).map(|c| (c.key.clone(), c.alerts.current as f64)).collect();
+    let map_values: HashMap<String, f64> = report
+        .countries
+        .iter()
+        .filter(|c| c.key != NO_COUNTRY && c.alerts.current > 0)
+        .map(|c| (c.key.clone(), c.alerts.current as f64))
+        .collect();
     let map_max = map_values.values().copied().fold(0.0, f64::max);
     let unknown_sources = report.countries.iter().find(|c| c.key == NO_COUNTRY).map_or(0, |c| c.alerts.current);
     view! {
@@ -238,7 +248,13 @@ fn Figure(
 }
 
 #[component]
-fn BreakdownTable(id: &'static str, title: &'static str, first: &'static str, rows: Vec<Breakdown>, range: KpiRange) -> impl IntoView {
+fn BreakdownTable(
+    id: &'static str,
+    title: &'static str,
+    first: &'static str,
+    rows: Vec<Breakdown>,
+    range: KpiRange,
+) -> impl IntoView {
     let span = range.label();
     view! {
         <section class="exec-table" data-test=format!("table-{id}")>

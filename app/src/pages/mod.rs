@@ -13,4 +13,3 @@ pub mod report;
 pub mod soc;
 pub mod soc_reports;
 pub mod soc_rules;
-

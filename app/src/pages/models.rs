@@ -12,7 +12,8 @@ use crate::components::session::use_session;
 use crate::components::worldmap::ChartView;
 use anomalyforge::detection::{ClassMetrics, EvalReport, TrainingFile};
 use anomalyforge::model_version::{
-    Comparison, InsightState, JobState, Metric, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail, TOLERANCES,
+    Comparison, InsightState, JobState, Metric, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail,
+    TOLERANCES,
 };
 use anomalyforge::pages;
 use anomalyforge::role::Role;
@@ -43,10 +44,12 @@ fn Models() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let epoch = RwSignal::new(0u64);
     let status = Resource::new(move || (tick.get(), retrain.version().get()), |_| get_retrain_status());
-    let overview = Resource::new(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
+    let overview =
+        Resource::new(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
 
     // What the poller watches: a running job, or an insight being computed.
-    let running = Memo::new(move |_| status.get().and_then(|s| s.ok()).flatten().is_some_and(|s| s.state == JobState::Running));
+    let running =
+        Memo::new(move |_| status.get().and_then(|s| s.ok()).flatten().is_some_and(|s| s.state == JobState::Running));
     let computing = Memo::new(move |_| {
         overview.get().and_then(|o| o.ok()).and_then(|o| o.detail).is_some_and(|d| d.insight == InsightState::Computing)
     });
@@ -58,12 +61,15 @@ fn Models() -> impl IntoView {
         }
         now
     });
-    poll_while(move || running.get_untracked() || computing.get_untracked(), move || {
-        tick.update(|t| *t += 1);
-        if computing.get_untracked() {
-            epoch.update(|e| *e += 1);
-        }
-    });
+    poll_while(
+        move || running.get_untracked() || computing.get_untracked(),
+        move || {
+            tick.update(|t| *t += 1);
+            if computing.get_untracked() {
+                epoch.update(|e| *e += 1);
+            }
+        },
+    );
 
     view! {
         <section class="panel" data-test="page" data-page="/models">
@@ -158,13 +164,20 @@ fn Versions(overview: ModelsOverview, activate: ServerAction<ActivateVersion>, a
 }
 
 #[component]
-fn VersionRow(version: ModelVersionInfo, activate: ServerAction<ActivateVersion>, admin: bool, viewed: bool) -> impl IntoView {
+fn VersionRow(
+    version: ModelVersionInfo,
+    activate: ServerAction<ActivateVersion>,
+    admin: bool,
+    viewed: bool,
+) -> impl IntoView {
     let v = version;
     let figures = |profile: &str| {
         v.headline
             .iter()
             .find(|h| h.profile.name() == profile)
-            .map(|h| format!("{:.3} / {:.4} / {:.4}", h.metrics.macro_f1, h.metrics.attack_recall, h.metrics.benign_fpr))
+            .map(|h| {
+                format!("{:.3} / {:.4} / {:.4}", h.metrics.macro_f1, h.metrics.attack_recall, h.metrics.benign_fpr)
+            })
             .unwrap_or_else(|| "—".into())
     };
     let (full, conn) = (figures("cicflowmeter"), figures("conn"));
@@ -251,7 +264,8 @@ fn RetrainPanel(
 
 #[component]
 fn JobView(job: RetrainStatus) -> impl IntoView {
-    let head = format!("Job {} started by {} at {} on {}", job.job, job.started_by, utc(job.started_at), job.files.join(", "));
+    let head =
+        format!("Job {} started by {} at {} on {}", job.job, job.started_by, utc(job.started_at), job.files.join(", "));
     view! {
         <div class="retrain-job" data-test="retrain-status" data-state=format!("{:?}", job.state).to_lowercase()>
             <p class="muted">{head}</p>
@@ -445,7 +459,8 @@ fn UnseenFamilies(reports: Vec<EvalReport>) -> impl IntoView {
         })
         .collect();
     if rows.is_empty() {
-        return view! { <p class="muted">"No leave-one-family-out evaluation is recorded for this version."</p> }.into_any();
+        return view! { <p class="muted">"No leave-one-family-out evaluation is recorded for this version."</p> }
+            .into_any();
     }
     view! {
         <p class="muted">"Each attack family is left out of training in turn and tested on. The behaviour detectors learn nothing; "

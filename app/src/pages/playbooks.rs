@@ -4,8 +4,8 @@
 //! checks that role again. All text is rendered as text.
 
 use crate::api::playbooks::{list_playbooks, UpdatePlaybook};
-use crate::components::format::utc;
 use crate::components::errors::PanelErrors;
+use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use anomalyforge::pages;
@@ -27,9 +27,8 @@ fn Playbooks() -> impl IntoView {
     let update = ServerAction::<UpdatePlaybook>::new();
     let list = Resource::new(move || update.version().get(), |_| list_playbooks());
     let session = use_session();
-    let can_edit = Signal::derive(move || {
-        session.user.with(|u| u.as_ref().is_some_and(|u| Access::PLAYBOOK_EDIT.allows(u.role)))
-    });
+    let can_edit =
+        Signal::derive(move || session.user.with(|u| u.as_ref().is_some_and(|u| Access::PLAYBOOK_EDIT.allows(u.role))));
     let error = move || update.value().get().and_then(Result::err);
     view! {
         <section class="panel" data-test="page" data-page="/playbooks">
@@ -57,7 +56,8 @@ fn PlaybookCard(playbook: Playbook, can_edit: Signal<bool>, update: ServerAction
     let steps_text = playbook.steps.join("\n");
     let edited = playbook.updated_by.clone().map(|who| format!("Last changed by {who}, {}.", utc(playbook.updated_at)));
     // What the edit form starts from (kept in a `StoredValue` so the form can be rebuilt when shown).
-    let form = StoredValue::new((playbook.threat.clone(), playbook.title.clone(), playbook.summary.clone(), steps_text));
+    let form =
+        StoredValue::new((playbook.threat.clone(), playbook.title.clone(), playbook.summary.clone(), steps_text));
     view! {
         <article class="playbook" id=playbook.threat.clone() data-playbook=playbook.threat.clone()>
             <h2>{playbook.title.clone()}</h2>
@@ -80,7 +80,13 @@ fn PlaybookCard(playbook: Playbook, can_edit: Signal<bool>, update: ServerAction
 /// renderer writes a textarea's children unescaped, so stored text like `</textarea><script>…` would
 /// break out of it. The cost: without JavaScript the editor starts empty (saving it empty is refused).
 #[component]
-fn PlaybookEdit(threat: String, title: String, summary: String, steps: String, update: ServerAction<UpdatePlaybook>) -> impl IntoView {
+fn PlaybookEdit(
+    threat: String,
+    title: String,
+    summary: String,
+    steps: String,
+    update: ServerAction<UpdatePlaybook>,
+) -> impl IntoView {
     view! {
         <details class="edit">
             <summary>"Edit this playbook"</summary>

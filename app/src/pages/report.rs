@@ -3,8 +3,8 @@
 //! before (or without) the WASM. Everything a person typed is shown as text.
 
 use crate::api::reports::{categories, my_reports, SubmitReport};
-use crate::components::format::utc;
 use crate::components::errors::PanelErrors;
+use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use anomalyforge::pages;
 use anomalyforge::report::{EmployeeReport, ReportStatus, MAX_DESCRIPTION};
@@ -35,7 +35,8 @@ fn ReportPanel() -> impl IntoView {
     let mine = Resource::new(move || submit.version().get(), |_| my_reports());
     let error = move || submit.value().get().and_then(Result::err);
     let sent = move || submit.value().get().and_then(Result::ok);
-    let field_error = move |field: &'static str| move || error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
+    let field_error =
+        move |field: &'static str| move || error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
     view! {
         <section class="panel" data-test="page" data-page="/report">
             <h1>"Report something suspicious"</h1>

@@ -57,7 +57,11 @@ fn ReportQueuePanel() -> impl IntoView {
 fn decided_words(c: &StatusChange) -> String {
     let reports = if c.reports == 1 { "its report".to_string() } else { format!("its {} reports", c.reports) };
     let note = if c.note.is_some() { " with your note" } else { "" };
-    format!("{} is now {}; the people who sent {reports} see this{note} on their Report page.", c.indicator, c.status.as_str())
+    format!(
+        "{} is now {}; the people who sent {reports} see this{note} on their Report page.",
+        c.indicator,
+        c.status.as_str()
+    )
 }
 
 fn queue_link(filter: QueueFilter, page: i64) -> String {
@@ -124,7 +128,9 @@ fn Case(row: ReportedIndicator, decide: ServerAction<SetIndicatorStatus>) -> imp
     );
     let decision = match (status, r.decided_by.clone(), r.decided_at) {
         // A new report reopened a dismissed address.
-        (ReportStatus::New, Some(by), Some(at)) => Some(format!("Reopened by a new report; last changed by {by}, {}", utc(at))),
+        (ReportStatus::New, Some(by), Some(at)) => {
+            Some(format!("Reopened by a new report; last changed by {by}, {}", utc(at)))
+        }
         (ReportStatus::New, _, _) => None,
         (s, by, at) => Some(format!(
             "{} by {}{}",

@@ -30,7 +30,8 @@ fn RulesPanel() -> impl IntoView {
         |_| list_suppressions(),
     );
     let create_error = move || create.value().get().and_then(Result::err);
-    let field_error = move |field: &'static str| move || create_error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
+    let field_error =
+        move |field: &'static str| move || create_error().filter(|e| e.field() == Some(field)).map(|e| e.to_string());
     let other_error = move || {
         create_error()
             .filter(|e| !matches!(e.field(), Some("src_ip" | "threat" | "asset_ip" | "reason" | "expires_in_hours")))
@@ -106,7 +107,13 @@ fn RulesPanel() -> impl IntoView {
 
 /// An optional IP address criterion of a new rule, with its error.
 #[component]
-fn AddressField(id: &'static str, name: &'static str, label: &'static str, placeholder: &'static str, error: Signal<Option<String>>) -> impl IntoView {
+fn AddressField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -117,7 +124,11 @@ fn AddressField(id: &'static str, name: &'static str, label: &'static str, place
 }
 
 #[component]
-fn RuleTables(list: SuppressionList, expire: ServerAction<ExpireSuppression>, delete: ServerAction<DeleteSuppression>) -> impl IntoView {
+fn RuleTables(
+    list: SuppressionList,
+    expire: ServerAction<ExpireSuppression>,
+    delete: ServerAction<DeleteSuppression>,
+) -> impl IntoView {
     let SuppressionList { active, expired, .. } = list;
     let (n_active, n_expired) = (active.len(), expired.len());
     view! {
@@ -137,7 +148,12 @@ fn RuleTables(list: SuppressionList, expire: ServerAction<ExpireSuppression>, de
 }
 
 #[component]
-fn RuleTable(rules: Vec<Suppression>, active: bool, expire: ServerAction<ExpireSuppression>, delete: ServerAction<DeleteSuppression>) -> impl IntoView {
+fn RuleTable(
+    rules: Vec<Suppression>,
+    active: bool,
+    expire: ServerAction<ExpireSuppression>,
+    delete: ServerAction<DeleteSuppression>,
+) -> impl IntoView {
     view! {
         <table class="table" data-test=if active { "active-rules" } else { "expired-rules" }>
             <thead>
@@ -154,7 +170,12 @@ fn RuleTable(rules: Vec<Suppression>, active: bool, expire: ServerAction<ExpireS
 }
 
 #[component]
-fn RuleRow(rule: Suppression, active: bool, expire: ServerAction<ExpireSuppression>, delete: ServerAction<DeleteSuppression>) -> impl IntoView {
+fn RuleRow(
+    rule: Suppression,
+    active: bool,
+    expire: ServerAction<ExpireSuppression>,
+    delete: ServerAction<DeleteSuppression>,
+) -> impl IntoView {
     let r = rule;
     let id = r.id.to_string();
     let (expire_id, delete_id) = (id.clone(), id.clone());

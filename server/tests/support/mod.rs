@@ -65,7 +65,8 @@ impl TestApp {
             c.ingest = true;
             c.model_dir = models;
             c.geoip_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/geo/ip-country.csv.gz");
-            c.replay.file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/improved_train.csv.gz");
+            c.replay.file =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/improved_train.csv.gz");
             adjust(c);
         })
         .await
@@ -84,7 +85,8 @@ impl TestApp {
             ..Config::default()
         };
         let pg = if on_postgres() {
-            let db = store_db::TestDb::postgres().await.expect("AF_TEST_SERVER_BACKEND=postgres needs AF_TEST_POSTGRES_URL");
+            let db =
+                store_db::TestDb::postgres().await.expect("AF_TEST_SERVER_BACKEND=postgres needs AF_TEST_POSTGRES_URL");
             config.database_url = Some(db.url.clone());
             Some(db)
         } else {
@@ -98,9 +100,18 @@ impl TestApp {
         let models = state.models.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
-                auth::create_user(&db, NewUser { must_change_password: false, username: role.as_str().into(), display_name: String::new(), role, password: PASSWORD.into() })
-                    .await
-                    .unwrap();
+                auth::create_user(
+                    &db,
+                    NewUser {
+                        must_change_password: false,
+                        username: role.as_str().into(),
+                        display_name: String::new(),
+                        role,
+                        password: PASSWORD.into(),
+                    },
+                )
+                .await
+                .unwrap();
             }
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,7 +121,18 @@ impl TestApp {
         })
         .await
         .unwrap();
-        TestApp { addr: running.addr, db, config, pipeline, replay, models, shutdown: Some(tx), handle: Some(running.handle), _dir: dir, pg }
+        TestApp {
+            addr: running.addr,
+            db,
+            config,
+            pipeline,
+            replay,
+            models,
+            shutdown: Some(tx),
+            handle: Some(running.handle),
+            _dir: dir,
+            pg,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -129,7 +151,11 @@ impl TestApp {
     }
 
     pub fn password_of(role: Role) -> &'static str {
-        if role == Role::Admin { ADMIN_PASSWORD } else { PASSWORD }
+        if role == Role::Admin {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        }
     }
 
     pub fn username_of(role: Role) -> &'static str {
@@ -157,20 +183,36 @@ impl TestApp {
     /// from 172.16.0.1 to 192.168.10.50) through `/api/v1/ingest/csv`, the attacker moved to `src`
     /// if given, and returns the reply.
     pub async fn ingest_attacks(&self, token: &str, src: Option<&str>) -> serde_json::Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/cicids2017/fixtures/cicids2017_attacks_sample.csv");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../data/cicids2017/fixtures/cicids2017_attacks_sample.csv");
         let csv = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let body = match src {
             Some(src) => csv.replace("172.16.0.1", src),
             None => csv,
         };
-        let res = self.client().post(self.url("/api/v1/ingest/csv")).bearer_auth(token).header("content-type", "text/csv").body(body).send().await.unwrap();
+        let res = self
+            .client()
+            .post(self.url("/api/v1/ingest/csv"))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
     }
 
     /// A fresh API token's bearer value.
     pub async fn api_token(&self, name: &str) -> String {
-        auth::create_api_token(&self.db, anomalyforge::auth::TokenRequest { name, scopes: "ingest,read", expires_in_days: None }, "test").await.unwrap().secret
+        auth::create_api_token(
+            &self.db,
+            anomalyforge::auth::TokenRequest { name, scopes: "ingest,read", expires_in_days: None },
+            "test",
+        )
+        .await
+        .unwrap()
+        .secret
     }
 
     pub async fn stop(mut self) {

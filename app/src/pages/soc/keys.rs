@@ -50,9 +50,10 @@ pub fn install(ctx: ConsoleCtx) {
 #[cfg(feature = "hydrate")]
 fn in_form_field(ev: &leptos::ev::KeyboardEvent) -> bool {
     use wasm_bindgen::JsCast;
-    ev.target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || el.closest("[contenteditable]").ok().flatten().is_some())
+    ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|el| {
+        matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
+            || el.closest("[contenteditable]").ok().flatten().is_some()
+    })
 }
 
 #[cfg(feature = "hydrate")]
@@ -77,7 +78,12 @@ fn scroll_to_cursor(id: i64) {
 
 /// Does what `key` means; `true` when it meant something.
 #[cfg(feature = "hydrate")]
-fn handle_key(ctx: ConsoleCtx, help: RwSignal<bool>, key: &str, navigate: &impl Fn(&str, leptos_router::NavigateOptions)) -> bool {
+fn handle_key(
+    ctx: ConsoleCtx,
+    help: RwSignal<bool>,
+    key: &str,
+    navigate: &impl Fn(&str, leptos_router::NavigateOptions),
+) -> bool {
     let rows = ctx.rows.get_untracked();
     let cursor_id = ctx.cursor.get_untracked().and_then(|i| rows.get(i).copied());
     // What a/r/f act on: the selection, else the cursor's alert, else the open alert.

@@ -59,7 +59,14 @@ impl LiveState {
     }
 
     /// Applies a batch of events received since the last one.
-    pub fn apply(&self, alerts: Vec<AlertEvent>, traffic: Option<TrafficTick>, lagged: bool, now_ms: f64, last: &mut LastRefresh) {
+    pub fn apply(
+        &self,
+        alerts: Vec<AlertEvent>,
+        traffic: Option<TrafficTick>,
+        lagged: bool,
+        now_ms: f64,
+        last: &mut LastRefresh,
+    ) {
         if let Some(t) = traffic {
             self.rate.set(Some(t));
         }

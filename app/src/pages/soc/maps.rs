@@ -31,11 +31,16 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
     let ctx = use_console();
     let navigate = use_navigate();
     let select = Callback::new(move |iso: String| {
-        let href = ctx.query.with_untracked(|q| if q.country == iso { q.with("country", "") } else { q.with("country", &iso) }).href(None);
+        let href = ctx
+            .query
+            .with_untracked(|q| if q.country == iso { q.with("country", "") } else { q.with("country", &iso) })
+            .href(None);
         navigate(&href, Default::default());
     });
-    let selected = Signal::derive(move || ctx.query.with(|q| (!q.country.is_empty()).then(|| q.country.to_uppercase())));
-    let traffic: HashMap<String, f64> = o.traffic.iter().filter(|c| c.country != "ZZ").map(|c| (c.country.clone(), c.flows as f64)).collect();
+    let selected =
+        Signal::derive(move || ctx.query.with(|q| (!q.country.is_empty()).then(|| q.country.to_uppercase())));
+    let traffic: HashMap<String, f64> =
+        o.traffic.iter().filter(|c| c.country != "ZZ").map(|c| (c.country.clone(), c.flows as f64)).collect();
     let internal = o.traffic.iter().find(|c| c.country == "ZZ").map_or(0, |c| c.flows);
     let total_flows: i64 = o.traffic.iter().map(|c| c.flows).sum();
     let alerting: i64 = o.traffic.iter().map(|c| c.alerting).sum();

@@ -73,7 +73,8 @@ pub fn SocPage() -> impl IntoView {
 fn Console() -> impl IntoView {
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| QueueQuery::from_params(|k| p.get(k))));
-    let alert_id = Memo::new(move |_| params.with(|p| p.get("alert").and_then(|v| v.parse::<i64>().ok()).filter(|id| *id > 0)));
+    let alert_id =
+        Memo::new(move |_| params.with(|p| p.get("alert").and_then(|v| v.parse::<i64>().ok()).filter(|id| *id > 0)));
     let ctx = ConsoleCtx {
         query,
         alert_id,
@@ -90,7 +91,9 @@ fn Console() -> impl IntoView {
     let changed = move || (ctx.triage.version().get(), ctx.tick.version().get());
     let queue = Resource::new(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));
     let overview = Resource::new(
-        move || (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.map_refreshes.get(), changed()),
+        move || {
+            (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.map_refreshes.get(), changed())
+        },
         |((range, from, to), _, _)| soc_overview(QueueQuery { range, from, to, ..QueueQuery::default() }),
     );
     let detail = Resource::new(

@@ -170,7 +170,8 @@ fn Groups(group: GroupBy, groups: Vec<GroupRow>) -> impl IntoView {
     let ctx = use_console();
     let query = ctx.query.get_untracked();
     if groups.is_empty() {
-        return view! { <p class="muted empty" data-test="queue-empty">"No alerts match these filters."</p> }.into_any();
+        return view! { <p class="muted empty" data-test="queue-empty">"No alerts match these filters."</p> }
+            .into_any();
     }
     let (param, heading) = match group {
         GroupBy::Source => ("src_ip", "Source address"),
@@ -203,7 +204,13 @@ fn Groups(group: GroupBy, groups: Vec<GroupRow>) -> impl IntoView {
 }
 
 /// Runs `action` on the selected alerts (or on `ids` when given).
-pub fn dispatch_triage(triage: ServerAction<TriageAlerts>, ids: Vec<i64>, action: &str, note: String, assignee: String) {
+pub fn dispatch_triage(
+    triage: ServerAction<TriageAlerts>,
+    ids: Vec<i64>,
+    action: &str,
+    note: String,
+    assignee: String,
+) {
     if ids.is_empty() {
         return;
     }
@@ -252,7 +259,9 @@ fn TriageResult() -> impl IntoView {
     });
     move || {
         ctx.triage.value().get().map(|r| match r {
-            Ok(out) => view! { <p class="notice" role="status" data-test="triage-result">{describe(&out)}</p> }.into_any(),
+            Ok(out) => {
+                view! { <p class="notice" role="status" data-test="triage-result">{describe(&out)}</p> }.into_any()
+            }
             Err(e) => view! { <p class="error" role="alert" data-test="triage-error">{e.to_string()}</p> }.into_any(),
         })
     }
