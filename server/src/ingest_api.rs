@@ -246,6 +246,23 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
 }
 
+/// Reads and discards a refused request's body, at most `limit` bytes and for at most a few seconds:
+/// a client still sending would otherwise see its connection closed under it instead of the answer.
+async fn drain_body(body: Body, limit: usize) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut seen = 0usize;
+    let drain = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |d| d.len());
+            if seen > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
+}
+
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let inner = e.into_inner();
@@ -286,8 +303,18 @@ async fn ingest(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(IngestApiError::TooLarge { limit });
     }
-    // Room for the body in memory (held until it is parsed), then the body itself.
-    let intake = pipeline.reserve_intake(declared.map_or(limit, |n| n as usize)).await?;
+    // Room for the body in memory, held until the parsed batch has its place in the queue: flows
+    // parsed and waiting for room count against the same budget, so memory is bounded by the
+    // settings and not by how many senders there are, and a full server refuses a body before it
+    // spends CPU parsing it (parsing refused batches took two thirds of the CPU in the soak).
+    let intake = match pipeline.reserve_intake(declared.map_or(limit, |n| n as usize)).await {
+        Ok(intake) => intake,
+        Err(e) => {
+            // Read the body away (bounded), so the client receives the 503 instead of a broken pipe.
+            drain_body(body, limit).await;
+            return Err(e.into());
+        }
+    };
     let bytes = read_body(body, limit).await?;
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
@@ -296,7 +323,6 @@ async fn ingest(
         tracing::error!(error = %e, "parser task failed");
         IngestApiError::Internal
     })??;
-    drop(intake);
     let parse_ms = parsing.elapsed().as_millis() as u64;
     let (flows, signatures) = split(parsed.records);
     let batch = Batch {
@@ -309,7 +335,9 @@ async fn ingest(
     let signatures = batch.signatures.len();
     let accepted = batch.flows.len() + signatures;
     // 4. Queue, score, store; answer only once stored.
-    let outcome = pipeline.submit(batch).await?;
+    let slot = pipeline.reserve(accepted).await?;
+    drop(intake);
+    let outcome = pipeline.submit_in(slot, batch).await?;
     tracing::info!(
         endpoint = source.as_str(),
         token_id = token.id,

@@ -5,7 +5,9 @@
 //! - accepted vs scored from the server's `/metrics` (nothing lost);
 //! - with `--stream-user`, the latency from a batch's arrival at the server to each of its alerts
 //!   reaching a live-stream client (p50/p99/max), read from the events' `received_at`;
-//! - with `--server-pid`, the server's peak resident memory.
+//! - with `--server-pid`, the server's peak resident memory;
+//! - with `--report-every-secs N`, one JSON line on stderr every N seconds with that interval's
+//!   acknowledged flows, 503/429 refusals and request latency (for soak runs).
 //!
 //! Example: `anomalyforge-loadgen --url http://127.0.0.1:3000 --token af_… --flows 500000 --rate 0`.
 
@@ -58,6 +60,10 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+    /// Every this many seconds, print one JSON line to stderr with the interval's acknowledged flows,
+    /// refusals (503, 429) and latency of acknowledged requests; 0 = never.
+    #[arg(long, default_value_t = 0)]
+    report_every_secs: u64,
 }
 
 /// Refuses anything but a loopback target: this tool must never load someone else's server.
@@ -105,7 +111,10 @@ fn bodies(path: &PathBuf, batch: usize) -> anyhow::Result<Vec<(String, usize)>> 
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
@@ -122,7 +131,67 @@ struct Counters {
     sent: AtomicU64,
     requests: AtomicU64,
     busy_retries: AtomicU64,
+    /// 429 answers (retried like 503s).
+    refused_429: AtomicU64,
     errors: AtomicU64,
+}
+
+/// Per-interval report (`--report-every-secs`): latencies (µs) of the interval's acknowledged batches,
+/// per request (the 2xx attempt alone) and per batch (first attempt to acknowledgement, retries included).
+#[derive(Default)]
+struct IntervalLatency {
+    request_us: Vec<i64>,
+    ack_us: Vec<i64>,
+}
+
+struct Reporter {
+    counters: Arc<Counters>,
+    latency: Arc<Mutex<IntervalLatency>>,
+    started: Instant,
+    /// Interval number and the cumulative counters at the previous report.
+    last: Mutex<(u64, [u64; 4])>,
+}
+
+impl Reporter {
+    /// The figures since the previous call, as one JSON object.
+    fn line(&self, last_interval: bool) -> Value {
+        let c = &self.counters;
+        let now = [
+            c.accepted.load(Relaxed),
+            c.busy_retries.load(Relaxed),
+            c.refused_429.load(Relaxed),
+            c.errors.load(Relaxed),
+        ];
+        let (mut req, mut ack) = {
+            let mut l = self.latency.lock().unwrap();
+            (std::mem::take(&mut l.request_us), std::mem::take(&mut l.ack_us))
+        };
+        req.sort_unstable();
+        ack.sort_unstable();
+        let ms = |v: Option<i64>| v.map(|us| (us as f64 / 100.0).round() / 10.0);
+        let mut last = self.last.lock().unwrap();
+        last.0 += 1;
+        let prev = std::mem::replace(&mut last.1, now);
+        json!({
+            "interval": last.0,
+            "final": last_interval,
+            "t_secs": (self.started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            "acked_flows_total": now[0],
+            "acked_flows": now[0] - prev[0],
+            "acked_batches": ack.len(),
+            "refused_503_total": now[1],
+            "refused_503": now[1] - prev[1],
+            "refused_429_total": now[2],
+            "refused_429": now[2] - prev[2],
+            "errors_total": now[3],
+            "request_ms_p50": ms(percentile(&req, 0.50)),
+            "request_ms_p99": ms(percentile(&req, 0.99)),
+            "request_ms_max": ms(req.last().copied()),
+            "ack_ms_p50": ms(percentile(&ack, 0.50)),
+            "ack_ms_p99": ms(percentile(&ack, 0.99)),
+            "ack_ms_max": ms(ack.last().copied()),
+        })
+    }
 }
 
 #[tokio::main]
@@ -169,8 +238,10 @@ async fn main() -> anyhow::Result<()> {
                     if !block.lines().any(|l| l == "event: alert" || l == "event:alert") {
                         continue;
                     }
-                    let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
-                    if let Some(at) = serde_json::from_str::<Value>(&data).ok().and_then(|v| v["received_at"].as_i64()) {
+                    let data: String =
+                        block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                    if let Some(at) = serde_json::from_str::<Value>(&data).ok().and_then(|v| v["received_at"].as_i64())
+                    {
                         latencies.lock().unwrap().push(now - at);
                     }
                 }
@@ -195,11 +266,30 @@ async fn main() -> anyhow::Result<()> {
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
     let deadline = started + duration;
+    let interval_latency: Arc<Mutex<IntervalLatency>> = Arc::default();
+    let report = args.report_every_secs > 0;
+    let reporter = Arc::new(Reporter {
+        counters: counters.clone(),
+        latency: interval_latency.clone(),
+        started,
+        last: Mutex::default(),
+    });
+    let report_task = report.then(|| {
+        let (reporter, every) = (reporter.clone(), Duration::from_secs(args.report_every_secs));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at((started + every).into(), every);
+            loop {
+                tick.tick().await;
+                eprintln!("{}", reporter.line(false));
+            }
+        })
+    });
     // Batches are handed out in order; with a rate, each is sent when the rate has covered the flows before it.
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..args.concurrency.max(1) {
         let (client, bodies, counters, next) = (client.clone(), bodies.clone(), counters.clone(), next.clone());
+        let interval_latency = interval_latency.clone();
         let (url, token, rate) = (format!("{base}/api/v1/ingest/csv"), args.token.clone(), args.rate);
         workers.push(tokio::spawn(async move {
             loop {
@@ -214,19 +304,41 @@ async fn main() -> anyhow::Result<()> {
                     let due = started + Duration::from_secs_f64(offered as f64 / rate as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
+                let first_try = Instant::now();
                 loop {
-                    let res = client.post(&url).bearer_auth(&token).header("content-type", "text/csv").body(body.clone()).send().await;
+                    let sent_at = Instant::now();
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("content-type", "text/csv")
+                        .body(body.clone())
+                        .send()
+                        .await;
                     counters.requests.fetch_add(1, Relaxed);
                     match res {
                         Ok(r) if r.status().is_success() => {
                             let v: Value = r.json().await.unwrap_or_default();
                             counters.accepted.fetch_add(v["accepted"].as_u64().unwrap_or(0), Relaxed);
+                            if report {
+                                let mut l = interval_latency.lock().unwrap();
+                                l.request_us.push(sent_at.elapsed().as_micros() as i64);
+                                l.ack_us.push(first_try.elapsed().as_micros() as i64);
+                            }
                             break;
                         }
-                        Ok(r) if r.status().as_u16() == 503 => {
+                        Ok(r) if matches!(r.status().as_u16(), 503 | 429) => {
                             // Backpressure: wait as told and send the same batch again.
-                            counters.busy_retries.fetch_add(1, Relaxed);
-                            let wait = r.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).unwrap_or(1u64);
+                            if r.status().as_u16() == 503 {
+                                counters.busy_retries.fetch_add(1, Relaxed);
+                            } else {
+                                counters.refused_429.fetch_add(1, Relaxed);
+                            }
+                            let wait = r
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|v| v.parse().ok())
+                                .unwrap_or(1u64);
                             tokio::time::sleep(Duration::from_millis(wait.min(5) * 200)).await;
                         }
                         Ok(r) => {
@@ -236,7 +348,14 @@ async fn main() -> anyhow::Result<()> {
                         }
                         Err(e) => {
                             counters.errors.fetch_add(1, Relaxed);
-                            eprintln!("ingest request failed: {e}");
+                            // With the causes (reset, closed connection…), not only reqwest's summary.
+                            let mut msg = e.to_string();
+                            let mut cause = std::error::Error::source(&e);
+                            while let Some(c) = cause {
+                                msg = format!("{msg}: {c}");
+                                cause = c.source();
+                            }
+                            eprintln!("ingest request failed: {msg}");
                             break;
                         }
                     }
@@ -248,6 +367,10 @@ async fn main() -> anyhow::Result<()> {
         w.await?;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some(t) = report_task {
+        t.abort();
+        eprintln!("{}", reporter.line(true));
+    }
     // Let the stream deliver the last batches' alerts.
     tokio::time::sleep(Duration::from_millis(if stream_task.is_some() { 1000 } else { 0 })).await;
     stop.store(true, Relaxed);
@@ -260,7 +383,10 @@ async fn main() -> anyhow::Result<()> {
 
     let metrics = client.get(format!("{base}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
     let metric = |name: &str| -> Option<f64> {
-        metrics.lines().find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' '))).and_then(|v| v.parse().ok())
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .and_then(|v| v.parse().ok())
     };
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_unstable();
@@ -274,6 +400,7 @@ async fn main() -> anyhow::Result<()> {
         "concurrency": args.concurrency,
         "requests": counters.requests.load(Relaxed),
         "busy_retries": counters.busy_retries.load(Relaxed),
+        "refused_429": counters.refused_429.load(Relaxed),
         "errors": counters.errors.load(Relaxed),
         "server_accepted_total": metric("anomalyforge_ingest_accepted_total"),
         "server_scored_total": metric("anomalyforge_flows_scored_total"),
