@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 scripts/setup.sh test
 
+echo "==> format and lints"
+# A fresh clone fails here first: one formatting, and no clippy warning anywhere in the workspace.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+
 echo "==> PostgreSQL"
 AF_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 export AF_TEST_POSTGRES_URL AF_REQUIRE_POSTGRES=1

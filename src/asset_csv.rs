@@ -14,7 +14,8 @@ use crate::csv_cell::{guard, unguard};
 /// Rows one import may hold; the rest of a bigger file is rejected with this reason.
 pub const MAX_IMPORT_ROWS: usize = 10_000;
 
-const HEADER: [&str; 9] = ["ip", "hostname", "owner", "purpose", "criticality", "tags", "discovered", "first_seen", "last_seen"];
+const HEADER: [&str; 9] =
+    ["ip", "hostname", "owner", "purpose", "criticality", "tags", "discovered", "first_seen", "last_seen"];
 
 /// The inventory as CSV text, header first.
 pub fn to_csv(assets: &[Asset]) -> String {
@@ -55,26 +56,31 @@ pub fn parse_csv(text: &str) -> Result<ParsedAssets, String> {
             headers.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
         ));
     };
-    let (host, owner, purpose, crit, tags) = (col("hostname"), col("owner"), col("purpose"), col("criticality"), col("tags"));
+    let (host, owner, purpose, crit, tags) =
+        (col("hostname"), col("owner"), col("purpose"), col("criticality"), col("tags"));
     let mut edits: Vec<(usize, AssetEdit)> = Vec::new();
     let mut rejected = Vec::new();
     let mut rows = 0usize;
+    let starts = line_starts(text);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = e.position().map(|p| line_of(text, &starts, p)).unwrap_or(0);
                 rejected.push(RejectedRow { line, reason: format!("not readable as CSV: {e}") });
                 continue;
             }
         };
-        let line = record.position().map(|p| line_of(text, p)).unwrap_or(0);
+        let line = record.position().map(|p| line_of(text, &starts, p)).unwrap_or(0);
         if record.iter().all(str::is_empty) {
             continue;
         }
         rows += 1;
         if rows > MAX_IMPORT_ROWS {
-            rejected.push(RejectedRow { line, reason: format!("an import holds at most {MAX_IMPORT_ROWS} rows; import the rest separately") });
+            rejected.push(RejectedRow {
+                line,
+                reason: format!("an import holds at most {MAX_IMPORT_ROWS} rows; import the rest separately"),
+            });
             break;
         }
         let cell = |c: Option<usize>| unguard(c.and_then(|c| record.get(c)).unwrap_or("")).to_string();
@@ -90,7 +96,10 @@ pub fn parse_csv(text: &str) -> Result<ParsedAssets, String> {
             Ok(edit) => {
                 if let Some(i) = edits.iter().position(|(_, e)| e.ip == edit.ip) {
                     let (earlier, _) = edits.remove(i);
-                    rejected.push(RejectedRow { line: earlier, reason: format!("{} appears again on line {line}, which was used instead", edit.ip) });
+                    rejected.push(RejectedRow {
+                        line: earlier,
+                        reason: format!("{} appears again on line {line}, which was used instead", edit.ip),
+                    });
                 }
                 edits.push((line, edit));
             }
@@ -101,12 +110,21 @@ pub fn parse_csv(text: &str) -> Result<ParsedAssets, String> {
     Ok((edits, rejected))
 }
 
-/// The line a record starts on. The reader's position of a record that follows blank lines is
-/// the first blank line; skip those so the line named is the one with the data.
-fn line_of(text: &str, p: &csv::Position) -> usize {
+/// Byte offsets at which the lines of the text start. A line ends where the CSV reader ends a
+/// record: at `\n`, `\r\n` or a lone `\r` (old Mac spreadsheets). The reader's own line count only
+/// counts `\n`, which would name every row of a `\r` file line 1.
+fn line_starts(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let ends = b.iter().enumerate().filter(|&(i, c)| *c == b'\n' || (*c == b'\r' && b.get(i + 1) != Some(&b'\n')));
+    std::iter::once(0).chain(ends.map(|(i, _)| i + 1)).collect()
+}
+
+/// The 1-based line a record starts on. The reader's position of a record that follows blank
+/// lines is the first blank line; skip those so the line named is the one with the data.
+fn line_of(text: &str, starts: &[usize], p: &csv::Position) -> usize {
     let start = (p.byte() as usize).min(text.len());
-    let blank = text.as_bytes()[start..].iter().take_while(|b| matches!(b, b'\n' | b'\r')).filter(|b| **b == b'\n').count();
-    p.line() as usize + blank
+    let data = start + text.as_bytes()[start..].iter().take_while(|b| matches!(b, b'\n' | b'\r')).count();
+    starts.partition_point(|s| *s <= data)
 }
 
 #[cfg(test)]
@@ -136,13 +154,19 @@ mod tests {
     fn export_imports_back_unchanged() {
         let assets = vec![asset("10.0.0.1", Some("Finance"), &["pci", "prod"]), asset("10.0.0.2", None, &[])];
         let text = to_csv(&assets);
-        assert!(text.starts_with("ip,hostname,owner,purpose,criticality,tags,discovered,first_seen,last_seen\n"), "{text}");
+        assert!(
+            text.starts_with("ip,hostname,owner,purpose,criticality,tags,discovered,first_seen,last_seen\n"),
+            "{text}"
+        );
         let (edits, rejected) = parse_csv(&text).unwrap();
         assert!(rejected.is_empty(), "{rejected:?}");
         assert_eq!(edits.len(), 2);
         assert_eq!(edits[0].0, 2);
         let e = &edits[0].1;
-        assert_eq!((e.ip.as_str(), e.owner.as_deref(), e.criticality), ("10.0.0.1", Some("Finance"), Criticality::Critical));
+        assert_eq!(
+            (e.ip.as_str(), e.owner.as_deref(), e.criticality),
+            ("10.0.0.1", Some("Finance"), Criticality::Critical)
+        );
         assert_eq!(e.purpose.as_deref(), Some("Billing, \"legacy\" box"));
         assert_eq!(e.tags, vec!["pci", "prod"]);
         assert_eq!(edits[1].1.owner, None);
@@ -187,6 +211,19 @@ mod tests {
     fn a_file_without_an_ip_column_is_refused_with_what_it_has() {
         let err = parse_csv("address,owner\n10.0.0.1,x\n").unwrap_err();
         assert!(err.contains("no `ip` column") && err.contains("`address`"), "{err}");
+    }
+
+    #[test]
+    fn rows_after_a_lone_carriage_return_are_named_by_their_line() {
+        // Found by fuzz/fuzz_targets/asset_csv.rs: the CSV reader ends a record at a lone `\r` but
+        // counted lines at `\n` only, so this bad row was named line 1, the header's.
+        let (edits, rejected) = parse_csv(std::str::from_utf8(b"IP\rb").unwrap()).unwrap();
+        assert!(edits.is_empty());
+        assert_eq!(rejected.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2], "{rejected:?}");
+        // Every line ending, mixed, with a blank line (a lone `\r`) before the bad row.
+        let (edits, rejected) = parse_csv("ip\r10.0.0.1\r\n\r10.0.0.999\n10.0.0.2\r").unwrap();
+        assert_eq!(edits.iter().map(|(line, _)| *line).collect::<Vec<_>>(), vec![2, 5]);
+        assert_eq!(rejected.iter().map(|r| r.line).collect::<Vec<_>>(), vec![4], "{rejected:?}");
     }
 
     proptest! {

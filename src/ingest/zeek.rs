@@ -194,7 +194,8 @@ impl ZeekParser {
         let orig_pkts = count(ORIG_PKTS, number(9)?.ok_or_else(|| unset(ORIG_PKTS))?)?;
         let resp_pkts = count(RESP_PKTS, number(10)?.ok_or_else(|| unset(RESP_PKTS))?)?;
         let protocol = protocol(proto, orig_h.is_ipv6())?;
-        let opt = |i: usize| optional[i].and_then(|c| values.get(c).copied()).filter(|v| *v != self.unset && *v != empty);
+        let opt =
+            |i: usize| optional[i].and_then(|c| values.get(c).copied()).filter(|v| *v != self.unset && *v != empty);
         let extra = Extra {
             uid: opt(0).map(str::to_string),
             state: opt(1).and_then(ConnState::parse),
@@ -393,7 +394,20 @@ fn json_record(line: &[u8]) -> Result<Flow, LineError> {
         local_orig: flag(LOCAL_ORIG),
         local_resp: flag(LOCAL_RESP),
     };
-    flow(Conn { extra, ts, orig_h, orig_p, resp_h, resp_p, protocol, duration, orig_bytes, resp_bytes, orig_pkts, resp_pkts })
+    flow(Conn {
+        extra,
+        ts,
+        orig_h,
+        orig_p,
+        resp_h,
+        resp_p,
+        protocol,
+        duration,
+        orig_bytes,
+        resp_bytes,
+        orig_pkts,
+        resp_pkts,
+    })
 }
 
 fn json_count(field: &str, v: &Value) -> Result<u64, LineError> {
