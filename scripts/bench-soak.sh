@@ -115,7 +115,7 @@ echo "# soak: offering $RATE flows/s (2 x $SUSTAINED, $SUSTAINED_SOURCE) for $SO
 
 # 2. The soak, with a sample after each of the loadgen's interval reports.
 # (The binary itself in the background, not the gen function: $! must be the loadgen's pid.)
-$BIN/anomalyforge-loadgen --url "$URL" --token "$TOKEN" --server-pid "$SERVER_PID" --json --flows 50000000 \
+$BIN/anomalyforge-loadgen --url "$URL" --token "$TOKEN" --server-pid "$SERVER_PID" --json --flows $((RATE * SOAK_SECONDS)) \
   --duration-secs "$SOAK_SECONDS" --rate "$RATE" --batch "$SOAK_BATCH" --concurrency "$SOAK_CONCURRENCY" \
   --report-every-secs "$SAMPLE_SECONDS" > "$WORK/soak.json" 2> "$WORK/soak.err" &
 GEN_PID=$!

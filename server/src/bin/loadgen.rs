@@ -34,7 +34,7 @@ struct Args {
     /// CICFlowMeter CSV (2021 layout, .csv or .csv.gz) whose rows are sent, cycling.
     #[arg(long, default_value = "data/cicids2017/improved_train.csv.gz")]
     data: PathBuf,
-    /// Stop after this many flows (upper bound 50 million).
+    /// Stop after this many flows (upper bound 500 million).
     #[arg(long, default_value_t = 200_000)]
     flows: u64,
     /// Stop after this many seconds (upper bound 3600).
@@ -198,7 +198,7 @@ impl Reporter {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     check_loopback(&args.url)?;
-    let flows_cap = args.flows.min(50_000_000);
+    let flows_cap = args.flows.min(500_000_000);
     let duration = Duration::from_secs(args.duration_secs.clamp(1, 3600));
     let base = args.url.trim_end_matches('/').to_string();
     let bodies = Arc::new(bodies(&args.data, args.batch)?);
