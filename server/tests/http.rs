@@ -457,7 +457,7 @@ async fn route_access_table() {
                 (None, _) => status == 200,
                 (Some(_), None) => status == 401,
                 (Some(roles), Some(r)) if roles.contains(r) => status == 200,
-                (Some(roles), Some(_)) if roles.is_empty() => status == 401,
+                (Some([]), Some(_)) => status == 401,
                 (Some(_), Some(_)) => status == 403,
             };
             if !ok {
