@@ -152,30 +152,27 @@ impl Metrics {
 /// data and the sampled flows it is computed on, labelled by source, token and profile.
 pub fn render_drift(report: &crate::drift::DriftReport) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP anomalyforge_drift_psi Mean population stability index of a source's recent flows against the training data (>= 0.25: a different population).\n# TYPE anomalyforge_drift_psi gauge"
-    );
-    for s in &report.sources {
-        let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "anomalyforge_drift_psi{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {:.4}",
-            s.source,
-            s.profile.name(),
-            s.psi
-        );
-    }
-    let _ = writeln!(out, "# HELP anomalyforge_drift_flows Sampled flows the drift of a source is computed on.\n# TYPE anomalyforge_drift_flows gauge");
-    for s in &report.sources {
-        let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "anomalyforge_drift_flows{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {}",
-            s.source,
-            s.profile.name(),
-            s.flows
-        );
+    type Gauge = (&'static str, &'static str, fn(&crate::drift::SourceDrift) -> String);
+    let gauges: [Gauge; 2] = [
+        (
+            "anomalyforge_drift_psi",
+            "Mean population stability index of a source's recent flows against the training data (>= 0.25: a different population).",
+            |s| format!("{:.4}", s.psi),
+        ),
+        ("anomalyforge_drift_flows", "Sampled flows the drift of a source is computed on.", |s| s.flows.to_string()),
+    ];
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for s in &report.sources {
+            let token = s.token_id.map(|t| t.to_string()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{name}{{source=\"{}\",token=\"{token}\",profile=\"{}\"}} {}",
+                s.source,
+                s.profile.name(),
+                value(s)
+            );
+        }
     }
     out
 }

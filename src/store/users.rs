@@ -158,44 +158,13 @@ impl Db {
 
     /// Replaces a password hash and ends the account's sessions.
     pub async fn set_password_hash(&self, id: i64, password_hash: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user #{id}")));
-        }
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-        tx.commit().await?;
-        self.sessions_changed();
-        Ok(())
+        self.replace_password(id, password_hash, None).await
     }
 
     /// A user's own new password: stored, the must-change flag cleared, and every other session of the
     /// user ended (a thief's session does not outlive the change), in one transaction.
     pub async fn change_own_password(&self, id: i64, password_hash: &str, keep_session_hash: &str) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let done =
-            sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0, updated_at = $2 WHERE id = $3")
-                .bind(password_hash)
-                .bind(now_ms())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user #{id}")));
-        }
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(id)
-            .bind(keep_session_hash)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        self.sessions_changed();
-        Ok(())
+        self.replace_password(id, password_hash, Some(keep_session_hash)).await
     }
 
     /// The password hash of a user, for checking their current password.
@@ -206,6 +175,33 @@ impl Db {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user #{id}")))?
             .try_get("password_hash")?)
+    }
+
+    /// Stores a new hash and ends the user's sessions (all, or all but `keep_session_hash`, the owner's
+    /// own change, which also clears the must-change flag) in one transaction.
+    async fn replace_password(&self, id: i64, password_hash: &str, keep_session_hash: Option<&str>) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, updated_at = $2, \
+             must_change_password = CASE WHEN $4 THEN 0 ELSE must_change_password END WHERE id = $3",
+        )
+        .bind(password_hash)
+        .bind(now_ms())
+        .bind(id)
+        .bind(keep_session_hash.is_some())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user #{id}")));
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(id)
+            .bind(keep_session_hash.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.sessions_changed();
+        Ok(())
     }
 
     pub async fn record_login(&self, id: i64) -> Result<()> {
