@@ -17,3 +17,8 @@ for profile in cicflowmeter conn; do
   run eval --models "$OUT" --data "$DATA" --split leave-one-family-out --profile "$profile" --record
   RAYON_NUM_THREADS=1 run bench --models "$OUT" --data "$DATA" --threads 1 --profile "$profile" --record
 done
+# Detection on the shared labelled real-network logs (ensemble and behaviour detectors, host-pair level).
+for logs in ../shared/data/logs/zeek-labelled \
+  ../shared/data/logs/slips/test18-malicious-ctu-sme-11-win_zeek-labeled_conn.log.labeled; do
+  if [ -e "$logs" ]; then run eval --models "$OUT" --data "$logs" --record; fi
+done

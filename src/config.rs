@@ -114,6 +114,9 @@ pub struct Config {
     /// The host-behaviour detectors' thresholds and memory bound (`[behaviour]` in the file,
     /// `AF_BEHAVIOUR__BEACON__MIN_CONNECTIONS=…`).
     pub behaviour: crate::behaviour::BehaviourConfig,
+    /// The site baseline: how many scored flows are kept for "learn this network's normal", and its
+    /// schedule (`[baseline]`, `AF_BASELINE__SAMPLE_SIZE`, `AF_BASELINE__SCHEDULE_HOURS`).
+    pub baseline: crate::baseline::BaselineConfig,
 }
 
 impl Default for Config {
@@ -154,6 +157,7 @@ impl Default for Config {
             replay: crate::replay::ReplayConfig::default(),
             retrain: crate::model_registry::RetrainConfig::default(),
             behaviour: crate::behaviour::BehaviourConfig::default(),
+            baseline: crate::baseline::BaselineConfig::default(),
         }
     }
 }
@@ -240,6 +244,7 @@ impl Config {
         }
         self.replay.validate().map_err(|e| ConfigError(format!("replay: {e}")))?;
         self.behaviour.validate().map_err(|e| ConfigError(format!("behaviour.{e}")))?;
+        self.baseline.validate().map_err(ConfigError)?;
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError(format!(

@@ -102,7 +102,7 @@ pub struct FeatureContribution {
 }
 
 /// Context applied after classification (never a model feature).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowContext {
     /// The source address is inside the configured internal networks: an attack from it suggests a
@@ -110,6 +110,9 @@ pub enum FlowContext {
     InternalSource,
     /// Some features of the profile were missing and were imputed with the training median.
     ImputedFeatures { count: u32 },
+    /// Only the anomaly layer alerted: the classifier calls the flow benign, but its combined anomaly
+    /// score is at or above the layer's threshold.
+    AnomalyOnly { score: f32, threshold: f32 },
 }
 
 /// The engine's judgement of one flow.
@@ -129,6 +132,13 @@ pub struct Verdict {
     /// Top contributing features (at most five from the trees, five from the autoencoder).
     pub top_features: Vec<FeatureContribution>,
     pub context: Vec<FlowContext>,
+}
+
+impl Verdict {
+    /// An alert of the anomaly layer alone: the classifier names no attack.
+    pub fn anomaly_only(&self) -> bool {
+        self.alert && self.class == Threat::Benign
+    }
 }
 
 /// Precision / recall / F1 of one class.
@@ -223,6 +233,83 @@ pub struct FusionParams {
     pub operating_threshold: f64,
     /// Per anomaly model: (median benign score, score at 1 % benign FPR) on the validation split.
     pub anomaly_thresholds: Vec<AnomalyThreshold>,
+    /// The anomaly layer (None in versions trained before it: the anomaly models only feed the weights).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_gate: Option<AnomalyGate>,
+}
+
+/// The anomaly layer: a flow far from every benign flow the anomaly models learned alerts even when
+/// the classifier calls it benign (an attack it never saw). Its threshold is set on the out-of-fold
+/// benign training rows so the layer adds at most `benign_fpr_budget` of benign flows to the
+/// classifier's alerts; the test split is never seen. Such an alert names no attack class: its threat
+/// is "unknown anomaly".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyGate {
+    /// How the three normalised anomaly scores (0 = median benign, 1 = the model's 1 %-FPR point)
+    /// become one.
+    pub combine: AnomalyCombine,
+    /// Combined score at and above which a flow alerts.
+    pub threshold: f64,
+    /// Share of benign validation rows the layer may add to the classifier's alerts (the training
+    /// setting `anomaly_benign_fpr`).
+    pub benign_fpr_budget: f64,
+    /// Share of benign validation rows it added.
+    pub validation_benign_fpr: f64,
+    /// Share of the validation attack rows at or above the threshold. The anomaly models never see an
+    /// attack, so this is what the layer catches of attacks the classifier would not know. None after
+    /// a site refit: a network's normal flows hold no labelled attacks.
+    pub validation_attack_recall: Option<f64>,
+}
+
+/// How the anomaly layer combines its models' normalised scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyCombine {
+    /// The highest of the three.
+    Max,
+    /// The second highest: two models must agree.
+    Second,
+    Mean,
+    IsolationForest,
+    OneClassSvm,
+    Autoencoder,
+}
+
+impl AnomalyCombine {
+    pub const ALL: [AnomalyCombine; 6] = [
+        AnomalyCombine::Max,
+        AnomalyCombine::Second,
+        AnomalyCombine::Mean,
+        AnomalyCombine::IsolationForest,
+        AnomalyCombine::OneClassSvm,
+        AnomalyCombine::Autoencoder,
+    ];
+
+    /// One score from the isolation forest's, the one-class SVM's and the autoencoder's.
+    pub fn apply(self, a: [f64; 3]) -> f64 {
+        match self {
+            AnomalyCombine::Max => a[0].max(a[1]).max(a[2]),
+            AnomalyCombine::Second => {
+                let (hi, lo) = (a[0].max(a[1]), a[0].min(a[1]));
+                hi.min(a[2]).max(lo)
+            }
+            AnomalyCombine::Mean => (a[0] + a[1] + a[2]) / 3.0,
+            AnomalyCombine::IsolationForest => a[0],
+            AnomalyCombine::OneClassSvm => a[1],
+            AnomalyCombine::Autoencoder => a[2],
+        }
+    }
+
+    pub fn words(self) -> &'static str {
+        match self {
+            AnomalyCombine::Max => "the most anomalous of the three anomaly models",
+            AnomalyCombine::Second => "two of the three anomaly models agreeing",
+            AnomalyCombine::Mean => "the mean of the three anomaly models",
+            AnomalyCombine::IsolationForest => "the isolation forest",
+            AnomalyCombine::OneClassSvm => "the one-class SVM",
+            AnomalyCombine::Autoencoder => "the autoencoder",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -408,4 +495,7 @@ pub struct ModelManifest {
     /// Detection on labelled real-network logs (ML and behaviour detectors), when measured.
     #[serde(default)]
     pub network_evaluation: Vec<NetworkEval>,
+    /// When this version learned a network's normal: from what, and the before/after figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_baseline: Option<crate::baseline::SiteBaseline>,
 }

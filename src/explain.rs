@@ -148,6 +148,13 @@ pub fn explain(alert: &Alert) -> Explanation {
                     );
                 } else if let Some(n) = c.get("imputed_features").and_then(|v| v.get("count")).and_then(Value::as_u64) {
                     out.reasons.push(format!("{n} features were missing and were filled with typical values."));
+                } else if let Some(a) = c.get("anomaly_only") {
+                    let num = |k: &str| a.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                    out.reasons.push(format!(
+                        "The anomaly layer alerted on its own: this flow scores {} where {} is its threshold (1.0 is as unusual as 1 benign flow in 100 of the training data; the threshold lets through at most the benign share set in training).",
+                        one_decimal(num("score") as f32),
+                        one_decimal(num("threshold") as f32)
+                    ));
                 }
             }
             out.models = models

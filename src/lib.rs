@@ -9,6 +9,7 @@ pub mod alert;
 pub mod api_token;
 pub mod asset;
 pub mod audit;
+pub mod baseline;
 pub mod calendar;
 pub mod charts;
 pub mod console;

@@ -18,6 +18,8 @@ pub struct Metrics {
     pub alerts_created: AtomicU64,
     pub alerts_updated: AtomicU64,
     pub detections: AtomicU64,
+    /// Alerts of the anomaly layer alone silenced because their source drifted or is new.
+    pub anomaly_muted: AtomicU64,
     pub replayed: AtomicU64,
     pub stream_clients: AtomicI64,
     pub stream_lagged: AtomicU64,
@@ -92,6 +94,11 @@ impl Metrics {
             "anomalyforge_detections_total",
             "Detections (alerting flows and signature matches) before deduplication.",
             self.detections.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_anomaly_muted_total",
+            "Alerts of the anomaly layer alone silenced because their source's traffic is new or drifted from the training data.",
+            self.anomaly_muted.load(Relaxed),
         );
         counter("anomalyforge_alerts_created_total", "Alerts created.", self.alerts_created.load(Relaxed));
         counter(

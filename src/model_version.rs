@@ -42,6 +42,8 @@ pub enum Metric {
     AttackRecall,
     /// Share of benign rows at or above the operating threshold.
     BenignFpr,
+    /// Share of this network's held-out normal flows the ensemble alerts on (a site baseline's check).
+    SiteNormalAlerts,
 }
 
 impl Metric {
@@ -52,11 +54,12 @@ impl Metric {
             Metric::MacroF1 => "Macro-F1",
             Metric::AttackRecall => "Attack recall",
             Metric::BenignFpr => "Benign false-positive rate",
+            Metric::SiteNormalAlerts => "This network's normal flows alerting",
         }
     }
 
     pub fn higher_is_better(self) -> bool {
-        self != Metric::BenignFpr
+        !matches!(self, Metric::BenignFpr | Metric::SiteNormalAlerts)
     }
 
     pub fn tolerance(self, t: &Tolerances) -> f64 {
@@ -64,6 +67,7 @@ impl Metric {
             Metric::MacroF1 => t.macro_f1,
             Metric::AttackRecall => t.attack_recall,
             Metric::BenignFpr => t.benign_fpr,
+            Metric::SiteNormalAlerts => 0.0,
         }
     }
 
@@ -72,6 +76,7 @@ impl Metric {
             Metric::MacroF1 => m.macro_f1,
             Metric::AttackRecall => m.attack_recall,
             Metric::BenignFpr => m.benign_fpr,
+            Metric::SiteNormalAlerts => f64::NAN,
         }
     }
 }
@@ -205,6 +210,38 @@ pub fn compare(
     }
 }
 
+/// The not-worse rule for "learn this network's normal": on the version's held-out labelled rows
+/// (`lab`, empty when none are at hand) macro-F1 and attack recall within the tolerances — the lab's
+/// benign rows are not this network's, so their false-positive rate is not checked — and on this
+/// network's held-out normal flows (`site`: before, after) no more alerts than before.
+pub fn compare_site(
+    baseline: &str,
+    split: &str,
+    lab: &[(FeatureProfile, Option<SplitMetrics>, SplitMetrics)],
+    site: &[(FeatureProfile, f64, f64)],
+    tolerances: Tolerances,
+) -> Comparison {
+    let mut c = compare(baseline, split, true, lab, tolerances);
+    c.checks.retain(|k| k.metric != Metric::BenignFpr);
+    if lab.is_empty() {
+        c.notes.push("no labelled rows at hand (AF_RETRAIN__FILES): only this network's figures are compared".into());
+    } else {
+        c.notes.push("the lab's benign rows are not this network's: their false-positive rate is not checked".into());
+    }
+    for &(profile, before, after) in site {
+        c.checks.push(Check {
+            profile,
+            metric: Metric::SiteNormalAlerts,
+            baseline: before,
+            candidate: after,
+            limit: before,
+            passed: after <= before + 1e-12 && after.is_finite(),
+        });
+    }
+    c.not_worse = !c.checks.is_empty() && c.checks.iter().all(|k| k.passed);
+    c
+}
+
 /// The random-split figures of a manifest's profile, as shown in the versions table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
@@ -264,6 +301,28 @@ pub struct RetrainStatus {
     pub comparison: Option<Comparison>,
     /// Why it failed (the running model is untouched).
     pub error: Option<String>,
+    /// A retrain on labelled files, or a refit on this network's normal traffic.
+    #[serde(default)]
+    pub kind: JobKind,
+}
+
+/// What a model job does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    #[default]
+    Retrain,
+    /// "Learn this network's normal" ([`crate::baseline`]).
+    LearnNormal,
+}
+
+impl JobKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            JobKind::Retrain => "Retrain",
+            JobKind::LearnNormal => "Learn this network's normal",
+        }
+    }
 }
 
 /// The result of activating a version.
@@ -324,6 +383,9 @@ pub struct ProfileSummary {
     pub test_rows: u64,
     pub operating_threshold: f64,
     pub training_seconds: f64,
+    /// The anomaly layer (None: the anomaly models only feed the risk weights).
+    #[serde(default)]
+    pub anomaly_gate: Option<crate::detection::AnomalyGate>,
 }
 
 /// A profile's two charts.
@@ -348,6 +410,9 @@ pub struct VersionDetail {
     pub evaluation: Vec<EvalReport>,
     /// Detection on labelled real-network logs (ensemble and behaviour detectors), when measured.
     pub network_evaluation: Vec<crate::detection::NetworkEval>,
+    /// What "learn this network's normal" did, when this version came from it.
+    #[serde(default)]
+    pub site_baseline: Option<crate::baseline::SiteBaseline>,
     /// The hyper-parameters, pretty-printed JSON.
     pub hyperparameters: String,
     pub notes: Vec<String>,

@@ -27,11 +27,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::alert::{Detector, SIGNATURE_THREAT};
+use crate::baseline::sample::SiteSample;
 use crate::behaviour::{Behaviour, Finding};
 use crate::config::Config;
 use crate::detection::Verdict;
@@ -160,6 +161,7 @@ pub struct Pipeline {
     wait: Duration,
     metrics: Arc<Metrics>,
     drift: Arc<std::sync::Mutex<DriftMonitor>>,
+    site_sample: Arc<std::sync::Mutex<SiteSample>>,
 }
 
 /// What the workers share.
@@ -175,6 +177,8 @@ struct Worker {
     behaviour: Arc<std::sync::Mutex<Behaviour>>,
     /// How far each source's traffic is from the active model's training data.
     drift: Arc<std::sync::Mutex<DriftMonitor>>,
+    /// A uniform sample of the flows scored, for "learn this network's normal".
+    site_sample: Arc<std::sync::Mutex<SiteSample>>,
     /// One batch is written at a time (see the module docs).
     writer: tokio::sync::Mutex<()>,
 }
@@ -200,6 +204,7 @@ impl Pipeline {
         let (tx, rx) = mpsc::unbounded_channel::<Job>();
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let drift = Arc::new(std::sync::Mutex::new(DriftMonitor::default()));
+        let site_sample = Arc::new(std::sync::Mutex::new(SiteSample::new(config.baseline.sample_size)));
         let shared = Arc::new(Worker {
             engine: engine.into(),
             db,
@@ -209,6 +214,7 @@ impl Pipeline {
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
             behaviour: Arc::new(std::sync::Mutex::new(Behaviour::new(config.behaviour.clone()))),
             drift: drift.clone(),
+            site_sample: site_sample.clone(),
             writer: tokio::sync::Mutex::new(()),
         });
         for worker in 0..config.ingest_workers {
@@ -238,7 +244,13 @@ impl Pipeline {
             wait: Duration::from_millis(config.ingest_wait_ms),
             metrics,
             drift,
+            site_sample,
         }
+    }
+
+    /// The sample of scored flows "learn this network's normal" refits on.
+    pub fn site_sample(&self) -> Arc<std::sync::Mutex<SiteSample>> {
+        self.site_sample.clone()
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -313,7 +325,7 @@ impl Worker {
             tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
         }
         let (engine, enricher, behaviour) = (self.engine.current(), self.enricher.clone(), self.behaviour.clone());
-        let drift = self.drift.clone();
+        let (drift, site_sample) = (self.drift.clone(), self.site_sample.clone());
         let window = self.dedup_window_ms;
         let metrics = self.metrics.clone();
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
@@ -321,13 +333,12 @@ impl Worker {
             // Brief verdicts for the batch; the one flow that represents each alert is explained below.
             let mut verdicts = engine.score_batch_brief(&batch.flows);
             let model_ms = scoring.elapsed().as_millis() as u64;
-            drift.lock().unwrap_or_else(|e| e.into_inner()).observe(
-                &engine,
-                batch.source.as_str(),
-                batch.token_id,
-                &batch.flows,
-                batch.received_at,
-            );
+            let muted = {
+                let mut d = drift.lock().unwrap_or_else(|e| e.into_inner());
+                d.observe(&engine, batch.source.as_str(), batch.token_id, &batch.flows, batch.received_at);
+                d.mute_anomalies(batch.source.as_str(), batch.token_id, &mut verdicts)
+            };
+            metrics.anomaly_muted.fetch_add(muted, Relaxed);
             let internal = |ip| enricher.is_internal(ip);
             Engine::apply_context(&mut verdicts, &batch.flows, internal);
             let findings = {
@@ -340,6 +351,8 @@ impl Worker {
                 metrics.observe_behaviour(b.stats());
                 found
             };
+            let flagged: HashSet<(IpAddr, Option<IpAddr>)> = findings.iter().map(|f| (f.src, f.dst)).collect();
+            site_sample.lock().unwrap_or_else(|e| e.into_inner()).offer(&batch.flows, &verdicts, &flagged);
             let explain = |idx: &[usize]| {
                 let flows: Vec<Flow> = idx.iter().map(|&i| batch.flows[i].clone()).collect();
                 let mut full = engine.score_batch(&flows);
@@ -613,6 +626,7 @@ pub fn ml_alert(flow: &Flow, v: &Verdict, now: i64) -> NewAlert {
         "profile": v.profile,
         "models": v.models,
         "context": v.context,
+        "flow": crate::baseline::sample::flow_record(v.profile, flow),
     });
     let at = seen_at(flow.timestamp.as_deref(), now);
     let risk = v.risk.round().clamp(0.0, 100.0) as i64;

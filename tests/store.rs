@@ -34,6 +34,7 @@ on_both_backends!(
     playbooks_are_seeded_for_every_threat,
     alerts_are_filtered_and_paged_by_cursor,
     alerts_are_triaged_with_history,
+    false_positives_keep_their_flow_for_the_next_baseline,
     suppression_rules_count_what_they_absorb,
     console_queue_filters_groups_and_overview,
     reports_are_queued_by_address_and_decided_together,
@@ -770,6 +771,41 @@ async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
     assert_eq!(db.query_alerts(&window, None, 100).await.unwrap().alerts.len(), 4);
     let none = AlertFilter { status: Some(AlertStatus::Resolved), ..Default::default() };
     assert!(db.query_alerts(&none, None, 100).await.unwrap().alerts.is_empty());
+}
+
+/// An ML alert keeps its flow's features (`reasons.flow`); once an analyst marks it a false positive,
+/// the flow is read back for the next baseline and retrain, and only then.
+async fn false_positives_keep_their_flow_for_the_next_baseline(db: &anomalyforge::store::Db) {
+    use anomalyforge::baseline::sample::flow_of_record;
+    use anomalyforge::detection::{FeatureProfile, Verdict};
+    use anomalyforge::triage::Triage;
+    let schema = anomalyforge::engine::features::Schema::for_profile(FeatureProfile::Conn);
+    let mut flow = anomalyforge::flow::Flow::empty();
+    for (k, &c) in schema.indices.iter().enumerate() {
+        flow.features[c] = Some(k as f32 * 1.5);
+    }
+    let verdict = Verdict {
+        risk: 99.0,
+        alert: true,
+        class: anomalyforge::threat::Threat::DosHulk,
+        class_probability: 0.9,
+        profile: FeatureProfile::Conn,
+        models: Vec::new(),
+        top_features: Vec::new(),
+        context: Vec::new(),
+    };
+    let alert = anomalyforge::pipeline::ml_alert(&flow, &verdict, 1_700_000_000_000);
+    let other = ml_alert(7);
+    let stored = db.persist_batch(&plain_batch(vec![alert, other], Default::default())).await.unwrap();
+    assert!(db.false_positive_reasons(10).await.unwrap().is_empty(), "nothing marked yet");
+    let reason = Triage::FalsePositive { reason: "a software update download".into() };
+    db.triage(&[stored[0].alert.id], "alice", &reason).await.unwrap();
+    let reasons = db.false_positive_reasons(10).await.unwrap();
+    assert_eq!(reasons.len(), 1);
+    let value: serde_json::Value = serde_json::from_str(&reasons[0]).unwrap();
+    let (profile, back) = flow_of_record(&value["flow"]).expect("the flow is kept");
+    assert_eq!(profile, FeatureProfile::Conn);
+    assert!(schema.indices.iter().all(|&c| back.features[c] == flow.features[c]));
 }
 
 async fn alerts_are_triaged_with_history(db: &anomalyforge::store::Db) {

@@ -73,6 +73,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         let geo = load_geoip(&config.geoip_path).await?;
         let enricher = Arc::new(Enricher::new(geo.clone(), country_centroids(), config.internal_networks.clone()));
         let pipeline = Pipeline::start(engine, db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
+        models.spawn_learning_schedule(
+            config.baseline.schedule_hours,
+            pipeline.site_sample(),
+            config.baseline.min_rows,
+        );
         let replay = Replay::new(config.replay.clone(), pipeline.clone(), geo);
         if config.replay.autostart.unwrap_or(config.demo) {
             let status = replay

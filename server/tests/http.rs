@@ -326,6 +326,9 @@ async fn server_function_access_table() {
             // (this server has no models), which changes nothing either.
             ("models/activate", vec![("version", "shipped")], Some(&[Admin])),
             ("models/retrain", vec![], Some(&[Admin])),
+            ("models/site_sample", vec![], Some(&[Admin, Analyst])),
+            // A second model job while one runs answers 409; with ingest off, 409 too.
+            ("models/learn_normal", vec![], Some(&[Admin])),
             ("playbooks/list", vec![], Some(&[Admin, Analyst, Responder])),
             (
                 "playbooks/update",

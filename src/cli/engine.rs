@@ -31,6 +31,125 @@ pub enum EngineCommand {
     /// which the drift monitor compares live traffic with; for versions trained before it existed
     /// (`train` records it itself). Uses the training rows of the manifest's split, never the test rows.
     DriftReference(DriftReferenceArgs),
+    /// Learn a network's normal from its logs: refit a version's anomaly models and thresholds on the
+    /// flows of the logs (those the version alerts on, and connections labelled malicious, are left
+    /// out) and write the result as a new version with before/after figures.
+    LearnNormal(LearnNormalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnNormalArgs {
+    /// Directory with the version to start from.
+    #[arg(long, default_value = "models")]
+    pub models: PathBuf,
+    /// This network's logs: Zeek conn.log (TSV or JSON), Suricata EVE, CICFlowMeter CSV, JSON flows,
+    /// or a directory of conn.logs.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Directory for the new version.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Flows kept per profile (a uniform sample of the logs).
+    #[arg(long, default_value_t = crate::baseline::BaselineConfig::default().sample_size)]
+    pub sample_size: usize,
+    /// Fewest usable flows of a profile before it is refitted.
+    #[arg(long, default_value_t = crate::baseline::BaselineConfig::default().min_rows)]
+    pub min_rows: usize,
+    /// Flows per batch, as a sensor sends them.
+    #[arg(long, default_value_t = 2000)]
+    pub batch_lines: usize,
+    /// The version's labelled training files, whose held-out rows bound how far the operating
+    /// threshold may rise (default: the manifest's training files, where they exist).
+    #[arg(long, num_args = 1..)]
+    pub lab_data: Vec<PathBuf>,
+}
+
+fn learn_normal_cmd(a: LearnNormalArgs) -> anyhow::Result<()> {
+    let cfg = server_config()?;
+    let engine = Engine::load(&a.models)?;
+    let train = config_of(&engine)?;
+    let mut captures = Vec::new();
+    for path in &a.data {
+        captures.extend(crate::engine::network_eval::read_captures(path)?);
+    }
+    let logs = crate::baseline::logs::sample_captures(
+        &engine,
+        &cfg.behaviour,
+        &cfg.internal_networks,
+        &captures,
+        a.batch_lines,
+        a.sample_size,
+    );
+    let names = a.data.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let lab_files: Vec<PathBuf> = if a.lab_data.is_empty() {
+        engine.manifest().training_files.iter().map(|f| PathBuf::from(&f.path)).filter(|p| p.exists()).collect()
+    } else {
+        a.lab_data.clone()
+    };
+    let lab = if lab_files.is_empty() {
+        eprintln!("no labelled training files at hand: the operating thresholds stay as they are");
+        None
+    } else {
+        Some(crate::baseline::refit::LabData::load(&lab_files, &train)?)
+    };
+    let input = crate::baseline::refit::RefitInput {
+        lab: lab.as_ref().map(crate::baseline::refit::LabData::lab),
+        engine: &engine,
+        train: &train,
+        samples: logs.samples,
+        false_positives: &[],
+        malicious: &Default::default(),
+        min_rows: a.min_rows,
+        sample: format!(
+            "a sample of {} ({} connections, {} labelled malicious left out)",
+            names, logs.connections, logs.labelled_malicious
+        ),
+    };
+    let refit = crate::baseline::refit::refit(&input)?;
+    let version = format!("{}-site", engine.manifest().model_version);
+    let manifest = crate::baseline::refit::write_version(&engine, &refit, &a.out, &version)?;
+    print_baseline(manifest.site_baseline.as_ref().expect("just written"));
+    eprintln!("wrote {} to {}", version, a.out.display());
+    Ok(())
+}
+
+fn print_baseline(b: &crate::baseline::SiteBaseline) {
+    println!("learned from {}", b.sample);
+    for p in &b.profiles {
+        let pct = |v: f64| format!("{:.2} %", v * 100.0);
+        let thr = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "[{}] {} usable flows ({} alerted and {} malicious left out, {} analysts' false positives added); fitted on {} (and {} benign training rows), thresholds on {}, held out {}",
+            p.profile.name(),
+            p.fit_rows + p.calibration_rows + p.holdout_rows - 2 * p.false_positives,
+            p.excluded_alerted,
+            p.excluded_malicious,
+            p.false_positives,
+            p.fit_rows,
+            p.lab_benign_rows,
+            p.calibration_rows,
+            p.holdout_rows
+        );
+        println!(
+            "  drift before (mean PSI) {:.3}; operating threshold {:.3} -> {:.3}; anomaly layer threshold {} -> {}",
+            p.drift_psi_before,
+            p.operating_threshold_before,
+            p.operating_threshold_after,
+            thr(p.anomaly_threshold_before),
+            thr(p.anomaly_threshold_after)
+        );
+        println!(
+            "  held-out normal flows the ensemble alerts on: before {}  after {} (before, with the anomaly layer silenced for drift: {}); analysts' false positives alerting: {} -> {}",
+            pct(p.holdout_alert_rate_before),
+            pct(p.holdout_alert_rate_after),
+            pct(p.holdout_alerting_before),
+            p.false_positives_alerting_before,
+            p.false_positives_alerting_after
+        );
+    }
+    for u in &b.unchanged {
+        println!("unchanged: {u}");
+    }
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +340,7 @@ pub fn run(cmd: EngineCommand) -> anyhow::Result<()> {
         EngineCommand::Bench(a) => bench_cmd(a),
         EngineCommand::Cv(a) => cv_cmd(a),
         EngineCommand::DriftReference(a) => drift_reference_cmd(a),
+        EngineCommand::LearnNormal(a) => learn_normal_cmd(a),
     }
 }
 

@@ -7,7 +7,7 @@
 //! [`MAX_SOURCES`] sources are tracked (the least recently seen is dropped).
 
 use super::{psi, DriftLevel, DriftReport, ProfileReference, SourceDrift};
-use crate::detection::FeatureProfile;
+use crate::detection::{FeatureProfile, Verdict};
 use crate::engine::Engine;
 use crate::flow::Flow;
 use std::collections::HashMap;
@@ -139,6 +139,44 @@ impl Monitor {
         }
     }
 
+    /// The level of one source's recent traffic scored with `profile` (Learning when it has not been
+    /// seen, or the model version has no reference for the profile).
+    pub fn level(&self, source: &'static str, token_id: Option<i64>, profile: FeatureProfile) -> DriftLevel {
+        let key = Key { source, token_id, profile };
+        let (Some(w), Some((_, reference))) =
+            (self.sources.get(&key), self.references.iter().find(|(p, _)| *p == profile))
+        else {
+            return DriftLevel::Learning;
+        };
+        let flows = w.current.flows + w.previous.as_ref().map_or(0, |p| p.flows);
+        DriftLevel::of(mean_psi(reference, w).0, flows)
+    }
+
+    /// Silences the anomaly layer where the models' normal is not the traffic's: an alert raised by
+    /// the anomaly layer alone (`Verdict::anomaly_only`) stays an alert only when its source's recent
+    /// traffic under that profile is stable or moderately drifted. A sensor the models have not seen
+    /// enough of yet, or whose traffic does not look like the training data, would otherwise raise an
+    /// alert for every flow that is simply new to them. Returns how many alerts were silenced.
+    pub fn mute_anomalies(&self, source: &'static str, token_id: Option<i64>, verdicts: &mut [Verdict]) -> u64 {
+        let mut muted = 0;
+        let mut levels: Vec<(FeatureProfile, DriftLevel)> = Vec::new();
+        for v in verdicts.iter_mut().filter(|v| v.anomaly_only()) {
+            let level = match levels.iter().find(|(p, _)| *p == v.profile) {
+                Some(&(_, l)) => l,
+                None => {
+                    let l = self.level(source, token_id, v.profile);
+                    levels.push((v.profile, l));
+                    l
+                }
+            };
+            if matches!(level, DriftLevel::Learning | DriftLevel::Significant) {
+                v.alert = false;
+                muted += 1;
+            }
+        }
+        muted
+    }
+
     /// Every source's drift now, the most drifted first.
     pub fn report(&self) -> DriftReport {
         let mut sources: Vec<SourceDrift> = self
@@ -147,18 +185,7 @@ impl Monitor {
             .filter_map(|(key, w)| {
                 let reference = self.references.iter().find(|(p, _)| *p == key.profile).map(|(_, r)| r)?;
                 let flows = w.current.flows + w.previous.as_ref().map_or(0, |p| p.flows);
-                let mut per_feature: Vec<(String, f64)> = reference
-                    .features
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| {
-                        let counts: Vec<u64> = (0..f.bins())
-                            .map(|b| w.current.bins[j][b] + w.previous.as_ref().map_or(0, |p| p.bins[j][b]))
-                            .collect();
-                        (f.feature.clone(), psi(&f.expected, &counts))
-                    })
-                    .collect();
-                let mean = per_feature.iter().map(|(_, p)| p).sum::<f64>() / per_feature.len().max(1) as f64;
+                let (mean, mut per_feature) = mean_psi(reference, w);
                 per_feature.sort_by(|a, b| b.1.total_cmp(&a.1));
                 per_feature.truncate(TOP);
                 Some(SourceDrift {
@@ -177,6 +204,22 @@ impl Monitor {
         sources.sort_by(|a, b| b.psi.total_cmp(&a.psi).then_with(|| a.source.cmp(&b.source)));
         DriftReport { model_version: self.model_version.clone(), sources }
     }
+}
+
+/// The mean PSI of a source's windows against `reference`, and each feature's.
+fn mean_psi(reference: &ProfileReference, w: &Window) -> (f64, Vec<(String, f64)>) {
+    let per_feature: Vec<(String, f64)> = reference
+        .features
+        .iter()
+        .enumerate()
+        .map(|(j, f)| {
+            let counts: Vec<u64> =
+                (0..f.bins()).map(|b| w.current.bins[j][b] + w.previous.as_ref().map_or(0, |p| p.bins[j][b])).collect();
+            (f.feature.clone(), psi(&f.expected, &counts))
+        })
+        .collect();
+    let mean = per_feature.iter().map(|(_, p)| p).sum::<f64>() / per_feature.len().max(1) as f64;
+    (mean, per_feature)
 }
 
 #[cfg(test)]
@@ -231,6 +274,42 @@ mod tests {
         assert_eq!((few.level, few.flows < MIN_FLOWS), (DriftLevel::Learning, true), "{few:?}");
         assert_eq!(r.sources[0].source, "csv", "most drifted first");
         assert_eq!(r.significant().count(), 1);
+    }
+
+    #[test]
+    fn the_anomaly_layer_speaks_only_for_sources_that_look_like_the_training_data() {
+        let (mut m, refs) = monitor_on(&flows(20_000, 1.0, 1));
+        feed(&mut m, &refs, "zeek", &flows(8_000, 1.0, 2));
+        feed(&mut m, &refs, "csv", &flows(8_000, 3.0, 3));
+        feed(&mut m, &refs, "flows", &flows(400, 1.0, 4));
+        let verdict = |alert: bool, class: crate::threat::Threat| Verdict {
+            risk: 80.0,
+            alert,
+            class,
+            class_probability: 0.9,
+            profile: FeatureProfile::Conn,
+            models: Vec::new(),
+            top_features: Vec::new(),
+            context: Vec::new(),
+        };
+        let batch = || {
+            vec![
+                verdict(true, crate::threat::Threat::Benign),
+                verdict(true, crate::threat::Threat::Ddos),
+                verdict(false, crate::threat::Threat::Benign),
+            ]
+        };
+        // Stable: the anomaly layer's alert stays.
+        let mut v = batch();
+        assert_eq!(m.mute_anomalies("zeek", Some(7), &mut v), 0);
+        assert!(v[0].alert && v[1].alert);
+        // Drifted, or too little seen: only the classifier's alert stays.
+        for source in ["csv", "flows", "unseen"] {
+            let mut v = batch();
+            assert_eq!(m.mute_anomalies(source, Some(7), &mut v), 1, "{source}");
+            assert!(!v[0].alert && v[1].alert && !v[2].alert, "{source}");
+        }
+        assert_eq!(m.level("zeek", Some(7), FeatureProfile::Conn), DriftLevel::Stable);
     }
 
     #[test]

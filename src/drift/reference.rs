@@ -40,3 +40,21 @@ pub fn build(schema: &Schema, flows: &[Flow], rows: &[usize]) -> ProfileReferenc
         .collect();
     ProfileReference { rows: rows.len() as u64, features }
 }
+/// Mean PSI of `flows` (scored with `schema`'s profile) against `reference`, as the monitor computes
+/// it for a source.
+pub fn mean_psi_of(reference: &ProfileReference, schema: &Schema, flows: &[Flow]) -> f64 {
+    let per_feature: Vec<f64> = reference
+        .features
+        .iter()
+        .enumerate()
+        .map(|(j, bins)| {
+            let canonical = schema.indices.get(j).copied().unwrap_or(usize::MAX);
+            let mut counts = vec![0u64; bins.bins()];
+            for f in flows {
+                counts[bins.bin(f.features.get(canonical).copied().flatten())] += 1;
+            }
+            super::psi(&bins.expected, &counts)
+        })
+        .collect();
+    per_feature.iter().sum::<f64>() / per_feature.len().max(1) as f64
+}

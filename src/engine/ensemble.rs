@@ -100,11 +100,14 @@ pub fn logit(p: f32) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
+/// The highest normalised anomaly score (scores beyond it are clamped).
+pub const ANOMALY_SCORE_MAX: f64 = 10.0;
+
 /// Anomaly score normalised so 0 = median benign, 1 = the 1 %-FPR threshold.
 #[inline]
 pub fn normalise_anomaly(s: f32, t: &AnomalyThreshold) -> f64 {
     let span = (t.at_1pct_fpr - t.benign_median).abs().max(1e-9);
-    ((s as f64 - t.benign_median) / span).clamp(-2.0, 10.0)
+    ((s as f64 - t.benign_median) / span).clamp(-2.0, ANOMALY_SCORE_MAX)
 }
 
 impl ProfileModel {
@@ -158,13 +161,49 @@ impl ProfileModel {
         ]
     }
 
+    /// Risk (0–100) of row `r`: the fitted weights' risk, or the anomaly layer's when it is higher.
     pub fn risk(&self, s: &BatchScores, r: usize) -> f32 {
+        let fused = self.fused_risk(s, r);
+        self.anomaly_risk(s, r).map_or(fused, |a| a.max(fused))
+    }
+
+    /// The fitted weights' risk of row `r` (the classifier's margins, weighted with the anomaly scores).
+    pub fn fused_risk(&self, s: &BatchScores, r: usize) -> f32 {
         let z = Self::fusion_inputs(s, r, &self.fusion.anomaly_thresholds);
         let mut t = self.fusion.bias;
         for (w, v) in self.fusion.weights.iter().zip(z) {
             t += w * v;
         }
         (100.0 / (1.0 + (-t).exp())) as f32
+    }
+
+    /// The anomaly layer's combined score of row `r` (None without a layer).
+    pub fn anomaly_score(&self, s: &BatchScores, r: usize) -> Option<f64> {
+        let gate = self.fusion.anomaly_gate.as_ref()?;
+        let thr = &self.fusion.anomaly_thresholds;
+        let a = |i: usize, v: f32| thr.get(i).map(|t| normalise_anomaly(v, t)).unwrap_or(0.0);
+        Some(gate.combine.apply([a(0, s.iforest[r]), a(1, s.ocsvm[r]), a(2, s.ae[r])]))
+    }
+
+    /// The risk the anomaly layer gives row `r` when its score reaches the layer's threshold: the
+    /// operating threshold there, rising to half-way between it and 100 at the highest score.
+    fn anomaly_risk(&self, s: &BatchScores, r: usize) -> Option<f32> {
+        let gate = self.fusion.anomaly_gate.as_ref()?;
+        let score = self.anomaly_score(s, r)?;
+        if score < gate.threshold {
+            return None;
+        }
+        let op = self.fusion.operating_threshold;
+        let top = ANOMALY_SCORE_MAX.max(gate.threshold + 1e-9);
+        let above = ((score - gate.threshold) / (top - gate.threshold)).clamp(0.0, 1.0);
+        Some((op + (100.0 - op) * 0.5 * above) as f32)
+    }
+
+    /// True when row `r` alerts only through the anomaly layer: the classifier and the weights call it
+    /// benign. Such a verdict names no attack class.
+    pub fn anomaly_only(&self, s: &BatchScores, r: usize) -> bool {
+        let op = self.fusion.operating_threshold;
+        (s.risk[r] as f64) >= op && (self.fused_risk(s, r) as f64) < op
     }
 
     /// Verdicts with reasons for `flows`, whose scaled rows are `x` and scores `s`.
@@ -183,11 +222,20 @@ impl ProfileModel {
             .map(|r| {
                 let risk = s.risk[r];
                 let alert = (risk as f64) >= self.fusion.operating_threshold;
-                let (class, class_probability) =
-                    if alert { s.top_attack(r) } else { (Threat::Benign, s.probs[r * Threat::COUNT]) };
+                let (class, class_probability) = if alert && !self.anomaly_only(s, r) {
+                    s.top_attack(r)
+                } else {
+                    (Threat::Benign, s.probs[r * Threat::COUNT])
+                };
                 let mut context = Vec::new();
                 if missing[r] > 0 {
                     context.push(FlowContext::ImputedFeatures { count: missing[r] });
+                }
+                if alert && class == Threat::Benign {
+                    context.push(FlowContext::AnomalyOnly {
+                        score: self.anomaly_score(s, r).unwrap_or(0.0) as f32,
+                        threshold: self.fusion.anomaly_gate.as_ref().map_or(0.0, |g| g.threshold as f32),
+                    });
                 }
                 if detail == Detail::Brief {
                     let profile = self.profile();

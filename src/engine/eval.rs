@@ -60,7 +60,9 @@ pub fn outcomes(model: &ProfileModel, flows: &[Flow], labels: &[Threat], group: 
             let i = b * EVAL_BATCH + r;
             let alert = s.risk[r] as f64 >= model.fusion.operating_threshold;
             o.truth.push(labels[i]);
-            o.predicted.push(if alert { s.top_attack(r).0 } else { Threat::Benign });
+            // An alert of the anomaly layer alone names no class: it counts in the alert figures
+            // (recall, benign FPR) and as benign in the per-class ones.
+            o.predicted.push(if alert && !model.anomaly_only(&s, r) { s.top_attack(r).0 } else { Threat::Benign });
             o.argmax.push(s.argmax(r));
             o.risk.push(s.risk[r]);
             o.alert.push(alert);

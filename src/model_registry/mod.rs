@@ -13,6 +13,7 @@
 //! only affects the batches that start after it.
 
 pub mod insight;
+pub mod learn;
 pub mod retrain;
 
 use std::path::{Path, PathBuf};
@@ -87,7 +88,7 @@ impl Default for RetrainConfig {
 /// Errors of the registry. Each names what failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("a retrain is running (job {job}, {percent:.0} % done); wait until it finishes")]
+    #[error("a model job is running (job {job}, {percent:.0} % done); wait until it finishes")]
     Busy { job: u64, percent: f32 },
     #[error("model version `{0}` does not exist")]
     UnknownVersion(String),
@@ -467,6 +468,7 @@ impl Registry {
                 test_rows: p.test_rows,
                 operating_threshold: p.fusion.operating_threshold,
                 training_seconds: p.training_seconds,
+                anomaly_gate: p.fusion.anomaly_gate.clone(),
             })
             .collect();
         Ok(VersionDetail {
@@ -479,6 +481,7 @@ impl Registry {
             profiles,
             evaluation: m.evaluation,
             network_evaluation: m.network_evaluation,
+            site_baseline: m.site_baseline,
             hyperparameters,
             notes: m.notes,
             insight,

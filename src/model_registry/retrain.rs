@@ -13,7 +13,7 @@ use crate::detection::{FeatureProfile, ModelManifest};
 use crate::engine::train::{load_labelled, standard_split, train_data_and_save, TrainConfig};
 use crate::engine::{eval, io, Engine};
 use crate::flow::Flow;
-use crate::model_version::{compare, Comparison, JobState, RetrainStatus, SplitMetrics, TOLERANCES};
+use crate::model_version::{compare, Comparison, JobKind, JobState, RetrainStatus, SplitMetrics, TOLERANCES};
 use crate::store::now_ms;
 use crate::threat::Threat;
 
@@ -42,9 +42,9 @@ fn lower_priority() {
 }
 
 /// A trained, checked and compared version, ready to be switched to.
-struct Candidate {
-    engine: Arc<Engine>,
-    comparison: Comparison,
+pub(super) struct Candidate {
+    pub(super) engine: Arc<Engine>,
+    pub(super) comparison: Comparison,
 }
 
 /// Percent of the job at the start of each stage.
@@ -59,40 +59,65 @@ impl Registry {
     /// Starts a retrain in the background and returns its first status. A second request while one
     /// runs is refused ([`RegistryError::Busy`]).
     pub fn start_retrain(&self, actor: &str) -> Result<RetrainStatus, RegistryError> {
-        let status = {
-            let mut st = self.state();
-            if let Some(j) = st.job.as_ref().filter(|j| j.state == JobState::Running) {
-                return Err(RegistryError::Busy { job: j.job, percent: j.percent });
-            }
-            st.jobs += 1;
-            let status = RetrainStatus {
-                job: st.jobs,
-                state: JobState::Running,
-                stage: "starting".into(),
-                percent: 0.0,
-                started_at: now_ms(),
-                finished_at: None,
-                started_by: actor.to_string(),
-                files: self.inner.retrain.files.iter().map(|p| p.display().to_string()).collect(),
-                version: None,
-                activated: false,
-                comparison: None,
-                error: None,
-            };
-            st.job = Some(status.clone());
-            status
-        };
+        let files = self.inner.retrain.files.iter().map(|p| p.display().to_string()).collect();
+        let status = self.begin_job(actor, JobKind::Retrain, files)?;
         tracing::info!(job = status.job, actor = %actor, files = ?status.files, "retrain started");
         let (registry, actor, job) = (self.clone(), actor.to_string(), status.job);
         tokio::spawn(async move { registry.run_job(job, actor).await });
         Ok(status)
     }
 
+    /// Records a new running job, or refuses while one runs (one model job at a time).
+    pub(super) fn begin_job(
+        &self,
+        actor: &str,
+        kind: JobKind,
+        files: Vec<String>,
+    ) -> Result<RetrainStatus, RegistryError> {
+        let mut st = self.state();
+        if let Some(j) = st.job.as_ref().filter(|j| j.state == JobState::Running) {
+            return Err(RegistryError::Busy { job: j.job, percent: j.percent });
+        }
+        st.jobs += 1;
+        let status = RetrainStatus {
+            job: st.jobs,
+            state: JobState::Running,
+            stage: "starting".into(),
+            percent: 0.0,
+            started_at: now_ms(),
+            finished_at: None,
+            started_by: actor.to_string(),
+            files,
+            version: None,
+            activated: false,
+            comparison: None,
+            error: None,
+            kind,
+        };
+        st.job = Some(status.clone());
+        Ok(status)
+    }
+
     async fn run_job(&self, job: u64, actor: String) {
-        let started = Instant::now();
         let baseline = self.active();
         let id = self.next_id();
-        match self.train_candidate(job, &baseline, &id, &actor).await {
+        let result = self.train_candidate(job, &baseline, &id, &actor).await;
+        self.conclude(job, &baseline, &id, &actor, "model.retrain", result).await;
+    }
+
+    /// Ends a model job: a candidate that is not worse than `baseline` is switched to (unless the
+    /// active version changed meanwhile); the outcome is audited as `action` and kept in the job's
+    /// status.
+    pub(super) async fn conclude(
+        &self,
+        job: u64,
+        baseline: &str,
+        id: &str,
+        actor: &str,
+        action: &str,
+        result: Result<Candidate, String>,
+    ) {
+        match result {
             Ok(c) => {
                 let mut activated = false;
                 let mut note = String::new();
@@ -101,7 +126,7 @@ impl Registry {
                     if self.active() != baseline {
                         note = format!("; not activated: the active version changed to {} meanwhile", self.active());
                     } else {
-                        match self.switch_to(&id, c.engine, &actor, &baseline) {
+                        match self.switch_to(id, c.engine, actor, baseline) {
                             Ok(()) => activated = true,
                             Err(e) => note = format!("; not activated: {e}"),
                         }
@@ -109,23 +134,23 @@ impl Registry {
                 }
                 let verdict = if activated { "activated" } else { "kept, not activated" };
                 let detail = format!("{verdict}: {}{note}", c.comparison.summary());
-                tracing::info!(job, version = %id, activated, seconds = started.elapsed().as_secs_f64(), comparison = %c.comparison.summary(), "retrain finished");
-                if let Err(e) = self.db().audit(&actor, "model.retrain", &id, &detail).await {
-                    tracing::error!(error = %e, "cannot audit a retrain");
+                tracing::info!(job, version = %id, activated, action, comparison = %c.comparison.summary(), "model job finished");
+                if let Err(e) = self.db().audit(actor, action, id, &detail).await {
+                    tracing::error!(error = %e, "cannot audit a model job");
                 }
                 self.finish(job, |j| {
                     j.state = JobState::Succeeded;
                     j.stage = format!("{id} {verdict}{note}");
                     j.percent = 100.0;
-                    j.version = Some(id.clone());
+                    j.version = Some(id.to_string());
                     j.activated = activated;
                     j.comparison = Some(c.comparison);
                 });
             }
             Err(e) => {
-                tracing::error!(job, error = %e, "retrain failed; the running model is unchanged");
-                if let Err(a) = self.db().audit(&actor, "model.retrain", "-", &format!("failed: {e}")).await {
-                    tracing::error!(error = %a, "cannot audit a retrain");
+                tracing::error!(job, action, error = %e, "model job failed; the running model is unchanged");
+                if let Err(a) = self.db().audit(actor, action, "-", &format!("failed: {e}")).await {
+                    tracing::error!(error = %a, "cannot audit a model job");
                 }
                 self.finish(job, |j| {
                     j.state = JobState::Failed;
@@ -141,46 +166,78 @@ impl Registry {
     async fn train_candidate(&self, job: u64, baseline: &str, id: &str, actor: &str) -> Result<Candidate, String> {
         let baseline_dir = self.dir_of(baseline).map_err(|e| format!("the active version: {e}"))?;
         let running = self.slot().filter(|_| self.running().as_deref() == Some(baseline)).map(|s| s.current());
+        let false_positives = self.false_positive_flows().await;
+        let (baseline, actor) = (baseline.to_string(), actor.to_string());
+        self.in_background("af-retrain", id, move |registry, id, partial, done| {
+            let job = Job {
+                registry,
+                job,
+                baseline: &baseline,
+                baseline_dir: &baseline_dir,
+                running,
+                id,
+                actor: &actor,
+                false_positives,
+            };
+            job.build(partial, done)
+        })
+        .await
+    }
+
+    /// Runs `work(registry, id, partial dir, final dir)` on a plain thread in the low-priority pool
+    /// and waits for it; a failure removes the partial directory. A plain thread, not
+    /// `spawn_blocking`: the runtime waits for blocking tasks when it shuts down, and a server asked
+    /// to stop must not wait for a model job (a partial directory is removed at the next start).
+    pub(super) async fn in_background(
+        &self,
+        name: &str,
+        id: &str,
+        work: impl FnOnce(&Registry, &str, &Path, &Path) -> Result<Candidate, String> + Send + 'static,
+    ) -> Result<Candidate, String> {
         let partial = self.root().join(format!(".{id}.partial"));
         let done = self.root().join(id);
-        let registry = self.clone();
-        let (baseline, id, actor) = (baseline.to_string(), id.to_string(), actor.to_string());
-        let work_dir = partial.clone();
-        // A plain thread, not `spawn_blocking`: the runtime waits for blocking tasks when it shuts
-        // down, and a server asked to stop must not wait for a training run (its partial directory
-        // is removed at the next start).
+        let (registry, id, work_dir) = (self.clone(), id.to_string(), partial.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
-            .name("af-retrain".into())
+            .name(name.into())
             .spawn(move || {
                 let result = low_priority_pool(registry.inner.retrain.threads)
-                    .map_err(|e| format!("cannot start the training threads: {e}"))
-                    .and_then(|pool| {
-                        pool.install(|| {
-                            let job = Job {
-                                registry: &registry,
-                                job,
-                                baseline: &baseline,
-                                baseline_dir: &baseline_dir,
-                                running,
-                                id: &id,
-                                actor: &actor,
-                            };
-                            job.build(&work_dir, &done)
-                        })
-                    });
+                    .map_err(|e| format!("cannot start the model job's threads: {e}"))
+                    .and_then(|pool| pool.install(|| work(&registry, &id, &work_dir, &done)));
                 let _ = tx.send(result);
             })
-            .map_err(|e| format!("cannot start the training thread: {e}"))?;
-        let result = rx.await.map_err(|_| "the training thread stopped".to_string()).and_then(|r| r);
+            .map_err(|e| format!("cannot start the model job's thread: {e}"))?;
+        let result = rx.await.map_err(|_| "the model job's thread stopped".to_string()).and_then(|r| r);
         if result.is_err() && partial.exists() {
             if let Err(e) = std::fs::remove_dir_all(&partial) {
-                tracing::warn!(dir = %partial.display(), error = %e, "cannot remove a failed retrain's files");
+                tracing::warn!(dir = %partial.display(), error = %e, "cannot remove a failed model job's files");
             }
         }
         result
     }
 }
+
+impl Registry {
+    /// Flows of the newest ML alerts analysts marked as false positives (none when they cannot be
+    /// read: a retrain does not fail for want of feedback).
+    pub(super) async fn false_positive_flows(&self) -> Vec<Flow> {
+        match self.db().false_positive_reasons(FALSE_POSITIVES).await {
+            Ok(reasons) => reasons
+                .iter()
+                .filter_map(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+                .filter_map(|v| v.get("flow").and_then(crate::baseline::sample::flow_of_record))
+                .map(|(_, flow)| flow)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the analysts' false positives");
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Analysts' false positives read per model job (the newest).
+pub(super) const FALSE_POSITIVES: i64 = 5_000;
 
 /// What one retrain works with.
 struct Job<'a> {
@@ -192,6 +249,8 @@ struct Job<'a> {
     running: Option<Arc<Engine>>,
     id: &'a str,
     actor: &'a str,
+    /// Flows of alerts analysts marked as false positives: benign training rows.
+    false_positives: Vec<Flow>,
 }
 
 impl Job<'_> {
@@ -217,10 +276,11 @@ impl Job<'_> {
         if partial.exists() {
             std::fs::remove_dir_all(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
         }
-        let manifest = train_data_and_save(&data, &files, partial, &cfg, started, &|stage, done| {
-            self.progress(&format!("training {stage}"), TRAIN_AT + TRAIN_SPAN * done as f32)
-        })
-        .map_err(|e| e.to_string())?;
+        let manifest =
+            train_data_and_save(&data, &self.false_positives, &files, partial, &cfg, started, &|stage, done| {
+                self.progress(&format!("training {stage}"), TRAIN_AT + TRAIN_SPAN * done as f32)
+            })
+            .map_err(|e| e.to_string())?;
 
         self.progress("checking the new models", COMPARE_AT);
         let candidate = Engine::load(partial).map_err(|e| format!("the new models do not load: {e}"))?;

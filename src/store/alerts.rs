@@ -620,6 +620,19 @@ impl Db {
         rows.iter().map(alert_from_row).collect()
     }
 
+    /// The `reasons` of the newest ML alerts analysts marked as false positives (they carry the
+    /// alerting flow's features, `reasons.flow`), at most `limit`.
+    pub async fn false_positive_reasons(&self, limit: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT reasons FROM alerts WHERE status = 'false_positive' AND detector = 'ml' \
+             ORDER BY last_seen DESC, id DESC LIMIT $1",
+        )
+        .bind(limit.max(0))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get::<String, _>("reasons")?)).collect()
+    }
+
     pub async fn count_alerts(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM alerts").fetch_one(self.pool()).await?.try_get("n")?)
     }

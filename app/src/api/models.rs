@@ -3,11 +3,12 @@
 //! and retrains are audited by the registry.
 
 use crate::error::AppError;
+use anomalyforge::baseline::SiteSampleInfo;
 use anomalyforge::model_version::{Activation, ModelsOverview, RetrainStatus};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::ssr::authorize, anomalyforge::role::Access};
+use {super::ssr::authorize, anomalyforge::baseline::SampleCount, anomalyforge::role::Access};
 
 /// Every version, the detail of `version` (default: the active one) and the latest retrain.
 #[server(endpoint = "models/overview")]
@@ -33,6 +34,34 @@ pub async fn get_retrain_status() -> Result<Option<RetrainStatus>, AppError> {
 pub async fn start_retrain() -> Result<RetrainStatus, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     Ok(st.models.start_retrain(&me.username)?)
+}
+
+/// What "learn this network's normal" would refit on now: the pipeline's sample per profile.
+#[server(endpoint = "models/site_sample")]
+pub async fn load_site_sample() -> Result<SiteSampleInfo, AppError> {
+    let (st, _) = authorize(Access::MODELS).await?;
+    let b = &st.config.baseline;
+    let profiles = st.pipeline.as_ref().map_or_else(Vec::new, |p| {
+        let counts = p.site_sample().lock().unwrap_or_else(|e| e.into_inner()).counts();
+        counts.into_iter().map(|(profile, seen, kept)| SampleCount { profile, seen, kept: kept as u64 }).collect()
+    });
+    Ok(SiteSampleInfo {
+        profiles,
+        sample_size: b.sample_size as u64,
+        min_rows: b.min_rows as u64,
+        schedule_hours: b.schedule_hours,
+    })
+}
+
+/// Starts "learn this network's normal" on the pipeline's sample in the background (409 while a
+/// model job runs or when ingest is off).
+#[server(endpoint = "models/learn_normal")]
+pub async fn start_learning() -> Result<RetrainStatus, AppError> {
+    let (st, me) = authorize(Access::ADMIN).await?;
+    let Some(pipeline) = &st.pipeline else {
+        return Err(AppError::Conflict("ingest is off: there is no sample of this network's traffic".into()));
+    };
+    Ok(st.models.start_learning(&me.username, pipeline.site_sample(), st.config.baseline.min_rows)?)
 }
 
 /// Makes `version` the one the pipeline scores with (409 while a retrain runs).

@@ -1,19 +1,21 @@
 //! `/models` (analysts, admins): the running model version, every kept version, and for the one
 //! viewed its training data (files and digests), split results, per-class precision/recall/F1, the
-//! confusion-matrix heat map and feature importances. Admins start a retrain (background, with
-//! progress) and activate any version — rollback included. Forms are `ActionForm`s, so the page
+//! confusion-matrix heat map and feature importances. Admins start a retrain or "learn this
+//! network's normal" (background, with progress) and activate any version — rollback included. Forms are `ActionForm`s, so the page
 //! works before the WASM arrives; once hydrated it follows a running retrain by itself.
 
-use crate::api::models::{get_retrain_status, load_models_overview, ActivateVersion, StartRetrain};
+use crate::api::models::{
+    get_retrain_status, load_models_overview, load_site_sample, ActivateVersion, StartLearning, StartRetrain,
+};
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use crate::components::worldmap::ChartView;
-use anomalyforge::detection::{ClassMetrics, EvalReport, TrainingFile};
+use anomalyforge::baseline::{SiteBaseline, SiteSampleInfo};
+use anomalyforge::detection::{AnomalyGate, ClassMetrics, EvalReport, TrainingFile};
 use anomalyforge::model_version::{
-    Comparison, InsightState, JobState, Metric, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail,
-    TOLERANCES,
+    Comparison, InsightState, JobState, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail, TOLERANCES,
 };
 use anomalyforge::pages;
 use anomalyforge::role::Role;
@@ -39,11 +41,14 @@ fn Models() -> impl IntoView {
     let query = use_query_map();
     let viewed = move || query.read().get("version").filter(|v| !v.is_empty());
     let retrain = ServerAction::<StartRetrain>::new();
+    let learn = ServerAction::<StartLearning>::new();
     let activate = ServerAction::<ActivateVersion>::new();
     // Bumped by the poller: `status` every tick, `overview` when something it shows has moved on.
     let tick = RwSignal::new(0u64);
     let epoch = RwSignal::new(0u64);
-    let status = Resource::new(move || (tick.get(), retrain.version().get()), |_| get_retrain_status());
+    let status =
+        Resource::new(move || (tick.get(), retrain.version().get(), learn.version().get()), |_| get_retrain_status());
+    let sample = Resource::new(move || (learn.version().get(), epoch.get()), |_| load_site_sample());
     let overview =
         Resource::new(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
 
@@ -85,6 +90,7 @@ fn Models() -> impl IntoView {
             </Transition>
         </section>
         <RetrainPanel retrain status admin=Signal::derive(is_admin)/>
+        <BaselinePanel learn sample status admin=Signal::derive(is_admin)/>
         <div id="drift"><crate::components::drift::DriftPanel/></div>
         <Transition fallback=|| ()>
             <PanelErrors>
@@ -262,10 +268,87 @@ fn RetrainPanel(
     }
 }
 
+/// "Learn this network's normal": what the pipeline kept of this network's traffic, and the button.
+#[component]
+fn BaselinePanel(
+    learn: ServerAction<StartLearning>,
+    sample: Resource<Result<SiteSampleInfo, crate::error::AppError>>,
+    status: Resource<Result<Option<RetrainStatus>, crate::error::AppError>>,
+    admin: Signal<bool>,
+) -> impl IntoView {
+    let start_error = move || learn.value().get().and_then(Result::err);
+    view! {
+        <section class="panel" data-test="baseline-panel">
+            <h2>"This network's normal"</h2>
+            <p class="muted">
+                "The models learned one lab's traffic. The pipeline keeps a uniform sample of the flows it scores; learning "
+                "this network's normal fits the anomaly models again on that sample (leaving out flows that alerted and "
+                "addresses confirmed malicious, adding flows analysts marked as false positives as normal), sets the anomaly "
+                "layer's and the operating thresholds on it, and makes it the drift reference. The result is a new version, "
+                "switched to only if it alerts on no more of this network's held-out normal flows and keeps macro-F1 and "
+                "attack recall on the labelled held-out rows within the tolerances above."
+            </p>
+            {move || start_error().map(|e| view! { <p class="error" role="alert" data-test="learn-error">{e.to_string()}</p> })}
+            <Transition fallback=|| view! { <p class="muted">"Loading the sample…"</p> }>
+                <PanelErrors>
+                    {move || Suspend::new(async move {
+                        let info = sample.await?;
+                        let busy = status.await?.is_some_and(|s| s.state == JobState::Running);
+                        let ready = info.profiles.iter().any(|p| p.kept >= info.min_rows);
+                        let schedule = if info.schedule_hours == 0 {
+                            "Not scheduled (AF_BASELINE__SCHEDULE_HOURS).".to_string()
+                        } else {
+                            format!("Scheduled every {} hours.", info.schedule_hours)
+                        };
+                        Ok::<_, crate::error::AppError>(view! {
+                            {if info.profiles.is_empty() {
+                                view! { <p class="muted" data-test="no-sample">"Ingest is off: nothing is sampled."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="table compact" data-test="site-sample">
+                                        <thead><tr><th>"Profile"</th><th>"Flows scored"</th><th>"Kept"</th><th>"Needed"</th></tr></thead>
+                                        <tbody>
+                                            {info.profiles.iter().map(|p| view! {
+                                                <tr>
+                                                    <td>{p.profile.name()}</td>
+                                                    <td>{p.seen}</td>
+                                                    <td>{format!("{} of at most {}", p.kept, info.sample_size)}</td>
+                                                    <td>{info.min_rows}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            <p class="muted">{schedule}</p>
+                            {admin.get().then(|| view! {
+                                <ActionForm action=learn>
+                                    <button type="submit" class="primary" data-test="learn-normal" disabled=busy || !ready>
+                                        "Learn this network's normal"
+                                    </button>
+                                    {(!ready).then(|| view! {
+                                        <span class="muted">{format!(" Needs {} kept flows of one profile.", info.min_rows)}</span>
+                                    })}
+                                </ActionForm>
+                            })}
+                        })
+                    })}
+                </PanelErrors>
+            </Transition>
+        </section>
+    }
+}
+
 #[component]
 fn JobView(job: RetrainStatus) -> impl IntoView {
-    let head =
-        format!("Job {} started by {} at {} on {}", job.job, job.started_by, utc(job.started_at), job.files.join(", "));
+    let head = format!(
+        "{} — job {} started by {} at {} on {}",
+        job.kind.title(),
+        job.job,
+        job.started_by,
+        utc(job.started_at),
+        job.files.join(", ")
+    );
     view! {
         <div class="retrain-job" data-test="retrain-status" data-state=format!("{:?}", job.state).to_lowercase()>
             <p class="muted">{head}</p>
@@ -292,7 +375,7 @@ fn JobView(job: RetrainStatus) -> impl IntoView {
                 .into_any(),
                 JobState::Failed => view! {
                     <p class="error" role="alert" data-test="retrain-failed">
-                        {format!("The retrain failed; the running model is unchanged. {}", job.error.unwrap_or_default())}
+                        {format!("The job failed; the running model is unchanged. {}", job.error.unwrap_or_default())}
                     </p>
                 }
                 .into_any(),
@@ -314,7 +397,7 @@ fn ComparisonTable(comparison: Comparison) -> impl IntoView {
                         <td>{c.metric.title()}</td>
                         <td>{format!("{:.4}", c.baseline)}</td>
                         <td>{format!("{:.4}", c.candidate)}</td>
-                        <td>{format!("{} {:.4}", if c.metric == Metric::BenignFpr { "≤" } else { "≥" }, c.limit)}</td>
+                        <td>{format!("{} {:.4}", if c.metric.higher_is_better() { "≥" } else { "≤" }, c.limit)}</td>
                         <td>{if c.passed { view! { <span class="badge">"ok"</span> }.into_any() } else { view! { <span class="badge warn">"worse"</span> }.into_any() }}</td>
                     </tr>
                 }).collect_view()}
@@ -336,7 +419,7 @@ fn Detail(detail: VersionDetail) -> impl IntoView {
             <TrainingFiles files=d.training_files.clone()/>
             <h3>"Feature profiles"</h3>
             <table class="table compact" data-test="profiles">
-                <thead><tr><th>"Profile"</th><th>"Features"</th><th>"Training rows"</th><th>"Held-out rows"</th><th>"Operating threshold (risk)"</th><th>"Training time"</th></tr></thead>
+                <thead><tr><th>"Profile"</th><th>"Features"</th><th>"Training rows"</th><th>"Held-out rows"</th><th>"Operating threshold (risk)"</th><th>"Anomaly layer"</th><th>"Training time"</th></tr></thead>
                 <tbody>
                     {d.profiles.iter().map(|p| view! {
                         <tr>
@@ -345,11 +428,16 @@ fn Detail(detail: VersionDetail) -> impl IntoView {
                             <td>{p.train_rows}</td>
                             <td>{p.test_rows}</td>
                             <td>{format!("{:.2}", p.operating_threshold)}</td>
+                            <td data-test="anomaly-layer">{anomaly_layer(p.anomaly_gate.as_ref())}</td>
                             <td>{format!("{:.1} s", p.training_seconds)}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
             </table>
+            <p class="muted">"The anomaly layer alerts on a flow the classifier calls benign when it is far from every benign "
+                "flow the anomaly models learned (an attack never seen), within a budget of benign flows set on validation rows; "
+                "it stays silent for a source whose traffic drifted from what they learned, until this network's normal is learned."</p>
+            {d.site_baseline.clone().map(|b| view! { <SiteBaselineView baseline=b/> })}
             <h3>"Split results"</h3>
             <p class="muted">"Random: the stratified held-out split of the training data. By day and leave-one-family-out retrain "
                 "per fold and test on a day, or an attack family, the models never saw (recorded by the evaluation runs)."</p>
@@ -394,6 +482,58 @@ fn Detail(detail: VersionDetail) -> impl IntoView {
                 <ul>{d.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
             </details>
         </section>
+    }
+}
+
+/// "second of three ≥ 1.15 (0.48 % of validation benign flows, 38 % of attacks)".
+fn anomaly_layer(gate: Option<&AnomalyGate>) -> String {
+    match gate {
+        None => "off".to_string(),
+        Some(g) => {
+            let recall =
+                g.validation_attack_recall.map_or(String::new(), |r| format!(", {:.0} % of attacks", r * 100.0));
+            format!(
+                "{} ≥ {:.2} ({:.2} % of validation benign flows{recall})",
+                g.combine.words(),
+                g.threshold,
+                g.validation_benign_fpr * 100.0
+            )
+        }
+    }
+}
+
+/// What "learn this network's normal" did to this version, profile by profile.
+#[component]
+fn SiteBaselineView(baseline: SiteBaseline) -> impl IntoView {
+    let pct = |v: f64| format!("{:.2} %", v * 100.0);
+    let thr = |v: Option<f64>| v.map_or("off".to_string(), |v| format!("{v:.2}"));
+    view! {
+        <h3>"Learned this network's normal"</h3>
+        <p class="muted" data-test="site-baseline">{format!(
+            "From {} on {}, starting from {}. Figures on held-out flows of the sample, never fitted on.",
+            baseline.sample, baseline.learned_at.replace('T', " ").replace('Z', " UTC"), baseline.base_version
+        )}</p>
+        <table class="table compact" data-test="site-baseline-table">
+            <thead><tr>
+                <th>"Profile"</th><th>"Flows used (left out: alerted / malicious)"</th><th>"Analysts' false positives"</th>
+                <th>"Drift before (PSI)"</th><th>"Operating threshold"</th><th>"Anomaly threshold"</th>
+                <th>"Normal flows alerting: before → after"</th>
+            </tr></thead>
+            <tbody>
+                {baseline.profiles.iter().map(|p| view! {
+                    <tr>
+                        <td>{p.profile.name()}</td>
+                        <td>{format!("{} ({} / {})", p.fit_rows + p.calibration_rows + p.holdout_rows, p.excluded_alerted, p.excluded_malicious)}</td>
+                        <td>{format!("{} ({} → {} alerting)", p.false_positives, p.false_positives_alerting_before, p.false_positives_alerting_after)}</td>
+                        <td>{format!("{:.2}", p.drift_psi_before)}</td>
+                        <td>{format!("{:.2} → {:.2}", p.operating_threshold_before, p.operating_threshold_after)}</td>
+                        <td>{format!("{} → {}", thr(p.anomaly_threshold_before), thr(p.anomaly_threshold_after))}</td>
+                        <td>{format!("{} → {} (alerting before, anomaly layer silenced for drift: {})", pct(p.holdout_alert_rate_before), pct(p.holdout_alert_rate_after), pct(p.holdout_alerting_before))}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {baseline.unchanged.into_iter().map(|u| view! { <p class="muted">{format!("Unchanged: {u}.")}</p> }).collect_view()}
     }
 }
 

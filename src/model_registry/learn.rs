@@ -1,0 +1,221 @@
+//! "Learn this network's normal" as a background job ([`crate::baseline`]): the pipeline's sample of
+//! scored flows, the analysts' false positives and the addresses confirmed malicious are gathered,
+//! the active version's anomaly models and thresholds are refitted on them at lowered priority, and
+//! the result becomes a new version, switched to under the not-worse rule
+//! ([`crate::model_version::compare_site`]) like a retrain. One model job runs at a time.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::retrain::Candidate;
+use super::{insight, write_json, Registry, RegistryError, VersionMeta, INSIGHT_FILE, VERSION_FILE};
+use crate::baseline::refit::{refit, write_version, LabData, RefitInput};
+use crate::baseline::sample::{Sampled, SiteSample};
+use crate::detection::FeatureProfile;
+use crate::engine::train::TrainConfig;
+use crate::engine::{eval, Engine};
+use crate::flow::Flow;
+use crate::model_version::{compare_site, JobKind, RetrainStatus, SplitMetrics, TOLERANCES};
+use crate::report::ReportStatus;
+use crate::store::now_ms;
+
+/// Where one refit writes and what it starts from.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    job: u64,
+    engine: &'a Engine,
+    baseline: &'a str,
+    id: &'a str,
+    actor: &'a str,
+    partial: &'a std::path::Path,
+    done: &'a std::path::Path,
+}
+
+/// What the job refits on, gathered before it leaves the async side.
+struct Gathered {
+    samples: Vec<(FeatureProfile, u64, Vec<Sampled>)>,
+    false_positives: Vec<Flow>,
+    malicious: HashSet<IpAddr>,
+}
+
+impl Registry {
+    /// Starts "learn this network's normal" on `sample` in the background; refused while a model job
+    /// runs ([`RegistryError::Busy`]). `min_rows`: fewest usable flows of a profile to refit it.
+    pub fn start_learning(
+        &self,
+        actor: &str,
+        sample: Arc<Mutex<SiteSample>>,
+        min_rows: usize,
+    ) -> Result<RetrainStatus, RegistryError> {
+        let kept: usize = sample.lock().unwrap_or_else(|e| e.into_inner()).counts().iter().map(|c| c.2).sum();
+        let what = format!("the pipeline's sample of {kept} scored flows");
+        let status = self.begin_job(actor, JobKind::LearnNormal, vec![what])?;
+        tracing::info!(job = status.job, actor = %actor, kept, "learning this network's normal");
+        let (registry, actor, job) = (self.clone(), actor.to_string(), status.job);
+        tokio::spawn(async move { registry.run_learning(job, actor, sample, min_rows).await });
+        Ok(status)
+    }
+
+    /// Every `hours` (from now): starts a refit on `sample` as `scheduler`, skipped while another model
+    /// job runs or while no profile has `min_rows` kept flows yet. `hours` 0 starts nothing.
+    pub fn spawn_learning_schedule(&self, hours: u64, sample: Arc<Mutex<SiteSample>>, min_rows: usize) {
+        if hours == 0 {
+            return;
+        }
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let period = std::time::Duration::from_secs(hours.saturating_mul(3600));
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            loop {
+                tick.tick().await;
+                let ready = sample.lock().unwrap_or_else(|e| e.into_inner()).counts().iter().any(|c| c.2 >= min_rows);
+                if !ready {
+                    tracing::info!(
+                        min_rows,
+                        "scheduled learning of the network's normal skipped: too few flows kept yet"
+                    );
+                    continue;
+                }
+                match registry.start_learning("scheduler", sample.clone(), min_rows) {
+                    Ok(s) => tracing::info!(job = s.job, "scheduled learning of the network's normal started"),
+                    Err(e) => tracing::warn!(error = %e, "scheduled learning of the network's normal skipped"),
+                }
+            }
+        });
+    }
+
+    async fn run_learning(&self, job: u64, actor: String, sample: Arc<Mutex<SiteSample>>, min_rows: usize) {
+        let baseline = self.active();
+        let id = self.next_id();
+        self.progress(job, "reading analysts' false positives and confirmed addresses", 2.0);
+        let result = match self.gather(sample).await {
+            Ok(g) => self.learn_candidate(job, &baseline, &id, &actor, g, min_rows).await,
+            Err(e) => Err(e),
+        };
+        self.conclude(job, &baseline, &id, &actor, "model.learn_normal", result).await;
+    }
+
+    async fn gather(&self, sample: Arc<Mutex<SiteSample>>) -> Result<Gathered, String> {
+        let false_positives = self.false_positive_flows().await;
+        let malicious = self
+            .db()
+            .intel_index()
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|i| i.status == ReportStatus::Confirmed)
+            .filter_map(|i| i.indicator.parse().ok())
+            .collect();
+        let samples = sample.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
+        Ok(Gathered { samples, false_positives, malicious })
+    }
+
+    /// Refits into `.<id>.partial`, compares, records, then renames it to `<id>`.
+    async fn learn_candidate(
+        &self,
+        job: u64,
+        baseline: &str,
+        id: &str,
+        actor: &str,
+        gathered: Gathered,
+        min_rows: usize,
+    ) -> Result<Candidate, String> {
+        let baseline_dir = self.dir_of(baseline).map_err(|e| format!("the active version: {e}"))?;
+        let running = self.slot().filter(|_| self.running().as_deref() == Some(baseline)).map(|s| s.current());
+        let (baseline, actor) = (baseline.to_string(), actor.to_string());
+        self.in_background("af-learn-normal", id, move |registry, id, partial, done| {
+            let engine = match running {
+                Some(e) => e,
+                None => {
+                    Arc::new(Engine::load(&baseline_dir).map_err(|e| format!("the active version {baseline}: {e}"))?)
+                }
+            };
+            let work = Work { job, engine: &engine, baseline: &baseline, id, actor: &actor, partial, done };
+            registry.build_learned(&work, gathered, min_rows)
+        })
+        .await
+    }
+
+    fn build_learned(&self, w: &Work<'_>, g: Gathered, min_rows: usize) -> Result<Candidate, String> {
+        let Work { job, engine, baseline, id, actor, partial, done } = *w;
+        let train: TrainConfig = serde_json::from_value(engine.manifest().hyperparameters.clone()).map_err(|e| {
+            format!("the hyper-parameters of {baseline} are not a training configuration of this build: {e}")
+        })?;
+        // The version's held-out labelled rows, when its training files are at hand.
+        let files: Vec<PathBuf> = self.retrain_config().files.iter().filter(|p| p.exists()).cloned().collect();
+        let lab = if files.is_empty() {
+            None
+        } else {
+            self.progress(job, "reading the labelled held-out rows", 5.0);
+            Some(LabData::load(&files, &train).map_err(|e| e.to_string())?)
+        };
+        self.progress(job, "refitting the anomaly models on this network's flows", 20.0);
+        let kept: usize = g.samples.iter().map(|s| s.2.len()).sum();
+        let seen: u64 = g.samples.iter().map(|s| s.1).sum();
+        let input = RefitInput {
+            engine,
+            train: &train,
+            samples: g.samples,
+            false_positives: &g.false_positives,
+            malicious: &g.malicious,
+            min_rows,
+            sample: format!("the pipeline's sample of {kept} of {seen} scored flows"),
+            lab: lab.as_ref().map(LabData::lab),
+        };
+        let refitted = refit(&input).map_err(|e| e.to_string())?;
+        if partial.exists() {
+            std::fs::remove_dir_all(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+        }
+        let base_name = engine.manifest().model_version.split("-site-").next().unwrap_or_default().to_string();
+        let manifest =
+            write_version(engine, &refitted, partial, &format!("{base_name}-site-{id}")).map_err(|e| e.to_string())?;
+
+        self.progress(job, "comparing with the active version", 70.0);
+        let candidate = Engine::load(partial).map_err(|e| format!("the new models do not load: {e}"))?;
+        let mut rows = Vec::new();
+        if let Some(LabData { test_flows: flows, test_labels: labels, .. }) = &lab {
+            for p in &refitted.baseline.profiles {
+                let (Ok(before), Ok(after)) = (engine.profile(p.profile), candidate.profile(p.profile)) else {
+                    continue;
+                };
+                let metrics = |m| SplitMetrics::from_report(&eval::evaluate(m, flows, labels, "random", "held-out"));
+                rows.push((p.profile, Some(metrics(before)), metrics(after)));
+            }
+        }
+        let site: Vec<(FeatureProfile, f64, f64)> = refitted
+            .baseline
+            .profiles
+            .iter()
+            .map(|p| (p.profile, p.holdout_alert_rate_before, p.holdout_alert_rate_after))
+            .collect();
+        let split = match &lab {
+            Some(LabData { test_flows: flows, .. }) => format!(
+                "{} held-out labelled rows of {}, and this network's held-out normal flows",
+                flows.len(),
+                files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+            None => "this network's held-out normal flows".to_string(),
+        };
+        let comparison = compare_site(baseline, &split, &rows, &site, TOLERANCES);
+
+        self.progress(job, "saving", 90.0);
+        if let Some(LabData { test_flows: flows, test_labels: labels, .. }) = &lab {
+            let insight = insight::compute(&candidate, flows, labels, &split);
+            write_json(&partial.join(INSIGHT_FILE), &insight).map_err(|e| e.to_string())?;
+        }
+        let meta = VersionMeta {
+            id: id.to_string(),
+            created_by: actor.to_string(),
+            created_at: now_ms(),
+            comparison: Some(comparison.clone()),
+        };
+        write_json(&partial.join(VERSION_FILE), &meta).map_err(|e| e.to_string())?;
+        std::fs::rename(partial, done).map_err(|e| format!("{} → {}: {e}", partial.display(), done.display()))?;
+        tracing::info!(version = %manifest.model_version, id, "site baseline written");
+        let engine =
+            Engine::load(done).map_err(|e| format!("the new version does not load from {}: {e}", done.display()))?;
+        Ok(Candidate { engine: Arc::new(engine), comparison })
+    }
+}
