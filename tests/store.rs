@@ -35,6 +35,7 @@ on_both_backends!(
     alerts_are_filtered_and_paged_by_cursor,
     alerts_are_triaged_with_history,
     false_positives_keep_their_flow_for_the_next_baseline,
+    alerts_with_and_without_coordinates_are_stored_in_any_order,
     suppression_rules_count_what_they_absorb,
     console_queue_filters_groups_and_overview,
     reports_are_queued_by_address_and_decided_together,
@@ -771,6 +772,25 @@ async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
     assert_eq!(db.query_alerts(&window, None, 100).await.unwrap().alerts.len(), 4);
     let none = AlertFilter { status: Some(AlertStatus::Resolved), ..Default::default() };
     assert!(db.query_alerts(&none, None, 100).await.unwrap().alerts.is_empty());
+}
+
+/// One batch of 64 alerts, the first 32 from addresses without a location and the next 32 with one:
+/// they are written 32 rows per INSERT, the same statement text twice, and on PostgreSQL a statement
+/// cached from the first chunk would have typed the coordinates from a NULL and refused the second's.
+async fn alerts_with_and_without_coordinates_are_stored_in_any_order(db: &anomalyforge::store::Db) {
+    let alerts: Vec<_> = (0..64)
+        .map(|i| {
+            let mut a = ml_alert(100 + i);
+            a.src_ip = Some(format!("198.51.100.{i}"));
+            if i >= 32 {
+                (a.src_country, a.src_lat, a.src_lon) = (Some("DE".into()), Some(51.1657), Some(10.4515));
+            }
+            a
+        })
+        .collect();
+    let stored = db.persist_batch(&plain_batch(alerts, Default::default())).await.unwrap();
+    assert_eq!(stored.len(), 64);
+    assert_eq!((stored[0].alert.src_lat, stored[63].alert.src_lat), (None, Some(51.1657)));
 }
 
 /// An ML alert keeps its flow's features (`reasons.flow`); once an analyst marks it a false positive,

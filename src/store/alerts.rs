@@ -366,7 +366,11 @@ impl Db {
                  src_lon, asset_id, report_id, base_risk, status) VALUES {} RETURNING {ALERT_COLUMNS}",
                 values_clause(chunk.len(), BINDS_PER_ALERT - 1, ", 'new'")
             );
-            let mut q = sqlx::query(&sql);
+            // Not a cached prepared statement: sqlx 0.8.6's `Any` driver binds a NULL f64 as a REAL
+            // (float4) NULL, so a statement first prepared with an alert without coordinates types
+            // `src_lat` REAL and PostgreSQL refuses the next batch's coordinates ("incorrect binary
+            // data format"). Unnamed statements take each execution's own types.
+            let mut q = sqlx::query(&sql).persistent(false);
             for a in chunk {
                 let risk = a.risk.clamp(0, 100);
                 q = q
