@@ -574,6 +574,26 @@ pub fn choropleth_legend(max: f64) -> [(f64, &'static str); 7] {
     std::array::from_fn(|i| (max * ((i + 1) as f64 / n).powi(2), CHOROPLETH[i]))
 }
 
+/// The legend of [`choropleth_fill`] for whole counts up to `max`: each colour that some count from 1
+/// to `max` gets, with the lowest and highest such count. Colours no count gets are left out, so a map
+/// whose largest value is 1 has one entry ("1"), not seven.
+pub fn choropleth_count_legend(max: u64) -> Vec<(u64, u64, &'static str)> {
+    let mut lowest = 1u64;
+    choropleth_legend(max as f64)
+        .into_iter()
+        .filter_map(|(upper, colour)| {
+            // Whole counts of this bin: above the previous bin's bound, up to this one's (a hair of
+            // slack for the bound's rounding).
+            let highest = (upper + 1e-9).floor().min(max as f64) as u64;
+            (highest >= lowest).then(|| {
+                let entry = (lowest, highest, colour);
+                lowest = highest + 1;
+                entry
+            })
+        })
+        .collect()
+}
+
 /// Smallest and largest marker radius, in view-box units (the map is 1000 wide).
 pub const MARKER_MIN_RADIUS: f64 = 3.0;
 pub const MARKER_MAX_RADIUS: f64 = 20.0;
@@ -868,6 +888,25 @@ mod tests {
         for (upper, colour) in legend {
             assert_eq!(choropleth_fill(upper, 49.0), colour);
         }
+    }
+
+    #[test]
+    fn the_count_legend_lists_only_colours_some_count_gets() {
+        assert_eq!(choropleth_count_legend(1), vec![(1, 1, CHOROPLETH[6])]);
+        assert!(choropleth_count_legend(0).is_empty());
+        for max in [1u64, 2, 3, 7, 49, 50, 1000] {
+            let legend = choropleth_count_legend(max);
+            assert_eq!(legend.first().map(|e| e.0), Some(1), "max {max}");
+            assert_eq!(legend.last().map(|e| (e.1, e.2)), Some((max, CHOROPLETH[6])), "max {max}");
+            assert!(legend.windows(2).all(|w| w[1].0 == w[0].1 + 1), "contiguous: {legend:?}");
+            for (lo, hi, colour) in legend {
+                assert!(lo <= hi);
+                for v in lo..=hi {
+                    assert_eq!(choropleth_fill(v as f64, max as f64), colour, "{v} of {max}");
+                }
+            }
+        }
+        assert_eq!(choropleth_count_legend(49).len(), 7);
     }
 
     #[test]

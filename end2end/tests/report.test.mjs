@@ -11,7 +11,7 @@ test('an employee reports an IP; markup in the description is shown as text and 
 
   // A typo first: the message names the problem in plain words, next to the field.
   await page.fill('#report-indicator', '203.0.113.x');
-  await page.selectOption('#report-category', 'scanning');
+  await page.check('#report-category-scanning');
   await page.fill('#report-description', 'It keeps knocking');
   await page.click('[data-test=send-report]');
   await page.locator('[data-test=error-indicator]', { hasText: 'like 203.0.113.7' }).waitFor();

@@ -18,7 +18,7 @@ test('an analyst confirms an employee report shown as text; the employee sees th
   const { server } = env;
   const employee = await signIn(env, 'employee');
   await employee.page.fill('#report-indicator', '203.0.113.88');
-  await employee.page.selectOption('#report-category', 'phishing');
+  await employee.page.check('#report-category-phishing');
   await employee.page.fill('#report-description', markup);
   await employee.page.click('[data-test=send-report]');
   await employee.page.locator('[data-test=report-sent]').waitFor();
@@ -150,7 +150,7 @@ test('without JavaScript an analyst decides about a report and creates a rule', 
   // Anyone may report, the analyst too; the queue shows it after a plain form post.
   await page.goto(`${server.base}/report`);
   await page.fill('#report-indicator', '198.51.100.77');
-  await page.selectOption('#report-category', 'scanning');
+  await page.check('#report-category-scanning');
   await page.fill('#report-description', 'Probes our VPN every night');
   await Promise.all([page.waitForURL(`${server.base}/report`), page.click('[data-test=send-report]')]);
   await page.goto(`${server.base}/soc/reports`);

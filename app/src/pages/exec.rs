@@ -17,7 +17,7 @@ use anomalyforge::kpi::{
     describe_until, describe_window, Breakdown, Change, KpiRange, KpiReport, Polarity, NO_COUNTRY,
 };
 use anomalyforge::pages;
-use anomalyforge::worldmap::{choropleth_legend, WorldMap};
+use anomalyforge::worldmap::{choropleth_count_legend, WorldMap};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::HashMap;
@@ -191,8 +191,13 @@ fn Report(report: KpiReport) -> impl IntoView {
                 />
                 {(map_max > 0.0).then(|| view! {
                     <ul class="map-legend" aria-label="Colour scale">
-                        {choropleth_legend(map_max).into_iter().map(|(upto, colour)| view! {
-                            <li><span class="swatch" style=format!("background:{colour}")></span>{format!("≤ {}", format_number(upto.ceil()))}</li>
+                        {choropleth_count_legend(map_max.round() as u64).into_iter().map(|(lo, hi, colour)| {
+                            let label = if lo == hi {
+                                format_number(lo as f64)
+                            } else {
+                                format!("{}–{}", format_number(lo as f64), format_number(hi as f64))
+                            };
+                            view! { <li><span class="swatch" style=format!("background:{colour}")></span>{label}</li> }
                         }).collect_view()}
                     </ul>
                 })}

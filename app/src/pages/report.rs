@@ -48,19 +48,24 @@ fn ReportPanel() -> impl IntoView {
             {move || error().filter(|e| e.field().is_none()).map(|e| view! { <p class="error" role="alert" data-test="report-error">{e.to_string()}</p> })}
             <ActionForm action=submit>
                 <div class="form-grid">
-                    <div class="field">
+                    <div class="field wide">
                         <label for="report-indicator">"IP address or web address"</label>
                         <input id="report-indicator" name="indicator" maxlength="300" required autocomplete="off"
                             placeholder="e.g. 203.0.113.7 or suspicious-site.example"/>
                         <p class="error" data-test="error-indicator">{field_error("indicator")}</p>
                     </div>
-                    <div class="field">
-                        <label for="report-category">"What kind of problem is it?"</label>
-                        <select id="report-category" name="category" required>
-                            {categories().into_iter().map(|(value, title)| view! { <option value=value>{title}</option> }).collect_view()}
-                        </select>
+                    // Radio buttons, not a select: every choice is read whole, on a phone too.
+                    <fieldset class="field wide choices">
+                        <legend>"What kind of problem is it?"</legend>
+                        {categories().into_iter().enumerate().map(|(i, (value, title))| view! {
+                            <label class="choice">
+                                <input type="radio" name="category" id=format!("report-category-{value}") value=value
+                                    required checked=i == 0/>
+                                <span>{title}</span>
+                            </label>
+                        }).collect_view()}
                         <p class="error" data-test="error-category">{field_error("category")}</p>
-                    </div>
+                    </fieldset>
                     <div class="field wide">
                         <label for="report-description">"What happened?"</label>
                         <textarea id="report-description" name="description" rows="4" maxlength=MAX_DESCRIPTION.to_string() required
