@@ -498,4 +498,8 @@ pub struct ModelManifest {
     /// When this version learned a network's normal: from what, and the before/after figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_baseline: Option<crate::baseline::SiteBaseline>,
+    /// Behaviour-detector thresholds this network's feedback raised (empty: the configured ones).
+    /// A retrain carries them over; learning the network's normal fits them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub behaviour_thresholds: Vec<crate::baseline::BehaviourThreshold>,
 }

@@ -413,6 +413,9 @@ pub struct VersionDetail {
     /// What "learn this network's normal" did, when this version came from it.
     #[serde(default)]
     pub site_baseline: Option<crate::baseline::SiteBaseline>,
+    /// Behaviour-detector thresholds raised by this network's feedback.
+    #[serde(default)]
+    pub behaviour_thresholds: Vec<crate::baseline::BehaviourThreshold>,
     /// The hyper-parameters, pretty-printed JSON.
     pub hyperparameters: String,
     pub notes: Vec<String>,

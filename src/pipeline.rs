@@ -343,6 +343,7 @@ impl Worker {
             Engine::apply_context(&mut verdicts, &batch.flows, internal);
             let findings = {
                 let mut b = behaviour.lock().unwrap_or_else(|e| e.into_inner());
+                b.follow(engine.manifest());
                 b.gate_ml(&batch.flows, &mut verdicts);
                 // Replayed flows carry times compressed by the replay's speed factor: their rates and
                 // intervals are not the recording's, so the behaviour detectors judge live traffic only.

@@ -379,10 +379,12 @@ fn real_network_detection_holds_its_targets() {
 /// "Learn this network's normal" on the shared real networks' benign traffic (the labelled attacks
 /// are left out as a site's confirmed-malicious addresses would be): the ensemble alerts on fewer of
 /// the site's held-out normal flows, the site is the new drift reference, and the shared
-/// command-and-control and scan detections all hold with the new version.
+/// command-and-control and scan detections all hold with the new version, even with every behaviour
+/// threshold raised by analysts' false positives as far as its ceiling allows.
 #[test]
 fn learning_a_sites_normal_lowers_its_false_positives_and_keeps_the_shared_detections() {
     use anomalyforge::baseline::{logs::sample_captures, refit};
+    use anomalyforge::behaviour::tuning::{self, Feedback, Judgement, Setting};
     use anomalyforge::engine::network_eval::{evaluate, read_capture, read_captures};
     let Some(logs) = shared_logs() else { return };
     let engine = Engine::load(&models()).expect("shipped model loads");
@@ -409,7 +411,16 @@ fn learning_a_sites_normal_lowers_its_false_positives_and_keeps_the_shared_detec
         sample: "the shared zeek-labelled logs".into(),
         lab: None,
     };
-    let done = refit::refit(&input).expect("refit");
+    let mut done = refit::refit(&input).expect("refit");
+    // Analysts' feedback at its worst: a false positive far past every behaviour threshold raises
+    // each to its ceiling. The shared detections below must hold even so.
+    let feedback: Vec<Feedback> = Setting::ALL
+        .iter()
+        .map(|&s| Feedback { judgement: Judgement::FalsePositive, measures: vec![(s, s.get(&cfg.behaviour) * 100.0)] })
+        .collect();
+    done.behaviour_thresholds = tuning::fit(&cfg.behaviour, &feedback);
+    assert_eq!(done.behaviour_thresholds.len(), Setting::ALL.len());
+    assert!(done.behaviour_thresholds.iter().all(|t| t.learned == t.ceiling && t.learned > t.configured));
     let conn = done.baseline.profiles.iter().find(|p| p.profile == FeatureProfile::Conn).expect("conn refitted");
     assert!(conn.fit_rows >= 1_500 && conn.holdout_rows >= 900, "{conn:?}");
     assert_eq!(conn.false_positives, fp.len() as u64);
@@ -426,6 +437,7 @@ fn learning_a_sites_normal_lowers_its_false_positives_and_keeps_the_shared_detec
     let dir = tempfile::tempdir().expect("tempdir");
     let manifest = refit::write_version(&engine, &done, dir.path(), "site-test").expect("written");
     assert_eq!(manifest.site_baseline.as_ref().map(|b| b.profiles.len()), Some(1));
+    assert_eq!(manifest.behaviour_thresholds, done.behaviour_thresholds);
     let learned = Engine::load(dir.path()).expect("the new version loads");
     // The site's normal traffic is now what the models learned.
     let reference = learned.manifest().profiles.iter().find(|p| p.schema.profile == FeatureProfile::Conn);

@@ -387,6 +387,23 @@ async fn learning_the_networks_normal_makes_a_version_from_the_pipelines_sample(
     let conn = sample["profiles"].as_array().unwrap().iter().find(|p| p["profile"] == "conn").cloned().unwrap();
     assert_eq!((conn["seen"].as_u64(), conn["kept"].as_u64()), (Some(5310), Some(4000)), "{sample}");
 
+    // An analyst marks one behaviour alert of this network a false positive: the refit raises the
+    // threshold its pattern reached.
+    let alerts = app.db.recent_alerts(1_000).await.unwrap();
+    let fp = alerts
+        .iter()
+        .find(|a| a.detector == anomalyforge::alert::Detector::Behaviour)
+        .expect("the log's inbound scans raise behaviour alerts");
+    let form = [
+        ("ids", fp.id.to_string()),
+        ("action", "false_positive".into()),
+        ("note", "our exposed host is probed all day".into()),
+        ("assignee", String::new()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let res = app.call(&analyst, "alerts/triage", &form).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap_or_default());
+
     let (status, started) = json(app.call(&admin, "models/learn_normal", &[]).await).await;
     assert_eq!(status, 200, "{started}");
     let (done, progress) = wait_for_retrain(&app, &analyst).await;
@@ -414,9 +431,15 @@ async fn learning_the_networks_normal_makes_a_version_from_the_pipelines_sample(
     assert!(p["holdout_rows"].as_u64().unwrap() >= 100 && p["fit_rows"].as_u64().unwrap() >= 400, "{p}");
     assert!(p["excluded_alerted"].as_u64().unwrap() > 0, "the inbound scans in the log alerted: {p}");
     assert!(site["unchanged"][0].as_str().unwrap().starts_with("cicflowmeter"), "{site}");
+    let raised = detail["behaviour_thresholds"].as_array().unwrap();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let t = &raised[0];
+    assert_eq!((t["false_positives"].as_u64(), t["false_positives_silenced"].as_u64()), (Some(1), Some(1)), "{t}");
+    assert!(t["learned"].as_f64() > t["configured"].as_f64() && t["learned"].as_f64() <= t["ceiling"].as_f64(), "{t}");
     // The page shows the figures.
     let page = analyst.get(app.url("/models?version=r1")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("data-test=\"site-baseline-table\"") && page.contains("data-test=\"baseline-panel\""));
+    assert!(page.contains("data-test=\"behaviour-thresholds\""), "the raised threshold is shown");
     assert!(!page.contains("data-test=\"learn-normal\""), "no admin controls for analysts");
     let page = admin.get(app.url("/models")).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("data-test=\"learn-normal\""), "admin page");

@@ -75,6 +75,31 @@ pub struct SiteBaseline {
     pub unchanged: Vec<String>,
 }
 
+/// One behaviour-detector threshold as this network's analysts' feedback set it ("learn this
+/// network's normal" fits them; a version carries them in [`crate::detection::ModelManifest`] and the
+/// detectors use them while it runs). Every detector alerts when its measure reaches its threshold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviourThreshold {
+    /// The setting as in the config file: `beacon.min_score`, `scan.horizontal_hosts`, …
+    pub setting: String,
+    /// The configured value (the feedback only ever raises it).
+    pub configured: f64,
+    /// The value the detectors use with this version.
+    pub learned: f64,
+    /// The most the feedback may raise it to (past it, suppress the host pair or change the config).
+    pub ceiling: f64,
+    /// Findings of this setting analysts marked as false positives, and how many of them now stay
+    /// under the threshold.
+    pub false_positives: u64,
+    pub false_positives_silenced: u64,
+    /// Findings of this setting analysts acknowledged or resolved: the threshold stays at or under
+    /// the smallest of their measures, so each would still be raised.
+    pub kept_detections: u64,
+    /// Highest measure among the false positives, lowest among the kept detections.
+    pub false_positive_peak: Option<f64>,
+    pub kept_floor: Option<f64>,
+}
+
 /// The pipeline's sample of one profile, for the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SampleCount {

@@ -109,6 +109,9 @@ pub struct RefitProfile {
 pub struct Refit {
     pub profiles: Vec<RefitProfile>,
     pub baseline: SiteBaseline,
+    /// The behaviour detectors' thresholds fitted on the analysts' feedback
+    /// ([`crate::behaviour::tuning::fit`]; empty: the configured ones).
+    pub behaviour_thresholds: Vec<crate::baseline::BehaviourThreshold>,
 }
 
 /// Refits every profile that has enough usable rows. Fails when none has.
@@ -176,6 +179,7 @@ pub fn refit(input: &RefitInput<'_>) -> Result<Refit, EngineError> {
             profiles: figures,
             unchanged,
         },
+        behaviour_thresholds: Vec::new(),
     })
 }
 
@@ -345,6 +349,19 @@ pub fn write_version(
         refit.baseline.base_version,
     ));
     manifest.site_baseline = Some(refit.baseline.clone());
+    manifest.behaviour_thresholds = refit.behaviour_thresholds.clone();
+    let raised: Vec<String> = refit
+        .behaviour_thresholds
+        .iter()
+        .filter(|t| t.learned > t.configured)
+        .map(|t| format!("{} {} → {}", t.setting, t.configured, t.learned))
+        .collect();
+    if !raised.is_empty() {
+        manifest.notes.push(format!(
+            "behaviour thresholds raised by analysts' false positives (bounded by the detections they kept): {}",
+            raised.join(", ")
+        ));
+    }
     io::write_manifest(out, &manifest)?;
     Ok(manifest)
 }

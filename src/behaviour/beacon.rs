@@ -98,6 +98,9 @@ struct Pair {
     sizes: Vec<u32>,
     /// When the pattern became clear, once it has.
     detected: Option<(i64, Pattern)>,
+    /// Highest regularity score judged (before and after detection): the threshold that would have
+    /// kept this pair quiet lies above it ([`super::tuning`]).
+    peak_score: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +145,11 @@ impl Beacons {
         Beacons { config, pairs: Table::new(cap) }
     }
 
+    /// Judges from now on with these settings (the state is kept).
+    pub fn retune(&mut self, config: BeaconConfig) {
+        self.config = config;
+    }
+
     pub fn observe(&mut self, o: &Observation, out: &mut Findings) {
         if o.direction != Direction::Outbound || !is_unicast(o.dst) || self.config.ignore_ports.contains(&o.dst_port) {
             return;
@@ -171,9 +179,20 @@ impl Beacons {
             p.sizes.drain(..HISTORY);
         }
         let span = (p.last - p.first) as f64 / 1000.0;
+        let judged_now = p.count >= u64::from(c.min_connections)
+            && (p.count < 2 * u64::from(c.min_connections) || p.count.is_multiple_of(4));
         if let Some((detected_at, pattern)) = p.detected {
-            // The pattern goes on: one update per batch.
+            let mut rose = false;
+            if judged_now && pattern == Pattern::Regular && span >= c.min_span_secs {
+                let score = p.judge().score as f32;
+                rose = score > p.peak_score;
+                p.peak_score = p.peak_score.max(score);
+            }
+            // The pattern goes on: one update per batch (with new figures when the score rose).
             let (threat, src, dst) = (BehaviourThreat::C2Beacon, o.src, Some(o.dst));
+            if rose && out.has(threat, src, dst) {
+                out.push(finding(key, p, pattern, detected_at, 0, &self.config));
+            }
             if !out.add(threat, src, dst, 1, o.at) {
                 out.push(finding(key, p, pattern, detected_at, 1, &self.config));
             }
@@ -187,10 +206,9 @@ impl Beacons {
             && failed as f64 >= c.persistent_failed_share * p.count as f64
         {
             Some(Pattern::PersistentFailure)
-        } else if p.count >= u64::from(c.min_connections)
-            && (p.count < 2 * u64::from(c.min_connections) || p.count.is_multiple_of(4))
-        {
+        } else if judged_now {
             let j = p.judge();
+            p.peak_score = p.peak_score.max(j.score as f32);
             (j.median_gap <= c.max_interval_secs && j.median_gap >= c.min_interval_secs && j.score >= c.min_score)
                 .then_some(Pattern::Regular)
         } else {
@@ -291,6 +309,7 @@ fn finding(key: Key, p: &Pair, pattern: Pattern, detected_at: i64, count: u64, c
             "timing_score": j.timing,
             "size_score": j.size,
             "score": j.score,
+            "peak_score": p.peak_score.max(j.score as f32),
         }),
     }
 }

@@ -69,6 +69,9 @@ struct Pair {
     attempts: u64,
     bytes: u64,
     detected: Option<i64>,
+    /// Most attempts within one window so far: the threshold that would have kept this pair quiet
+    /// lies above it ([`super::tuning`]).
+    peak: f32,
 }
 
 impl Pair {
@@ -88,6 +91,11 @@ pub struct BruteForce {
 impl BruteForce {
     pub fn new(config: BruteForceConfig, cap: usize) -> BruteForce {
         BruteForce { config, pairs: Table::new(cap) }
+    }
+
+    /// Judges from now on with these settings (the state is kept).
+    pub fn retune(&mut self, config: BruteForceConfig) {
+        self.config = config;
     }
 
     pub fn observe(&mut self, o: &Observation, out: &mut Findings) {
@@ -117,17 +125,19 @@ impl BruteForce {
         p.attempts += 1;
         p.bytes += o.orig_bytes;
         p.last = p.last.max(o.at);
+        let in_window = p.in_window(o.at, window_ms);
+        p.peak = p.peak.max(in_window as f32);
         let threat = BehaviourThreat::BruteForce;
         if let Some(detected_at) = p.detected {
             if !out.add(threat, o.src, Some(o.dst), 1, o.at) {
-                out.push(finding(key, p, o, detected_at, 1, window_ms));
+                out.push(finding(key, p, o, detected_at, 1, window_ms, web));
             }
             return;
         }
-        if p.in_window(o.at, window_ms) >= f64::from(threshold) {
+        if in_window >= f64::from(threshold) {
             p.detected = Some(o.at);
             let n = p.attempts;
-            out.push(finding(key, p, o, o.at, n, window_ms));
+            out.push(finding(key, p, o, o.at, n, window_ms, web));
         }
     }
 
@@ -160,7 +170,8 @@ fn service(port: u16) -> &'static str {
     }
 }
 
-fn finding(key: Key, p: &Pair, o: &Observation, detected_at: i64, count: u64, window_ms: i64) -> Finding {
+/// `web`: judged with `web_attempts`.
+fn finding(key: Key, p: &Pair, o: &Observation, detected_at: i64, count: u64, window_ms: i64, web: bool) -> Finding {
     let (src, dst, port) = key;
     let risk = match o.direction {
         Direction::Lateral => 80,
@@ -201,7 +212,7 @@ fn finding(key: Key, p: &Pair, o: &Observation, detected_at: i64, count: u64, wi
                 _ => "Check the service's log for a successful login from this source.".to_string(),
             },
         ],
-        figures: json!({ "attempts": p.attempts, "service": service(port), "window_secs": window_ms / 1000, "mean_bytes": p.bytes as f64 / p.attempts.max(1) as f64 }),
+        figures: json!({ "attempts": p.attempts, "service": service(port), "port": port, "web": web, "window_attempts": p.peak, "window_secs": window_ms / 1000, "mean_bytes": p.bytes as f64 / p.attempts.max(1) as f64 }),
     }
 }
 

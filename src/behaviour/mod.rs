@@ -28,6 +28,7 @@ pub mod ml_gate;
 pub mod scan;
 mod stats;
 mod table;
+pub mod tuning;
 pub mod volume;
 
 use std::collections::HashMap;
@@ -276,7 +277,11 @@ pub struct BehaviourStats {
 /// feeds it one batch at a time.
 #[derive(Debug)]
 pub struct Behaviour {
+    /// The settings in use: the configured ones with the running version's learned thresholds.
     config: BehaviourConfig,
+    /// The configured settings, and the model version whose thresholds are laid over them.
+    configured: BehaviourConfig,
+    tuned_for: Option<String>,
     beacon: beacon::Beacons,
     scan: scan::Scans,
     brute: brute_force::BruteForce,
@@ -300,6 +305,8 @@ impl Behaviour {
             brute: brute_force::BruteForce::new(config.brute_force.clone(), cap),
             volume: volume::Volumes::new(config.volume.clone(), cap),
             gate: ml_gate::MlGate::new(config.ml.clone(), cap),
+            configured: config.clone(),
+            tuned_for: None,
             config,
             observed: 0,
             now: i64::MIN,
@@ -309,6 +316,29 @@ impl Behaviour {
 
     pub fn config(&self) -> &BehaviourConfig {
         &self.config
+    }
+
+    /// Uses the thresholds a model version learned from this network's feedback ([`tuning`]), laid
+    /// over the configured settings; the state gathered so far is kept. Cheap when the version is the
+    /// one already followed, so the pipeline calls it with every batch.
+    pub fn follow(&mut self, manifest: &crate::detection::ModelManifest) {
+        if self.tuned_for.as_deref() == Some(manifest.model_version.as_str()) {
+            return;
+        }
+        let config = tuning::apply(&self.configured, &manifest.behaviour_thresholds);
+        if config != self.config {
+            tracing::info!(
+                version = %manifest.model_version,
+                learned = manifest.behaviour_thresholds.len(),
+                "behaviour detectors follow the model version's thresholds"
+            );
+        }
+        self.beacon.retune(config.beacon.clone());
+        self.scan.retune(config.scan.clone());
+        self.brute.retune(config.brute_force.clone());
+        self.volume.retune(config.volume.clone());
+        self.config = config;
+        self.tuned_for = Some(manifest.model_version.clone());
     }
 
     /// Clears the `alert` of per-flow verdicts that may not alert on their own yet ([`ml_gate`]).
@@ -520,6 +550,35 @@ mod tests {
     use super::testing::*;
     use super::*;
     use crate::flow::{ConnMeta, ConnSummary, FiveTuple};
+
+    #[test]
+    fn detectors_follow_the_running_versions_learned_thresholds_over_the_configured_ones() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let mut manifest = crate::engine::io::load_manifest(&dir).expect("the shipped manifest");
+        let configured = BehaviourConfig { max_tracked: 1000, ..BehaviourConfig::default() };
+        let mut b = Behaviour::new(configured.clone());
+        b.follow(&manifest);
+        assert_eq!(b.config(), &configured, "the shipped version learned nothing");
+        let feedback = [tuning::Feedback {
+            judgement: tuning::Judgement::FalsePositive,
+            measures: vec![(tuning::Setting::ScanVerticalPorts, 30.0)],
+        }];
+        manifest.behaviour_thresholds = tuning::fit(&configured, &feedback);
+        // The same version is not looked at again; a new one is.
+        b.follow(&manifest);
+        assert_eq!(b.config().scan.vertical_ports, 15);
+        manifest.model_version.push_str("-site-r1");
+        b.follow(&manifest);
+        assert_eq!(b.config().scan.vertical_ports, 31);
+        // 30 ports on one host is now this network's normal; 45 (the ceiling) is not.
+        let probes = |n: u16, host: &str| -> Vec<Observation> {
+            (0..n)
+                .map(|p| conn(1_700_000_000_000 + i64::from(p) * 1_000, "10.0.0.5", host, 1000 + p, Outcome::Refused))
+                .collect()
+        };
+        assert!(b.observe(&probes(30, "10.0.0.9")).is_empty());
+        assert!(!b.observe(&probes(45, "10.0.0.10")).is_empty());
+    }
 
     #[test]
     fn observations_read_state_direction_and_counts() {

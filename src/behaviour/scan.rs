@@ -118,6 +118,11 @@ impl Scans {
         Scans { config, sources: Table::new(cap), targets: Table::new(cap) }
     }
 
+    /// Judges from now on with these settings (the state is kept).
+    pub fn retune(&mut self, config: ScanConfig) {
+        self.config = config;
+    }
+
     pub fn observe(&mut self, o: &Observation, out: &mut Findings) {
         let Some(threat) = threat_of(o.direction) else { return };
         if !is_unicast(o.dst) {

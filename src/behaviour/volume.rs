@@ -114,6 +114,11 @@ impl Volumes {
         Volumes { config, pairs: Table::new(cap) }
     }
 
+    /// Judges from now on with these settings (the state is kept).
+    pub fn retune(&mut self, config: VolumeConfig) {
+        self.config = config;
+    }
+
     pub fn observe(&mut self, o: &Observation, out: &mut Findings) {
         let flood_threat = match o.direction {
             Direction::Inbound | Direction::Lateral => BehaviourThreat::DosInbound,

@@ -298,6 +298,8 @@ pub fn evaluate(
     let is_internal = |ip: IpAddr| internal.iter().any(|n| n.contains(&ip));
     // One detector state for all captures, as one server receiving them one after the other.
     let mut detectors = Behaviour::new(behaviour.clone());
+    // With the thresholds the version learned from its network's feedback, as the pipeline would.
+    detectors.follow(engine.manifest());
     // The pipeline's drift monitor, so the anomaly layer is silenced where the pipeline would.
     let mut drift = crate::drift::monitor::Monitor::default();
     let mut muted = 0u64;

@@ -840,6 +840,7 @@ pub fn train_data_and_save(
         ],
         network_evaluation: Vec::new(),
         site_baseline: None,
+        behaviour_thresholds: Vec::new(),
     };
     io::write_manifest(out, &manifest)?;
     progress("written", 1.0);

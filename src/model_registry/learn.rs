@@ -13,6 +13,7 @@ use super::retrain::Candidate;
 use super::{insight, write_json, Registry, RegistryError, VersionMeta, INSIGHT_FILE, VERSION_FILE};
 use crate::baseline::refit::{refit, write_version, LabData, RefitInput};
 use crate::baseline::sample::{Sampled, SiteSample};
+use crate::behaviour::tuning::{self, Feedback};
 use crate::detection::FeatureProfile;
 use crate::engine::train::TrainConfig;
 use crate::engine::{eval, Engine};
@@ -20,6 +21,9 @@ use crate::flow::Flow;
 use crate::model_version::{compare_site, JobKind, RetrainStatus, SplitMetrics, TOLERANCES};
 use crate::report::ReportStatus;
 use crate::store::now_ms;
+
+/// Newest judged behaviour alerts read for the thresholds.
+const BEHAVIOUR_FEEDBACK_LIMIT: i64 = 10_000;
 
 /// Where one refit writes and what it starts from.
 #[derive(Clone, Copy)]
@@ -38,6 +42,8 @@ struct Gathered {
     samples: Vec<(FeatureProfile, u64, Vec<Sampled>)>,
     false_positives: Vec<Flow>,
     malicious: HashSet<IpAddr>,
+    /// Behaviour alerts analysts judged.
+    behaviour: Vec<Feedback>,
 }
 
 impl Registry {
@@ -108,8 +114,17 @@ impl Registry {
             .filter(|i| i.status == ReportStatus::Confirmed)
             .filter_map(|i| i.indicator.parse().ok())
             .collect();
+        let configured = &self.inner.behaviour;
+        let behaviour = self
+            .db()
+            .judged_behaviour_reasons(BEHAVIOUR_FEEDBACK_LIMIT)
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|(status, reasons)| Feedback::of_alert(status, reasons, configured))
+            .collect();
         let samples = sample.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
-        Ok(Gathered { samples, false_positives, malicious })
+        Ok(Gathered { samples, false_positives, malicious, behaviour })
     }
 
     /// Refits into `.<id>.partial`, compares, records, then renames it to `<id>`.
@@ -164,7 +179,8 @@ impl Registry {
             sample: format!("the pipeline's sample of {kept} of {seen} scored flows"),
             lab: lab.as_ref().map(LabData::lab),
         };
-        let refitted = refit(&input).map_err(|e| e.to_string())?;
+        let mut refitted = refit(&input).map_err(|e| e.to_string())?;
+        refitted.behaviour_thresholds = tuning::fit(&self.inner.behaviour, &g.behaviour);
         if partial.exists() {
             std::fs::remove_dir_all(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
         }

@@ -142,6 +142,9 @@ struct Inner {
     shipped_dir: PathBuf,
     root: PathBuf,
     retrain: RetrainConfig,
+    /// The configured behaviour-detector settings: learning the network's normal raises thresholds
+    /// from them.
+    behaviour: crate::behaviour::BehaviourConfig,
     /// Where the shipped models' data may be found (checked by digest): the retrain files and the
     /// replay file, besides the paths the manifest records.
     data_files: Vec<PathBuf>,
@@ -234,6 +237,7 @@ impl Registry {
                 shipped_dir: config.model_dir.clone(),
                 root,
                 retrain: config.retrain.clone(),
+                behaviour: config.behaviour.clone(),
                 data_files: config.retrain.files.iter().chain(std::iter::once(&config.replay.file)).cloned().collect(),
                 db,
                 slot: Mutex::new(None),
@@ -482,6 +486,7 @@ impl Registry {
             evaluation: m.evaluation,
             network_evaluation: m.network_evaluation,
             site_baseline: m.site_baseline,
+            behaviour_thresholds: m.behaviour_thresholds,
             hyperparameters,
             notes: m.notes,
             insight,

@@ -317,6 +317,8 @@ impl Job<'_> {
         self.progress("saving", SAVE_AT);
         let mut manifest = manifest;
         manifest.model_version = format!("{}-{}", manifest.model_version, self.id);
+        // The behaviour thresholds this network's feedback set stay until the next learning.
+        manifest.behaviour_thresholds = baseline_manifest.behaviour_thresholds.clone();
         manifest.notes.push(format!(
             "retrained on the server as version {} (started by {}); compared with {}: {}",
             self.id,

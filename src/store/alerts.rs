@@ -637,6 +637,20 @@ impl Db {
         rows.iter().map(|r| Ok(r.try_get::<String, _>("reasons")?)).collect()
     }
 
+    /// Status and reasons of the newest behaviour alerts analysts judged (false positive,
+    /// acknowledged or resolved): the feedback the behaviour thresholds are fitted on.
+    pub async fn judged_behaviour_reasons(&self, limit: i64) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT status, reasons FROM alerts WHERE detector = 'behaviour' \
+             AND status IN ('false_positive', 'acknowledged', 'resolved') \
+             ORDER BY last_seen DESC, id DESC LIMIT $1",
+        )
+        .bind(limit.max(0))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get::<String, _>("status")?, r.try_get::<String, _>("reasons")?))).collect()
+    }
+
     pub async fn count_alerts(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM alerts").fetch_one(self.pool()).await?.try_get("n")?)
     }
@@ -670,7 +684,7 @@ async fn update_open_alert(tx: &mut Transaction<'_, Any>, a: &NewAlert, window_m
         "UPDATE alerts SET count = count + $1, \
          last_seen = CASE WHEN $2 > last_seen THEN $2 ELSE last_seen END, \
          first_seen = CASE WHEN $3 < first_seen THEN $3 ELSE first_seen END, \
-         reasons = CASE WHEN $4 > risk THEN $5 ELSE reasons END, \
+         reasons = CASE WHEN $4 > risk OR (detector = 'behaviour' AND $4 >= risk) THEN $5 ELSE reasons END, \
          features = CASE WHEN $4 > risk THEN $6 ELSE features END, \
          base_risk = CASE WHEN $4 > risk THEN $7 ELSE base_risk END, \
          severity = CASE WHEN $4 > risk THEN $8 ELSE severity END, \

@@ -12,7 +12,7 @@ use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use crate::components::worldmap::ChartView;
-use anomalyforge::baseline::{SiteBaseline, SiteSampleInfo};
+use anomalyforge::baseline::{BehaviourThreshold, SiteBaseline, SiteSampleInfo};
 use anomalyforge::detection::{AnomalyGate, ClassMetrics, EvalReport, TrainingFile};
 use anomalyforge::model_version::{
     Comparison, InsightState, JobState, ModelVersionInfo, ModelsOverview, RetrainStatus, VersionDetail, TOLERANCES,
@@ -438,6 +438,8 @@ fn Detail(detail: VersionDetail) -> impl IntoView {
                 "flow the anomaly models learned (an attack never seen), within a budget of benign flows set on validation rows; "
                 "it stays silent for a source whose traffic drifted from what they learned, until this network's normal is learned."</p>
             {d.site_baseline.clone().map(|b| view! { <SiteBaselineView baseline=b/> })}
+            {(!d.behaviour_thresholds.is_empty())
+                .then(|| view! { <BehaviourThresholds thresholds=d.behaviour_thresholds.clone()/> })}
             <h3>"Split results"</h3>
             <p class="muted">"Random: the stratified held-out split of the training data. By day and leave-one-family-out retrain "
                 "per fold and test on a day, or an attack family, the models never saw (recorded by the evaluation runs)."</p>
@@ -534,6 +536,51 @@ fn SiteBaselineView(baseline: SiteBaseline) -> impl IntoView {
             </tbody>
         </table>
         {baseline.unchanged.into_iter().map(|u| view! { <p class="muted">{format!("Unchanged: {u}.")}</p> }).collect_view()}
+    }
+}
+
+/// Behaviour-detector thresholds this version uses, raised by analysts' false positives.
+#[component]
+fn BehaviourThresholds(thresholds: Vec<BehaviourThreshold>) -> impl IntoView {
+    let value = |v: f64| {
+        if v.fract() != 0.0 {
+            return format!("{v:.2}");
+        }
+        let digits = format!("{v:.0}");
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let opt = move |v: Option<f64>| v.map_or("—".to_string(), value);
+    view! {
+        <h3>"Behaviour thresholds from analysts' feedback"</h3>
+        <p class="muted">"Each behaviour alert an analyst marked a false positive raises the threshold its pattern reached to "
+            "just above it; alerts they acknowledged or resolved keep it at or under theirs. No threshold goes below the "
+            "configured value or above its ceiling (three times a count, four times a volume, halfway from a score to 1): "
+            "past it, suppress the host pair instead."</p>
+        <table class="table compact" data-test="behaviour-thresholds">
+            <thead><tr>
+                <th>"Setting"</th><th>"Configured"</th><th>"This version"</th><th>"Ceiling"</th>
+                <th>"False positives (now quiet; highest)"</th><th>"Kept detections (lowest)"</th>
+            </tr></thead>
+            <tbody>
+                {thresholds.into_iter().map(|t| view! {
+                    <tr data-setting=t.setting.clone()>
+                        <td><code>{t.setting.clone()}</code></td>
+                        <td>{value(t.configured)}</td>
+                        <td>{value(t.learned)}</td>
+                        <td>{value(t.ceiling)}</td>
+                        <td>{format!("{} ({} quiet; {})", t.false_positives, t.false_positives_silenced, opt(t.false_positive_peak))}</td>
+                        <td>{format!("{} ({})", t.kept_detections, opt(t.kept_floor))}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 
