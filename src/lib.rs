@@ -18,6 +18,8 @@ pub mod detection;
 pub mod drift;
 pub mod explain;
 pub mod flow;
+pub mod hunt;
+pub mod intel;
 pub mod kpi;
 pub mod live;
 pub mod model_version;
