@@ -19,7 +19,7 @@ pub const TOKEN_MAX_DAYS: u32 = 3650;
 pub enum TokenScope {
     /// Send flows and logs (`POST /api/v1/ingest/…`).
     Ingest,
-    /// Read alerts and metrics (`GET /api/v1/alerts`, `GET /metrics`).
+    /// Read alerts, flows and metrics (`GET /api/v1/alerts`, `GET /api/v1/flows`, `GET /metrics`).
     Read,
     /// Manage API tokens (`/api/v1/tokens`).
     Admin,
@@ -44,7 +44,7 @@ impl TokenScope {
     pub fn describe(self) -> &'static str {
         match self {
             TokenScope::Ingest => "send flows and logs",
-            TokenScope::Read => "read alerts and metrics",
+            TokenScope::Read => "read alerts, flows and metrics",
             TokenScope::Admin => "create and revoke API tokens",
         }
     }

@@ -117,6 +117,9 @@ pub struct Config {
     /// The site baseline: how many scored flows are kept for "learn this network's normal", and its
     /// schedule (`[baseline]`, `AF_BASELINE__SAMPLE_SIZE`, `AF_BASELINE__SCHEDULE_HOURS`).
     pub baseline: crate::baseline::BaselineConfig,
+    /// The flow history for hunting: on or off and how many days are kept (`[flows]`,
+    /// `AF_FLOWS__RETENTION_DAYS`).
+    pub flows: crate::store::flows::FlowHistoryConfig,
 }
 
 impl Default for Config {
@@ -158,6 +161,7 @@ impl Default for Config {
             retrain: crate::model_registry::RetrainConfig::default(),
             behaviour: crate::behaviour::BehaviourConfig::default(),
             baseline: crate::baseline::BaselineConfig::default(),
+            flows: crate::store::flows::FlowHistoryConfig::default(),
         }
     }
 }
@@ -245,6 +249,7 @@ impl Config {
         self.replay.validate().map_err(|e| ConfigError(format!("replay: {e}")))?;
         self.behaviour.validate().map_err(|e| ConfigError(format!("behaviour.{e}")))?;
         self.baseline.validate().map_err(ConfigError)?;
+        self.flows.validate().map_err(ConfigError)?;
         if let Some(url) = &self.database_url {
             if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                 return Err(ConfigError(format!(

@@ -257,6 +257,16 @@ pub struct Flow {
     pub conn: Option<ConnMeta>,
 }
 
+/// What a flow carried ([`Flow::volumes`]): payload bytes and packets each way, and its duration.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Volumes {
+    pub duration_us: f32,
+    pub fwd_packets: u64,
+    pub bwd_packets: u64,
+    pub fwd_bytes: u64,
+    pub bwd_bytes: u64,
+}
+
 /// What Zeek conn.log, Suricata flow events and NetFlow records share: enough for the `conn` profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnSummary {
@@ -339,6 +349,30 @@ impl Flow {
     /// A feature by canonical name.
     pub fn get(&self, name: &str) -> Option<f32> {
         feature_index(name).and_then(|i| self.features.get(i).copied().flatten())
+    }
+
+    /// How much the flow carried, from its features (0 where the source does not give a figure).
+    pub fn volumes(&self) -> Volumes {
+        struct Idx([Option<usize>; 5]);
+        static IDX: std::sync::OnceLock<Idx> = std::sync::OnceLock::new();
+        let Idx(i) = IDX.get_or_init(|| {
+            Idx([
+                "Flow Duration",
+                "Total Fwd Packet",
+                "Total Bwd packets",
+                "Total Length of Fwd Packet",
+                "Total Length of Bwd Packet",
+            ]
+            .map(feature_index))
+        });
+        let get = |k: Option<usize>| k.and_then(|k| self.features.get(k).copied().flatten()).unwrap_or(0.0).max(0.0);
+        Volumes {
+            duration_us: get(i[0]),
+            fwd_packets: get(i[1]) as u64,
+            bwd_packets: get(i[2]) as u64,
+            fwd_bytes: get(i[3]) as u64,
+            bwd_bytes: get(i[4]) as u64,
+        }
     }
 
     /// The label mapped onto the threat vocabulary (`None` without a label or for an unknown one).

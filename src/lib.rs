@@ -18,6 +18,7 @@ pub mod detection;
 pub mod drift;
 pub mod explain;
 pub mod flow;
+pub mod flow_history;
 pub mod hunt;
 pub mod intel;
 pub mod kpi;

@@ -35,17 +35,18 @@ use crate::alert::{Detector, SIGNATURE_THREAT};
 use crate::baseline::sample::SiteSample;
 use crate::behaviour::{Behaviour, Finding};
 use crate::config::Config;
-use crate::detection::Verdict;
+use crate::detection::{FeatureProfile, Verdict};
 use crate::drift::monitor::Monitor as DriftMonitor;
 use crate::engine::Engine;
 use crate::enrich::Enricher;
-use crate::flow::{feature_index, Flow};
+use crate::flow::{feature_index, FiveTuple, Flow};
 use crate::hub::LiveHub;
 use crate::ingest::{time, SignatureAlert};
 use crate::metrics::Metrics;
 use crate::model_registry::EngineSlot;
 use crate::playbook::UNKNOWN_ANOMALY;
 use crate::store::alerts::{merge_detections, BatchStats, NewAlert, PersistBatch, TrafficCount, TrafficKey};
+use crate::store::flows::{FlowBatch, NewFlow};
 use crate::store::{now_ms, Db, StoreError};
 
 /// Where a batch came from (the `source` of its statistics row).
@@ -173,6 +174,8 @@ struct Worker {
     hub: Arc<LiveHub>,
     metrics: Arc<Metrics>,
     dedup_window_ms: i64,
+    /// Store every scored flow for hunting (`[flows] enabled`).
+    store_flows: bool,
     /// The host-behaviour detectors' state across batches, fed one batch at a time.
     behaviour: Arc<std::sync::Mutex<Behaviour>>,
     /// How far each source's traffic is from the active model's training data.
@@ -180,7 +183,9 @@ struct Worker {
     /// A uniform sample of the flows scored, for "learn this network's normal".
     site_sample: Arc<std::sync::Mutex<SiteSample>>,
     /// One batch is written at a time (see the module docs).
-    writer: tokio::sync::Mutex<()>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Where the scored flows go for the flow history (`None` when it is off).
+    flow_writer: Option<mpsc::Sender<FlowBatch>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -205,6 +210,8 @@ impl Pipeline {
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let drift = Arc::new(std::sync::Mutex::new(DriftMonitor::default()));
         let site_sample = Arc::new(std::sync::Mutex::new(SiteSample::new(config.baseline.sample_size)));
+        let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let db_for_flows = db.clone();
         let shared = Arc::new(Worker {
             engine: engine.into(),
             db,
@@ -212,10 +219,12 @@ impl Pipeline {
             hub,
             metrics: metrics.clone(),
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+            store_flows: config.flows.enabled,
             behaviour: Arc::new(std::sync::Mutex::new(Behaviour::new(config.behaviour.clone()))),
             drift: drift.clone(),
             site_sample: site_sample.clone(),
-            writer: tokio::sync::Mutex::new(()),
+            writer: writer.clone(),
+            flow_writer: config.flows.enabled.then(|| spawn_flow_writer(db_for_flows, writer)),
         });
         for worker in 0..config.ingest_workers {
             let (rx, shared) = (rx.clone(), shared.clone());
@@ -326,7 +335,7 @@ impl Worker {
         }
         let (engine, enricher, behaviour) = (self.engine.current(), self.enricher.clone(), self.behaviour.clone());
         let (drift, site_sample) = (self.drift.clone(), self.site_sample.clone());
-        let window = self.dedup_window_ms;
+        let (window, store_flows) = (self.dedup_window_ms, self.store_flows);
         let metrics = self.metrics.clone();
         let (batch, prepared, model_ms) = tokio::task::spawn_blocking(move || {
             let scoring = Instant::now();
@@ -360,7 +369,7 @@ impl Worker {
                 Engine::apply_context(&mut full, &flows, internal);
                 full
             };
-            let prepared = prepare(&batch, &verdicts, &findings, explain, &enricher, window);
+            let prepared = prepare(&batch, &verdicts, &findings, explain, &enricher, window, store_flows);
             (batch, prepared, model_ms)
         })
         .await
@@ -380,10 +389,19 @@ impl Worker {
             score_ms,
         };
         let storing = Instant::now();
+        // The flow history is written after the alerts, in larger transactions ([`spawn_flow_writer`]).
+        let flows = std::mem::take(&mut prepared.persist.flows);
         let stored = {
             let _writer = self.writer.lock().await;
             self.db.persist_batch(&prepared.persist).await?
         };
+        if let (Some(w), false) = (&self.flow_writer, flows.flows.is_empty()) {
+            // Bounded: a flow history that cannot keep up slows ingest down (backpressure) rather than
+            // losing flows.
+            if w.send(flows).await.is_err() {
+                tracing::error!("the flow history writer stopped: this batch's flows are not stored");
+            }
+        }
         let store_ms = storing.elapsed().as_millis() as u64;
         let created = stored.iter().filter(|s| s.created).count();
         let outcome = BatchOutcome {
@@ -442,11 +460,8 @@ pub const NO_COUNTRY: &str = "ZZ";
 
 /// Bytes both ways of a flow, from its payload totals (0 when the source does not give them).
 fn flow_bytes(f: &Flow) -> i64 {
-    static IDX: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
-    let (fwd, bwd) =
-        *IDX.get_or_init(|| (feature_index("Total Length of Fwd Packet"), feature_index("Total Length of Bwd Packet")));
-    let get = |i: Option<usize>| i.and_then(|i| f.features.get(i).copied().flatten()).unwrap_or(0.0).max(0.0) as i64;
-    get(fwd) + get(bwd)
+    let v = f.volumes();
+    i64::try_from(v.fwd_bytes.saturating_add(v.bwd_bytes)).unwrap_or(i64::MAX)
 }
 
 /// Detections of one source, target and threat type in a batch: (time, flow index, detector risk).
@@ -464,6 +479,7 @@ fn prepare(
     explain: impl FnOnce(&[usize]) -> Vec<Verdict>,
     enricher: &Enricher,
     window_ms: i64,
+    store_flows: bool,
 ) -> Result<Prepared, PipelineError> {
     if verdicts.len() != batch.flows.len() {
         return Err(PipelineError::Scoring(format!("{} verdicts for {} flows", verdicts.len(), batch.flows.len())));
@@ -476,9 +492,13 @@ fn prepare(
     // (source, target, threat) → the detections merged into one alert.
     type GroupKey = (Option<IpAddr>, Option<IpAddr>, &'static str);
     let mut groups: HashMap<GroupKey, Group> = HashMap::new();
+    let mut flows = Vec::with_capacity(if store_flows { batch.flows.len() } else { 0 });
     for (i, (f, v)) in batch.flows.iter().zip(verdicts).enumerate() {
         let at = seen_at(f.timestamp.as_deref(), now);
         let country = f.five_tuple.and_then(|t| enricher.country_code(t.src_ip));
+        if let (true, Some(t)) = (store_flows, f.five_tuple) {
+            flows.push(stored_flow(f, t, v, at, enricher.country_code(t.dst_ip).or(country)));
+        }
         if let Some(t) = f.five_tuple {
             for ip in [t.src_ip, t.dst_ip] {
                 if enricher.is_internal(ip) {
@@ -599,11 +619,86 @@ fn prepare(
             stats: BatchStats::default(),
             dedup_window_ms: window_ms,
             suppressed,
+            flows: FlowBatch {
+                day: crate::store::flows::day_of(now),
+                source: batch.source.as_str().to_string(),
+                token_id: batch.token_id,
+                flows,
+            },
         },
         detections,
         behaviour,
         live_traffic,
     })
+}
+
+/// Flows the history writer gathers into one transaction at most, and how long it waits for them.
+const FLOW_COMMIT_FLOWS: usize = 100_000;
+const FLOW_COMMIT_WAIT: Duration = Duration::from_millis(500);
+
+/// The flow history's writer: gathers the flows of committed batches for up to
+/// [`FLOW_COMMIT_WAIT`] (or [`FLOW_COMMIT_FLOWS`]) and stores them in one transaction, taking the
+/// pipeline's write turn like a batch does. Each stored flow inserts into six indexes at scattered
+/// places; one commit per batch dirtied (and synced) most of those pages again for every batch,
+/// while a larger commit shares them. So alerts never wait for the history, and flows are
+/// searchable about half a second after their batch's reply; a crash can lose that last half
+/// second of history (never an alert).
+fn spawn_flow_writer(db: Db, writer: Arc<tokio::sync::Mutex<()>>) -> mpsc::Sender<FlowBatch> {
+    let (tx, mut rx) = mpsc::channel::<FlowBatch>(64);
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let deadline = tokio::time::Instant::now() + FLOW_COMMIT_WAIT;
+            let mut n = first.flows.len();
+            let mut batches = vec![first];
+            while n < FLOW_COMMIT_FLOWS {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(b)) => {
+                        n += b.flows.len();
+                        batches.push(b);
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let started = Instant::now();
+            let result = {
+                let _turn = writer.lock().await;
+                db.persist_flows(&batches).await
+            };
+            match result {
+                Ok(()) => tracing::debug!(flows = n, ms = started.elapsed().as_millis() as u64, "flow history stored"),
+                Err(e) => {
+                    tracing::error!(error = %e, flows = n, "storing the flow history failed: these flows are lost")
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// A scored flow with addresses as the flow history stores it.
+fn stored_flow(f: &Flow, t: FiveTuple, v: &Verdict, at: i64, cc: Option<[u8; 2]>) -> NewFlow {
+    let vol = f.volumes();
+    NewFlow {
+        at,
+        src: t.src_ip,
+        dst: t.dst_ip,
+        sport: t.src_port,
+        dport: t.dst_port,
+        proto: t.protocol,
+        bytes_out: vol.fwd_bytes,
+        bytes_in: vol.bwd_bytes,
+        pkts_out: vol.fwd_packets,
+        pkts_in: vol.bwd_packets,
+        duration_ms: (vol.duration_us / 1000.0) as u64,
+        risk: v.risk.round().clamp(0.0, 100.0) as u8,
+        threat: if v.anomaly_only() { UNKNOWN_ANOMALY } else { v.class.name() },
+        alerted: v.alert,
+        profile: match v.profile {
+            FeatureProfile::Cicflowmeter => 0,
+            FeatureProfile::Conn => 1,
+        },
+        cc,
+    }
 }
 
 /// The `Protocol` feature of a flow without a 5-tuple (the 2017 CSV layout), or 0.

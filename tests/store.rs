@@ -39,6 +39,7 @@ on_both_backends!(
     suppression_rules_count_what_they_absorb,
     console_queue_filters_groups_and_overview,
     reports_are_queued_by_address_and_decided_together,
+    flows_are_stored_searched_and_dropped_by_whole_days,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -1117,4 +1118,130 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
         (db.report_queue(QueueFilter::Open, 1).await.unwrap(), db.report_queue(QueueFilter::Open, 2).await.unwrap());
     assert_eq!((p1.total, p1.rows.len(), p2.rows.len()), (i64::from(QUEUE_PER_PAGE) + 2, QUEUE_PER_PAGE as usize, 2));
     assert!(p2.rows.iter().all(|r| !p1.rows.iter().any(|o| o.indicator == r.indicator)), "pages do not overlap");
+}
+
+fn stored_flow(at: i64, src: &str, dst: &str, dport: u16, risk: u8) -> anomalyforge::store::flows::NewFlow {
+    anomalyforge::store::flows::NewFlow {
+        at,
+        src: src.parse().unwrap(),
+        dst: dst.parse().unwrap(),
+        sport: 40_000,
+        dport,
+        proto: 6,
+        bytes_out: 1_000,
+        bytes_in: 20_000,
+        pkts_out: 10,
+        pkts_in: 20,
+        duration_ms: 2_500,
+        risk,
+        threat: if risk >= 70 { "port_scan" } else { "benign" },
+        alerted: risk >= 70,
+        profile: 1,
+        cc: (!dst.starts_with("10.")).then_some(*b"RU"),
+    }
+}
+
+/// The flow history: flows of three storage days, searched by address, CIDR, port, country, risk
+/// and time with cursor paging, counted and bucketed; then retention drops the oldest days whole
+/// while the rest stays searchable.
+async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::store::Db) {
+    use anomalyforge::flow_history::{FlowCursor, FlowSort};
+    use anomalyforge::store::alerts::PersistBatch;
+    use anomalyforge::store::flows::{day_of, FlowBatch, FlowFilter, FlowTerm, SearchBudget, Side, DAY_MS};
+    let today = day_of(now_ms());
+    let t0 = today * DAY_MS;
+    for (k, day) in [today - 9, today - 1, today].into_iter().enumerate() {
+        let flows = (0..50)
+            .map(|i| {
+                let at = t0 - (2 - k as i64) * DAY_MS + i * 60_000;
+                let dst = if i % 5 == 0 { "203.0.113.9" } else { "10.0.1.20" };
+                stored_flow(at, &format!("10.0.0.{}", i % 10), dst, if i % 2 == 0 { 443 } else { 22 }, (i * 2) as u8)
+            })
+            .collect();
+        let flows = FlowBatch { day, source: "zeek".into(), token_id: Some(7), flows };
+        db.persist_batch(&PersistBatch { flows, ..Default::default() }).await.unwrap();
+    }
+    assert_eq!(db.flow_days().await.unwrap(), vec![(today - 9, 50), (today - 1, 50), (today, 50)]);
+
+    let budget = SearchBudget::default();
+    let search = |f: FlowFilter, sort: FlowSort, cursor: Option<FlowCursor>, limit: i64| async move {
+        db.hunt_flows(&f, sort, cursor, limit, budget).await.unwrap()
+    };
+    let count = |f: FlowFilter| async move {
+        let r = db.hunt_flows(&f, FlowSort::Newest, None, 1, budget).await.unwrap();
+        assert!(r.complete, "a small table is searched whole");
+        assert_eq!(r.histogram.iter().map(|b| b.1).sum::<u64>(), r.matched);
+        r.matched
+    };
+    let all = FlowFilter::default();
+    assert_eq!(count(all.clone()).await, 150);
+    let term = |t: FlowTerm| FlowFilter { terms: vec![(t, false)], ..FlowFilter::default() };
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    // One address, either end; a CIDR; a port; a country; risk; all of them with a time range.
+    let one = term(FlowTerm::Addr(Side::Src, vec![(ip("10.0.0.3"), 32)]));
+    assert_eq!(count(one.clone()).await, 15);
+    let cidr = term(FlowTerm::Addr(Side::Any, vec![(ip("203.0.113.0"), 24)]));
+    assert_eq!(count(cidr.clone()).await, 30);
+    assert_eq!(count(term(FlowTerm::Addr(Side::Any, vec![(ip("2001:db8::"), 32)]))).await, 0);
+    assert_eq!(count(term(FlowTerm::Port(Side::Dst, vec![(22, 22)]))).await, 75);
+    assert_eq!(count(term(FlowTerm::Country(vec!["ru".into()]))).await, 30);
+    let not_ru = FlowFilter { terms: vec![(FlowTerm::Country(vec!["RU".into()]), true)], ..all.clone() };
+    assert_eq!(count(not_ru).await, 120, "flows without a country are not RU");
+    assert_eq!(count(term(FlowTerm::Risk(70, 100))).await, 45);
+    let recent = FlowFilter { from: Some(t0 - DAY_MS), ..one.clone() };
+    assert_eq!(count(recent).await, 10);
+
+    // Newest first, paged by cursor without gaps or repeats.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = search(one.clone(), FlowSort::Newest, cursor, 4).await;
+        seen.extend(page.flows.iter().map(|f| (f.at, f.id)));
+        match page.next {
+            Some(n) => cursor = FlowCursor::decode(&n),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 15);
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "{seen:?}");
+    let first = search(cidr.clone(), FlowSort::Risk, None, 1).await.flows.remove(0);
+    assert_eq!((first.dst, first.dport, first.risk, first.threat.as_str()), (ip("203.0.113.9"), 22, 90, "port_scan"));
+    assert_eq!((first.cc.as_deref(), first.source.as_str()), (Some("RU"), "zeek"));
+    assert_eq!((first.bytes_in, first.pkts_out, first.duration_ms, first.token_id), (20_000, 10, 2_500, Some(7)));
+    assert!(first.alerted);
+
+    let r = search(one.clone(), FlowSort::Newest, None, 1).await;
+    let day_buckets: Vec<(i64, u64)> = r
+        .histogram
+        .iter()
+        .fold(std::collections::BTreeMap::new(), |mut m, &(at, n)| {
+            *m.entry(day_of(at)).or_insert(0) += n;
+            m
+        })
+        .into_iter()
+        .collect();
+    assert_eq!(day_buckets, vec![(today - 2, 5), (today - 1, 5), (today, 5)]);
+    let top = db.top_flow_values(&cidr, r.from, r.until, "src", 3).await.unwrap();
+    assert_eq!(top.iter().map(|t| (t.0.as_str(), t.1)).collect::<Vec<_>>(), vec![("10.0.0.0", 15), ("10.0.0.5", 15)]);
+    assert!(db.top_flow_values(&all, r.from, r.until, "password", 5).await.is_err(), "only known columns");
+
+    // A budget too small for more than one slice says how far back it searched.
+    let tiny = SearchBudget { time: std::time::Duration::ZERO, ..budget };
+    let partial = db.hunt_flows(&all, FlowSort::Newest, None, 10, tiny).await.unwrap();
+    assert!(!partial.complete && partial.searched_from > partial.from, "{partial:?}");
+    assert!(partial.matched < 150);
+
+    // Retention of two days: the day nine days ago goes, whole; the rest stays searchable.
+    assert_eq!(db.drop_flow_days(today - 1).await.unwrap(), 50);
+    assert_eq!(db.flow_days().await.unwrap(), vec![(today - 1, 50), (today, 50)]);
+    assert_eq!(count(all.clone()).await, 100);
+    assert_eq!(count(one.clone()).await, 10);
+    assert_eq!(db.drop_flow_days(today - 1).await.unwrap(), 0, "nothing more to drop");
+    // A later batch of today still lands, and dropping everything leaves nothing.
+    let more = vec![stored_flow(t0 + 5, "10.0.0.3", "10.0.0.4", 80, 1)];
+    let more = FlowBatch { day: today, source: "csv".into(), token_id: None, flows: more };
+    db.persist_batch(&PersistBatch { flows: more, ..Default::default() }).await.unwrap();
+    assert_eq!(count(one.clone()).await, 11);
+    assert_eq!(db.drop_flow_days(today + 1).await.unwrap(), 101);
+    assert_eq!(count(all).await, 0);
 }

@@ -168,6 +168,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(live_api::metrics))
         .route("/api/v1/stream", get(live_api::stream))
         .route("/api/v1/alerts", get(live_api::list_alerts))
+        .route("/api/v1/flows", get(live_api::list_flows))
         .route("/assets/export.csv", get(export::assets_csv))
         .route("/exec/export.csv", get(kpi_export::kpi_csv))
         .leptos_routes_with_context(&state, routes, || (), {
@@ -198,7 +199,7 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let db = state.db.clone();
-    spawn_housekeeping(db.clone(), state.config.login_window_secs);
+    spawn_housekeeping(db.clone(), state.config.login_window_secs, state.config.flows.retention_days);
     let (live, replay) = (state.live.clone(), state.replay.clone());
     let shutdown = async move {
         shutdown.await;
@@ -258,8 +259,8 @@ pub async fn shutdown_signal() {
 }
 
 /// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
-/// expired sessions and old sign-in failures.
-fn spawn_housekeeping(db: Db, login_window_secs: u64) {
+/// expired sessions and old sign-in failures, and drops the days of flow history past retention.
+fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
@@ -273,6 +274,17 @@ fn spawn_housekeeping(db: Db, login_window_secs: u64) {
             match (db.prune_sessions().await, db.prune_login_failures(cutoff).await) {
                 (Ok(s), Ok(f)) => tracing::debug!(sessions = s, login_failures = f, "pruned"),
                 (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            }
+            let today = anomalyforge::store::flows::day_of(anomalyforge::store::now_ms());
+            let started = std::time::Instant::now();
+            match db.drop_flow_days(today - i64::from(flow_retention_days) + 1).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    flows = n,
+                    ms = started.elapsed().as_millis() as u64,
+                    "flow history past retention dropped"
+                ),
+                Err(e) => tracing::warn!(error = %e, "dropping old flow history failed"),
             }
         }
     });

@@ -1,10 +1,10 @@
 //! Read APIs next to the pages: the live stream (`GET /api/v1/stream`, server-sent events) for the SOC
-//! console, the alert listing for integrators (`GET /api/v1/alerts`) and Prometheus metrics
-//! (`GET /metrics`).
+//! console, the alert and flow listings for integrators (`GET /api/v1/alerts`, `GET /api/v1/flows`)
+//! and Prometheus metrics (`GET /metrics`).
 //!
 //! Who may call them:
 //! - the stream: a signed-in session of a role that may see alerts (analyst, responder, admin);
-//! - alerts and metrics: the same sessions, or an API token with the `read` scope
+//! - alerts, flows and metrics: the same sessions, or an API token with the `read` scope
 //!   (`Authorization: Bearer …`) for machines;
 //! - the token API (`/api/v1/tokens`): an API token with the `admin` scope.
 
@@ -299,6 +299,75 @@ pub async fn list_alerts(
         ReadApiError::Unavailable
     })?;
     Ok(Json(page).into_response())
+}
+
+/// The parameter a hunt filter error is about: its key when it names one, else `q`.
+fn hunt_param(term: &str) -> &'static str {
+    const KEYS: [&str; 19] = [
+        "src", "dst", "ip", "sport", "dport", "port", "proto", "country", "asset", "risk", "threat", "detector",
+        "profile", "verdict", "since", "from", "until", "kind", "q",
+    ];
+    let key = term.trim_start_matches(['-', '!']);
+    let key = key.split([':', '<', '>', '=']).next().unwrap_or_default();
+    KEYS.into_iter().find(|k| *k == key).unwrap_or("q")
+}
+
+/// `GET /api/v1/flows?q=<filter>&<key>=<value>…&sort=&limit=&cursor=`: the stored flows a hunt finds,
+/// as `/hunt` searches them. The filter is the text of `q` (`src:10.0.0.0/8 dport:443 since:24h`)
+/// and/or one parameter per key (`src=10.0.0.0/8&dport=443`); `sort` is newest (default, cursor-paged),
+/// oldest, risk or bytes; `limit` 1–1,000 (100). The reply is the search: `flows`, `next` (pass it
+/// back as `cursor`), `matched`, `histogram`, and `complete` / `searched_from` when the time budget
+/// ended the search before the oldest flow of the range.
+pub async fn list_flows(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ReadApiError> {
+    use anomalyforge::flow_history::{FlowCursor, FlowSort};
+    use anomalyforge::hunt::search::{search_flows, HuntError};
+    use anomalyforge::hunt::HuntQuery;
+    machine_or_session(&st, &auth, &headers).await?;
+    let Query(params) =
+        params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
+    let bad = |param: &'static str, reason: String| ReadApiError::BadParam(FilterError { param, reason });
+    let (mut sort, mut limit, mut cursor, mut text, mut pairs) =
+        (FlowSort::Newest, 100, None, String::new(), Vec::new());
+    for (k, v) in params {
+        match k.as_str() {
+            "sort" => {
+                sort = FlowSort::parse(v.trim())
+                    .ok_or_else(|| bad("sort", format!("`{v}` is not one of newest, oldest, risk, bytes")))?
+            }
+            "limit" => {
+                limit = int_param("limit", &v).map_err(ReadApiError::BadParam)?;
+                if !(1..=1_000).contains(&limit) {
+                    return Err(bad("limit", "must be between 1 and 1000".into()));
+                }
+            }
+            "cursor" if !v.trim().is_empty() => {
+                cursor = Some(
+                    FlowCursor::decode(v.trim())
+                        .ok_or_else(|| bad("cursor", format!("`{v}` is not a cursor this API gave")))?,
+                )
+            }
+            "q" => text = v,
+            _ => pairs.push((k, v)),
+        }
+    }
+    let from_text = HuntQuery::parse(&text).map_err(|e| bad(hunt_param(&e.term), e.to_string()))?;
+    let from_pairs = HuntQuery::from_pairs(&pairs).map_err(|e| bad(hunt_param(&e.term), e.to_string()))?;
+    let query = HuntQuery::parse(&format!("{from_text} {from_pairs}"))
+        .map_err(|e| bad(hunt_param(&e.term), format!("{e} (the `q` text and the parameters together)")))?;
+    let found = search_flows(&st.db, &query, sort, cursor, limit, anomalyforge::store::now_ms()).await;
+    match found {
+        Ok(search) => Ok(Json(search).into_response()),
+        Err(HuntError::Invalid(reason)) => Err(bad(hunt_param(&reason), reason)),
+        Err(HuntError::Store(e)) => {
+            tracing::error!(error = %e, "searching flows failed");
+            Err(ReadApiError::Unavailable)
+        }
+    }
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -425,11 +425,12 @@ async fn route_access_table() {
     let app = TestApp::spawn().await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
-    let table: [(&str, &str, Option<&[Role]>); 13] = [
+    let table: [(&str, &str, Option<&[Role]>); 14] = [
         ("GET", "/healthz", None),
         ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/alerts", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/flows", Some(&[Admin, Analyst, Responder])),
         ("GET", "/assets/export.csv", Some(&[Admin, Analyst])),
         ("GET", "/exec/export.csv", Some(&[Admin, Executive])),
         ("POST", "/api/v1/ingest/csv", Some(&[])),

@@ -134,10 +134,10 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
     let get = |path: &str, secret: &str| client.get(app.url(path)).bearer_auth(secret).send();
 
     ingest_ok(&app, "flows", &sensor.secret, "application/x-ndjson", FLOW).await;
-    for path in ["/api/v1/alerts", "/metrics"] {
+    for path in ["/api/v1/alerts", "/api/v1/flows", "/metrics"] {
         let body = assert_error(get(path, &sensor.secret).await.unwrap(), 403, "forbidden").await;
         assert!(
-            body["message"].as_str().unwrap().contains("may not read alerts and metrics (its scopes: ingest)"),
+            body["message"].as_str().unwrap().contains("may not read alerts, flows and metrics (its scopes: ingest)"),
             "{body}"
         );
         assert_eq!(get(path, &dashboard.secret).await.unwrap().status(), 200, "{path}");
@@ -655,4 +655,77 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
     // The detectors' state is exported.
     let metrics = app.client().get(app.url("/metrics")).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("anomalyforge_behaviour_tracked "), "{metrics}");
+}
+
+/// Every scored flow with addresses is stored and found again through `GET /api/v1/flows`: by the
+/// filter text or one parameter per key, paged by cursor, with counts; a bad parameter is a 400
+/// naming it.
+#[tokio::test]
+async fn ingested_flows_are_stored_and_hunted_through_the_flows_api() {
+    let app = TestApp::spawn_ingest(|c| c.flows.enabled = true).await;
+    let sensor = app.api_token("sensor").await;
+    let body = ingest_ok(&app, "zeek", &sensor, "text/tab-separated-values", ZEEK_TSV).await;
+    let stored = body["scored"].as_u64().unwrap();
+    ingest_ok(&app, "zeek", &sensor, "application/x-ndjson", ZEEK_JSON).await;
+    let reader = anomalyforge::auth::create_api_token(
+        &app.db,
+        anomalyforge::auth::TokenRequest { name: "hunter", scopes: "read", expires_in_days: None },
+        "test",
+    )
+    .await
+    .unwrap()
+    .secret;
+    let client = reqwest::Client::new();
+    let get = |query: &str| client.get(app.url(&format!("/api/v1/flows?{query}"))).bearer_auth(&reader).send();
+    // The history is written just after the batches' replies.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let all = loop {
+        let all: Value = get("").await.unwrap().json().await.unwrap();
+        if all["matched"].as_u64() == Some(stored + 1) || std::time::Instant::now() > deadline {
+            break all;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(all["matched"].as_u64(), Some(stored + 1), "{all}");
+    assert_eq!(all["complete"], true);
+    let rejected: Value = get("q=ip:45.33.32.156").await.unwrap().json().await.unwrap();
+    let flow = &rejected["flows"][0];
+    assert_eq!(
+        (flow["src"].as_str(), flow["dport"].as_u64(), flow["source"].as_str()),
+        (Some("192.168.1.9"), Some(443), Some("zeek")),
+        "{rejected}"
+    );
+    assert_eq!(rejected["matched"], 1);
+    // The same search as parameters, and one that excludes it.
+    let same: Value = get("ip=45.33.32.156&dport=443").await.unwrap().json().await.unwrap();
+    assert_eq!(same["flows"], rejected["flows"]);
+    let none: Value = get("q=ip:45.33.32.156%20-dport:443").await.unwrap().json().await.unwrap();
+    assert_eq!(none["matched"], 0);
+    // Cursor paging walks every flow once.
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = get(&format!("limit=1&cursor={cursor}")).await.unwrap().json().await.unwrap();
+        for f in page["flows"].as_array().unwrap() {
+            assert!(seen.insert(f["id"].as_i64().unwrap()), "a flow twice: {page}");
+        }
+        match page["next"].as_str() {
+            Some(n) => cursor = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len() as u64, stored + 1);
+    for (query, param) in [
+        ("dport=99999", "dport"),
+        ("q=dport:99999", "dport"),
+        ("q=colour:red", "q"),
+        ("sort=loudest", "sort"),
+        ("limit=0", "limit"),
+        ("cursor=x", "cursor"),
+        ("q=asset:nosuchhost", "asset"),
+    ] {
+        let body = assert_error(get(query).await.unwrap(), 400, "invalid_parameter").await;
+        assert_eq!(body["param"], param, "{query}: {body}");
+    }
+    app.stop().await;
 }

@@ -138,26 +138,10 @@ pub struct Observation {
     pub direction: Direction,
 }
 
-/// Feature indices the observation reads from flows without a connection state.
-struct Idx {
-    duration: Option<usize>,
-    fwd_pkts: Option<usize>,
-    bwd_pkts: Option<usize>,
-    fwd_bytes: Option<usize>,
-    bwd_bytes: Option<usize>,
-    rst: Option<usize>,
-}
-
-fn idx() -> &'static Idx {
-    static IDX: std::sync::OnceLock<Idx> = std::sync::OnceLock::new();
-    IDX.get_or_init(|| Idx {
-        duration: feature_index("Flow Duration"),
-        fwd_pkts: feature_index("Total Fwd Packet"),
-        bwd_pkts: feature_index("Total Bwd packets"),
-        fwd_bytes: feature_index("Total Length of Fwd Packet"),
-        bwd_bytes: feature_index("Total Length of Bwd Packet"),
-        rst: feature_index("RST Flag Count"),
-    })
+/// Index of the RST flag count, which tells a refused connection in flows without a state.
+fn rst_index() -> Option<usize> {
+    static IDX: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    *IDX.get_or_init(|| feature_index("RST Flag Count"))
 }
 
 /// Whether an address can be one end of a conversation (not multicast, broadcast, unspecified or
@@ -178,10 +162,10 @@ impl Observation {
     pub fn of(flow: &Flow, internal: &impl Fn(IpAddr) -> bool) -> Option<Observation> {
         let t = flow.five_tuple?;
         let at = time::flow_ms(flow)?;
-        let i = idx();
-        let get = |k: Option<usize>| k.and_then(|k| flow.features.get(k).copied().flatten()).unwrap_or(0.0).max(0.0);
-        let (orig_pkts, resp_pkts) = (get(i.fwd_pkts) as u64, get(i.bwd_pkts) as u64);
-        let (orig_bytes, resp_bytes) = (get(i.fwd_bytes) as u64, get(i.bwd_bytes) as u64);
+        let v = flow.volumes();
+        let (orig_pkts, resp_pkts) = (v.fwd_packets, v.bwd_packets);
+        let (orig_bytes, resp_bytes) = (v.fwd_bytes, v.bwd_bytes);
+        let rst = rst_index().and_then(|k| flow.features.get(k).copied().flatten()).unwrap_or(0.0);
         let meta = flow.conn.unwrap_or_default();
         let outcome = match meta.state {
             Some(ConnState::REJ) => Outcome::Refused,
@@ -191,7 +175,7 @@ impl Observation {
             Some(_) => Outcome::Answered,
             None if resp_pkts == 0 => Outcome::Unanswered,
             // A reset answer with no payload either way: a closed port.
-            None if t.protocol == 6 && orig_bytes == 0 && resp_bytes == 0 && resp_pkts <= 2 && get(i.rst) > 0.0 => {
+            None if t.protocol == 6 && orig_bytes == 0 && resp_bytes == 0 && resp_pkts <= 2 && rst > 0.0 => {
                 Outcome::Refused
             }
             None => Outcome::Answered,
@@ -213,7 +197,7 @@ impl Observation {
             dst: t.dst_ip,
             dst_port: t.dst_port,
             protocol: t.protocol,
-            duration: get(i.duration) / 1e6,
+            duration: v.duration_us / 1e6,
             orig_bytes,
             resp_bytes,
             orig_pkts,

@@ -2,6 +2,7 @@
 //! module; this file only parses and dispatches.
 
 mod engine;
+mod hunt;
 mod kpi;
 mod token;
 mod user;
@@ -27,6 +28,9 @@ pub enum Command {
     /// The KPI benchmark: generate a large database, time the `/exec` report on it.
     #[command(subcommand)]
     Kpi(kpi::KpiCommand),
+    /// The flow-history benchmark: generate stored flows, time the `/hunt` searches on them.
+    #[command(subcommand)]
+    Hunt(hunt::HuntCommand),
     #[command(flatten)]
     Engine(engine::EngineCommand),
 }
@@ -36,6 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => runtime()?.block_on(user::run(cmd)),
         Command::Token(cmd) => runtime()?.block_on(token::run(cmd)),
         Command::Kpi(cmd) => runtime()?.block_on(kpi::run(cmd)),
+        Command::Hunt(cmd) => runtime()?.block_on(hunt::run(cmd)),
         Command::Engine(cmd) => engine::run(cmd),
     }
 }

@@ -9,6 +9,8 @@
 //! keeps the good terms beside the errors. The syntax itself is described in [`filter`].
 
 pub mod filter;
+#[cfg(feature = "server")]
+pub mod search;
 
 use std::fmt;
 

@@ -177,6 +177,15 @@ impl Db {
         asset_from_row(&row)
     }
 
+    /// The addresses of the assets named `name`: by host name (case-insensitive) or address.
+    pub async fn asset_addresses(&self, name: &str) -> Result<Vec<std::net::IpAddr>> {
+        let rows = sqlx::query("SELECT ip FROM assets WHERE LOWER(hostname) = LOWER($1) OR ip = $1 ORDER BY ip")
+            .bind(name)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().filter_map(|r| r.try_get::<String, _>("ip").ok()?.parse().ok()).collect())
+    }
+
     pub async fn asset_by_ip(&self, ip: &str) -> Result<Option<Asset>> {
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM assets WHERE ip = $1"))
             .bind(ip)

@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod assets;
 pub mod audit;
 pub mod console;
+pub mod flows;
 pub mod kpi;
 pub mod login_failures;
 pub mod playbooks;
@@ -103,6 +104,8 @@ pub struct Db {
     /// password change), so that long-lived streams re-check theirs at once
     /// ([`Db::session_changes`]).
     sessions_changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// PostgreSQL day partitions of `flows` known to exist ([`flows`]).
+    partitions: flows::Partitions,
 }
 
 /// The URL with any password replaced, for logs and error messages.
@@ -168,9 +171,10 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed during writes; see SqliteSync for what each
-                        // sync level survives.
+                        // sync level survives. A 32 MiB page cache (not 2) keeps the upper levels of
+                        // the flow history's indexes in memory, where every stored flow inserts.
                         let pragmas = format!(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
                             sync.pragma()
                         );
                         conn.execute(pragmas.as_str()).await?;
@@ -185,7 +189,12 @@ impl Db {
             .connect(url)
             .await
             .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
-        Ok(Db { pool, backend, sessions_changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0) })
+        Ok(Db {
+            pool,
+            backend,
+            sessions_changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            partitions: flows::Partitions::default(),
+        })
     }
 
     /// The sync level a SQLite connection of this pool runs with (`None` on PostgreSQL).

@@ -182,7 +182,7 @@ fn ApiTokens() -> impl IntoView {
                         <label for="new-token-scopes">"It may"</label>
                         <select id="new-token-scopes" name="scopes" data-test="token-scopes">
                             <option value="ingest" selected>"Send flows and logs (a sensor)"</option>
-                            <option value="read">"Read alerts and metrics (a dashboard)"</option>
+                            <option value="read">"Read alerts, flows and metrics (a dashboard)"</option>
                             <option value="ingest,read">"Send flows and read alerts"</option>
                             <option value="admin">"Create and revoke API tokens (provisioning)"</option>
                         </select>
