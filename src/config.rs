@@ -262,6 +262,11 @@ impl Config {
     }
 
     /// The database URL in effect.
+    /// Whether every scored flow is stored for hunting ([`crate::store::flows`]).
+    pub fn flow_history(&self) -> bool {
+        self.flows.enabled
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()

@@ -56,6 +56,44 @@ pub fn proto_name(p: u8) -> String {
     }
 }
 
+/// The header of [`to_csv`].
+pub const CSV_HEADER: &str = "time_utc,src,sport,dst,dport,proto,bytes_out,bytes_in,pkts_out,pkts_in,duration_ms,risk,threat,alerted,profile,source,country";
+
+/// Flows as CSV (header first). Every text cell is guarded against spreadsheet formulas
+/// ([`crate::csv_cell`]): threat keys and sources come from configuration, but nothing read from
+/// traffic may run in a spreadsheet.
+pub fn to_csv(flows: &[FlowRecord]) -> String {
+    use crate::csv_cell::cell;
+    let mut out = String::with_capacity(64 + flows.len() * 120);
+    out.push_str(CSV_HEADER);
+    out.push_str("\r\n");
+    for f in flows {
+        let line = [
+            crate::intel::time::format_rfc3339_ms(f.at),
+            cell(&f.src.to_string()),
+            f.sport.to_string(),
+            cell(&f.dst.to_string()),
+            f.dport.to_string(),
+            cell(&f.proto_name()),
+            f.bytes_out.to_string(),
+            f.bytes_in.to_string(),
+            f.pkts_out.to_string(),
+            f.pkts_in.to_string(),
+            f.duration_ms.to_string(),
+            f.risk.to_string(),
+            cell(&f.threat),
+            u8::from(f.alerted).to_string(),
+            cell(&f.profile),
+            cell(&f.source),
+            cell(f.cc.as_deref().unwrap_or_default()),
+        ]
+        .join(",");
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// How a result is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,5 +180,34 @@ mod tests {
         }
         assert_eq!(proto_name(6), "tcp");
         assert_eq!(proto_name(47), "47");
+    }
+
+    #[test]
+    fn csv_rows_are_guarded_against_formulas() {
+        let f = FlowRecord {
+            id: 1,
+            at: 1_795_254_300_000,
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "192.0.2.9".parse().unwrap(),
+            sport: 5,
+            dport: 443,
+            proto: 6,
+            bytes_out: 1,
+            bytes_in: 2,
+            pkts_out: 3,
+            pkts_in: 4,
+            duration_ms: 5,
+            risk: 90,
+            threat: "port_scan".into(),
+            alerted: true,
+            profile: "conn".into(),
+            source: "=HYPERLINK(\"x\")".into(),
+            token_id: None,
+            cc: Some("RU".into()),
+        };
+        let csv = to_csv(&[f]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], CSV_HEADER);
+        assert_eq!(lines[1], "2026-11-21T09:45:00Z,10.0.0.1,5,192.0.2.9,443,tcp,1,2,3,4,5,90,port_scan,1,conn,\"'=HYPERLINK(\"\"x\"\")\",RU");
     }
 }

@@ -183,7 +183,7 @@ struct Worker {
     /// A uniform sample of the flows scored, for "learn this network's normal".
     site_sample: Arc<std::sync::Mutex<SiteSample>>,
     /// One batch is written at a time (see the module docs).
-    writer: Arc<tokio::sync::Mutex<()>>,
+    writer: tokio::sync::Mutex<()>,
     /// Where the scored flows go for the flow history (`None` when it is off).
     flow_writer: Option<mpsc::Sender<FlowBatch>>,
 }
@@ -210,7 +210,7 @@ impl Pipeline {
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let drift = Arc::new(std::sync::Mutex::new(DriftMonitor::default()));
         let site_sample = Arc::new(std::sync::Mutex::new(SiteSample::new(config.baseline.sample_size)));
-        let writer = Arc::new(tokio::sync::Mutex::new(()));
+        let writer = tokio::sync::Mutex::new(());
         let db_for_flows = db.clone();
         let shared = Arc::new(Worker {
             engine: engine.into(),
@@ -219,12 +219,12 @@ impl Pipeline {
             hub,
             metrics: metrics.clone(),
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
-            store_flows: config.flows.enabled,
+            store_flows: config.flow_history(),
             behaviour: Arc::new(std::sync::Mutex::new(Behaviour::new(config.behaviour.clone()))),
             drift: drift.clone(),
             site_sample: site_sample.clone(),
-            writer: writer.clone(),
-            flow_writer: config.flows.enabled.then(|| spawn_flow_writer(db_for_flows, writer)),
+            writer,
+            flow_writer: config.flow_history().then(|| spawn_flow_writer(db_for_flows)),
         });
         for worker in 0..config.ingest_workers {
             let (rx, shared) = (rx.clone(), shared.clone());
@@ -390,7 +390,7 @@ impl Worker {
         };
         let storing = Instant::now();
         // The flow history is written after the alerts, in larger transactions ([`spawn_flow_writer`]).
-        let flows = std::mem::take(&mut prepared.persist.flows);
+        let flows = std::mem::take(&mut prepared.flows);
         let stored = {
             let _writer = self.writer.lock().await;
             self.db.persist_batch(&prepared.persist).await?
@@ -449,6 +449,8 @@ impl Worker {
 /// A scored batch turned into rows.
 struct Prepared {
     persist: PersistBatch,
+    /// The scored flows, for the flow history (empty when it is off).
+    flows: FlowBatch,
     detections: usize,
     behaviour: usize,
     /// Per source country: flows, bytes, alerting flows (for the live stream).
@@ -619,12 +621,12 @@ fn prepare(
             stats: BatchStats::default(),
             dedup_window_ms: window_ms,
             suppressed,
-            flows: FlowBatch {
-                day: crate::store::flows::day_of(now),
-                source: batch.source.as_str().to_string(),
-                token_id: batch.token_id,
-                flows,
-            },
+        },
+        flows: FlowBatch {
+            day: crate::store::flows::day_of(now),
+            source: batch.source.as_str().to_string(),
+            token_id: batch.token_id,
+            flows,
         },
         detections,
         behaviour,
@@ -637,13 +639,13 @@ const FLOW_COMMIT_FLOWS: usize = 100_000;
 const FLOW_COMMIT_WAIT: Duration = Duration::from_millis(500);
 
 /// The flow history's writer: gathers the flows of committed batches for up to
-/// [`FLOW_COMMIT_WAIT`] (or [`FLOW_COMMIT_FLOWS`]) and stores them in one transaction, taking the
-/// pipeline's write turn like a batch does. Each stored flow inserts into six indexes at scattered
-/// places; one commit per batch dirtied (and synced) most of those pages again for every batch,
-/// while a larger commit shares them. So alerts never wait for the history, and flows are
-/// searchable about half a second after their batch's reply; a crash can lose that last half
-/// second of history (never an alert).
-fn spawn_flow_writer(db: Db, writer: Arc<tokio::sync::Mutex<()>>) -> mpsc::Sender<FlowBatch> {
+/// [`FLOW_COMMIT_WAIT`] (or [`FLOW_COMMIT_FLOWS`]) and stores them in one transaction. Each stored
+/// flow inserts into several indexes at scattered places; one commit per batch dirtied most of those
+/// pages again for every batch, while a larger commit shares them. On SQLite the history is its own
+/// file, so its commits and the alerts' never wait for each other. Flows are searchable about half a
+/// second after their batch's reply; a crash can lose that last half second of history (never an
+/// alert).
+fn spawn_flow_writer(db: Db) -> mpsc::Sender<FlowBatch> {
     let (tx, mut rx) = mpsc::channel::<FlowBatch>(64);
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {
@@ -660,10 +662,7 @@ fn spawn_flow_writer(db: Db, writer: Arc<tokio::sync::Mutex<()>>) -> mpsc::Sende
                 }
             }
             let started = Instant::now();
-            let result = {
-                let _turn = writer.lock().await;
-                db.persist_flows(&batches).await
-            };
+            let result = db.persist_flows(&batches).await;
             match result {
                 Ok(()) => tracing::debug!(flows = n, ms = started.elapsed().as_millis() as u64, "flow history stored"),
                 Err(e) => {

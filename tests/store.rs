@@ -1146,7 +1146,6 @@ fn stored_flow(at: i64, src: &str, dst: &str, dport: u16, risk: u8) -> anomalyfo
 /// while the rest stays searchable.
 async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::store::Db) {
     use anomalyforge::flow_history::{FlowCursor, FlowSort};
-    use anomalyforge::store::alerts::PersistBatch;
     use anomalyforge::store::flows::{day_of, FlowBatch, FlowFilter, FlowTerm, SearchBudget, Side, DAY_MS};
     let today = day_of(now_ms());
     let t0 = today * DAY_MS;
@@ -1159,7 +1158,7 @@ async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::
             })
             .collect();
         let flows = FlowBatch { day, source: "zeek".into(), token_id: Some(7), flows };
-        db.persist_batch(&PersistBatch { flows, ..Default::default() }).await.unwrap();
+        db.persist_flows(&[flows]).await.unwrap();
     }
     assert_eq!(db.flow_days().await.unwrap(), vec![(today - 9, 50), (today - 1, 50), (today, 50)]);
 
@@ -1180,6 +1179,10 @@ async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::
     // One address, either end; a CIDR; a port; a country; risk; all of them with a time range.
     let one = term(FlowTerm::Addr(Side::Src, vec![(ip("10.0.0.3"), 32)]));
     assert_eq!(count(one.clone()).await, 15);
+    assert_eq!(count(term(FlowTerm::Addr(Side::Any, vec![(ip("10.0.0.3"), 32)]))).await, 15);
+    assert_eq!(count(term(FlowTerm::Addr(Side::Any, vec![(ip("10.0.1.20"), 32)]))).await, 120);
+    let page = search(term(FlowTerm::Addr(Side::Any, vec![(ip("10.0.0.3"), 32)])), FlowSort::Newest, None, 50).await;
+    assert!(page.flows.iter().all(|f| f.src == ip("10.0.0.3") || f.dst == ip("10.0.0.3")), "{:?}", page.flows);
     let cidr = term(FlowTerm::Addr(Side::Any, vec![(ip("203.0.113.0"), 24)]));
     assert_eq!(count(cidr.clone()).await, 30);
     assert_eq!(count(term(FlowTerm::Addr(Side::Any, vec![(ip("2001:db8::"), 32)]))).await, 0);
@@ -1240,7 +1243,7 @@ async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::
     // A later batch of today still lands, and dropping everything leaves nothing.
     let more = vec![stored_flow(t0 + 5, "10.0.0.3", "10.0.0.4", 80, 1)];
     let more = FlowBatch { day: today, source: "csv".into(), token_id: None, flows: more };
-    db.persist_batch(&PersistBatch { flows: more, ..Default::default() }).await.unwrap();
+    db.persist_flows(&[more]).await.unwrap();
     assert_eq!(count(one.clone()).await, 11);
     assert_eq!(db.drop_flow_days(today + 1).await.unwrap(), 101);
     assert_eq!(count(all).await, 0);

@@ -84,6 +84,7 @@ export const account = (role) => ({ username: `demo.${role}`, password: `${role}
 // What each role may open (mirrors src/pages.rs; the test checks the UI against it).
 export const PAGES = {
   '/soc': ['admin', 'analyst', 'responder'],
+  '/hunt': ['admin', 'analyst', 'responder'],
   '/playbooks': ['admin', 'analyst', 'responder'],
   '/report': ['admin', 'analyst', 'responder', 'executive', 'employee'],
   '/exec': ['admin', 'executive'],

@@ -2,7 +2,7 @@
 -- a CIDR is one index range; times in Unix ms; `cc` is the outside end's country). `day` is the UTC day the flow was stored (Unix days):
 -- the table is partitioned by it, one partition a day (created when its first flow is stored), and
 -- retention drops whole partitions.
--- Kept in step with migrations/sqlite/20261206000040_flow_history.sql.
+-- Kept in step with migrations/sqlite_flows/20261206000040_flow_history.sql.
 CREATE SEQUENCE flows_id_seq;
 CREATE TABLE flows (
     id BIGINT NOT NULL DEFAULT nextval('flows_id_seq'),
@@ -30,7 +30,7 @@ CREATE INDEX flows_by_time ON flows (at);
 CREATE INDEX flows_by_src ON flows (src, at);
 CREATE INDEX flows_by_dst ON flows (dst, at);
 CREATE INDEX flows_by_dport ON flows (dport, at);
-CREATE INDEX flows_by_risk ON flows (risk, at);
+CREATE INDEX flows_by_risk ON flows (risk, at) WHERE risk >= 50;
 CREATE INDEX flows_by_country ON flows (cc, at);
 
 CREATE TABLE flow_days (

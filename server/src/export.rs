@@ -1,4 +1,5 @@
-//! File downloads for signed-in people: `GET /assets/export.csv`, the whole inventory as CSV.
+//! File downloads for signed-in people: `GET /assets/export.csv`, the whole inventory as CSV, and
+//! `GET /hunt/export.csv`, the flows of a hunt.
 //! The session middleware has already refused other roles (the path is under `/assets`); the
 //! role is checked here again so the handler is safe wherever it is mounted.
 
@@ -45,6 +46,72 @@ pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<R
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"assets-{y:04}-{m:02}-{d:02}.csv\"")),
         ],
         anomalyforge::asset_csv::to_csv(&assets),
+    )
+        .into_response()
+}
+
+/// Flows `GET /hunt/export.csv` writes at most.
+const HUNT_EXPORT_MAX: usize = 100_000;
+
+/// `GET /hunt/export.csv?q=&sort=`: the flows of a hunt as CSV (formula-safe), at most
+/// [`HUNT_EXPORT_MAX`] of them, in the page's order.
+pub async fn hunt_csv(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    use anomalyforge::flow_history::{to_csv, FlowCursor, FlowSort};
+    use anomalyforge::hunt::search::{search_flows, HuntError};
+    use anomalyforge::hunt::HuntQuery;
+    match auth.user.as_ref() {
+        None => return (StatusCode::UNAUTHORIZED, "Sign in to export flows.").into_response(),
+        Some(u) if !Access::SOC.allows(u.role) => {
+            return (StatusCode::FORBIDDEN, "Your role may not export flows.").into_response()
+        }
+        Some(_) => {}
+    }
+    if !st.config.flow_history() {
+        return (StatusCode::NOT_FOUND, "The flow history is off on this server (AF_FLOWS__ENABLED).").into_response();
+    }
+    let text = params.get("q").map(String::as_str).unwrap_or_default();
+    let query = match HuntQuery::parse(text) {
+        Ok(q) => q,
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("q: {e}")).into_response(),
+    };
+    let sort = match params.get("sort").map(String::as_str).unwrap_or_default() {
+        "" => FlowSort::Newest,
+        s => match FlowSort::parse(s) {
+            Some(s) => s,
+            None => return (StatusCode::BAD_REQUEST, format!("sort: `{s}` is not an order")).into_response(),
+        },
+    };
+    let now = anomalyforge::store::now_ms();
+    let mut flows = Vec::new();
+    let mut cursor: Option<FlowCursor> = None;
+    while flows.len() < HUNT_EXPORT_MAX {
+        match search_flows(&st.db, &query, sort, cursor, 1_000, now).await {
+            Ok(page) => {
+                flows.extend(page.flows);
+                match page.next.as_deref().and_then(FlowCursor::decode) {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            Err(HuntError::Invalid(m)) => return (StatusCode::BAD_REQUEST, m).into_response(),
+            Err(HuntError::Store(e)) => {
+                tracing::error!(error = %e, "exporting flows failed");
+                return (StatusCode::SERVICE_UNAVAILABLE, "The flows cannot be read right now; try again.")
+                    .into_response();
+            }
+        }
+    }
+    flows.truncate(HUNT_EXPORT_MAX);
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"hunt.csv\"".to_string()),
+        ],
+        to_csv(&flows),
     )
         .into_response()
 }

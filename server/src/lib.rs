@@ -170,6 +170,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts", get(live_api::list_alerts))
         .route("/api/v1/flows", get(live_api::list_flows))
         .route("/assets/export.csv", get(export::assets_csv))
+        .route("/hunt/export.csv", get(export::hunt_csv))
         .route("/exec/export.csv", get(kpi_export::kpi_csv))
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();

@@ -349,6 +349,7 @@ async fn server_function_access_table() {
                 Some(&[Admin, Analyst, Responder]),
             ),
             ("soc/queue", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
+            ("hunt/flows", vec![("q", "since:1h"), ("sort", ""), ("cursor", "")], Some(&[Admin, Analyst, Responder])),
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/alert", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/list", vec![], Some(&[Admin, Analyst, Responder])),
@@ -425,13 +426,14 @@ async fn route_access_table() {
     let app = TestApp::spawn().await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
-    let table: [(&str, &str, Option<&[Role]>); 14] = [
+    let table: [(&str, &str, Option<&[Role]>); 15] = [
         ("GET", "/healthz", None),
         ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/alerts", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/flows", Some(&[Admin, Analyst, Responder])),
         ("GET", "/assets/export.csv", Some(&[Admin, Analyst])),
+        ("GET", "/hunt/export.csv", Some(&[Admin, Analyst, Responder])),
         ("GET", "/exec/export.csv", Some(&[Admin, Executive])),
         ("POST", "/api/v1/ingest/csv", Some(&[])),
         ("POST", "/api/v1/ingest/flows", Some(&[])),

@@ -662,7 +662,7 @@ async fn a_beacon_spread_over_batches_becomes_one_behaviour_alert_with_its_reaso
 /// naming it.
 #[tokio::test]
 async fn ingested_flows_are_stored_and_hunted_through_the_flows_api() {
-    let app = TestApp::spawn_ingest(|c| c.flows.enabled = true).await;
+    let app = TestApp::spawn_ingest(|_| {}).await;
     let sensor = app.api_token("sensor").await;
     let body = ingest_ok(&app, "zeek", &sensor, "text/tab-separated-values", ZEEK_TSV).await;
     let stored = body["scored"].as_u64().unwrap();

@@ -14,7 +14,6 @@ use rand_chacha::ChaCha8Rng;
 use sqlx::Row;
 
 use crate::flow_history::FlowSort;
-use crate::store::alerts::PersistBatch;
 use crate::store::flows::{day_of, FlowBatch, FlowFilter, FlowTerm, NewFlow, SearchBudget, Side, DAY_MS};
 use crate::store::{redact_url, Backend, Db};
 
@@ -153,7 +152,7 @@ fn searches(now: i64) -> Vec<(&'static str, FlowFilter)> {
             ),
         ),
         ("dport:22 since:7d", f(since(7 * DAY_MS), vec![FlowTerm::Port(Side::Dst, vec![(22, 22)])])),
-        ("country:RU since:24h", f(since(DAY_MS), vec![FlowTerm::Country(vec!["RU".into()])])),
+        ("country:RU since:24h (no index: time slices)", f(since(DAY_MS), vec![FlowTerm::Country(vec!["RU".into()])])),
         ("risk>=70 since:7d", f(since(7 * DAY_MS), vec![FlowTerm::Risk(70, 100)])),
         (
             "src:10.0.0.0/8 dport:443 country:RU risk>=70 since:24h",
@@ -185,8 +184,7 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
             }
             if db.backend() == Backend::Sqlite {
                 // A benchmark database a crash spoils is simply made again.
-                sqlx::query("PRAGMA cache_size = -262144").execute(db.pool()).await?;
-                sqlx::query("PRAGMA synchronous = OFF").execute(db.pool()).await?;
+                sqlx::query("PRAGMA synchronous = OFF").execute(db.flow_pool()).await?;
             }
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let end = crate::store::now_ms();
@@ -200,7 +198,7 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
                 if day_of(at) != batch.day || batch.flows.len() == 50_000 {
                     let next = FlowBatch { day: day_of(at), ..batch.clone() };
                     let full = std::mem::replace(&mut batch, FlowBatch { flows: Vec::with_capacity(50_000), ..next });
-                    db.persist_batch(&PersistBatch { flows: full, ..Default::default() }).await?;
+                    db.persist_flows(&[full]).await?;
                     if last.elapsed() > Duration::from_secs(10) {
                         eprintln!("  {i} flows written ({:.0} s)", started.elapsed().as_secs_f64());
                         last = Instant::now();
@@ -208,10 +206,10 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
                 }
                 batch.flows.push(synthetic_flow(&mut rng, at));
             }
-            db.persist_batch(&PersistBatch { flows: batch, ..Default::default() }).await?;
+            db.persist_flows(&[batch]).await?;
             // The planner's statistics, as the server's housekeeping keeps them.
             sqlx::query(if db.backend() == Backend::Sqlite { "ANALYZE" } else { "ANALYZE flows" })
-                .execute(db.pool())
+                .execute(db.flow_pool())
                 .await?;
             let secs = started.elapsed().as_secs_f64();
             println!(
@@ -224,7 +222,7 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
             let db = open(&database, 4).await?;
             let stored: i64 = db.flow_days().await?.iter().map(|d| d.1).sum();
             let newest: Option<i64> =
-                sqlx::query("SELECT MAX(at) AS t FROM flows").fetch_one(db.pool()).await?.try_get("t")?;
+                sqlx::query("SELECT MAX(at) AS t FROM flows").fetch_one(db.flow_pool()).await?.try_get("t")?;
             let now = newest.context("the database holds no flows: run `anomalyforge hunt generate` first")?;
             println!(
                 "{stored} stored flows; searches as of {}; {runs} runs each after 1 warm-up",
@@ -285,12 +283,12 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
 async fn stored_bytes(db: &Db) -> anyhow::Result<Option<i64>> {
     if db.backend() != Backend::Sqlite {
         let row = sqlx::query("SELECT CAST(COALESCE(SUM(pg_total_relation_size(c.oid)), 0) AS BIGINT) AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'flows'")
-            .fetch_one(db.pool())
+            .fetch_one(db.flow_pool())
             .await?;
         return Ok(Some(row.try_get("n")?));
     }
     match sqlx::query("SELECT SUM(pgsize) AS n FROM dbstat WHERE name = 'flows' OR name LIKE 'flows_by_%'")
-        .fetch_one(db.pool())
+        .fetch_one(db.flow_pool())
         .await
     {
         Ok(row) => Ok(row.try_get("n").ok()),

@@ -146,8 +146,6 @@ pub struct PersistBatch {
     pub dedup_window_ms: i64,
     /// Detections that suppression rules absorbed: (rule id, detections, latest seen).
     pub suppressed: Vec<(i64, i64, i64)>,
-    /// The scored flows, for the flow history (empty when it is off).
-    pub flows: super::flows::FlowBatch,
 }
 
 /// An alert after it was stored.
@@ -340,9 +338,6 @@ impl Db {
     /// [`Db::persist_batch`] with the storage time (`created_at` of new alerts) given, for tests and
     /// fixtures with hand-computed times.
     pub async fn persist_batch_at(&self, batch: &PersistBatch, now: i64) -> Result<Vec<StoredAlert>> {
-        if !batch.flows.flows.is_empty() {
-            self.ensure_flow_partition(batch.flows.day).await?;
-        }
         let mut tx = self.pool().begin().await?;
         let asset_ids: HashMap<String, i64> =
             Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
@@ -450,8 +445,6 @@ impl Db {
             }
             q.execute(&mut *tx).await?;
         }
-
-        self.insert_flows(&mut tx, &batch.flows).await?;
 
         let stats = &batch.stats;
         sqlx::query(

@@ -7,9 +7,10 @@
 //! indexed.
 //!
 //! The pipeline writes them after the batch's alerts, several batches in one transaction
-//! ([`crate::pipeline`]'s flow writer; [`Db::persist_flows`]); a [`super::alerts::PersistBatch`]
-//! may also carry them into its own transaction. Each batch's rows are one statement that expands a
-//! JSON array in the database (`json_each` on SQLite, `jsonb_array_elements`
+//! ([`crate::pipeline`]'s flow writer; [`Db::persist_flows`]). On SQLite the history is a database
+//! file of its own beside the main one ([`open_sqlite_pool`]), so its writes never wait for the
+//! alerts' or make them wait. Each batch's rows are one statement that expands a JSON array in the
+//! database (`json_each` on SQLite, `jsonb_array_elements`
 //! on PostgreSQL): binding 20 values per row costs more than scoring the flow.
 //!
 //! Retention drops whole days of storage time (`day`, Unix days UTC). On PostgreSQL `flows` is
@@ -29,21 +30,19 @@ use sqlx::{Any, Row, Transaction};
 use super::{Backend, Db, Result, StoreError};
 use crate::flow_history::{FlowCursor, FlowRecord, FlowSearch, FlowSort};
 
-/// Flow history settings (`[flows]` in the config file, `AF_FLOWS__RETENTION_DAYS`).
+/// Flow history settings (`[flows]` in the config file, `AF_FLOWS__ENABLED`, `AF_FLOWS__RETENTION_DAYS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FlowHistoryConfig {
-    /// Store every scored flow (`AF_FLOWS__ENABLED`, off by default for now).
+    /// Store every scored flow (on by default; a site that does not hunt can save the work).
     pub enabled: bool,
     /// Days of storage kept; older days are dropped whole.
     pub retention_days: u32,
 }
 
 impl Default for FlowHistoryConfig {
-    /// Off until its write path meets the pipeline's target of 50,000 flows/s on SQLite (measured
-    /// with it on: 41,120; see README "Flow history").
     fn default() -> Self {
-        FlowHistoryConfig { enabled: false, retention_days: 7 }
+        FlowHistoryConfig { enabled: true, retention_days: 7 }
     }
 }
 
@@ -98,6 +97,59 @@ pub struct FlowBatch {
     pub source: String,
     pub token_id: Option<i64>,
     pub flows: Vec<NewFlow>,
+}
+
+/// The SQLite flow history's file: `<name>-flows.db` beside the main `<name>.db` (same URL options),
+/// or a second in-memory database for an in-memory main one. WAL, `synchronous = NORMAL` (a crash of
+/// the machine can lose the last commits of history, never an alert: those are in the main file with
+/// its own sync level) and a 64 MiB page cache for the indexes every flow inserts into.
+pub(crate) async fn open_sqlite_pool(url: &str) -> Result<sqlx::AnyPool> {
+    use sqlx::Executor;
+    let flows_url = sqlite_flows_url(url);
+    let memory = flows_url.contains(":memory:");
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(if memory { 1 } else { 4 })
+        .min_connections(u32::from(memory))
+        .idle_timeout(if memory { None } else { Some(std::time::Duration::from_secs(600)) })
+        .max_lifetime(if memory { None } else { Some(std::time::Duration::from_secs(1800)) })
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA cache_size = -65536; PRAGMA optimize = 0x10002;",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect(&flows_url)
+        .await
+        .map_err(|cause| super::StoreError::Open { url: super::redact_url(&flows_url), cause })
+}
+
+/// The flow history's SQLite URL next to the main one's.
+pub fn sqlite_flows_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let path_start = if base.starts_with("sqlite://") { "sqlite://".len() } else { "sqlite:".len() };
+    let path = &base[path_start.min(base.len())..];
+    if path.is_empty() || path.contains(":memory:") {
+        return "sqlite::memory:".to_string();
+    }
+    let file_start = path.rfind('/').map_or(0, |i| i + 1);
+    let flows_path = match path[file_start..].rfind('.') {
+        Some(dot) if dot > 0 => format!("{}-flows{}", &path[..file_start + dot], &path[file_start + dot..]),
+        _ => format!("{path}-flows"),
+    };
+    let mut out = format!("{}{flows_path}", &base[..path_start.min(base.len())]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
 }
 
 /// PostgreSQL day partitions known to exist (created by this process or found).
@@ -190,11 +242,11 @@ impl Db {
             "CREATE TABLE IF NOT EXISTS flows_d{day} PARTITION OF flows FOR VALUES FROM ({day}) TO ({})",
             day + 1
         );
-        if let Err(e) = sqlx::query(&sql).execute(self.pool()).await {
+        if let Err(e) = sqlx::query(&sql).execute(self.flow_pool()).await {
             // Two creators at once: one wins, the other sees a duplicate type. Check it is there.
             let exists: i64 = sqlx::query("SELECT COUNT(*) AS n FROM pg_class WHERE relname = $1")
                 .bind(format!("flows_d{day}"))
-                .fetch_one(self.pool())
+                .fetch_one(self.flow_pool())
                 .await?
                 .try_get("n")?;
             if exists == 0 {
@@ -205,14 +257,17 @@ impl Db {
         Ok(())
     }
 
-    /// Writes a batch's flows in its transaction.
-    pub(crate) async fn insert_flows(&self, tx: &mut Transaction<'_, Any>, batch: &FlowBatch) -> Result<()> {
+    /// Writes a batch's flows in a transaction of [`Db::flow_pool`].
+    async fn insert_flows(&self, tx: &mut Transaction<'_, Any>, batch: &FlowBatch) -> Result<()> {
         if batch.flows.is_empty() {
             return Ok(());
         }
         let n = batch.flows.len() as i64;
         // Chunks bound the JSON text (about 100 bytes a flow).
-        for chunk in batch.flows.chunks(20_000) {
+        let mut sorted: Vec<&NewFlow> = batch.flows.iter().collect();
+        sorted.sort_unstable_by_key(|f| (f.src, f.at));
+        let sorted: Vec<NewFlow> = sorted.into_iter().cloned().collect();
+        for chunk in sorted.chunks(20_000) {
             let json = rows_json(chunk);
             let sql = match self.backend() {
                 Backend::Sqlite => format!(
@@ -259,7 +314,7 @@ impl Db {
         for day in days {
             self.ensure_flow_partition(day).await?;
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.flow_pool().begin().await?;
         for b in batches {
             self.insert_flows(&mut tx, b).await?;
         }
@@ -269,7 +324,7 @@ impl Db {
 
     /// Stored flows per storage day, oldest first: (day, flows).
     pub async fn flow_days(&self) -> Result<Vec<(i64, i64)>> {
-        let rows = sqlx::query("SELECT day, flows FROM flow_days ORDER BY day").fetch_all(self.pool()).await?;
+        let rows = sqlx::query("SELECT day, flows FROM flow_days ORDER BY day").fetch_all(self.flow_pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("flows")?))).collect()
     }
 
@@ -279,7 +334,7 @@ impl Db {
         let dropped: i64 =
             sqlx::query("SELECT CAST(COALESCE(SUM(flows), 0) AS BIGINT) AS n FROM flow_days WHERE day < $1")
                 .bind(keep_from)
-                .fetch_one(self.pool())
+                .fetch_one(self.flow_pool())
                 .await?
                 .try_get("n")?;
         match self.backend() {
@@ -290,7 +345,7 @@ impl Db {
                      (SELECT COALESCE(MAX(id), 0) + 1 FROM flows)) AS below",
                 )
                 .bind(keep_from)
-                .fetch_one(self.pool())
+                .fetch_one(self.flow_pool())
                 .await?;
                 let below: i64 = row.try_get("below")?;
                 loop {
@@ -298,7 +353,7 @@ impl Db {
                         "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE id < $1 ORDER BY id LIMIT 20000)",
                     )
                     .bind(below)
-                    .execute(self.pool())
+                    .execute(self.flow_pool())
                     .await?
                     .rows_affected();
                     if done == 0 {
@@ -312,19 +367,19 @@ impl Db {
                     "SELECT CAST(c.relname AS TEXT) AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
                      JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'flows'",
                 )
-                .fetch_all(self.pool())
+                .fetch_all(self.flow_pool())
                 .await?;
                 for r in rows {
                     let name: String = r.try_get("name")?;
                     let Some(day) = name.strip_prefix("flows_d").and_then(|d| d.parse::<i64>().ok()) else { continue };
                     if day < keep_from {
-                        sqlx::query(&format!("DROP TABLE IF EXISTS flows_d{day}")).execute(self.pool()).await?;
+                        sqlx::query(&format!("DROP TABLE IF EXISTS flows_d{day}")).execute(self.flow_pool()).await?;
                         self.partitions.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&day);
                     }
                 }
             }
         }
-        sqlx::query("DELETE FROM flow_days WHERE day < $1").bind(keep_from).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM flow_days WHERE day < $1").bind(keep_from).execute(self.flow_pool()).await?;
         Ok(dropped)
     }
 }
@@ -486,7 +541,9 @@ fn where_clause(f: &FlowFilter) -> Sql {
             }
             FlowTerm::Risk(lo, hi) => {
                 let (a, b) = (sql.bind(Bind::Int(i64::from(*lo))), sql.bind(Bind::Int(i64::from(*hi))));
-                format!("risk BETWEEN {a} AND {b}")
+                // The literal lets the planner use the partial index of risky flows (`risk >= 50`).
+                let risky = if *lo >= 50 { "risk >= 50 AND " } else { "" };
+                format!("({risky}risk BETWEEN {a} AND {b})")
             }
             FlowTerm::Threat(list) => in_list(&mut sql, "threat", list.iter().map(|t| Bind::Text(t.clone()))),
             FlowTerm::Alerted(a) => format!("alerted = {}", i64::from(*a)),
@@ -592,7 +649,7 @@ impl Db {
     pub async fn flow_time_range(&self) -> Result<Option<(i64, i64)>> {
         // Two lone aggregates: each reads one end of the time index (together they would scan it).
         let row = sqlx::query("SELECT (SELECT MIN(at) FROM flows) AS lo, (SELECT MAX(at) FROM flows) AS hi")
-            .fetch_one(self.pool())
+            .fetch_one(self.flow_pool())
             .await?;
         let (lo, hi): (Option<i64>, Option<i64>) = (row.try_get("lo")?, row.try_get("hi")?);
         Ok(lo.zip(hi))
@@ -601,7 +658,8 @@ impl Db {
     /// Searches the flows matching `f`: a page in `sort` order (after `cursor`), how many matched,
     /// and a histogram over the range (the filter's, else everything stored). A filter with an
     /// indexed term (an address or network, a destination port, a country, a high risk) is answered
-    /// in one pass over that index, counting at most the newest [`INDEXED_CAP`] matches. Any other is
+    /// in one pass over that index ([`index_for`]), counting at most the newest [`INDEXED_CAP`]
+    /// matches. Any other is
     /// read in time slices, newest first, within `budget`: each slice sized to take about half the
     /// time left. Either
     /// way, when the result does not cover the whole range it says how far back it got
@@ -634,10 +692,11 @@ impl Db {
             _ => until,
         };
         let mut searched_from = until;
-        if uses_an_index(f) {
+        if let Some(index) = index_for(f) {
             // One pass over the term's index, newest first, up to the cap: beyond it the result
             // covers its newest part.
-            let (buckets, oldest) = self.capped_buckets(f, from, until, origin, bucket_ms).await?;
+            let hint = self.hint(index);
+            let (buckets, oldest) = self.capped_buckets(f, from, until, origin, bucket_ms, hint).await?;
             for (k, n) in buckets {
                 *histogram.entry(k).or_default() += n;
                 matched += n;
@@ -645,7 +704,7 @@ impl Db {
             searched_from = if matched >= INDEXED_CAP { oldest.unwrap_or(from) } else { from };
             if newest {
                 let c = cursor.filter(|c| c.key < page_until);
-                page = self.flow_page(f, from, page_until, FlowSort::Newest, c, limit + 1).await?;
+                page = self.flow_page(f, from, page_until, FlowSort::Newest, c, limit + 1, hint).await?;
             }
         } else {
             // Time slices, newest first, growing while they are quick.
@@ -661,8 +720,9 @@ impl Db {
                 if newest && page.len() as i64 <= limit && slice_start < page_until {
                     let need = limit + 1 - page.len() as i64;
                     let c = cursor.filter(|c| c.key < slice_end.min(page_until));
-                    let rows =
-                        self.flow_page(f, slice_start, slice_end.min(page_until), FlowSort::Newest, c, need).await?;
+                    let rows = self
+                        .flow_page(f, slice_start, slice_end.min(page_until), FlowSort::Newest, c, need, self.by_time())
+                        .await?;
                     page.extend(rows);
                 }
                 searched_from = slice_start;
@@ -678,7 +738,7 @@ impl Db {
         }
         let complete = searched_from <= from;
         if !newest {
-            page = self.flow_page(f, searched_from, until, sort, cursor, limit + 1).await?;
+            page = self.flow_page(f, searched_from, until, sort, cursor, limit + 1, "").await?;
         }
         let next = if page.len() as i64 > limit {
             page.truncate(limit as usize);
@@ -700,6 +760,24 @@ impl Db {
         })
     }
 
+    /// SQLite plans a time range given as parameters without knowing how narrow it is, and for a
+    /// term without an index may scan the whole table; a slice names the time index.
+    fn by_time(&self) -> &'static str {
+        self.hint(Some("flows_by_time"))
+    }
+
+    /// ` INDEXED BY <index>` on SQLite; nothing on PostgreSQL, which plans with the values.
+    fn hint(&self, index: Option<&'static str>) -> &'static str {
+        match (self.backend(), index) {
+            (Backend::Sqlite, Some("flows_by_time")) => " INDEXED BY flows_by_time",
+            (Backend::Sqlite, Some("flows_by_src")) => " INDEXED BY flows_by_src",
+            (Backend::Sqlite, Some("flows_by_dst")) => " INDEXED BY flows_by_dst",
+            (Backend::Sqlite, Some("flows_by_risk")) => " INDEXED BY flows_by_risk",
+            (Backend::Sqlite, Some("flows_by_dport")) => " INDEXED BY flows_by_dport",
+            _ => "",
+        }
+    }
+
     /// The newest [`INDEXED_CAP`] matching flows of `[lo, hi)` per bucket, and the oldest time among
     /// them.
     async fn capped_buckets(
@@ -709,6 +787,7 @@ impl Db {
         hi: i64,
         origin: i64,
         bucket_ms: i64,
+        hint: &str,
     ) -> Result<(Vec<(i64, u64)>, Option<i64>)> {
         let mut sql = where_clause(f);
         let (a, b) = (sql.bind(Bind::Int(lo)), sql.bind(Bind::Int(hi)));
@@ -717,10 +796,10 @@ impl Db {
         let (o, w) = (sql.bind(Bind::Int(origin)), sql.bind(Bind::Int(bucket_ms)));
         let text = format!(
             "SELECT CAST((at - {o}) / {w} AS BIGINT) AS k, COUNT(*) AS n, MIN(at) AS oldest FROM \
-             (SELECT at FROM flows{} ORDER BY at DESC LIMIT {cap}) AS m GROUP BY k",
+             (SELECT at FROM flows{hint}{} ORDER BY at DESC LIMIT {cap}) AS m GROUP BY k",
             sql.text
         );
-        let rows = sql.query(&text).fetch_all(self.pool()).await?;
+        let rows = sql.query(&text).fetch_all(self.flow_pool()).await?;
         let mut oldest: Option<i64> = None;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -731,7 +810,8 @@ impl Db {
         Ok((out, oldest))
     }
 
-    /// Matching flows of `[lo, hi)` per bucket: (bucket index from `origin`, flows).
+    /// Matching flows of `[lo, hi)` per bucket: (bucket index from `origin`, flows), read through the
+    /// time index (a slice of a search without an indexed term).
     async fn flow_buckets(
         &self,
         f: &FlowFilter,
@@ -744,13 +824,18 @@ impl Db {
         let (a, b) = (sql.bind(Bind::Int(lo)), sql.bind(Bind::Int(hi)));
         sql.and(&format!("at >= {a} AND at < {b}"));
         let (o, w) = (sql.bind(Bind::Int(origin)), sql.bind(Bind::Int(bucket_ms)));
-        let text =
-            format!("SELECT CAST((at - {o}) / {w} AS BIGINT) AS k, COUNT(*) AS n FROM flows{} GROUP BY k", sql.text);
-        let rows = sql.query(&text).fetch_all(self.pool()).await?;
+        let text = format!(
+            "SELECT CAST((at - {o}) / {w} AS BIGINT) AS k, COUNT(*) AS n FROM flows{}{} GROUP BY k",
+            self.by_time(),
+            sql.text
+        );
+        let rows = sql.query(&text).fetch_all(self.flow_pool()).await?;
         rows.iter().map(|r| Ok((r.try_get("k")?, r.try_get::<i64, _>("n")?.max(0) as u64))).collect()
     }
 
-    /// Up to `limit` matching flows of `[lo, hi)` in `sort` order, after `cursor`.
+    /// Up to `limit` matching flows of `[lo, hi)` in `sort` order, after `cursor`, read through the
+    /// index `hint` names (`""`: the planner's choice).
+    #[allow(clippy::too_many_arguments)]
     async fn flow_page(
         &self,
         f: &FlowFilter,
@@ -759,6 +844,7 @@ impl Db {
         sort: FlowSort,
         cursor: Option<FlowCursor>,
         limit: i64,
+        hint: &str,
     ) -> Result<Vec<FlowRecord>> {
         let mut sql = where_clause(f);
         let (a, b) = (sql.bind(Bind::Int(lo)), sql.bind(Bind::Int(hi)));
@@ -775,8 +861,8 @@ impl Db {
             sql.and(&format!("({key} {cmp} {k} OR ({key} = {k} AND id {cmp} {i}))"));
         }
         let lim = sql.bind(Bind::Int(limit.max(1)));
-        let text = format!("SELECT {READ_COLUMNS} FROM flows{} ORDER BY {order} LIMIT {lim}", sql.text);
-        let rows = sql.query(&text).fetch_all(self.pool()).await?;
+        let text = format!("SELECT {READ_COLUMNS} FROM flows{hint}{} ORDER BY {order} LIMIT {lim}", sql.text);
+        let rows = sql.query(&text).fetch_all(self.flow_pool()).await?;
         rows.iter().map(record_of).collect()
     }
 
@@ -802,7 +888,7 @@ impl Db {
              GROUP BY {column} ORDER BY n DESC, bytes DESC LIMIT {lim}",
             sql.text
         );
-        let rows = sql.query(&text).fetch_all(self.pool()).await?;
+        let rows = sql.query(&text).fetch_all(self.flow_pool()).await?;
         rows.iter()
             .map(|r| {
                 let v = match column {
@@ -824,18 +910,39 @@ pub const INDEXED_CAP: u64 = 50_000;
 
 /// Whether a term narrows the search through an index (`(src|dst|dport|risk|cc, at)`): then one pass
 /// over that index answers; otherwise the time index is read slice by slice.
-fn uses_an_index(f: &FlowFilter) -> bool {
-    f.terms.iter().any(|(t, negated)| {
-        !negated
-            && match t {
-                FlowTerm::Addr(_, nets) => {
-                    !nets.is_empty() && nets.iter().all(|&(ip, p)| p >= if ip.is_ipv4() { 8 } else { 32 })
-                }
-                FlowTerm::Port(Side::Dst, _) | FlowTerm::Country(_) => true,
-                FlowTerm::Risk(lo, _) => *lo >= 50,
-                _ => false,
+/// The index that narrows a search most, when a term has one: `Some(Some(name))` to name it to
+/// SQLite, `Some(None)` for either address (SQLite reads both address indexes and merges them),
+/// `None` when no term has an index (the time index is read slice by slice). Named because SQLite
+/// plans with the parameters' values unknown: asked for the newest matches it would otherwise walk a
+/// common port's index in time order and read every row for a rare term.
+fn index_for(f: &FlowFilter) -> Option<Option<&'static str>> {
+    // One network or port range per term (an OR of several is left to the planner, which reads the
+    // index once per value).
+    let narrow = |nets: &[(IpAddr, u8)], v4: u8, v6: u8| {
+        nets.len() == 1 && nets.iter().all(|&(ip, p)| p >= if ip.is_ipv4() { v4 } else { v6 })
+    };
+    let positive = || f.terms.iter().filter(|(_, negated)| !negated).map(|(t, _)| t);
+    // From the most selective kind of term to the least.
+    let rank = |t: &FlowTerm| -> Option<(u8, Option<&'static str>)> {
+        match t {
+            FlowTerm::Addr(Side::Src, n) if narrow(n, 24, 64) => Some((0, Some("flows_by_src"))),
+            FlowTerm::Addr(Side::Dst, n) if narrow(n, 24, 64) => Some((0, Some("flows_by_dst"))),
+            FlowTerm::Addr(Side::Any, n) if narrow(n, 24, 64) => Some((1, None)),
+            FlowTerm::Risk(lo, _) if *lo >= 50 => Some((2, Some("flows_by_risk"))),
+            FlowTerm::Port(Side::Dst, r) if r.len() == 1 => Some((3, Some("flows_by_dport"))),
+            FlowTerm::Port(Side::Dst, _) => Some((3, None)),
+            FlowTerm::Addr(Side::Src, n) if narrow(n, 8, 32) => Some((4, Some("flows_by_src"))),
+            FlowTerm::Addr(Side::Dst, n) if narrow(n, 8, 32) => Some((4, Some("flows_by_dst"))),
+            FlowTerm::Addr(Side::Any, n) if narrow(n, 8, 32) => Some((5, None)),
+            FlowTerm::Addr(_, n)
+                if !n.is_empty() && n.iter().all(|&(ip, p)| p >= if ip.is_ipv4() { 8 } else { 32 }) =>
+            {
+                Some((6, None))
             }
-    })
+            _ => None,
+        }
+    };
+    positive().filter_map(rank).min_by_key(|r| r.0).map(|r| r.1)
 }
 
 fn sort_key(sort: FlowSort, f: &FlowRecord) -> i64 {
@@ -908,6 +1015,16 @@ mod tests {
         assert_eq!(bucket_width(DAY_MS, 48), 1_800_000);
         assert_eq!(bucket_width(7 * DAY_MS, 48), 6 * 3_600_000);
         assert_eq!(bucket_width(0, 48), 60_000);
+    }
+
+    #[test]
+    fn the_flow_history_file_sits_beside_the_main_one() {
+        let u = sqlite_flows_url;
+        assert_eq!(u("sqlite://var/anomalyforge.db?mode=rwc"), "sqlite://var/anomalyforge-flows.db?mode=rwc");
+        assert_eq!(u("sqlite:///tmp/x/a.b/data"), "sqlite:///tmp/x/a.b/data-flows");
+        assert_eq!(u("sqlite:test.db"), "sqlite:test-flows.db");
+        assert_eq!(u("sqlite::memory:"), "sqlite::memory:");
+        assert_eq!(u("sqlite://.hidden"), "sqlite://.hidden-flows");
     }
 
     #[test]

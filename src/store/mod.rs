@@ -28,6 +28,8 @@ use std::time::Duration;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+/// The SQLite flow history's own file ([`flows`]).
+static SQLITE_FLOW_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite_flows");
 
 /// How hard SQLite makes each commit durable (`sqlite_synchronous`). In WAL mode:
 /// - `full` (the default): the write-ahead log is synced to disk at every commit, so every batch the
@@ -106,6 +108,8 @@ pub struct Db {
     sessions_changed: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// PostgreSQL day partitions of `flows` known to exist ([`flows`]).
     partitions: flows::Partitions,
+    /// SQLite: the flow history's own database file ([`flows`]); PostgreSQL: `None` (the main pool).
+    flow_pool: Option<AnyPool>,
 }
 
 /// The URL with any password replaced, for logs and error messages.
@@ -189,11 +193,16 @@ impl Db {
             .connect(url)
             .await
             .map_err(|cause| StoreError::Open { url: redact_url(url), cause })?;
+        let flow_pool = match backend {
+            Backend::Sqlite => Some(flows::open_sqlite_pool(url).await?),
+            Backend::Postgres => None,
+        };
         Ok(Db {
             pool,
             backend,
             sessions_changed: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
             partitions: flows::Partitions::default(),
+            flow_pool,
         })
     }
 
@@ -212,6 +221,9 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        if let Some(flows) = &self.flow_pool {
+            SQLITE_FLOW_MIGRATIONS.run(flows).await?;
+        }
         Ok(())
     }
 
@@ -226,6 +238,9 @@ impl Db {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA optimize = 0x10002").execute(&self.pool).await?;
         }
+        if let Some(flows) = &self.flow_pool {
+            sqlx::query("PRAGMA optimize = 0x10002").execute(flows).await?;
+        }
         Ok(())
     }
 
@@ -239,12 +254,20 @@ impl Db {
         &self.pool
     }
 
+    /// The pool of the flow history: its own SQLite file, or the main PostgreSQL database.
+    pub fn flow_pool(&self) -> &AnyPool {
+        self.flow_pool.as_ref().unwrap_or(&self.pool)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
     pub async fn close(&self) {
-        self.pool.close().await
+        self.pool.close().await;
+        if let Some(flows) = &self.flow_pool {
+            flows.close().await;
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod assets;
 pub mod auth;
 pub mod drift;
+pub mod hunt;
 pub mod kpi;
 pub mod models;
 pub mod playbooks;

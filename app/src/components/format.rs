@@ -3,6 +3,19 @@
 /// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (one definition, in the domain).
 pub use anomalyforge::calendar::utc_minute as utc;
 
+/// A count with thousands separators: `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -13,5 +26,9 @@ mod tests {
         assert_eq!(utc(951_782_400_000), "2000-02-29 00:00 UTC");
         assert_eq!(utc(1_795_254_300_000), "2026-11-21 09:45 UTC");
         assert_eq!(utc(-60_000), "1969-12-31 23:59 UTC");
+        assert_eq!(
+            (grouped(0), grouped(999), grouped(1_000), grouped(1_234_567)),
+            ("0".into(), "999".into(), "1,000".into(), "1,234,567".into())
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assets;
 pub mod exec;
 pub mod home;
+pub mod hunt;
 pub mod login;
 pub mod models;
 pub mod not_found;

@@ -8,7 +8,7 @@ use crate::api::models::{
     get_retrain_status, load_models_overview, load_site_sample, ActivateVersion, StartLearning, StartRetrain,
 };
 use crate::components::errors::PanelErrors;
-use crate::components::format::utc;
+use crate::components::format::{grouped, utc};
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use crate::components::worldmap::ChartView;
@@ -542,20 +542,7 @@ fn SiteBaselineView(baseline: SiteBaseline) -> impl IntoView {
 /// Behaviour-detector thresholds this version uses, raised by analysts' false positives.
 #[component]
 fn BehaviourThresholds(thresholds: Vec<BehaviourThreshold>) -> impl IntoView {
-    let value = |v: f64| {
-        if v.fract() != 0.0 {
-            return format!("{v:.2}");
-        }
-        let digits = format!("{v:.0}");
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let value = |v: f64| if v.fract() != 0.0 || v < 0.0 { format!("{v:.2}") } else { grouped(v as u64) };
     let opt = move |v: Option<f64>| v.map_or("—".to_string(), value);
     view! {
         <h3>"Behaviour thresholds from analysts' feedback"</h3>
