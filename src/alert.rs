@@ -14,6 +14,8 @@ pub enum Detector {
     /// A host-behaviour detector: a pattern of many connections over time (beaconing, scanning,
     /// brute force, volume).
     Behaviour,
+    /// A threat-intel indicator matched the traffic's source or target ([`INTEL_THREAT`]).
+    Intel,
 }
 
 impl Detector {
@@ -22,10 +24,11 @@ impl Detector {
             Detector::Ml => "ml",
             Detector::Signature => "signature",
             Detector::Behaviour => "behaviour",
+            Detector::Intel => "intel",
         }
     }
 
-    pub const ALL: [Detector; 3] = [Detector::Ml, Detector::Signature, Detector::Behaviour];
+    pub const ALL: [Detector; 4] = [Detector::Ml, Detector::Signature, Detector::Behaviour, Detector::Intel];
 
     pub fn parse(s: &str) -> Option<Detector> {
         Detector::ALL.into_iter().find(|d| d.as_str() == s)
@@ -70,6 +73,9 @@ impl Severity {
 /// Threat key of alerts raised by signatures (they carry the rule text instead of a model class).
 pub const SIGNATURE_THREAT: &str = "signature";
 
+/// Threat key of alerts raised by a threat-intel match ([`Detector::Intel`]).
+pub const INTEL_THREAT: &str = "intel_match";
+
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -84,7 +90,7 @@ pub struct Alert {
     pub dst_port: Option<i64>,
     /// IANA protocol number.
     pub protocol: Option<i64>,
-    /// The engine's threat key, or [`SIGNATURE_THREAT`].
+    /// The engine's threat key, a behaviour detector's, [`SIGNATURE_THREAT`] or [`INTEL_THREAT`].
     pub threat: String,
     /// 0–100.
     pub risk: i64,

@@ -23,16 +23,19 @@ pub enum TokenScope {
     Read,
     /// Manage API tokens (`/api/v1/tokens`).
     Admin,
+    /// Import threat intel (`POST /api/v1/intel/{source}`).
+    Intel,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 3] = [TokenScope::Ingest, TokenScope::Read, TokenScope::Admin];
+    pub const ALL: [TokenScope; 4] = [TokenScope::Ingest, TokenScope::Read, TokenScope::Admin, TokenScope::Intel];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TokenScope::Ingest => "ingest",
             TokenScope::Read => "read",
             TokenScope::Admin => "admin",
+            TokenScope::Intel => "intel",
         }
     }
 
@@ -46,6 +49,7 @@ impl TokenScope {
             TokenScope::Ingest => "send flows and logs",
             TokenScope::Read => "read alerts, flows and metrics",
             TokenScope::Admin => "create and revoke API tokens",
+            TokenScope::Intel => "import threat intel",
         }
     }
 
@@ -83,7 +87,7 @@ impl TokenScopes {
         let mut out = TokenScopes::default();
         for name in list.split([',', ' ']).map(str::trim).filter(|n| !n.is_empty()) {
             let s = TokenScope::parse(name)
-                .ok_or_else(|| format!("Unknown token scope `{name}`: use ingest, read or admin."))?;
+                .ok_or_else(|| format!("Unknown token scope `{name}`: use ingest, read, admin or intel."))?;
             out.0 |= s.bit();
         }
         Ok(out)
@@ -194,7 +198,7 @@ mod tests {
         assert!(TokenScopes::parse("").unwrap().is_empty());
         assert_eq!(
             TokenScopes::parse("ingest,write").unwrap_err(),
-            "Unknown token scope `write`: use ingest, read or admin."
+            "Unknown token scope `write`: use ingest, read, admin or intel."
         );
         let json = serde_json::to_string(&TokenScopes::of(&[TokenScope::Admin, TokenScope::Ingest])).unwrap();
         assert_eq!(json, r#"["ingest","admin"]"#);

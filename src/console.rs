@@ -563,6 +563,7 @@ pub struct AlertDetail {
 pub fn threat_title(key: &str) -> String {
     match key {
         crate::alert::SIGNATURE_THREAT => "Signature match".to_string(),
+        crate::alert::INTEL_THREAT => "Threat-intel match".to_string(),
         crate::playbook::UNKNOWN_ANOMALY => "Unknown anomaly".to_string(),
         k => crate::threat::Threat::ALL
             .into_iter()
@@ -574,14 +575,14 @@ pub fn threat_title(key: &str) -> String {
 }
 
 /// Every threat key an alert can carry, for filter lists: the engine's attack types, the behaviour
-/// detectors' types, then `unknown_anomaly` and `signature`.
+/// detectors' types, then `unknown_anomaly`, `signature` and `intel_match`.
 pub fn threat_keys() -> Vec<&'static str> {
     crate::threat::Threat::ALL
         .into_iter()
         .filter(|t| t.is_attack())
         .map(|t| t.name())
         .chain(crate::threat::BehaviourThreat::ALL.map(|t| t.name()))
-        .chain([crate::playbook::UNKNOWN_ANOMALY, crate::alert::SIGNATURE_THREAT])
+        .chain([crate::playbook::UNKNOWN_ANOMALY, crate::alert::SIGNATURE_THREAT, crate::alert::INTEL_THREAT])
         .collect()
 }
 

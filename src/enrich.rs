@@ -5,6 +5,10 @@
 //! Assets and reports live in the database and are edited by people; the enricher keeps a snapshot of
 //! both and reloads it when it is older than [`REFRESH`] or after [`Enricher::invalidate`] (called by
 //! the pages that edit them), so a batch never waits on more than one small query.
+//!
+//! Threat intel's active address and network indicators ([`IntelSet`]) can be many (a feed lists
+//! hundreds of thousands), so they are reloaded only after an edit or every [`INTEL_REFRESH`]: an
+//! indicator expires for matching at most that long after its time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -17,6 +21,7 @@ use serde_json::json;
 
 use crate::asset::Criticality;
 use crate::geoip::GeoIp;
+use crate::intel::matcher::{IndicatorRef, IntelSet};
 use crate::store::alerts::NewAlert;
 use crate::store::assets::AssetRef;
 use crate::store::reports::IntelRef;
@@ -24,6 +29,8 @@ use crate::store::{Db, StoreError};
 
 /// Snapshot age after which assets and reports are reloaded.
 pub const REFRESH: Duration = Duration::from_secs(5);
+/// Age after which the intel indicators are reloaded.
+pub const INTEL_REFRESH: Duration = Duration::from_secs(60);
 
 /// Latitude and longitude (degrees) per ISO alpha-2 country code.
 pub type Centroids = HashMap<String, (f64, f64)>;
@@ -44,11 +51,22 @@ pub struct Enricher {
     internal: Vec<IpNet>,
     snapshot: RwLock<Snapshot>,
     stale: AtomicBool,
+    /// The active address and network indicators, and when they were loaded.
+    intel: RwLock<(Arc<IntelSet>, Option<Instant>)>,
+    intel_stale: AtomicBool,
 }
 
 impl Enricher {
     pub fn new(geo: Arc<GeoIp>, centroids: Centroids, internal: Vec<IpNet>) -> Enricher {
-        Enricher { geo, centroids, internal, snapshot: RwLock::new(Snapshot::default()), stale: AtomicBool::new(true) }
+        Enricher {
+            geo,
+            centroids,
+            internal,
+            snapshot: RwLock::new(Snapshot::default()),
+            stale: AtomicBool::new(true),
+            intel: RwLock::new((Arc::new(IntelSet::default()), None)),
+            intel_stale: AtomicBool::new(true),
+        }
     }
 
     /// Inside the configured internal networks.
@@ -64,13 +82,39 @@ impl Enricher {
         self.geo.country(ip)
     }
 
-    /// Makes the next batch reload assets, reports and suppression rules (after a person edited them).
+    /// Makes the next batch reload assets, reports, suppression rules and intel (after a person
+    /// edited them).
     pub fn invalidate(&self) {
         self.stale.store(true, Ordering::Relaxed);
+        self.intel_stale.store(true, Ordering::Relaxed);
     }
 
-    /// Reloads assets and reports if the snapshot is stale.
+    /// The active address and network indicators as last loaded.
+    pub fn intel(&self) -> Arc<IntelSet> {
+        self.intel.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// Installs an intel set (tests and tools that match without a database).
+    pub fn set_intel(&self, set: IntelSet) {
+        *self.intel.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(set), Some(Instant::now()));
+        self.intel_stale.store(false, Ordering::Relaxed);
+    }
+
+    async fn refresh_intel_if_stale(&self, db: &Db) -> Result<(), StoreError> {
+        let old = self.intel.read().unwrap_or_else(|e| e.into_inner()).1.is_none_or(|t| t.elapsed() >= INTEL_REFRESH);
+        let stale = self.intel_stale.swap(false, Ordering::Relaxed);
+        if !old && !stale {
+            return Ok(());
+        }
+        let set = IntelSet::new(db.active_intel(crate::store::now_ms()).await?);
+        tracing::debug!(indicators = set.len(), "intel indicators loaded for matching");
+        *self.intel.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(set), Some(Instant::now()));
+        Ok(())
+    }
+
+    /// Reloads assets and reports if the snapshot is stale, and the intel indicators if theirs is.
     pub async fn refresh_if_stale(&self, db: &Db) -> Result<(), StoreError> {
+        self.refresh_intel_if_stale(db).await?;
         let old = self.snapshot.read().unwrap_or_else(|e| e.into_inner()).loaded.is_none_or(|t| t.elapsed() >= REFRESH);
         // Cleared before loading, whichever reason reloads: an edit made during the load marks the
         // new snapshot stale again, and one made before it is in the snapshot.
@@ -122,7 +166,15 @@ impl Enricher {
         let intel = [(src, "source"), (dst, "destination")]
             .into_iter()
             .find_map(|(ip, side)| ip.and_then(|ip| snap.intel.get(&ip)).map(|r| (r.clone(), side)));
-        Context { country, lat_lon, asset_ip, criticality, intel }
+        drop(snap);
+        let set = self.intel();
+        let listed = [(src, "source"), (dst, "destination")]
+            .into_iter()
+            .filter_map(|(ip, side)| Some((set.lookup(ip?)?.clone(), side)))
+            .max_by_key(|(r, side)| (r.confidence, *side == "source"))
+            // A confirmed report already weighs the risk through `intel`; its listing would count it twice.
+            .filter(|(r, _)| !(r.source == crate::intel::catalog::REPORTS_SOURCE && intel.is_some()));
+        Context { country, lat_lon, asset_ip, criticality, intel, listed }
     }
 
     /// Fills in geo, asset and intel, and weighs the risk by them. The risk before is kept in
@@ -142,13 +194,25 @@ impl Enricher {
                 json!({ "ip": ip.to_string(), "criticality": c.as_str(), "risk_before": base.round(), "risk_after": after_asset.round() }),
             );
         }
-        let risk = ctx.weigh(base);
+        let after_report = ctx.weigh_reports(after_asset);
+        // An intel alert's own risk already comes from its listing.
+        let risk = if a.detector == crate::alert::Detector::Intel { after_report } else { ctx.weigh(base) };
+        if let (Some((r, side)), true) = (&ctx.listed, a.detector != crate::alert::Detector::Intel) {
+            extra.insert(
+                "intel_match".into(),
+                json!({
+                    "indicator_id": r.id, "indicator": r.value, "source": r.source, "source_id": r.source_id,
+                    "confidence": r.confidence, "description": r.description, "matched": side,
+                    "risk_before": after_report.round(), "risk_after": risk.round(),
+                }),
+            );
+        }
         if let Some((r, side)) = &ctx.intel {
             extra.insert(
                 "intel".into(),
                 json!({
                     "report_id": r.report_id, "category": r.category.as_str(), "status": r.status.as_str(),
-                    "reports": r.reports, "matched": side, "risk_before": after_asset.round(), "risk_after": risk.round(),
+                    "reports": r.reports, "matched": side, "risk_before": after_asset.round(), "risk_after": after_report.round(),
                 }),
             );
         }
@@ -184,17 +248,28 @@ pub struct Context {
     pub criticality: Option<Criticality>,
     /// The report that names the source or target, and which of the two it names.
     pub intel: Option<(IntelRef, &'static str)>,
+    /// The most confident threat-intel indicator listing the source or target, and which it lists.
+    pub listed: Option<(IndicatorRef, &'static str)>,
 }
 
 impl Context {
-    /// A detector's 0–100 risk after asset criticality and intel.
+    /// A detector's 0–100 risk after asset criticality, employee reports and threat intel.
     pub fn weigh(&self, risk: f32) -> f32 {
-        let r = self.criticality.map_or(risk, |c| c.weigh(risk));
-        let r = match &self.intel {
-            Some((report, _)) => r + (100.0 - r) * report.status.risk_shift(),
+        let r = self.weigh_reports(self.criticality.map_or(risk, |c| c.weigh(risk)));
+        let r = match &self.listed {
+            // A listing raises the risk by up to half the way to 100, as far as the source is trusted.
+            Some((listing, _)) => r + (100.0 - r) * 0.5 * f32::from(listing.confidence) / 100.0,
             None => r,
         };
         r.clamp(0.0, 100.0)
+    }
+
+    /// The risk after employee reports only.
+    fn weigh_reports(&self, r: f32) -> f32 {
+        match &self.intel {
+            Some((report, _)) => (r + (100.0 - r) * report.status.risk_shift()).clamp(0.0, 100.0),
+            None => r,
+        }
     }
 }
 

@@ -91,6 +91,24 @@ pub fn explain(alert: &Alert) -> Explanation {
                 });
             }
         }
+        Detector::Intel => {
+            let m = reasons.get("intel_match");
+            let text = |k: &str| m.and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or("");
+            let (value, source) = (text("indicator"), text("source"));
+            let side = if text("matched") == "source" { "source" } else { "target" };
+            out.headline = format!("The {side} address is listed by the threat-intel source “{source}” as {value}.");
+            if let Some(c) = m.and_then(|m| m.get("confidence")).and_then(Value::as_i64) {
+                out.reasons.push(format!("The source rates this indicator at {c} % confidence."));
+            }
+            if !text("description").is_empty() {
+                out.reasons.push(format!("The source says: {}.", text("description").trim_end_matches('.')));
+            }
+            if m.and_then(|m| m.get("retro")).and_then(Value::as_bool) == Some(true) {
+                out.reasons.push(
+                    "Found by a retro-hunt: the indicator was imported after this traffic, and the stored flows were searched for it.".to_string(),
+                );
+            }
+        }
         Detector::Behaviour => {
             // The detector wrote its reasons in plain words with the numbers (`crate::behaviour`).
             let summary = reasons.get("summary").and_then(Value::as_str).unwrap_or("");
@@ -196,6 +214,7 @@ pub fn explain(alert: &Alert) -> Explanation {
             Detector::Ml => "Risk from the detection models".to_string(),
             Detector::Signature => "Risk from the signature's severity".to_string(),
             Detector::Behaviour => "Risk from the behaviour detector (how clear the pattern is)".to_string(),
+            Detector::Intel => "Risk from the intel source's confidence".to_string(),
         },
         risk: base,
     });
@@ -223,6 +242,21 @@ pub fn explain(alert: &Alert) -> Explanation {
         if let Some(after) = i.get("risk_after").and_then(Value::as_f64) {
             out.risk_steps.push(RiskStep {
                 what: format!("Raised because employees reported the {side}"),
+                risk: after.round() as i64,
+            });
+        }
+    }
+    if let (Some(m), false) = (reasons.get("intel_match"), alert.detector == Detector::Intel) {
+        let text = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+        out.reasons.push(format!(
+            "The threat-intel source “{}” lists the {} address as {}.",
+            text("source"),
+            if text("matched") == "source" { "source" } else { "target" },
+            text("indicator")
+        ));
+        if let Some(after) = m.get("risk_after").and_then(Value::as_f64) {
+            out.risk_steps.push(RiskStep {
+                what: format!("Raised because “{}” lists it", text("source")),
                 risk: after.round() as i64,
             });
         }

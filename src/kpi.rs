@@ -451,6 +451,7 @@ pub const NO_COUNTRY: &str = "ZZ";
 pub fn threat_label(key: &str) -> String {
     match key {
         crate::alert::SIGNATURE_THREAT => "Suricata signature".to_string(),
+        crate::alert::INTEL_THREAT => "Threat-intel match".to_string(),
         crate::playbook::UNKNOWN_ANOMALY => "Unknown anomaly".to_string(),
         _ => crate::threat::Threat::ALL
             .into_iter()

@@ -31,7 +31,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crate::alert::{Detector, SIGNATURE_THREAT};
+use crate::alert::{Detector, INTEL_THREAT, SIGNATURE_THREAT};
 use crate::baseline::sample::SiteSample;
 use crate::behaviour::{Behaviour, Finding};
 use crate::config::Config;
@@ -42,6 +42,7 @@ use crate::enrich::Enricher;
 use crate::flow::{feature_index, FiveTuple, Flow};
 use crate::hub::LiveHub;
 use crate::ingest::{time, SignatureAlert};
+use crate::intel::matcher::IndicatorRef;
 use crate::metrics::Metrics;
 use crate::model_registry::EngineSlot;
 use crate::playbook::UNKNOWN_ANOMALY;
@@ -495,6 +496,13 @@ fn prepare(
     type GroupKey = (Option<IpAddr>, Option<IpAddr>, &'static str);
     let mut groups: HashMap<GroupKey, Group> = HashMap::new();
     let mut flows = Vec::with_capacity(if store_flows { batch.flows.len() } else { 0 });
+    // Threat intel: flows to or from a listed address. (source, target, indicator) → (first, last,
+    // flows, the listing, which end it lists) for flows no other detector alerted on; every match
+    // counts as a hit of its indicator.
+    let intel = enricher.intel();
+    type Listed = (i64, i64, i64, IndicatorRef, &'static str, FiveTuple);
+    let mut listed: HashMap<(IpAddr, IpAddr, i64), Listed> = HashMap::new();
+    let mut intel_hits: HashMap<i64, (i64, i64)> = HashMap::new();
     for (i, (f, v)) in batch.flows.iter().zip(verdicts).enumerate() {
         let at = seen_at(f.timestamp.as_deref(), now);
         let country = f.five_tuple.and_then(|t| enricher.country_code(t.src_ip));
@@ -506,6 +514,21 @@ fn prepare(
                 if enricher.is_internal(ip) {
                     let e = assets_seen.entry(ip).or_insert(at);
                     *e = (*e).max(at);
+                }
+            }
+            if !intel.is_empty() {
+                let hit = [(t.src_ip, "source"), (t.dst_ip, "destination")]
+                    .into_iter()
+                    .filter_map(|(ip, side)| Some((intel.lookup(ip)?, side)))
+                    .max_by_key(|(r, side)| (r.confidence, *side == "source"));
+                if let Some((r, side)) = hit {
+                    let h = intel_hits.entry(r.id).or_insert((0, at));
+                    (h.0, h.1) = (h.0 + 1, h.1.max(at));
+                    if !v.alert {
+                        let e =
+                            listed.entry((t.src_ip, t.dst_ip, r.id)).or_insert_with(|| (at, at, 0, r.clone(), side, t));
+                        (e.0, e.1, e.2) = (e.0.min(at), e.1.max(at), e.2 + 1);
+                    }
                 }
             }
         }
@@ -574,6 +597,12 @@ fn prepare(
         a.risk_sum = a.risk * a.count;
         a
     }));
+    signatures.extend(listed.into_values().map(|(first, last, n, r, side, t)| {
+        let mut a = intel_alert(&r, side, t, first, last, n, false);
+        enricher.enrich(&mut a);
+        a.risk_sum = a.risk * a.count;
+        a
+    }));
     signatures = merge_detections(signatures, window_ms);
     alerts.extend(signatures);
     // Suppression rules absorb whole alerts (all their detections), counted on the rule.
@@ -621,6 +650,11 @@ fn prepare(
             stats: BatchStats::default(),
             dedup_window_ms: window_ms,
             suppressed,
+            intel_hits: {
+                let mut hits: Vec<(i64, i64, i64)> = intel_hits.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
+                hits.sort_unstable();
+                hits
+            },
         },
         flows: FlowBatch {
             day: crate::store::flows::day_of(now),
@@ -767,6 +801,46 @@ pub fn behaviour_alert(f: &Finding, now: i64) -> NewAlert {
         detector: Detector::Behaviour,
         signature: None,
         reasons: f.reasons().to_string(),
+        features: "[]".into(),
+        ..NewAlert::blank()
+    }
+}
+
+/// An alert from flows of one source and target that a threat-intel indicator lists: `count` flows
+/// from `first` to `last` (Unix ms). `retro` marks one found by searching the stored flows after the
+/// indicator was imported.
+pub fn intel_alert(
+    r: &IndicatorRef,
+    side: &'static str,
+    t: FiveTuple,
+    first: i64,
+    last: i64,
+    count: i64,
+    retro: bool,
+) -> NewAlert {
+    let risk = i64::from(r.risk());
+    let reasons = json!({
+        "intel_match": {
+            "indicator_id": r.id, "indicator": r.value, "source": r.source, "source_id": r.source_id,
+            "confidence": r.confidence, "description": r.description, "matched": side, "retro": retro,
+        },
+    });
+    NewAlert {
+        seen_at: first,
+        last_seen: last.max(first),
+        count: count.max(1),
+        src_ip: Some(t.src_ip.to_string()),
+        src_port: Some(i64::from(t.src_port)),
+        dst_ip: Some(t.dst_ip.to_string()),
+        dst_port: Some(i64::from(t.dst_port)),
+        protocol: Some(i64::from(t.protocol)),
+        threat: INTEL_THREAT.to_string(),
+        risk,
+        risk_sum: risk * count.max(1),
+        base_risk: risk,
+        detector: Detector::Intel,
+        signature: Some(format!("{} listed by {}", r.value, r.source)),
+        reasons: reasons.to_string(),
         features: "[]".into(),
         ..NewAlert::blank()
     }

@@ -81,6 +81,7 @@ pub fn threat_choices() -> Vec<(&'static str, &'static str)> {
         .chain(crate::threat::BehaviourThreat::ALL.map(|t| (t.name(), t.title())))
         .chain([
             (crate::alert::SIGNATURE_THREAT, "Suricata signature alert"),
+            (crate::alert::INTEL_THREAT, "Threat-intel match"),
             (crate::playbook::UNKNOWN_ANOMALY, "Unknown anomaly (no attack class)"),
         ])
         .collect()

@@ -80,7 +80,7 @@ pub fn token_name(raw: &str) -> Result<String, FieldError> {
 pub fn token_scopes(raw: &str) -> Result<crate::api_token::TokenScopes, FieldError> {
     let scopes = crate::api_token::TokenScopes::parse(raw).map_err(|m| FieldError::new("scopes", m))?;
     if scopes.is_empty() {
-        return Err(FieldError::new("scopes", "Choose what the token may do: ingest, read or admin."));
+        return Err(FieldError::new("scopes", "Choose what the token may do: ingest, read, admin or intel."));
     }
     Ok(scopes)
 }

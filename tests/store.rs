@@ -40,6 +40,8 @@ on_both_backends!(
     console_queue_filters_groups_and_overview,
     reports_are_queued_by_address_and_decided_together,
     flows_are_stored_searched_and_dropped_by_whole_days,
+    threat_intel_is_imported_retro_hunted_checked_and_expired,
+    confirmed_reports_are_an_intel_source,
 );
 
 fn new_user(name: &str, role: Role) -> NewUser {
@@ -1247,4 +1249,131 @@ async fn flows_are_stored_searched_and_dropped_by_whole_days(db: &anomalyforge::
     assert_eq!(count(one.clone()).await, 11);
     assert_eq!(db.drop_flow_days(today + 1).await.unwrap(), 101);
     assert_eq!(count(all).await, 0);
+}
+
+/// Threat intel end to end on the storage: a plain list with a bad line imports the rest; its new
+/// address indicators are retro-hunted over the flow history (an alert dated when the traffic
+/// happened, hits counted); a second import refreshes instead of copying; the IOC check finds
+/// everything; expiring and disabling take indicators out of live matching.
+async fn threat_intel_is_imported_retro_hunted_checked_and_expired(db: &anomalyforge::store::Db) {
+    use anomalyforge::alert::Detector;
+    use anomalyforge::intel::catalog::IndicatorState;
+    use anomalyforge::intel::import::{import, ImportRequest, IntelContext};
+    use anomalyforge::intel::{IntelFormat, Location};
+    use anomalyforge::store::flows::{day_of, FlowBatch, DAY_MS};
+    use anomalyforge::store::intel::IndicatorQuery;
+    let now = now_ms();
+    // Two days ago an internal host called 198.51.100.7 six times; another talked to a clean address.
+    let past = now - 2 * DAY_MS;
+    let mut flows: Vec<_> =
+        (0..6).map(|i| stored_flow(past + i * 60_000, "10.0.0.5", "198.51.100.7", 443, 5)).collect();
+    flows.push(stored_flow(past, "10.0.0.6", "192.0.2.44", 80, 5));
+    db.persist_flows(&[FlowBatch { day: day_of(past), source: "zeek".into(), token_id: None, flows }]).await.unwrap();
+
+    let ctx = IntelContext { dedup_window_ms: 600_000, ..IntelContext::default() };
+    let list = "# abuse feed\n198.51.100.7\n203.0.113.0/24\nevil.example\nnot an indicator!\n";
+    let req = |text: &str| ImportRequest {
+        source: "abuse-feed".into(),
+        text: text.into(),
+        confidence: Some(80),
+        ..ImportRequest::default()
+    };
+    let r = import(db, &ctx, req(list), "tester").await.unwrap();
+    assert_eq!(r.format, IntelFormat::Plain);
+    assert_eq!((r.imported, r.updated, r.rejected.len()), (3, 0, 1), "{r:?}");
+    assert_eq!(r.rejected[0].at, Location::Line(5), "the bad entry is named by its line");
+    assert_eq!((r.retro.indicators, r.retro.not_searchable, r.retro.flows, r.retro.alerts), (2, 1, 6, 1), "{r:?}");
+
+    let alerts = db.recent_alerts(10).await.unwrap();
+    let hit = alerts.iter().find(|a| a.detector == Detector::Intel).expect("the retro-hunt raised an alert");
+    assert_eq!((hit.threat.as_str(), hit.count), ("intel_match", 6));
+    assert_eq!((hit.first_seen, hit.last_seen), (past, past + 5 * 60_000), "dated when the traffic happened");
+    assert_eq!((hit.src_ip.as_deref(), hit.dst_ip.as_deref()), (Some("10.0.0.5"), Some("198.51.100.7")));
+    let reasons: serde_json::Value = serde_json::from_str(&hit.reasons).unwrap();
+    assert_eq!(reasons["intel_match"]["source"], "abuse-feed");
+    assert_eq!(reasons["intel_match"]["retro"], true);
+    assert_eq!(hit.risk, 72, "confidence 80 → risk 72");
+
+    // A re-import refreshes: nothing new, nothing hunted again.
+    let again = import(db, &ctx, req(list), "tester").await.unwrap();
+    assert_eq!((again.imported, again.updated, again.retro.alerts), (0, 3, 0), "{again:?}");
+    let sources = db.intel_sources(now_ms()).await.unwrap();
+    assert_eq!(sources[0].name, "employee-reports", "the built-in source comes first");
+    let feed = sources.iter().find(|s| s.name == "abuse-feed").unwrap();
+    assert_eq!((feed.indicators, feed.active, feed.hits, feed.confidence, feed.expiry_days), (3, 3, 6, 80, Some(30)));
+    assert_eq!(feed.last_format.as_deref(), Some("plain"));
+
+    // The IOC check of the address: its intel entry and the network's neighbour, its alert, its flows.
+    let ioc = anomalyforge::intel::ioc::check(db, None, " 198.51.100.7 ", now_ms()).await.unwrap();
+    assert_eq!((ioc.value.as_str(), ioc.intel.len(), ioc.alerts_total), ("198.51.100.7", 1, 1));
+    assert_eq!(ioc.intel[0].hits, 6);
+    assert_eq!(ioc.flows.as_ref().map(|f| f.matched), Some(6));
+    let in_net = anomalyforge::intel::ioc::check(db, None, "203.0.113.77", now_ms()).await.unwrap();
+    assert_eq!(in_net.intel.iter().map(|i| i.value.as_str()).collect::<Vec<_>>(), ["203.0.113.0/24"]);
+    let net = anomalyforge::intel::ioc::check(db, None, "198.51.100.0/24", now_ms()).await.unwrap();
+    assert_eq!((net.intel.len(), net.alerts_total), (1, 1), "a network finds what lies inside it");
+    let name = anomalyforge::intel::ioc::check(db, None, "EVIL.example.", now_ms()).await.unwrap();
+    assert_eq!((name.value.as_str(), name.intel.len(), name.flows.is_none()), ("evil.example", 1, true));
+    assert!(anomalyforge::intel::ioc::check(db, None, "no such thing", now_ms()).await.is_err());
+
+    // Live matching takes the active addresses and networks only; expiry and disabling take them out.
+    let active = db.active_intel(now_ms()).await.unwrap();
+    assert_eq!(active.len(), 2, "the domain is not matched against flows");
+    let page = db
+        .intel_indicators(&IndicatorQuery { text: "198.51".into(), page: 1, ..IndicatorQuery::default() }, now_ms())
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.rows[0].state), (1, IndicatorState::Active));
+    let expired = db.expire_indicator(page.rows[0].id, now_ms()).await.unwrap();
+    assert_eq!(expired.state, IndicatorState::Expired);
+    assert_eq!(db.active_intel(now_ms() + 1).await.unwrap().len(), 1);
+    let by_state = |state| IndicatorQuery { state: Some(state), page: 1, ..IndicatorQuery::default() };
+    assert_eq!(db.intel_indicators(&by_state(IndicatorState::Expired), now_ms() + 1).await.unwrap().total, 1);
+    db.set_intel_source_enabled(feed.id, false).await.unwrap();
+    assert!(db.active_intel(now_ms() + 1).await.unwrap().is_empty(), "a disabled source matches nothing");
+    assert_eq!(db.intel_indicators(&by_state(IndicatorState::Disabled), now_ms() + 1).await.unwrap().total, 3);
+    let gone = db.delete_intel_source(feed.id).await.unwrap();
+    assert_eq!(gone.name, "abuse-feed");
+    assert_eq!(db.intel_indicators(&IndicatorQuery::default(), now_ms()).await.unwrap().total, 0);
+
+    // The built-in source takes no imports and cannot be deleted; names are checked.
+    let into_reports = ImportRequest { source: "employee-reports".into(), ..req(list) };
+    assert!(import(db, &ctx, into_reports, "tester").await.is_err());
+    let bad_name = ImportRequest { source: "Bad Name".into(), ..req(list) };
+    assert!(import(db, &ctx, bad_name, "tester").await.is_err());
+    let builtin = db.intel_sources(now_ms()).await.unwrap()[0].id;
+    assert!(matches!(db.delete_intel_source(builtin).await, Err(StoreError::Conflict(_))));
+}
+
+/// Employee reports the SOC confirms are listed by the `employee-reports` source, and taken off it
+/// by any other decision.
+async fn confirmed_reports_are_an_intel_source(db: &anomalyforge::store::Db) {
+    use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
+    use anomalyforge::store::reports::NewReport;
+    let u = db.create_user("emp2", "Emp", Role::Employee, "hash", false).await.unwrap();
+    let report = |indicator: &str, kind| NewReport {
+        reporter_id: u.id,
+        indicator: indicator.into(),
+        kind,
+        category: ReportCategory::Phishing,
+        description: "odd mail".into(),
+    };
+    let a = db.create_report(&report("203.0.113.50", IndicatorKind::Ip)).await.unwrap();
+    db.create_report(&report("phish.example", IndicatorKind::Domain)).await.unwrap();
+    let listed = |db: &anomalyforge::store::Db| {
+        let db = db.clone();
+        async move {
+            let mut v: Vec<String> =
+                db.active_intel(now_ms()).await.unwrap().into_iter().map(|(_, r)| r.value).collect();
+            v.sort();
+            v
+        }
+    };
+    assert!(listed(db).await.is_empty(), "a new report is not intel yet");
+    db.set_indicator_status("203.0.113.50", ReportStatus::New, ReportStatus::Confirmed, None, u.id).await.unwrap();
+    assert_eq!(listed(db).await, ["203.0.113.50"]);
+    let src = db.intel_source("employee-reports", now_ms()).await.unwrap().unwrap();
+    assert_eq!((src.indicators, src.active), (1, 1));
+    db.set_report_status(a.id, ReportStatus::Dismissed, u.id).await.unwrap();
+    assert!(listed(db).await.is_empty(), "a dismissed report is taken off");
 }

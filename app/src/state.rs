@@ -37,6 +37,18 @@ pub struct AppState {
     pub models: Registry,
 }
 
+impl AppState {
+    /// What a threat-intel import works with: the pipeline's enricher, the live hub and the alert
+    /// dedup window.
+    pub fn intel_context(&self) -> anomalyforge::intel::import::IntelContext {
+        anomalyforge::intel::import::IntelContext {
+            enricher: self.enricher.clone(),
+            hub: Some(self.live.clone()),
+            dedup_window_ms: i64::try_from(self.config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+        }
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()

@@ -6,6 +6,7 @@
 mod export;
 mod health;
 pub mod ingest_api;
+pub mod intel_api;
 mod kpi_export;
 pub mod live_api;
 mod middleware;
@@ -183,6 +184,12 @@ pub fn router(state: AppState) -> Router {
         // Token-authenticated machine API: no session, no CSRF check, its own body limit.
         .merge(ingest_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .merge(token_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
+        // Token or session: the session middleware, with the ingest body limit instead of the pages'.
+        .merge(
+            intel_api::routes(state.config.ingest_max_body_bytes)
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
+                .layer(tower_http::trace::TraceLayer::new_for_http()),
+        )
         .with_state(state)
 }
 

@@ -426,12 +426,14 @@ async fn route_access_table() {
     let app = TestApp::spawn().await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
-    let table: [(&str, &str, Option<&[Role]>); 15] = [
+    let table: [(&str, &str, Option<&[Role]>); 17] = [
         ("GET", "/healthz", None),
         ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/alerts", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/flows", Some(&[Admin, Analyst, Responder])),
+        ("POST", "/api/v1/intel/{source}", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/ioc", Some(&[Admin, Analyst, Responder])),
         ("GET", "/assets/export.csv", Some(&[Admin, Analyst])),
         ("GET", "/hunt/export.csv", Some(&[Admin, Analyst, Responder])),
         ("GET", "/exec/export.csv", Some(&[Admin, Executive])),
@@ -450,7 +452,8 @@ async fn route_access_table() {
     let mut failures = Vec::new();
     for (method, path, allowed) in table {
         for (role, client) in &clients {
-            let url = app.url(&path.replace("{id}", "1"));
+            let url = app.url(&path.replace("{id}", "1").replace("{source}", "role-test"));
+            let url = if path == "/api/v1/ioc" { format!("{url}?value=192.0.2.1") } else { url };
             let req = match method {
                 "GET" => client.get(url),
                 "POST" => client.post(url).header("content-type", "application/json").body("{}"),
@@ -473,7 +476,7 @@ async fn route_access_table() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     // Every route the router's source declares is in the table.
-    let src = ["lib.rs", "ingest_api.rs", "token_api.rs"]
+    let src = ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs"]
         .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
         .join("\n");
     let declared: std::collections::BTreeSet<&str> =

@@ -196,7 +196,7 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
     .await;
     assert_eq!(
         (body["param"].as_str(), body["message"].as_str()),
-        (Some("scopes"), Some("Unknown token scope `write`: use ingest, read or admin."))
+        (Some("scopes"), Some("Unknown token scope `write`: use ingest, read, admin or intel."))
     );
     assert_error(create(serde_json::json!({ "name": "x", "scopes": [] })).await.unwrap(), 400, "invalid_parameter")
         .await;
@@ -727,5 +727,103 @@ async fn ingested_flows_are_stored_and_hunted_through_the_flows_api() {
         let body = assert_error(get(query).await.unwrap(), 400, "invalid_parameter").await;
         assert_eq!(body["param"], param, "{query}: {body}");
     }
+    app.stop().await;
+}
+
+/// Threat intel over the API: an import names its bad entry and retro-hunts the stored flows into an
+/// alert; a later listing matches live traffic; the IOC check sees both; tokens need the `intel`
+/// scope to import and bad parameters are named.
+#[tokio::test]
+async fn threat_intel_is_imported_retro_hunted_and_matched_live_over_the_api() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let sensor = app.api_token("sensor").await;
+    ingest_ok(&app, "zeek", &sensor, "text/tab-separated-values", ZEEK_TSV).await;
+    let token = |name: &'static str, scopes: &'static str| {
+        let db = app.db.clone();
+        async move {
+            anomalyforge::auth::create_api_token(
+                &db,
+                anomalyforge::auth::TokenRequest { name, scopes, expires_in_days: None },
+                "test",
+            )
+            .await
+            .unwrap()
+            .secret
+        }
+    };
+    let (feeder, reader) = (token("misp-sync", "intel").await, token("dashboard", "read").await);
+    let client = reqwest::Client::new();
+    // The history is written just after the batch's reply.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app.db.flow_time_range().await.unwrap().is_none() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let post = |path: String, token: String, ct: &'static str, body: String| {
+        client.post(app.url(&path)).bearer_auth(token).header("content-type", ct).body(body).send()
+    };
+    let bundle = r#"{"type":"bundle","id":"bundle--1","objects":[
+        {"type":"indicator","spec_version":"2.1","id":"indicator--a1","created":"2026-12-01T00:00:00Z","modified":"2026-12-01T00:00:00Z","pattern":"[ipv4-addr:value = '151.97.100.116']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z","confidence":90,"description":"Remcos C2"},
+        {"type":"indicator","spec_version":"2.1","id":"indicator--b2","created":"2026-12-01T00:00:00Z","modified":"2026-12-01T00:00:00Z","pattern":"[ipv4-addr:value = 'not-an-address']","pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"}]}"#;
+    let res =
+        post("/api/v1/intel/c2-feed".into(), reader.clone(), "application/stix+json", bundle.into()).await.unwrap();
+    assert_eq!(res.status(), 403, "a read token cannot import");
+    let res =
+        post("/api/v1/intel/c2-feed?confidence=70".into(), feeder.clone(), "application/stix+json", bundle.into())
+            .await
+            .unwrap();
+    assert_eq!(res.status(), 200);
+    let reply: Value = res.json().await.unwrap();
+    assert_eq!((reply["format"].as_str(), reply["imported"].as_u64()), (Some("stix"), Some(1)), "{reply}");
+    assert_eq!(reply["rejected"][0]["at"], serde_json::json!({"object": "indicator--b2"}), "{reply}");
+    assert_eq!((reply["retro"]["flows"].as_u64(), reply["retro"]["alerts"].as_u64()), (Some(1), Some(1)), "{reply}");
+    let alerts = app.db.recent_alerts(20).await.unwrap();
+    let retro = alerts.iter().find(|a| a.detector == Detector::Intel).expect("the retro-hunt's alert");
+    assert_eq!((retro.src_ip.as_deref(), retro.dst_ip.as_deref()), (Some("10.0.2.112"), Some("151.97.100.116")));
+    assert_eq!(retro.first_seen, 1_447_864_574_267, "dated when the flow happened");
+
+    // A listing imported now matches the next live flow.
+    let res = post("/api/v1/intel/c2-feed?format=plain".into(), feeder.clone(), "text/plain", "45.33.32.156\n".into())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    ingest_ok(&app, "zeek", &sensor, "application/x-ndjson", ZEEK_JSON).await;
+    let alerts = app.db.recent_alerts(20).await.unwrap();
+    let live = alerts
+        .iter()
+        .find(|a| a.dst_ip.as_deref() == Some("45.33.32.156"))
+        .expect("the live flow to a listed address alerted");
+    let reasons: Value = serde_json::from_str(&live.reasons).unwrap();
+    assert_eq!(reasons["intel_match"]["indicator"], "45.33.32.156", "{reasons}");
+    assert_eq!(reasons["intel_match"]["source"], "c2-feed");
+
+    // The IOC check sees the listing, the alert and the flow.
+    let get = |q: &str| client.get(app.url(&format!("/api/v1/ioc?{q}"))).bearer_auth(&reader).send();
+    let ioc: Value = get("value=151.97.100.116").await.unwrap().json().await.unwrap();
+    assert_eq!(ioc["intel"][0]["source"], "c2-feed", "{ioc}");
+    assert_eq!(ioc["intel"][0]["confidence"], 90, "the entry's own confidence");
+    assert_eq!((ioc["alerts_total"].as_i64(), ioc["flows"]["matched"].as_u64()), (Some(1), Some(1)), "{ioc}");
+    assert_eq!(ioc["country"], "IT");
+
+    // Bad parameters are named.
+    for (path, param) in [
+        ("/api/v1/intel/c2-feed?format=xml", "format"),
+        ("/api/v1/intel/c2-feed?confidence=101", "confidence"),
+        ("/api/v1/intel/c2-feed?expiry_days=0", "expiry_days"),
+        ("/api/v1/intel/c2-feed?colour=red", "colour"),
+        ("/api/v1/intel/Bad%20Name", "source"),
+        ("/api/v1/intel/employee-reports", "source"),
+    ] {
+        let res = post(path.into(), feeder.clone(), "text/plain", "192.0.2.1\n".into()).await.unwrap();
+        let body = assert_error(res, 400, "invalid_parameter").await;
+        assert_eq!(body["param"], param, "{path}: {body}");
+    }
+    let res = post("/api/v1/intel/c2-feed".into(), feeder.clone(), "text/plain", "  \n".into()).await.unwrap();
+    assert_eq!(assert_error(res, 400, "invalid_parameter").await["param"], "body");
+    for (q, param) in [("value=not%20a%20value", "value"), ("", "value"), ("value=1.2.3.4&x=1", "x")] {
+        let body = assert_error(get(q).await.unwrap(), 400, "invalid_parameter").await;
+        assert_eq!(body["param"], param, "{q}: {body}");
+    }
+    let res = client.get(app.url("/api/v1/ioc?value=1.2.3.4")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 
 mod engine;
 mod hunt;
+mod intel;
 mod kpi;
 mod token;
 mod user;
@@ -31,6 +32,11 @@ pub enum Command {
     /// The flow-history benchmark: generate stored flows, time the `/hunt` searches on them.
     #[command(subcommand)]
     Hunt(hunt::HuntCommand),
+    /// Threat intel: import a list, CSV, STIX 2.1 bundle or MISP event into a source; list sources.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
+    /// Everything known about an address, network, domain, URL or file hash.
+    Ioc(intel::IocArgs),
     #[command(flatten)]
     Engine(engine::EngineCommand),
 }
@@ -41,6 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => runtime()?.block_on(token::run(cmd)),
         Command::Kpi(cmd) => runtime()?.block_on(kpi::run(cmd)),
         Command::Hunt(cmd) => runtime()?.block_on(hunt::run(cmd)),
+        Command::Intel(cmd) => runtime()?.block_on(intel::run(cmd)),
+        Command::Ioc(args) => runtime()?.block_on(intel::ioc(args)),
         Command::Engine(cmd) => engine::run(cmd),
     }
 }

@@ -12,7 +12,7 @@ pub enum TokenCommand {
         /// Who or what will use it (e.g. `zeek-sensor-1`).
         #[arg(long)]
         name: String,
-        /// What it may do: `ingest` (send flows), `read` (alerts, flows and metrics), `admin` (manage tokens);
+        /// What it may do: `ingest` (send flows), `read` (alerts, flows and metrics), `admin` (manage tokens), `intel` (import threat intel);
         /// comma-separated or repeated.
         #[arg(long = "scope", value_delimiter = ',', default_value = "ingest")]
         scopes: Vec<String>,

@@ -17,8 +17,14 @@
 //! says where reading stopped), lines and CSV records of at most [`MAX_LINE_BYTES`], values of at most
 //! [`MAX_INDICATOR_BYTES`], descriptions cut to [`MAX_DESCRIPTION_CHARS`].
 
+pub mod catalog;
 mod csv;
+#[cfg(feature = "server")]
+pub mod import;
 mod indicator;
+#[cfg(feature = "server")]
+pub mod ioc;
+pub mod matcher;
 mod misp;
 mod pattern;
 mod plain;

@@ -146,6 +146,8 @@ pub struct PersistBatch {
     pub dedup_window_ms: i64,
     /// Detections that suppression rules absorbed: (rule id, detections, latest seen).
     pub suppressed: Vec<(i64, i64, i64)>,
+    /// Flows that matched threat-intel indicators: (indicator id, flows, latest seen).
+    pub intel_hits: Vec<(i64, i64, i64)>,
 }
 
 /// An alert after it was stored.
@@ -342,6 +344,7 @@ impl Db {
         let asset_ids: HashMap<String, i64> =
             Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
         Db::count_suppressed(&mut tx, &batch.suppressed).await?;
+        super::intel::record_intel_hits(&mut tx, &batch.intel_hits).await?;
         let asset_of = |a: &NewAlert| a.asset_ip.as_ref().and_then(|ip| asset_ids.get(ip).copied());
 
         let mut stored: Vec<StoredAlert> = Vec::with_capacity(batch.alerts.len());

@@ -905,6 +905,65 @@ impl Db {
     }
 }
 
+/// Stored flows of one source, target, target port and protocol ([`Db::flows_touching`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowGroup {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    /// Traffic times (Unix ms) of the first and last flow.
+    pub first: i64,
+    pub last: i64,
+    pub flows: i64,
+}
+
+impl Db {
+    /// The stored flows from or to the network `ip/prefix` at or after `from`, grouped by source,
+    /// target, target port and protocol, most flows first, at most `limit` groups per end (a
+    /// retro-hunt of an indicator). Each end is one range of its address index.
+    pub async fn flows_touching(&self, ip: IpAddr, prefix: u8, from: i64, limit: i64) -> Result<Vec<FlowGroup>> {
+        let (lo, hi) = net_range(ip, prefix);
+        let mut out: Vec<FlowGroup> = Vec::new();
+        let mut seen: HashSet<(IpAddr, IpAddr, u16, u8)> = HashSet::new();
+        for (column, index) in [("src", "flows_by_src"), ("dst", "flows_by_dst")] {
+            let sql = format!(
+                "SELECT src, dst, MIN(sport) AS sport, dport, proto, MIN(at) AS first, MAX(at) AS last, COUNT(*) AS n                  FROM flows{} WHERE {column} >= $1 AND {column} <= $2 AND at >= $3                  GROUP BY src, dst, dport, proto ORDER BY n DESC LIMIT $4",
+                self.hint(Some(index))
+            );
+            let rows = sqlx::query(&sql)
+                .bind(lo.clone())
+                .bind(hi.clone())
+                .bind(from)
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(self.flow_pool())
+                .await?;
+            for r in &rows {
+                let addr = |col: &'static str| -> Result<IpAddr> {
+                    let b: Vec<u8> = r.try_get(col)?;
+                    ip_of_bytes(&b).ok_or(StoreError::Corrupt { column: "flows.src/dst", detail: format!("{b:?}") })
+                };
+                let g = FlowGroup {
+                    src: addr("src")?,
+                    dst: addr("dst")?,
+                    sport: r.try_get::<i64, _>("sport")?.clamp(0, 65_535) as u16,
+                    dport: r.try_get::<i64, _>("dport")?.clamp(0, 65_535) as u16,
+                    proto: r.try_get::<i64, _>("proto")?.clamp(0, 255) as u8,
+                    first: r.try_get("first")?,
+                    last: r.try_get("last")?,
+                    flows: r.try_get("n")?,
+                };
+                // A flow with both ends inside the network is found from either end once.
+                if seen.insert((g.src, g.dst, g.dport, g.proto)) {
+                    out.push(g);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Matches an indexed search counts at most: beyond it the result covers its newest part.
 pub const INDEXED_CAP: u64 = 50_000;
 

@@ -448,5 +448,6 @@ async fn apply_status(
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    super::intel::sync_report_indicator(tx, indicator, to == ReportStatus::Confirmed, now).await?;
     Ok(reports as i64)
 }
