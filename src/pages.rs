@@ -20,6 +20,7 @@ const fn page(path: &'static str, title: &'static str, nav_label: &'static str, 
 
 pub const SOC: PageSpec = page("/soc", "SOC console", "SOC", Access::SOC);
 pub const HUNT: PageSpec = page("/hunt", "Hunt", "Hunt", Access::SOC);
+pub const INTEL: PageSpec = page("/intel", "Threat intel", "Intel", Access::SOC);
 pub const PLAYBOOKS: PageSpec = page("/playbooks", "Playbooks", "Playbooks", Access::PLAYBOOKS);
 pub const REPORT: PageSpec = page("/report", "Report something suspicious", "Report", Access::SIGNED_IN);
 pub const EXEC: PageSpec = page("/exec", "Security KPIs", "KPIs", Access::EXEC);
@@ -31,7 +32,7 @@ pub const ACCOUNT: PageSpec =
     PageSpec { in_nav: false, ..page("/account", "Your account", "Account", Access::SIGNED_IN) };
 
 /// Every protected page, in navigation order.
-pub const PROTECTED: [PageSpec; 9] = [SOC, HUNT, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
+pub const PROTECTED: [PageSpec; 10] = [SOC, HUNT, INTEL, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
 
 /// The protected page a path belongs to (exact match or a sub-path such as `/soc/alerts/7`).
 pub fn page_for_path(path: &str) -> Option<PageSpec> {

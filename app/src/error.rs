@@ -154,6 +154,16 @@ mod ssr {
         }
     }
 
+    impl From<anomalyforge::intel::import::IntelError> for AppError {
+        fn from(e: anomalyforge::intel::import::IntelError) -> Self {
+            use anomalyforge::intel::import::IntelError;
+            match e {
+                IntelError::Invalid(message) => AppError::Invalid { field: "request".into(), message },
+                IntelError::Store(e) => e.into(),
+            }
+        }
+    }
+
     impl From<AuthError> for AppError {
         fn from(e: AuthError) -> Self {
             let message = e.to_string();

@@ -350,6 +350,27 @@ async fn server_function_access_table() {
             ),
             ("soc/queue", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("hunt/flows", vec![("q", "since:1h"), ("sort", ""), ("cursor", "")], Some(&[Admin, Analyst, Responder])),
+            ("hunt/ioc", vec![("value", "203.0.113.9")], Some(&[Admin, Analyst, Responder])),
+            ("intel/sources", vec![], Some(&[Admin, Analyst, Responder])),
+            (
+                "intel/indicators",
+                vec![("source", ""), ("text", ""), ("kind", ""), ("state", ""), ("page", "1")],
+                Some(&[Admin, Analyst, Responder]),
+            ),
+            (
+                "intel/import",
+                vec![
+                    ("source", "role-test"),
+                    ("format", "plain"),
+                    ("confidence", ""),
+                    ("expiry_days", ""),
+                    ("text", "192.0.2.77\n"),
+                ],
+                Some(&[Admin, Analyst, Responder]),
+            ),
+            // Not found (no such id) for admins; the access check comes first.
+            ("intel/source", vec![("id", "999999"), ("action", "disable")], Some(&[Admin])),
+            ("intel/indicator", vec![("id", "999999"), ("action", "expire")], Some(&[Admin])),
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/alert", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/list", vec![], Some(&[Admin, Analyst, Responder])),

@@ -231,3 +231,57 @@ pub struct IocCheck {
     /// ISO alpha-2 of a public address.
     pub country: Option<String>,
 }
+
+/// What an admin does to a whole source on `/intel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceAction {
+    Enable,
+    Disable,
+    /// Expire every indicator of it now (they stay listed, as expired).
+    Expire,
+    /// Remove it and its indicators (imported sources only).
+    Delete,
+}
+
+/// What an admin does to one indicator on `/intel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndicatorAction {
+    Enable,
+    Disable,
+    Expire,
+}
+
+impl SourceAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceAction::Enable => "enable",
+            SourceAction::Disable => "disable",
+            SourceAction::Expire => "expire",
+            SourceAction::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SourceAction> {
+        [SourceAction::Enable, SourceAction::Disable, SourceAction::Expire, SourceAction::Delete]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+impl IndicatorAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorAction::Enable => "enable",
+            IndicatorAction::Disable => "disable",
+            IndicatorAction::Expire => "expire",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IndicatorAction> {
+        [IndicatorAction::Enable, IndicatorAction::Disable, IndicatorAction::Expire]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}

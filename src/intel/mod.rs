@@ -24,6 +24,8 @@ pub mod import;
 mod indicator;
 #[cfg(feature = "server")]
 pub mod ioc;
+#[cfg(feature = "server")]
+pub mod manage;
 pub mod matcher;
 mod misp;
 mod pattern;

@@ -10,6 +10,7 @@ pub mod assets;
 pub mod auth;
 pub mod drift;
 pub mod hunt;
+pub mod intel;
 pub mod kpi;
 pub mod models;
 pub mod playbooks;

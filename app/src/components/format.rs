@@ -16,9 +16,19 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// `n` and the noun, singular or plural, with the number grouped: `1 flow`, `1,204 flows`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_says_one_or_many() {
+        assert_eq!((count(1, "flow", "flows"), count(1204, "flow", "flows")), ("1 flow".into(), "1,204 flows".into()));
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -93,6 +93,8 @@ fn Hunt() -> impl IntoView {
     view! {
         <div class="hunt" data-test="page" data-page="/hunt">
             <h1>"Hunt"</h1>
+            <p class="muted">"Search the stored flows below, or " <a href="/hunt/ioc" data-test="ioc-link">"check one value"</a>
+                " (an address, network, domain, URL or hash) against intel, alerts, reports and assets."</p>
             <form method="get" action="/hunt">
                 <div class="filters hunt-search" data-test="hunt-form">
                     <div class="field search">

@@ -6,6 +6,8 @@ pub mod assets;
 pub mod exec;
 pub mod home;
 pub mod hunt;
+pub mod intel;
+pub mod ioc;
 pub mod login;
 pub mod models;
 pub mod not_found;
