@@ -122,12 +122,18 @@ pub async fn run(cmd: IntelCommand) -> anyhow::Result<()> {
                     rej.value.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()
                 );
             }
+            let searched = match r.retro.since {
+                Some(since) => format!(
+                    "{} address indicators searched since {}, {} flows matched, {} alerts",
+                    r.retro.indicators,
+                    date(Some(since)),
+                    r.retro.flows,
+                    r.retro.alerts
+                ),
+                None => format!("{} address indicators; no flows are stored to search", r.retro.indicators),
+            };
             println!(
-                "retro-hunt: {} address indicators searched since {}, {} flows matched, {} alerts{}{}",
-                r.retro.indicators,
-                date(r.retro.since),
-                r.retro.flows,
-                r.retro.alerts,
+                "retro-hunt: {searched}{}{}",
                 if r.retro.not_searchable > 0 {
                     format!("; {} domains, URLs or hashes not searchable in flows", r.retro.not_searchable)
                 } else {
