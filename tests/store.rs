@@ -1294,6 +1294,16 @@ async fn threat_intel_is_imported_retro_hunted_checked_and_expired(db: &anomalyf
     assert_eq!(reasons["intel_match"]["retro"], true);
     assert_eq!(hit.risk, 72, "confidence 80 → risk 72");
 
+    // The hunt finds the alert by network, detector and time, and not by another network.
+    let hunt = |q: &str| {
+        let q = anomalyforge::hunt::HuntQuery::parse(q).unwrap();
+        async move { anomalyforge::hunt::alerts::search_alerts(db, &q, now_ms(), 10).await.unwrap() }
+    };
+    let found = hunt("kind:alerts ip:198.51.100.0/24 detector:intel since:7d").await;
+    assert_eq!((found.matched, found.complete, found.alerts[0].id), (1, true, hit.id));
+    assert_eq!(hunt("kind:alerts ip:192.0.2.0/24").await.matched, 0);
+    assert_eq!(hunt("kind:alerts since:1h").await.matched, 0, "the alert's traffic was two days ago");
+
     // A re-import refreshes: nothing new, nothing hunted again.
     let again = import(db, &ctx, req(list), "tester").await.unwrap();
     assert_eq!((again.imported, again.updated, again.retro.alerts), (0, 3, 0), "{again:?}");

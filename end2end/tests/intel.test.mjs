@@ -61,7 +61,23 @@ test('an analyst imports a list, reads what was rejected and what the retro-hunt
   assert.match(await page.locator('[data-test=ioc-verdict]').textContent(), /Listed as malicious by e2e-feed \(80 % confidence\)/);
   assert.match(await page.locator('[data-test=ioc-alerts] h2').textContent(), /Alerts \([1-9]/);
   assert.match(await page.locator('[data-test=ioc-flow-count]').textContent(), /^[1-9][\d,]* flows? from or to it/);
+  // For an address the check is its host page: peers and ports, flows over time.
+  assert.match(await page.locator('[data-test=ioc-value]').textContent(), /^Host /);
+  assert.ok((await page.locator('[data-test=ioc-contacted-by] tbody tr').count()) > 0, 'who talked to it');
+  await page.locator('[data-test=ioc-flows] [data-test=hunt-histogram]').waitFor();
   await shot(page, 'ioc');
+  // The hunt for the address lists its flows and its alerts, links the host page and sorts by a column.
+  await page.goto(`${server.base}/hunt?q=${encodeURIComponent(`ip:${listed}`)}`);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.locator('[data-test=hunt-host] a').waitFor();
+  const alertRows = page.locator('[data-test=hunt-alert-table] tr[data-alert]');
+  await alertRows.first().waitFor();
+  assert.match(await alertRows.allTextContents().then((t) => t.join(' ')), /Threat-intel match/);
+  await Promise.all([page.waitForURL(/sort=risk/, { waitUntil: 'commit' }), page.click('[data-test=sort-risk]')]);
+  await page.waitForSelector('body[data-hydrated=true]');
+  await page.locator('[data-test=hunt-flows] tr[data-flow]').first().waitFor();
+  assert.match(await page.locator('[data-test=sort-risk]').textContent(), /↓/);
+  await shot(page, 'hunt-alerts');
   assert.deepEqual(dialogs, []);
   assert.deepEqual(csp, []);
   await context.close();

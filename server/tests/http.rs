@@ -351,6 +351,7 @@ async fn server_function_access_table() {
             ("soc/queue", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("hunt/flows", vec![("q", "since:1h"), ("sort", ""), ("cursor", "")], Some(&[Admin, Analyst, Responder])),
             ("hunt/ioc", vec![("value", "203.0.113.9")], Some(&[Admin, Analyst, Responder])),
+            ("hunt/alerts", vec![("q", "kind:alerts since:1h")], Some(&[Admin, Analyst, Responder])),
             ("intel/sources", vec![], Some(&[Admin, Analyst, Responder])),
             (
                 "intel/indicators",

@@ -14,7 +14,7 @@
 //! | `asset` | an inventory asset name |
 //! | `risk` | `risk>=70`, `risk>70`, `risk<=30`, `risk<30`, `risk=50` / `risk:50` (0–100) |
 //! | `threat`, `profile` | a key: lowercase letters, digits, `_`, `-` |
-//! | `detector` | a lowercase word (`ml`, `beacon`, `intel`) |
+//! | `detector` | a lowercase word (`ml`, `signature`, `behaviour`, `intel`) |
 //! | `verdict` | `alert`, `benign` |
 //! | `kind` | `flows`, `alerts`, `all` (once) |
 //! | `since` | a span back from now: `30s`, `15m`, `24h`, `7d`, `2w` (once) |
@@ -261,7 +261,10 @@ impl FilterValue for String {
                 if ok {
                     Ok(lower)
                 } else if key == Key::Detector {
-                    Err(format!("{k}: '{}' is not a detector name (a lowercase word: ml, beacon, intel)", clip(s)))
+                    Err(format!(
+                        "{k}: '{}' is not a detector name (a lowercase word: ml, signature, behaviour, intel)",
+                        clip(s)
+                    ))
                 } else {
                     Err(format!("{k}: '{}' is not a {k} key (lowercase letters, digits, _ and -)", clip(s)))
                 }

@@ -8,6 +8,8 @@
 //! byte offset, its text and what the key allows ([`FilterError`]); [`HuntQuery::parse_partial`]
 //! keeps the good terms beside the errors. The syntax itself is described in [`filter`].
 
+#[cfg(feature = "server")]
+pub mod alerts;
 pub mod filter;
 #[cfg(feature = "server")]
 pub mod search;
@@ -205,6 +207,60 @@ impl Verdict {
     }
 }
 
+/// The alerts a hunt found: the newest that match, how many matched among those read, and whether
+/// every alert of the time range was read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlertHunt {
+    pub alerts: Vec<crate::alert::Alert>,
+    pub matched: u64,
+    /// Alerts of the time range read (newest first), at most the search's cap.
+    pub scanned: u64,
+    /// False when the cap stopped the search before the oldest alert of the range.
+    pub complete: bool,
+}
+
+/// Whether one term holds: any of its values matches, or, negated, none does.
+fn holds<T>(t: &Term<T>, matches: impl Fn(&T) -> bool) -> bool {
+    t.any_of.iter().any(matches) != t.negated
+}
+
+impl HuntQuery {
+    /// Whether the query holds for an alert (times aside: the search narrows by time first).
+    /// `assets` are the addresses of each `asset:` term, in order. An alert has the verdict `alert`;
+    /// its country is its source's; a port or protocol it does not carry matches no value.
+    pub fn matches_alert(&self, a: &crate::alert::Alert, assets: &[Vec<std::net::IpAddr>]) -> bool {
+        use std::net::IpAddr;
+        let addr = |s: &Option<String>| s.as_deref().and_then(|s| s.parse::<IpAddr>().ok());
+        let (src, dst) = (addr(&a.src_ip), addr(&a.dst_ip));
+        let in_net = |ip: Option<IpAddr>, c: &Cidr| ip.is_some_and(|ip| c.contains(ip));
+        let port = |p: Option<i64>, r: &PortRange| p.and_then(|p| u16::try_from(p).ok()).is_some_and(|p| r.contains(p));
+        let profile = || {
+            serde_json::from_str::<serde_json::Value>(&a.reasons)
+                .ok()
+                .and_then(|r| r.get("profile").and_then(|p| p.as_str()).map(str::to_string))
+        };
+        self.src.iter().all(|t| holds(t, |c| in_net(src, c)))
+            && self.dst.iter().all(|t| holds(t, |c| in_net(dst, c)))
+            && self.ip.iter().all(|t| holds(t, |c| in_net(src, c) || in_net(dst, c)))
+            && self.sport.iter().all(|t| holds(t, |r| port(a.src_port, r)))
+            && self.dport.iter().all(|t| holds(t, |r| port(a.dst_port, r)))
+            && self.port.iter().all(|t| holds(t, |r| port(a.src_port, r) || port(a.dst_port, r)))
+            && self.proto.iter().all(|t| holds(t, |p| a.protocol == Some(i64::from(*p))))
+            && self.country.iter().all(|t| holds(t, |c| a.src_country.as_deref() == Some(c.as_str())))
+            && self.asset.iter().zip(assets).all(|(t, ips)| {
+                (src.is_some_and(|ip| ips.contains(&ip)) || dst.is_some_and(|ip| ips.contains(&ip))) != t.negated
+            })
+            && self.risk.iter().all(|r| r.op.matches(a.risk.clamp(0, 100) as u8, r.value) != r.negated)
+            && self.threat.iter().all(|t| holds(t, |k| *k == a.threat))
+            && self.detector.iter().all(|t| holds(t, |d| d == a.detector.as_str()))
+            && (self.profile.is_empty() || {
+                let p = profile();
+                self.profile.iter().all(|t| holds(t, |k| p.as_deref() == Some(k.as_str())))
+            })
+            && self.verdict.iter().all(|t| holds(t, |v| *v == Verdict::Alert))
+    }
+}
+
 /// `kind:` what the hunt searches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -251,7 +307,7 @@ pub struct HuntQuery {
     pub risk: Vec<RiskTerm>,
     /// Threat key (`ddos`, `port_scan`).
     pub threat: Vec<Term<String>>,
-    /// Detector name (`ml`, `beacon`, `intel`).
+    /// Detector name (`ml`, `signature`, `behaviour`, `intel`).
     pub detector: Vec<Term<String>>,
     /// Feature profile (`cicflowmeter`, `conn`).
     pub profile: Vec<Term<String>>,
@@ -310,5 +366,73 @@ impl std::str::FromStr for HuntQuery {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         HuntQuery::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Alert, Detector, Severity};
+
+    fn alert() -> Alert {
+        Alert {
+            id: 1,
+            first_seen: 0,
+            last_seen: 0,
+            count: 3,
+            src_ip: Some("10.0.0.5".into()),
+            src_port: Some(50_000),
+            dst_ip: Some("198.51.100.7".into()),
+            dst_port: Some(443),
+            protocol: Some(6),
+            threat: "c2_beacon".into(),
+            risk: 81,
+            severity: Severity::High,
+            status: "new".into(),
+            detector: Detector::Behaviour,
+            signature: None,
+            reasons: r#"{"profile":"conn"}"#.into(),
+            features: "[]".into(),
+            created_at: 0,
+            src_country: None,
+            src_lat: None,
+            src_lon: None,
+            asset_id: None,
+            report_id: None,
+            base_risk: None,
+            assignee: None,
+            acknowledged_at: None,
+            resolved_at: None,
+        }
+    }
+
+    #[test]
+    fn alerts_match_every_key_like_flows_do() {
+        let a = alert();
+        let m = |q: &str| HuntQuery::parse(q).unwrap().matches_alert(&a, &[]);
+        for yes in [
+            "src:10.0.0.0/8 dst:198.51.100.0/24",
+            "ip:198.51.100.7 dport:443 proto:tcp",
+            "port:50000 risk>=80 threat:c2_beacon,ddos detector:behaviour",
+            "-country:RU profile:conn verdict:alert",
+            "-dst:10.0.0.0/8 -threat:ddos",
+        ] {
+            assert!(m(yes), "{yes}");
+        }
+        for no in [
+            "src:192.168.0.0/16",
+            "dport:80",
+            "proto:udp",
+            "country:RU",
+            "risk>90",
+            "detector:ml",
+            "verdict:benign",
+            "-ip:10.0.0.5",
+        ] {
+            assert!(!m(no), "{no}");
+        }
+        let q = HuntQuery::parse("asset:web").unwrap();
+        assert!(q.matches_alert(&a, &[vec!["10.0.0.5".parse().unwrap()]]));
+        assert!(!q.matches_alert(&a, &[vec!["10.0.0.6".parse().unwrap()]]));
     }
 }

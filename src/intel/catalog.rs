@@ -230,6 +230,29 @@ pub struct IocCheck {
     pub asset: Option<crate::asset::Asset>,
     /// ISO alpha-2 of a public address.
     pub country: Option<String>,
+    /// For one address (the host page): its busiest peers and ports in the last day of stored flows.
+    pub peers: Option<HostPeers>,
+}
+
+/// A value of stored flows and how much traffic it had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Talker {
+    pub value: String,
+    pub flows: i64,
+    pub bytes: i64,
+}
+
+/// Whom an address talked to, who talked to it, and on which ports, over `[from, until)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostPeers {
+    pub from: i64,
+    pub until: i64,
+    /// Destinations of its flows, most flows first.
+    pub contacted: Vec<Talker>,
+    /// Sources of flows to it.
+    pub contacted_by: Vec<Talker>,
+    /// Destination ports of flows from or to it.
+    pub ports: Vec<Talker>,
 }
 
 /// What an admin does to a whole source on `/intel`.

@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 
-use super::catalog::IocCheck;
+use super::catalog::{HostPeers, IocCheck, Talker};
 use super::import::IntelError;
 use super::Indicator;
 use crate::enrich::Enricher;
@@ -53,6 +53,10 @@ pub async fn check(db: &Db, enricher: Option<&Enricher>, value: &str, now: i64) 
         Indicator::Ip(_) | Indicator::Domain(_) => db.reports_of(&ind.to_string(), LISTED).await?,
         _ => Vec::new(),
     };
+    let peers = match (&ind, &flows) {
+        (Indicator::Ip(ip), Some(f)) if f.matched > 0 => Some(host_peers(db, *ip).await?),
+        _ => None,
+    };
     let (asset, country) = match &ind {
         Indicator::Ip(ip) => (db.asset_by_ip(&ip.to_string()).await?, enricher.and_then(|e| e.country(*ip))),
         _ => (None, None),
@@ -67,5 +71,35 @@ pub async fn check(db: &Db, enricher: Option<&Enricher>, value: &str, now: i64) 
         reports: reported,
         asset,
         country,
+        peers,
+    })
+}
+
+/// Stored flows of the last day a host's peers and ports are counted over.
+pub const PEERS_SPAN_MS: i64 = 86_400_000;
+/// Peers and ports listed at most.
+pub const PEERS_LISTED: i64 = 10;
+
+/// Whom `ip` talked to, who talked to it and on which ports, over the last day of stored flows.
+async fn host_peers(db: &Db, ip: IpAddr) -> Result<HostPeers, IntelError> {
+    let Some((_, last)) = db.flow_time_range().await? else {
+        return Ok(HostPeers::default());
+    };
+    let (from, until) = (last + 1 - PEERS_SPAN_MS, last + 1);
+    let prefix = if ip.is_ipv4() { 32 } else { 128 };
+    let side = |side: Side| FlowFilter {
+        from: None,
+        until: None,
+        terms: vec![(FlowTerm::Addr(side, vec![(ip, prefix)]), false)],
+    };
+    let talkers = |rows: Vec<(String, i64, i64)>| {
+        rows.into_iter().map(|(value, flows, bytes)| Talker { value, flows, bytes }).collect::<Vec<_>>()
+    };
+    Ok(HostPeers {
+        from,
+        until,
+        contacted: talkers(db.top_flow_values(&side(Side::Src), from, until, "dst", PEERS_LISTED).await?),
+        contacted_by: talkers(db.top_flow_values(&side(Side::Dst), from, until, "src", PEERS_LISTED).await?),
+        ports: talkers(db.top_flow_values(&side(Side::Any), from, until, "dport", PEERS_LISTED).await?),
     })
 }

@@ -627,6 +627,21 @@ impl Db {
         rows.iter().map(alert_from_row).collect()
     }
 
+    /// Alerts seen within `[from, until)` (their first-to-last span overlaps it), newest first, at
+    /// most `limit` (for a hunt, which filters them further).
+    pub async fn alerts_overlapping(&self, from: Option<i64>, until: Option<i64>, limit: i64) -> Result<Vec<Alert>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE last_seen >= $1 AND first_seen < $2 \
+             ORDER BY last_seen DESC, id DESC LIMIT $3"
+        ))
+        .bind(from.unwrap_or(i64::MIN))
+        .bind(until.unwrap_or(i64::MAX))
+        .bind(limit.clamp(1, 100_000))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
     /// The `reasons` of the newest ML alerts analysts marked as false positives (they carry the
     /// alerting flow's features, `reasons.flow`), at most `limit`.
     pub async fn false_positive_reasons(&self, limit: i64) -> Result<Vec<String>> {

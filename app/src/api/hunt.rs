@@ -19,6 +19,8 @@ pub enum HuntAnswer {
     Off,
     /// An empty filter: nothing searched yet.
     NotAsked,
+    /// `kind:alerts`: the hunt is for alerts only.
+    AlertsOnly,
     Found(FlowSearch),
 }
 
@@ -36,6 +38,9 @@ pub async fn hunt_flows(q: String, sort: String, cursor: String) -> Result<HuntA
     if query.is_empty() {
         return Ok(HuntAnswer::NotAsked);
     }
+    if query.kind == Some(anomalyforge::hunt::HuntKind::Alerts) {
+        return Ok(HuntAnswer::AlertsOnly);
+    }
     let sort = match sort.as_str() {
         "" => FlowSort::Newest,
         s => FlowSort::parse(s)
@@ -50,6 +55,27 @@ pub async fn hunt_flows(q: String, sort: String, cursor: String) -> Result<HuntA
     };
     match search_flows(&st.db, &query, sort, cursor, HUNT_PAGE_FLOWS, anomalyforge::store::now_ms()).await {
         Ok(found) => Ok(HuntAnswer::Found(found)),
+        Err(HuntError::Invalid(message)) => Err(AppError::Invalid { field: "q".into(), message }),
+        Err(HuntError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Alerts the page shows at once.
+pub const HUNT_PAGE_ALERTS: usize = 50;
+
+/// The alerts `q` finds (unless it is `kind:flows`, or empty: then `None`).
+#[server(endpoint = "hunt/alerts")]
+pub async fn hunt_alerts(q: String) -> Result<Option<anomalyforge::hunt::AlertHunt>, AppError> {
+    use anomalyforge::hunt::search::HuntError;
+    use anomalyforge::hunt::{HuntKind, HuntQuery};
+    let (st, _) = authorize(Access::SOC).await?;
+    let query = HuntQuery::parse(&q).map_err(|e| AppError::Invalid { field: "q".into(), message: e.message })?;
+    if query.is_empty() || query.kind == Some(HuntKind::Flows) {
+        return Ok(None);
+    }
+    let now = anomalyforge::store::now_ms();
+    match anomalyforge::hunt::alerts::search_alerts(&st.db, &query, now, HUNT_PAGE_ALERTS).await {
+        Ok(found) => Ok(Some(found)),
         Err(HuntError::Invalid(message)) => Err(AppError::Invalid { field: "q".into(), message }),
         Err(HuntError::Store(e)) => Err(e.into()),
     }

@@ -7,8 +7,8 @@
 //! address, port, country and threat in the results is a link to the hunt for it; the results page
 //! by a cursor link, export as CSV, and say how far back the search got within its time budget.
 
-use crate::api::hunt::{hunt_flows, HuntAnswer};
-use crate::components::format::{grouped, utc};
+use crate::api::hunt::{hunt_alerts, hunt_flows, HuntAnswer};
+use crate::components::format::{count, grouped, utc};
 use crate::components::guard::Guarded;
 use anomalyforge::console::{encode_component, threat_title};
 use anomalyforge::flow_history::{FlowRecord, FlowSearch, FlowSort};
@@ -88,7 +88,17 @@ fn Hunt() -> impl IntoView {
     let sort = Memo::new(move |_| params.with(|p| p.get("sort").unwrap_or_default()));
     let cursor = Memo::new(move |_| params.with(|p| p.get("cursor").unwrap_or_default()));
     let found = Resource::new(move || (text.get(), sort.get(), cursor.get()), |(q, s, c)| hunt_flows(q, s, c));
+    let alerts = Resource::new(move || text.get(), hunt_alerts);
     let pairs = Memo::new(move |_| parsed.with(|(q, _)| q.to_pairs()));
+    // A hunt for one address links to its host page.
+    let host = Memo::new(move |_| {
+        parsed.with(|(q, _)| match q.ip.as_slice() {
+            [t] if !t.negated && t.any_of.len() == 1 && t.any_of[0].is_host() => {
+                Some(t.any_of[0].network().to_string())
+            }
+            _ => None,
+        })
+    });
     let field = move |key: &'static str| pairs.with(|p| p.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
     view! {
         <div class="hunt" data-test="page" data-page="/hunt">
@@ -117,6 +127,9 @@ fn Hunt() -> impl IntoView {
                     </div>
                 </div>
             </form>
+            {move || host.get().map(|ip| view! {
+                <p data-test="hunt-host"><a href=crate::pages::intel::ioc_href(&ip) rel="external">{format!("Host page of {ip}: peers, ports, alerts, reports, intel, asset →")}</a></p>
+            })}
             {move || parsed.with(|(_, errors)| (!errors.is_empty()).then(|| view! {
                 <ul class="form-errors" data-test="hunt-errors" role="alert">
                     {errors.iter().map(|e| view! {
@@ -157,10 +170,73 @@ fn Hunt() -> impl IntoView {
                             "An admin turns it on with " <code>"AF_FLOWS__ENABLED=true"</code> " (see \"Flow history\" in the README)."</p>
                     }.into_any(),
                     Ok(HuntAnswer::NotAsked) => view! { <Examples/> }.into_any(),
+                    Ok(HuntAnswer::AlertsOnly) => ().into_any(),
                     Ok(HuntAnswer::Found(s)) => view! { <Results search=s text=text.get_untracked() sort=sort.get_untracked()/> }.into_any(),
                 }})}
             </Transition>
+            <Transition fallback=|| view! { <p class="muted">"Searching alerts…"</p> }>
+                {move || Suspend::new(async move { match alerts.await {
+                    Err(e) => view! {
+                        <div class="error" role="alert" data-test="panel-error"><p>{e.to_string()}</p></div>
+                    }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Ok(Some(found)) => view! { <AlertResults found/> }.into_any(),
+                }})}
+            </Transition>
         </div>
+    }
+}
+
+/// The alerts a hunt found, each a link to its detail, its addresses and threat pivots.
+#[component]
+fn AlertResults(found: anomalyforge::hunt::AlertHunt) -> impl IntoView {
+    let anomalyforge::hunt::AlertHunt { alerts, matched, scanned, complete } = found;
+    let summary = if complete {
+        format!("{} matched.", count(matched, "alert", "alerts"))
+    } else {
+        format!(
+            "{} matched among the newest {} of the range (narrow the time range to see older ones).",
+            count(matched, "alert", "alerts"),
+            grouped(scanned)
+        )
+    };
+    let link = |q: String, text: String| view! { <a href=hunt_href(&q) rel="external">{text}</a> };
+    let addr = move |ip: Option<String>| ip.map(|ip| link(format!("ip:{ip}"), ip.clone()));
+    view! {
+        <section class="panel" data-test="hunt-alerts">
+            <h2>"Alerts"</h2>
+            <p data-test="hunt-alert-summary" class:warning=!complete>{summary}</p>
+            {if alerts.is_empty() {
+                view! { <p class="empty">"No alert matches."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                        <table class="table compact" data-test="hunt-alert-table">
+                            <thead><tr>
+                                <th>"Alert"</th><th>"Last seen (UTC)"</th><th>"Threat"</th><th>"Risk"</th><th>"Source"</th>
+                                <th>"Destination"</th><th>"Port"</th><th>"Detector"</th><th>"Count"</th><th>"Status"</th>
+                            </tr></thead>
+                            <tbody>
+                                {alerts.into_iter().map(|a| view! {
+                                    <tr data-alert=a.id>
+                                        <td><a href=format!("/soc?alert={}", a.id)>{format!("#{}", a.id)}</a></td>
+                                        <td>{utc(a.last_seen)}</td>
+                                        <td>{link(format!("threat:{}", a.threat), threat_title(&a.threat))}</td>
+                                        <td>{a.risk}</td>
+                                        <td>{addr(a.src_ip.clone())}</td>
+                                        <td>{addr(a.dst_ip.clone())}</td>
+                                        <td>{a.dst_port.map(|p| link(format!("dport:{p}"), p.to_string()))}</td>
+                                        <td>{link(format!("detector:{}", a.detector.as_str()), a.detector.as_str().to_string())}</td>
+                                        <td>{grouped(a.count.max(0) as u64)}</td>
+                                        <td>{a.status.replace('_', " ")}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -216,7 +292,7 @@ fn Results(search: FlowSearch, text: String, sort: String) -> impl IntoView {
             utc(until)
         )
     };
-    let summary = format!("{} flows matched, {coverage}, in {took_ms} ms.", grouped(matched));
+    let summary = format!("{} matched, {coverage}, in {took_ms} ms.", count(matched, "flow", "flows"));
     let export = format!("/hunt/export.csv?q={}&sort={}", encode_component(&text), encode_component(&sort));
     let next_href =
         next.map(|c| format!("{}&sort={}&cursor={}", hunt_href(&text), encode_component(&sort), encode_component(&c)));
@@ -228,7 +304,7 @@ fn Results(search: FlowSearch, text: String, sort: String) -> impl IntoView {
             {if flows.is_empty() {
                 view! { <p class="empty">"No stored flow matches."</p> }.into_any()
             } else {
-                view! { <FlowTable flows/> }.into_any()
+                view! { <FlowTable flows text=text.clone() sort=sort.clone()/> }.into_any()
             }}
             {next_href.map(|h| view! { <p><a href=h rel="external" data-test="hunt-next">"Next page →"</a></p> })}
         </section>
@@ -237,7 +313,7 @@ fn Results(search: FlowSearch, text: String, sort: String) -> impl IntoView {
 
 /// Flows per time bucket as bars over the searched range (SVG, drawn on the server).
 #[component]
-fn Histogram(histogram: Vec<(i64, u64)>, bucket_ms: i64, from: i64, until: i64) -> impl IntoView {
+pub(crate) fn Histogram(histogram: Vec<(i64, u64)>, bucket_ms: i64, from: i64, until: i64) -> impl IntoView {
     if histogram.is_empty() || until <= from {
         return ().into_any();
     }
@@ -280,14 +356,33 @@ fn Histogram(histogram: Vec<(i64, u64)>, bucket_ms: i64, from: i64, until: i64) 
 }
 
 #[component]
-fn FlowTable(flows: Vec<FlowRecord>) -> impl IntoView {
+fn FlowTable(flows: Vec<FlowRecord>, text: String, sort: String) -> impl IntoView {
     let link = |q: String, text: String| view! { <a href=hunt_href(&q) rel="external">{text}</a> };
+    // Sortable columns: each header is the same hunt in its order (time toggles newest/oldest).
+    let order = |label: &'static str, by: FlowSort| {
+        let current = FlowSort::parse(&sort).unwrap_or_default();
+        let by = if by == FlowSort::Newest && current == FlowSort::Newest { FlowSort::Oldest } else { by };
+        let active = current == by || (by == FlowSort::Oldest && current == FlowSort::Newest);
+        let mark = match current {
+            FlowSort::Newest if by == FlowSort::Oldest => " ↓",
+            FlowSort::Oldest if by == FlowSort::Oldest => " ↑",
+            c if c == by => " ↓",
+            _ => "",
+        };
+        let href = format!("{}&sort={}", hunt_href(&text), by.as_str());
+        view! {
+            <a href=href rel="external" class:active=active data-test=format!("sort-{}", by.as_str())>
+                {format!("{label}{mark}")}
+            </a>
+        }
+    };
     view! {
         <div class="table-scroll">
             <table class="table compact" data-test="hunt-flows">
                 <thead><tr>
-                    <th>"Time (UTC)"</th><th>"Source"</th><th>"Destination"</th><th>"Port"</th><th>"Proto"</th>
-                    <th>"Bytes out / in"</th><th>"Duration"</th><th>"Risk"</th><th>"Verdict"</th><th>"Country"</th><th>"From"</th>
+                    <th>{order("Time (UTC)", FlowSort::Newest)}</th><th>"Source"</th><th>"Destination"</th><th>"Port"</th><th>"Proto"</th>
+                    <th>{order("Bytes out / in", FlowSort::Bytes)}</th><th>"Duration"</th><th>{order("Risk", FlowSort::Risk)}</th>
+                    <th>"Verdict"</th><th>"Country"</th><th>"From"</th>
                 </tr></thead>
                 <tbody>
                     // Keyed by flow: a new result replaces rows instead of patching the old ones in place.

@@ -7,9 +7,10 @@ use crate::api::intel::check_ioc;
 use crate::components::errors::PanelErrors;
 use crate::components::format::{count, grouped, utc};
 use crate::components::guard::Guarded;
-use crate::pages::hunt::hunt_href;
+use crate::pages::hunt::{hunt_href, Histogram};
+use crate::pages::intel::ioc_href;
 use anomalyforge::console::threat_title;
-use anomalyforge::intel::catalog::IocCheck;
+use anomalyforge::intel::catalog::{HostPeers, IocCheck, Talker};
 use anomalyforge::intel::IndicatorKind;
 use anomalyforge::pages;
 use leptos::prelude::*;
@@ -63,15 +64,19 @@ fn Ioc() -> impl IntoView {
 
 #[component]
 fn IocResult(c: IocCheck) -> impl IntoView {
-    let IocCheck { value, kind, intel, alerts, alerts_total, flows, reports, asset, country } = c;
+    let IocCheck { value, kind, intel, alerts, alerts_total, flows, reports, asset, country, peers } = c;
     let address = matches!(kind, IndicatorKind::Ip | IndicatorKind::Cidr);
     let verdict = match intel.iter().find(|i| i.state == anomalyforge::intel::catalog::IndicatorState::Active) {
         Some(i) => format!("Listed as malicious by {} ({} % confidence).", i.source, i.confidence),
         None if !intel.is_empty() => "Listed before, but no listing is active now.".to_string(),
         None => "No intel source lists it.".to_string(),
     };
-    let headline =
-        format!("{value} — {}{}", kind.as_str(), country.as_deref().map(|c| format!(", {c}")).unwrap_or_default());
+    let headline = format!(
+        "{}{value} — {}{}",
+        if kind == IndicatorKind::Ip { "Host " } else { "" },
+        kind.as_str(),
+        country.as_deref().map(|c| format!(", {c}")).unwrap_or_default()
+    );
     let hunt = address.then(|| hunt_href(&format!("ip:{value}")));
     view! {
         <section class="panel" data-test="ioc-result">
@@ -142,6 +147,7 @@ fn IocResult(c: IocCheck) -> impl IntoView {
                     );
                     view! {
                         <p data-test="ioc-flow-count">{text}</p>
+                        <Histogram histogram=f.histogram.clone() bucket_ms=f.bucket_ms from=f.from until=f.until/>
                         {(!f.flows.is_empty()).then(|| view! {
                             <ul class="compact-list">
                                 {f.flows.into_iter().take(10).map(|r| view! {
@@ -154,6 +160,7 @@ fn IocResult(c: IocCheck) -> impl IntoView {
                 }
             }}
         </section>
+        {peers.map(|p| view! { <Peers p/> })}
         <section class="panel" data-test="ioc-reports">
             <h2>{format!("Employee reports ({})", reports.len())}</h2>
             {if reports.is_empty() {
@@ -179,6 +186,51 @@ fn IocResult(c: IocCheck) -> impl IntoView {
                 None if kind == IndicatorKind::Ip => view! { <p class="empty">"Not in the asset inventory."</p> }.into_any(),
                 None => view! { <p class="muted">"Assets are single addresses."</p> }.into_any(),
             }}
+        </section>
+    }
+}
+
+/// Whom the host talked to, who talked to it, and on which ports (a day of stored flows).
+#[component]
+fn Peers(p: HostPeers) -> impl IntoView {
+    let HostPeers { from, until, contacted, contacted_by, ports } = p;
+    let table = |title: &'static str, test: &'static str, rows: Vec<Talker>, address: bool| {
+        view! {
+            <div data-test=test>
+                <h3>{title}</h3>
+                {if rows.is_empty() {
+                    view! { <p class="empty">"None."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="table compact">
+                            <thead><tr><th>{if address { "Address" } else { "Port" }}</th><th>"Flows"</th><th>"Bytes"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|t| {
+                                    let href = if address { ioc_href(&t.value) } else { hunt_href(&format!("dport:{}", t.value)) };
+                                    view! {
+                                        <tr>
+                                            <td><a href=href rel="external">{t.value}</a></td>
+                                            <td>{grouped(t.flows.max(0) as u64)}</td>
+                                            <td>{grouped(t.bytes.max(0) as u64)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+        }
+    };
+    view! {
+        <section class="panel" data-test="ioc-peers">
+            <h2>"Peers and ports"</h2>
+            <p class="muted">{format!("Stored flows from {} to {}.", utc(from), utc(until))}</p>
+            <div class="peer-grid">
+                {table("It contacted", "ioc-contacted", contacted, true)}
+                {table("Contacted by", "ioc-contacted-by", contacted_by, true)}
+                {table("Ports", "ioc-ports", ports, false)}
+            </div>
         </section>
     }
 }
