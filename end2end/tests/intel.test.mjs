@@ -73,6 +73,9 @@ test('an analyst imports a list, reads what was rejected and what the retro-hunt
   const alertRows = page.locator('[data-test=hunt-alert-table] tr[data-alert]');
   await alertRows.first().waitFor();
   assert.match(await alertRows.allTextContents().then((t) => t.join(' ')), /Threat-intel match/);
+  const alertCsv = await context.request.get(`${server.base}${await page.getAttribute('[data-test=hunt-alert-export]', 'href')}`);
+  assert.equal(alertCsv.status(), 200);
+  assert.match(await alertCsv.text(), new RegExp(`^id,first_seen_utc,[^\\n]*\\r\\n\\d+,[^\\n]*intel_match[^\\n]*${listed.replace(/\./g, '\\.')}`));
   await Promise.all([page.waitForURL(/sort=risk/, { waitUntil: 'commit' }), page.click('[data-test=sort-risk]')]);
   await page.waitForSelector('body[data-hydrated=true]');
   await page.locator('[data-test=hunt-flows] tr[data-flow]').first().waitFor();

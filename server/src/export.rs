@@ -54,7 +54,7 @@ pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<R
 const HUNT_EXPORT_MAX: usize = 100_000;
 
 /// `GET /hunt/export.csv?q=&sort=`: the flows of a hunt as CSV (formula-safe), at most
-/// [`HUNT_EXPORT_MAX`] of them, in the page's order.
+/// [`HUNT_EXPORT_MAX`] of them, in the page's order; with `of=alerts`, its alerts (newest first).
 pub async fn hunt_csv(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
@@ -70,14 +70,40 @@ pub async fn hunt_csv(
         }
         Some(_) => {}
     }
-    if !st.config.flow_history() {
-        return (StatusCode::NOT_FOUND, "The flow history is off on this server (AF_FLOWS__ENABLED).").into_response();
-    }
     let text = params.get("q").map(String::as_str).unwrap_or_default();
     let query = match HuntQuery::parse(text) {
         Ok(q) => q,
         Err(e) => return (StatusCode::BAD_REQUEST, format!("q: {e}")).into_response(),
     };
+    let csv = |body: String, name: &str| {
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    match params.get("of").map(String::as_str).unwrap_or("flows") {
+        "flows" => {}
+        "alerts" => {
+            let now = anomalyforge::store::now_ms();
+            let limit = anomalyforge::hunt::alerts::ALERT_SCAN as usize;
+            return match anomalyforge::hunt::alerts::search_alerts(&st.db, &query, now, limit).await {
+                Ok(found) => csv(anomalyforge::hunt::alerts_to_csv(&found.alerts), "hunt-alerts.csv"),
+                Err(HuntError::Invalid(m)) => (StatusCode::BAD_REQUEST, m).into_response(),
+                Err(HuntError::Store(e)) => {
+                    tracing::error!(error = %e, "exporting alerts failed");
+                    (StatusCode::SERVICE_UNAVAILABLE, "The alerts cannot be read right now; try again.").into_response()
+                }
+            };
+        }
+        other => return (StatusCode::BAD_REQUEST, format!("of: `{other}` is not flows or alerts")).into_response(),
+    }
+    if !st.config.flow_history() {
+        return (StatusCode::NOT_FOUND, "The flow history is off on this server (AF_FLOWS__ENABLED).").into_response();
+    }
     let sort = match params.get("sort").map(String::as_str).unwrap_or_default() {
         "" => FlowSort::Newest,
         s => match FlowSort::parse(s) {
@@ -106,12 +132,5 @@ pub async fn hunt_csv(
         }
     }
     flows.truncate(HUNT_EXPORT_MAX);
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"hunt.csv\"".to_string()),
-        ],
-        to_csv(&flows),
-    )
-        .into_response()
+    csv(to_csv(&flows), "hunt.csv")
 }

@@ -219,6 +219,47 @@ pub struct AlertHunt {
     pub complete: bool,
 }
 
+/// The header of [`alerts_to_csv`].
+pub const ALERT_CSV_HEADER: &str =
+    "id,first_seen_utc,last_seen_utc,threat,risk,severity,status,detector,src_ip,src_port,\
+dst_ip,dst_port,protocol,count,src_country,signature,assignee";
+
+/// Alerts as CSV (RFC 4180, CRLF), every text cell formula-safe (`crate::csv_cell`): a signature
+/// or an address comes from traffic, and a spreadsheet must not run it.
+pub fn alerts_to_csv(alerts: &[crate::alert::Alert]) -> String {
+    use crate::csv_cell::cell;
+    let opt = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let text = |v: &Option<String>| cell(v.as_deref().unwrap_or_default());
+    let mut out = String::with_capacity(64 + alerts.len() * 160);
+    out.push_str(ALERT_CSV_HEADER);
+    out.push_str("\r\n");
+    for a in alerts {
+        let line = [
+            a.id.to_string(),
+            format_rfc3339_ms(a.first_seen),
+            format_rfc3339_ms(a.last_seen),
+            cell(&a.threat),
+            a.risk.to_string(),
+            a.severity.as_str().to_string(),
+            cell(&a.status),
+            a.detector.as_str().to_string(),
+            text(&a.src_ip),
+            opt(a.src_port),
+            text(&a.dst_ip),
+            opt(a.dst_port),
+            opt(a.protocol),
+            a.count.to_string(),
+            text(&a.src_country),
+            text(&a.signature),
+            text(&a.assignee),
+        ]
+        .join(",");
+        out.push_str(&line);
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// Whether one term holds: any of its values matches, or, negated, none does.
 fn holds<T>(t: &Term<T>, matches: impl Fn(&T) -> bool) -> bool {
     t.any_of.iter().any(matches) != t.negated
@@ -431,6 +472,10 @@ mod tests {
         ] {
             assert!(!m(no), "{no}");
         }
+        let mut evil = a.clone();
+        evil.signature = Some("=HYPERLINK(\"http://x\")".into());
+        let csv = alerts_to_csv(&[evil]);
+        assert!(csv.starts_with("id,first_seen_utc,") && csv.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{csv}");
         let q = HuntQuery::parse("asset:web").unwrap();
         assert!(q.matches_alert(&a, &[vec!["10.0.0.5".parse().unwrap()]]));
         assert!(!q.matches_alert(&a, &[vec!["10.0.0.6".parse().unwrap()]]));

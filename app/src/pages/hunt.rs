@@ -180,7 +180,7 @@ fn Hunt() -> impl IntoView {
                         <div class="error" role="alert" data-test="panel-error"><p>{e.to_string()}</p></div>
                     }.into_any(),
                     Ok(None) => ().into_any(),
-                    Ok(Some(found)) => view! { <AlertResults found/> }.into_any(),
+                    Ok(Some(found)) => view! { <AlertResults found text=text.get_untracked()/> }.into_any(),
                 }})}
             </Transition>
         </div>
@@ -189,7 +189,7 @@ fn Hunt() -> impl IntoView {
 
 /// The alerts a hunt found, each a link to its detail, its addresses and threat pivots.
 #[component]
-fn AlertResults(found: anomalyforge::hunt::AlertHunt) -> impl IntoView {
+fn AlertResults(found: anomalyforge::hunt::AlertHunt, text: String) -> impl IntoView {
     let anomalyforge::hunt::AlertHunt { alerts, matched, scanned, complete } = found;
     let summary = if complete {
         format!("{} matched.", count(matched, "alert", "alerts"))
@@ -206,6 +206,9 @@ fn AlertResults(found: anomalyforge::hunt::AlertHunt) -> impl IntoView {
         <section class="panel" data-test="hunt-alerts">
             <h2>"Alerts"</h2>
             <p data-test="hunt-alert-summary" class:warning=!complete>{summary}</p>
+            {(matched > 0).then(|| view! {
+                <p><a href=format!("/hunt/export.csv?of=alerts&q={}", encode_component(&text)) data-test="hunt-alert-export">"Export these alerts as CSV"</a></p>
+            })}
             {if alerts.is_empty() {
                 view! { <p class="empty">"No alert matches."</p> }.into_any()
             } else {
