@@ -153,7 +153,7 @@ async fn load_engine(models: &Registry, dir: &Path) -> anyhow::Result<EngineSlot
 /// run while pages are being rendered on other threads: in Leptos 0.8 that overlap occasionally
 /// leaves a page's `<Suspense>` waiting forever (status sent, body never finished). A server
 /// builds its router before it serves, but the integration tests start servers while others
-/// serve; `pages_stream_to_the_end_beside_other_servers` in `tests/http.rs` hung in about one run
+/// serve; `pages_stream_to_the_end_beside_other_servers` in `server/tests/it/http.rs` hung in about one run
 /// in six before this.
 fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();

@@ -1,7 +1,7 @@
 //! Storage on SQLite (the embedded default, WAL mode) or PostgreSQL, chosen by the URL.
 //!
 //! Queries go through sqlx's `Any` driver with `$N` placeholders, which both backends accept, so
-//! one query text serves both and one test suite (`tests/store.rs`) runs against both. The schema
+//! one query text serves both and one test suite (`tests/it/store.rs`) runs against both. The schema
 //! lives in `migrations/sqlite` and `migrations/postgres`, kept in step (same file names, same
 //! tables and columns); they are compiled into the binary. Timestamps are Unix milliseconds
 //! (BIGINT) and booleans are 0/1 integers so that values decode identically on both backends.

@@ -1,12 +1,11 @@
 //! Alert triage through the server functions: the SOC roles act on alerts and every action is in
 //! the alert's history; other roles are refused and change nothing; bad input names the field.
 
-mod support;
 
 use anomalyforge::role::Role;
 use anomalyforge::store::alerts::{NewAlert, PersistBatch};
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 async fn two_alerts(app: &TestApp) -> (String, String) {
     let alert = |src: &str| NewAlert {

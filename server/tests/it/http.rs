@@ -1,12 +1,11 @@
 //! The server over HTTP: health, sign-in, sessions, the route × role and server function × role
 //! tables, the sign-in rate limit, CSRF and start-up failures.
 
-mod support;
 
 use anomalyforge::role::Role;
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use support::{session_cookie, TestApp, PASSWORD};
+use crate::support::{session_cookie, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn health_reports_database_and_version() {
@@ -16,7 +15,7 @@ async fn health_reports_database_and_version() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "reachable");
-    assert_eq!(body["backend"], if support::on_postgres() { "postgres" } else { "sqlite" });
+    assert_eq!(body["backend"], if crate::support::on_postgres() { "postgres" } else { "sqlite" });
     assert_eq!(body["version"], anomalyforge::VERSION);
     app.stop().await;
 }

@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 /// The store tests' database helper (a fresh PostgreSQL database per test).
-#[path = "../../../tests/support/mod.rs"]
+#[path = "../../../../tests/it/support/mod.rs"]
 mod store_db;
 
 use anomalyforge::auth;

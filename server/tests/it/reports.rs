@@ -3,12 +3,11 @@
 //! `/soc/reports`: the SOC roles read the queue of reported addresses and decide about each; the
 //! reporters see the decision and its note; a confirmed address is intel for the next batch.
 
-mod support;
 
 use anomalyforge::report::ReportStatus;
 use anomalyforge::role::Role;
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 

@@ -2,7 +2,6 @@
 //! sorting, grouping and paging; the overview; an alert's detail and its playbook steps; role checks;
 //! attacker-controlled text rendered as text.
 
-mod support;
 
 use anomalyforge::alert::Detector;
 use anomalyforge::asset::Criticality;
@@ -10,7 +9,7 @@ use anomalyforge::role::Role;
 use anomalyforge::store::alerts::{NewAlert, PersistBatch, TrafficCount, TrafficKey};
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 

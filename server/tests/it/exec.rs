@@ -1,7 +1,6 @@
 //! `/exec`: the KPI server function, the page rendered on the server and the CSV export, as the roles
 //! that may and may not use them; an executive reaches no triage action.
 
-mod support;
 
 use anomalyforge::asset::Criticality;
 use anomalyforge::kpi::HOUR;
@@ -10,7 +9,7 @@ use anomalyforge::store::alerts::{NewAlert, PersistBatch};
 use anomalyforge::store::assets::AssetFields;
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
 

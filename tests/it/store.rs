@@ -3,13 +3,11 @@
 //! database per case) when `AF_TEST_POSTGRES_URL` points at a server whose role may create
 //! databases. With `AF_REQUIRE_POSTGRES=1` (as in CI) a missing PostgreSQL fails instead of skipping.
 
-mod support;
-
+use crate::support::TestDb;
 use anomalyforge::auth::{self, ClientInfo, LoginPolicy};
 use anomalyforge::role::Role;
 use anomalyforge::store::{now_ms, StoreError};
 use anomalyforge::user::NewUser;
-use support::TestDb;
 
 on_both_backends!(
     migrations_are_idempotent_and_ping_works,
@@ -717,14 +715,18 @@ async fn playbooks_are_seeded_for_every_threat(db: &anomalyforge::store::Db) {
         let p = db.playbook(t.name()).await.unwrap_or_else(|e| panic!("{}: {e}", t.name()));
         assert!(p.steps.len() >= 4, "{}", t.name());
     }
-    for key in [anomalyforge::alert::SIGNATURE_THREAT, anomalyforge::playbook::UNKNOWN_ANOMALY] {
+    for key in [
+        anomalyforge::alert::SIGNATURE_THREAT,
+        anomalyforge::playbook::UNKNOWN_ANOMALY,
+        anomalyforge::alert::INTEL_THREAT,
+    ] {
         assert!(db.playbook(key).await.is_ok(), "{key}");
     }
     for t in anomalyforge::threat::BehaviourThreat::ALL {
         let p = db.playbook(t.name()).await.unwrap_or_else(|e| panic!("{}: {e}", t.name()));
         assert!(p.steps.len() >= 4, "{}", t.name());
     }
-    assert_eq!(all.len(), 16 + anomalyforge::threat::BehaviourThreat::ALL.len());
+    assert_eq!(all.len(), 17 + anomalyforge::threat::BehaviourThreat::ALL.len());
     let u = db.create_user("resp", "Resp", Role::Responder, "hash", false).await.unwrap();
     let steps = vec!["Call the ISP".to_string(), "Block the range".to_string()];
     let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, u.id).await.unwrap();

@@ -5,8 +5,7 @@
 //! back), open vs resolved, threat types, countries, top assets, employee reports; and the
 //! migration's backfill rebuilding the rollups that the pipeline and triage keep.
 
-mod support;
-
+use crate::support::TestDb;
 use anomalyforge::asset::Criticality;
 use anomalyforge::kpi::{KpiRange, KpiReport, Mean, ReportCounts, StatusCounts, Volume, DAY, HOUR};
 use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
@@ -16,7 +15,6 @@ use anomalyforge::store::reports::NewReport;
 use anomalyforge::store::Db;
 use anomalyforge::triage::Triage;
 use sqlx::Row;
-use support::TestDb;
 
 on_both_backends!(
     an_empty_database_reports_zeros_and_nothing_to_compare,

@@ -1,0 +1,19 @@
+//! Every integration test of this crate in one binary (as crates.io does): the whole stack is
+//! linked once instead of once per file, which was most of `cargo test`'s time. Each module is one
+//! former test file; `support` holds what they share.
+
+#[macro_use]
+mod support;
+
+mod assets;
+mod crash;
+mod exec;
+mod http;
+mod ingest;
+mod live;
+mod models;
+mod playbooks;
+mod reports;
+mod soc;
+mod suppressions;
+mod triage;
