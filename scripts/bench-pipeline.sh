@@ -5,6 +5,7 @@
 #   2. latency and memory at a steady 10,000 flows/s: from a batch's arrival to its alerts reaching a
 #      signed-in live-stream client (p50/p99), and the server's peak resident memory.
 # Prints one JSON object per scenario. Bounded: at most FLOWS flows and SECONDS seconds per scenario.
+# INTEL=<file> imports a threat-intel document first, so live matching runs against its indicators.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FLOWS=${FLOWS:-2000000}
@@ -13,6 +14,7 @@ PORT=${PORT:-3907}
 WORKERS=${WORKERS:-2}
 source scripts/bench-common.sh
 TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null)
+if [ -n "${INTEL:-}" ]; then $BIN/anomalyforge intel import --source bench-feed --expiry-days never "$INTEL"; fi
 
 # A fresh server per scenario, so each peak-memory figure is its own.
 start_server() {

@@ -115,6 +115,10 @@ test('the IOC check and the indicator filter work without JavaScript', async () 
   await page.fill('#ioc-value', 'no such thing');
   await Promise.all([page.waitForURL(/value=no/), page.click('[data-test=ioc-submit]')]);
   assert.match(await page.locator('[data-test=panel-error]').textContent(), /'no such thing' is neither an IP address/);
+  // The host page of the listed address, without JavaScript too.
+  await page.goto(`${server.base}/hunt/ioc?value=${encodeURIComponent(listed)}`);
+  assert.match(await page.locator('[data-test=ioc-value]').textContent(), /^Host /);
+  assert.ok((await page.locator('[data-test=ioc-contacted-by] tbody tr').count()) > 0, 'who talked to it');
   await page.goto(`${server.base}/intel`);
   await page.fill('#intel-q', 'phish');
   await Promise.all([page.waitForURL(/text=phish/), page.click('[data-test=intel-filter] button[type=submit]')]);

@@ -1,10 +1,9 @@
 //! `/assets`: the inventory through the server functions, the page and the CSV export, as the
 //! roles that may and may not use it.
 
-
+use crate::support::TestApp;
 use anomalyforge::role::Role;
 use serde_json::Value;
-use crate::support::TestApp;
 
 fn asset<'a>(ip: &'a str, owner: &'a str, criticality: &'a str, tags: &'a str) -> Vec<(&'static str, &'a str)> {
     vec![

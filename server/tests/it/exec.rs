@@ -1,7 +1,7 @@
 //! `/exec`: the KPI server function, the page rendered on the server and the CSV export, as the roles
 //! that may and may not use them; an executive reaches no triage action.
 
-
+use crate::support::TestApp;
 use anomalyforge::asset::Criticality;
 use anomalyforge::kpi::HOUR;
 use anomalyforge::role::Role;
@@ -9,7 +9,6 @@ use anomalyforge::store::alerts::{NewAlert, PersistBatch};
 use anomalyforge::store::assets::AssetFields;
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use crate::support::TestApp;
 
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
 

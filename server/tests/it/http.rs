@@ -1,11 +1,10 @@
 //! The server over HTTP: health, sign-in, sessions, the route × role and server function × role
 //! tables, the sign-in rate limit, CSRF and start-up failures.
 
-
+use crate::support::{session_cookie, TestApp, PASSWORD};
 use anomalyforge::role::Role;
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use crate::support::{session_cookie, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn health_reports_database_and_version() {

@@ -2,11 +2,10 @@
 //! real samples, rejects by line without losing valid records, accepted == scored == stored, and
 //! backpressure (503 + Retry-After, nothing accepted lost).
 
-
+use crate::support::TestApp;
 use anomalyforge::alert::Detector;
 use anomalyforge::store::alerts::IngestTotals;
 use serde_json::Value;
-use crate::support::TestApp;
 
 const FLOW: &str = r#"{"src_ip":"192.0.2.10","src_port":51514,"dst_ip":"198.51.100.5","dst_port":443,"protocol":"tcp","timestamp":"2024-05-01T12:00:00.250Z","duration_us":1500000,"fwd_packets":10,"bwd_packets":8,"fwd_bytes":1200,"bwd_bytes":5400}"#;
 

@@ -2,15 +2,14 @@
 //! deduplication across batches, the live stream (roles, alert and traffic events), the integrators'
 //! alert listing, `/metrics`, and the traffic replay.
 
-
 use std::time::Duration;
 
+use crate::support::TestApp;
 use anomalyforge::live::LiveEvent;
 use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
 use anomalyforge::role::Role;
 use anomalyforge::store::reports::NewReport;
 use serde_json::Value;
-use crate::support::TestApp;
 
 /// Real CIC-IDS2017 attack rows (DDoS, port scan, SSH brute force from 172.16.0.1 to 192.168.10.50),
 /// with the attacker moved to `src` (a public address, so it has a country).

@@ -3,13 +3,12 @@
 //! failure that changes nothing); the not-worse rule deciding activation; activation swapping what
 //! the pipeline scores with; and a restart keeping the active version.
 
-
+use crate::support::TestApp;
 use anomalyforge::role::Role;
 use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use crate::support::TestApp;
 
 fn workspace(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)

@@ -1,10 +1,9 @@
 //! `/playbooks`: seeded for every threat, read by analysts, responders and admins, changed only by
 //! responders and admins (audited), and rendered as text with an anchor per threat.
 
-
+use crate::support::TestApp;
 use anomalyforge::role::Role;
 use serde_json::Value;
-use crate::support::TestApp;
 
 #[tokio::test]
 async fn roles_read_and_edit_as_the_table_says() {

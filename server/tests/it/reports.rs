@@ -3,11 +3,10 @@
 //! `/soc/reports`: the SOC roles read the queue of reported addresses and decide about each; the
 //! reporters see the decision and its note; a confirmed address is intel for the next batch.
 
-
+use crate::support::TestApp;
 use anomalyforge::report::ReportStatus;
 use anomalyforge::role::Role;
 use serde_json::Value;
-use crate::support::TestApp;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 

@@ -2,14 +2,13 @@
 //! sorting, grouping and paging; the overview; an alert's detail and its playbook steps; role checks;
 //! attacker-controlled text rendered as text.
 
-
+use crate::support::TestApp;
 use anomalyforge::alert::Detector;
 use anomalyforge::asset::Criticality;
 use anomalyforge::role::Role;
 use anomalyforge::store::alerts::{NewAlert, PersistBatch, TrafficCount, TrafficKey};
 use anomalyforge::store::now_ms;
 use serde_json::Value;
-use crate::support::TestApp;
 
 const XSS: &str = "<img src=x onerror=alert(1)>";
 

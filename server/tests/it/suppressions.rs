@@ -1,10 +1,9 @@
 //! Suppression rules end to end: a rule absorbs matching detections in the pipeline (counted on
 //! the rule, no alert), stops doing so once expired, and a false positive can create one.
 
-
+use crate::support::TestApp;
 use anomalyforge::role::Role;
 use serde_json::Value;
-use crate::support::TestApp;
 
 #[tokio::test]
 async fn a_rule_absorbs_matching_detections_until_it_expires() {

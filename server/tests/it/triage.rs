@@ -1,11 +1,10 @@
 //! Alert triage through the server functions: the SOC roles act on alerts and every action is in
 //! the alert's history; other roles are refused and change nothing; bad input names the field.
 
-
+use crate::support::TestApp;
 use anomalyforge::role::Role;
 use anomalyforge::store::alerts::{NewAlert, PersistBatch};
 use serde_json::Value;
-use crate::support::TestApp;
 
 async fn two_alerts(app: &TestApp) -> (String, String) {
     let alert = |src: &str| NewAlert {
