@@ -7,7 +7,9 @@
 //! the pages that edit them), so a batch never waits on more than one small query.
 //!
 //! Threat intel's active address and network indicators ([`IntelSet`]) can be many (a feed lists
-//! hundreds of thousands), so they are reloaded only after an edit or every [`INTEL_REFRESH`]: an
+//! hundreds of thousands; loading 100,000 takes about a second), so they are reloaded only after an
+//! edit (by the next batch, which waits for it: an import matches the very next flow) or every
+//! [`INTEL_REFRESH`] in the background (batches keep matching against the previous set meanwhile): an
 //! indicator expires for matching at most that long after its time.
 
 use std::collections::HashMap;
@@ -51,9 +53,30 @@ pub struct Enricher {
     internal: Vec<IpNet>,
     snapshot: RwLock<Snapshot>,
     stale: AtomicBool,
-    /// The active address and network indicators, and when they were loaded.
-    intel: RwLock<(Arc<IntelSet>, Option<Instant>)>,
+    /// The active address and network indicators, when they were loaded, and the generation of
+    /// the load (a slower, older load never replaces a newer one).
+    intel: Arc<RwLock<IntelSlot>>,
     intel_stale: AtomicBool,
+    /// Loads started (their generations), and whether a background load is running.
+    intel_loads: Arc<std::sync::atomic::AtomicU64>,
+    intel_loading: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Default)]
+struct IntelSlot {
+    set: Arc<IntelSet>,
+    loaded: Option<Instant>,
+    generation: u64,
+}
+
+impl IntelSlot {
+    /// Installs a set from load `generation`, unless a later load already did.
+    fn install(slot: &RwLock<IntelSlot>, set: IntelSet, generation: u64) {
+        let mut s = slot.write().unwrap_or_else(|e| e.into_inner());
+        if generation >= s.generation {
+            *s = IntelSlot { set: Arc::new(set), loaded: Some(Instant::now()), generation };
+        }
+    }
 }
 
 impl Enricher {
@@ -64,8 +87,10 @@ impl Enricher {
             internal,
             snapshot: RwLock::new(Snapshot::default()),
             stale: AtomicBool::new(true),
-            intel: RwLock::new((Arc::new(IntelSet::default()), None)),
+            intel: Arc::new(RwLock::new(IntelSlot::default())),
             intel_stale: AtomicBool::new(true),
+            intel_loads: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            intel_loading: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -91,24 +116,47 @@ impl Enricher {
 
     /// The active address and network indicators as last loaded.
     pub fn intel(&self) -> Arc<IntelSet> {
-        self.intel.read().unwrap_or_else(|e| e.into_inner()).0.clone()
+        self.intel.read().unwrap_or_else(|e| e.into_inner()).set.clone()
     }
 
     /// Installs an intel set (tests and tools that match without a database).
     pub fn set_intel(&self, set: IntelSet) {
-        *self.intel.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(set), Some(Instant::now()));
+        let generation = self.intel_loads.fetch_add(1, Ordering::Relaxed) + 1;
+        IntelSlot::install(&self.intel, set, generation);
         self.intel_stale.store(false, Ordering::Relaxed);
     }
 
+    /// After an edit (or before the first load): loads now, and the batch waits. When the set is
+    /// only old: loads in the background, once at a time, and the batch goes on with the old set.
     async fn refresh_intel_if_stale(&self, db: &Db) -> Result<(), StoreError> {
-        let old = self.intel.read().unwrap_or_else(|e| e.into_inner()).1.is_none_or(|t| t.elapsed() >= INTEL_REFRESH);
-        let stale = self.intel_stale.swap(false, Ordering::Relaxed);
-        if !old && !stale {
+        let loaded = self.intel.read().unwrap_or_else(|e| e.into_inner()).loaded;
+        let stale = self.intel_stale.swap(false, Ordering::Relaxed) || loaded.is_none();
+        if stale {
+            let generation = self.intel_loads.fetch_add(1, Ordering::Relaxed) + 1;
+            let set = IntelSet::new(db.active_intel(crate::store::now_ms()).await?);
+            tracing::debug!(indicators = set.len(), "intel indicators loaded for matching");
+            IntelSlot::install(&self.intel, set, generation);
             return Ok(());
         }
-        let set = IntelSet::new(db.active_intel(crate::store::now_ms()).await?);
-        tracing::debug!(indicators = set.len(), "intel indicators loaded for matching");
-        *self.intel.write().unwrap_or_else(|e| e.into_inner()) = (Arc::new(set), Some(Instant::now()));
+        let old = loaded.is_some_and(|t| t.elapsed() >= INTEL_REFRESH);
+        if old && !self.intel_loading.swap(true, Ordering::Relaxed) {
+            let generation = self.intel_loads.fetch_add(1, Ordering::Relaxed) + 1;
+            let (slot, loading, db) = (self.intel.clone(), self.intel_loading.clone(), db.clone());
+            tokio::spawn(async move {
+                match db.active_intel(crate::store::now_ms()).await {
+                    Ok(found) => {
+                        let set = tokio::task::spawn_blocking(move || IntelSet::new(found)).await.unwrap_or_default();
+                        IntelSlot::install(&slot, set, generation);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot reload intel indicators; matching keeps the previous ones");
+                        // Try again after another INTEL_REFRESH, not at every batch.
+                        slot.write().unwrap_or_else(|e| e.into_inner()).loaded = Some(Instant::now());
+                    }
+                }
+                loading.store(false, Ordering::Relaxed);
+            });
+        }
         Ok(())
     }
 
@@ -296,6 +344,31 @@ mod tests {
             reasons: "{\"class\":\"ddos\"}".into(),
             ..NewAlert::blank()
         }
+    }
+
+    #[test]
+    fn an_older_intel_load_never_replaces_a_newer_one() {
+        use crate::intel::matcher::IndicatorRef;
+        let slot = RwLock::new(IntelSlot::default());
+        let one = |ip: &str| {
+            let r = IndicatorRef {
+                id: 1,
+                source_id: 1,
+                source: "feed".into(),
+                value: ip.into(),
+                confidence: 50,
+                description: String::new(),
+            };
+            IntelSet::new([(crate::intel::Indicator::parse(ip).unwrap(), r)])
+        };
+        // The background load (generation 1) finishes after the load an import caused (generation 2).
+        IntelSlot::install(&slot, one("203.0.113.2"), 2);
+        IntelSlot::install(&slot, one("203.0.113.1"), 1);
+        let set = slot.read().unwrap().set.clone();
+        assert!(
+            set.lookup("203.0.113.2".parse().unwrap()).is_some()
+                && set.lookup("203.0.113.1".parse().unwrap()).is_none()
+        );
     }
 
     #[test]
