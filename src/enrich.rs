@@ -126,6 +126,13 @@ impl Enricher {
         self.intel_stale.store(false, Ordering::Relaxed);
     }
 
+    /// Loads the intel indicators now (at start-up, so the first batch does not wait for a large
+    /// feed). Assets and reports stay for the first batch to load, as they are small.
+    pub async fn warm_up(&self, db: &Db) -> Result<(), StoreError> {
+        self.intel_stale.store(true, Ordering::Relaxed);
+        self.refresh_intel_if_stale(db).await
+    }
+
     /// After an edit (or before the first load): loads now, and the batch waits. When the set is
     /// only old: loads in the background, once at a time, and the batch goes on with the old set.
     async fn refresh_intel_if_stale(&self, db: &Db) -> Result<(), StoreError> {

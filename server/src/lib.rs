@@ -73,10 +73,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         let engine = load_engine(&models, &config.model_dir).await?;
         let geo = load_geoip(&config.geoip_path).await?;
         let enricher = Arc::new(Enricher::new(geo.clone(), country_centroids(), config.internal_networks.clone()));
-        // Assets, reports and intel are loaded before the first batch, so it does not wait for them
-        // (a large intel feed takes about a second).
-        if let Err(e) = enricher.refresh_if_stale(&db).await {
-            tracing::warn!(error = %e, "cannot load assets, reports and intel for enrichment yet");
+        // Intel is loaded before the first batch, so it does not wait for a large feed (about a
+        // second for 100,000 indicators).
+        if let Err(e) = enricher.warm_up(&db).await {
+            tracing::warn!(error = %e, "cannot load the intel indicators for matching yet");
         }
         let pipeline = Pipeline::start(engine, db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
         models.spawn_learning_schedule(
