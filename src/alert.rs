@@ -121,6 +121,9 @@ pub struct Alert {
     pub acknowledged_at: Option<i64>,
     /// Unix ms it was resolved or marked a false positive; cleared when reopened.
     pub resolved_at: Option<i64>,
+    /// The incident it belongs to ([`crate::incident`]).
+    #[serde(default)]
+    pub incident_id: Option<i64>,
 }
 
 /// Status of an alert in triage.

@@ -405,6 +405,14 @@ pub struct ReportCounts {
     pub confirmed: i64,
 }
 
+/// Incidents opened in a period, and the time to contain of those contained in it (from creation
+/// to the first containment, or to the closing when never contained first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentCounts {
+    pub opened: i64,
+    pub contain: Mean,
+}
+
 /// Every figure of the dashboard for one range (one server function answers it whole).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KpiReport {
@@ -425,6 +433,11 @@ pub struct KpiReport {
     pub top_assets: Vec<AssetKpi>,
     pub response: Response,
     pub reports: Compared<ReportCounts>,
+    #[serde(default)]
+    pub incidents: Compared<IncidentCounts>,
+    /// Incidents open or contained when the report was made.
+    #[serde(default)]
+    pub active_incidents: i64,
 }
 
 impl KpiReport {
@@ -437,6 +450,7 @@ impl KpiReport {
             && r.raised.previous.total() == 0
             && r.acknowledge.current.n + r.acknowledge.previous.n + r.close.current.n + r.close.previous.n == 0
             && self.reports.current.received + self.reports.previous.received == 0
+            && self.incidents.current.opened + self.incidents.previous.opened + self.active_incidents == 0
     }
 }
 

@@ -20,6 +20,7 @@ pub mod explain;
 pub mod flow;
 pub mod flow_history;
 pub mod hunt;
+pub mod incident;
 pub mod intel;
 pub mod kpi;
 pub mod live;

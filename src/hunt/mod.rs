@@ -444,6 +444,7 @@ mod tests {
             assignee: None,
             acknowledged_at: None,
             resolved_at: None,
+            incident_id: None,
         }
     }
 

@@ -307,6 +307,8 @@ pub(crate) mod tests {
                 current: ReportCounts { received: 6, confirmed: 2 },
                 previous: ReportCounts { received: 4, confirmed: 1 },
             },
+            incidents: Compared::default(),
+            active_incidents: 0,
         }
     }
 

@@ -81,6 +81,10 @@ pub fn to_csv(r: &KpiReport) -> String {
         plain("mttr_minutes", minutes(r.response.close.get(period).ms()));
         plain("reports_received", int(reports.received));
         plain("reports_confirmed", int(reports.confirmed));
+        let incidents = r.incidents.get(period);
+        plain("incidents_opened", int(incidents.opened));
+        plain("incidents_contained", int(incidents.contain.n));
+        plain("mttc_minutes", minutes(incidents.contain.ms()));
         for c in &r.by_criticality {
             out.row("alerts_by_criticality", period, w, &c.key, &c.label, int(*c.alerts.get(period)));
         }

@@ -209,7 +209,7 @@ pub struct HourlyRow {
 pub(crate) const ALERT_COLUMNS: &str =
     "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
                              risk, severity, status, detector, signature, reasons, features, created_at, src_country, \
-                             src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at";
+                             src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at, incident_id";
 /// Values bound per inserted alert.
 const BINDS_PER_ALERT: usize = 24;
 /// Rows per INSERT statement. Small on purpose: SQLite looks up a named (`$N`) parameter by a linear
@@ -251,6 +251,7 @@ pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         assignee: row.try_get("assignee")?,
         acknowledged_at: row.try_get("acknowledged_at")?,
         resolved_at: row.try_get("resolved_at")?,
+        incident_id: row.try_get("incident_id")?,
     })
 }
 

@@ -2,7 +2,27 @@
 
 use super::{now_ms, Db, Result};
 pub use crate::audit::AuditEntry;
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
+
+/// Writes an audit row inside the transaction of the change it records, so both commit or neither.
+pub(crate) async fn audit_in(
+    tx: &mut Transaction<'_, Any>,
+    at: i64,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(at)
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 impl Db {
     pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {

@@ -175,13 +175,14 @@ impl Db {
         let started = std::time::Instant::now();
         let periods = range.periods(now);
         let p = &periods;
-        let (volume, by_threat, countries, top_assets, response, reports) = tokio::try_join!(
+        let (volume, by_threat, countries, top_assets, response, reports, (incidents, active_incidents)) = tokio::try_join!(
             self.kpi_volume(p),
             self.kpi_breakdown(p, Dim::Threat, threat_label),
             self.kpi_breakdown(p, Dim::Country, country_label),
             self.kpi_top_assets(p),
             self.kpi_response(p),
             self.kpi_reports(p),
+            self.kpi_incidents(p),
         )?;
         let (totals, series, by_criticality) = volume;
         tracing::debug!(range = range.as_str(), elapsed_us = started.elapsed().as_micros() as u64, "KPI report");
@@ -196,6 +197,8 @@ impl Db {
             top_assets,
             response,
             reports,
+            incidents,
+            active_incidents,
         })
     }
 

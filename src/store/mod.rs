@@ -11,6 +11,7 @@ pub mod assets;
 pub mod audit;
 pub mod console;
 pub mod flows;
+pub mod incidents;
 pub mod intel;
 pub mod kpi;
 pub mod login_failures;

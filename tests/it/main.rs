@@ -9,6 +9,7 @@ mod cli_token;
 mod cli_user;
 mod engine_csv;
 mod engine_model;
+mod incidents;
 mod ingest_logs;
 mod store;
 mod store_kpi;

@@ -28,30 +28,7 @@ pub async fn triage_alerts(
     let ids = parse_ids(&ids, MAX_BULK)?;
     let triage = Triage::from_form(&action, &note, &assignee)?;
     if let Triage::Assign { to } = &triage {
-        match st.db.user_by_username(to).await? {
-            Some(u) if !u.disabled && Access::SOC.allows(u.role) => {}
-            Some(u) if u.disabled => {
-                return Err(AppError::Invalid {
-                    field: "assignee".into(),
-                    message: format!("{to}'s account is disabled."),
-                })
-            }
-            Some(u) => {
-                return Err(AppError::Invalid {
-                    field: "assignee".into(),
-                    message: format!(
-                        "{to} is {} and cannot work on alerts; assign an analyst, responder or admin.",
-                        u.role.label().to_lowercase()
-                    ),
-                })
-            }
-            None => {
-                return Err(AppError::Invalid {
-                    field: "assignee".into(),
-                    message: format!("There is no user named {to}."),
-                })
-            }
-        }
+        super::ssr::check_assignee(&st, to, "assignee").await?;
     }
     let criteria = suppress_criteria(&suppress, &triage)?;
     let out = st.db.triage(&ids, &me.username, &triage).await?;

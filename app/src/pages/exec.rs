@@ -133,6 +133,18 @@ fn Report(report: KpiReport) -> impl IntoView {
         format_number(reports.previous.received as f64),
         format_number(reports.previous.confirmed as f64)
     );
+    let incidents = report.incidents;
+    let contain = incidents.map(|c| c.contain);
+    let incidents_detail = format!(
+        "{} open or contained now; previous {span}: {} opened",
+        format_number(report.active_incidents as f64),
+        format_number(incidents.previous.opened as f64)
+    );
+    let contain_detail = format!(
+        "over {} contained; previous {span}: {}",
+        format_number(contain.current.n as f64),
+        mean_text(contain.previous.ms())
+    );
     let map_values: HashMap<String, f64> = report
         .countries
         .iter()
@@ -172,6 +184,10 @@ fn Report(report: KpiReport) -> impl IntoView {
                 change=Change::of_counts(&raised.map(|s| s.open())) polarity=Polarity::Neutral range detail=open_detail/>
             <Figure id="reports" title="Employee reports" value=format_number(reports.current.received as f64) unit="received"
                 change=Change::of_counts(&reports.map(|r| r.received)) polarity=Polarity::Neutral range detail=reports_detail/>
+            <Figure id="incidents" title="Incidents" value=format_number(incidents.current.opened as f64) unit="opened"
+                change=Change::of_counts(&incidents.map(|c| c.opened)) polarity=Polarity::HigherIsWorse range detail=incidents_detail/>
+            <Figure id="mttc" title="Mean time to contain" value=mean_text(contain.current.ms())
+                change=Change::between(contain.current.ms(), contain.previous.ms()) polarity=Polarity::HigherIsWorse range detail=contain_detail/>
         </div>
         <div class="chart-grid" data-test="charts">
             <ChartView chart=charts.alerts/>

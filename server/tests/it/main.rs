@@ -9,6 +9,7 @@ mod assets;
 mod crash;
 mod exec;
 mod http;
+mod incidents;
 mod ingest;
 mod live;
 mod models;

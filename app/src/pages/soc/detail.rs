@@ -56,6 +56,9 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
                 <span data-test="detail-status" data-status=a.status.clone()>{status.map_or(a.status.clone(), |s| label(s).to_string())}</span>
                 {a.assignee.clone().map(|u| format!(" · assigned to {u}"))}
             </p>
+            {a.incident_id.map(|n| view! {
+                <p class="small"><a href=super::queue::incident_href(n) data-test="detail-incident">{format!("Part of incident #{n}")}</a></p>
+            })}
             <p class="muted small">{format!(
                 "{} {}{} · first seen {} · last seen {}",
                 format_number(a.count as f64),
@@ -423,6 +426,7 @@ fn action_words(action: &str) -> String {
         "false_positive" => "marked a false positive",
         "reopen" => "reopened",
         "step_done" => "ticked off step",
+        "incident" => "added it to incident",
         "step_undone" => "unticked step",
         other => other,
     };

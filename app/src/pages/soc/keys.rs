@@ -1,21 +1,23 @@
 //! Keyboard triage: j/k move through the queue, Enter opens the alert, x selects it, a
-//! acknowledges, r resolves, f starts a false positive (it needs a reason), / searches, Esc
+//! acknowledges, r resolves, f starts a false positive (it needs a reason), i opens an incident of
+//! the selection, / searches, Esc
 //! closes the detail and clears the selection, ? shows the keys. Keys typed into a form field are
 //! left alone.
 
 #[cfg(feature = "hydrate")]
-use super::queue::dispatch_triage;
+use super::queue::{dispatch_incident, dispatch_triage};
 use super::ConsoleCtx;
 use leptos::prelude::*;
 
 /// The keys, for the help panel.
-pub const KEYS: [(&str, &str); 9] = [
+pub const KEYS: [(&str, &str); 10] = [
     ("j / k", "next / previous alert"),
     ("Enter", "open the alert"),
     ("x", "select or unselect the alert"),
     ("a", "acknowledge (the selection, or the alert under the cursor)"),
     ("r", "resolve"),
     ("f", "mark a false positive (asks for the reason)"),
+    ("i", "open an incident of the selection (or of the alert under the cursor)"),
     ("/", "search"),
     ("Esc", "close the detail, clear the selection"),
     ("?", "show or hide these keys"),
@@ -145,6 +147,10 @@ fn handle_key(
             } else {
                 open_false_positive();
             }
+            true
+        }
+        "i" => {
+            dispatch_incident(ctx.incident, targets());
             true
         }
         "/" => focus("#soc-q"),

@@ -6,7 +6,8 @@
 //! - the detail of one alert (`?alert=N`): why it fired, the asset, geo, intel, the playbook with
 //!   steps to tick off, related alerts, the history, and triage (`detail`);
 //! - the live stream: new alerts appear without a reload, the tail can be paused (`live`);
-//! - keyboard triage: j/k, a, r, f, x, /, Esc (`keys`).
+//! - keyboard triage: j/k, a, r, f, i, x, /, Esc (`keys`);
+//! - the incidents beside the queue, `/soc/incidents` (`incidents`).
 //!
 //! Everything is rendered on the server first (the page reads and works without JavaScript: links
 //! filter, forms triage); after hydration the stream keeps it current. Every value that came from
@@ -14,12 +15,14 @@
 
 mod detail;
 mod filters;
+mod incidents;
 mod keys;
 mod live;
 mod maps;
 mod queue;
 
 use crate::api::alerts::TriageAlerts;
+use crate::api::incidents::{AddToIncident, CreateIncident};
 use crate::api::soc::{soc_alert, soc_overview, soc_queue, TickStep};
 use crate::components::guard::Guarded;
 use crate::components::soc_tabs::SocTabs;
@@ -29,6 +32,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeSet;
 
+pub use incidents::IncidentsPage;
 pub use live::LiveState;
 
 /// What the parts of the console share.
@@ -40,6 +44,9 @@ pub struct ConsoleCtx {
     pub alert_id: Memo<Option<i64>>,
     pub triage: ServerAction<TriageAlerts>,
     pub tick: ServerAction<TickStep>,
+    /// Opening an incident of alerts, and adding alerts to one.
+    pub incident: ServerAction<CreateIncident>,
+    pub add_to_incident: ServerAction<AddToIncident>,
     /// Alerts ticked for a bulk action.
     pub selected: RwSignal<BTreeSet<i64>>,
     /// The ids of the queue rows on screen, in order (for keyboard navigation).
@@ -80,6 +87,8 @@ fn Console() -> impl IntoView {
         alert_id,
         triage: ServerAction::new(),
         tick: ServerAction::new(),
+        incident: ServerAction::new(),
+        add_to_incident: ServerAction::new(),
         selected: RwSignal::new(BTreeSet::new()),
         rows: RwSignal::new(Vec::new()),
         cursor: RwSignal::new(None),
@@ -88,7 +97,14 @@ fn Console() -> impl IntoView {
     provide_context(ctx);
 
     // Each resource is awaited under exactly one <Transition> (see components/session.rs).
-    let changed = move || (ctx.triage.version().get(), ctx.tick.version().get());
+    let changed = move || {
+        (
+            ctx.triage.version().get(),
+            ctx.tick.version().get(),
+            ctx.incident.version().get(),
+            ctx.add_to_incident.version().get(),
+        )
+    };
     let queue = Resource::new(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));
     let overview = Resource::new(
         move || {

@@ -3,6 +3,7 @@
 
 use super::use_console;
 use crate::api::alerts::TriageAlerts;
+use crate::api::incidents::{active_incidents, AddToIncident, CreateIncident};
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::session::use_session;
@@ -18,6 +19,7 @@ pub fn Queue(queue: QueueResource) -> impl IntoView {
     let ctx = use_console();
     view! {
         <TriageResult/>
+        <IncidentResult/>
         <BulkBar/>
         <Transition fallback=|| view! { <p class="muted">"Loading alerts…"</p> }>
             <PanelErrors>
@@ -160,6 +162,9 @@ fn AlertLine(index: usize, row: QueueRow) -> impl IntoView {
             <td>
                 <span class=format!("status status-{}", a.status)>{status.map_or(a.status.clone(), |s| label(s).to_string())}</span>
                 {a.assignee.clone().map(|u| view! { <div class="muted small">{format!("→ {u}")}</div> })}
+                {a.incident_id.map(|n| view! {
+                    <div class="small"><a href=incident_href(n) data-test="alert-incident">{format!("Incident #{n}")}</a></div>
+                })}
             </td>
         </tr>
     }
@@ -218,6 +223,20 @@ pub fn dispatch_triage(
     triage.dispatch(TriageAlerts { ids, action: action.to_string(), note, assignee, suppress: String::new() });
 }
 
+/// `/soc/incidents` with incident `id` open.
+pub fn incident_href(id: i64) -> String {
+    format!("{}?incident={id}", crate::components::soc_tabs::INCIDENTS_PAGE.path)
+}
+
+/// Opens an incident of `ids` (named after them).
+pub fn dispatch_incident(action: ServerAction<CreateIncident>, ids: Vec<i64>) {
+    if ids.is_empty() {
+        return;
+    }
+    let ids = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    action.dispatch(CreateIncident { ids, title: String::new(), severity: String::new() });
+}
+
 /// Actions on the selected alerts.
 #[component]
 fn BulkBar() -> impl IntoView {
@@ -241,9 +260,79 @@ fn BulkBar() -> impl IntoView {
                     aria-label="Note, or the reason for a false positive" data-test="bulk-note"
                     prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
                 <button type="button" class="small danger" data-test="bulk-false-positive" on:click=move |_| run("false_positive")>"False positive"</button>
+                <button type="button" class="small" data-test="bulk-incident"
+                    on:click=move |_| dispatch_incident(ctx.incident, ctx.selected.get_untracked().into_iter().collect())>
+                    "New incident " <kbd>"i"</kbd>
+                </button>
+                <AddToIncidentControl/>
                 <button type="button" class="small link-button" on:click=move |_| ctx.selected.set(Default::default())>"Clear selection"</button>
             </div>
         </Show>
+    }
+}
+
+/// Adds the selection to an active incident.
+#[component]
+fn AddToIncidentControl() -> impl IntoView {
+    let ctx = use_console();
+    let choices = Resource::new(move || ctx.incident.version().get(), |_| active_incidents());
+    let chosen = RwSignal::new(String::new());
+    let add = move |_| {
+        let Ok(incident) = chosen.get_untracked().parse::<i64>() else { return };
+        let ids = ctx.selected.get_untracked().iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        ctx.add_to_incident.dispatch(AddToIncident { incident, ids });
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                // Without active incidents (or when they cannot be read) there is nothing to add to.
+                choices.await.ok().filter(|c| !c.is_empty()).map(|c| {
+                    if chosen.get_untracked().is_empty() {
+                        chosen.set(c[0].0.to_string());
+                    }
+                    view! {
+                        <label class="visually-hidden" for="bulk-incident-to">"Incident to add the selection to"</label>
+                        <select id="bulk-incident-to" data-test="bulk-incident-to" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                            {c.into_iter().map(|(id, title)| view! { <option value=id.to_string()>{format!("#{id} {title}")}</option> }).collect_view()}
+                        </select>
+                        <button type="button" class="small" data-test="bulk-add-to-incident" on:click=add>"Add to incident"</button>
+                    }
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// What opening an incident or adding to one did, with a link to it.
+#[component]
+fn IncidentResult() -> impl IntoView {
+    let ctx = use_console();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = ctx.incident.value().get() {
+            ctx.selected.set(Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = ctx.add_to_incident.value().get() {
+            ctx.selected.set(Default::default());
+        }
+    });
+    move || {
+        let latest = if ctx.incident.version().get() >= ctx.add_to_incident.version().get() {
+            ctx.incident.value().get()
+        } else {
+            ctx.add_to_incident.value().get()
+        };
+        latest.map(|r| match r {
+            Ok(out) => view! {
+                <p class="notice" role="status" data-test="incident-result">
+                    {format!("{} ", out.describe())}
+                    <a href=incident_href(out.incident_id) data-test="open-incident">{format!("Open incident #{}", out.incident_id)}</a>
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! { <p class="error" role="alert" data-test="incident-error">{e.to_string()}</p> }.into_any(),
+        })
     }
 }
 
