@@ -15,6 +15,10 @@ echo "==> PostgreSQL"
 AF_TEST_POSTGRES_URL="$(scripts/postgres.sh)"
 export AF_TEST_POSTGRES_URL AF_REQUIRE_POSTGRES=1
 
+echo "==> nftables and Suricata (the response-feed tests parse their output with them)"
+scripts/response-tools.sh
+export AF_REQUIRE_RESPONSE_TOOLS=1
+
 echo "==> cargo test (workspace)"
 t0=$(date +%s)
 cargo test --workspace --no-fail-fast

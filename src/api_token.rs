@@ -25,10 +25,13 @@ pub enum TokenScope {
     Admin,
     /// Import threat intel (`POST /api/v1/intel/{source}`).
     Intel,
+    /// Read the response feeds a firewall or IPS enforces (`GET /api/v1/blocklist…`), nothing else.
+    Blocklist,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 4] = [TokenScope::Ingest, TokenScope::Read, TokenScope::Admin, TokenScope::Intel];
+    pub const ALL: [TokenScope; 5] =
+        [TokenScope::Ingest, TokenScope::Read, TokenScope::Admin, TokenScope::Intel, TokenScope::Blocklist];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +39,7 @@ impl TokenScope {
             TokenScope::Read => "read",
             TokenScope::Admin => "admin",
             TokenScope::Intel => "intel",
+            TokenScope::Blocklist => "blocklist",
         }
     }
 
@@ -50,6 +54,7 @@ impl TokenScope {
             TokenScope::Read => "read alerts, flows and metrics",
             TokenScope::Admin => "create and revoke API tokens",
             TokenScope::Intel => "import threat intel",
+            TokenScope::Blocklist => "read the blocklist feeds (firewalls, IPS)",
         }
     }
 
@@ -86,8 +91,11 @@ impl TokenScopes {
     pub fn parse(list: &str) -> Result<TokenScopes, String> {
         let mut out = TokenScopes::default();
         for name in list.split([',', ' ']).map(str::trim).filter(|n| !n.is_empty()) {
-            let s = TokenScope::parse(name)
-                .ok_or_else(|| format!("Unknown token scope `{name}`: use ingest, read, admin or intel."))?;
+            let s = TokenScope::parse(name).ok_or_else(|| {
+                let names: Vec<&str> = TokenScope::ALL.iter().map(|s| s.as_str()).collect();
+                let (last, rest) = names.split_last().expect("scopes exist");
+                format!("Unknown token scope `{name}`: use {} or {last}.", rest.join(", "))
+            })?;
             out.0 |= s.bit();
         }
         Ok(out)
@@ -198,7 +206,7 @@ mod tests {
         assert!(TokenScopes::parse("").unwrap().is_empty());
         assert_eq!(
             TokenScopes::parse("ingest,write").unwrap_err(),
-            "Unknown token scope `write`: use ingest, read, admin or intel."
+            "Unknown token scope `write`: use ingest, read, admin, intel or blocklist."
         );
         let json = serde_json::to_string(&TokenScopes::of(&[TokenScope::Admin, TokenScope::Ingest])).unwrap();
         assert_eq!(json, r#"["ingest","admin"]"#);

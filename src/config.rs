@@ -120,6 +120,9 @@ pub struct Config {
     /// The flow history for hunting: on or off and how many days are kept (`[flows]`,
     /// `AF_FLOWS__RETENTION_DAYS`).
     pub flows: crate::store::flows::FlowHistoryConfig,
+    /// Who may take response actions and which need a second person's approval (`[response]`,
+    /// `AF_RESPONSE__ROLES=[responder,admin]`, `AF_RESPONSE__APPROVAL=[block,isolate]`).
+    pub response: crate::response::ResponsePolicy,
 }
 
 impl Default for Config {
@@ -162,6 +165,7 @@ impl Default for Config {
             behaviour: crate::behaviour::BehaviourConfig::default(),
             baseline: crate::baseline::BaselineConfig::default(),
             flows: crate::store::flows::FlowHistoryConfig::default(),
+            response: crate::response::ResponsePolicy::default(),
         }
     }
 }
@@ -221,6 +225,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.response.validate().map_err(ConfigError)?;
         if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "AF_DEMO shows its accounts' passwords on the login page, so it listens only on a loopback address; {} is not one (set AF_DEMO_ALLOW_REMOTE=true to serve the demo beyond this machine)",
@@ -386,6 +391,27 @@ mod tests {
             jail.set_env("AF_BEHAVIOUR__BEACON__MIN_CONECTIONS", "12");
             let err = Config::from_env().unwrap_err().to_string();
             assert!(err.contains("min_conections"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_response_policy_comes_from_the_environment_and_stays_in_the_soc() {
+        use crate::response::ActionKind;
+        use crate::role::Role;
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_RESPONSE__ROLES", "[analyst, responder]");
+            jail.set_env("AF_RESPONSE__APPROVAL", "[block, isolate]");
+            let c = Config::from_env().unwrap();
+            assert_eq!(c.response.roles, vec![Role::Analyst, Role::Responder]);
+            assert!(c.response.needs_approval(ActionKind::Isolate) && !c.response.needs_approval(ActionKind::Manual));
+            jail.set_env("AF_RESPONSE__ROLES", "[employee]");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("response.roles") && err.contains("employee"), "{err}");
+            jail.set_env("AF_RESPONSE__ROLES", "[admin]");
+            jail.set_env("AF_RESPONSE__APROVAL", "[block]");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("aproval"), "a typo is refused: {err}");
             Ok(())
         });
     }

@@ -557,6 +557,9 @@ pub struct AlertDetail {
     pub related_total: i64,
     /// Usernames alerts may be assigned to (active analysts, responders and admins).
     pub assignable: Vec<String>,
+    /// The response actions taken from this alert, and what the viewer may do.
+    #[serde(default)]
+    pub response: crate::response::ResponseAccess,
 }
 
 /// Human title of a stored threat key (`ddos` → "DDoS"; `signature`, `unknown_anomaly` too).

@@ -117,7 +117,8 @@ pub struct IncidentEvent {
     /// Username.
     pub actor: String,
     /// `created`, `alerts_added`, `comment`, `assign`, `contain`, `resolve`, `false_positive`,
-    /// `reopen`, `merged`, `severity`.
+    /// `reopen`, `merged`, `severity`; response actions: `action`, `action_approved`,
+    /// `action_rejected`, `action_lifted`.
     pub kind: String,
     pub detail: String,
 }
@@ -136,6 +137,10 @@ impl IncidentEvent {
             "reopen" => "Reopened",
             "merged" => "Merged",
             "severity" => "Severity",
+            "action" => "Response action",
+            "action_approved" => "Action approved",
+            "action_rejected" => "Action rejected",
+            "action_lifted" => "Action lifted",
             other => other,
         }
     }
@@ -176,6 +181,9 @@ pub struct IncidentDetail {
     pub assignable: Vec<String>,
     /// Other active incidents it can be merged with: (id, title).
     pub mergeable: Vec<(i64, String)>,
+    /// Its response actions, and what the viewer may do.
+    #[serde(default)]
+    pub response: crate::response::ResponseAccess,
 }
 
 /// A new incident, validated.

@@ -28,6 +28,7 @@ pub mod model_version;
 pub mod pages;
 pub mod playbook;
 pub mod report;
+pub mod response;
 pub mod role;
 pub mod suppression;
 pub mod threat;

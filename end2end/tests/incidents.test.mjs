@@ -1,6 +1,6 @@
 // Incidents in a real browser, against the demo server's replayed traffic: a responder selects
 // alerts in the queue with the keyboard and opens an incident of them with `i`, follows the link,
-// contains it and sees the containment in the timeline; without JavaScript, a comment posted from
+// contains it, blocks an address it involves, and sees both in the timeline; without JavaScript, a comment posted from
 // the incident page lands in the timeline too. With SHOTS=<dir> the pages are saved at desktop and
 // phone width.
 import { test, before, after } from 'node:test';
@@ -66,6 +66,18 @@ test('a responder opens an incident from the queue by keyboard, contains it and 
   await entry.waitFor();
   assert.match(await entry.textContent(), /demo\.responder · Contained: Isolated the host from the network/);
   assert.match(await page.locator('[data-test=incident-result]').textContent(), new RegExp(`Incident #${incident} is contained\\.`));
+
+  // Act on it: block the first external address the incident involves, for 24 hours.
+  await page.click('[data-test=respond-form] summary');
+  await page.selectOption('[data-test=respond-kind]', 'block');
+  const target = await page.locator('[data-test=addresses] code').first().textContent();
+  await page.fill('[data-test=respond-target]', target);
+  await page.fill('[data-test=respond-reason]', 'Brute-force source');
+  await page.click('[data-test=respond-submit]');
+  await page.locator('[data-test=respond] [data-test=action][data-kind=block][data-state=active]').waitFor();
+  const acted = page.locator('[data-test=timeline-entry][data-kind=action]');
+  await acted.waitFor();
+  assert.match(await acted.textContent(), new RegExp(`Block ${target.replaceAll('.', '\\.')} for 24 hours \\(action #\\d+\\): Brute-force source`));
   await shots(page, 'incident-detail');
   assert.deepEqual(dialogs, []);
   await context.close();
@@ -92,5 +104,26 @@ test('without JavaScript the incident page lists, opens and takes a comment', as
   assert.match(page.url(), /status=resolved/);
   await page.locator('[data-test=incidents-empty]').waitFor();
   await shots(page, 'incidents-nojs');
+  await context.close();
+});
+
+test('without JavaScript a responder lifts a block on /soc/response and the feed loses it', async () => {
+  const { server } = env;
+  const { context, page } = await signInWithoutJs(env, 'responder');
+  await page.goto(`${server.base}/soc/response`);
+  const active = page.locator('[data-test=active-actions] [data-test=action][data-kind=block]').first();
+  await active.waitFor();
+  const id = await active.getAttribute('data-action-id');
+  const feed = await context.request.get(`${server.base}/api/v1/blocklist`);
+  const listed = (await feed.text()).trim().split('\n');
+  assert.ok(listed.length >= 1 && listed[0] !== '', 'the session reads the feed');
+  await shots(page, 'response-nojs');
+  await active.locator('[data-test=lift-note]').fill('False alarm after review');
+  await Promise.all([page.waitForNavigation(), active.locator('[data-test=lift-action]').click()]);
+  await page.goto(`${server.base}/soc/response`);
+  await page.locator(`[data-test=ended-actions] [data-action-id="${id}"][data-state=lifted]`).waitFor();
+  assert.match(await page.locator(`[data-test=ended-actions] [data-action-id="${id}"]`).textContent(), /False alarm after review/);
+  const after = await (await context.request.get(`${server.base}/api/v1/blocklist`)).text();
+  assert.equal(after.trim().split('\n').filter(Boolean).length, listed.length - 1);
   await context.close();
 });

@@ -28,7 +28,7 @@ pub fn routes(body_limit: usize) -> axum::Router<AppState> {
 }
 
 /// Who is calling: a token's name (`token:<name>`) or a SOC user's name.
-async fn caller(
+pub(crate) async fn caller(
     st: &AppState,
     auth: &RequestAuth,
     headers: &HeaderMap,

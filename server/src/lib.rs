@@ -10,6 +10,7 @@ pub mod intel_api;
 mod kpi_export;
 pub mod live_api;
 mod middleware;
+pub mod response_api;
 mod token_api;
 
 use anomalyforge::auth::LoginPolicy;
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/assets/export.csv", get(export::assets_csv))
         .route("/hunt/export.csv", get(export::hunt_csv))
         .route("/exec/export.csv", get(kpi_export::kpi_csv))
+        .merge(response_api::routes())
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())

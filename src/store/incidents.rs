@@ -455,7 +455,9 @@ impl Db {
         } else {
             Vec::new()
         };
-        Ok(IncidentDetail { incident, alerts, timeline, summary, assignable, mergeable })
+        let response =
+            crate::response::ResponseAccess { actions: self.actions_for(Some(id), None).await?, ..Default::default() };
+        Ok(IncidentDetail { incident, alerts, timeline, summary, assignable, mergeable, response })
     }
 
     /// Proposed incidents from the newest [`SUGGEST_SCAN`] open alerts in no incident.

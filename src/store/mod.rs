@@ -17,6 +17,7 @@ pub mod kpi;
 pub mod login_failures;
 pub mod playbooks;
 pub mod reports;
+pub mod response;
 pub mod sessions;
 pub mod suppressions;
 pub mod tokens;

@@ -11,5 +11,6 @@ mod engine_csv;
 mod engine_model;
 mod incidents;
 mod ingest_logs;
+mod response;
 mod store;
 mod store_kpi;

@@ -22,8 +22,10 @@ pub async fn list_incidents(query: IncidentQuery) -> Result<IncidentPage, AppErr
 /// Everything an incident's page shows.
 #[server(endpoint = "incidents/detail")]
 pub async fn incident_view(id: i64) -> Result<IncidentDetail, AppError> {
-    let (st, _) = authorize(Access::SOC).await?;
-    Ok(st.db.incident_detail(id).await?)
+    let (st, me) = authorize(Access::SOC).await?;
+    let mut d = st.db.incident_detail(id).await?;
+    d.response = super::response::access(&st, me.role, std::mem::take(&mut d.response.actions));
+    Ok(d)
 }
 
 /// Active incidents (open or contained): (id, title), for "add to incident".

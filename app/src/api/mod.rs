@@ -16,6 +16,7 @@ pub mod kpi;
 pub mod models;
 pub mod playbooks;
 pub mod reports;
+pub mod response;
 pub mod soc;
 pub mod suppressions;
 

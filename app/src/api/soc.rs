@@ -34,7 +34,7 @@ pub async fn soc_overview(query: QueueQuery) -> Result<ConsoleOverview, AppError
 pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
     use anomalyforge::console::RELATED_LIMIT;
     use anomalyforge::store::StoreError;
-    let (st, _) = authorize(Access::SOC).await?;
+    let (st, me) = authorize(Access::SOC).await?;
     let alert = st.db.alert_by_id(id).await?;
     let asset = match alert.asset_id {
         Some(aid) => match st.db.asset_by_id(aid).await {
@@ -60,7 +60,8 @@ pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
         None => (Vec::new(), 0),
     };
     let assignable = st.db.assignable_users().await?;
-    Ok(AlertDetail { alert, asset, intel, playbook, steps_done, history, related, related_total, assignable })
+    let response = super::response::access(&st, me.role, st.db.actions_for(None, Some(id)).await?);
+    Ok(AlertDetail { alert, asset, intel, playbook, steps_done, history, related, related_total, assignable, response })
 }
 
 /// Ticks playbook step `step` (from 1) of the alert's playbook off (`done`) or back on. Written to

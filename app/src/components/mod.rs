@@ -4,6 +4,7 @@ pub mod drift;
 pub mod errors;
 pub mod format;
 pub mod guard;
+pub mod respond;
 pub mod session;
 pub mod soc_tabs;
 pub mod topbar;

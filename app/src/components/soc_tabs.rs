@@ -18,6 +18,14 @@ pub const REPORTS_PAGE: PageSpec = PageSpec {
 /// `/soc/incidents`: incidents and suggested groupings.
 pub const INCIDENTS_PAGE: PageSpec =
     PageSpec { path: "/soc/incidents", title: "Incidents", nav_label: "Incidents", access: Access::SOC, in_nav: false };
+/// `/soc/response`: response actions and the enforcement feeds.
+pub const RESPONSE_PAGE: PageSpec = PageSpec {
+    path: "/soc/response",
+    title: "Response actions",
+    nav_label: "Response",
+    access: Access::SOC,
+    in_nav: false,
+};
 /// `/soc/rules`: suppression rules.
 pub const RULES_PAGE: PageSpec = PageSpec {
     path: "/soc/rules",
@@ -37,6 +45,7 @@ pub fn SocTabs(current: &'static str, #[prop(into, optional)] version: Signal<us
         <nav class="soc-tabs" aria-label="SOC console" data-test="soc-tabs">
             <a href=SOC.path aria-current=tab(SOC.path)>"Console"</a>
             <a href=INCIDENTS_PAGE.path aria-current=tab(INCIDENTS_PAGE.path) data-test="tab-incidents">{INCIDENTS_PAGE.nav_label}</a>
+            <a href=RESPONSE_PAGE.path aria-current=tab(RESPONSE_PAGE.path) data-test="tab-response">{RESPONSE_PAGE.nav_label}</a>
             <a href=REPORTS_PAGE.path aria-current=tab(REPORTS_PAGE.path) data-test="tab-reports">
                 {REPORTS_PAGE.nav_label}
                 <Transition fallback=|| ()>

@@ -389,6 +389,16 @@ async fn server_function_access_table() {
                 Some(&[Admin, Analyst, Responder]),
             ),
             ("incidents/merge", vec![("into", "999999"), ("from", "999998")], Some(&[Admin, Analyst, Responder])),
+            ("response/list", vec![], Some(&[Admin, Analyst, Responder])),
+            // The default policy lets responders and admins act; no such action past the check.
+            (
+                "response/request",
+                vec![("kind", "block"), ("target", "not an address"), ("reason", "r"), ("hours", "")],
+                Some(&[Admin, Responder]),
+            ),
+            ("response/approve", vec![("id", "999999")], Some(&[Admin, Responder])),
+            ("response/reject", vec![("id", "999999"), ("note", "")], Some(&[Admin, Responder])),
+            ("response/lift", vec![("id", "999999"), ("note", "")], Some(&[Admin, Responder])),
             ("incidents/dismiss", vec![("key", "host:10.9.9.9"), ("newest", "1")], Some(&[Admin, Analyst, Responder])),
             ("soc/alert", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("suppressions/list", vec![], Some(&[Admin, Analyst, Responder])),
@@ -465,7 +475,7 @@ async fn route_access_table() {
     let app = TestApp::spawn().await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
-    let table: [(&str, &str, Option<&[Role]>); 17] = [
+    let table: [(&str, &str, Option<&[Role]>); 20] = [
         ("GET", "/healthz", None),
         ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
@@ -473,6 +483,9 @@ async fn route_access_table() {
         ("GET", "/api/v1/flows", Some(&[Admin, Analyst, Responder])),
         ("POST", "/api/v1/intel/{source}", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/ioc", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/blocklist", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/blocklist.nft", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/blocklist.rules", Some(&[Admin, Analyst, Responder])),
         ("GET", "/assets/export.csv", Some(&[Admin, Analyst])),
         ("GET", "/hunt/export.csv", Some(&[Admin, Analyst, Responder])),
         ("GET", "/exec/export.csv", Some(&[Admin, Executive])),
@@ -515,7 +528,7 @@ async fn route_access_table() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     // Every route the router's source declares is in the table.
-    let src = ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs"]
+    let src = ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs", "response_api.rs"]
         .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
         .join("\n");
     let declared: std::collections::BTreeSet<&str> =

@@ -15,6 +15,7 @@ mod live;
 mod models;
 mod playbooks;
 mod reports;
+mod response;
 mod soc;
 mod suppressions;
 mod triage;

@@ -6,6 +6,7 @@
 use super::use_console;
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
+use crate::components::respond::Respond;
 use crate::components::session::use_session;
 use crate::error::AppError;
 use anomalyforge::alert::{Alert, AlertStatus};
@@ -70,6 +71,13 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
             )}</p>
         </header>
         <Triage alert=a.clone() assignable=d.assignable.clone()/>
+        <Respond
+            access=d.response.clone()
+            actions=ctx.respond
+            alert=a.id
+            blocks=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| !anomalyforge::incident::is_internal_address(ip)).cloned().collect()
+            hosts=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| anomalyforge::incident::is_internal_address(ip)).cloned().collect()
+        />
         <Why why alert=a.clone()/>
         <Where alert=a.clone() d=d.clone()/>
         {d.intel.clone().map(|i| view! { <Intel i/> })}
@@ -427,6 +435,10 @@ fn action_words(action: &str) -> String {
         "reopen" => "reopened",
         "step_done" => "ticked off step",
         "incident" => "added it to incident",
+        "action" => "took a response action",
+        "action_approved" => "approved a response action",
+        "action_rejected" => "rejected a response action",
+        "action_lifted" => "lifted a response action",
         "step_undone" => "unticked step",
         other => other,
     };

@@ -17,6 +17,7 @@ use crate::api::incidents::{
 use crate::components::errors::PanelErrors;
 use crate::components::format::{count, utc};
 use crate::components::guard::Guarded;
+use crate::components::respond::{Respond, RespondActions};
 use crate::components::session::use_session;
 use crate::components::soc_tabs::{SocTabs, INCIDENTS_PAGE};
 use crate::error::AppError;
@@ -48,17 +49,19 @@ struct Actions {
     add: ServerAction<AddToIncident>,
     accept: ServerAction<AcceptSuggestion>,
     dismiss: ServerAction<DismissSuggestion>,
+    respond: RespondActions,
     query: Memo<IncidentQuery>,
 }
 
 impl Actions {
-    fn version(&self) -> (usize, usize, usize, usize, usize) {
+    fn version(&self) -> (usize, usize, usize, usize, usize, (usize, usize, usize, usize)) {
         (
             self.act.version().get(),
             self.merge.version().get(),
             self.add.version().get(),
             self.accept.version().get(),
             self.dismiss.version().get(),
+            self.respond.version(),
         )
     }
 
@@ -79,6 +82,7 @@ fn Incidents() -> impl IntoView {
         add: ServerAction::new(),
         accept: ServerAction::new(),
         dismiss: ServerAction::new(),
+        respond: RespondActions::new(),
         query,
     };
     provide_context(a);
@@ -347,6 +351,11 @@ fn Detail(d: IncidentDetail) -> impl IntoView {
         </header>
         <Involvement d=d.clone()/>
         {i.merged_into.is_none().then(|| view! { <Commands d=d.clone()/> })}
+        {i.merged_into.is_none().then(|| {
+            let blocks = d.summary.addresses.iter().map(|v| v.key.clone()).collect::<Vec<_>>();
+            let hosts = d.summary.hosts.iter().map(|v| v.key.clone()).collect::<Vec<_>>();
+            view! { <Respond access=d.response.clone() actions=a.respond incident=i.id blocks hosts/> }
+        })}
         <Alerts d=d.clone()/>
         <Timeline d=d.clone()/>
     }

@@ -20,11 +20,13 @@ mod keys;
 mod live;
 mod maps;
 mod queue;
+mod response;
 
 use crate::api::alerts::TriageAlerts;
 use crate::api::incidents::{AddToIncident, CreateIncident};
 use crate::api::soc::{soc_alert, soc_overview, soc_queue, TickStep};
 use crate::components::guard::Guarded;
+use crate::components::respond::RespondActions;
 use crate::components::soc_tabs::SocTabs;
 use anomalyforge::console::QueueQuery;
 use anomalyforge::pages;
@@ -34,6 +36,7 @@ use std::collections::BTreeSet;
 
 pub use incidents::IncidentsPage;
 pub use live::LiveState;
+pub use response::ResponsePage;
 
 /// What the parts of the console share.
 #[derive(Clone, Copy)]
@@ -47,6 +50,8 @@ pub struct ConsoleCtx {
     /// Opening an incident of alerts, and adding alerts to one.
     pub incident: ServerAction<CreateIncident>,
     pub add_to_incident: ServerAction<AddToIncident>,
+    /// Response actions from the alert's detail.
+    pub respond: RespondActions,
     /// Alerts ticked for a bulk action.
     pub selected: RwSignal<BTreeSet<i64>>,
     /// The ids of the queue rows on screen, in order (for keyboard navigation).
@@ -89,6 +94,7 @@ fn Console() -> impl IntoView {
         tick: ServerAction::new(),
         incident: ServerAction::new(),
         add_to_incident: ServerAction::new(),
+        respond: RespondActions::new(),
         selected: RwSignal::new(BTreeSet::new()),
         rows: RwSignal::new(Vec::new()),
         cursor: RwSignal::new(None),
@@ -103,6 +109,7 @@ fn Console() -> impl IntoView {
             ctx.tick.version().get(),
             ctx.incident.version().get(),
             ctx.add_to_incident.version().get(),
+            ctx.respond.version(),
         )
     };
     let queue = Resource::new(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));

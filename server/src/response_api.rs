@@ -1,0 +1,105 @@
+//! The enforcement feeds firewalls and IPS poll: the response actions in force, rendered by
+//! `anomalyforge::response::feeds`.
+//!
+//! - `GET /api/v1/blocklist` — plain text, one address or network a line (`?kind=isolate` for the
+//!   isolated hosts instead of the blocked addresses);
+//! - `GET /api/v1/blocklist.nft` — an nftables file for `nft -f`;
+//! - `GET /api/v1/blocklist.rules` — Suricata drop rules.
+//!
+//! Authenticated like the other integrator APIs: an API token in `Authorization: Bearer` with the
+//! `blocklist` scope (a token that can read the feeds and nothing else), or the session of a SOC role.
+//! Each answer carries `X-AnomalyForge-Entries` and `Cache-Control: no-store`: a lifted or expired
+//! block leaves the feed at the next poll.
+
+use anomalyforge::api_token::TokenScope;
+use anomalyforge::response::{feeds, ActionKind};
+use anomalyforge::validate::FieldError;
+use app::state::{AppState, RequestAuth};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+
+use crate::intel_api::caller;
+use crate::live_api::ReadApiError;
+
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/api/v1/blocklist", get(plain))
+        .route(
+            "/api/v1/blocklist.nft",
+            get(|State(st), Extension(auth), headers| file(st, auth, headers, feeds::nftables)),
+        )
+        .route(
+            "/api/v1/blocklist.rules",
+            get(|State(st), Extension(auth), headers| file(st, auth, headers, feeds::suricata)),
+        )
+}
+
+async fn entries(
+    st: &AppState,
+    auth: &RequestAuth,
+    headers: &HeaderMap,
+) -> Result<(Vec<feeds::FeedEntry>, i64), ReadApiError> {
+    let who = caller(st, auth, headers, TokenScope::Blocklist).await?;
+    let now = anomalyforge::store::now_ms();
+    let list = st.db.feed_entries(now).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the response actions");
+        ReadApiError::Unavailable
+    })?;
+    tracing::debug!(caller = %who, entries = list.len(), "response feed read");
+    Ok((list, now))
+}
+
+fn text(body: String, content_type: &'static str, entries: usize) -> Response {
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-anomalyforge-entries", HeaderValue::from(entries));
+    res
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainParams {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// `GET /api/v1/blocklist[?kind=block|isolate]`.
+async fn plain(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+    params: Result<Query<PlainParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ReadApiError> {
+    let (list, _) = entries(&st, &auth, &headers).await?;
+    let Query(params) = params.map_err(|e| ReadApiError::Invalid(FieldError::new("query", e.body_text())))?;
+    let kind = match params.kind.as_deref().map(str::trim) {
+        None | Some("" | "block") => ActionKind::Block,
+        Some("isolate") => ActionKind::Isolate,
+        Some(other) => {
+            return Err(ReadApiError::Invalid(FieldError::new(
+                "kind",
+                format!("`{other}` is not a feed: block (the default) or isolate."),
+            )))
+        }
+    };
+    let body = feeds::plain(&list, kind);
+    let n = body.lines().count();
+    Ok(text(body, "text/plain; charset=utf-8", n))
+}
+
+/// `GET /api/v1/blocklist.nft` and `GET /api/v1/blocklist.rules`: a whole file rendered by `render`.
+async fn file(
+    st: AppState,
+    auth: RequestAuth,
+    headers: HeaderMap,
+    render: fn(&[feeds::FeedEntry], &str) -> String,
+) -> Result<Response, ReadApiError> {
+    let (list, now) = entries(&st, &auth, &headers).await?;
+    let n = list.len();
+    Ok(text(render(&list, &anomalyforge::kpi::iso_utc(now)), "text/plain; charset=utf-8", n))
+}
