@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Which detector raised an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum Detector {
     /// The ML ensemble (risk at or above its operating threshold).
     Ml,
@@ -38,6 +39,7 @@ impl Detector {
 /// Severity bands of the 0–100 risk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum Severity {
     Low,
     Medium,
@@ -78,6 +80,7 @@ pub const INTEL_THREAT: &str = "intel_match";
 
 /// A stored alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub id: i64,
     /// Unix milliseconds.
@@ -129,6 +132,7 @@ pub struct Alert {
 /// Status of an alert in triage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum AlertStatus {
     New,
     Acknowledged,
@@ -252,6 +256,7 @@ impl AlertCursor {
 
 /// One page of alerts, newest (last seen) first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AlertPage {
     pub alerts: Vec<Alert>,
     /// The cursor of the next page, when there is one.

@@ -123,6 +123,7 @@ impl<'de> Deserialize<'de> for TokenScopes {
 
 /// An integrator's API token, without the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
@@ -136,6 +137,8 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
     /// Unix milliseconds; from then on the token authenticates nothing.
     pub expires_at: Option<i64>,
+    /// `["ingest", "read"]`.
+    #[cfg_attr(feature = "server", schema(value_type = Vec<String>))]
     pub scopes: TokenScopes,
     /// Created before tokens had scopes: it may ingest and read, and should be replaced.
     pub legacy: bool,
@@ -181,6 +184,7 @@ impl TokenList {
 
 /// A token just created: the only time its secret value exists outside the client.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CreatedApiToken {
     pub token: ApiToken,
     /// The bearer value (`af_…`), shown once.

@@ -39,6 +39,7 @@ pub const MAX_SUGGESTIONS: usize = 20;
 /// Where an incident stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum IncidentStatus {
     Open,
     Contained,
@@ -81,6 +82,7 @@ impl IncidentStatus {
 
 /// A stored incident, with figures over its alerts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Incident {
     pub id: i64,
     pub title: String,
@@ -109,6 +111,7 @@ pub struct Incident {
 
 /// One entry of an incident's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct IncidentEvent {
     pub id: i64,
     pub incident_id: i64,

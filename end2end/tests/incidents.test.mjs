@@ -127,3 +127,25 @@ test('without JavaScript a responder lifts a block on /soc/response and the feed
   assert.equal(after.trim().split('\n').filter(Boolean).length, listed.length - 1);
   await context.close();
 });
+
+test('the API reference at /api/docs renders the OpenAPI document without script and fits a phone', async () => {
+  const { server, chromium } = env;
+  const context = await chromium.browser.newContext();
+  const page = await context.newPage();
+  const scripts = [];
+  page.on('request', (r) => { if (r.resourceType() === 'script') scripts.push(r.url()); });
+  await page.goto(`${server.base}/api/docs`);
+  await page.locator('[data-test=operation][data-path="/api/v1/incidents/{id}"]').waitFor();
+  await page.locator('#schema-Incident').waitFor();
+  const spec = await (await context.request.get(`${server.base}/api/openapi.json`)).json();
+  const operations = Object.values(spec.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+  assert.equal(await page.locator('[data-test=operation]').count(), operations, 'one section per operation');
+  assert.deepEqual(scripts, []);
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no horizontal overflow at ${width}px (${overflow}px)`);
+  }
+  await shots(page, 'api-docs');
+  await context.close();
+});

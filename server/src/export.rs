@@ -13,6 +13,15 @@ use axum::Extension;
 /// Assets read per query while exporting.
 const PAGE: i64 = 1000;
 
+/// The asset inventory as CSV (formula-safe).
+#[utoipa::path(
+    get, path = "/assets/export.csv", tag = "exports",
+    responses(
+        (status = 200, description = "One asset a row", content_type = "text/csv", body = String),
+        (status = 401, description = "No session"), (status = 403, description = "Not an analyst or admin"),
+    ),
+    security(("session" = []))
+)]
 pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>) -> Response {
     match auth.user.as_ref() {
         None => return (StatusCode::UNAUTHORIZED, "Sign in to export the inventory.").into_response(),
@@ -55,6 +64,20 @@ const HUNT_EXPORT_MAX: usize = 100_000;
 
 /// `GET /hunt/export.csv?q=&sort=`: the flows of a hunt as CSV (formula-safe), at most
 /// [`HUNT_EXPORT_MAX`] of them, in the page's order; with `of=alerts`, its alerts (newest first).
+#[utoipa::path(
+    get, path = "/hunt/export.csv", tag = "exports",
+    params(
+        ("q" = Option<String>, Query, description = "The hunt filter, as on /hunt"),
+        ("sort" = Option<String>, Query, description = "newest, oldest, risk or bytes"),
+        ("of" = Option<String>, Query, description = "`alerts` for the hunt's alerts instead of its flows"),
+    ),
+    responses(
+        (status = 200, description = "At most 100,000 flows (or the alerts), formula-safe", content_type = "text/csv", body = String),
+        (status = 400, description = "The filter is not valid"),
+        (status = 401, description = "No session"), (status = 403, description = "Not a SOC role"),
+    ),
+    security(("session" = []))
+)]
 pub async fn hunt_csv(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,

@@ -6,6 +6,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+/// Liveness and database reachability (no authentication).
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses(
+        (status = 200, description = "`{\"status\":\"ok\",\"database\":\"reachable\",\"backend\",\"version\"}`", body = serde_json::Value),
+        (status = 503, description = "The database does not answer", body = serde_json::Value),
+    )
+)]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = format!("{:?}", state.db.backend()).to_lowercase();
     match state.db.ping().await {

@@ -77,20 +77,64 @@ use serde_json::json;
 /// The ingest routes, with their own body limit (checked in the handler) and no session middleware.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/ingest/csv", post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Csv, st, h, b)))
-        .route(
-            "/api/v1/ingest/flows",
-            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Flows, st, h, b)),
-        )
-        .route(
-            "/api/v1/ingest/zeek",
-            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Zeek, st, h, b)),
-        )
-        .route(
-            "/api/v1/ingest/suricata",
-            post(|st: State<AppState>, h: HeaderMap, b: Body| ingest(Endpoint::Suricata, st, h, b)),
-        )
+        .route("/api/v1/ingest/csv", post(ingest_csv))
+        .route("/api/v1/ingest/flows", post(ingest_flows))
+        .route("/api/v1/ingest/zeek", post(ingest_zeek))
+        .route("/api/v1/ingest/suricata", post(ingest_suricata))
 }
+
+/// The answers every ingest endpoint shares, for the OpenAPI description.
+macro_rules! ingest_endpoint {
+    ($name:ident, $endpoint:expr, $path:literal, $content:literal, $what:literal) => {
+        #[doc = $what]
+        #[utoipa::path(
+            post, path = $path, tag = "ingest",
+            request_body(content = String, content_type = $content, description = $what),
+            responses(
+                (status = 200, description = "Scored and stored before the reply; bad records are named by line in `rejected`", body = IngestReply),
+                (status = 401, description = "No, or an invalid, token"),
+                (status = 403, description = "The token lacks the `ingest` scope"),
+                (status = 413, description = "The body is larger than the ingest limit"),
+                (status = 415, description = "The Content-Type is not one this endpoint reads"),
+                (status = 422, description = "Nothing in the body could be read; `rejected` says why by line"),
+                (status = 503, description = "The queue is full or the database is unavailable; retry after `Retry-After` seconds"),
+            ),
+            security(("token" = []))
+        )]
+        pub async fn $name(st: State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+            ingest($endpoint, st, headers, body).await
+        }
+    };
+}
+
+ingest_endpoint!(
+    ingest_csv,
+    Endpoint::Csv,
+    "/api/v1/ingest/csv",
+    "text/csv",
+    "CICFlowMeter CSV (either layout), with its header line; gzip with `Content-Encoding: gzip`."
+);
+ingest_endpoint!(
+    ingest_flows,
+    Endpoint::Flows,
+    "/api/v1/ingest/flows",
+    "application/x-ndjson",
+    "Flows as JSON lines (or one JSON array), one flow an object."
+);
+ingest_endpoint!(
+    ingest_zeek,
+    Endpoint::Zeek,
+    "/api/v1/ingest/zeek",
+    "text/plain",
+    "A Zeek conn.log, TSV with its #fields header or JSON lines."
+);
+ingest_endpoint!(
+    ingest_suricata,
+    Endpoint::Suricata,
+    "/api/v1/ingest/suricata",
+    "application/x-ndjson",
+    "Suricata EVE JSON lines: flow records are scored, alert events become signature alerts."
+);
 
 /// Content types each endpoint accepts.
 pub fn accepted_types(source: Endpoint) -> &'static [&'static str] {
@@ -202,7 +246,7 @@ impl From<PipelineError> for IngestApiError {
 }
 
 /// The reply to an accepted batch.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReply {
     pub accepted: usize,
     pub scored: usize,

@@ -62,6 +62,23 @@ fn store_failed(e: impl std::fmt::Display) -> ReadApiError {
 /// expiry 30 days unless given; `expiry_days=never` keeps indicators until removed). The reply:
 /// `imported`, `updated`, `rejected` (each with `at` — a line or object id — `value` and `reason`),
 /// `ignored`, and `retro` (the retro-hunt over the stored flows: `indicators`, `flows`, `alerts`).
+#[utoipa::path(
+    post, path = "/api/v1/intel/{source}", tag = "intel",
+    params(
+        ("source" = String, Path, description = "The source's name: `[a-z0-9][a-z0-9._-]*`; created if new"),
+        ("format" = Option<String>, Query, description = "plain, csv, stix or misp; else by Content-Type, else by content"),
+        ("confidence" = Option<i64>, Query, description = "0–100 (a new source: 50)"),
+        ("expiry_days" = Option<String>, Query, description = "1–3660 or never (a new source: 30)"),
+        ("description" = Option<String>, Query, description = "The source's description"),
+    ),
+    request_body(content = String, description = "A plain list, CSV, STIX 2.1 bundle or MISP event", content_type = "text/plain"),
+    responses(
+        (status = 200, description = "`{source, format, imported, updated, rejected:[{at, value, reason}], ignored, retro}`", body = serde_json::Value),
+        (status = 400, description = "A parameter or the document is not valid; `param` names it"),
+        (status = 401, description = "No token or session"), (status = 403, description = "The token lacks the `intel` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
 pub async fn import_intel(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
@@ -124,6 +141,16 @@ pub async fn import_intel(
 
 /// `GET /api/v1/ioc?value=`: everything known about one address, network, domain, URL or file hash
 /// (intel entries, alerts, stored flows, employee reports, the asset record, the country).
+#[utoipa::path(
+    get, path = "/api/v1/ioc", tag = "intel",
+    params(("value" = String, Query, description = "An address, network, domain, URL or file hash")),
+    responses(
+        (status = 200, description = "`{value, kind, intel, alerts, alerts_total, flows, reports, asset, country}`", body = serde_json::Value),
+        (status = 400, description = "The value is none of these"),
+        (status = 401, description = "No token or session"), (status = 403, description = "The token lacks the `read` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
 pub async fn ioc(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,

@@ -17,6 +17,16 @@ pub struct ExportQuery {
     range: Option<String>,
 }
 
+/// The KPI report of a range as CSV: one figure a row, both periods.
+#[utoipa::path(
+    get, path = "/exec/export.csv", tag = "exports",
+    params(("range" = Option<String>, Query, description = "24h, 7d (default) or 30d")),
+    responses(
+        (status = 200, description = "metric, period, from, to, category, label, value", content_type = "text/csv", body = String),
+        (status = 401, description = "No session"), (status = 403, description = "Not an executive or admin"),
+    ),
+    security(("session" = []))
+)]
 pub async fn kpi_csv(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,

@@ -5,11 +5,14 @@
 
 mod export;
 mod health;
+pub mod incident_api;
 pub mod ingest_api;
 pub mod intel_api;
 mod kpi_export;
 pub mod live_api;
 mod middleware;
+pub mod openapi;
+mod openapi_page;
 pub mod response_api;
 mod token_api;
 
@@ -180,6 +183,8 @@ pub fn router(state: AppState) -> Router {
         .route("/hunt/export.csv", get(export::hunt_csv))
         .route("/exec/export.csv", get(kpi_export::kpi_csv))
         .merge(response_api::routes())
+        .merge(incident_api::routes())
+        .merge(openapi::routes())
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || app::shell(options.clone())

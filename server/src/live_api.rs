@@ -169,6 +169,15 @@ impl Drop for ClientGuard {
 /// `GET /api/v1/stream`: `alert` events (created or updated alerts, as their batch commits),
 /// `traffic` events (flows scored per second, by source country) and `lagged` events (this client
 /// missed some: reload the queue). Keep-alive comments every 15 s.
+#[utoipa::path(
+    get, path = "/api/v1/stream", tag = "alerts",
+    responses(
+        (status = 200, description = "Server-sent events: `alert`, `traffic`, `lagged`", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No session"),
+        (status = 403, description = "The role may not see alerts"),
+    ),
+    security(("session" = []))
+)]
 pub async fn stream(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
@@ -284,6 +293,28 @@ impl AlertParams {
 /// `GET /api/v1/alerts?from=&to=&status=&threat=&min_risk=&country=&asset_id=&src_ip=&limit=&cursor=`:
 /// `{"alerts": [...], "next": cursor|null}`, newest first. Pass `next` back as `cursor` for the
 /// next page.
+#[utoipa::path(
+    get, path = "/api/v1/alerts", tag = "alerts",
+    params(
+        ("from" = Option<String>, Query, description = "Last seen at or after: unix ms or ISO-8601"),
+        ("to" = Option<String>, Query, description = "Last seen before: unix ms or ISO-8601"),
+        ("status" = Option<String>, Query, description = "new, acknowledged, resolved or false_positive"),
+        ("threat" = Option<String>, Query, description = "Threat key (ddos, port_scan, signature, intel_match, …)"),
+        ("min_risk" = Option<i64>, Query, description = "0–100"),
+        ("country" = Option<String>, Query, description = "ISO 3166 alpha-2 of the source"),
+        ("asset_id" = Option<i64>, Query, description = "The asset's number"),
+        ("src_ip" = Option<String>, Query, description = "Source address"),
+        ("limit" = Option<i64>, Query, description = "1–500 (100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "Alerts, newest first", body = anomalyforge::alert::AlertPage),
+        (status = 400, description = "A parameter is not valid; `param` names it"),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `read` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
 pub async fn list_alerts(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
@@ -318,6 +349,22 @@ fn hunt_param(term: &str) -> &'static str {
 /// oldest, risk or bytes; `limit` 1–1,000 (100). The reply is the search: `flows`, `next` (pass it
 /// back as `cursor`), `matched`, `histogram`, and `complete` / `searched_from` when the time budget
 /// ended the search before the oldest flow of the range.
+#[utoipa::path(
+    get, path = "/api/v1/flows", tag = "hunting",
+    params(
+        ("q" = Option<String>, Query, description = "A hunt filter: `src:10.0.0.0/8 dport:443 since:24h` (keys src, dst, ip, sport, dport, port, proto, country, asset, risk, threat, verdict, profile, since, from, until); each key may also be its own parameter"),
+        ("sort" = Option<String>, Query, description = "newest (default, cursor-paged), oldest, risk or bytes"),
+        ("limit" = Option<i64>, Query, description = "1–1,000 (100)"),
+        ("cursor" = Option<String>, Query, description = "`next` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "`{flows, next, matched, histogram, complete, searched_from}`", body = serde_json::Value),
+        (status = 400, description = "A term is not valid; `param` names its key"),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `read` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
 pub async fn list_flows(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
@@ -371,6 +418,15 @@ pub async fn list_flows(
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations",
+    responses(
+        (status = 200, description = "Prometheus text: ingest counters, queue, stream clients, drift", content_type = "text/plain", body = String),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `read` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
 pub async fn metrics(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,

@@ -4,7 +4,8 @@
 //! - `GET /api/v1/blocklist` — plain text, one address or network a line (`?kind=isolate` for the
 //!   isolated hosts instead of the blocked addresses);
 //! - `GET /api/v1/blocklist.nft` — an nftables file for `nft -f`;
-//! - `GET /api/v1/blocklist.rules` — Suricata drop rules.
+//! - `GET /api/v1/blocklist.rules` — Suricata drop rules;
+//! - `GET /api/v1/actions` — every action by state, as JSON (token scope `read`).
 //!
 //! Authenticated like the other integrator APIs: an API token in `Authorization: Bearer` with the
 //! `blocklist` scope (a token that can read the feeds and nothing else), or the session of a SOC role.
@@ -27,14 +28,9 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::get;
     axum::Router::new()
         .route("/api/v1/blocklist", get(plain))
-        .route(
-            "/api/v1/blocklist.nft",
-            get(|State(st), Extension(auth), headers| file(st, auth, headers, feeds::nftables)),
-        )
-        .route(
-            "/api/v1/blocklist.rules",
-            get(|State(st), Extension(auth), headers| file(st, auth, headers, feeds::suricata)),
-        )
+        .route("/api/v1/blocklist.nft", get(nftables))
+        .route("/api/v1/blocklist.rules", get(suricata))
+        .route("/api/v1/actions", get(actions))
 }
 
 async fn entries(
@@ -61,15 +57,28 @@ fn text(body: String, content_type: &'static str, entries: usize) -> Response {
     res
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct PlainParams {
+#[into_params(parameter_in = Query)]
+pub struct PlainParams {
+    /// `block` (the default): blocked addresses and networks; `isolate`: isolated hosts.
     #[serde(default)]
     kind: Option<String>,
 }
 
-/// `GET /api/v1/blocklist[?kind=block|isolate]`.
-async fn plain(
+/// The blocked addresses and networks in force (or the isolated hosts), one a line.
+#[utoipa::path(
+    get, path = "/api/v1/blocklist", tag = "response",
+    params(PlainParams),
+    responses(
+        (status = 200, description = "One address or network a line, overlaps collapsed, no comments", content_type = "text/plain", body = String),
+        (status = 400, description = "`kind` is neither block nor isolate"),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `blocklist` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
+pub async fn plain(
     State(st): State<AppState>,
     Extension(auth): Extension<RequestAuth>,
     headers: HeaderMap,
@@ -92,7 +101,77 @@ async fn plain(
     Ok(text(body, "text/plain; charset=utf-8", n))
 }
 
-/// `GET /api/v1/blocklist.nft` and `GET /api/v1/blocklist.rules`: a whole file rendered by `render`.
+/// An nftables file for `nft -f` that replaces the table `inet anomalyforge`.
+#[utoipa::path(
+    get, path = "/api/v1/blocklist.nft", tag = "response",
+    responses(
+        (status = 200, description = "Sets blocked_v4/v6 and isolated_v4/v6 and the chains that drop them", content_type = "text/plain", body = String),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `blocklist` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
+pub async fn nftables(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+) -> Result<Response, ReadApiError> {
+    file(st, auth, headers, feeds::nftables).await
+}
+
+/// Suricata drop rules, both directions, one `sid` per action and direction.
+#[utoipa::path(
+    get, path = "/api/v1/blocklist.rules", tag = "response",
+    responses(
+        (status = 200, description = "Drop rules; sid 9100000 + 2 × action number (+ 1 outbound)", content_type = "text/plain", body = String),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `blocklist` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
+pub async fn suricata(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+) -> Result<Response, ReadApiError> {
+    file(st, auth, headers, feeds::suricata).await
+}
+
+/// Response actions: what waits for approval, what is in force, what ended.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ActionsReply {
+    /// Oldest first.
+    pub pending: Vec<anomalyforge::response::ResponseAction>,
+    /// Newest first.
+    pub active: Vec<anomalyforge::response::ResponseAction>,
+    /// Expired, lifted or rejected; the newest 100.
+    pub ended: Vec<anomalyforge::response::ResponseAction>,
+}
+
+/// Every response action by state (a token with the `read` scope, or a SOC session).
+#[utoipa::path(
+    get, path = "/api/v1/actions", tag = "response",
+    responses(
+        (status = 200, description = "The actions", body = ActionsReply),
+        (status = 401, description = "No token or session"),
+        (status = 403, description = "The token lacks the `read` scope"),
+    ),
+    security(("token" = []), ("session" = []))
+)]
+pub async fn actions(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    headers: HeaderMap,
+) -> Result<axum::Json<ActionsReply>, ReadApiError> {
+    caller(&st, &auth, &headers, TokenScope::Read).await?;
+    let (pending, active, ended) = st.db.response_actions(anomalyforge::store::now_ms()).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the response actions");
+        ReadApiError::Unavailable
+    })?;
+    Ok(axum::Json(ActionsReply { pending, active, ended }))
+}
+
+/// A whole feed file rendered by `render`.
 async fn file(
     st: AppState,
     auth: RequestAuth,

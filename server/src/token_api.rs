@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::live_api::{bearer, ReadApiError};
 
 /// The body of `POST /api/v1/tokens`; unknown keys are refused.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,
@@ -49,11 +49,31 @@ fn refused(e: AuthError) -> ReadApiError {
     }
 }
 
+/// Every API token, newest first, never their values.
+#[utoipa::path(
+    get, path = "/api/v1/tokens", tag = "tokens",
+    responses(
+        (status = 200, description = "The tokens", body = Vec<ApiToken>),
+        (status = 401, description = "No valid token"), (status = 403, description = "The token lacks the `admin` scope"),
+    ),
+    security(("token" = []))
+)]
 pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ApiToken>>, ReadApiError> {
     admin(&st, &headers).await?;
     st.db.list_api_tokens().await.map(Json).map_err(|e| refused(e.into()))
 }
 
+/// Creates a token; its value (`secret`) is in this reply only.
+#[utoipa::path(
+    post, path = "/api/v1/tokens", tag = "tokens",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "The token and its value", body = CreatedApiToken),
+        (status = 400, description = "A field is not valid; `param` names it"),
+        (status = 401, description = "No valid token"), (status = 403, description = "The token lacks the `admin` scope"),
+    ),
+    security(("token" = []))
+)]
 pub async fn create(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -67,6 +87,17 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+/// Revokes a token: it authenticates nothing from now on.
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "tokens",
+    params(("id" = i64, Path, description = "The token's number")),
+    responses(
+        (status = 200, description = "The revoked token", body = ApiToken),
+        (status = 401, description = "No valid token"), (status = 403, description = "The token lacks the `admin` scope"),
+        (status = 404, description = "No such token"),
+    ),
+    security(("token" = []))
+)]
 pub async fn revoke(
     State(st): State<AppState>,
     headers: HeaderMap,

@@ -55,6 +55,7 @@ impl Default for Limits {
 
 /// One record that was not accepted, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Rejected {
     /// 1-based line number in the input (for a JSON array: the line the element starts on).
     pub line: usize,

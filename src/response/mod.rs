@@ -38,6 +38,7 @@ pub const ENDED_SHOWN: i64 = 100;
 /// What a response action does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum ActionKind {
     Block,
     Isolate,
@@ -71,6 +72,7 @@ impl ActionKind {
 /// The stored status; expiry is worked out at read time ([`ResponseAction::state`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum ActionStatus {
     /// Waiting for a second person's approval.
     Pending,
@@ -132,6 +134,7 @@ impl ActionState {
 
 /// A recorded response action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ResponseAction {
     pub id: i64,
     pub kind: ActionKind,

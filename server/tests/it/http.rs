@@ -466,6 +466,70 @@ async fn server_function_access_table() {
     app.stop().await;
 }
 
+/// The files of `server/src` that declare routes.
+const ROUTER_SOURCES: [&str; 7] =
+    ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs", "response_api.rs", "incident_api.rs", "openapi.rs"];
+
+/// `(METHOD, path)` of every route the router's source declares.
+fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
+    let src = ROUTER_SOURCES
+        .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
+        .join("\n");
+    let mut out = std::collections::BTreeSet::new();
+    for route in src.split(".route(").skip(1) {
+        let Some(path) = route.trim_start().strip_prefix('"').and_then(|r| r.split('"').next()) else { continue };
+        // The method routers of this call: its lines, up to the next chained call.
+        let call: String = route
+            .lines()
+            .enumerate()
+            .take_while(|(i, l)| *i == 0 || !(l.trim().is_empty() || l.trim_start().starts_with(['.', '}'])))
+            .map(|(_, l)| l)
+            .collect();
+        for m in ["get", "post", "put", "delete", "patch"] {
+            if call.contains(&format!("{m}(")) {
+                out.insert((m.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The OpenAPI document at `/api/openapi.json` describes every route of the router (each method),
+/// every server function, and nothing else; `/api/docs` renders it.
+#[tokio::test]
+async fn every_route_is_described() {
+    let app = TestApp::spawn().await;
+    let res = app.client().get(app.url("/api/openapi.json")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let doc: serde_json::Value = res.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
+    let mut described = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has its answers");
+            described.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut routes = declared_routes();
+    assert!(routes.len() >= 25, "{routes:?}");
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        routes.insert((method.to_string(), path.to_string()));
+    }
+    assert_eq!(described, routes, "the OpenAPI paths and the router differ");
+    // The bodies' schemas come from the types.
+    for schema in ["Alert", "AlertPage", "Incident", "IncidentRecord", "ResponseAction", "IngestReply", "ApiToken"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} is described");
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["Severity"]["enum"],
+        serde_json::json!(["low", "medium", "high", "critical"])
+    );
+    let html = app.client().get(app.url("/api/docs")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-path=\"/api/v1/ingest/csv\"") && html.contains("id=\"schema-Alert\""));
+    assert!(!html.contains("<script"), "the reference page runs no script");
+    app.stop().await;
+}
+
 /// Every HTTP route outside the server functions × no session and every role's session, against a
 /// written-out table; the router's source must declare no route the table lacks. (API-token access by
 /// scope is `tokens_do_only_what_their_scopes_allow_until_they_expire` in `tests/ingest.rs`.)
@@ -475,8 +539,32 @@ async fn route_access_table() {
     let app = TestApp::spawn().await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
-    let table: [(&str, &str, Option<&[Role]>); 20] = [
+    // An incident and its alert, so `/api/v1/incidents/1` exists.
+    let stored = app
+        .db
+        .persist_batch(&anomalyforge::store::alerts::PersistBatch {
+            alerts: vec![anomalyforge::store::alerts::NewAlert {
+                threat: "ddos".into(),
+                risk: 50,
+                ..anomalyforge::store::alerts::NewAlert::blank()
+            }],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let new = anomalyforge::incident::NewIncident {
+        title: String::new(),
+        severity: None,
+        alert_ids: vec![stored[0].alert.id],
+    };
+    assert_eq!(app.db.create_incident("test", &new, 0).await.unwrap().incident_id, 1);
+    let table: [(&str, &str, Option<&[Role]>); 25] = [
         ("GET", "/healthz", None),
+        ("GET", "/api/openapi.json", None),
+        ("GET", "/api/docs", None),
+        ("GET", "/api/v1/incidents", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/incidents/{id}", Some(&[Admin, Analyst, Responder])),
+        ("GET", "/api/v1/actions", Some(&[Admin, Analyst, Responder])),
         ("GET", "/metrics", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/stream", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/alerts", Some(&[Admin, Analyst, Responder])),
@@ -528,7 +616,7 @@ async fn route_access_table() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
     // Every route the router's source declares is in the table.
-    let src = ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs", "response_api.rs"]
+    let src = ROUTER_SOURCES
         .map(|f| std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(f)).unwrap())
         .join("\n");
     let declared: std::collections::BTreeSet<&str> =

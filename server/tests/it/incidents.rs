@@ -108,6 +108,45 @@ async fn an_incident_is_opened_from_alerts_contained_and_resolved_with_its_timel
     let html = analyst.get(app.url("/soc?status=all")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(&format!("/soc/incidents?incident={id}")), "queue rows link to the incident");
 
+    // Integrators read incidents with a `read` token; an `ingest` token may not.
+    let token = |scopes: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let req = anomalyforge::auth::TokenRequest { name: scopes, scopes, expires_in_days: None };
+            anomalyforge::auth::create_api_token(&db, req, "test").await.unwrap().secret
+        }
+    };
+    let (reader, sensor) = (token("read").await, token("ingest").await);
+    let api = reqwest::Client::new();
+    let list: Value = api
+        .get(app.url("/api/v1/incidents?status=all"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((list["total"].as_i64(), list["incidents"][0]["id"].to_string()), (Some(1), id.clone()));
+    assert_eq!(list["incidents"][0]["status"], "resolved");
+    let one: Value = api
+        .get(app.url(&format!("/api/v1/incidents/{id}")))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["alerts"].as_array().unwrap().len(), 3);
+    assert!(one["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "resolve"), "{one}");
+    let res = api.get(app.url("/api/v1/incidents?status=closed")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["param"], "status");
+    let res = api.get(app.url("/api/v1/incidents")).bearer_auth(&sensor).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(api.get(app.url("/api/v1/incidents/999999")).bearer_auth(&reader).send().await.unwrap().status(), 404);
+
     for role in [Role::Employee, Role::Executive] {
         let c = app.signed_in(role).await;
         assert_eq!(c.get(app.url("/soc/incidents")).send().await.unwrap().status(), 403, "{role:?}");
