@@ -123,6 +123,9 @@ pub struct Config {
     /// Who may take response actions and which need a second person's approval (`[response]`,
     /// `AF_RESPONSE__ROLES=[responder,admin]`, `AF_RESPONSE__APPROVAL=[block,isolate]`).
     pub response: crate::response::ResponsePolicy,
+    /// Notifications: the delivery worker, the public URL links point to, and the SMTP server
+    /// (`[notify]`, `[notify.smtp]`, `AF_NOTIFY__PUBLIC_URL`, `AF_NOTIFY__SMTP__HOST`, …).
+    pub notify: crate::notify::worker::NotifyConfig,
 }
 
 impl Default for Config {
@@ -166,6 +169,7 @@ impl Default for Config {
             baseline: crate::baseline::BaselineConfig::default(),
             flows: crate::store::flows::FlowHistoryConfig::default(),
             response: crate::response::ResponsePolicy::default(),
+            notify: crate::notify::worker::NotifyConfig::default(),
         }
     }
 }
@@ -226,6 +230,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         self.response.validate().map_err(ConfigError)?;
+        self.notify.validate().map_err(ConfigError)?;
         if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "AF_DEMO shows its accounts' passwords on the login page, so it listens only on a loopback address; {} is not one (set AF_DEMO_ALLOW_REMOTE=true to serve the demo beyond this machine)",

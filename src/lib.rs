@@ -25,6 +25,7 @@ pub mod intel;
 pub mod kpi;
 pub mod live;
 pub mod model_version;
+pub mod notify;
 pub mod pages;
 pub mod playbook;
 pub mod report;

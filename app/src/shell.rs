@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/assets") ssr=SsrMode::Async view=pages::assets::AssetsPage/>
                         <Route path=path!("/models") ssr=SsrMode::Async view=pages::models::ModelsPage/>
                         <Route path=path!("/admin") ssr=SsrMode::Async view=pages::admin::AdminPage/>
+                        <Route path=path!("/admin/notifications") ssr=SsrMode::Async view=pages::notifications::NotificationsPage/>
                         <Route path=path!("/account") ssr=SsrMode::Async view=pages::account::AccountPage/>
                     </Routes>
                 </ErrorBoundary>

@@ -149,3 +149,14 @@ export async function signInWithoutJs(env, role) {
   await Promise.all([page.waitForURL(`${server.base}${HOME[role]}`), page.click('[data-test=login-submit]')]);
   return { context, page };
 }
+
+// With SHOTS=<dir>, saves the page as <name>-desktop.png (1440 px) and <name>-phone.png (390 px),
+// whole pages, then puts the viewport back.
+export async function shots(page, name) {
+  if (!process.env.SHOTS) return;
+  for (const [tag, w, h] of [['desktop', 1440, 900], ['phone', 390, 844]]) {
+    await page.setViewportSize({ width: w, height: h });
+    await page.screenshot({ path: `${process.env.SHOTS}/${name}-${tag}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}

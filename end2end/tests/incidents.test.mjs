@@ -5,19 +5,10 @@
 // phone width.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, signIn, signInWithoutJs } from './harness.mjs';
+import { useServerAndBrowser, signIn, signInWithoutJs, shots } from './harness.mjs';
 
 const env = useServerAndBrowser(before, after);
 let incident;
-
-async function shots(page, name) {
-  if (!process.env.SHOTS) return;
-  for (const [tag, w, h] of [['desktop', 1440, 900], ['phone', 390, 844]]) {
-    await page.setViewportSize({ width: w, height: h });
-    await page.screenshot({ path: `${process.env.SHOTS}/${name}-${tag}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 720 });
-}
 
 test('a responder opens an incident from the queue by keyboard, contains it and sees it in the timeline', async () => {
   const { server } = env;

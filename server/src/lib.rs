@@ -221,8 +221,17 @@ pub async fn start(
     let db = state.db.clone();
     spawn_housekeeping(db.clone(), state.config.login_window_secs, state.config.flows.retention_days);
     let (live, replay) = (state.live.clone(), state.replay.clone());
+    // The notification worker: deliveries queued by any instance, sent by this one's worker.
+    let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel::<()>();
+    if state.config.notify.enabled {
+        let (db, cfg) = (db.clone(), state.config.notify.clone());
+        tokio::spawn(anomalyforge::notify::worker::run(db, cfg, async move {
+            let _ = notify_stopped.await;
+        }));
+    }
     let shutdown = async move {
         shutdown.await;
+        let _ = stop_notify.send(());
         // Stop feeding the pipeline and end the live streams, so that the connections can drain.
         if let Some(r) = replay {
             r.stop();
@@ -279,7 +288,8 @@ pub async fn shutdown_signal() {
 }
 
 /// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
-/// expired sessions and old sign-in failures, and drops the days of flow history past retention.
+/// expired sessions and old sign-in failures, drops the days of flow history past retention, and
+/// the notification deliveries that ended more than 30 days ago.
 fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -305,6 +315,12 @@ fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) 
                     "flow history past retention dropped"
                 ),
                 Err(e) => tracing::warn!(error = %e, "dropping old flow history failed"),
+            }
+            let month_ago = anomalyforge::store::now_ms() - anomalyforge::notify::KEEP_DELIVERIES_MS;
+            match db.prune_deliveries(month_ago).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deliveries = n, "old notification deliveries pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning notification deliveries failed"),
             }
         }
     });

@@ -341,7 +341,7 @@ impl Db {
     /// [`Db::persist_batch`] with the storage time (`created_at` of new alerts) given, for tests and
     /// fixtures with hand-computed times.
     pub async fn persist_batch_at(&self, batch: &PersistBatch, now: i64) -> Result<Vec<StoredAlert>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let asset_ids: HashMap<String, i64> =
             Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
         Db::count_suppressed(&mut tx, &batch.suppressed).await?;
@@ -466,6 +466,19 @@ impl Db {
         .bind(stats.score_ms)
         .execute(&mut *tx)
         .await?;
+        // New alerts (not repeats) are announced in this transaction: stored means announced.
+        let announce: Vec<super::notify::Announce> = stored
+            .iter()
+            .filter(|s| s.created)
+            .map(|s| super::notify::Announce {
+                kind: crate::notify::EventKind::Alert,
+                severity: s.alert.severity,
+                threat: Some(s.alert.threat.clone()),
+                asset_id: s.alert.asset_id,
+                message: crate::notify::message::alert(&s.alert, None, now),
+            })
+            .collect();
+        super::notify::enqueue_in(&mut tx, &announce, now).await?;
         tx.commit().await?;
         Ok(stored)
     }

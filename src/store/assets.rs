@@ -149,7 +149,7 @@ impl Db {
     /// Imports edits in one transaction: new addresses are created, known ones (inventory or
     /// discovered) are replaced by the edit and marked reviewed. Returns (created, updated).
     pub async fn import_assets(&self, edits: &[AssetEdit]) -> Result<(usize, usize)> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (mut created, mut updated) = (0, 0);
         for e in edits {
             let exists = sqlx::query("SELECT id FROM assets WHERE ip = $1")
@@ -197,7 +197,7 @@ impl Db {
     /// Creates an inventory asset, or fills in a discovered one with the same address (which is then
     /// reviewed: `discovered` becomes false).
     pub async fn upsert_asset(&self, f: &AssetFields) -> Result<Asset> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let asset = upsert(&mut tx, f).await?;
         tx.commit().await?;
         Ok(asset)

@@ -8,6 +8,7 @@ use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
 
 use super::alerts::{alert_from_row, ALERT_COLUMNS};
+use super::notify::Announce;
 use super::{audit, triage, Db, Result, StoreError};
 use crate::alert::{Alert, Severity};
 use crate::console::threat_title;
@@ -17,6 +18,8 @@ use crate::incident::{
     NewIncident, Suggestion, PER_PAGE, SUGGEST_SCAN, SUGGEST_WINDOW_MS,
 };
 use crate::kpi::{Compared, IncidentCounts, Mean, Periods};
+use crate::notify::message::{self, IncidentBrief};
+use crate::notify::EventKind;
 
 /// Alerts shown on an incident's page (the newest); the counts cover them all.
 pub const DETAIL_ALERTS: i64 = 500;
@@ -130,6 +133,33 @@ async fn attach(tx: &mut Transaction<'_, Any>, id: i64, ids: &[i64], actor: &str
     Ok(out)
 }
 
+/// Announces an incident whose severity went up from `was` to `now_severity`.
+async fn escalated(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+    title: &str,
+    was: Severity,
+    now_severity: Severity,
+    actor: &str,
+    now: i64,
+) -> Result<()> {
+    let alerts: i64 = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE incident_id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    let brief = IncidentBrief { id, title: title.to_string(), severity: now_severity, alerts };
+    let e = Announce {
+        kind: EventKind::IncidentEscalated,
+        severity: now_severity,
+        threat: None,
+        asset_id: None,
+        message: message::incident_escalated(&brief, was, actor, now),
+    };
+    super::notify::enqueue_in(tx, &[e], now).await?;
+    Ok(())
+}
+
 fn added_detail(out: &AddOutcome) -> String {
     out.added.iter().map(|id| format!("#{id}")).collect::<Vec<_>>().join(", ")
 }
@@ -139,7 +169,7 @@ impl Db {
     /// Without a title it is named after its alerts; without a severity it takes the riskiest
     /// alert's. Fails, creating nothing, when none of the alerts can be added.
     pub async fn create_incident(&self, actor: &str, new: &NewIncident, now: i64) -> Result<AddOutcome> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut alerts: Vec<Alert> = Vec::new();
         for &id in &new.alert_ids {
             if let Some(r) = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1"))
@@ -179,6 +209,15 @@ impl Db {
         event_in(&mut tx, id, now, actor, "created", &format!("{title} · {} severity", severity.as_str())).await?;
         event_in(&mut tx, id, now, actor, "alerts_added", &added_detail(&out)).await?;
         audit::audit_in(&mut tx, now, actor, "incident.create", &format!("#{id}"), &title).await?;
+        let brief = IncidentBrief { id, title: title.clone(), severity, alerts: out.added.len() as i64 };
+        let opened = Announce {
+            kind: EventKind::IncidentOpened,
+            severity,
+            threat: None,
+            asset_id: None,
+            message: message::incident_opened(&brief, actor, now),
+        };
+        super::notify::enqueue_in(&mut tx, &[opened], now).await?;
         tx.commit().await?;
         tracing::info!(incident = id, actor, alerts = out.added.len(), "incident created");
         Ok(out)
@@ -186,7 +225,7 @@ impl Db {
 
     /// Adds alerts to an active incident.
     pub async fn add_to_incident(&self, id: i64, actor: &str, ids: &[i64], now: i64) -> Result<AddOutcome> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let (status, _, _) = current_status(&mut tx, id).await?;
         if !status.is_active() {
             return Err(StoreError::Conflict(format!(
@@ -212,8 +251,8 @@ impl Db {
     /// Resolving or marking a false positive closes the incident's open alerts the same way. A
     /// command that does not apply in the current status is a conflict that says why.
     pub async fn incident_command(&self, id: i64, actor: &str, cmd: &IncidentCommand, now: i64) -> Result<Incident> {
-        let mut tx = self.pool().begin().await?;
-        let (current, _, _) = current_status(&mut tx, id).await?;
+        let mut tx = self.begin_write().await?;
+        let (current, title, was) = current_status(&mut tx, id).await?;
         let next = cmd.next_status(current).map_err(|why| StoreError::Conflict(format!("Incident #{id}: {why}.")))?;
         let (owner, severity) = match cmd {
             IncidentCommand::Assign { to } => (Some(to.as_str()), None),
@@ -262,6 +301,11 @@ impl Db {
         }
         audit::audit_in(&mut tx, now, actor, &format!("incident.{}", cmd.kind()), &format!("#{id}"), &cmd.detail())
             .await?;
+        if let IncidentCommand::Severity { to } = cmd {
+            if *to > was {
+                escalated(&mut tx, id, &title, was, *to, actor, now).await?;
+            }
+        }
         tx.commit().await?;
         tracing::info!(incident = id, actor, action = cmd.kind(), status = next.as_str(), "incident changed");
         self.incident(id).await
@@ -274,8 +318,9 @@ impl Db {
         if from.is_empty() {
             return Err(StoreError::Invalid("Choose the incidents to merge into this one.".into()));
         }
-        let mut tx = self.pool().begin().await?;
-        let (status, _, mut severity) = current_status(&mut tx, into).await?;
+        let mut tx = self.begin_write().await?;
+        let (status, into_title, mut severity) = current_status(&mut tx, into).await?;
+        let was = severity;
         if !status.is_active() {
             return Err(StoreError::Conflict(format!(
                 "Incident #{into} is {}; reopen it before you merge into it.",
@@ -318,6 +363,9 @@ impl Db {
             .bind(into)
             .execute(&mut *tx)
             .await?;
+        if severity > was {
+            escalated(&mut tx, into, &into_title, was, severity, actor, now).await?;
+        }
         tx.commit().await?;
         self.incident(into).await
     }
@@ -501,7 +549,7 @@ impl Db {
         if !valid || newest < 1 {
             return Err(StoreError::Invalid(format!("`{key}` is not a suggestion.")));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO incident_dismissals (key, newest_alert, actor, at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key) DO UPDATE SET newest_alert = excluded.newest_alert, actor = excluded.actor, at = excluded.at",

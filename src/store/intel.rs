@@ -302,7 +302,7 @@ impl Db {
     ) -> Result<StoredIntel> {
         let default_expiry = source.expiry_days.map(|d| now + i64::from(d) * 86_400_000);
         let mut out = StoredIntel::default();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         for chunk in entries.chunks(CHUNK) {
             let values: Vec<String> = chunk.iter().map(|e| e.indicator.to_string()).collect();
             let list = (2..values.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");

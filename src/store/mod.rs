@@ -15,6 +15,7 @@ pub mod incidents;
 pub mod intel;
 pub mod kpi;
 pub mod login_failures;
+pub mod notify;
 pub mod playbooks;
 pub mod reports;
 pub mod response;
@@ -255,6 +256,17 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A transaction that reads, then writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a deferred transaction that read first
+    /// fails with "database is locked" when another connection wrote in between, and no wait
+    /// helps it. PostgreSQL's row locks need nothing more.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// The pool of the flow history: its own SQLite file, or the main PostgreSQL database.

@@ -85,7 +85,7 @@ impl Db {
     /// that decision reaches every report of the address.
     pub async fn create_report(&self, r: &NewReport) -> Result<EmployeeReport> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let status: String = sqlx::query(
             "INSERT INTO report_indicators (indicator, indicator_kind, status, first_reported, last_reported, updated_at) \
              VALUES ($1, $2, 'new', $3, $3, $3) ON CONFLICT (indicator) DO UPDATE SET \
@@ -174,7 +174,7 @@ impl Db {
         note: Option<&str>,
         by_user: i64,
     ) -> Result<StatusChange> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let reports = apply_status(&mut tx, indicator, Some(from), to, note, by_user).await?;
         tx.commit().await?;
         Ok(StatusChange { indicator: indicator.to_string(), from, status: to, reports, note: note.map(str::to_string) })
@@ -185,7 +185,7 @@ impl Db {
     /// [`Db::set_indicator_status`].
     pub async fn set_report_status(&self, id: i64, status: ReportStatus, by_user: i64) -> Result<EmployeeReport> {
         let report = self.report_by_id(id).await?;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         apply_status(&mut tx, &report.indicator, None, status, None, by_user).await?;
         tx.commit().await?;
         self.report_by_id(id).await

@@ -109,7 +109,7 @@ impl Db {
         needs_approval: bool,
         now: i64,
     ) -> Result<ResponseAction> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut incident_id = new.incident_id;
         if let Some(alert) = new.alert_id {
             let row = sqlx::query("SELECT incident_id FROM alerts WHERE id = $1")
@@ -163,7 +163,7 @@ impl Db {
     /// Puts a pending action in force; its duration counts from now. The requester cannot approve
     /// their own request.
     pub async fn approve_action(&self, id: i64, actor: &str, now: i64) -> Result<ResponseAction> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let a = load(&mut tx, id).await?;
         if a.status != ActionStatus::Pending {
             return Err(StoreError::Conflict(format!(
@@ -211,7 +211,7 @@ impl Db {
         from: ActionStatus,
         to: ActionStatus,
     ) -> Result<ResponseAction> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let a = load(&mut tx, id).await?;
         let state = a.state(now);
         let applies = a.status == from && state != crate::response::ActionState::Expired;

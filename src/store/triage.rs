@@ -17,7 +17,7 @@ impl Db {
     /// [`Db::triage`] at a given time, for tests and fixtures with hand-computed times. The KPI
     /// response rollup (`crate::kpi::rollup`) changes in the same transaction.
     pub async fn triage_at(&self, ids: &[i64], actor: &str, action: &Triage, now: i64) -> Result<Vec<TriageOutcome>> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let out = triage_in(&mut tx, ids, actor, action, now).await?;
         tx.commit().await?;
         Ok(out)

@@ -141,7 +141,7 @@ impl Db {
         if disabled && user.role == Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
             return Err(StoreError::Invalid("The last active administrator cannot be disabled.".into()));
         }
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(disabled))
             .bind(now_ms())
@@ -180,7 +180,7 @@ impl Db {
     /// Stores a new hash and ends the user's sessions (all, or all but `keep_session_hash`, the owner's
     /// own change, which also clears the must-change flag) in one transaction.
     async fn replace_password(&self, id: i64, password_hash: &str, keep_session_hash: Option<&str>) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, updated_at = $2, \
              must_change_password = CASE WHEN $4 THEN 0 ELSE must_change_password END WHERE id = $3",

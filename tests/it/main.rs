@@ -11,6 +11,7 @@ mod engine_csv;
 mod engine_model;
 mod incidents;
 mod ingest_logs;
+mod notify;
 mod response;
 mod store;
 mod store_kpi;

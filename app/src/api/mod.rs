@@ -14,6 +14,7 @@ pub mod incidents;
 pub mod intel;
 pub mod kpi;
 pub mod models;
+pub mod notify;
 pub mod playbooks;
 pub mod reports;
 pub mod response;

@@ -45,6 +45,10 @@ fn AdminPanel() -> impl IntoView {
     let created = move || create.value().get().and_then(Result::ok);
 
     view! {
+        <nav class="soc-tabs" aria-label="Administration">
+            <a href="/admin" aria-current="page">"Users and tokens"</a>
+            <a href=crate::pages::notifications::PAGE.path data-test="tab-notifications">"Notifications"</a>
+        </nav>
         <section class="panel">
             <h1>"Users"</h1>
             {move || last_error().map(|e| view! { <p class="error" role="alert" data-test="admin-error">{e.to_string()}</p> })}

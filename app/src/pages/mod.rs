@@ -11,6 +11,7 @@ pub mod ioc;
 pub mod login;
 pub mod models;
 pub mod not_found;
+pub mod notifications;
 pub mod playbooks;
 pub mod report;
 pub mod soc;

@@ -390,6 +390,27 @@ async fn server_function_access_table() {
             ),
             ("incidents/merge", vec![("into", "999999"), ("from", "999998")], Some(&[Admin, Analyst, Responder])),
             ("response/list", vec![], Some(&[Admin, Analyst, Responder])),
+            ("notify/overview", vec![], Some(&[Admin])),
+            // Refused by validation or not found past the access check: nothing changes.
+            (
+                "notify/channel_create",
+                vec![("name", "x"), ("kind", "webhook"), ("target", "not a url"), ("max_per_minute", "")],
+                Some(&[Admin]),
+            ),
+            ("notify/channel_delete", vec![("id", "999999")], Some(&[Admin])),
+            ("notify/channel_test", vec![("id", "999999")], Some(&[Admin])),
+            (
+                "notify/rule_create",
+                vec![
+                    ("channel", "999999"),
+                    ("event", "alert"),
+                    ("severity", "high"),
+                    ("threats", ""),
+                    ("criticality", ""),
+                ],
+                Some(&[Admin]),
+            ),
+            ("notify/rule_delete", vec![("id", "999999")], Some(&[Admin])),
             // The default policy lets responders and admins act; no such action past the check.
             (
                 "response/request",

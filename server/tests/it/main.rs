@@ -13,6 +13,7 @@ mod incidents;
 mod ingest;
 mod live;
 mod models;
+mod notify;
 mod playbooks;
 mod reports;
 mod response;
