@@ -27,6 +27,8 @@ CREATE TABLE notify_rules (
     threats         TEXT    NOT NULL DEFAULT '',
     -- The asset an alert concerns must be at least this critical; NULL for any alert.
     min_criticality TEXT    CHECK (min_criticality IS NULL OR min_criticality IN ('low', 'medium', 'high', 'critical')),
+    -- The asset (by address) an alert must concern; NULL for any.
+    asset_ip        TEXT,
     enabled         INTEGER NOT NULL DEFAULT 1,
     created_by      TEXT    NOT NULL,
     created_at      INTEGER NOT NULL

@@ -3,8 +3,8 @@
 //! - **Channels**: a generic webhook (JSON, signed with HMAC-SHA256 in `X-AnomalyForge-Signature`),
 //!   a Slack-compatible incoming webhook, or email over SMTP (the deployment's `[notify.smtp]`).
 //! - **Rules**: which events go to which channel — new alerts from a minimum severity (optionally of
-//!   some threats, or against assets from a minimum criticality), incidents opened, incidents
-//!   escalated.
+//!   some threats, against assets from a minimum criticality, or about one asset), incidents
+//!   opened, incidents escalated.
 //! - **Deliveries**: queued durably in the transaction of the event they announce
 //!   (`crate::store::notify`), sent by one worker ([`worker`]), retried with exponential backoff,
 //!   recorded with their outcome. Each channel takes at most `max_per_minute`; the rest is held and
@@ -122,6 +122,8 @@ pub struct Rule {
     /// Empty: any threat.
     pub threats: Vec<String>,
     pub min_criticality: Option<Criticality>,
+    /// The asset (by address) an alert must concern; `None`: any.
+    pub asset_ip: Option<String>,
     pub enabled: bool,
     pub created_by: String,
     pub created_at: i64,
@@ -137,16 +139,21 @@ impl Rule {
         if let Some(c) = self.min_criticality {
             s.push_str(&format!(", on assets from {} criticality", c.as_str()));
         }
+        if let Some(ip) = &self.asset_ip {
+            s.push_str(&format!(", on the asset {ip}"));
+        }
         s
     }
 
-    /// Whether an alert of `severity`, `threat` against an asset of `criticality` is for this rule.
-    pub fn matches_alert(&self, severity: Severity, threat: &str, criticality: Option<Criticality>) -> bool {
+    /// Whether an alert of `severity` and `threat` concerning `asset` (its address and criticality)
+    /// is for this rule.
+    pub fn matches_alert(&self, severity: Severity, threat: &str, asset: Option<(&str, Criticality)>) -> bool {
         self.enabled
             && self.event == EventKind::Alert
             && severity >= self.min_severity
             && (self.threats.is_empty() || self.threats.iter().any(|t| t == threat))
-            && self.min_criticality.is_none_or(|min| criticality.is_some_and(|c| c >= min))
+            && self.min_criticality.is_none_or(|min| asset.is_some_and(|(_, c)| c >= min))
+            && self.asset_ip.as_deref().is_none_or(|ip| asset.is_some_and(|(a, _)| a == ip))
     }
 
     /// Whether an incident event of `kind` at `severity` is for this rule.
@@ -293,6 +300,7 @@ pub struct NewRule {
     pub min_severity: Severity,
     pub threats: Vec<String>,
     pub min_criticality: Option<Criticality>,
+    pub asset_ip: Option<String>,
 }
 
 impl NewRule {
@@ -302,6 +310,7 @@ impl NewRule {
         severity: &str,
         threats: &str,
         criticality: &str,
+        asset: &str,
     ) -> Result<NewRule, FieldError> {
         let channel_id = channel
             .trim()
@@ -338,7 +347,18 @@ impl NewRule {
         if min_criticality.is_some() && event != EventKind::Alert {
             return Err(FieldError::new("criticality", "Asset criticality narrows alert rules only."));
         }
-        Ok(NewRule { channel_id, event, min_severity, threats: list, min_criticality })
+        let asset_ip = match asset.trim() {
+            "" => None,
+            a => Some(
+                a.parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_canonical().to_string())
+                    .map_err(|_| FieldError::new("asset", format!("`{a}` is not an asset's IP address.")))?,
+            ),
+        };
+        if asset_ip.is_some() && event != EventKind::Alert {
+            return Err(FieldError::new("asset", "An asset narrows alert rules only."));
+        }
+        Ok(NewRule { channel_id, event, min_severity, threats: list, min_criticality, asset_ip })
     }
 }
 
@@ -354,6 +374,7 @@ mod tests {
             min_severity: min,
             threats: threats.iter().map(|t| t.to_string()).collect(),
             min_criticality: crit,
+            asset_ip: None,
             enabled: true,
             created_by: "a".into(),
             created_at: 0,
@@ -366,10 +387,15 @@ mod tests {
         assert!(r.matches_alert(Severity::Critical, "ddos", None));
         assert!(!r.matches_alert(Severity::Medium, "ddos", None));
         let r = rule(Severity::Low, &["c2_beacon"], Some(Criticality::High));
-        assert!(r.matches_alert(Severity::Low, "c2_beacon", Some(Criticality::Critical)));
-        assert!(!r.matches_alert(Severity::Low, "c2_beacon", Some(Criticality::Medium)));
+        assert!(r.matches_alert(Severity::Low, "c2_beacon", Some(("10.0.0.5", Criticality::Critical))));
+        assert!(!r.matches_alert(Severity::Low, "c2_beacon", Some(("10.0.0.5", Criticality::Medium))));
         assert!(!r.matches_alert(Severity::Low, "c2_beacon", None), "no asset: not critical enough");
-        assert!(!r.matches_alert(Severity::Low, "ddos", Some(Criticality::Critical)));
+        assert!(!r.matches_alert(Severity::Low, "ddos", Some(("10.0.0.5", Criticality::Critical))));
+        let one = Rule { asset_ip: Some("10.0.0.5".into()), ..rule(Severity::Low, &[], None) };
+        assert!(one.matches_alert(Severity::Low, "ddos", Some(("10.0.0.5", Criticality::Low))));
+        assert!(!one.matches_alert(Severity::Low, "ddos", Some(("10.0.0.6", Criticality::Low))));
+        assert!(!one.matches_alert(Severity::Low, "ddos", None));
+        assert_eq!(one.describe(), "New alert from low severity, on the asset 10.0.0.5");
         assert!(!Rule { enabled: false, ..rule(Severity::Low, &[], None) }.matches_alert(
             Severity::Critical,
             "x",
@@ -400,14 +426,18 @@ mod tests {
         );
         assert!(NewChannel::from_form("x", "email", "soc@example", "").unwrap_err().message.contains("soc@example"));
         assert_eq!(NewChannel::from_form("x", "email", "a@b.c", "0").unwrap_err().field, "max_per_minute");
-        let r = NewRule::from_form("3", "alert", "high", "ddos, bot ddos", "critical").unwrap();
+        let r = NewRule::from_form("3", "alert", "high", "ddos, bot ddos", "critical", "").unwrap();
         assert_eq!(
             (r.threats, r.min_criticality),
             (vec!["ddos".to_string(), "bot".to_string()], Some(Criticality::Critical))
         );
-        assert_eq!(NewRule::from_form("", "alert", "high", "", "").unwrap_err().field, "channel");
-        assert_eq!(NewRule::from_form("1", "incident_opened", "high", "ddos", "").unwrap_err().field, "threats");
-        assert_eq!(NewRule::from_form("1", "alert", "urgent", "", "").unwrap_err().field, "severity");
-        assert_eq!(NewRule::from_form("1", "alert", "low", "Not A Key", "").unwrap_err().field, "threats");
+        assert_eq!(NewRule::from_form("", "alert", "high", "", "", "").unwrap_err().field, "channel");
+        assert_eq!(NewRule::from_form("1", "incident_opened", "high", "ddos", "", "").unwrap_err().field, "threats");
+        assert_eq!(NewRule::from_form("1", "alert", "urgent", "", "", "").unwrap_err().field, "severity");
+        assert_eq!(NewRule::from_form("1", "alert", "low", "Not A Key", "", "").unwrap_err().field, "threats");
+        let r = NewRule::from_form("1", "alert", "low", "", "", " 10.0.0.5 ").unwrap();
+        assert_eq!(r.asset_ip.as_deref(), Some("10.0.0.5"));
+        assert_eq!(NewRule::from_form("1", "alert", "low", "", "", "web01").unwrap_err().field, "asset");
+        assert_eq!(NewRule::from_form("1", "incident_opened", "low", "", "", "10.0.0.5").unwrap_err().field, "asset");
     }
 }

@@ -77,6 +77,7 @@ fn rule_of(r: &AnyRow) -> Result<Rule> {
             .ok_or(StoreError::Corrupt { column: "notify_rules.min_severity", detail: severity })?,
         threats: threats.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect(),
         min_criticality: criticality.as_deref().and_then(Criticality::parse),
+        asset_ip: r.try_get("asset_ip")?,
         enabled: get_bool(r, "enabled")?,
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
@@ -91,8 +92,8 @@ pub(crate) async fn enqueue_in(tx: &mut Transaction<'_, Any>, events: &[Announce
         return Ok(0);
     }
     let rows = sqlx::query(
-        "SELECT r.id, r.channel_id, r.event, r.min_severity, r.threats, r.min_criticality, r.enabled, r.created_by, \
-         r.created_at, c.max_per_minute FROM notify_rules r JOIN notify_channels c ON c.id = r.channel_id \
+        "SELECT r.id, r.channel_id, r.event, r.min_severity, r.threats, r.min_criticality, r.asset_ip, r.enabled, \
+         r.created_by, r.created_at, c.max_per_minute FROM notify_rules r JOIN notify_channels c ON c.id = r.channel_id \
          WHERE r.enabled = 1 AND c.enabled = 1 ORDER BY r.id",
     )
     .fetch_all(&mut **tx)
@@ -105,29 +106,33 @@ pub(crate) async fn enqueue_in(tx: &mut Transaction<'_, Any>, events: &[Announce
         rules.push((rule_of(r)?, r.try_get("max_per_minute")?));
     }
     let mut sent_last_minute: HashMap<i64, i64> = HashMap::new();
-    let mut criticality: HashMap<i64, Option<Criticality>> = HashMap::new();
+    let mut assets: HashMap<i64, Option<(String, Criticality)>> = HashMap::new();
     let mut queued = 0;
     for e in events {
-        // The asset's criticality, for the rules that ask and for the message.
-        let crit = match e.asset_id.filter(|_| e.kind == EventKind::Alert) {
-            Some(asset) => match criticality.get(&asset) {
-                Some(c) => *c,
+        // The asset's address and criticality, for the rules that ask and for the message.
+        let asset = match e.asset_id.filter(|_| e.kind == EventKind::Alert) {
+            Some(id) => match assets.get(&id) {
+                Some(a) => a.clone(),
                 None => {
-                    let c: Option<String> = sqlx::query("SELECT criticality FROM assets WHERE id = $1")
-                        .bind(asset)
+                    let row = sqlx::query("SELECT ip, criticality FROM assets WHERE id = $1")
+                        .bind(id)
                         .fetch_optional(&mut **tx)
-                        .await?
-                        .map(|r| r.try_get("criticality"))
-                        .transpose()?;
-                    let c = c.as_deref().and_then(Criticality::parse);
-                    criticality.insert(asset, c);
-                    c
+                        .await?;
+                    let a = match row {
+                        Some(r) => {
+                            let (ip, c): (String, String) = (r.try_get("ip")?, r.try_get("criticality")?);
+                            Criticality::parse(&c).map(|c| (ip, c))
+                        }
+                        None => None,
+                    };
+                    assets.insert(id, a.clone());
+                    a
                 }
             },
             None => None,
         };
         let mut msg = e.message.clone();
-        if let (Some(c), Some(alert)) = (crit, msg.payload.get_mut("alert")) {
+        if let (Some((_, c)), Some(alert)) = (&asset, msg.payload.get_mut("alert")) {
             alert["asset_criticality"] = serde_json::Value::String(c.as_str().to_string());
         }
         let mut channels_done: Vec<i64> = Vec::new();
@@ -136,7 +141,11 @@ pub(crate) async fn enqueue_in(tx: &mut Transaction<'_, Any>, events: &[Announce
                 continue;
             }
             let matched = match e.kind {
-                EventKind::Alert => rule.matches_alert(e.severity, e.threat.as_deref().unwrap_or_default(), crit),
+                EventKind::Alert => rule.matches_alert(
+                    e.severity,
+                    e.threat.as_deref().unwrap_or_default(),
+                    asset.as_ref().map(|(ip, c)| (ip.as_str(), *c)),
+                ),
                 kind => rule.matches_incident(kind, e.severity),
             };
             if !matched {
@@ -214,8 +223,8 @@ impl Db {
         })
         .collect::<Result<Vec<_>>>()?;
         let rules = sqlx::query(
-            "SELECT id, channel_id, event, min_severity, threats, min_criticality, enabled, created_by, created_at \
-             FROM notify_rules ORDER BY channel_id, id",
+            "SELECT id, channel_id, event, min_severity, threats, min_criticality, asset_ip, enabled, created_by, \
+             created_at FROM notify_rules ORDER BY channel_id, id",
         )
         .fetch_all(self.pool())
         .await?
@@ -301,14 +310,15 @@ impl Db {
             .ok_or_else(|| StoreError::NotFound(format!("channel #{}", new.channel_id)))?
             .try_get("name")?;
         let row = sqlx::query(
-            "INSERT INTO notify_rules (channel_id, event, min_severity, threats, min_criticality, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO notify_rules (channel_id, event, min_severity, threats, min_criticality, asset_ip, created_by, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(new.channel_id)
         .bind(new.event.as_str())
         .bind(new.min_severity.as_str())
         .bind(new.threats.join(","))
         .bind(new.min_criticality.map(Criticality::as_str))
+        .bind(new.asset_ip.as_deref())
         .bind(actor)
         .bind(now)
         .fetch_one(&mut *tx)

@@ -49,11 +49,11 @@ async fn rules_queue_deliveries_with_the_event_and_limits_hold_the_rest(db: &Db)
         )
         .await
         .unwrap();
-    db.create_rule(&NewRule::from_form(&hook.to_string(), "alert", "high", "", "").unwrap(), "admin", NOW)
+    db.create_rule(&NewRule::from_form(&hook.to_string(), "alert", "high", "", "", "").unwrap(), "admin", NOW)
         .await
         .unwrap();
     db.create_rule(
-        &NewRule::from_form(&hook.to_string(), "incident_escalated", "critical", "", "").unwrap(),
+        &NewRule::from_form(&hook.to_string(), "incident_escalated", "critical", "", "", "").unwrap(),
         "admin",
         NOW,
     )
@@ -147,6 +147,42 @@ async fn rules_queue_deliveries_with_the_event_and_limits_hold_the_rest(db: &Db)
     db.delete_channel(hook, "admin", NOW).await.unwrap();
     let o = db.notify_overview(false).await.unwrap();
     assert!(o.channels.is_empty() && o.rules.is_empty() && o.deliveries.is_empty());
+    // A rule on one asset: only alerts about that asset, with its criticality in the message.
+    let ops = db
+        .create_channel(
+            &NewChannel::from_form("ops", "slack", "https://hooks.example/ops", "").unwrap(),
+            "",
+            "admin",
+            NOW,
+        )
+        .await
+        .unwrap();
+    db.create_rule(&NewRule::from_form(&ops.to_string(), "alert", "low", "", "", "10.0.0.77").unwrap(), "admin", NOW)
+        .await
+        .unwrap();
+    let on = |ip: &str| NewAlert {
+        dst_ip: Some(ip.into()),
+        asset_ip: Some(ip.into()),
+        ..alert("192.0.2.7", "port_scan", 45)
+    };
+    db.persist_batch_at(
+        &PersistBatch {
+            alerts: vec![on("10.0.0.77"), on("10.0.0.78")],
+            assets_seen: vec![("10.0.0.77".into(), NOW), ("10.0.0.78".into(), NOW)],
+            ..Default::default()
+        },
+        NOW + 100,
+    )
+    .await
+    .unwrap();
+    let d = db.notify_overview(false).await.unwrap().deliveries;
+    assert_eq!(d.len(), 1, "{d:?}");
+    let payload: serde_json::Value = serde_json::from_str(&d[0].payload).unwrap();
+    assert_eq!(
+        (payload["alert"]["dst_ip"].as_str(), payload["alert"]["asset_criticality"].is_string()),
+        (Some("10.0.0.77"), true)
+    );
+
     let audit: Vec<String> = db.recent_audit(50).await.unwrap().into_iter().map(|e| e.action).collect();
     assert!(audit.iter().any(|a| a == "notify.channel_create") && audit.iter().any(|a| a == "notify.channel_delete"));
 }

@@ -64,7 +64,7 @@ pub async fn test_channel(id: i64) -> Result<i64, AppError> {
 
 /// Creates a rule: `event` alert, incident_opened or incident_escalated; `severity` the minimum;
 /// `threats` (alerts) comma-separated keys or empty for any; `criticality` (alerts) the asset's
-/// minimum or empty for any.
+/// minimum or empty for any; `asset` (alerts) one asset's address, or empty for any.
 #[server(endpoint = "notify/rule_create")]
 pub async fn create_rule(
     channel: String,
@@ -72,9 +72,10 @@ pub async fn create_rule(
     severity: String,
     #[server(default)] threats: String,
     #[server(default)] criticality: String,
+    #[server(default)] asset: String,
 ) -> Result<i64, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
-    let new = anomalyforge::notify::NewRule::from_form(&channel, &event, &severity, &threats, &criticality)?;
+    let new = anomalyforge::notify::NewRule::from_form(&channel, &event, &severity, &threats, &criticality, &asset)?;
     Ok(st.db.create_rule(&new, &me.username, now_ms()).await?)
 }
 

@@ -237,6 +237,10 @@ fn Body(o: NotifyOverview, a: Actions) -> impl IntoView {
                                 {["low", "medium", "high", "critical"].map(|c| view! { <option value=c>{c}</option> }).collect_view()}
                             </select>
                         </div>
+                        <div class="field">
+                            <label for="rule-asset">"Only this asset (alerts; its IP)"</label>
+                            <input id="rule-asset" name="asset" maxlength="45" placeholder="any asset" data-test="rule-asset"/>
+                        </div>
                     </div>
                     <button type="submit" class="primary" data-test="create-rule">"Create rule"</button>
                 </ActionForm>
