@@ -27,11 +27,20 @@ pub enum TokenScope {
     Intel,
     /// Read the response feeds a firewall or IPS enforces (`GET /api/v1/blocklist…`), nothing else.
     Blocklist,
+    /// Score flows and read the verdicts back (`POST /api/v1/score`); nothing is stored. An `ingest`
+    /// token may score as well.
+    Score,
 }
 
 impl TokenScope {
-    pub const ALL: [TokenScope; 5] =
-        [TokenScope::Ingest, TokenScope::Read, TokenScope::Admin, TokenScope::Intel, TokenScope::Blocklist];
+    pub const ALL: [TokenScope; 6] = [
+        TokenScope::Ingest,
+        TokenScope::Read,
+        TokenScope::Admin,
+        TokenScope::Intel,
+        TokenScope::Blocklist,
+        TokenScope::Score,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -40,6 +49,7 @@ impl TokenScope {
             TokenScope::Admin => "admin",
             TokenScope::Intel => "intel",
             TokenScope::Blocklist => "blocklist",
+            TokenScope::Score => "score",
         }
     }
 
@@ -55,6 +65,7 @@ impl TokenScope {
             TokenScope::Admin => "create and revoke API tokens",
             TokenScope::Intel => "import threat intel",
             TokenScope::Blocklist => "read the blocklist feeds (firewalls, IPS)",
+            TokenScope::Score => "score flows without storing them",
         }
     }
 
@@ -163,8 +174,10 @@ impl ApiToken {
         }
     }
 
+    /// Whether the token may do `scope`'s work. Scoring is part of ingest (an ingest token's flows are
+    /// scored anyway), so an `ingest` token may also score without storing.
     pub fn allows(&self, scope: TokenScope) -> bool {
-        self.scopes.contains(scope)
+        self.scopes.contains(scope) || (scope == TokenScope::Score && self.scopes.contains(TokenScope::Ingest))
     }
 }
 
@@ -210,7 +223,7 @@ mod tests {
         assert!(TokenScopes::parse("").unwrap().is_empty());
         assert_eq!(
             TokenScopes::parse("ingest,write").unwrap_err(),
-            "Unknown token scope `write`: use ingest, read, admin, intel or blocklist."
+            "Unknown token scope `write`: use ingest, read, admin, intel, blocklist or score."
         );
         let json = serde_json::to_string(&TokenScopes::of(&[TokenScope::Admin, TokenScope::Ingest])).unwrap();
         assert_eq!(json, r#"["ingest","admin"]"#);

@@ -6,7 +6,7 @@
 use crate::alert::{Alert, Detector};
 use crate::charts::format_number;
 use crate::console::threat_title;
-use crate::detection::{ContributionSource, FeatureContribution, ModelKind, ModelSignal};
+use crate::detection::{ContributionSource, FeatureContribution, ModelKind, ModelSignal, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -137,20 +137,7 @@ pub fn explain(alert: &Alert) -> Explanation {
                 (_, Some(p)) => format!("The attack classifier recognises this traffic as {threat} ({} probability).", percent(p)),
                 _ => format!("The detection ensemble flagged this traffic as {threat}."),
             };
-            if !models.is_empty() {
-                let names: Vec<String> = fired
-                    .iter()
-                    .map(|m| format!("{} ({}× its threshold)", short_name(m.model), one_decimal(m.strength)))
-                    .collect();
-                out.reasons.push(if names.is_empty() {
-                    format!(
-                        "None of the {} models fired on its own; the combined risk crossed the alert threshold.",
-                        models.len()
-                    )
-                } else {
-                    format!("{} of {} models fired: {}.", fired.len(), models.len(), names.join(", "))
-                });
-            }
+            out.reasons.extend(models_sentence(&models));
             match profile {
                 Some("conn") => out.reasons.push(
                     "Scored with the connection-summary model (duration, packets, bytes, ports), as the source gives no full flow features."
@@ -159,22 +146,9 @@ pub fn explain(alert: &Alert) -> Explanation {
                 Some("cicflowmeter") => out.reasons.push("Scored with the full CICFlowMeter feature set.".to_string()),
                 _ => {}
             }
-            for c in reasons.get("context").and_then(Value::as_array).into_iter().flatten() {
-                if c.as_str() == Some("internal_source") {
-                    out.reasons.push(
-                        "The source is inside your network: an attack from it suggests a compromised host (lateral movement).".to_string(),
-                    );
-                } else if let Some(n) = c.get("imputed_features").and_then(|v| v.get("count")).and_then(Value::as_u64) {
-                    out.reasons.push(format!("{n} features were missing and were filled with typical values."));
-                } else if let Some(a) = c.get("anomaly_only") {
-                    let num = |k: &str| a.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-                    out.reasons.push(format!(
-                        "The anomaly layer alerted on its own: this flow scores {} where {} is its threshold (1.0 is as unusual as 1 benign flow in 100 of the training data; the threshold lets through at most the benign share set in training).",
-                        one_decimal(num("score") as f32),
-                        one_decimal(num("threshold") as f32)
-                    ));
-                }
-            }
+            out.reasons.extend(
+                reasons.get("context").and_then(Value::as_array).into_iter().flatten().filter_map(context_sentence),
+            );
             out.models = models
                 .iter()
                 .map(|m| ModelLine {
@@ -190,15 +164,7 @@ pub fn explain(alert: &Alert) -> Explanation {
             out.features = features
                 .into_iter()
                 .map(|f| FeatureLine {
-                    words: match f.source {
-                        ContributionSource::Gbdt if f.contribution >= 0.0 => {
-                            format!("pushed the classifier towards {threat}")
-                        }
-                        ContributionSource::Gbdt => format!("pulled the classifier away from {threat}"),
-                        ContributionSource::Autoencoder => {
-                            "unusual for normal traffic (hard to reconstruct)".to_string()
-                        }
-                    },
+                    words: feature_words(&f, &threat),
                     feature: f.feature.into_owned(),
                     source: f.source,
                     contribution: f.contribution,
@@ -274,6 +240,81 @@ pub fn explain(alert: &Alert) -> Explanation {
     }
     if reasons.is_null() {
         out.reasons.push("The stored reasons of this alert could not be read.".to_string());
+    }
+    out
+}
+
+/// "2 of 3 models fired: …", or that none fired alone; nothing without models.
+fn models_sentence(models: &[ModelSignal]) -> Option<String> {
+    if models.is_empty() {
+        return None;
+    }
+    let fired: Vec<String> = models
+        .iter()
+        .filter(|m| m.fired)
+        .map(|m| format!("{} ({}× its threshold)", short_name(m.model), one_decimal(m.strength)))
+        .collect();
+    Some(if fired.is_empty() {
+        format!("None of the {} models fired on its own; the combined risk crossed the alert threshold.", models.len())
+    } else {
+        format!("{} of {} models fired: {}.", fired.len(), models.len(), fired.join(", "))
+    })
+}
+
+/// One [`FlowContext`] (as stored JSON) in words; `None` for a kind this version does not know.
+fn context_sentence(c: &Value) -> Option<String> {
+    if c.as_str() == Some("internal_source") {
+        Some(
+            "The source is inside your network: an attack from it suggests a compromised host (lateral movement)."
+                .to_string(),
+        )
+    } else if let Some(n) = c.get("imputed_features").and_then(|v| v.get("count")).and_then(Value::as_u64) {
+        Some(format!("{n} features were missing and were filled with typical values."))
+    } else {
+        let a = c.get("anomaly_only")?;
+        let num = |k: &str| a.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+        Some(format!(
+            "The anomaly layer alerted on its own: this flow scores {} where {} is its threshold (1.0 is as unusual as 1 benign flow in 100 of the training data; the threshold lets through at most the benign share set in training).",
+            one_decimal(num("score") as f32),
+            one_decimal(num("threshold") as f32)
+        ))
+    }
+}
+
+/// What a contributing feature did, in words.
+fn feature_words(f: &FeatureContribution, threat: &str) -> String {
+    match f.source {
+        ContributionSource::Gbdt if f.contribution >= 0.0 => format!("pushed the classifier towards {threat}"),
+        ContributionSource::Gbdt => format!("pulled the classifier away from {threat}"),
+        ContributionSource::Autoencoder => "unusual for normal traffic (hard to reconstruct)".to_string(),
+    }
+}
+
+/// Why the engine judged one flow as it did, in sentences: the classifier's call, the models that
+/// fired, the context, and the three features that weighed most. For verdicts that are returned
+/// rather than stored (`POST /api/v1/score`, file analysis); stored alerts use [`explain`].
+pub fn verdict_reasons(v: &Verdict) -> Vec<String> {
+    let key = if v.anomaly_only() { crate::playbook::UNKNOWN_ANOMALY } else { v.class.name() };
+    let threat = threat_title(key);
+    let p = percent(f64::from(v.class_probability));
+    let mut out = vec![match (v.alert, v.class == crate::threat::Threat::Benign) {
+        (true, true) => {
+            "The attack classifier saw nothing it knows, but the traffic is unlike normal traffic.".to_string()
+        }
+        (_, false) => format!("The attack classifier recognises this traffic as {threat} ({p} probability)."),
+        (false, true) => format!("The attack classifier calls this traffic benign ({p} probability)."),
+    }];
+    if v.alert {
+        out.extend(models_sentence(&v.models));
+    }
+    out.extend(v.context.iter().filter_map(|c| serde_json::to_value(c).ok()).filter_map(|c| context_sentence(&c)));
+    if v.alert || v.class != crate::threat::Threat::Benign {
+        let mut features: Vec<&FeatureContribution> = v.top_features.iter().collect();
+        features.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+        for f in features.into_iter().take(3) {
+            let value = f.value.map(|x| format!(" = {}", format_number(f64::from(x)))).unwrap_or_default();
+            out.push(format!("{}{value}: {}.", f.feature, feature_words(f, &threat)));
+        }
     }
     out
 }
@@ -419,5 +460,55 @@ mod tests {
         assert!(e.features.is_empty() && e.models.is_empty());
         let e = explain(&alert(Detector::Ml, "ddos", r#"{"models":"nonsense","context":[42]}"#, "[]"));
         assert_eq!(e.headline, "The detection ensemble flagged this traffic as DDoS.");
+    }
+
+    #[test]
+    fn verdicts_are_explained_like_the_alerts_they_would_become() {
+        use crate::detection::{FeatureProfile, FlowContext};
+        use crate::threat::Threat;
+        let signal = |model, fired, strength| ModelSignal { model, score: 0.9, threshold: 0.5, fired, strength };
+        let feature = |name: &'static str, source, contribution, value| FeatureContribution {
+            feature: name.into(),
+            source,
+            contribution,
+            value,
+        };
+        let mut v = Verdict {
+            risk: 91.0,
+            alert: true,
+            class: Threat::Ddos,
+            class_probability: 0.973,
+            profile: FeatureProfile::Cicflowmeter,
+            models: vec![signal(ModelKind::Gbdt, true, 1.94), signal(ModelKind::Autoencoder, false, 0.4)],
+            top_features: vec![
+                feature("Flow IAT Min", ContributionSource::Gbdt, -0.1, None),
+                feature("Flow Bytes/s", ContributionSource::Gbdt, 0.83, Some(1234567.0)),
+                feature("Bwd Packet Length Max", ContributionSource::Autoencoder, 0.5, Some(0.0)),
+                feature("Fwd IAT Std", ContributionSource::Gbdt, 0.01, None),
+            ],
+            context: vec![FlowContext::InternalSource],
+        };
+        let r = verdict_reasons(&v);
+        assert_eq!(r[0], "The attack classifier recognises this traffic as DDoS (97 % probability).");
+        assert_eq!(r[1], "1 of 2 models fired: attack classifier (1.9× its threshold).");
+        assert!(r[2].contains("lateral movement"), "{r:#?}");
+        assert_eq!(r[3], format!("Flow Bytes/s = {}: pushed the classifier towards DDoS.", format_number(1234567.0)));
+        assert_eq!(r[4], "Bwd Packet Length Max = 0: unusual for normal traffic (hard to reconstruct).");
+        assert_eq!(r[5], "Flow IAT Min: pulled the classifier away from DDoS.");
+        assert_eq!(r.len(), 6, "three features at most: {r:#?}");
+
+        v.class = Threat::Benign;
+        v.context = vec![FlowContext::AnomalyOnly { score: 2.5, threshold: 1.5 }];
+        let r = verdict_reasons(&v);
+        assert!(r[0].starts_with("The attack classifier saw nothing it knows"), "{r:#?}");
+        assert!(r[2].starts_with("The anomaly layer alerted on its own: this flow scores 2.5 where 1.5"), "{r:#?}");
+        assert!(r[3].contains("towards Unknown anomaly"), "{r:#?}");
+
+        v.alert = false;
+        v.context.clear();
+        assert_eq!(
+            verdict_reasons(&v),
+            vec!["The attack classifier calls this traffic benign (97 % probability).".to_string()]
+        );
     }
 }

@@ -33,6 +33,7 @@ pub mod response;
 pub mod role;
 pub mod suppression;
 pub mod threat;
+pub mod traffic;
 pub mod triage;
 pub mod user;
 pub mod validate;

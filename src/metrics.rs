@@ -13,6 +13,8 @@ pub struct Metrics {
     pub rejected: AtomicU64,
     pub skipped: AtomicU64,
     pub scored: AtomicU64,
+    /// Flows scored for `POST /api/v1/score`, returned and not stored.
+    pub scored_only: AtomicU64,
     pub batches: AtomicU64,
     pub batch_failures: AtomicU64,
     pub alerts_created: AtomicU64,
@@ -83,6 +85,11 @@ impl Metrics {
             "anomalyforge_flows_scored_total",
             "Flows scored by the detection ensemble.",
             self.scored.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_flows_scored_only_total",
+            "Flows scored for POST /api/v1/score: verdicts returned, nothing stored.",
+            self.scored_only.load(Relaxed),
         );
         counter("anomalyforge_batches_stored_total", "Batches scored and committed.", self.batches.load(Relaxed));
         counter(

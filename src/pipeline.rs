@@ -49,6 +49,7 @@ use crate::playbook::UNKNOWN_ANOMALY;
 use crate::store::alerts::{merge_detections, BatchStats, NewAlert, PersistBatch, TrafficCount, TrafficKey};
 use crate::store::flows::{FlowBatch, NewFlow};
 use crate::store::{now_ms, Db, StoreError};
+use crate::traffic::{Dim, TopCounter, TopKey, Volume};
 
 /// Where a batch came from (the `source` of its statistics row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,6 +165,21 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     drift: Arc<std::sync::Mutex<DriftMonitor>>,
     site_sample: Arc<std::sync::Mutex<SiteSample>>,
+    /// The engine and enrichment the workers use, for [`Pipeline::score_only`].
+    engine: EngineSlot,
+    enricher: Arc<Enricher>,
+    /// Scoring requests that store nothing, at most as many at once as there are workers.
+    scorers: Arc<Semaphore>,
+}
+
+/// Verdicts of flows scored without storing them ([`Pipeline::score_only`]).
+#[derive(Debug, Clone)]
+pub struct ScoredOnly {
+    /// One verdict per flow, in input order, with its explanation and the context of the
+    /// configured internal networks.
+    pub verdicts: Vec<Verdict>,
+    /// The model version that scored them.
+    pub model: String,
 }
 
 /// What the workers share.
@@ -213,10 +229,11 @@ impl Pipeline {
         let site_sample = Arc::new(std::sync::Mutex::new(SiteSample::new(config.baseline.sample_size)));
         let writer = tokio::sync::Mutex::new(());
         let db_for_flows = db.clone();
+        let engine: EngineSlot = engine.into();
         let shared = Arc::new(Worker {
-            engine: engine.into(),
+            engine: engine.clone(),
             db,
-            enricher,
+            enricher: enricher.clone(),
             hub,
             metrics: metrics.clone(),
             dedup_window_ms: i64::try_from(config.dedup_window_secs.saturating_mul(1000)).unwrap_or(i64::MAX),
@@ -255,7 +272,43 @@ impl Pipeline {
             metrics,
             drift,
             site_sample,
+            engine,
+            enricher,
+            scorers: Arc::new(Semaphore::new(config.ingest_workers.clamp(1, Semaphore::MAX_PERMITS))),
         }
+    }
+
+    /// Scores `flows` with the running model and returns the verdicts, storing nothing: no alert,
+    /// no statistics, no flow history, no drift or behaviour state (an integrator's what-if must not
+    /// teach the live detectors). At most `ingest_workers` such requests score at once; beyond that a
+    /// caller waits the configured time and is then told [`PipelineError::Busy`].
+    pub async fn score_only(&self, flows: Vec<Flow>) -> Result<ScoredOnly, PipelineError> {
+        let permit = match tokio::time::timeout(self.wait, self.scorers.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_closed)) => return Err(PipelineError::Stopped),
+            Err(_elapsed) => {
+                return Err(PipelineError::Busy {
+                    queued: self.queued_flows(),
+                    capacity: self.capacity,
+                    retry_after_secs: RETRY_AFTER_SECS,
+                })
+            }
+        };
+        let (engine, enricher) = (self.engine.current(), self.enricher.clone());
+        let scored = flows.len() as u64;
+        let result = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut verdicts = engine.score_batch(&flows);
+            Engine::apply_context(&mut verdicts, &flows, |ip| enricher.is_internal(ip));
+            ScoredOnly { verdicts, model: engine.manifest().model_version.clone() }
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "scoring task failed");
+            PipelineError::Scoring(e.to_string())
+        })?;
+        self.metrics.scored_only.fetch_add(scored, Relaxed);
+        Ok(result)
     }
 
     /// The sample of scored flows "learn this network's normal" refits on.
@@ -491,6 +544,7 @@ fn prepare(
     // (minute, country, protocol, alerting) → flows, bytes.
     type MinuteKey = (i64, Option<[u8; 2]>, i64, bool);
     let mut traffic: HashMap<MinuteKey, TrafficCount> = HashMap::new();
+    let mut top = TopCounter::default();
     let mut assets_seen: HashMap<IpAddr, i64> = HashMap::new();
     // (source, target, threat) → the detections merged into one alert.
     type GroupKey = (Option<IpAddr>, Option<IpAddr>, &'static str);
@@ -533,9 +587,23 @@ fn prepare(
             }
         }
         let protocol = f.five_tuple.map_or_else(|| protocol_feature(f), |t| i64::from(t.protocol));
-        let c = traffic.entry((at - at.rem_euclid(60_000), country, protocol, v.alert)).or_default();
+        let minute = at - at.rem_euclid(60_000);
+        let c = traffic.entry((minute, country, protocol, v.alert)).or_default();
         c.flows += 1;
         c.bytes += flow_bytes(f);
+        let volume = Volume { flows: 1, bytes: flow_bytes(f), alerting: i64::from(v.alert) };
+        match f.five_tuple {
+            Some(t) => {
+                top.add(minute, Dim::Src, TopKey::Ip(t.src_ip), volume);
+                top.add(minute, Dim::Dst, TopKey::Ip(t.dst_ip), volume);
+                top.add(minute, Dim::Service, TopKey::Service(t.protocol, t.dst_port), volume);
+            }
+            None => {
+                for dim in Dim::ALL {
+                    top.add(minute, dim, TopKey::Other, volume);
+                }
+            }
+        }
         if v.alert {
             // The classifier said benign but the ensemble alerted: only the anomaly models fired.
             let threat = if v.class.is_attack() { v.class.name() } else { UNKNOWN_ANOMALY };
@@ -647,6 +715,7 @@ fn prepare(
             alerts,
             assets_seen,
             traffic: rows,
+            top: top.finish(),
             stats: BatchStats::default(),
             dedup_window_ms: window_ms,
             suppressed,

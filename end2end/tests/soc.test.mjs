@@ -3,7 +3,7 @@
 // history shows both; keyboard triage; the console without JavaScript; an employee is refused.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, signIn, signInWithoutJs } from './harness.mjs';
+import { useServerAndBrowser, signIn, signInWithoutJs, shots } from './harness.mjs';
 
 const env = useServerAndBrowser(before, after);
 
@@ -84,6 +84,40 @@ test('keyboard triage: j moves, a acknowledges, x selects, Esc clears', async ()
   await page.keyboard.type('port scan');
   await page.keyboard.press('Enter');
   await page.waitForURL(/q=port(\+|%20)scan/);
+  await context.close();
+});
+
+test('traffic analytics: rates, protocol and service mix, and a top talker that filters the queue', async () => {
+  const { server } = env;
+  const { context, page } = await signIn(env, 'analyst');
+  await page.waitForSelector('body[data-hydrated=true]');
+  const traffic = page.locator('[data-test=traffic]');
+  await traffic.waitFor();
+  // The replay's flows reach the aggregates; the section is fetched again while traffic flows.
+  const source = page.locator('[data-test=top-sources] table a').first();
+  await source.waitFor({ timeout: 90_000 });
+  assert.match(await page.locator('[data-test=traffic-summary]').textContent(), /^[\d,]+ flows in the range \([\d.,]+ a (second|minute) on average\), [\d,]+ of them alerting/);
+  for (const chart of ['traffic-rate', 'traffic-protocols', 'traffic-services']) {
+    const svg = page.locator(`[data-test=${chart}] .chart-svg svg`);
+    await svg.waitFor();
+    assert.ok((await svg.boundingBox()).width > 200, `${chart} is drawn`);
+  }
+  assert.match(await page.locator('[data-test=traffic-rate] [role=img]').getAttribute('aria-label'), /Flows per second/);
+  assert.match(await page.locator('[data-test=traffic-protocols] [role=img]').getAttribute('aria-label'), /tcp/);
+  await page.locator('[data-test=top-destinations] table a').first().waitFor();
+  for (const width of [1440, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `no horizontal scrolling at ${width} px (${overflow} px too wide)`);
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await page.locator('[data-test=traffic]').scrollIntoViewIfNeeded();
+  await shots(page, 'soc-traffic');
+
+  // A talker filters the queue by its address.
+  const ip = (await source.textContent()).trim();
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('src_ip') === ip), source.click()]);
+  assert.equal(await page.locator('[data-test=filters] input[name=src_ip]').inputValue(), ip);
   await context.close();
 });
 

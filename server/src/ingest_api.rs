@@ -270,13 +270,13 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The media type without parameters, lower-cased.
-fn media_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     Some(v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
 }
 
-fn check_content_type(source: Endpoint, headers: &HeaderMap) -> Result<(), IngestApiError> {
-    let accepted = accepted_types(source);
+/// 415 unless the request's media type is one of `accepted`.
+fn check_content_type_in(accepted: &[&str], headers: &HeaderMap) -> Result<(), IngestApiError> {
     match media_type(headers) {
         Some(t) if accepted.contains(&t.as_str()) => Ok(()),
         other => Err(IngestApiError::UnsupportedType {
@@ -318,19 +318,31 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
     })
 }
 
-async fn ingest(
-    source: Endpoint,
-    State(st): State<AppState>,
-    headers: HeaderMap,
+/// A request the ingest rules let in: its token, the pipeline, the body, and the body's room in
+/// memory (hold it until the parsed records have their place in the queue, or are scored).
+pub(crate) struct Admitted {
+    pub token: anomalyforge::api_token::ApiToken,
+    pub pipeline: anomalyforge::pipeline::Pipeline,
+    pub bytes: Bytes,
+    pub intake: anomalyforge::pipeline::IntakeSlot,
+}
+
+/// The checks every token-authenticated ingest-like endpoint makes, in this order: who (a live
+/// token with `scope`, before anything of the body is read), whether ingest runs, what (a content type
+/// in `accepted`, within the size limit), and room for the body in memory.
+pub(crate) async fn admit(
+    st: &AppState,
+    headers: &HeaderMap,
     body: Body,
-) -> Result<axum::Json<IngestReply>, IngestApiError> {
-    let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
-    // 1. Who: a live API token, before anything of the body is read.
-    let secret = bearer(&headers).ok_or(IngestApiError::MissingToken)?;
-    let token = match anomalyforge::auth::token_with_scope(&st.db, secret, TokenScope::Ingest).await {
+    scope: TokenScope,
+    accepted: &[&str],
+    endpoint: &str,
+) -> Result<Admitted, IngestApiError> {
+    let secret = bearer(headers).ok_or(IngestApiError::MissingToken)?;
+    let token = match anomalyforge::auth::token_with_scope(&st.db, secret, scope).await {
         Ok(t) => t,
         Err(TokenRefusal::Invalid) => {
-            tracing::warn!(endpoint = source.as_str(), "ingest refused: invalid, expired or revoked API token");
+            tracing::warn!(endpoint, "request refused: invalid, expired or revoked API token");
             return Err(IngestApiError::InvalidToken);
         }
         Err(e @ TokenRefusal::MissingScope { .. }) => return Err(IngestApiError::Forbidden(e.to_string())),
@@ -340,10 +352,9 @@ async fn ingest(
         }
     };
     let Some(pipeline) = st.pipeline.clone() else { return Err(IngestApiError::Disabled) };
-    // 2. What: a content type this endpoint reads, within the size limit.
-    check_content_type(source, &headers)?;
+    check_content_type_in(accepted, headers)?;
     let limit = st.config.ingest_max_body_bytes;
-    let declared = content_length(&headers);
+    let declared = content_length(headers);
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(IngestApiError::TooLarge { limit });
     }
@@ -360,6 +371,18 @@ async fn ingest(
         }
     };
     let bytes = read_body(body, limit).await?;
+    Ok(Admitted { token, pipeline, bytes, intake })
+}
+
+async fn ingest(
+    source: Endpoint,
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<axum::Json<IngestReply>, IngestApiError> {
+    let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
+    let Admitted { token, pipeline, bytes, intake } =
+        admit(&st, &headers, body, TokenScope::Ingest, accepted_types(source), source.as_str()).await?;
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
     let parsing = std::time::Instant::now();
@@ -419,7 +442,7 @@ fn split(records: Vec<IngestRecord>) -> (Vec<anomalyforge::flow::Flow>, Vec<inge
     (flows, signatures)
 }
 
-fn from_ingest_error(e: IngestError) -> IngestApiError {
+pub(crate) fn from_ingest_error(e: IngestError) -> IngestApiError {
     match e {
         IngestError::TooManyRecords { .. } => IngestApiError::TooManyRecords(e.to_string()),
         IngestError::Io(_) => IngestApiError::BadRequest(e.to_string()),
@@ -442,7 +465,7 @@ fn parse(source: Endpoint, bytes: Bytes, limits: &Limits) -> Result<Parsed<Inges
 }
 
 /// CICFlowMeter CSV through the engine's reader (columns by header name, both layouts).
-fn parse_csv(bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
+pub(crate) fn parse_csv(bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Parsed::default());
     }
@@ -492,9 +515,9 @@ mod tests {
     #[test]
     fn content_types_are_matched_without_parameters() {
         let csv = headers(&[("content-type", "text/csv; charset=utf-8")]);
-        assert!(check_content_type(Endpoint::Csv, &csv).is_ok());
-        assert!(check_content_type(Endpoint::Flows, &csv).is_err());
-        let err = check_content_type(Endpoint::Flows, &headers(&[])).unwrap_err().to_string();
+        assert!(check_content_type_in(accepted_types(Endpoint::Csv), &csv).is_ok());
+        assert!(check_content_type_in(accepted_types(Endpoint::Flows), &csv).is_err());
+        let err = check_content_type_in(accepted_types(Endpoint::Flows), &headers(&[])).unwrap_err().to_string();
         assert!(err.contains("(none)") && err.contains("application/x-ndjson"), "{err}");
     }
 

@@ -14,6 +14,7 @@ mod middleware;
 pub mod openapi;
 mod openapi_page;
 pub mod response_api;
+pub mod score_api;
 mod token_api;
 
 use anomalyforge::auth::LoginPolicy;
@@ -195,6 +196,7 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Token-authenticated machine API: no session, no CSRF check, its own body limit.
         .merge(ingest_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
+        .merge(score_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .merge(token_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         // Token or session: the session middleware, with the ingest body limit instead of the pages'.
         .merge(
@@ -288,8 +290,9 @@ pub async fn shutdown_signal() {
 }
 
 /// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
-/// expired sessions and old sign-in failures, drops the days of flow history past retention, and
-/// the notification deliveries that ended more than 30 days ago.
+/// expired sessions and old sign-in failures, drops the days of flow history past retention, the
+/// traffic analytics' busiest-key rows older than 31 days, and the notification deliveries that
+/// ended more than 30 days ago.
 fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -315,6 +318,12 @@ fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) 
                     "flow history past retention dropped"
                 ),
                 Err(e) => tracing::warn!(error = %e, "dropping old flow history failed"),
+            }
+            let keep_top = anomalyforge::store::now_ms() - anomalyforge::traffic::KEEP_TOP_DAYS * 86_400_000;
+            match db.prune_traffic_top(keep_top).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "busiest-talker rows past retention pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning the busiest-talker rows failed"),
             }
             let month_ago = anomalyforge::store::now_ms() - anomalyforge::notify::KEEP_DELIVERIES_MS;
             match db.prune_deliveries(month_ago).await {

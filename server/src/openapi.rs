@@ -16,7 +16,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{Content, OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::{export, health, incident_api, ingest_api, intel_api, kpi_export, live_api, response_api, token_api};
+use crate::{
+    export, health, incident_api, ingest_api, intel_api, kpi_export, live_api, response_api, score_api, token_api,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,6 +39,7 @@ use crate::{export, health, incident_api, ingest_api, intel_api, kpi_export, liv
         ingest_api::ingest_flows,
         ingest_api::ingest_zeek,
         ingest_api::ingest_suricata,
+        score_api::score,
         intel_api::import_intel,
         intel_api::ioc,
         incident_api::list,
@@ -56,7 +59,7 @@ use crate::{export, health, incident_api, ingest_api, intel_api, kpi_export, liv
     ),
     modifiers(&Security, &ServerFunctions),
     tags(
-        (name = "ingest", description = "Send flows and logs (token scope `ingest`)"),
+        (name = "ingest", description = "Send flows and logs (token scope `ingest`), or score flows without storing them (scope `score`)"),
         (name = "alerts", description = "Read alerts (token scope `read`)"),
         (name = "hunting", description = "Search the stored flows (token scope `read`)"),
         (name = "incidents", description = "Read incidents (token scope `read`)"),

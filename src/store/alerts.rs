@@ -140,6 +140,9 @@ pub struct PersistBatch {
     /// Internal addresses seen in the batch, with the latest time each was seen.
     pub assets_seen: Vec<(String, i64)>,
     pub traffic: Vec<(TrafficKey, TrafficCount)>,
+    /// The batch's busiest sources, destinations and services per minute, and the rest summed
+    /// ([`crate::traffic::TopCounter::finish`]).
+    pub top: Vec<(i64, crate::traffic::Dim, String, crate::traffic::Volume)>,
     pub stats: BatchStats,
     /// An open alert with the same key last seen at most this long before a detection absorbs it
     /// (0 = never).
@@ -449,6 +452,8 @@ impl Db {
             }
             q.execute(&mut *tx).await?;
         }
+
+        super::traffic::write_top_in(&mut tx, &batch.top).await?;
 
         let stats = &batch.stats;
         sqlx::query(

@@ -22,6 +22,7 @@ pub mod response;
 pub mod sessions;
 pub mod suppressions;
 pub mod tokens;
+pub mod traffic;
 pub mod triage;
 pub mod users;
 

@@ -3,6 +3,7 @@
 
 use crate::error::AppError;
 use anomalyforge::console::{AlertDetail, ConsoleOverview, QueuePage, QueueQuery};
+use anomalyforge::traffic::TrafficAnalytics;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -27,6 +28,16 @@ pub async fn soc_overview(query: QueueQuery) -> Result<ConsoleOverview, AppError
     let now = anomalyforge::store::now_ms();
     let filter = query.validate(now)?;
     Ok(st.db.console_overview(filter.from, filter.to.unwrap_or(now)).await?)
+}
+
+/// The traffic analytics (rates, protocol and service mix, top talkers) for the time range of
+/// `query`.
+#[server(endpoint = "soc/traffic")]
+pub async fn soc_traffic(query: QueueQuery) -> Result<TrafficAnalytics, AppError> {
+    let (st, _) = authorize(Access::SOC).await?;
+    let now = anomalyforge::store::now_ms();
+    let filter = query.validate(now)?;
+    Ok(st.db.traffic_analytics(filter.from, filter.to.unwrap_or(now)).await?)
 }
 
 /// Everything the detail of alert `id` shows.

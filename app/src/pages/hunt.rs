@@ -8,7 +8,7 @@
 //! by a cursor link, export as CSV, and say how far back the search got within its time budget.
 
 use crate::api::hunt::{hunt_alerts, hunt_flows, HuntAnswer};
-use crate::components::format::{count, grouped, utc};
+use crate::components::format::{bytes, count, grouped, utc};
 use crate::components::guard::Guarded;
 use anomalyforge::console::{encode_component, threat_title};
 use anomalyforge::flow_history::{FlowRecord, FlowSearch, FlowSort};
@@ -269,15 +269,6 @@ fn Examples() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </div>
-    }
-}
-
-fn bytes(n: u64) -> String {
-    match n {
-        n if n >= 1 << 30 => format!("{:.1} GiB", n as f64 / f64::from(1u32 << 30)),
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / f64::from(1u32 << 20)),
-        n if n >= 1 << 10 => format!("{:.1} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
     }
 }
 

@@ -371,6 +371,7 @@ async fn server_function_access_table() {
             ("intel/source", vec![("id", "999999"), ("action", "disable")], Some(&[Admin])),
             ("intel/indicator", vec![("id", "999999"), ("action", "expire")], Some(&[Admin])),
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
+            ("soc/traffic", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("incidents/list", vec![("query[status]", "all")], Some(&[Admin, Analyst, Responder])),
             ("incidents/detail", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("incidents/active", vec![], Some(&[Admin, Analyst, Responder])),
@@ -488,8 +489,16 @@ async fn server_function_access_table() {
 }
 
 /// The files of `server/src` that declare routes.
-const ROUTER_SOURCES: [&str; 7] =
-    ["lib.rs", "ingest_api.rs", "token_api.rs", "intel_api.rs", "response_api.rs", "incident_api.rs", "openapi.rs"];
+const ROUTER_SOURCES: [&str; 8] = [
+    "lib.rs",
+    "ingest_api.rs",
+    "score_api.rs",
+    "token_api.rs",
+    "intel_api.rs",
+    "response_api.rs",
+    "incident_api.rs",
+    "openapi.rs",
+];
 
 /// `(METHOD, path)` of every route the router's source declares.
 fn declared_routes() -> std::collections::BTreeSet<(String, String)> {
@@ -579,7 +588,7 @@ async fn route_access_table() {
         alert_ids: vec![stored[0].alert.id],
     };
     assert_eq!(app.db.create_incident("test", &new, 0).await.unwrap().incident_id, 1);
-    let table: [(&str, &str, Option<&[Role]>); 25] = [
+    let table: [(&str, &str, Option<&[Role]>); 26] = [
         ("GET", "/healthz", None),
         ("GET", "/api/openapi.json", None),
         ("GET", "/api/docs", None),
@@ -602,6 +611,7 @@ async fn route_access_table() {
         ("POST", "/api/v1/ingest/flows", Some(&[])),
         ("POST", "/api/v1/ingest/zeek", Some(&[])),
         ("POST", "/api/v1/ingest/suricata", Some(&[])),
+        ("POST", "/api/v1/score", Some(&[])),
         ("GET", "/api/v1/tokens", Some(&[])),
         ("POST", "/api/v1/tokens", Some(&[])),
         ("DELETE", "/api/v1/tokens/{id}", Some(&[])),

@@ -194,7 +194,7 @@ async fn tokens_do_only_what_their_scopes_allow_until_they_expire() {
     .await;
     assert_eq!(
         (body["param"].as_str(), body["message"].as_str()),
-        (Some("scopes"), Some("Unknown token scope `write`: use ingest, read, admin, intel or blocklist."))
+        (Some("scopes"), Some("Unknown token scope `write`: use ingest, read, admin, intel, blocklist or score."))
     );
     assert_error(create(serde_json::json!({ "name": "x", "scopes": [] })).await.unwrap(), 400, "invalid_parameter")
         .await;

@@ -17,6 +17,7 @@ mod notify;
 mod playbooks;
 mod reports;
 mod response;
+mod score;
 mod soc;
 mod suppressions;
 mod triage;

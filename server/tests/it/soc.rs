@@ -328,6 +328,7 @@ async fn only_the_soc_roles_reach_the_console() {
     let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("soc/queue", vec![("query[range]", "24h")]),
         ("soc/overview", vec![("query[range]", "24h")]),
+        ("soc/traffic", vec![("query[range]", "24h")]),
         ("soc/alert", vec![("id", &id)]),
         ("alerts/step", vec![("alert_id", &id), ("step", "1"), ("done", "true")]),
     ];
@@ -369,5 +370,100 @@ async fn the_console_renders_on_the_server_with_attacker_text_as_text() {
     // Filters are links: the page renders a filtered queue without JavaScript.
     let html = analyst.get(app.url("/soc?threat=port_scan&group=threat")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-test=\"groups\"") && html.contains("Port scan"));
+    app.stop().await;
+}
+
+/// The traffic analytics count what ingest stored: every flow in the rates and the protocol mix, the
+/// busiest talkers and services by name, and the rest of a batch as "everything else", so each
+/// dimension adds up to the total. Old busiest-key rows are pruned.
+#[tokio::test]
+async fn traffic_analytics_count_rates_protocols_services_and_talkers() {
+    let app = TestApp::spawn_ingest(|_| {}).await;
+    let token = app.api_token("sensor").await;
+    let now = anomalyforge::store::now_ms() as f64 / 1000.0;
+    let flow = |src: &str, dst: &str, port: u16, proto: &str| {
+        format!(
+            r#"{{"src_ip":"{src}","src_port":40000,"dst_ip":"{dst}","dst_port":{port},"protocol":"{proto}","timestamp":{now},"duration_us":2000,"fwd_packets":2,"bwd_packets":2,"fwd_bytes":300,"bwd_bytes":700}}"#
+        )
+    };
+    // One busy host, and more single-flow hosts than a batch keeps by name.
+    let mut lines: Vec<String> = (0..100).map(|_| flow("10.1.0.1", "198.51.100.5", 443, "tcp")).collect();
+    let singles = anomalyforge::traffic::TOP_PER_BATCH + 6;
+    lines.extend((0..singles).map(|i| flow(&format!("10.2.{}.{}", i / 250, i % 250 + 1), "203.0.113.9", 53, "udp")));
+    let total = 100 + singles as i64;
+    let res = app
+        .client()
+        .post(app.url("/api/v1/ingest/flows"))
+        .bearer_auth(&token)
+        .header("content-type", "application/x-ndjson")
+        .body(lines.join("\n"))
+        .send()
+        .await
+        .unwrap();
+    let reply: Value = res.json().await.unwrap();
+    assert_eq!(reply["accepted"], total, "{reply}");
+
+    let analyst = app.signed_in(Role::Analyst).await;
+    let t: Value = app.call(&analyst, "soc/traffic", &[("query[range]", "1h")]).await.json().await.unwrap();
+    assert_eq!(t["total"]["flows"], total, "{t}");
+    assert_eq!(t["total"]["bytes"], total * 1000);
+    let series_sum: i64 = t["series"].as_array().unwrap().iter().map(|p| p["flows"].as_i64().unwrap()).sum();
+    assert_eq!(series_sum, total);
+    assert_eq!(t["bucket_ms"], 60_000);
+    assert_eq!(t["series"].as_array().unwrap().len(), 61, "every minute of the hour, the empty ones too");
+    let shares = |k: &str| -> Vec<(String, i64)> {
+        t[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["key"].as_str().unwrap().to_string(), s["volume"]["flows"].as_i64().unwrap()))
+            .collect()
+    };
+    assert_eq!(shares("protocols"), vec![("tcp".to_string(), 100), ("udp".to_string(), singles as i64)]);
+    assert_eq!(shares("services"), vec![("tcp/443".to_string(), 100), ("udp/53".to_string(), singles as i64)]);
+    let sources = shares("sources");
+    assert_eq!(sources.len(), anomalyforge::traffic::TOP_LISTED);
+    assert_eq!(sources[0], ("10.1.0.1".to_string(), 100));
+    assert!(sources[1..].iter().all(|(ip, n)| ip.starts_with("10.2.") && *n == 1), "{sources:?}");
+    assert_eq!(
+        shares("destinations"),
+        vec![("198.51.100.5".to_string(), 100), ("203.0.113.9".to_string(), singles as i64)]
+    );
+    assert_eq!(shares("sources_by_bytes")[0], ("10.1.0.1".to_string(), 100));
+    // What the batch kept by name and what it summed add up to every flow.
+    let stored: i64 =
+        sqlx::query_scalar::<_, i64>("SELECT CAST(SUM(flows) AS BIGINT) FROM traffic_top_minute WHERE dim = 'src'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, total);
+    let named: i64 =
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM traffic_top_minute WHERE dim = 'src' AND key <> ''")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        named as usize <= anomalyforge::traffic::TOP_PER_BATCH * 2,
+        "at most the busiest per batch and minute: {named}"
+    );
+
+    // An empty range has every bucket at zero and empty lists, not an error.
+    let empty: Value = app
+        .call(
+            &analyst,
+            "soc/traffic",
+            &[("query[range]", "custom"), ("query[from]", "2020-01-01T00:00"), ("query[to]", "2020-01-01T01:00")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(empty["total"]["flows"], 0, "{empty}");
+    assert!(empty["sources"].as_array().unwrap().is_empty());
+
+    assert_eq!(app.db.prune_traffic_top(anomalyforge::store::now_ms() - 3_600_000).await.unwrap(), 0);
+    assert!(app.db.prune_traffic_top(anomalyforge::store::now_ms() + 120_000).await.unwrap() > 0);
+    let after: Value = app.call(&analyst, "soc/traffic", &[("query[range]", "1h")]).await.json().await.unwrap();
+    assert!(after["sources"].as_array().unwrap().is_empty());
+    assert_eq!(after["total"]["flows"], total, "rates and protocols come from traffic_minute, which stays");
     app.stop().await;
 }

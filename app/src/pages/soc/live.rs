@@ -18,6 +18,9 @@ pub const TAIL_LEN: usize = 30;
 pub const REFRESH_MS: f64 = 3000.0;
 /// …and the maps and figures at most this often (redrawing two maps costs more than a table).
 pub const MAP_REFRESH_MS: f64 = 10_000.0;
+/// How often the traffic analytics are fetched again while traffic flows (the aggregates are per
+/// minute, so more often would only repeat the same figures).
+pub const TRAFFIC_REFRESH_MS: f64 = 15_000.0;
 
 #[derive(Clone, Copy)]
 pub struct LiveState {
@@ -36,6 +39,8 @@ pub struct LiveState {
     pub refreshes: RwSignal<u64>,
     /// Bumped to fetch the maps and figures again.
     pub map_refreshes: RwSignal<u64>,
+    /// Bumped to fetch the traffic analytics again (on traffic, not only on alerts).
+    pub traffic_refreshes: RwSignal<u64>,
 }
 
 /// When the queue and the maps were last fetched again (browser clock, ms).
@@ -43,6 +48,7 @@ pub struct LiveState {
 pub struct LastRefresh {
     pub queue: f64,
     pub maps: f64,
+    pub traffic: f64,
 }
 
 impl LiveState {
@@ -55,6 +61,7 @@ impl LiveState {
             rate: RwSignal::new(None),
             refreshes: RwSignal::new(0),
             map_refreshes: RwSignal::new(0),
+            traffic_refreshes: RwSignal::new(0),
         }
     }
 
@@ -67,8 +74,13 @@ impl LiveState {
         now_ms: f64,
         last: &mut LastRefresh,
     ) {
+        let ticked = traffic.is_some();
         if let Some(t) = traffic {
             self.rate.set(Some(t));
+        }
+        if ticked && !self.paused.get_untracked() && now_ms - last.traffic >= TRAFFIC_REFRESH_MS {
+            last.traffic = now_ms;
+            self.traffic_refreshes.update(|r| *r += 1);
         }
         let arrived = !alerts.is_empty() || lagged;
         if self.paused.get_untracked() {
@@ -101,6 +113,7 @@ impl LiveState {
         self.missed.set(0);
         self.refreshes.update(|r| *r += 1);
         self.map_refreshes.update(|r| *r += 1);
+        self.traffic_refreshes.update(|r| *r += 1);
     }
 }
 

@@ -7,7 +7,9 @@
 //!   steps to tick off, related alerts, the history, and triage (`detail`);
 //! - the live stream: new alerts appear without a reload, the tail can be paused (`live`);
 //! - keyboard triage: j/k, a, r, f, i, x, /, Esc (`keys`);
-//! - the incidents beside the queue, `/soc/incidents` (`incidents`).
+//! - the incidents beside the queue, `/soc/incidents` (`incidents`);
+//! - traffic analytics under the queue: flows per second, protocol and service mix, top talkers
+//!   (`traffic`).
 //!
 //! Everything is rendered on the server first (the page reads and works without JavaScript: links
 //! filter, forms triage); after hydration the stream keeps it current. Every value that came from
@@ -21,10 +23,11 @@ mod live;
 mod maps;
 mod queue;
 mod response;
+mod traffic;
 
 use crate::api::alerts::TriageAlerts;
 use crate::api::incidents::{AddToIncident, CreateIncident};
-use crate::api::soc::{soc_alert, soc_overview, soc_queue, TickStep};
+use crate::api::soc::{soc_alert, soc_overview, soc_queue, soc_traffic, TickStep};
 use crate::components::guard::Guarded;
 use crate::components::respond::RespondActions;
 use crate::components::soc_tabs::SocTabs;
@@ -119,6 +122,10 @@ fn Console() -> impl IntoView {
         },
         |((range, from, to), _, _)| soc_overview(QueueQuery { range, from, to, ..QueueQuery::default() }),
     );
+    let traffic = Resource::new(
+        move || (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.traffic_refreshes.get()),
+        |((range, from, to), _)| soc_traffic(QueueQuery { range, from, to, ..QueueQuery::default() }),
+    );
     let detail = Resource::new(
         move || (alert_id.get(), changed()),
         |(id, _)| async move {
@@ -148,6 +155,7 @@ fn Console() -> impl IntoView {
                 <detail::Detail detail/>
             </div>
             <live::Tail/>
+            <traffic::Traffic traffic/>
             <keys::Help/>
         </div>
     }
