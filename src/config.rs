@@ -48,6 +48,9 @@ pub struct Config {
     pub demo: bool,
     /// Let demo mode listen on a non-loopback address (`AF_DEMO_ALLOW_REMOTE=true`).
     pub demo_allow_remote: bool,
+    /// Demo mode starts a fresh database with 30 days of generated history (`AF_DEMO_HISTORY`,
+    /// default true; see `crate::demo`). Ignored outside demo mode.
+    pub demo_history: bool,
     /// Password for the first `admin` account (`AF_ADMIN_PASSWORD`); random and logged once if unset.
     pub admin_password: Option<Secret>,
     /// Session lifetime in seconds (`AF_SESSION_TTL_SECS`).
@@ -138,6 +141,7 @@ impl Default for Config {
             sqlite_synchronous: crate::store::SqliteSync::Full,
             demo: false,
             demo_allow_remote: false,
+            demo_history: true,
             admin_password: None,
             session_ttl_secs: 12 * 3600,
             secure_cookies: false,

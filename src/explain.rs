@@ -241,6 +241,10 @@ pub fn explain(alert: &Alert) -> Explanation {
     if reasons.is_null() {
         out.reasons.push("The stored reasons of this alert could not be read.".to_string());
     }
+    if let Some(what) = reasons.get("generated").and_then(Value::as_str) {
+        // Demo mode's history and the KPI benchmark's databases: say so before anything else.
+        out.reasons.insert(0, format!("Generated {what}: this alert was made up, not detected in traffic."));
+    }
     out
 }
 

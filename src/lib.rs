@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod charts;
 pub mod console;
 pub mod csv_cell;
+pub mod demo;
 pub mod detection;
 pub mod drift;
 pub mod explain;

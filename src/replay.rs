@@ -35,6 +35,10 @@ use crate::threat::Threat;
 
 /// Longest pause between two recorded flows that the replay keeps (one second of replay clock).
 pub const MAX_GAP_US: i64 = 1_000_000;
+/// The replay starts this much replay clock before the recording's first attack (two seconds at the
+/// default speed), so a demo shows live alerts within its first half minute instead of after the
+/// recording's attack-free first day; the flows before that point play at the end of each loop.
+pub const LEAD_US: i64 = 120_000_000;
 /// Slowest and fastest allowed speeds.
 pub const SPEED_RANGE: (f64, f64) = crate::live::REPLAY_SPEED_RANGE;
 
@@ -116,6 +120,8 @@ pub struct Recording {
     pub flows: Vec<Flow>,
     /// Replay-clock offset of each flow from the first, in microseconds (gaps capped).
     pub offsets_us: Vec<i64>,
+    /// The replay-clock offset of the first attack flow, if the recording has one.
+    pub first_attack_us: Option<i64>,
     pub file: String,
 }
 
@@ -162,12 +168,16 @@ pub fn load_recording(config: &ReplayConfig, geo: &GeoIp) -> Result<Recording, R
     let mut campaigns: HashMap<(IpAddr, Threat), Vec<IpAddr>> = HashMap::new();
     let mut out_flows = Vec::with_capacity(timed.len());
     let mut offsets = Vec::with_capacity(timed.len());
+    let mut first_attack = None;
     let (mut clock, mut prev) = (0i64, timed[0].0);
     for (i, (t, mut f)) in timed.into_iter().enumerate() {
         clock += (t - prev).clamp(0, MAX_GAP_US);
         prev = t;
         let threat = f.label.as_deref().and_then(Threat::from_label).unwrap_or(Threat::Benign);
         f.label = None;
+        if threat.is_attack() && first_attack.is_none() {
+            first_attack = Some(i);
+        }
         if threat.is_attack() {
             if let Some(tuple) = f.five_tuple.as_mut() {
                 for ip in [&mut tuple.src_ip, &mut tuple.dst_ip] {
@@ -184,7 +194,21 @@ pub fn load_recording(config: &ReplayConfig, geo: &GeoIp) -> Result<Recording, R
         offsets.push(clock);
         out_flows.push(f);
     }
-    Ok(Recording { flows: out_flows, offsets_us: offsets, file: config.file.display().to_string() })
+    let start = first_attack.map_or(0, |a| offsets.partition_point(|&o| o < offsets[a] - LEAD_US));
+    let offsets = rotate(&mut out_flows, offsets, start);
+    let first_attack_us = first_attack.map(|a| offsets[(a + out_flows.len() - start) % out_flows.len()]);
+    Ok(Recording { flows: out_flows, offsets_us: offsets, first_attack_us, file: config.file.display().to_string() })
+}
+
+/// Makes flow `start` the first: the flows before it move to the end, one capped gap after the last.
+fn rotate(flows: &mut [Flow], offsets: Vec<i64>, start: usize) -> Vec<i64> {
+    if start == 0 || start >= offsets.len() {
+        return offsets;
+    }
+    flows.rotate_left(start);
+    let base = offsets[start];
+    let wrap = offsets[offsets.len() - 1] - base + MAX_GAP_US;
+    offsets[start..].iter().map(|o| o - base).chain(offsets[..start].iter().map(|o| o - offsets[0] + wrap)).collect()
 }
 
 struct Shared {
@@ -367,6 +391,11 @@ mod tests {
         assert!(rec.flows.len() > 40_000, "{}", rec.flows.len());
         assert!(rec.flows.iter().all(|f| f.label.is_none()), "labels never reach the models");
         assert!(rec.offsets_us.windows(2).all(|w| w[1] >= w[0] && w[1] - w[0] <= MAX_GAP_US));
+        assert_eq!(rec.offsets_us[0], 0);
+        // It starts shortly before the first attack, and nothing of the recording is lost.
+        let first = rec.first_attack_us.expect("the recording has attacks");
+        assert!((LEAD_US - MAX_GAP_US..=LEAD_US).contains(&first), "first attack at {first} µs");
+        assert_eq!(rec.flows.len(), rec.offsets_us.len());
         // 172.16.0.1 (the recording's attacker NAT) is gone from the ~29,700 attack flows it sent (3 benign
         // flows keep it); attackers now come from the configured countries.
         let recorded: IpAddr = "172.16.0.1".parse().unwrap();
@@ -383,6 +412,19 @@ mod tests {
         // Seeded: the same origins every time.
         let again = load_recording(&config, &geo).unwrap();
         assert_eq!(rec.flows[..500], again.flows[..500]);
+    }
+
+    #[test]
+    fn rotating_keeps_every_flow_in_order_with_capped_gaps() {
+        let flows: Vec<Flow> = (0..5).map(|i| Flow { timestamp: Some(i.to_string()), ..Flow::empty() }).collect();
+        let mut rotated = flows.clone();
+        let offsets = rotate(&mut rotated, vec![0, 10, 20, 30, 40], 2);
+        assert_eq!(offsets, vec![0, 10, 20, 20 + MAX_GAP_US, 30 + MAX_GAP_US]);
+        let order: Vec<&str> = rotated.iter().map(|f| f.timestamp.as_deref().unwrap()).collect();
+        assert_eq!(order, ["2", "3", "4", "0", "1"]);
+        let mut same = flows.clone();
+        assert_eq!(rotate(&mut same, vec![0, 10, 20, 30, 40], 0), vec![0, 10, 20, 30, 40]);
+        assert_eq!(same, flows);
     }
 
     #[test]

@@ -43,7 +43,8 @@ async function seed(base) {
 }
 
 before(async () => {
-  env.server = await startServer({ AF_REPLAY__AUTOSTART: 'false' });
+  // Exact counts: without demo mode's generated history (demo.test.mjs checks that history).
+  env.server = await startServer({ AF_REPLAY__AUTOSTART: 'false', AF_DEMO_HISTORY: 'false' });
   env.chromium = await launchBrowser();
   await seed(env.server.base);
 });

@@ -7,7 +7,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, signIn, signInWithoutJs, shots } from './harness.mjs';
 
-const env = useServerAndBrowser(before, after);
+// The incidents are the ones these tests open: without demo mode's generated history (and its
+// resolved incidents), which demo.test.mjs checks.
+const env = useServerAndBrowser(before, after, { AF_DEMO_HISTORY: 'false' });
 let incident;
 
 test('a responder opens an incident from the queue by keyboard, contains it and sees it in the timeline', async () => {

@@ -66,6 +66,13 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     if config.demo {
         tracing::warn!(accounts = boot.demo_accounts.len(), "demo mode: demo accounts are listed on the login page");
     }
+    if config.demo && config.demo_history {
+        // Generated history, so the dashboards have a past from the first minute. A failure costs
+        // the demo its history, not its start.
+        if let Err(e) = anomalyforge::demo::seed::seed_history(&db, anomalyforge::store::now_ms()).await {
+            tracing::error!(error = %e, "seeding the demo history failed; the demo starts without it");
+        }
+    }
     if !boot.demo_accounts_retired.is_empty() {
         tracing::warn!(accounts = ?boot.demo_accounts_retired, "demo mode is off: the demo accounts were disabled");
     }

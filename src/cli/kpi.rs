@@ -55,7 +55,14 @@ pub async fn run(cmd: KpiCommand) -> anyhow::Result<()> {
                 sqlx::query("PRAGMA synchronous = OFF").execute(db.pool()).await?;
             }
             let started = Instant::now();
-            let opts = GenerateOptions { alerts, days, assets, seed, end: crate::store::now_ms() };
+            let opts = GenerateOptions {
+                alerts,
+                days,
+                assets,
+                seed,
+                end: crate::store::now_ms(),
+                flavour: crate::kpi::generate::BENCH,
+            };
             let mut last = Instant::now();
             let done = generate(&db, &opts, |n| {
                 if last.elapsed() > Duration::from_secs(5) {

@@ -26,6 +26,36 @@ use crate::worldmap::WorldMap;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+/// Who the generated data is for: its names, the analysts who triage it and the people who report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavour {
+    /// Written into every generated alert's reasons as `"generated"`, and into the assets' purpose.
+    pub label: &'static str,
+    /// The first word of generated asset names and tags (`bench-web-0001`).
+    pub prefix: &'static str,
+    /// The accounts named as assignees and actors of the triage.
+    pub analysts: &'static [&'static str],
+    /// The accounts the employee reports come from; missing ones are created as employees that
+    /// cannot sign in (random password, never shown).
+    pub reporters: &'static [&'static str],
+}
+
+/// The KPI benchmark's databases (`anomalyforge kpi generate`).
+pub const BENCH: Flavour = Flavour {
+    label: "KPI benchmark",
+    prefix: "bench",
+    analysts: &["bench.ana", "bench.ben", "bench.chloe", "bench.dev"],
+    reporters: &["bench.employee1", "bench.employee2", "bench.employee3", "bench.employee4", "bench.employee5"],
+};
+
+/// The history demo mode starts with (the demo accounts triage and report).
+pub const DEMO: Flavour = Flavour {
+    label: "demo history",
+    prefix: "demo",
+    analysts: &["demo.analyst", "demo.responder"],
+    reporters: &["demo.employee"],
+};
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
@@ -35,6 +65,7 @@ pub struct GenerateOptions {
     pub seed: u64,
     /// The end of the generated history (unix ms), usually now.
     pub end: i64,
+    pub flavour: Flavour,
 }
 
 /// What was generated.
@@ -47,6 +78,8 @@ pub struct Generated {
     pub events: u64,
     pub assets: u64,
     pub reports: u64,
+    /// The incident days (midnight UTC, unix ms) and the threat that burst on each.
+    pub incident_days: Vec<(i64, &'static str)>,
 }
 
 /// Threat keys with their share of alerts, base risk and typical target port.
@@ -75,7 +108,6 @@ const COUNTRIES: [&str; 40] = [
     "PH", "MY",
 ];
 
-const ANALYSTS: [&str; 4] = ["bench.ana", "bench.ben", "bench.chloe", "bench.dev"];
 const RISK_JITTER: f64 = 18.0;
 
 /// A Zipf-like table: item `k` (0-based) has weight `1 / (k + 1)^s`.
@@ -193,14 +225,17 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
     let mut out = Generated::default();
     let start = floor(opts.end, HOUR) - i64::from(opts.days) * DAY;
 
-    let assets = make_assets(db, opts.assets, &mut rng).await?;
+    let flavour = opts.flavour;
+    let assets = make_assets(db, opts.assets, flavour, &mut rng).await?;
     out.assets = assets.len() as u64;
-    out.reports = make_reports(db, start, opts.end, &mut rng).await?;
+    out.reports = make_reports(db, start, opts.end, flavour, &mut rng).await?;
 
     // Alerts per hour: the rhythm, plus three incident days with four times the volume.
     let hours: Vec<i64> = (0..).map(|h| start + h * HOUR).take_while(|h| *h < opts.end).collect();
     let first_day = floor(start, DAY) + DAY;
     let incidents: Vec<i64> = (0..3).map(|_| first_day + rng.gen_range(0..i64::from(opts.days)) * DAY).collect();
+    const BURSTS: [&str; 3] = ["ddos", "ssh_patator", "web_sql_injection"];
+    out.incident_days = incidents.iter().zip(BURSTS).filter(|(d, _)| **d < opts.end).map(|(d, t)| (*d, t)).collect();
     let weights: Vec<f64> = hours
         .iter()
         .map(|&h| {
@@ -228,10 +263,7 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
         let mut rows: Vec<Row> = Vec::new();
         while i < hours.len() && hours[i] < day_start + DAY {
             let h = hours[i];
-            let incident_threat = incidents
-                .iter()
-                .position(|d| *d == floor(h, DAY))
-                .map(|k| ["ddos", "ssh_patator", "web_sql_injection"][k]);
+            let incident_threat = incidents.iter().position(|d| *d == floor(h, DAY)).map(|k| BURSTS[k]);
             for _ in 0..per_hour[i] {
                 let first_seen = h + rng.gen_range(0..(opts.end - h).min(HOUR));
                 let threat_i = threat_table.pick(&mut rng);
@@ -280,13 +312,14 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
                     },
                     pace,
                     opts.end,
+                    flavour.analysts,
                     &mut rng,
                 ));
             }
             i += 1;
         }
         rows.sort_by_key(|r| r.first_seen);
-        write_day(db, &rows, &mut out).await?;
+        write_day(db, &rows, flavour, &mut out).await?;
         progress(out.alerts);
         day_start += DAY;
     }
@@ -294,7 +327,7 @@ pub async fn generate(db: &Db, opts: &GenerateOptions, mut progress: impl FnMut(
 }
 
 /// Decides what triage did to an alert by `end`.
-fn triaged(mut r: Row, pace: f64, end: i64, rng: &mut ChaCha8Rng) -> Row {
+fn triaged(mut r: Row, pace: f64, end: i64, analysts: &'static [&'static str], rng: &mut ChaCha8Rng) -> Row {
     let (p_handle, ack_median, p_close, close_median, p_fp) = triage_profile(Severity::from_risk(r.risk));
     if !rng.gen_bool(p_handle) {
         return r;
@@ -305,7 +338,7 @@ fn triaged(mut r: Row, pace: f64, end: i64, rng: &mut ChaCha8Rng) -> Row {
     }
     r.status = AlertStatus::Acknowledged;
     r.acknowledged_at = Some(ack);
-    r.assignee = Some(ANALYSTS[rng.gen_range(0..ANALYSTS.len())]);
+    r.assignee = Some(analysts[rng.gen_range(0..analysts.len())]);
     if rng.gen_bool(p_close) {
         let closed = ack + log_normal(rng, close_median * pace, 0.9).max(60_000);
         if closed < end {
@@ -317,7 +350,7 @@ fn triaged(mut r: Row, pace: f64, end: i64, rng: &mut ChaCha8Rng) -> Row {
 }
 
 /// Inserts one day of alerts with their triage history and rollups, in one transaction.
-async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
+async fn write_day(db: &Db, rows: &[Row], flavour: Flavour, out: &mut Generated) -> Result<()> {
     let mut tx = db.pool().begin().await?;
     let mut hourly = HourlyRollup::default();
     let mut kpi = AlertRollup::default();
@@ -349,7 +382,7 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
                 at: ack,
             };
             response.step(&step);
-            events.push((i, ack, r.assignee.unwrap_or(ANALYSTS[0]), "assign"));
+            events.push((i, ack, r.assignee.unwrap_or(flavour.analysts[0]), "assign"));
             if let Some(closed) = r.resolved_at {
                 response.step(&TriageStep {
                     created_at: r.created_at,
@@ -360,7 +393,7 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
                     at: closed,
                 });
                 let action = if r.status == AlertStatus::FalsePositive { "false_positive" } else { "resolve" };
-                events.push((i, closed, r.assignee.unwrap_or(ANALYSTS[0]), action));
+                events.push((i, closed, r.assignee.unwrap_or(flavour.analysts[0]), action));
                 out.closed += 1;
             }
             out.acknowledged += 1;
@@ -374,13 +407,17 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
             "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES {} RETURNING id",
             values_clause(chunk.len(), ALERT_BINDS, "")
         );
-        let mut q = sqlx::query(&sql);
+        // Unnamed, as in `persist_batch`: sqlx's `Any` driver binds a NULL f64 (an alert without
+        // coordinates) as a float4 NULL, and PostgreSQL would refuse the next chunk's coordinates
+        // in a statement prepared with it.
+        let mut q = sqlx::query(&sql).persistent(false);
         for r in chunk {
             let signature =
                 (r.threat == crate::alert::SIGNATURE_THREAT).then_some("ET SCAN Suspicious inbound to mySQL port 3306");
             let detector = if signature.is_some() { "signature" } else { "ml" };
             let reasons = format!(
-                "{{\"generated\":\"kpi benchmark\",\"models\":{{\"classifier\":{:.2},\"isolation_forest\":{:.2}}},\"context\":[\"asset criticality\"]}}",
+                "{{\"generated\":\"{}\",\"models\":{{\"classifier\":{:.2},\"isolation_forest\":{:.2}}},\"context\":[\"asset criticality\"]}}",
+                flavour.label,
                 r.base_risk as f64 / 100.0,
                 r.risk as f64 / 110.0
             );
@@ -439,7 +476,9 @@ async fn write_day(db: &Db, rows: &[Row], out: &mut Generated) -> Result<()> {
 
 /// `n` assets of every criticality (5 % critical, 15 % high, 50 % medium, 30 % low), in an order
 /// unrelated to criticality so the most targeted ones are of mixed criticality.
-async fn make_assets(db: &Db, n: u32, rng: &mut ChaCha8Rng) -> Result<Vec<BenchAsset>> {
+async fn make_assets(db: &Db, n: u32, flavour: Flavour, rng: &mut ChaCha8Rng) -> Result<Vec<BenchAsset>> {
+    let prefix = flavour.prefix;
+    let (label, team) = (flavour.label, if prefix == "bench" { "Bench" } else { "Demo" });
     let roles = ["web", "db", "mail", "vpn", "files", "build", "hr-app", "erp", "dc", "print", "laptop", "cam"];
     let edits: Vec<AssetEdit> = (0..n)
         .map(|k| {
@@ -453,11 +492,11 @@ async fn make_assets(db: &Db, n: u32, rng: &mut ChaCha8Rng) -> Result<Vec<BenchA
             let role = roles[rng.gen_range(0..roles.len())];
             AssetEdit {
                 ip: format!("10.{}.{}.{}", 20 + k / 62_000, (k / 250) % 248, k % 250 + 1),
-                hostname: Some(format!("bench-{role}-{k:04}")),
-                owner: Some(format!("Bench team {}", k % 9 + 1)),
-                purpose: Some(format!("Generated {role} host for the KPI benchmark")),
+                hostname: Some(format!("{prefix}-{role}-{k:04}")),
+                owner: Some(format!("{team} team {}", k % 9 + 1)),
+                purpose: Some(format!("Generated {role} host for the {label}")),
                 criticality,
-                tags: vec!["bench".into()],
+                tags: vec![prefix.into()],
             }
         })
         .collect();
@@ -477,17 +516,16 @@ async fn make_assets(db: &Db, n: u32, rng: &mut ChaCha8Rng) -> Result<Vec<BenchA
 
 /// A few employee reports a day from five generated employees (who cannot sign in: their password
 /// is random and never shown), older ones triaged.
-async fn make_reports(db: &Db, start: i64, end: i64, rng: &mut ChaCha8Rng) -> Result<u64> {
+async fn make_reports(db: &Db, start: i64, end: i64, flavour: Flavour, rng: &mut ChaCha8Rng) -> Result<u64> {
     let mut reporters = Vec::new();
-    for k in 1..=5 {
-        let name = format!("bench.employee{k}");
-        let user = match db.user_by_username(&name).await? {
+    for &name in flavour.reporters {
+        let user = match db.user_by_username(name).await? {
             Some(u) => u,
             None => {
                 let password = crate::auth::random_password();
                 let hash =
                     crate::auth::hash_password(password).await.map_err(|e| StoreError::Invalid(e.to_string()))?;
-                db.create_user(&name, &name, crate::role::Role::Employee, &hash, false).await?
+                db.create_user(name, name, crate::role::Role::Employee, &hash, false).await?
             }
         };
         reporters.push(user.id);
@@ -516,7 +554,7 @@ async fn make_reports(db: &Db, start: i64, end: i64, rng: &mut ChaCha8Rng) -> Re
         .bind(reporters[rng.gen_range(0..reporters.len())])
         .bind(format!("{}.{}.{}.{}", rng.gen_range(1..224), rng.gen_range(0..256), rng.gen_range(0..256), rng.gen_range(1..255)))
         .bind(categories[rng.gen_range(0..categories.len())])
-        .bind("Generated report for the KPI benchmark")
+        .bind(format!("Generated report for the {}", flavour.label))
         .bind(status)
         .bind(t)
         .bind(if status == "new" { t } else { (t + 2 * HOUR).min(end) })

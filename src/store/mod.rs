@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod assets;
 pub mod audit;
 pub mod console;
+pub mod demo;
 pub mod flows;
 pub mod incidents;
 pub mod intel;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod demo;
 pub mod drift;
 pub mod hunt;
 pub mod incidents;

@@ -72,6 +72,7 @@ fn Dashboard() -> impl IntoView {
                     <button type="button" class="print-button" on:click=move |_| print_page()>"Print report"</button>
                 </div>
             </div>
+            <crate::components::demo::DemoNotice/>
             {move || {
                 asked.get().and_then(Result::err).map(|e| {
                     view! {

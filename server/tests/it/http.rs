@@ -372,6 +372,7 @@ async fn server_function_access_table() {
             ("intel/indicator", vec![("id", "999999"), ("action", "expire")], Some(&[Admin])),
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/traffic", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
+            ("demo/history", vec![], Some(&[Admin, Analyst, Responder, Executive, Employee])),
             ("incidents/list", vec![("query[status]", "all")], Some(&[Admin, Analyst, Responder])),
             ("incidents/detail", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("incidents/active", vec![], Some(&[Admin, Analyst, Responder])),

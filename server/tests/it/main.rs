@@ -7,6 +7,7 @@ mod support;
 
 mod assets;
 mod crash;
+mod demo;
 mod exec;
 mod http;
 mod incidents;

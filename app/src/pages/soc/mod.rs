@@ -146,6 +146,7 @@ fn Console() -> impl IntoView {
             </header>
             <SocTabs current="/soc"/>
             <crate::components::drift::DriftWarning/>
+            <crate::components::demo::DemoNotice/>
             <maps::Overview overview/>
             <div class="soc-grid" class:with-detail=move || alert_id.get().is_some()>
                 <section class="panel soc-queue" aria-label="Alert queue">
