@@ -28,8 +28,11 @@ pub enum LogFormat {
     Json,
 }
 
+/// Unknown keys are refused, in the file and in `AF_*` variables that name a section (a typo in
+/// `[replay]` or `AF_REPLAY__SPED` is an error naming it, not a silently ignored setting). Top-level
+/// `AF_*` variables that are no setting (`AF_CONFIG`, the test harness's `AF_TEST_*`) are not read.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address the HTTP server listens on (`AF_BIND`). cargo-leptos' `LEPTOS_SITE_ADDR` wins when set.
     pub bind: SocketAddr,
@@ -192,9 +195,21 @@ impl Config {
                     Some(path) => Toml::file_exact(PathBuf::from(path)),
                     None => Toml::string(""),
                 })
-                .merge(Env::prefixed("AF_").split("__"))
+                .merge(Env::prefixed("AF_").split("__").filter(|k| Config::is_setting(k.as_str())))
                 .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())),
         )
+    }
+
+    /// Whether an `AF_*` variable (its name without the prefix, `__` still in it) names a setting:
+    /// its first part is a field of [`Config`].
+    fn is_setting(key: &str) -> bool {
+        static FIELDS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let fields = FIELDS.get_or_init(|| match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        });
+        let first = key.split("__").next().unwrap_or("").split('.').next().unwrap_or("").to_ascii_lowercase();
+        fields.contains(&first)
     }
 
     fn from_figment(f: Figment) -> Result<Self, ConfigError> {
@@ -390,6 +405,29 @@ mod tests {
             jail.set_env("AF_DEMO", "false");
             jail.set_env("AF_DEMO_ALLOW_REMOTE", "false");
             assert!(Config::from_env().is_ok(), "a real deployment binds where it likes");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_in_the_file_and_in_sections_but_other_af_variables_are_not_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("AF_TEST_POSTGRES_URL", "postgres://elsewhere");
+            jail.set_env("AF_CONFIG_NOTE", "not a setting");
+            assert!(Config::from_env().is_ok(), "AF_* variables that name no setting are not settings");
+            jail.create_file("af.toml", "bind = \"127.0.0.1:3999\"\ningest_workerz = 4\n")?;
+            jail.set_env("AF_CONFIG", "af.toml");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("ingest_workerz"), "{err}");
+            jail.create_file("af.toml", "[replay]\nsped = 30.0\n")?;
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("sped"), "{err}");
+            jail.create_file("af.toml", "ingest_workers = 4\n[replay]\nspeed = 30.0\n")?;
+            let c = Config::from_env().unwrap();
+            assert_eq!((c.ingest_workers, c.replay.speed), (4, 30.0));
+            jail.set_env("AF_REPLAY__SPED", "30");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("sped") && err.contains("AF_"), "{err}");
             Ok(())
         });
     }

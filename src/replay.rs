@@ -43,7 +43,7 @@ pub const LEAD_US: i64 = 120_000_000;
 pub const SPEED_RANGE: (f64, f64) = crate::live::REPLAY_SPEED_RANGE;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReplayConfig {
     /// The CICFlowMeter CSV (2021 layout, with addresses and timestamps) to replay.
     pub file: PathBuf,
