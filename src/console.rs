@@ -565,7 +565,7 @@ pub struct AlertDetail {
 /// Human title of a stored threat key (`ddos` → "DDoS"; `signature`, `unknown_anomaly` too).
 pub fn threat_title(key: &str) -> String {
     match key {
-        crate::alert::SIGNATURE_THREAT => "Signature match".to_string(),
+        crate::alert::SIGNATURE_THREAT => "Suricata signature".to_string(),
         crate::alert::INTEL_THREAT => "Threat-intel match".to_string(),
         crate::playbook::UNKNOWN_ANOMALY => "Unknown anomaly".to_string(),
         k => crate::threat::Threat::ALL
@@ -747,7 +747,7 @@ mod tests {
     #[test]
     fn threat_titles_cover_every_key() {
         assert_eq!(threat_title("ddos"), "DDoS");
-        assert_eq!(threat_title("signature"), "Signature match");
+        assert_eq!(threat_title("signature"), "Suricata signature");
         assert_eq!(threat_title("unknown_anomaly"), "Unknown anomaly");
         assert_eq!(threat_title("something_new"), "something_new");
         let keys = threat_keys();

@@ -458,24 +458,6 @@ impl KpiReport {
 pub const CRITICALITIES: [(&str, &str); 5] =
     [("none", "No known asset"), ("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")];
 
-/// Source country key of alerts whose source is unknown or private.
-pub const NO_COUNTRY: &str = "ZZ";
-
-/// A threat key in words (`port_scan` → `Port scan`); an unknown key is shown as it is.
-pub fn threat_label(key: &str) -> String {
-    match key {
-        crate::alert::SIGNATURE_THREAT => "Suricata signature".to_string(),
-        crate::alert::INTEL_THREAT => "Threat-intel match".to_string(),
-        crate::playbook::UNKNOWN_ANOMALY => "Unknown anomaly".to_string(),
-        _ => crate::threat::Threat::ALL
-            .into_iter()
-            .find(|t| t.name() == key)
-            .map(|t| t.title())
-            .or_else(|| crate::threat::BehaviourThreat::from_name(key).map(|t| t.title()))
-            .map_or_else(|| key.to_string(), str::to_string),
-    }
-}
-
 /// Whether a rise of a figure is bad news, good news or neither (for its colour; the words say
 /// the direction either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -808,10 +790,11 @@ mod tests {
 
     #[test]
     fn threats_and_assets_are_named_for_people() {
-        assert_eq!(threat_label("port_scan"), "Port scan");
-        assert_eq!(threat_label("signature"), "Suricata signature");
-        assert_eq!(threat_label("unknown_anomaly"), "Unknown anomaly");
-        assert_eq!(threat_label("something_new"), "something_new");
+        use crate::console::threat_title;
+        assert_eq!(threat_title("port_scan"), "Port scan");
+        assert_eq!(threat_title("signature"), "Suricata signature");
+        assert_eq!(threat_title("unknown_anomaly"), "Unknown anomaly");
+        assert_eq!(threat_title("something_new"), "something_new");
         let mut a = AssetKpi {
             id: 1,
             ip: "10.0.0.5".into(),

@@ -511,9 +511,6 @@ struct Prepared {
     live_traffic: HashMap<String, (u64, u64, u64)>,
 }
 
-/// Country code used for unknown, private and internal sources.
-pub const NO_COUNTRY: &str = "ZZ";
-
 /// Bytes both ways of a flow, from its payload totals (0 when the source does not give them).
 fn flow_bytes(f: &Flow) -> i64 {
     let v = f.volumes();
@@ -688,8 +685,9 @@ fn prepare(
     suppressed.sort_unstable();
     alerts.sort_by(|a, b| (a.seen_at, &a.threat, &a.src_ip).cmp(&(b.seen_at, &b.threat, &b.src_ip)));
 
-    let code =
-        |c: Option<[u8; 2]>| c.map_or_else(|| NO_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned());
+    let code = |c: Option<[u8; 2]>| {
+        c.map_or_else(|| crate::worldmap::UNKNOWN_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned())
+    };
     let mut live_traffic: HashMap<String, (u64, u64, u64)> = HashMap::new();
     let mut rows: Vec<(TrafficKey, TrafficCount)> = Vec::with_capacity(traffic.len());
     for ((minute, country, protocol, alerting), c) in traffic {

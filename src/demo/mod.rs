@@ -26,12 +26,33 @@ impl DemoHistory {
     /// The sentence pages show above data that includes it.
     pub fn notice(&self) -> String {
         format!(
-            "Demo data: {} alerts, {} incidents and {} employee reports from {} to {} UTC are generated history, not detections; everything after that comes from the replay of recorded traffic.",
+            "Demo data: {} alerts, {} incidents and {} employee reports from {} to {} are generated history, not detections; everything after that comes from the replay of recorded traffic.",
             crate::charts::format_number(self.alerts as f64),
             self.incidents,
             self.reports,
             crate::calendar::utc_minute(self.from),
             crate::calendar::utc_minute(self.to),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notice_says_what_is_generated_and_until_when() {
+        let h = DemoHistory {
+            seeded_at: 1_764_003_600_000,
+            from: 1_764_000_000_000 - 30 * 86_400_000,
+            to: 1_764_000_000_000,
+            alerts: 2400,
+            incidents: 3,
+            reports: 71,
+        };
+        assert_eq!(
+            h.notice(),
+            "Demo data: 2,400 alerts, 3 incidents and 71 employee reports from 2025-10-25 16:00 UTC to 2025-11-24 16:00 UTC are generated history, not detections; everything after that comes from the replay of recorded traffic."
+        );
     }
 }

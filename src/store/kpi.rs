@@ -19,8 +19,8 @@ use super::alerts::values_clause;
 use super::{Db, Result, StoreError};
 use crate::kpi::rollup::{AlertRollup, Dim, Metric, ResponseDeltas};
 use crate::kpi::{
-    threat_label, AssetKpi, Breakdown, Compared, CriticalitySeries, KpiRange, KpiReport, Mean, Period, Periods,
-    ReportCounts, Response, ResponseBucket, StatusCounts, Volume, CRITICALITIES, DAY, HOUR, NO_COUNTRY, TOP_ASSETS,
+    AssetKpi, Breakdown, Compared, CriticalitySeries, KpiRange, KpiReport, Mean, Period, Periods, ReportCounts,
+    Response, ResponseBucket, StatusCounts, Volume, CRITICALITIES, DAY, HOUR, TOP_ASSETS,
 };
 use crate::worldmap::WorldMap;
 use sqlx::{Any, Row, Transaction};
@@ -163,7 +163,7 @@ fn period_of(tag: i64) -> Period {
 
 /// A country code in words, from the bundled world map.
 fn country_label(iso: &str) -> String {
-    if iso == NO_COUNTRY {
+    if iso == crate::worldmap::UNKNOWN_COUNTRY {
         return "Unknown or private address".to_string();
     }
     WorldMap::bundled().country(iso).map_or_else(|| iso.to_string(), |c| c.name.clone())
@@ -177,7 +177,7 @@ impl Db {
         let p = &periods;
         let (volume, by_threat, countries, top_assets, response, reports, (incidents, active_incidents)) = tokio::try_join!(
             self.kpi_volume(p),
-            self.kpi_breakdown(p, Dim::Threat, threat_label),
+            self.kpi_breakdown(p, Dim::Threat, crate::console::threat_title),
             self.kpi_breakdown(p, Dim::Country, country_label),
             self.kpi_top_assets(p),
             self.kpi_response(p),
