@@ -262,6 +262,8 @@ pub async fn start(
 /// Prepares, binds the configured address, serves until `shutdown`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let bind = config.bind;
+    // One server process per SQLite file, held until this function returns (see store::instance).
+    let _instance = anomalyforge::store::instance::claim(&config.database_url())?;
     let state = prepare(config).await?;
     let listener = TcpListener::bind(bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let running = start(state, listener, shutdown).await?;

@@ -13,6 +13,7 @@ pub mod console;
 pub mod demo;
 pub mod flows;
 pub mod incidents;
+pub mod instance;
 pub mod intel;
 pub mod kpi;
 pub mod login_failures;

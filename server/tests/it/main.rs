@@ -12,6 +12,7 @@ mod exec;
 mod http;
 mod incidents;
 mod ingest;
+mod instances;
 mod live;
 mod models;
 mod notify;
