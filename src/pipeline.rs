@@ -147,6 +147,11 @@ pub struct QueueSlot {
     _permit: OwnedSemaphorePermit,
 }
 
+/// One place among the requests that score without storing ([`Pipeline::score_only`]).
+pub struct ScoringSlot {
+    _permit: OwnedSemaphorePermit,
+}
+
 /// Room for one request body being received and parsed.
 pub struct IntakeSlot {
     _permit: OwnedSemaphorePermit,
@@ -278,22 +283,26 @@ impl Pipeline {
         }
     }
 
+    /// Waits (at most the configured time) for one of the `ingest_workers` places of
+    /// [`score_only`](Self::score_only).
+    pub async fn reserve_scoring(&self) -> Result<ScoringSlot, PipelineError> {
+        match tokio::time::timeout(self.wait, self.scorers.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(ScoringSlot { _permit: permit }),
+            Ok(Err(_closed)) => Err(PipelineError::Stopped),
+            Err(_elapsed) => Err(PipelineError::Busy {
+                queued: self.queued_flows(),
+                capacity: self.capacity,
+                retry_after_secs: RETRY_AFTER_SECS,
+            }),
+        }
+    }
+
     /// Scores `flows` with the running model and returns the verdicts, storing nothing: no alert,
     /// no statistics, no flow history, no drift or behaviour state (an integrator's what-if must not
     /// teach the live detectors). At most `ingest_workers` such requests score at once; beyond that a
     /// caller waits the configured time and is then told [`PipelineError::Busy`].
     pub async fn score_only(&self, flows: Vec<Flow>) -> Result<ScoredOnly, PipelineError> {
-        let permit = match tokio::time::timeout(self.wait, self.scorers.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_closed)) => return Err(PipelineError::Stopped),
-            Err(_elapsed) => {
-                return Err(PipelineError::Busy {
-                    queued: self.queued_flows(),
-                    capacity: self.capacity,
-                    retry_after_secs: RETRY_AFTER_SECS,
-                })
-            }
-        };
+        let permit = self.reserve_scoring().await?;
         let (engine, enricher) = (self.engine.current(), self.enricher.clone());
         let scored = flows.len() as u64;
         let result = tokio::task::spawn_blocking(move || {

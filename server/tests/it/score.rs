@@ -148,3 +148,30 @@ async fn tokens_limits_types_and_bad_records_follow_the_ingest_rules() {
     assert_eq!(app.db.ingest_totals().await.unwrap().batches, 0);
     app.stop().await;
 }
+
+/// Scoring is bounded like ingest: with every scoring place taken, or the intake budget spent, a
+/// request waits the configured time and is then answered 503 with `Retry-After`.
+#[tokio::test]
+async fn busy_scoring_answers_503_with_retry_after() {
+    let app = TestApp::spawn_ingest(|c| {
+        c.ingest_workers = 1;
+        c.ingest_wait_ms = 100;
+    })
+    .await;
+    let t = token(&app, "soar", "score").await;
+    let pipeline = app.pipeline.clone().expect("ingest is on");
+    let place = pipeline.reserve_scoring().await.unwrap();
+    let res = score(&app, Some(&t), "application/x-ndjson", FLOW).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    error(res, 503, "busy").await;
+    drop(place);
+    ok(score(&app, Some(&t), "application/x-ndjson", FLOW).await).await;
+
+    let intake = pipeline.reserve_intake(usize::MAX).await.unwrap();
+    let res = score(&app, Some(&t), "application/x-ndjson", FLOW).await;
+    assert_eq!(res.headers()["retry-after"], "1");
+    error(res, 503, "busy").await;
+    drop(intake);
+    ok(score(&app, Some(&t), "application/x-ndjson", FLOW).await).await;
+    app.stop().await;
+}
