@@ -99,7 +99,7 @@ pub struct Alert {
     pub risk: i64,
     pub severity: Severity,
     /// `new` until triaged.
-    pub status: String,
+    pub status: AlertStatus,
     pub detector: Detector,
     pub signature: Option<String>,
     /// JSON text.
@@ -160,6 +160,14 @@ impl AlertStatus {
     /// Still to be worked on: new detections of the same kind update it (deduplication).
     pub fn is_open(self) -> bool {
         matches!(self, AlertStatus::New | AlertStatus::Acknowledged)
+    }
+}
+
+/// A status equals its stored name (`alert.status == "new"`), as it is written in the database and
+/// the API.
+impl PartialEq<&str> for AlertStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
     }
 }
 

@@ -369,7 +369,7 @@ mod tests {
             threat: threat.into(),
             risk: 95,
             severity: Severity::Critical,
-            status: "new".into(),
+            status: crate::alert::AlertStatus::New,
             detector,
             signature: Some("ET SCAN Nmap".into()),
             reasons: reasons.into(),

@@ -17,7 +17,7 @@
 //! analyst accepts a suggestion (an incident is created from its alerts) or dismisses it (it comes
 //! back only when a newer alert joins the group); nothing is grouped without them.
 
-use crate::alert::{AlertStatus, Severity};
+use crate::alert::Severity;
 use crate::validate::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -740,11 +740,6 @@ pub fn default_title(alerts: &[crate::alert::Alert], threat_title: impl Fn(&str)
 /// Severity of an incident made from alerts: the severity of the riskiest.
 pub fn severity_of_alerts(alerts: &[crate::alert::Alert]) -> Severity {
     Severity::from_risk(alerts.iter().map(|a| a.risk).max().unwrap_or(0))
-}
-
-/// Whether an alert status is still open (new or acknowledged), by its stored text.
-pub fn alert_is_open(status: &str) -> bool {
-    AlertStatus::parse(status).is_some_and(AlertStatus::is_open)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ mod tests {
             threat: "bot".into(),
             risk: 95,
             severity: Severity::Critical,
-            status: "new".into(),
+            status: crate::alert::AlertStatus::New,
             detector: crate::alert::Detector::Ml,
             signature: None,
             reasons: "{}".into(),

@@ -6,7 +6,7 @@
 //! all, and the aggregates always agree with the alerts.
 
 use super::{now_ms, Db, Result, StoreError};
-use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, Detector, Severity};
+use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, AlertStatus, Detector, Severity};
 use crate::asset::Criticality;
 use crate::kpi::rollup::{AlertContribution, AlertRollup, ResponseDeltas};
 use sqlx::any::AnyRow;
@@ -224,6 +224,7 @@ const ROWS_PER_UPSERT: usize = 64;
 pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     let severity: String = row.try_get("severity")?;
     let detector: String = row.try_get("detector")?;
+    let status: String = row.try_get("status")?;
     Ok(Alert {
         id: row.try_get("id")?,
         first_seen: row.try_get("first_seen")?,
@@ -238,7 +239,8 @@ pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         risk: row.try_get("risk")?,
         severity: Severity::parse(&severity)
             .ok_or_else(|| StoreError::Corrupt { column: "alerts.severity", detail: severity.clone() })?,
-        status: row.try_get("status")?,
+        status: AlertStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt { column: "alerts.status", detail: status.clone() })?,
         detector: Detector::parse(&detector)
             .ok_or_else(|| StoreError::Corrupt { column: "alerts.detector", detail: detector.clone() })?,
         signature: row.try_get("signature")?,

@@ -152,7 +152,7 @@ async fn incidents_group_alerts_with_a_lifecycle_and_a_timeline(db: &Db) {
     assert_eq!((inc.status, inc.open_alerts, inc.closed_at), (IncidentStatus::Resolved, 0, Some(now + 60 * MIN)));
     assert_eq!(inc.contained_at, Some(now + 10 * MIN), "containment time is kept");
     let detail = db.incident_detail(first).await.unwrap();
-    let status_of = |id: i64| detail.alerts.iter().find(|x| x.id == id).map(|x| x.status.clone()).unwrap();
+    let status_of = |id: i64| detail.alerts.iter().find(|x| x.id == id).map(|x| x.status.as_str()).unwrap();
     assert_eq!(status_of(a), AlertStatus::FalsePositive.as_str(), "a closed alert stays as it was");
     assert_eq!(status_of(c), AlertStatus::Resolved.as_str());
     let last = db.alert_events(c).await.unwrap().pop().unwrap();

@@ -231,7 +231,7 @@ fn AlertResults(found: anomalyforge::hunt::AlertHunt, text: String) -> impl Into
                                         <td>{a.dst_port.map(|p| link(format!("dport:{p}"), p.to_string()))}</td>
                                         <td>{link(format!("detector:{}", a.detector.as_str()), a.detector.as_str().to_string())}</td>
                                         <td>{grouped(a.count.max(0) as u64)}</td>
-                                        <td>{a.status.replace('_', " ")}</td>
+                                        <td>{a.status.as_str().replace('_', " ")}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

@@ -44,7 +44,7 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
     let a = d.alert.clone();
     let why = explain(&a);
     let close = ctx.href_with_alert(None);
-    let status = AlertStatus::parse(&a.status);
+    let status = a.status;
     view! {
         <header class="detail-head" data-alert-id=a.id.to_string()>
             <a href=close class="close" aria-label="Close the detail (Esc)" data-test="close-detail">"×"</a>
@@ -54,7 +54,7 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
             </h2>
             <p class="muted">
                 {format!("Alert #{} · {} severity · ", a.id, a.severity.as_str())}
-                <span data-test="detail-status" data-status=a.status.clone()>{status.map_or(a.status.clone(), |s| label(s).to_string())}</span>
+                <span data-test="detail-status" data-status=a.status.as_str()>{label(status)}</span>
                 {a.assignee.clone().map(|u| format!(" · assigned to {u}"))}
             </p>
             {a.incident_id.map(|n| view! {
@@ -253,7 +253,7 @@ fn Triage(alert: Alert, assignable: Vec<String>) -> impl IntoView {
     let session = use_session();
     let me = session.user.with_untracked(|u| u.as_ref().map(|u| u.username.clone()).unwrap_or_default());
     let id = alert.id;
-    let status = AlertStatus::parse(&alert.status).unwrap_or(AlertStatus::New);
+    let status = alert.status;
     let open = status.is_open();
     let hidden = move |name: &'static str, value: String| view! { <input type="hidden" name=name value=value/> };
     let pending = ctx.triage.pending();
@@ -385,7 +385,7 @@ fn Related(d: AlertDetail) -> impl IntoView {
                                 <li>
                                     <span class=format!("risk sev-{}", r.severity.as_str())>{r.risk}</span>
                                     " " <a href=href>{threat_title(&r.threat)}</a>
-                                    <span class="muted small">{format!(" → {} · {} · {}", r.dst_ip.clone().unwrap_or_default(), r.status, utc(r.last_seen))}</span>
+                                    <span class="muted small">{format!(" → {} · {} · {}", r.dst_ip.clone().unwrap_or_default(), r.status.as_str(), utc(r.last_seen))}</span>
                                 </li>
                             }
                         }).collect_view()}

@@ -21,7 +21,7 @@ use crate::components::respond::{Respond, RespondActions};
 use crate::components::session::use_session;
 use crate::components::soc_tabs::{SocTabs, INCIDENTS_PAGE};
 use crate::error::AppError;
-use anomalyforge::alert::{AlertStatus, Severity};
+use anomalyforge::alert::Severity;
 use anomalyforge::console::threat_title;
 use anomalyforge::incident::{
     AddOutcome, Incident, IncidentDetail, IncidentPage, IncidentQuery, IncidentStatus, Involved, Suggestion,
@@ -514,13 +514,13 @@ fn Alerts(d: IncidentDetail) -> impl IntoView {
                         <thead><tr><th>"Risk"</th><th>"Alert"</th><th>"Source → target"</th><th>"Status"</th><th>"Last seen"</th></tr></thead>
                         <tbody>
                             {d.alerts.into_iter().map(|al| {
-                                let st = AlertStatus::parse(&al.status).map_or(al.status.clone(), |s| label(s).to_string());
+                                let st = label(al.status);
                                 view! {
                                     <tr data-alert-id=al.id.to_string()>
                                         <td><span class=format!("risk sev-{}", al.severity.as_str())>{al.risk}</span></td>
                                         <td><a href=format!("/soc?alert={}", al.id)>{format!("#{} {}", al.id, threat_title(&al.threat))}</a></td>
                                         <td><code>{format!("{} → {}", al.src_ip.clone().unwrap_or_else(|| "—".into()), al.dst_ip.clone().unwrap_or_else(|| "—".into()))}</code></td>
-                                        <td><span class=format!("status status-{}", al.status)>{st}</span></td>
+                                        <td><span class=format!("status status-{}", al.status.as_str())>{st}</span></td>
                                         <td>{utc(al.last_seen)}</td>
                                     </tr>
                                 }

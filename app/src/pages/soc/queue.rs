@@ -125,11 +125,11 @@ fn AlertLine(index: usize, row: QueueRow) -> impl IntoView {
         (Some(ip), None) => ip.clone(),
         (None, _) => "—".to_string(),
     };
-    let status = anomalyforge::alert::AlertStatus::parse(&a.status);
+    let status = a.status;
     view! {
         <tr
             data-alert-id=id.to_string()
-            data-status=a.status.clone()
+            data-status=a.status.as_str()
             class:cursor=move || ctx.cursor.get() == Some(index)
             class:selected=move || ctx.selected.with(|s| s.contains(&id))
             class:open=move || ctx.alert_id.get() == Some(id)
@@ -160,7 +160,7 @@ fn AlertLine(index: usize, row: QueueRow) -> impl IntoView {
             <td>{a.count}</td>
             <td>{utc(a.last_seen)}</td>
             <td>
-                <span class=format!("status status-{}", a.status)>{status.map_or(a.status.clone(), |s| label(s).to_string())}</span>
+                <span class=format!("status status-{}", a.status.as_str())>{label(status)}</span>
                 {a.assignee.clone().map(|u| view! { <div class="muted small">{format!("→ {u}")}</div> })}
                 {a.incident_id.map(|n| view! {
                     <div class="small"><a href=incident_href(n) data-test="alert-incident">{format!("Incident #{n}")}</a></div>
