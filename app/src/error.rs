@@ -5,7 +5,7 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// On the wire every error is `{"error": kind, "message": text, "field"?, "retry_after_secs"?}`
+/// On the wire every error is `{"error": kind, "message": text, "field"?, "retry_after_secs"?, "detail"?}`
 /// (see [`WireError`]), so integrators get a readable message and the UI gets the variant back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(into = "WireError", try_from = "WireError")]
@@ -68,11 +68,19 @@ pub struct WireError {
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// What a refused request or an unreachable server said, without the sentence `message` wraps
+    /// it in, so the variant comes back whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl From<AppError> for WireError {
     fn from(e: AppError) -> Self {
         let message = e.to_string();
+        let detail = match &e {
+            AppError::BadRequest(d) | AppError::Transport(d) => Some(d.clone()),
+            _ => None,
+        };
         let (kind, field, retry_after_secs) = match e {
             AppError::Unauthenticated => ("unauthenticated", None, None),
             AppError::Forbidden => ("forbidden", None, None),
@@ -86,7 +94,7 @@ impl From<AppError> for WireError {
             AppError::Internal => ("internal", None, None),
             AppError::Transport(_) => ("transport", None, None),
         };
-        WireError { error: kind.to_string(), message, field, retry_after_secs }
+        WireError { error: kind.to_string(), message, field, retry_after_secs, detail }
     }
 }
 
@@ -102,13 +110,9 @@ impl TryFrom<WireError> for AppError {
             "too_many" => AppError::TooMany { message: w.message, retry_after_secs: w.retry_after_secs.unwrap_or(0) },
             "not_found" => AppError::NotFound(w.message),
             "conflict" => AppError::Conflict(w.message),
-            "bad_request" => {
-                AppError::BadRequest(w.message.trim_start_matches("The request was refused: ").to_string())
-            }
+            "bad_request" => AppError::BadRequest(w.detail.unwrap_or(w.message)),
             "internal" => AppError::Internal,
-            "transport" => {
-                AppError::Transport(w.message.trim_start_matches("Could not reach the server: ").to_string())
-            }
+            "transport" => AppError::Transport(w.detail.unwrap_or(w.message)),
             other => return Err(format!("unknown error kind `{other}`")),
         })
     }
@@ -205,6 +209,10 @@ mod tests {
             AppError::NotFound("user #3 does not exist.".into()),
             AppError::BadRequest("missing field `password`".into()),
             AppError::InvalidCredentials,
+            AppError::Transport("connection refused".into()),
+            // A detail that begins like the sentence around it comes back whole (it used to be
+            // recovered by trimming that sentence off the message).
+            AppError::BadRequest("The request was refused: twice".into()),
         ] {
             assert_eq!(AppError::de(e.ser()), e);
         }
