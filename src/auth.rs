@@ -107,7 +107,7 @@ pub async fn create_api_token(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let token = db.create_api_token(&name, &hash_token(&secret), created_by, scopes, expires_at).await?;
-    let expiry = token.expires_at.map_or("never".to_string(), crate::calendar::utc_minute);
+    let expiry = token.expires_at.map_or("never".to_string(), crate::time::utc_minute);
     let detail = format!("id={} scopes={} expires={expiry}", token.id, token.scopes);
     db.audit(created_by, "token.create", &token.name, &detail).await?;
     tracing::info!(actor = created_by, token_id = token.id, name = %token.name, scopes = %token.scopes, "API token created");

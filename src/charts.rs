@@ -216,9 +216,7 @@ const TITLE_H: u32 = 36;
 const LEGEND_H: u32 = 24;
 const PAD: i32 = 16;
 
-const MINUTE: i64 = 60_000;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
+use crate::time::{DAY, HOUR, MINUTE};
 
 type Root<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn Error>>;
@@ -857,7 +855,7 @@ fn clock(t: i64) -> String {
 
 /// `Nov 21` (UTC).
 fn date(t: i64) -> String {
-    let (_, m, d) = crate::calendar::civil_from_days(t.div_euclid(DAY));
+    let (_, m, d) = crate::time::civil_from_days(t.div_euclid(DAY));
     format!("{} {d}", MONTHS[(m - 1) as usize])
 }
 

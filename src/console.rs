@@ -5,9 +5,9 @@
 
 use crate::alert::{Alert, AlertStatus};
 use crate::asset::Asset;
-use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
 use crate::playbook::Playbook;
 use crate::report::{ReportCategory, ReportStatus};
+use crate::time::{days_from_civil, days_in_month};
 use crate::triage::AlertEvent;
 use crate::validate::FieldError;
 use crate::worldmap::Marker;
@@ -621,14 +621,6 @@ pub fn parse_utc_minute(s: &str) -> Result<i64, String> {
     Ok(((days_from_civil(y, m, day) * 24 + h) * 60 + min) * 60_000 + sec * 1000)
 }
 
-/// Unix ms → `YYYY-MM-DDTHH:MM` (UTC), the value of a `datetime-local` input.
-pub fn format_utc_minute(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", rem / 3600, (rem % 3600) / 60)
-}
-
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
@@ -717,7 +709,7 @@ mod tests {
         let day = days_from_civil(2026, 11, 29) * 86_400_000;
         assert_eq!(f.from, day + 10 * 3_600_000);
         assert_eq!(f.to, Some(day + 11 * 3_600_000 + 30 * 60_000 + 15_000));
-        assert_eq!(format_utc_minute(f.from), "2026-11-29T10:00");
+        assert_eq!(crate::time::datetime_local(f.from), "2026-11-29T10:00");
         for bad in ["2026-02-30T10:00", "2026-11-29", "2026-11-29T24:00", "29/11/2026 10:00", "2026-1-29T10:00"] {
             assert!(parse_utc_minute(bad).is_err(), "{bad}");
         }

@@ -33,8 +33,8 @@ pub mod rollup;
 use crate::validate::FieldError;
 use serde::{Deserialize, Serialize};
 
-pub const HOUR: i64 = 3_600_000;
-pub const DAY: i64 = 24 * HOUR;
+use crate::time::utc_minute_plain;
+pub use crate::time::{DAY, HOUR};
 /// Rows in the top-assets list.
 pub const TOP_ASSETS: usize = 10;
 
@@ -593,23 +593,9 @@ pub fn format_duration(ms: f64) -> String {
     format!("{} d {} h", hours / 24, hours % 24)
 }
 
-/// Unix ms as `2026-11-21 15:00` (UTC).
-pub fn utc_minute(ms: i64) -> String {
-    let (y, m, d) = crate::calendar::civil_from_days(ms.div_euclid(DAY));
-    let min = ms.rem_euclid(DAY) / 60_000;
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", min / 60, min % 60)
-}
-
-/// Unix ms as `2026-11-21T15:00:00Z`.
-pub fn iso_utc(ms: i64) -> String {
-    let (y, m, d) = crate::calendar::civil_from_days(ms.div_euclid(DAY));
-    let s = ms.rem_euclid(DAY) / 1000;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
-}
-
 /// `2026-11-15 00:00 – 2026-11-21 15:00 UTC` (the end is exclusive: "up to").
 pub fn describe_window(w: Window) -> String {
-    format!("{} – {} UTC", utc_minute(w.from), utc_minute(w.to))
+    format!("{} – {} UTC", utc_minute_plain(w.from), utc_minute_plain(w.to))
 }
 
 /// The window up to `now` when it ends later (the current period ends with the hour in progress):
@@ -621,6 +607,7 @@ pub fn describe_until(w: Window, now: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::iso_utc;
 
     /// 2026-11-21 14:37:12.5 UTC.
     const NOW: i64 = 1_795_271_832_500;
@@ -629,8 +616,8 @@ mod tests {
 
     #[test]
     fn the_fixture_instants_are_what_they_say() {
-        assert_eq!(utc_minute(NOW), "2026-11-21 14:37");
-        assert_eq!(utc_minute(MIDNIGHT), "2026-11-21 00:00");
+        assert_eq!(utc_minute_plain(NOW), "2026-11-21 14:37");
+        assert_eq!(utc_minute_plain(MIDNIGHT), "2026-11-21 00:00");
         assert_eq!(iso_utc(NOW), "2026-11-21T14:37:12Z");
     }
 
@@ -651,7 +638,7 @@ mod tests {
     fn the_day_range_is_24_whole_hours_ending_with_the_current_one() {
         let p = KpiRange::Day.periods(NOW);
         let h = floor(NOW, HOUR);
-        assert_eq!(utc_minute(h), "2026-11-21 14:00");
+        assert_eq!(utc_minute_plain(h), "2026-11-21 14:00");
         assert_eq!(p.current, Window { from: h - 23 * HOUR, to: h + HOUR });
         assert_eq!(p.previous, Window { from: h - 47 * HOUR, to: h - 23 * HOUR });
         assert_eq!(p.current.len(), p.previous.len());

@@ -48,7 +48,7 @@ pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<R
         }
     }
     let day = anomalyforge::store::now_ms().div_euclid(86_400_000);
-    let (y, m, d) = anomalyforge::calendar::civil_from_days(day);
+    let (y, m, d) = anomalyforge::time::civil_from_days(day);
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

@@ -180,5 +180,5 @@ async fn file(
 ) -> Result<Response, ReadApiError> {
     let (list, now) = entries(&st, &auth, &headers).await?;
     let n = list.len();
-    Ok(text(render(&list, &anomalyforge::kpi::iso_utc(now)), "text/plain; charset=utf-8", n))
+    Ok(text(render(&list, &anomalyforge::time::iso_utc(now)), "text/plain; charset=utf-8", n))
 }

@@ -68,7 +68,7 @@ impl VolumeConfig {
     }
 }
 
-const MINUTE: i64 = 60_000;
+use crate::time::MINUTE;
 
 #[derive(Debug, Default)]
 struct Pair {

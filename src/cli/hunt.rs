@@ -226,7 +226,7 @@ pub async fn run(cmd: HuntCommand) -> anyhow::Result<()> {
             let now = newest.context("the database holds no flows: run `anomalyforge hunt generate` first")?;
             println!(
                 "{stored} stored flows; searches as of {}; {runs} runs each after 1 warm-up",
-                crate::calendar::utc_minute(now)
+                crate::time::utc_minute(now)
             );
             if let Some(bytes) = stored_bytes(&db).await? {
                 println!(

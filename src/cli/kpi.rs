@@ -93,7 +93,7 @@ pub async fn run(cmd: KpiCommand) -> anyhow::Result<()> {
             let now = newest.context("the database holds no alerts: run `anomalyforge kpi generate` first")?;
             println!(
                 "{alerts} alerts; KPI report at {} UTC; {runs} runs per range after 2 warm-up runs",
-                crate::kpi::utc_minute(now)
+                crate::time::utc_minute_plain(now)
             );
             println!(
                 "{:<6} {:>9} {:>9} {:>9} {:>10} {:>11} {:>10}",

@@ -30,8 +30,8 @@ impl DemoHistory {
             crate::charts::format_number(self.alerts as f64),
             self.incidents,
             self.reports,
-            crate::calendar::utc_minute(self.from),
-            crate::calendar::utc_minute(self.to),
+            crate::time::utc_minute(self.from),
+            crate::time::utc_minute(self.to),
         )
     }
 }

@@ -11,7 +11,7 @@ const MIN_MICROS: i64 = -62_167_219_200_000_000;
 const MAX_MICROS: i64 = 253_402_300_799_999_999;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
+use crate::time::{civil_from_days, days_from_civil, days_in_month};
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` (UTC) of epoch microseconds, or `None` outside years 0000–9999.
 pub fn format_micros(us: i64) -> Option<String> {

@@ -1,7 +1,7 @@
 //! The timestamps of threat-intel files and hunt filters: RFC 3339 (`2026-03-01T12:00:00.250Z`,
 //! `…+02:00`) and plain dates (`2026-03-01`, midnight UTC), as unix milliseconds.
 
-use crate::calendar::{civil_from_days, days_from_civil, days_in_month};
+use crate::time::{civil_from_days, days_from_civil, days_in_month};
 
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date (years 0000–9999).
 pub fn parse_date_days(s: &str) -> Option<i64> {

@@ -13,7 +13,8 @@
 //! run as a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) is prefixed with `'`
 //! ([`crate::csv_cell`], shared with the asset export).
 
-use super::{iso_utc, KpiReport, Period, Window};
+use super::{KpiReport, Period, Window};
+use crate::time::iso_utc;
 
 pub const HEADER: &str = "metric,period,start_utc,end_utc,category,label,value";
 

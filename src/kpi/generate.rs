@@ -587,7 +587,7 @@ mod tests {
     fn the_rhythm_peaks_in_working_hours_and_dips_at_weekends() {
         // 2026-11-16 was a Monday.
         let monday = 1_795_219_200_000 - 5 * DAY;
-        assert_eq!(crate::kpi::utc_minute(monday), "2026-11-16 00:00");
+        assert_eq!(crate::time::utc_minute_plain(monday), "2026-11-16 00:00");
         assert!(hour_weight(monday + 14 * HOUR) > hour_weight(monday + 3 * HOUR));
         assert!(hour_weight(monday + 5 * DAY + 14 * HOUR) < hour_weight(monday + 14 * HOUR), "Saturday");
         let mut rng = ChaCha8Rng::seed_from_u64(2);

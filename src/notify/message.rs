@@ -18,7 +18,7 @@ pub struct Message {
 }
 
 fn iso(ms: i64) -> String {
-    crate::kpi::iso_utc(ms)
+    crate::time::iso_utc(ms)
 }
 
 /// A new alert: "[critical] C2 beacon: 10.0.0.5 → 203.0.113.7:443 (risk 95)".

@@ -281,7 +281,7 @@ pub(crate) fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
     out
 }
 
-const HOUR_MS: i64 = 3_600_000;
+const HOUR_MS: i64 = crate::time::HOUR;
 
 /// (hour, threat, criticality, country): the primary key of an `alert_hourly` row.
 type HourlyKey = (i64, String, &'static str, String);

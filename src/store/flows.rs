@@ -56,7 +56,7 @@ impl FlowHistoryConfig {
 }
 
 /// Milliseconds in a day.
-pub const DAY_MS: i64 = 86_400_000;
+pub const DAY_MS: i64 = crate::time::DAY;
 
 /// The storage day (Unix days, UTC) of a time in Unix ms.
 pub fn day_of(ms: i64) -> i64 {

@@ -1,7 +1,7 @@
 //! Formatting shared by server rendering and the browser (no time-zone database needed: UTC).
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM UTC` (one definition, in the domain).
-pub use anomalyforge::calendar::utc_minute as utc;
+pub use anomalyforge::time::utc_minute as utc;
 
 /// A count with thousands separators: `1,234,567`.
 pub fn grouped(n: u64) -> String {

@@ -1,6 +1,12 @@
-//! Proleptic Gregorian calendar arithmetic on day numbers (days since 1970-01-01), after Howard
-//! Hinnant's `days_from_civil` / `civil_from_days`. Browser-safe: the source parsers, the charts and
-//! the UI's date formatting share it.
+//! Time, in one place (browser-safe): the minute, hour and day in milliseconds, proleptic Gregorian
+//! calendar arithmetic on day numbers (days since 1970-01-01, after Howard Hinnant's
+//! `days_from_civil` / `civil_from_days`), and the UTC formats the pages, exports and feeds use. The
+//! source parsers, the charts, the KPIs and the UI share it.
+
+/// One minute, one hour and one day in milliseconds.
+pub const MINUTE: i64 = 60_000;
+pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
 
 /// Days since 1970-01-01 of a date (`m` 1–12, `d` 1–31).
 pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -42,6 +48,28 @@ pub fn utc_minute(ms: i64) -> String {
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
+}
+
+/// Unix ms as `2026-11-21 15:00` (UTC, no suffix: for places that say UTC once for many times).
+pub fn utc_minute_plain(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(DAY));
+    let min = ms.rem_euclid(DAY) / MINUTE;
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", min / 60, min % 60)
+}
+
+/// Unix ms as `2026-11-21T15:00:00Z` (RFC 3339, whole seconds).
+pub fn iso_utc(ms: i64) -> String {
+    let (y, m, d) = civil_from_days(ms.div_euclid(DAY));
+    let s = ms.rem_euclid(DAY) / 1000;
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s % 3600 / 60, s % 60)
+}
+
+/// Unix ms as `YYYY-MM-DDTHH:MM` (UTC), the value of a `datetime-local` input.
+pub fn datetime_local(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", rem / 3600, (rem % 3600) / 60)
 }
 
 #[cfg(test)]
