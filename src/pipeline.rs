@@ -180,6 +180,8 @@ pub struct Pipeline {
 /// Verdicts of flows scored without storing them ([`Pipeline::score_only`]).
 #[derive(Debug, Clone)]
 pub struct ScoredOnly {
+    /// The flows, given back (scoring moves them to a blocking thread; they are not copied).
+    pub flows: Vec<Flow>,
     /// One verdict per flow, in input order, with its explanation and the context of the
     /// configured internal networks.
     pub verdicts: Vec<Verdict>,
@@ -309,7 +311,7 @@ impl Pipeline {
             let _permit = permit;
             let mut verdicts = engine.score_batch(&flows);
             Engine::apply_context(&mut verdicts, &flows, |ip| enricher.is_internal(ip));
-            ScoredOnly { verdicts, model: engine.manifest().model_version.clone() }
+            ScoredOnly { flows, verdicts, model: engine.manifest().model_version.clone() }
         })
         .await
         .map_err(|e| {

@@ -127,11 +127,12 @@ pub async fn score(
         tracing::error!(error = %e, "parser task failed");
         IngestApiError::Internal
     })??;
-    drop(intake);
-    let flows = parsed.records;
-    let scored = pipeline.score_only(flows.clone()).await?;
+    // The body's room in memory is held until the reply is built: the parsed flows and their
+    // verdicts take about as much as the body did.
+    let scored = pipeline.score_only(parsed.records).await?;
     let verdicts: Vec<FlowVerdict> =
-        flows.iter().zip(&scored.verdicts).enumerate().map(|(i, (f, v))| FlowVerdict::of(i, f, v)).collect();
+        scored.flows.iter().zip(&scored.verdicts).enumerate().map(|(i, (f, v))| FlowVerdict::of(i, f, v)).collect();
+    drop(intake);
     let alerts = verdicts.iter().filter(|v| v.alert).count();
     tracing::info!(
         token_id = token.id,
