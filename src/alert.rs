@@ -127,6 +127,10 @@ pub struct Alert {
     /// The incident it belongs to ([`crate::incident`]).
     #[serde(default)]
     pub incident_id: Option<i64>,
+    /// Where it came from when not from live traffic: the name of the analysed file it was imported
+    /// from (`/analyze`, "import as alerts").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// Status of an alert in triage.

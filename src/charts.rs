@@ -1,6 +1,7 @@
 //! Charts rendered to standalone SVG text with plotters' SVG backend: a time-series line chart,
-//! horizontal bars, stacked bars over time and a heat map (confusion matrix). Each builder takes a
-//! typed spec and returns a [`Chart`]: the SVG and a plain-language text alternative.
+//! horizontal bars, stacked bars over time, a heat map (confusion matrix) and a scatter of two
+//! measures. Each builder takes a typed spec and returns a [`Chart`]: the SVG and a plain-language
+//! text alternative.
 //!
 //! Browser-safe and pure. Rules that keep the output identical on the server and in the browser:
 //! - plotters is built without `ttf`/`ab_glyph`, so no system font is looked up, and nothing here
@@ -20,6 +21,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::error::Error;
 
 /// A rendered chart. Only the builders in this module make one (the fields are private), so code
@@ -187,12 +189,49 @@ pub struct HeatMapSpec {
     pub cells: Vec<Vec<u64>>,
 }
 
+/// One point of a [`ScatterSpec`]; `group` indexes [`ScatterSpec::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScatterPoint {
+    pub x: f64,
+    pub y: f64,
+    pub group: usize,
+}
+
+/// A legend entry and colour of a scatter's points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScatterGroup {
+    pub name: String,
+    /// `None`: the palette colour of the group's position.
+    pub colour: Option<Colour>,
+}
+
+/// Points of two measures, coloured by group (for example flows by verdict). With `log_x`/`log_y`
+/// an axis is drawn on log10(1 + v) (values below 0 are clamped to 0), labelled in the original units,
+/// so heavy-tailed traffic features (bytes, durations) spread out.
+///
+/// Groups are drawn in the given order, later ones on top (put the rare, important group last).
+/// Points with a non-finite coordinate or a `group` out of range are left out. At most
+/// [`MAX_POINTS`] are drawn: small groups whole, an even sample of the larger ones; the legend and
+/// the text alternative count every point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScatterSpec {
+    pub title: String,
+    pub x: Axis,
+    pub y: Axis,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub groups: Vec<ScatterGroup>,
+    pub points: Vec<ScatterPoint>,
+}
+
 /// Bars beyond this many are not drawn (a longer list belongs in a table).
 pub const MAX_BARS: usize = 40;
 /// Heat-map rows or columns beyond this many are not drawn.
 pub const MAX_CLASSES: usize = 24;
 /// Buckets beyond this many (the most recent ones are kept) are not drawn in a stacked chart.
 pub const MAX_BUCKETS: usize = 240;
+/// Scatter points beyond this many are not drawn (see [`ScatterSpec`]).
+pub const MAX_POINTS: usize = 5_000;
 
 const NO_DATA: &str = "No data in this range";
 
@@ -215,6 +254,9 @@ const HEIGHT: u32 = 360;
 const TITLE_H: u32 = 36;
 const LEGEND_H: u32 = 24;
 const PAD: i32 = 16;
+/// Scatter dots: plotters' SVG backend draws whole-pixel radii.
+const POINT_RADIUS: u32 = 3;
+const POINT_OPACITY: f64 = 0.7;
 
 use crate::time::{DAY, HOUR, MINUTE};
 
@@ -227,7 +269,7 @@ fn text_width(text: &str, px: f64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The four charts
+// The charts
 
 /// A series of a line chart, ready to draw: sorted, finite, coloured.
 struct Line<'a> {
@@ -570,15 +612,106 @@ pub fn heat_map(spec: &HeatMapSpec) -> Chart {
     Chart { svg, alt }
 }
 
+/// A scatter of two measures, coloured by group.
+pub fn scatter_chart(spec: &ScatterSpec) -> Chart {
+    let mut members: Vec<Vec<&ScatterPoint>> = vec![Vec::new(); spec.groups.len()];
+    for p in spec.points.iter().filter(|p| p.x.is_finite() && p.y.is_finite() && p.group < spec.groups.len()) {
+        members[p.group].push(p);
+    }
+    let all = || members.iter().flatten();
+    let total = all().count();
+    if total == 0 {
+        return empty_chart(&spec.title, WIDTH, HEIGHT);
+    }
+    let range = |v: &dyn Fn(&ScatterPoint) -> f64| {
+        all().map(|p| v(p)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    let (x_lo, x_hi) = range(&|p| p.x);
+    let (y_lo, y_hi) = range(&|p| p.y);
+    let y = ValueScale::new(y_lo, y_hi, spec.log_y, 8);
+    let y_area = y.label_width().min(200.0).ceil() as u32 + 40;
+    // Log ticks are thinned so that their labels fit side by side; the last one, centred on the
+    // right end, gets room in the right margin.
+    let widest = ValueScale::new(x_lo, x_hi, spec.log_x, usize::MAX).label_width();
+    let margin_right = ((widest / 2.0).ceil() as u32 + 4).clamp(24, 120);
+    let plot_width = f64::from(WIDTH - y_area - 8 - margin_right);
+    let x = ValueScale::new(x_lo, x_hi, spec.log_x, ((plot_width / (widest + 16.0)) as usize).clamp(2, 8));
+    let counts: Vec<usize> = members.iter().map(Vec::len).collect();
+    let shown = sample_sizes(&counts, MAX_POINTS);
+    let colours: Vec<Colour> = spec.groups.iter().enumerate().map(|(i, g)| g.colour.unwrap_or(palette(i))).collect();
+    let (x_desc, y_desc) = (x.description(&spec.x), y.description(&spec.y));
+
+    let svg = render(WIDTH, HEIGHT, |root| {
+        draw_title(root, &spec.title)?;
+        let items = spec
+            .groups
+            .iter()
+            .zip(&counts)
+            .zip(&colours)
+            .map(|((g, n), c)| (format!("{} ({})", truncate(&g.name, 24), format_number(*n as f64)), *c));
+        legend(root, items, Swatch::Dot)?;
+        let (_, body) = root.split_vertically(TITLE_H + LEGEND_H);
+        let chart = Frame {
+            x: x.axis(),
+            y: y.axis(),
+            x_desc: x_desc.clone(),
+            y_desc: y_desc.clone(),
+            x_label: &|v| x.label(*v),
+            y_label: &|v| y.label(*v),
+            label_areas: (44, y_area),
+            margin_right,
+            grid: Grid::Both,
+        }
+        .draw(&body)?;
+        for ((points, keep), colour) in members.iter().zip(&shown).zip(&colours) {
+            let style = colour.rgb().mix(POINT_OPACITY).filled();
+            // Points of a group that land on the same pixel are drawn once.
+            let mut seen = HashSet::new();
+            for p in evenly(points, *keep) {
+                let at = chart.backend_coord(&(x.pos(p.x), y.pos(p.y)));
+                if seen.insert(at) {
+                    root.draw(&Circle::new(at, POINT_RADIUS, style))?;
+                }
+            }
+        }
+        Ok(())
+    });
+
+    let parts: Vec<String> = spec
+        .groups
+        .iter()
+        .zip(&counts)
+        .map(|(g, n)| format!("{} {}", g.name.trim(), format_number(*n as f64)))
+        .collect();
+    let drawn: usize = shown.iter().sum();
+    let more = if drawn < total {
+        format!(" ({} drawn, {} more not shown)", format_number(drawn as f64), format_number((total - drawn) as f64))
+    } else {
+        String::new()
+    };
+    let or = |desc: String, axis: &str| if desc.trim().is_empty() { axis.to_string() } else { desc };
+    let alt = format!(
+        "{}: {} {} of {} against {}: {}{more}.",
+        title_or_chart(&spec.title),
+        format_number(total as f64),
+        if total == 1 { "point" } else { "points" },
+        or(y_desc, "y"),
+        or(x_desc, "x"),
+        parts.join(", ")
+    );
+    Chart { svg, alt }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Drawing helpers
 
 type Plot<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<TickAxis, TickAxis>>;
 
-/// Which grid lines a frame draws: along the y ticks, along the x ticks, or none.
+/// Which grid lines a frame draws: along the y ticks, along the x ticks, both or none.
 enum Grid {
     Horizontal,
     Vertical,
+    Both,
     None,
 }
 
@@ -621,10 +754,17 @@ impl Frame<'_> {
             mesh.y_desc(self.y_desc);
         }
         match self.grid {
-            Grid::Horizontal => mesh.disable_x_mesh(),
-            Grid::Vertical => mesh.disable_y_mesh(),
-            Grid::None => mesh.disable_mesh(),
-        };
+            Grid::Horizontal => {
+                mesh.disable_x_mesh();
+            }
+            Grid::Vertical => {
+                mesh.disable_y_mesh();
+            }
+            Grid::Both => {}
+            Grid::None => {
+                mesh.disable_mesh();
+            }
+        }
         mesh.draw()?;
         Ok(chart)
     }
@@ -681,16 +821,29 @@ fn draw_title(root: &Root, title: &str) -> DrawResult {
 
 /// One line of swatches and names under the title (items that do not fit are left to the alt text).
 fn draw_legend<'a>(root: &Root, items: impl Iterator<Item = (&'a str, Colour)>) -> DrawResult {
+    legend(root, items.map(|(name, colour)| (truncate(name, 24), colour)), Swatch::Square)
+}
+
+/// The mark before a legend entry: a square for areas and lines, a dot for points.
+enum Swatch {
+    Square,
+    Dot,
+}
+
+/// [`draw_legend`] with labels as given and a choice of swatch.
+fn legend(root: &Root, items: impl Iterator<Item = (String, Colour)>, swatch: Swatch) -> DrawResult {
     let (width, _) = root.dim_in_pixel();
     let y = TITLE_H as i32 + 4;
     let mut x = PAD;
     for (name, colour) in items {
-        let name = truncate(name, 24);
         let w = 18 + text_width(&name, 11.0).ceil() as i32 + 16;
         if x + w > width as i32 - PAD {
             break;
         }
-        root.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour.rgb().filled()))?;
+        match swatch {
+            Swatch::Square => root.draw(&Rectangle::new([(x, y + 2), (x + 12, y + 14)], colour.rgb().filled()))?,
+            Swatch::Dot => root.draw(&Circle::new((x + 6, y + 8), 5, colour.rgb().filled()))?,
+        }
         root.draw(&Text::new(name, (x + 18, y + 8), anchored(FONT_11, TEXT, HPos::Left, VPos::Center)))?;
         x += w;
     }
@@ -771,6 +924,109 @@ impl NiceScale {
         let longest = self.ticks.iter().map(|t| text_width(&format_number(*t), 11.0)).fold(0.0, f64::max);
         longest.ceil() as u32 + 40
     }
+}
+
+/// An axis of a scatter chart: linear ([`NiceScale`]) or on log10(1 + v) with ticks at 0, 1, 10,
+/// 100, … in the original units. `lo`, `hi` and `ticks` are plotted positions ([`ValueScale::pos`]).
+struct ValueScale {
+    log: bool,
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+}
+
+impl ValueScale {
+    /// An axis over the values `lo..=hi`. A log axis runs from the tick at or below `lo` to the
+    /// tick at or above `hi`, with a tick every decade, or every k-th one so that there are at
+    /// most `max_ticks` (at least 2).
+    fn new(lo: f64, hi: f64, log: bool, max_ticks: usize) -> ValueScale {
+        if !log {
+            // A single value gets an axis from 0 (NiceScale widens an empty span from 0 only).
+            let (lo, hi) = if hi > lo { (lo, hi) } else { (lo.min(0.0), hi.max(0.0)) };
+            let s = NiceScale::new(lo, hi);
+            return ValueScale { log, lo: s.lo, hi: s.hi, ticks: s.ticks };
+        }
+        let first = (1..=LOG_TICKS_MAX).take_while(|&i| log_tick(i) <= lo).last().unwrap_or(0);
+        let last = (first + 1..=LOG_TICKS_MAX).find(|&i| log_tick(i) >= hi).unwrap_or(LOG_TICKS_MAX);
+        let every = (last - first).div_ceil(max_ticks.max(2) - 1);
+        let scale = ValueScale { log, lo: 0.0, hi: 0.0, ticks: Vec::new() };
+        let ticks = (first..=last).step_by(every).map(|i| scale.pos(log_tick(i))).collect();
+        ValueScale { lo: scale.pos(log_tick(first)), hi: scale.pos(log_tick(last)), ticks, ..scale }
+    }
+
+    /// Where a value is plotted: itself, or log10(1 + v) with v clamped to 0 and above.
+    fn pos(&self, v: f64) -> f64 {
+        if self.log {
+            v.max(0.0).ln_1p() / std::f64::consts::LN_10
+        } else {
+            v
+        }
+    }
+
+    /// A tick label in the original units. Log ticks are 0 and powers of ten, so the value is
+    /// snapped to the nearest one (10^pos - 1 is a little off for large values).
+    fn label(&self, pos: f64) -> String {
+        if self.log {
+            let v = 10f64.powf(pos) - 1.0;
+            format_number(if v < 0.5 { 0.0 } else { 10f64.powi(v.log10().round() as i32) })
+        } else {
+            format_number(pos)
+        }
+    }
+
+    /// Width in pixels of the longest tick label.
+    fn label_width(&self) -> f64 {
+        self.ticks.iter().map(|t| text_width(&self.label(*t), 11.0)).fold(0.0, f64::max)
+    }
+
+    fn axis(&self) -> TickAxis {
+        TickAxis::new(self.lo, self.hi, self.ticks.clone())
+    }
+
+    /// "Bytes (log scale)", "Duration (s, log scale)".
+    fn description(&self, axis: &Axis) -> String {
+        if !self.log {
+            return axis.description();
+        }
+        match (axis.label.trim(), axis.unit.trim()) {
+            ("", "") => "log scale".to_string(),
+            (label, "") | ("", label) => format!("{label} (log scale)"),
+            (label, unit) => format!("{label} ({unit}, log scale)"),
+        }
+    }
+}
+
+/// The last index of [`log_tick`]: 10³⁰⁸, about the largest f64.
+const LOG_TICKS_MAX: usize = 309;
+
+/// The ticks of a log axis: 0, then 10^(i-1) (1, 10, 100, …).
+fn log_tick(i: usize) -> f64 {
+    if i == 0 {
+        0.0
+    } else {
+        10f64.powi(i as i32 - 1)
+    }
+}
+
+/// How many of each group's points to draw so that at most `max` are drawn in all: the smaller
+/// groups whole, the rest shared evenly among the larger ones.
+fn sample_sizes(counts: &[usize], max: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| (counts[i], i));
+    let mut left = max;
+    let mut sizes = vec![0; counts.len()];
+    for (k, &i) in order.iter().enumerate() {
+        sizes[i] = counts[i].min(left / (counts.len() - k));
+        left -= sizes[i];
+    }
+    sizes
+}
+
+/// `keep` items spread evenly over `items`, in order (all of them when `keep` is at least its length).
+fn evenly<'a, T>(items: &'a [T], keep: usize) -> impl Iterator<Item = &'a T> + 'a {
+    let n = items.len() as u64;
+    let keep = keep.min(items.len());
+    (0..keep as u64).map(move |k| &items[(k * n / keep as u64) as usize])
 }
 
 /// A linear f64 axis whose ticks (and grid lines) are exactly the given values. plotters'
@@ -1175,6 +1431,272 @@ pub(crate) mod tests {
         ] {
             assert!(chart.svg.len() < 24_000, "{} bytes", chart.svg.len());
         }
+    }
+
+    /// A fixed pseudo-random sequence in [0, 1) (xorshift), so test data needs no `rand`.
+    fn uniform(seed: u64) -> impl FnMut() -> f64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    fn verdicts() -> Vec<ScatterGroup> {
+        vec![
+            ScatterGroup { name: "benign".into(), colour: None },
+            ScatterGroup { name: "suspicious".into(), colour: None },
+            ScatterGroup { name: "alert".into(), colour: Some(ALERT) },
+        ]
+    }
+
+    /// Flows per hour and mean anomaly score of assets, by verdict (linear axes).
+    fn score_by_load() -> ScatterSpec {
+        let mut next = uniform(0x2545_f491_4f6c_dd1d);
+        let mut points = Vec::new();
+        for (group, n, score) in [(0, 80, 0.1), (1, 25, 0.45), (2, 12, 0.8)] {
+            for _ in 0..n {
+                let flows = (next() * 1800.0 + 40.0).round();
+                let score = (score + next() * 0.2).min(1.0);
+                points.push(ScatterPoint { x: flows, y: score, group });
+            }
+        }
+        ScatterSpec {
+            title: "Anomaly score against load".into(),
+            x: Axis::new("Flows", "per hour"),
+            y: Axis::new("Mean anomaly score", ""),
+            log_x: false,
+            log_y: false,
+            groups: verdicts(),
+            points,
+        }
+    }
+
+    /// Duration and bytes of flows by verdict: heavy-tailed, on log axes.
+    fn flows_by_verdict() -> ScatterSpec {
+        let mut next = uniform(0x9e37_79b9_7f4a_7c15);
+        let mut points = Vec::new();
+        // (group, points, log10 of the smallest duration and its spread, the same for bytes)
+        for (group, n, secs, bytes) in
+            [(0, 100, (-1.0, 3.0), (2.0, 3.0)), (1, 30, (0.0, 2.5), (4.0, 2.0)), (2, 15, (-2.0, 1.0), (5.0, 2.0))]
+        {
+            for _ in 0..n {
+                let x = (10f64.powf(secs.0 + next() * secs.1) * 100.0).round() / 100.0;
+                let y = 10f64.powf(bytes.0 + next() * bytes.1).round();
+                points.push(ScatterPoint { x, y, group });
+            }
+        }
+        // Zero-length flows sit on the 0 tick.
+        points.extend((0..5).map(|i| ScatterPoint { x: 0.0, y: 60.0 + f64::from(i) * 20.0, group: 0 }));
+        ScatterSpec {
+            title: "Flow size against duration".into(),
+            x: Axis::new("Duration", "s"),
+            y: Axis::new("Bytes", ""),
+            log_x: true,
+            log_y: true,
+            groups: verdicts(),
+            points,
+        }
+    }
+
+    /// Circles drawn for points of a colour (the legend's dots are opaque).
+    fn plotted(svg: &str, colour: Colour) -> usize {
+        svg.matches(&point_fill(colour)).count()
+    }
+
+    fn point_fill(colour: Colour) -> String {
+        format!("opacity=\"{POINT_OPACITY}\" fill=\"{}\"", colour.hex().to_uppercase())
+    }
+
+    const ALERT: Colour = Colour(0xd5, 0x5e, 0x00);
+
+    #[test]
+    fn scatter_chart_snapshot_and_alt() {
+        let chart = scatter_chart(&score_by_load());
+        well_formed(&chart.svg);
+        assert_eq!(
+            chart.alt,
+            "Anomaly score against load: 117 points of Mean anomaly score against Flows (per hour): benign 80, suspicious 25, alert 12."
+        );
+        for text in
+            ["benign (80)", "suspicious (25)", "alert (12)", "Flows (per hour)", "Mean anomaly score", "1,000", "0.4"]
+        {
+            assert!(has_text(&chart.svg, text), "has {text}");
+        }
+        assert_eq!(plotted(&chart.svg, ALERT), 12);
+        assert!(chart.svg.len() < 24_000, "{} bytes", chart.svg.len());
+        snapshot("scatter", &chart);
+    }
+
+    #[test]
+    fn scatter_chart_log_axes_snapshot_and_alt() {
+        let chart = scatter_chart(&flows_by_verdict());
+        well_formed(&chart.svg);
+        assert_eq!(
+            chart.alt,
+            "Flow size against duration: 150 points of Bytes (log scale) against Duration (s, log scale): benign 105, suspicious 30, alert 15."
+        );
+        for text in [
+            "benign (105)",
+            "Bytes (log scale)",
+            "Duration (s, log scale)",
+            "0",
+            "1",
+            "10",
+            "100",
+            "1,000",
+            "10,000,000",
+        ] {
+            assert!(has_text(&chart.svg, text), "has {text}");
+        }
+        assert!(chart.svg.len() < 24_000, "{} bytes", chart.svg.len());
+        snapshot("scatter_log", &chart);
+    }
+
+    #[test]
+    fn scatter_log_axis_ticks() {
+        let labels = |s: &ValueScale| s.ticks.iter().map(|t| s.label(*t)).collect::<Vec<_>>();
+        let s = ValueScale::new(0.0, 312.0, true, 8);
+        assert_eq!(labels(&s), ["0", "1", "10", "100", "1,000"]);
+        assert_eq!((s.lo, s.pos(1000.0)), (0.0, s.hi));
+        assert!((s.pos(999.0) - 3.0).abs() < 1e-12, "log10(1 + v)");
+        assert_eq!(s.pos(-50.0), 0.0, "values below 0 are clamped to 0");
+        let s = ValueScale::new(5.0, 5e6, true, 8);
+        assert_eq!(labels(&s), ["1", "10", "100", "1,000", "10,000", "100,000", "1,000,000", "10,000,000"]);
+        let s = ValueScale::new(0.0, 2e9, true, 4);
+        assert_eq!(labels(&s), ["0", "1,000", "10,000,000"], "every 4th decade, the axis ends at 10 billion");
+        assert_eq!(s.hi, s.pos(1e10));
+        let s = ValueScale::new(1e15, 2e15, true, 8);
+        assert_eq!(labels(&s), ["1,000,000,000,000,000", "10,000,000,000,000,000"], "exact labels");
+        let s = ValueScale::new(100.0, 100.0, true, 8);
+        assert_eq!(labels(&s), ["100", "1,000"]);
+        let s = ValueScale::new(-3.0, 0.0, true, 8);
+        assert_eq!(labels(&s), ["0", "1"]);
+        let s = ValueScale::new(500.0, 500.0, false, 8);
+        assert_eq!((s.lo, s.hi), (0.0, 500.0), "a single value gets an axis from 0");
+        assert_eq!(ValueScale::new(0.0, 1.0, false, 8).label(0.25), "0.25");
+    }
+
+    #[test]
+    fn scatter_groups_are_drawn_in_order() {
+        let mut spec = flows_by_verdict();
+        spec.groups[0].colour = Some(Colour(0x01, 0x02, 0x03));
+        let chart = scatter_chart(&spec);
+        let last_benign = chart.svg.rfind("fill=\"#010203\"").expect("benign points");
+        let first_alert = chart.svg.find(&point_fill(ALERT)).expect("alert points");
+        assert!(last_benign < first_alert, "alerts are drawn last, on top");
+    }
+
+    #[test]
+    fn scatter_empty_data_says_so() {
+        let mut specs = vec![];
+        let mut spec = flows_by_verdict();
+        spec.points.clear();
+        specs.push(spec);
+        let mut spec = score_by_load();
+        spec.points = vec![
+            ScatterPoint { x: f64::NAN, y: 1.0, group: 0 },
+            ScatterPoint { x: 1.0, y: f64::INFINITY, group: 1 },
+            ScatterPoint { x: 1.0, y: 1.0, group: 3 },
+        ];
+        specs.push(spec);
+        let mut spec = score_by_load();
+        spec.groups.clear();
+        specs.push(spec);
+        for spec in &specs {
+            let chart = scatter_chart(spec);
+            well_formed(&chart.svg);
+            assert!(has_text(&chart.svg, "No data in this range"), "{}", chart.svg);
+            assert_eq!(chart.alt, format!("{}: no data in this range.", spec.title));
+        }
+    }
+
+    #[test]
+    fn scatter_odd_data_does_not_panic() {
+        let mut spec = flows_by_verdict();
+        spec.points = vec![ScatterPoint { x: 0.0, y: 0.0, group: 2 }];
+        let chart = scatter_chart(&spec);
+        well_formed(&chart.svg);
+        assert_eq!(plotted(&chart.svg, ALERT), 1);
+        assert!(
+            chart.alt.ends_with(
+                "1 point of Bytes (log scale) against Duration (s, log scale): benign 0, suspicious 0, alert 1."
+            ),
+            "{}",
+            chart.alt
+        );
+        spec.points = vec![
+            ScatterPoint { x: -5.0, y: -1e9, group: 0 },
+            ScatterPoint { x: f64::MAX, y: 1e300, group: 1 },
+            ScatterPoint { x: f64::NEG_INFINITY, y: 1.0, group: 1 },
+        ];
+        well_formed(&scatter_chart(&spec).svg);
+        spec.log_x = false;
+        spec.log_y = false;
+        well_formed(&scatter_chart(&spec).svg);
+        spec.points =
+            vec![ScatterPoint { x: -1e308, y: 1e308, group: 0 }, ScatterPoint { x: 1e308, y: -1e308, group: 0 }];
+        well_formed(&scatter_chart(&spec).svg);
+        spec.points = vec![ScatterPoint { x: 7.5, y: -2.0, group: 0 }];
+        well_formed(&scatter_chart(&spec).svg);
+        spec.title = String::new();
+        spec.x = Axis::default();
+        spec.y = Axis::default();
+        assert_eq!(scatter_chart(&spec).alt, "Chart: 1 point of y against x: benign 1, suspicious 0, alert 0.");
+    }
+
+    #[test]
+    fn scatter_draws_at_most_max_points() {
+        assert_eq!(sample_sizes(&[6_000, 50], MAX_POINTS), [4_950, 50], "small groups are kept whole");
+        assert_eq!(sample_sizes(&[3_000, 3_000, 3_000], MAX_POINTS), [1_666, 1_667, 1_667]);
+        assert_eq!(sample_sizes(&[10, 0, 20], MAX_POINTS), [10, 0, 20]);
+        let items: Vec<usize> = (0..10).collect();
+        assert_eq!(evenly(&items, 4).copied().collect::<Vec<_>>(), [0, 2, 5, 7]);
+        assert_eq!(evenly(&items, 20).count(), 10);
+        let mut spec = score_by_load();
+        let mut next = uniform(7);
+        spec.points = (0..6_000).map(|_| ScatterPoint { x: next(), y: next(), group: 0 }).collect();
+        spec.points.extend((0..50).map(|i| ScatterPoint { x: f64::from(i) / 50.0, y: 0.5, group: 2 }));
+        let chart = scatter_chart(&spec);
+        well_formed(&chart.svg);
+        assert!(
+            chart.alt.ends_with(": benign 6,000, suspicious 0, alert 50 (5,000 drawn, 1,050 more not shown)."),
+            "{}",
+            chart.alt
+        );
+        assert!(plotted(&chart.svg, palette(0)) <= 4_950);
+        assert_eq!(plotted(&chart.svg, ALERT), 50, "every alert is drawn");
+        assert!(has_text(&chart.svg, "benign (6,000)"));
+    }
+
+    #[test]
+    fn scatter_text_from_data_is_escaped() {
+        let evil = "<script>alert(\"x\")</script> & 'co'";
+        for log in [false, true] {
+            let mut spec = flows_by_verdict();
+            spec.log_x = log;
+            spec.title = evil.into();
+            spec.x = Axis::new(evil, evil);
+            spec.y = Axis::new(evil, "");
+            spec.groups[2].name = evil.into();
+            let chart = scatter_chart(&spec);
+            well_formed(&chart.svg);
+            assert!(!chart.svg.contains("<script"), "{}", chart.svg);
+            assert!(chart.svg.contains("&lt;script&gt;"));
+            assert!(!chart.svg.contains("\"x\"") && !chart.svg.contains("'co'"));
+        }
+    }
+
+    #[test]
+    fn scatter_rendering_is_deterministic() {
+        assert_eq!(scatter_chart(&score_by_load()), scatter_chart(&score_by_load()));
+        assert_eq!(scatter_chart(&flows_by_verdict()), scatter_chart(&flows_by_verdict()));
+        let spec = flows_by_verdict();
+        let json = serde_json::to_string(&spec).expect("serialize");
+        let back: ScatterSpec = serde_json::from_str(&json).expect("deserialize");
+        assert_eq!(scatter_chart(&back), scatter_chart(&spec), "a spec sent to the browser draws the same");
     }
 
     #[test]

@@ -132,6 +132,9 @@ pub struct Config {
     /// Notifications: the delivery worker, the public URL links point to, and the SMTP server
     /// (`[notify]`, `[notify.smtp]`, `AF_NOTIFY__PUBLIC_URL`, `AF_NOTIFY__SMTP__HOST`, …).
     pub notify: crate::notify::worker::NotifyConfig,
+    /// File analysis on `/analyze`: size and concurrency limits and how long analyses are kept
+    /// (`[analysis]`, `AF_ANALYSIS__MAX_UPLOAD_BYTES`, `AF_ANALYSIS__RETENTION_DAYS`, …).
+    pub analysis: crate::analysis::settings::AnalysisConfig,
 }
 
 impl Default for Config {
@@ -177,6 +180,7 @@ impl Default for Config {
             flows: crate::store::flows::FlowHistoryConfig::default(),
             response: crate::response::ResponsePolicy::default(),
             notify: crate::notify::worker::NotifyConfig::default(),
+            analysis: crate::analysis::settings::AnalysisConfig::default(),
         }
     }
 }
@@ -250,6 +254,7 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         self.response.validate().map_err(ConfigError)?;
         self.notify.validate().map_err(ConfigError)?;
+        self.analysis.validate().map_err(|e| ConfigError(format!("analysis.{e}")))?;
         if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "AF_DEMO shows its accounts' passwords on the login page, so it listens only on a loopback address; {} is not one (set AF_DEMO_ALLOW_REMOTE=true to serve the demo beyond this machine)",

@@ -6,6 +6,7 @@
 //! about Leptos or axum: the `app` and `server` crates adapt these types to the web.
 
 pub mod alert;
+pub mod analysis;
 pub mod api_token;
 pub mod asset;
 pub mod audit;

@@ -20,6 +20,8 @@ const fn page(path: &'static str, title: &'static str, nav_label: &'static str, 
 
 pub const SOC: PageSpec = page("/soc", "SOC console", "SOC", Access::SOC);
 pub const HUNT: PageSpec = page("/hunt", "Hunt", "Hunt", Access::SOC);
+/// Analyse a file without raising alerts.
+pub const ANALYZE: PageSpec = page("/analyze", "Analyse a file", "Analyse", Access::SOC);
 pub const INTEL: PageSpec = page("/intel", "Threat intel", "Intel", Access::SOC);
 pub const PLAYBOOKS: PageSpec = page("/playbooks", "Playbooks", "Playbooks", Access::PLAYBOOKS);
 pub const REPORT: PageSpec = page("/report", "Report something suspicious", "Report", Access::SIGNED_IN);
@@ -32,7 +34,8 @@ pub const ACCOUNT: PageSpec =
     PageSpec { in_nav: false, ..page("/account", "Your account", "Account", Access::SIGNED_IN) };
 
 /// Every protected page, in navigation order.
-pub const PROTECTED: [PageSpec; 10] = [SOC, HUNT, INTEL, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
+pub const PROTECTED: [PageSpec; 11] =
+    [SOC, HUNT, ANALYZE, INTEL, PLAYBOOKS, REPORT, EXEC, ASSETS, MODELS, ADMIN, ACCOUNT];
 
 /// The protected page a path belongs to (exact match or a sub-path such as `/soc/alerts/7`).
 pub fn page_for_path(path: &str) -> Option<PageSpec> {

@@ -59,6 +59,8 @@ pub enum Source {
     Zeek,
     Suricata,
     Replay,
+    /// An analysed file imported as alerts (`/analyze`).
+    File,
 }
 
 impl Source {
@@ -69,6 +71,7 @@ impl Source {
             Source::Zeek => "zeek",
             Source::Suricata => "suricata",
             Source::Replay => "replay",
+            Source::File => "file",
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct Batch {
     pub source: Source,
     /// The API token that sent it.
     pub token_id: Option<i64>,
+    /// The analysed file it comes from, set on its alerts ([`Source::File`]).
+    pub origin: Option<String>,
     pub flows: Vec<Flow>,
     pub signatures: Vec<SignatureAlert>,
     /// Records the parser rejected (reported to the sender, counted here).
@@ -96,6 +101,7 @@ impl Batch {
         Batch {
             source,
             token_id,
+            origin: None,
             flows,
             signatures,
             rejected: 0,
@@ -320,6 +326,16 @@ impl Pipeline {
         })?;
         self.metrics.scored_only.fetch_add(scored, Relaxed);
         Ok(result)
+    }
+
+    /// The running model (it changes when a model version is activated).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.current()
+    }
+
+    /// The enrichment data (internal networks, assets, geo) the pipeline uses.
+    pub fn enricher(&self) -> &Arc<Enricher> {
+        &self.enricher
     }
 
     /// The sample of scored flows "learn this network's normal" refits on.
@@ -719,6 +735,11 @@ fn prepare(
     });
     let mut assets_seen: Vec<(String, i64)> = assets_seen.into_iter().map(|(ip, at)| (ip.to_string(), at)).collect();
     assets_seen.sort();
+    if let Some(origin) = &batch.origin {
+        for a in &mut alerts {
+            a.origin = Some(origin.clone());
+        }
+    }
     Ok(Prepared {
         persist: PersistBatch {
             alerts,

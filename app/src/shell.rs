@@ -66,6 +66,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/soc/reports") ssr=SsrMode::Async view=pages::soc_reports::SocReportsPage/>
                         <Route path=path!("/soc/rules") ssr=SsrMode::Async view=pages::soc_rules::SocRulesPage/>
                         <Route path=path!("/hunt") ssr=SsrMode::Async view=pages::hunt::HuntPage/>
+                        <Route path=path!("/analyze") ssr=SsrMode::Async view=pages::analyze::AnalyzePage/>
+                        <Route path=path!("/analyze/:id") ssr=SsrMode::Async view=pages::analyze::AnalysisPage/>
                         <Route path=path!("/hunt/ioc") ssr=SsrMode::Async view=pages::ioc::IocPage/>
                         <Route path=path!("/intel") ssr=SsrMode::Async view=pages::intel::IntelPage/>
                         <Route path=path!("/playbooks") ssr=SsrMode::Async view=pages::playbooks::PlaybooksPage/>

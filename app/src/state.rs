@@ -35,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Model versions, the active one, the engine swap and the background retrain (`/models`).
     pub models: Registry,
+    /// File analysis (`/analyze`); `None` when ingest or `[analysis]` is off.
+    pub analyses: Option<anomalyforge::analysis::service::Analyses>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 //! binary in `main.rs` only reads the configuration and calls [`run`]. Integration tests call
 //! [`start`] on a free port.
 
+pub mod analyze_api;
 mod export;
 mod health;
 pub mod incident_api;
@@ -113,6 +114,20 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::warn!("ingest is off (AF_INGEST=false): no model loaded, the ingest API answers 503");
         (None, None, None)
     };
+    let analyses = match &pipeline {
+        Some(p) if config.analysis.enabled => Some(
+            anomalyforge::analysis::service::Analyses::start(
+                db.clone(),
+                &config.data_dir,
+                config.analysis.clone(),
+                p.clone(),
+                config.behaviour.clone(),
+                config.ingest_limits,
+            )
+            .await,
+        ),
+        _ => None,
+    };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("anomalyforge")
@@ -132,6 +147,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         live,
         metrics,
         models,
+        analyses,
     })
 }
 
@@ -205,6 +221,13 @@ pub fn router(state: AppState) -> Router {
         .merge(ingest_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .merge(score_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
         .merge(token_api::routes().layer(tower_http::trace::TraceLayer::new_for_http()))
+        // Session: file analysis, with the analysis upload limit (checked in the handler) instead of
+        // the pages' body limit.
+        .merge(
+            analyze_api::routes()
+                .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session))
+                .layer(tower_http::trace::TraceLayer::new_for_http()),
+        )
         // Token or session: the session middleware, with the ingest body limit instead of the pages'.
         .merge(
             intel_api::routes(state.config.ingest_max_body_bytes)
@@ -229,6 +252,9 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let db = state.db.clone();
     spawn_housekeeping(db.clone(), state.config.login_window_secs, state.config.flows.retention_days);
+    if let Some(analyses) = state.analyses.clone() {
+        spawn_analysis_expiry(analyses);
+    }
     let (live, replay) = (state.live.clone(), state.replay.clone());
     // The notification worker: deliveries queued by any instance, sent by this one's worker.
     let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -302,6 +328,21 @@ pub async fn shutdown_signal() {
 /// expired sessions and old sign-in failures, drops the days of flow history past retention, the
 /// traffic analytics' busiest-key rows older than 31 days, and the notification deliveries that
 /// ended more than 30 days ago.
+/// Deletes analyses past their retention, every ten minutes.
+fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match analyses.expire(anomalyforge::store::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(analyses = n, "analyses past retention deleted"),
+                Err(e) => tracing::warn!(error = %e, "deleting expired analyses failed"),
+            }
+        }
+    });
+}
+
 fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));

@@ -17,7 +17,8 @@ use utoipa::openapi::{Content, OpenApi as Document, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    export, health, incident_api, ingest_api, intel_api, kpi_export, live_api, response_api, score_api, token_api,
+    analyze_api, export, health, incident_api, ingest_api, intel_api, kpi_export, live_api, response_api, score_api,
+    token_api,
 };
 
 #[derive(OpenApi)]
@@ -40,6 +41,8 @@ use crate::{
         ingest_api::ingest_zeek,
         ingest_api::ingest_suricata,
         score_api::score,
+        analyze_api::upload,
+        analyze_api::download,
         intel_api::import_intel,
         intel_api::ioc,
         incident_api::list,
@@ -67,6 +70,7 @@ use crate::{
         (name = "intel", description = "Import threat intel (scope `intel`) and check indicators (scope `read`)"),
         (name = "tokens", description = "Manage API tokens (token scope `admin`)"),
         (name = "exports", description = "CSV exports for signed-in people"),
+        (name = "analysis", description = "Analyse a file without raising alerts, and download its report and scored rows (a session of an analyst, responder or admin)"),
         (name = "operations", description = "Health, metrics and this description"),
         (name = "ui", description = "The web UI's server functions: a session, form-encoded arguments, JSON answers. \
                                      They follow the UI and may change between versions; integrations use the tagged REST endpoints."),

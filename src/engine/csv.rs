@@ -45,6 +45,8 @@ pub struct ReadStats {
     pub rejected: u64,
     /// The first rejections (at most 20), for the report.
     pub first_rejections: Vec<RowError>,
+    /// The stream broke (an I/O or gzip error, a size limit): the rows after it were not read.
+    pub io_error: Option<String>,
 }
 
 /// How the header was understood.
@@ -71,6 +73,8 @@ pub struct FlowReader {
     stats: ReadStats,
     feature_of_dst_port: Option<usize>,
     feature_of_protocol: Option<usize>,
+    /// Added to the csv crate's line numbers (see `from_reader`).
+    line_lag: u64,
 }
 
 impl FlowReader {
@@ -152,13 +156,16 @@ impl FlowReader {
             label = info.has_label, "opened flow CSV");
         Ok(FlowReader {
             path: name.to_path_buf(),
-            rdr,
             columns,
             info,
             record: csv::ByteRecord::new(),
             stats: ReadStats::default(),
             feature_of_dst_port: crate::flow::feature_index("Dst Port"),
             feature_of_protocol: crate::flow::feature_index("Protocol"),
+            // The csv crate counts a CRLF line when it reads the `\n` that starts the next record,
+            // so in a CRLF file its positions are one line early: still on line 1 after the header.
+            line_lag: u64::from(rdr.position().line() < 2),
+            rdr,
         })
     }
 
@@ -174,6 +181,11 @@ impl FlowReader {
         &self.path
     }
 
+    /// The line the record last returned by [`next_flow`](Self::next_flow) starts on (1-based).
+    pub fn line(&self) -> u64 {
+        self.record.position().map(|p| p.line() + self.line_lag).unwrap_or(0)
+    }
+
     /// The next record: `Some(Ok(flow))`, `Some(Err(row error))` for a rejected row (already counted),
     /// `None` at the end. A broken stream (I/O or gzip error) ends the file with an error.
     pub fn next_flow(&mut self) -> Option<Result<Flow, RowError>> {
@@ -181,7 +193,7 @@ impl FlowReader {
             match self.rdr.read_byte_record(&mut self.record) {
                 Ok(false) => return None,
                 Ok(true) => {
-                    let line = self.record.position().map(|p| p.line()).unwrap_or(0);
+                    let line = self.record.position().map(|p| p.line() + self.line_lag).unwrap_or(0);
                     if self.record.len() == 1 && self.record.get(0).is_some_and(|f| f.is_empty()) {
                         continue; // blank line
                     }
@@ -193,10 +205,11 @@ impl FlowReader {
                     return Some(result);
                 }
                 Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    let line = e.position().map(|p| p.line() + self.line_lag).unwrap_or(0);
                     let err = RowError { line, reason: format!("unreadable record: {e}") };
                     self.reject(err.clone());
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    if let csv::ErrorKind::Io(io) = e.kind() {
+                        self.stats.io_error = Some(io.to_string());
                         return None;
                     }
                     return Some(Err(err));

@@ -445,6 +445,7 @@ mod tests {
             acknowledged_at: None,
             resolved_at: None,
             incident_id: None,
+            origin: None,
         }
     }
 

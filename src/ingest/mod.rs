@@ -174,6 +174,18 @@ pub enum Outcome<T> {
     Rejected(LineError),
 }
 
+impl<T> Outcome<T> {
+    /// The same outcome with its record mapped.
+    pub fn map_record<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Record(r) => Outcome::Record(f(r)),
+            Outcome::Skipped => Outcome::Skipped,
+            Outcome::Ignored => Outcome::Ignored,
+            Outcome::Rejected(e) => Outcome::Rejected(e),
+        }
+    }
+}
+
 /// A stateful line-at-a-time parser (state: e.g. the current Zeek `#fields` header). Driven by
 /// [`parse_slice`] over a buffer or [`parse_reader`] over a stream.
 pub trait LineParser {
@@ -244,10 +256,23 @@ pub fn parse_slice<P: LineParser>(
 /// `max_line_bytes + 1` bytes of a line: the rest of an overlong line is read and dropped.
 pub fn parse_reader<P: LineParser, R: BufRead>(
     parser: &mut P,
-    mut reader: R,
+    reader: R,
     limits: &Limits,
 ) -> Result<Parsed<P::Record>, IngestError> {
     let mut out = Collector::new(limits);
+    stream_lines(parser, reader, limits, |line_no, outcome| out.push(line_no, outcome))?;
+    Ok(out.parsed)
+}
+
+/// Runs a line parser over a stream and hands each line's outcome to `sink` as it is read, with
+/// no cap on the number of lines (the file analyser's bound is the file size). Buffers at most
+/// `max_line_bytes + 1` bytes of a line. The first error of `sink` or of the reader ends it.
+pub fn stream_lines<P: LineParser, R: BufRead, E: From<std::io::Error>>(
+    parser: &mut P,
+    mut reader: R,
+    limits: &Limits,
+    mut sink: impl FnMut(usize, Outcome<P::Record>) -> Result<(), E>,
+) -> Result<(), E> {
     // +1 so that a line of exactly the limit plus its `\r` still fits.
     let cap = limits.max_line_bytes.saturating_add(1);
     let mut line: Vec<u8> = Vec::new();
@@ -259,15 +284,15 @@ pub fn parse_reader<P: LineParser, R: BufRead>(
         let buf = match reader.fill_buf() {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(IngestError::Io(e)),
+            Err(e) => return Err(E::from(e)),
         };
         if buf.is_empty() {
             if in_line {
                 line_no += 1;
                 let outcome = finish_line(parser, line_no, &line, line_len, last_byte, limits);
-                out.push(line_no, outcome)?;
+                sink(line_no, outcome)?;
             }
-            return Ok(out.parsed);
+            return Ok(());
         }
         let (chunk, ends_line) = match buf.iter().position(|b| *b == b'\n') {
             Some(p) => (&buf[..p], Some(p + 1)),
@@ -285,7 +310,7 @@ pub fn parse_reader<P: LineParser, R: BufRead>(
         if ends_line.is_some() {
             line_no += 1;
             let outcome = finish_line(parser, line_no, &line, line_len, last_byte, limits);
-            out.push(line_no, outcome)?;
+            sink(line_no, outcome)?;
             line.clear();
             line_len = 0;
             in_line = false;

@@ -236,6 +236,7 @@ mod tests {
             acknowledged_at: None,
             resolved_at: None,
             incident_id: None,
+            origin: None,
         };
         let m = alert(&a, Some(Criticality::High), 0);
         assert_eq!(

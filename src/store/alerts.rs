@@ -45,6 +45,8 @@ pub struct NewAlert {
     /// That asset's criticality (for the hourly rollup), when known.
     pub criticality: Option<Criticality>,
     pub report_id: Option<i64>,
+    /// The analysed file it was imported from ([`crate::alert::Alert::origin`]).
+    pub origin: Option<String>,
 }
 
 impl NewAlert {
@@ -73,6 +75,7 @@ impl NewAlert {
             asset_ip: None,
             criticality: None,
             report_id: None,
+            origin: None,
         }
     }
 
@@ -212,9 +215,9 @@ pub struct HourlyRow {
 pub(crate) const ALERT_COLUMNS: &str =
     "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
                              risk, severity, status, detector, signature, reasons, features, created_at, src_country, \
-                             src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at, incident_id";
+                             src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at, incident_id, origin";
 /// Values bound per inserted alert.
-const BINDS_PER_ALERT: usize = 24;
+const BINDS_PER_ALERT: usize = 25;
 /// Rows per INSERT statement. Small on purpose: SQLite looks up a named (`$N`) parameter by a linear
 /// scan, so binding costs grow with the square of the parameters per statement (500 rows = 7,500
 /// parameters took 4.3 s for 14,000 alerts; 32 rows make it a small fraction of that).
@@ -257,6 +260,7 @@ pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         acknowledged_at: row.try_get("acknowledged_at")?,
         resolved_at: row.try_get("resolved_at")?,
         incident_id: row.try_get("incident_id")?,
+        origin: row.try_get("origin")?,
     })
 }
 
@@ -372,7 +376,7 @@ impl Db {
             let sql = format!(
                 "INSERT INTO alerts (first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
                  risk, severity, detector, signature, reasons, features, created_at, dedup_key, src_country, src_lat, \
-                 src_lon, asset_id, report_id, base_risk, status) VALUES {} RETURNING {ALERT_COLUMNS}",
+                 src_lon, asset_id, report_id, base_risk, origin, status) VALUES {} RETURNING {ALERT_COLUMNS}",
                 values_clause(chunk.len(), BINDS_PER_ALERT - 1, ", 'new'")
             );
             // Not a cached prepared statement: sqlx 0.8.6's `Any` driver binds a NULL f64 as a REAL
@@ -405,7 +409,8 @@ impl Db {
                     .bind(a.src_lon)
                     .bind(asset_of(a))
                     .bind(a.report_id)
-                    .bind(a.base_risk.clamp(0, 100));
+                    .bind(a.base_risk.clamp(0, 100))
+                    .bind(a.origin.clone());
             }
             for row in q.fetch_all(&mut *tx).await? {
                 stored.push(StoredAlert { alert: alert_from_row(&row)?, created: true });

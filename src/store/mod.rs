@@ -7,6 +7,7 @@
 //! (BIGINT) and booleans are 0/1 integers so that values decode identically on both backends.
 
 pub mod alerts;
+pub mod analyses;
 pub mod assets;
 pub mod audit;
 pub mod console;

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod admin;
 pub mod alerts;
+pub mod analyze;
 pub mod assets;
 pub mod auth;
 pub mod demo;

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod analyze;
 pub mod assets;
 pub mod exec;
 pub mod home;

@@ -373,6 +373,10 @@ async fn server_function_access_table() {
             ("soc/overview", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("soc/traffic", vec![("query[range]", "24h")], Some(&[Admin, Analyst, Responder])),
             ("demo/history", vec![], Some(&[Admin, Analyst, Responder, Executive, Employee])),
+            ("analyze/list", vec![], Some(&[Admin, Analyst, Responder])),
+            ("analyze/report", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
+            ("analyze/import", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
+            ("analyze/delete", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("incidents/list", vec![("query[status]", "all")], Some(&[Admin, Analyst, Responder])),
             ("incidents/detail", vec![("id", "999999")], Some(&[Admin, Analyst, Responder])),
             ("incidents/active", vec![], Some(&[Admin, Analyst, Responder])),
@@ -490,8 +494,9 @@ async fn server_function_access_table() {
 }
 
 /// The files of `server/src` that declare routes.
-const ROUTER_SOURCES: [&str; 8] = [
+const ROUTER_SOURCES: [&str; 9] = [
     "lib.rs",
+    "analyze_api.rs",
     "ingest_api.rs",
     "score_api.rs",
     "token_api.rs",
@@ -567,7 +572,8 @@ async fn every_route_is_described() {
 #[tokio::test]
 async fn route_access_table() {
     use Role::{Admin, Analyst, Executive, Responder};
-    let app = TestApp::spawn().await;
+    // With ingest, so file analysis is on.
+    let app = TestApp::spawn_ingest(|c| c.replay.autostart = Some(false)).await;
     // (method, path, roles whose session may use it; `None`: anyone; `Some(&[])`: no session at all,
     // a token only).
     // An incident and its alert, so `/api/v1/incidents/1` exists.
@@ -589,7 +595,7 @@ async fn route_access_table() {
         alert_ids: vec![stored[0].alert.id],
     };
     assert_eq!(app.db.create_incident("test", &new, 0).await.unwrap().incident_id, 1);
-    let table: [(&str, &str, Option<&[Role]>); 26] = [
+    let table: [(&str, &str, Option<&[Role]>); 28] = [
         ("GET", "/healthz", None),
         ("GET", "/api/openapi.json", None),
         ("GET", "/api/docs", None),
@@ -613,6 +619,9 @@ async fn route_access_table() {
         ("POST", "/api/v1/ingest/zeek", Some(&[])),
         ("POST", "/api/v1/ingest/suricata", Some(&[])),
         ("POST", "/api/v1/score", Some(&[])),
+        ("POST", "/api/v1/analyses", Some(&[Admin, Analyst, Responder])),
+        // Each role's own analysis, made by the row above.
+        ("GET", "/api/v1/analyses/{id}/{file}", Some(&[Admin, Analyst, Responder])),
         ("GET", "/api/v1/tokens", Some(&[])),
         ("POST", "/api/v1/tokens", Some(&[])),
         ("DELETE", "/api/v1/tokens/{id}", Some(&[])),
@@ -622,18 +631,32 @@ async fn route_access_table() {
         clients.push((Some(role), app.signed_in(role).await));
     }
     let mut failures = Vec::new();
+    let mut analyses: std::collections::HashMap<Option<Role>, i64> = Default::default();
+    let zeek = r#"{"ts":1700000000.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":40000,"id.resp_h":"10.0.0.2","id.resp_p":80,"proto":"tcp","duration":0.2,"orig_bytes":100,"resp_bytes":900,"orig_pkts":3,"resp_pkts":4}"#;
     for (method, path, allowed) in table {
         for (role, client) in &clients {
-            let url = app.url(&path.replace("{id}", "1").replace("{source}", "role-test"));
+            let id = if path.contains("{file}") { analyses.get(role).copied().unwrap_or(999_999) } else { 1 };
+            let url = app.url(
+                &path
+                    .replace("{id}", &id.to_string())
+                    .replace("{source}", "role-test")
+                    .replace("{file}", "report.html"),
+            );
             let url = if path == "/api/v1/ioc" { format!("{url}?value=192.0.2.1") } else { url };
             let req = match method {
                 "GET" => client.get(url),
+                "POST" if path == "/api/v1/analyses" => client.post(format!("{url}?name=role.log")).body(zeek),
                 "POST" => client.post(url).header("content-type", "application/json").body("{}"),
                 _ => client.delete(url),
             };
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
-            drop(res); // the stream would stay open
+            if path == "/api/v1/analyses" && status == 200 {
+                let made: Value = res.json().await.unwrap();
+                analyses.insert(*role, made["id"].as_i64().unwrap());
+            } else {
+                drop(res); // the stream would stay open
+            }
             let ok = match (allowed, role) {
                 (None, _) => status == 200,
                 (Some(_), None) => status == 401,

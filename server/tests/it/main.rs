@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod analyze;
 mod assets;
 mod crash;
 mod demo;

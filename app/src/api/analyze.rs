@@ -1,0 +1,83 @@
+//! File analysis (`/analyze`): the list, a report, "import as alerts" and delete. The upload and the
+//! downloads are plain HTTP routes (`server/src/analyze_api.rs`): they stream.
+
+use crate::error::AppError;
+use anomalyforge::analysis::{AnalysisReport, AnalysisSummary};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+use {super::ssr::authorize, anomalyforge::analysis::service::ServiceError, anomalyforge::role::Access};
+
+/// The user's analyses and the limits an upload meets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisList {
+    pub analyses: Vec<AnalysisSummary>,
+    pub max_upload_bytes: u64,
+    pub max_per_user: usize,
+    pub retention_days: u32,
+    /// Whether this user sees everyone's analyses (an admin).
+    pub everyone: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn service(st: &crate::state::AppState) -> Result<anomalyforge::analysis::service::Analyses, AppError> {
+    st.analyses.clone().ok_or_else(|| {
+        AppError::Conflict("File analysis is off on this server (it needs ingest and `[analysis] enabled`).".into())
+    })
+}
+
+#[cfg(feature = "ssr")]
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
+            ServiceError::Conflict(_) | ServiceError::Quota { .. } | ServiceError::Disabled => {
+                AppError::Conflict(e.to_string())
+            }
+            ServiceError::Busy { .. } => AppError::TooMany { message: e.to_string(), retry_after_secs: 30 },
+            ServiceError::Analysis(_) => AppError::BadRequest(e.to_string()),
+            ServiceError::Store(err) => err.into(),
+            ServiceError::Files(err) => {
+                tracing::error!(error = %err, "analysis files failed");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+/// The analyses the user may open (their own; an admin's: everyone's), newest first.
+#[server(endpoint = "analyze/list")]
+pub async fn list_analyses() -> Result<AnalysisList, AppError> {
+    let (st, user) = authorize(Access::SOC).await?;
+    let svc = service(&st)?;
+    let c = svc.config();
+    Ok(AnalysisList {
+        analyses: svc.list(&user).await?,
+        max_upload_bytes: c.max_upload_bytes,
+        max_per_user: c.max_per_user,
+        retention_days: c.retention_days,
+        everyone: user.role == anomalyforge::role::Role::Admin,
+    })
+}
+
+/// One analysis and its report.
+#[server(endpoint = "analyze/report")]
+pub async fn open_analysis(id: i64) -> Result<(AnalysisSummary, AnalysisReport), AppError> {
+    let (st, user) = authorize(Access::SOC).await?;
+    Ok(service(&st)?.report(&user, id).await?)
+}
+
+/// Runs the analysed file through the pipeline in the background; its alerts carry the file name.
+#[server(endpoint = "analyze/import")]
+pub async fn import_analysis(id: i64) -> Result<(), AppError> {
+    let (st, user) = authorize(Access::SOC).await?;
+    Ok(service(&st)?.import(&user, id).await?)
+}
+
+/// Deletes an analysis and its files.
+#[server(endpoint = "analyze/delete")]
+pub async fn delete_analysis(id: i64) -> Result<(), AppError> {
+    let (st, user) = authorize(Access::SOC).await?;
+    Ok(service(&st)?.delete(&user, id).await?)
+}

@@ -1,0 +1,31 @@
+-- File analyses (/analyze): an uploaded file's report, kept until expires_at with its files under
+-- <data_dir>/analyses/<id>/. Nothing here is an alert; "import as alerts" runs the file through the
+-- pipeline and records its progress in the import_* columns.
+CREATE TABLE analyses (
+    id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner_id           INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    file_name          TEXT    NOT NULL,
+    format             TEXT    NOT NULL CHECK (format IN ('csv', 'zeek', 'eve')),
+    created_at         INTEGER NOT NULL,
+    expires_at         INTEGER NOT NULL,
+    bytes              INTEGER NOT NULL,
+    records            INTEGER NOT NULL,
+    rejected           INTEGER NOT NULL,
+    alerts             INTEGER NOT NULL,
+    model_version      TEXT    NOT NULL,
+    -- The AnalysisReport as JSON.
+    report             TEXT    NOT NULL,
+    import_status      TEXT    CHECK (import_status IN ('running', 'done', 'failed')),
+    import_by          TEXT,
+    import_started_at  INTEGER,
+    import_finished_at INTEGER,
+    import_records     INTEGER NOT NULL DEFAULT 0,
+    import_created     INTEGER NOT NULL DEFAULT 0,
+    import_updated     INTEGER NOT NULL DEFAULT 0,
+    import_error       TEXT
+);
+CREATE INDEX analyses_owner ON analyses (owner_id, created_at);
+CREATE INDEX analyses_expiry ON analyses (expires_at);
+
+-- Where an alert came from when it was not live traffic: the analysed file it was imported from.
+ALTER TABLE alerts ADD COLUMN origin TEXT;

@@ -1,0 +1,324 @@
+//! File analysis over HTTP, for signed-in analysts, responders and admins (the `/analyze` page uses
+//! these; so can a script with a session):
+//! - `POST /api/v1/analyses?name=<file name>&format=<csv|zeek|eve>`: the file is the request body
+//!   (plain or gzip), streamed into the analyser as it arrives: it is never held whole, and a slow
+//!   analysis slows the upload down (the browser's upload progress is the analysis's progress).
+//!   `format` may be left out to detect it. The answer is the kept analysis's summary.
+//! - `GET /api/v1/analyses/{id}/rows.csv`, `…/rows.jsonl`: the scored rows, streamed;
+//! - `GET /api/v1/analyses/{id}/report.html`: the report as one self-contained HTML file.
+//!
+//! Errors are JSON `{"error": kind, "message": text}`: 401/403 for who, 404 for an analysis that is
+//! not there or not yours, 413 past the size limits, 503 with `Retry-After` when the server already
+//! reads as many files as it may, 409 when the user keeps as many analyses as allowed, 400 for a
+//! file that cannot be read (the message says why, with the first bad line).
+
+use std::io::{self, Write};
+
+use anomalyforge::analysis::run::AnalysisError;
+use anomalyforge::analysis::service::{Analyses, ServiceError};
+use anomalyforge::analysis::FileFormat;
+use anomalyforge::role::Access;
+use anomalyforge::user::CurrentUser;
+use app::state::{AppState, RequestAuth};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use serde_json::json;
+
+/// The routes, with the analysis upload limit instead of the pages' body limit.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/analyses", post(upload)).route("/api/v1/analyses/{id}/{file}", get(download))
+}
+
+/// What went wrong, as the edge answers it.
+#[derive(Debug)]
+pub struct AnalyzeApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl AnalyzeApiError {
+    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> AnalyzeApiError {
+        AnalyzeApiError { status, kind, message: message.into(), retry_after: None }
+    }
+}
+
+impl IntoResponse for AnalyzeApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, axum::Json(json!({ "error": self.kind, "message": self.message }))).into_response();
+        if let Some(secs) = self.retry_after {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+impl From<ServiceError> for AnalyzeApiError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        match e {
+            ServiceError::Disabled => AnalyzeApiError::new(StatusCode::SERVICE_UNAVAILABLE, "disabled", message),
+            ServiceError::Busy { .. } => AnalyzeApiError {
+                retry_after: Some(30),
+                ..AnalyzeApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+            },
+            ServiceError::Quota { .. } => AnalyzeApiError::new(StatusCode::CONFLICT, "quota", message),
+            ServiceError::Conflict(_) => AnalyzeApiError::new(StatusCode::CONFLICT, "conflict", message),
+            ServiceError::NotFound(_) => AnalyzeApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            ServiceError::Analysis(AnalysisError::TooLarge(_)) => {
+                AnalyzeApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+            }
+            ServiceError::Analysis(AnalysisError::Write(err)) => {
+                tracing::error!(error = %err, "writing an analysis failed");
+                AnalyzeApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the analysis could not be kept; try again later",
+                )
+            }
+            ServiceError::Analysis(_) => AnalyzeApiError::new(StatusCode::BAD_REQUEST, "bad_file", message),
+            ServiceError::Store(err) => {
+                tracing::error!(error = %err, "analysis storage failed");
+                AnalyzeApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; try again later",
+                )
+            }
+            ServiceError::Files(err) => {
+                tracing::error!(error = %err, "analysis files failed");
+                AnalyzeApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the analysis files cannot be written or read; try again later",
+                )
+            }
+        }
+    }
+}
+
+/// The signed-in user, if their role may analyse files, and the service.
+fn authorize(st: &AppState, auth: &RequestAuth) -> Result<(CurrentUser, Analyses), AnalyzeApiError> {
+    let user = match &auth.user {
+        None => {
+            return Err(AnalyzeApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in to analyse files"))
+        }
+        Some(u) if !Access::SOC.allows(u.role) => {
+            return Err(AnalyzeApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "file analysis is for analysts, responders and admins",
+            ))
+        }
+        Some(u) => u.clone(),
+    };
+    let analyses = st.analyses.clone().ok_or_else(|| {
+        AnalyzeApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "disabled",
+            "file analysis is off on this server (it needs ingest and `[analysis] enabled`)",
+        )
+    })?;
+    Ok((user, analyses))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UploadQuery {
+    pub name: Option<String>,
+    pub format: Option<String>,
+}
+
+/// Analyses the uploaded file and keeps the result.
+#[utoipa::path(
+    post, path = "/api/v1/analyses", tag = "analysis",
+    params(
+        ("name" = Option<String>, Query, description = "The file's name, shown in the report and given to imported alerts"),
+        ("format" = Option<String>, Query, description = "`csv`, `zeek` or `eve`; detected from the first line when absent"),
+    ),
+    request_body(content = String, content_type = "application/octet-stream",
+        description = "The file: CICFlowMeter CSV, Zeek conn.log (TSV or JSON) or Suricata EVE, plain or gzip"),
+    responses(
+        (status = 200, description = "The kept analysis (its report is at /analyze/{id})"),
+        (status = 400, description = "The file cannot be read; the message says why"),
+        (status = 401, description = "No session"), (status = 403, description = "Not a SOC role"),
+        (status = 409, description = "The user keeps as many analyses as allowed"),
+        (status = 413, description = "The upload, or what it expands to, is larger than the limit"),
+        (status = 503, description = "As many files are being analysed as the server allows; retry after `Retry-After` seconds"),
+    ),
+    security(("session" = []))
+)]
+pub async fn upload(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    Query(q): Query<UploadQuery>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AnalyzeApiError> {
+    let (user, analyses) = authorize(&st, &auth)?;
+    let format = match q.format.as_deref().map(str::trim).filter(|f| !f.is_empty() && *f != "auto") {
+        None => None,
+        Some(f) => Some(FileFormat::parse(f).ok_or_else(|| {
+            AnalyzeApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("unknown format `{f}`: use csv, zeek or eve"),
+            )
+        })?),
+    };
+    let limit = analyses.config().max_upload_bytes;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AnalyzeApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the upload is larger than the limit of {limit} bytes"),
+        ));
+    }
+    let permit = analyses.admit(&user).await?;
+    let stream = body.into_data_stream().map_err(io::Error::other);
+    let reader = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
+    let name = q.name.unwrap_or_default();
+    let summary = analyses.analyze(permit, &user, &name, format, reader).await?;
+    Ok(axum::Json(summary).into_response())
+}
+
+/// One of an analysis's downloads.
+#[utoipa::path(
+    get, path = "/api/v1/analyses/{id}/{file}", tag = "analysis",
+    params(
+        ("id" = i64, Path, description = "The analysis"),
+        ("file" = String, Path, description = "`rows.csv`, `rows.jsonl` or `report.html`"),
+    ),
+    responses(
+        (status = 200, description = "The scored rows (CSV or JSON lines), or the report as one self-contained HTML file"),
+        (status = 401, description = "No session"), (status = 403, description = "Not a SOC role"),
+        (status = 404, description = "No such analysis or file, or not yours"),
+    ),
+    security(("session" = []))
+)]
+pub async fn download(
+    State(st): State<AppState>,
+    Extension(auth): Extension<RequestAuth>,
+    Path((id, file)): Path<(i64, String)>,
+) -> Result<Response, AnalyzeApiError> {
+    let (user, analyses) = authorize(&st, &auth)?;
+    let row = analyses.get(&user, id).await?;
+    let stem = download_stem(&row.summary.file_name);
+    let attachment = |ext: &str| format!("attachment; filename=\"{stem}-{ext}\"");
+    match file.as_str() {
+        "report.html" => {
+            let (summary, report) = analyses.report(&user, id).await?;
+            let html = anomalyforge::analysis::html::render(&summary, &report);
+            Ok((
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, attachment("report.html")),
+                ],
+                html,
+            )
+                .into_response())
+        }
+        "rows.csv" | "rows.jsonl" => {
+            let path = analyses.files().rows(id);
+            let rows = anomalyforge::analysis::files::open_rows(&path).map_err(|e| {
+                tracing::error!(analysis = id, error = %e, "an analysis's rows are missing");
+                AnalyzeApiError::new(StatusCode::NOT_FOUND, "not_found", "this analysis's rows are no longer kept")
+            })?;
+            let csv = file == "rows.csv";
+            let body = stream_blocking(move |out| {
+                if csv {
+                    anomalyforge::analysis::files::rows_to_csv(rows, out)
+                } else {
+                    let mut rows = rows;
+                    let mut out = out;
+                    io::copy(&mut rows, &mut out).map(|_| ())
+                }
+            });
+            let ctype = if csv { "text/csv; charset=utf-8" } else { "application/x-ndjson" };
+            Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, attachment(&file))], body)
+                .into_response())
+        }
+        _ => Err(AnalyzeApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "an analysis has rows.csv, rows.jsonl and report.html",
+        )),
+    }
+}
+
+/// The file name without its extension(s), safe in a `Content-Disposition` header.
+fn download_stem(name: &str) -> String {
+    let base = name.split('.').next().unwrap_or("");
+    let clean: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(80).collect();
+    if clean.is_empty() {
+        "analysis".into()
+    } else {
+        clean
+    }
+}
+
+/// A response body written by `write` on a blocking thread, sent as it is written.
+fn stream_blocking(write: impl FnOnce(ChunkWriter) -> io::Result<()> + Send + 'static) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let out = ChunkWriter { tx: tx.clone(), buf: Vec::with_capacity(CHUNK) };
+        if let Err(e) = write(out) {
+            tracing::warn!(error = %e, "a download stopped");
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    Body::from_stream(stream)
+}
+
+const CHUNK: usize = 64 * 1024;
+
+/// Sends what is written in chunks of [`CHUNK`] bytes; the last part when dropped.
+pub struct ChunkWriter {
+    tx: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client left"))
+    }
+}
+
+impl Drop for ChunkWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_names_are_header_safe() {
+        assert_eq!(download_stem("capture 2026.csv.gz"), "capture2026");
+        assert_eq!(download_stem("\"; evil=.csv"), "evil");
+        assert_eq!(download_stem("..."), "analysis");
+    }
+}
