@@ -85,6 +85,7 @@ export const account = (role) => ({ username: `demo.${role}`, password: `${role}
 export const PAGES = {
   '/soc': ['admin', 'analyst', 'responder'],
   '/hunt': ['admin', 'analyst', 'responder'],
+  '/analyze': ['admin', 'analyst', 'responder'],
   '/intel': ['admin', 'analyst', 'responder'],
   '/playbooks': ['admin', 'analyst', 'responder'],
   '/report': ['admin', 'analyst', 'responder', 'executive', 'employee'],

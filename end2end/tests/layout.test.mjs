@@ -10,7 +10,7 @@ const env = useServerAndBrowser(before, after);
 const WIDTHS = [1440, 390];
 // Every route of app/src/shell.rs, by the role that opens it.
 const PAGES = {
-  admin: ['/soc', '/soc/incidents', '/soc/response', '/soc/reports', '/soc/rules', '/hunt', '/hunt/ioc?value=192.168.10.50', '/intel',
+  admin: ['/soc', '/soc/incidents', '/soc/response', '/soc/reports', '/soc/rules', '/hunt', '/hunt/ioc?value=192.168.10.50', '/analyze', '/intel',
     '/playbooks', '/assets', '/models', '/admin', '/admin/notifications', '/account', '/api/docs'],
   executive: ['/exec'],
   employee: ['/report'],

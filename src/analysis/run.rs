@@ -41,6 +41,8 @@ pub const BATCH: usize = 4_096;
 /// Sampled flows for the scatter, of all flows and of alerting flows.
 const SAMPLE_ALL: usize = 1_500;
 const SAMPLE_ALERTS: usize = 500;
+/// Why a flow the models alerted on does not alert (see [`crate::behaviour::ml_gate`]).
+const GATED: &str = "No alert: on a sensor's coarse connection features one flow says little, so a detection alerts only when the classifier is sure of the class and the same host pair shows it again; the model's reasons follow.";
 /// Distinct signatures counted by name (the rest under one row).
 const MAX_SIGNATURES: usize = 1_000;
 
@@ -383,7 +385,8 @@ impl<'a> Analysis<'a> {
             let line = lines[i];
             let row = self.tally(line, &flow, &v, std::mem::take(&mut reasons[i]));
             self.rows.write(&row).map_err(AnalysisError::Write)?;
-            let score = (v.risk.clamp(0.0, 100.0) * 100.0) as u32;
+            // Alerting flows first, then by risk: a gated verdict is not what an analyst acts on.
+            let score = u32::from(v.alert) * 1_000_000 + (v.risk.clamp(0.0, 100.0) * 100.0) as u32;
             if self.riskiest.admits(score) {
                 self.riskiest.offer(score, line, || (line, flow, v));
             }
@@ -497,7 +500,13 @@ impl<'a> Analysis<'a> {
                     risk: brief.risk.round().clamp(0.0, 100.0) as u8,
                     alert: brief.alert,
                     label: flow.label.clone(),
-                    reasons: crate::explain::verdict_reasons(v),
+                    reasons: {
+                        let mut reasons = crate::explain::verdict_reasons(v);
+                        if v.alert && !brief.alert {
+                            reasons.insert(0, GATED.to_string());
+                        }
+                        reasons
+                    },
                 }
             })
             .collect();

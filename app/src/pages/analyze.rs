@@ -146,7 +146,7 @@ fn AnalysisTable(l: AnalysisList, refresh: WriteSignal<u32>) -> impl IntoView {
     });
     view! {
         <div class="table-scroll">
-            <table class="data" data-test="analyses">
+            <table class="table" data-test="analyses">
                 <thead><tr>
                     <th>"File"</th><th>"Format"</th><th class="num">"Records"</th><th class="num">"Alerting flows"</th>
                     <th class="num">"Rejected"</th><th>"Analysed"</th>{everyone.then(|| view! { <th>"By"</th> })}
@@ -367,7 +367,7 @@ fn ReportBody(s: AnalysisSummary, r: AnalysisReport, set_tick: WriteSignal<u32>)
             {if rep.timeline.points.is_empty() {
                 view! { <p class="muted">"The file's records carry no timestamps: no timeline."</p> }.into_any()
             } else {
-                view! { <ChartView chart=rep.timeline_chart()/> }.into_any()
+                view! { <div class="chart-grid"><ChartView chart=rep.timeline_chart()/></div> }.into_any()
             }}
             <div class="filters">
                 <div class="field">
@@ -383,7 +383,7 @@ fn ReportBody(s: AnalysisSummary, r: AnalysisReport, set_tick: WriteSignal<u32>)
                     </select>
                 </div>
             </div>
-            <div data-test="scatter"><ChartView chart=scatter/></div>
+            <div class="chart-grid" data-test="scatter"><ChartView chart=scatter/></div>
         </section>
         <section class="panel" aria-labelledby="traffic-title">
             <h2 id="traffic-title">"Traffic"</h2>
@@ -400,7 +400,7 @@ fn ReportBody(s: AnalysisSummary, r: AnalysisReport, set_tick: WriteSignal<u32>)
         <section class="panel" aria-labelledby="riskiest-title" data-test="riskiest">
             <h2 id="riskiest-title">"The riskiest flows"</h2>
             {if rep.riskiest.is_empty() { view! { <p class="muted">"No flow to show."</p> }.into_any() } else { view! {
-                <div class="table-scroll"><table class="data">
+                <div class="table-scroll"><table class="table">
                     <thead><tr><th class="num">"Line"</th><th>"Source"</th><th>"Destination"</th><th>"Threat"</th><th class="num">"Risk"</th><th>"Why"</th></tr></thead>
                     <tbody>
                         {rep.riskiest.iter().map(|f| view! {
@@ -411,7 +411,7 @@ fn ReportBody(s: AnalysisSummary, r: AnalysisReport, set_tick: WriteSignal<u32>)
                                 <td>{if f.alert { threat_title(&f.threat) } else { "no alert".to_string() }}
                                     {f.label.clone().map(|l| view! { <br/><span class="muted">{format!("labelled {l}")}</span> })}</td>
                                 <td class="num">{f.risk}</td>
-                                <td><ul class="reasons">{f.reasons.iter().map(|x| view! { <li>{x.clone()}</li> }).collect_view()}</ul></td>
+                                <td>{reasons_view(f.reasons.clone())}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -450,6 +450,20 @@ fn ReportBody(s: AnalysisSummary, r: AnalysisReport, set_tick: WriteSignal<u32>)
     }
 }
 
+/// The first reason, and the rest behind a disclosure.
+fn reasons_view(mut reasons: Vec<String>) -> impl IntoView {
+    let first = if reasons.is_empty() { String::new() } else { reasons.remove(0) };
+    view! {
+        <p class="reason">{first}</p>
+        {(!reasons.is_empty()).then(|| view! {
+            <details>
+                <summary>{format!("{} more", reasons.len())}</summary>
+                <ul class="reasons">{reasons.into_iter().map(|x| view! { <li>{x}</li> }).collect_view()}</ul>
+            </details>
+        })}
+    }
+}
+
 #[component]
 fn Figure(label: &'static str, value: String) -> impl IntoView {
     view! { <div class="kpi-card"><span class="kpi-label">{label}</span><span class="kpi-value">{value}</span></div> }
@@ -459,7 +473,7 @@ fn Figure(label: &'static str, value: String) -> impl IntoView {
 fn TalkerTable(title: &'static str, rows: Vec<Talker>) -> impl IntoView {
     view! {
         <div class="table-scroll">
-            <table class="data">
+            <table class="table">
                 <caption>{title}</caption>
                 <thead><tr><th>"Address"</th><th class="num">"Flows"</th><th class="num">"Bytes"</th><th class="num">"Alerting"</th></tr></thead>
                 <tbody>

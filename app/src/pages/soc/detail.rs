@@ -60,6 +60,9 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
             {a.incident_id.map(|n| view! {
                 <p class="small"><a href=super::queue::incident_href(n) data-test="detail-incident">{format!("Part of incident #{n}")}</a></p>
             })}
+            {a.origin.clone().map(|file| view! {
+                <p class="small" data-test="detail-origin">{format!("Imported from the analysed file {file}, not seen live")}</p>
+            })}
             <p class="muted small">{format!(
                 "{} {}{} · first seen {} · last seen {}",
                 format_number(a.count as f64),
