@@ -391,7 +391,6 @@ impl<'a> Analysis<'a> {
                 self.riskiest.offer(score, line, || (line, flow, v));
             }
         }
-        self.behaviour.expire();
         Ok(())
     }
 
@@ -420,8 +419,11 @@ impl<'a> Analysis<'a> {
         if let Some(p) = protocol {
             self.protocols.add(&crate::flow_history::proto_name(p), bytes, v.alert);
         }
-        if let (Some(p), Some(port)) = (protocol, dst_port) {
-            self.services.add(&crate::traffic::service_key(p, port), bytes, v.alert);
+        match (protocol, dst_port) {
+            (Some(p), Some(port)) => self.services.add(&crate::traffic::service_key(p, port), bytes, v.alert),
+            // The 2017 CSV layout has the port but no protocol column.
+            (None, Some(port)) => self.services.add(&format!("port {port}"), bytes, v.alert),
+            _ => {}
         }
         if let Some(t) = t {
             self.sources.add(&t.src_ip.to_string(), bytes, v.alert);

@@ -363,6 +363,10 @@ impl Behaviour {
     /// Drops state older than each detector's window (by traffic time).
     pub fn expire(&mut self) {
         let now = self.now;
+        if now == i64::MIN {
+            // No traffic time seen yet (flows without timestamps): nothing to measure age by.
+            return;
+        }
         self.beacon.expire(now);
         self.scan.expire(now);
         self.brute.expire(now);
@@ -534,6 +538,14 @@ mod tests {
     use super::testing::*;
     use super::*;
     use crate::flow::{ConnMeta, ConnSummary, FiveTuple};
+
+    #[test]
+    fn expiring_before_any_traffic_time_is_a_no_op() {
+        // Flows without timestamps (the 2017 CSV layout) leave the clock unset.
+        let mut b = Behaviour::new(BehaviourConfig::default());
+        b.expire();
+        assert_eq!(b.stats().tracked, 0);
+    }
 
     #[test]
     fn detectors_follow_the_running_versions_learned_thresholds_over_the_configured_ones() {

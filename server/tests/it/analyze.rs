@@ -260,3 +260,44 @@ async fn bad_files_and_limits_answer_clearly() {
     assert!(analyses.files().ids().unwrap().is_empty());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn suricata_eve_and_the_2017_csv_layout_are_read_too() {
+    use crate::ingest::{EVE_ALERT, EVE_DNS, EVE_FLOW};
+    let app = spawn(|_| {}).await;
+    let analyst = app.signed_in(Role::Responder).await;
+    // EVE: flow records are scored, alert events counted by signature, other events skipped.
+    let eve = [EVE_ALERT, EVE_FLOW, EVE_DNS, EVE_ALERT, "{not json"].join("\n");
+    let (status, made) = upload(&app, &analyst, "eve.json", eve.into_bytes()).await;
+    assert_eq!(status, 200, "{made}");
+    assert_eq!(made["format"], "eve");
+    let id = made["id"].as_i64().unwrap().to_string();
+    let (_, report): (Value, Value) = app.call(&analyst, "analyze/report", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(
+        (
+            report["flows"].as_u64(),
+            report["signatures"].as_u64(),
+            report["skipped"].as_u64(),
+            report["rejected"].as_u64()
+        ),
+        (Some(1), Some(2), Some(1), Some(1)),
+        "{report}"
+    );
+    assert_eq!(report["signature_events"][0]["events"], 2);
+    assert_eq!(report["rejected_rows"][0][0], 5);
+    // The 2017 "MachineLearningCVE" layout: no addresses or timestamps, so no talkers or timeline,
+    // but verdicts, risk and the labels' figures.
+    let (status, made) =
+        upload(&app, &analyst, "original.csv.gz", project_file("data/cicids2017/original_sample.csv.gz")).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["id"].as_i64().unwrap().to_string();
+    let (_, report): (Value, Value) = app.call(&analyst, "analyze/report", &[("id", &id)]).await.json().await.unwrap();
+    assert_eq!(report["records"], 22_985);
+    assert!(report["sources"].as_array().unwrap().is_empty());
+    assert!(report["timeline"]["points"].as_array().unwrap().is_empty());
+    assert_eq!(report["timeline"]["undated"], report["flows"]);
+    assert!(!report["services"].as_array().unwrap().is_empty(), "services from the Dst Port and Protocol features");
+    let labelled = &report["model"]["labelled"];
+    assert!(labelled["benign"].as_u64().unwrap() > 15_000, "{labelled}");
+    app.stop().await;
+}
