@@ -36,6 +36,8 @@ pub struct LiveHub {
     /// Becomes true when the server shuts down, so that open streams end (graceful shutdown waits for
     /// every connection to finish, and a stream never finishes by itself).
     closed: tokio::sync::watch::Sender<bool>,
+    /// Where this instance's alerts are also sent for the other instances ([`crate::cluster`]).
+    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::cluster::Notice>>,
 }
 
 impl Default for LiveHub {
@@ -50,7 +52,13 @@ impl LiveHub {
             tx: broadcast::channel(CHANNEL_CAPACITY).0,
             traffic: Mutex::new(HashMap::new()),
             closed: tokio::sync::watch::channel(false).0,
+            relay: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends this instance's alerts on to the other instances too (set once, on PostgreSQL).
+    pub fn set_relay(&self, tx: tokio::sync::mpsc::UnboundedSender<crate::cluster::Notice>) {
+        let _ = self.relay.set(tx);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Frame>> {
@@ -87,7 +95,17 @@ impl LiveHub {
     }
 
     /// Announces the alerts a batch created or updated.
+    /// Alerts this instance stored: to its streams, and to the other instances.
     pub fn publish_alerts(&self, stored: &[StoredAlert], received_at: i64) {
+        self.publish_local(stored, received_at);
+        if let (Some(relay), false) = (self.relay.get(), stored.is_empty()) {
+            let alerts = stored.iter().map(|s| (s.alert.id, s.created)).collect();
+            let _ = relay.send(crate::cluster::Notice { from: String::new(), received_at, alerts });
+        }
+    }
+
+    /// Alerts to this instance's streams only (those another instance stored arrive this way).
+    pub fn publish_local(&self, stored: &[StoredAlert], received_at: i64) {
         for s in stored {
             self.send(&LiveEvent::Alert(AlertEvent { created: s.created, received_at, alert: s.alert.clone() }));
         }

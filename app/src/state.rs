@@ -37,6 +37,8 @@ pub struct AppState {
     pub models: Registry,
     /// File analysis (`/analyze`); `None` when ingest or `[analysis]` is off.
     pub analyses: Option<anomalyforge::analysis::service::Analyses>,
+    /// This instance among others on one PostgreSQL: whether it leads the background jobs.
+    pub cluster: anomalyforge::cluster::Cluster,
 }
 
 impl AppState {

@@ -1,4 +1,5 @@
-//! `GET /healthz`: `{"status","database","version"}`; 503 when the database does not answer.
+//! `GET /healthz`: `{"status","database","backend","version","instance","leader"}`; 503 when the database does
+//! not answer. `leader`: whether this instance runs the background jobs (one per cluster, `anomalyforge::cluster`).
 
 use app::state::AppState;
 use axum::extract::State;
@@ -20,7 +21,8 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
         Ok(()) => (
             StatusCode::OK,
             Json(
-                json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION }),
+                json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION,
+                    "instance": state.cluster.instance, "leader": state.cluster.is_leader() }),
             ),
         ),
         Err(e) => {

@@ -80,6 +80,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 
     let live = Arc::new(LiveHub::new());
     live.spawn_ticker();
+    let cluster = anomalyforge::cluster::Cluster::start(&db, config.database_url.as_deref(), live.clone());
     let metrics = Arc::new(Metrics::default());
     let models = Registry::open(&config, db.clone()).context("opening the model registry (AF_DATA_DIR/models)")?;
     let (pipeline, enricher, replay) = if config.ingest {
@@ -148,6 +149,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         metrics,
         models,
         analyses,
+        cluster,
     })
 }
 
@@ -251,9 +253,10 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let db = state.db.clone();
-    spawn_housekeeping(db.clone(), state.config.login_window_secs, state.config.flows.retention_days);
+    let cluster = state.cluster.clone();
+    spawn_housekeeping(db.clone(), state.config.login_window_secs, state.config.flows.retention_days, cluster.clone());
     if let Some(analyses) = state.analyses.clone() {
-        spawn_analysis_expiry(analyses);
+        spawn_analysis_expiry(analyses, cluster);
     }
     let (live, replay) = (state.live.clone(), state.replay.clone());
     // The notification worker: deliveries queued by any instance, sent by this one's worker.
@@ -264,8 +267,10 @@ pub async fn start(
             let _ = notify_stopped.await;
         }));
     }
+    let leaving = state.cluster.clone();
     let shutdown = async move {
         shutdown.await;
+        leaving.stop();
         let _ = stop_notify.send(());
         // Stop feeding the pipeline and end the live streams, so that the connections can drain.
         if let Some(r) = replay {
@@ -329,11 +334,14 @@ pub async fn shutdown_signal() {
 /// traffic analytics' busiest-key rows older than 31 days, and the notification deliveries that
 /// ended more than 30 days ago.
 /// Deletes analyses past their retention, every ten minutes.
-fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses) {
+fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses, cluster: anomalyforge::cluster::Cluster) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
+            if !cluster.is_leader() {
+                continue;
+            }
             match analyses.expire(anomalyforge::store::now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(analyses = n, "analyses past retention deleted"),
@@ -343,11 +351,20 @@ fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses) {
     });
 }
 
-fn spawn_housekeeping(db: Db, login_window_secs: u64, flow_retention_days: u32) {
+fn spawn_housekeeping(
+    db: Db,
+    login_window_secs: u64,
+    flow_retention_days: u32,
+    cluster: anomalyforge::cluster::Cluster,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
         loop {
             tick.tick().await;
+            // Once per cluster: only the leader prunes and optimises.
+            if !cluster.is_leader() {
+                continue;
+            }
             let started = std::time::Instant::now();
             match db.optimize().await {
                 Ok(()) => tracing::debug!(ms = started.elapsed().as_millis() as u64, "planner statistics refreshed"),

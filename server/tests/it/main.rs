@@ -7,6 +7,7 @@ mod support;
 
 mod analyze;
 mod assets;
+mod cluster;
 mod crash;
 mod demo;
 mod exec;

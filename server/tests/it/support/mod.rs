@@ -72,6 +72,30 @@ impl TestApp {
         .await
     }
 
+    /// A second instance on `first`'s PostgreSQL database (same accounts and data), with ingest on.
+    /// Only on PostgreSQL: SQLite allows one instance.
+    pub async fn spawn_joining(first: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        assert!(on_postgres(), "a second instance needs PostgreSQL");
+        let url = first.config.database_url.clone();
+        let models = Self::workspace_models();
+        let app = Self::spawn_with(move |c| {
+            c.ingest = true;
+            c.model_dir = models;
+            c.geoip_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/geo/ip-country.csv.gz");
+            c.replay.autostart = Some(false);
+            adjust(c);
+            c.database_url = url;
+        })
+        .await;
+        app
+    }
+
+    /// Stops this instance, leaving its database to `survivor` (which drops it when it stops).
+    pub async fn stop_leaving_database_to(mut self, survivor: &mut TestApp) {
+        std::mem::swap(&mut self.pg, &mut survivor.pg);
+        self.stop().await;
+    }
+
     /// Starts a server whose configuration `adjust` may change. Besides `admin` it has one
     /// account per other role, named after the role, with password [`PASSWORD`]. Ingest is off
     /// unless `adjust` turns it on (these tests need no models); see [`TestApp::spawn_ingest`].
