@@ -216,6 +216,8 @@ pub(crate) const ALERT_COLUMNS: &str =
     "id, first_seen, last_seen, count, src_ip, src_port, dst_ip, dst_port, protocol, threat, \
                              risk, severity, status, detector, signature, reasons, features, created_at, src_country, \
                              src_lat, src_lon, asset_id, report_id, base_risk, assignee, acknowledged_at, resolved_at, incident_id, origin";
+/// The advisory lock key that serialises batch commits across instances on PostgreSQL ("AFWRIT").
+const ALERT_WRITE_LOCK: i64 = 0x4146_5752_4954;
 /// Values bound per inserted alert.
 const BINDS_PER_ALERT: usize = 25;
 /// Rows per INSERT statement. Small on purpose: SQLite looks up a named (`$N`) parameter by a linear
@@ -351,6 +353,12 @@ impl Db {
     /// fixtures with hand-computed times.
     pub async fn persist_batch_at(&self, batch: &PersistBatch, now: i64) -> Result<Vec<StoredAlert>> {
         let mut tx = self.begin_write().await?;
+        if self.backend() == super::Backend::Postgres {
+            // Several instances may share the database (`crate::cluster`): batches commit one at a
+            // time across all of them, as they do within one, so deduplication never races (two
+            // instances would otherwise both find no open alert and both insert one).
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ALERT_WRITE_LOCK).execute(&mut *tx).await?;
+        }
         let asset_ids: HashMap<String, i64> =
             Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();
         Db::count_suppressed(&mut tx, &batch.suppressed).await?;
