@@ -20,11 +20,12 @@ mod token_api;
 
 use anomalyforge::auth::LoginPolicy;
 use anomalyforge::config::Config;
+use anomalyforge::engine::slot::EngineSlot;
 use anomalyforge::enrich::{Centroids, Enricher};
 use anomalyforge::geoip::GeoIp;
 use anomalyforge::hub::LiveHub;
 use anomalyforge::metrics::Metrics;
-use anomalyforge::model_registry::{EngineSlot, Registry};
+use anomalyforge::model_registry::Registry;
 use anomalyforge::pipeline::Pipeline;
 use anomalyforge::replay::Replay;
 use anomalyforge::store::{redact_url, Db};

@@ -19,6 +19,7 @@ pub mod io;
 pub mod network_eval;
 pub mod ocsvm;
 pub mod rare;
+pub mod slot;
 pub mod train;
 pub mod traverse;
 
