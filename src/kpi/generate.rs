@@ -20,7 +20,8 @@ use super::rollup::{AlertContribution, AlertRollup, ResponseDeltas, TriageStep};
 use super::{floor, DAY, HOUR};
 use crate::alert::{dedup_key, AlertStatus, Severity};
 use crate::asset::{AssetEdit, Criticality};
-use crate::store::alerts::{values_clause, HourlyRollup};
+use crate::store::alerts::HourlyRollup;
+use crate::store::sql::{values_clause, ROWS_PER_INSERT};
 use crate::store::{Db, Result, StoreError};
 use crate::worldmap::WorldMap;
 use rand::{Rng, SeedableRng};
@@ -185,7 +186,6 @@ const ALERT_COLUMNS: &str = "first_seen, last_seen, count, src_ip, src_port, dst
                              detector, signature, reasons, features, created_at, dedup_key, src_country, src_lat, src_lon, asset_id, \
                              base_risk, status, assignee, acknowledged_at, resolved_at";
 const ALERT_BINDS: usize = 26;
-const ROWS_PER_INSERT: usize = 32;
 
 /// One generated alert, ready to insert.
 struct Row {

@@ -5,6 +5,7 @@
 //! and hourly aggregates, and its statistics row. So an acknowledged batch is stored entirely or not at
 //! all, and the aggregates always agree with the alerts.
 
+use super::sql::{values_clause, ROWS_PER_INSERT, ROWS_PER_UPSERT};
 use super::{now_ms, Db, Result, StoreError};
 use crate::alert::{dedup_key, Alert, AlertCursor, AlertFilter, AlertPage, AlertStatus, Detector, Severity};
 use crate::asset::Criticality;
@@ -220,11 +221,6 @@ pub(crate) const ALERT_COLUMNS: &str =
 const ALERT_WRITE_LOCK: i64 = 0x4146_5752_4954;
 /// Values bound per inserted alert.
 const BINDS_PER_ALERT: usize = 25;
-/// Rows per INSERT statement. Small on purpose: SQLite looks up a named (`$N`) parameter by a linear
-/// scan, so binding costs grow with the square of the parameters per statement (500 rows = 7,500
-/// parameters took 4.3 s for 14,000 alerts; 32 rows make it a small fraction of that).
-const ROWS_PER_INSERT: usize = 32;
-const ROWS_PER_UPSERT: usize = 64;
 
 pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
     let severity: String = row.try_get("severity")?;
@@ -264,27 +260,6 @@ pub(crate) fn alert_from_row(row: &AnyRow) -> Result<Alert> {
         incident_id: row.try_get("incident_id")?,
         origin: row.try_get("origin")?,
     })
-}
-
-/// `($1, …, $k), ($k+1, …)` for `rows` rows of `per_row` parameters, each row followed by `tail`.
-pub(crate) fn values_clause(rows: usize, per_row: usize, tail: &str) -> String {
-    let mut out = String::with_capacity(rows * per_row * 5);
-    for r in 0..rows {
-        if r > 0 {
-            out.push_str(", ");
-        }
-        out.push('(');
-        for c in 0..per_row {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push('$');
-            out.push_str(&(r * per_row + c + 1).to_string());
-        }
-        out.push_str(tail);
-        out.push(')');
-    }
-    out
 }
 
 const HOUR_MS: i64 = crate::time::HOUR;

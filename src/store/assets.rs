@@ -1,5 +1,6 @@
 //! The `assets` table: the inventory, and hosts discovered in traffic.
 
+use super::sql::ROWS_PER_UPSERT;
 use super::{now_ms, Db, Result, StoreError};
 use crate::asset::{Asset, AssetEdit, Criticality};
 use sqlx::any::AnyRow;
@@ -69,9 +70,6 @@ pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset> {
         updated_at: row.try_get("updated_at")?,
     })
 }
-
-/// Rows per upsert statement (see `alerts::ROWS_PER_INSERT` for why it is small).
-const ROWS_PER_UPSERT: usize = 64;
 
 impl Db {
     /// Every asset's id, address and criticality (for enrichment).

@@ -15,7 +15,7 @@
 //! A day range reads daily rows for whole days and hourly rows for the partial days at the edges
 //! ([`crate::kpi::Window::spans`]), so 30 days cost about 60 rows per category.
 
-use super::alerts::values_clause;
+use super::sql::{values_clause, ROWS_PER_UPSERT};
 use super::{Db, Result, StoreError};
 use crate::kpi::rollup::{AlertRollup, Dim, Metric, ResponseDeltas};
 use crate::kpi::{
@@ -25,9 +25,6 @@ use crate::kpi::{
 use crate::worldmap::WorldMap;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
-
-/// Rows per upsert statement (see `alerts::ROWS_PER_INSERT` for why it is small).
-const ROWS_PER_UPSERT: usize = 64;
 
 /// Adds a batch's rollup changes (upserts: counts add up).
 pub(crate) async fn add_alert_rollup(tx: &mut Transaction<'_, Any>, rollup: AlertRollup) -> Result<()> {

@@ -23,6 +23,7 @@ pub mod playbooks;
 pub mod reports;
 pub mod response;
 pub mod sessions;
+pub mod sql;
 pub mod suppressions;
 pub mod tokens;
 pub mod traffic;

@@ -2,14 +2,11 @@
 //! services and talkers from `traffic_top_minute`, which [`write_top_in`] fills in each batch's
 //! transaction.
 
-use super::alerts::values_clause;
+use super::sql::{values_clause, ROWS_PER_UPSERT};
 use super::{Db, Result};
 use crate::traffic::{Dim, RatePoint, Share, TrafficAnalytics, Volume, TOP_LISTED};
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
-
-/// Rows of one upsert statement (6 binds each).
-const ROWS_PER_UPSERT: usize = 64;
 
 /// Adds a batch's busiest keys ([`crate::traffic::TopCounter::finish`]) to `traffic_top_minute`.
 pub(crate) async fn write_top_in(tx: &mut Transaction<'_, Any>, rows: &[(i64, Dim, String, Volume)]) -> Result<()> {
