@@ -14,18 +14,17 @@
 
 use std::io::{self, Write};
 
+use crate::authorized::{AnalyseFiles, Authorized};
 use anomalyforge::analysis::run::AnalysisError;
 use anomalyforge::analysis::service::{Analyses, ServiceError};
 use anomalyforge::analysis::FileFormat;
-use anomalyforge::role::Access;
-use anomalyforge::user::CurrentUser;
-use app::state::{AppState, RequestAuth};
+use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 use serde_json::json;
@@ -104,29 +103,15 @@ impl From<ServiceError> for AnalyzeApiError {
     }
 }
 
-/// The signed-in user, if their role may analyse files, and the service.
-fn authorize(st: &AppState, auth: &RequestAuth) -> Result<(CurrentUser, Analyses), AnalyzeApiError> {
-    let user = match &auth.user {
-        None => {
-            return Err(AnalyzeApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "sign in to analyse files"))
-        }
-        Some(u) if !Access::SOC.allows(u.role) => {
-            return Err(AnalyzeApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "file analysis is for analysts, responders and admins",
-            ))
-        }
-        Some(u) => u.clone(),
-    };
-    let analyses = st.analyses.clone().ok_or_else(|| {
+/// The analysis service, or why there is none.
+fn service(st: &AppState) -> Result<Analyses, AnalyzeApiError> {
+    st.analyses.clone().ok_or_else(|| {
         AnalyzeApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "disabled",
             "file analysis is off on this server (it needs ingest and `[analysis] enabled`)",
         )
-    })?;
-    Ok((user, analyses))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -156,12 +141,12 @@ pub struct UploadQuery {
 )]
 pub async fn upload(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
+    Authorized { user, .. }: Authorized<AnalyseFiles>,
     Query(q): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AnalyzeApiError> {
-    let (user, analyses) = authorize(&st, &auth)?;
+    let analyses = service(&st)?;
     let format = match q.format.as_deref().map(str::trim).filter(|f| !f.is_empty() && *f != "auto") {
         None => None,
         Some(f) => Some(FileFormat::parse(f).ok_or_else(|| {
@@ -206,10 +191,10 @@ pub async fn upload(
 )]
 pub async fn download(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
+    Authorized { user, .. }: Authorized<AnalyseFiles>,
     Path((id, file)): Path<(i64, String)>,
 ) -> Result<Response, AnalyzeApiError> {
-    let (user, analyses) = authorize(&st, &auth)?;
+    let analyses = service(&st)?;
     let row = analyses.get(&user, id).await?;
     let stem = download_stem(&row.summary.file_name);
     let attachment = |ext: &str| format!("attachment; filename=\"{stem}-{ext}\"");

@@ -1,14 +1,13 @@
 //! File downloads for signed-in people: `GET /assets/export.csv`, the whole inventory as CSV, and
 //! `GET /hunt/export.csv`, the flows of a hunt.
 //! The session middleware has already refused other roles (the path is under `/assets`); the
-//! role is checked here again so the handler is safe wherever it is mounted.
+//! role is checked here again ([`Authorized`]) so the handler is safe wherever it is mounted.
 
-use anomalyforge::role::Access;
-use app::state::{AppState, RequestAuth};
+use crate::authorized::{Authorized, ExportAssets, ExportFlows};
+use app::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 
 /// Assets read per query while exporting.
 const PAGE: i64 = 1000;
@@ -22,14 +21,7 @@ const PAGE: i64 = 1000;
     ),
     security(("session" = []))
 )]
-pub async fn assets_csv(State(st): State<AppState>, Extension(auth): Extension<RequestAuth>) -> Response {
-    match auth.user.as_ref() {
-        None => return (StatusCode::UNAUTHORIZED, "Sign in to export the inventory.").into_response(),
-        Some(u) if !Access::ASSETS.allows(u.role) => {
-            return (StatusCode::FORBIDDEN, "Your role may not export the inventory.").into_response()
-        }
-        Some(_) => {}
-    }
+pub async fn assets_csv(State(st): State<AppState>, _who: Authorized<ExportAssets>) -> Response {
     let mut assets = Vec::new();
     loop {
         match st.db.list_assets(false, PAGE, assets.len() as i64).await {
@@ -80,19 +72,12 @@ const HUNT_EXPORT_MAX: usize = 100_000;
 )]
 pub async fn hunt_csv(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
+    _who: Authorized<ExportFlows>,
     axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     use anomalyforge::flow_history::{to_csv, FlowCursor, FlowSort};
     use anomalyforge::hunt::search::{search_flows, HuntError};
     use anomalyforge::hunt::HuntQuery;
-    match auth.user.as_ref() {
-        None => return (StatusCode::UNAUTHORIZED, "Sign in to export flows.").into_response(),
-        Some(u) if !Access::SOC.allows(u.role) => {
-            return (StatusCode::FORBIDDEN, "Your role may not export flows.").into_response()
-        }
-        Some(_) => {}
-    }
     let text = params.get("q").map(String::as_str).unwrap_or_default();
     let query = match HuntQuery::parse(text) {
         Ok(q) => q,

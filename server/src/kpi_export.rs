@@ -3,13 +3,12 @@
 //! (the path is under `/exec`); the role is checked here again so the handler is safe wherever it is
 //! mounted. A missing range means the page's default; a wrong one is a 400 that names it.
 
+use crate::authorized::{Authorized, ExportKpis};
 use anomalyforge::kpi::{export, KpiRange};
-use anomalyforge::role::Access;
-use app::state::{AppState, RequestAuth};
+use app::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -29,16 +28,9 @@ pub struct ExportQuery {
 )]
 pub async fn kpi_csv(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
+    _who: Authorized<ExportKpis>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    match auth.user.as_ref() {
-        None => return (StatusCode::UNAUTHORIZED, "Sign in to export the KPIs.").into_response(),
-        Some(u) if !Access::EXEC.allows(u.role) => {
-            return (StatusCode::FORBIDDEN, "Your role may not export the KPIs.").into_response()
-        }
-        Some(_) => {}
-    }
     let range = match q.range.as_deref().map(KpiRange::parse).transpose() {
         Ok(r) => r.unwrap_or(KpiRange::DEFAULT),
         Err(e) => return (StatusCode::BAD_REQUEST, format!("range: {}", e.message)).into_response(),

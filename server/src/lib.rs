@@ -4,6 +4,7 @@
 //! [`start`] on a free port.
 
 pub mod analyze_api;
+mod authorized;
 mod export;
 mod health;
 pub mod incident_api;
