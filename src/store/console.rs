@@ -333,6 +333,76 @@ impl Db {
         .collect()
     }
 
+    /// Everything the alert detail view shows, for a viewer of `role`: the alert, its asset, intel,
+    /// playbook with the steps ticked off, history, other alerts from its source, who it may be
+    /// assigned to, and its response actions with what the viewer may do under `policy`. The reads
+    /// after the alert's own run concurrently.
+    pub async fn alert_detail(
+        &self,
+        id: i64,
+        role: crate::role::Role,
+        policy: &crate::response::ResponsePolicy,
+    ) -> Result<crate::console::AlertDetail> {
+        let alert = self.alert_by_id(id).await?;
+        let asset = async {
+            match alert.asset_id {
+                Some(aid) => match self.asset_by_id(aid).await {
+                    Ok(a) => Ok(Some(a)),
+                    Err(StoreError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                },
+                None => Ok(None),
+            }
+        };
+        let intel = async {
+            match alert.report_id {
+                Some(r) => self.intel_brief(r).await,
+                None => Ok(None),
+            }
+        };
+        let playbook = async {
+            match self.playbook(&alert.threat).await {
+                Ok(p) => Ok(Some(p)),
+                Err(StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let related = async {
+            match &alert.src_ip {
+                Some(ip) => self.alerts_from_source(ip, id, crate::console::RELATED_LIMIT).await,
+                None => Ok((Vec::new(), 0)),
+            }
+        };
+        let (asset, intel, playbook, history, (related, related_total), assignable, actions) = tokio::try_join!(
+            asset,
+            intel,
+            playbook,
+            self.alert_events(id),
+            related,
+            self.assignable_users(),
+            self.actions_for(None, Some(id))
+        )?;
+        let steps_done = crate::triage::steps_done(&history, playbook.as_ref().map_or(0, |p| p.steps.len()));
+        let response = crate::response::ResponseAccess {
+            actions,
+            may_act: policy.may_act(role),
+            approval: policy.approval.clone(),
+            now: super::now_ms(),
+        };
+        Ok(crate::console::AlertDetail {
+            alert,
+            asset,
+            intel,
+            playbook,
+            steps_done,
+            history,
+            related,
+            related_total,
+            assignable,
+            response,
+        })
+    }
+
     /// Other alerts from `src_ip` (newest first, at most `limit`) and how many there are in all.
     pub async fn alerts_from_source(&self, src_ip: &str, except: i64, limit: i64) -> Result<(Vec<Alert>, i64)> {
         let rows = sqlx::query(&format!(

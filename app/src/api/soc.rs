@@ -43,36 +43,8 @@ pub async fn soc_traffic(query: QueueQuery) -> Result<TrafficAnalytics, AppError
 /// Everything the detail of alert `id` shows.
 #[server(endpoint = "soc/alert")]
 pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
-    use anomalyforge::console::RELATED_LIMIT;
-    use anomalyforge::store::StoreError;
     let (st, me) = authorize(Access::SOC).await?;
-    let alert = st.db.alert_by_id(id).await?;
-    let asset = match alert.asset_id {
-        Some(aid) => match st.db.asset_by_id(aid).await {
-            Ok(a) => Some(a),
-            Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
-    let intel = match alert.report_id {
-        Some(r) => st.db.intel_brief(r).await?,
-        None => None,
-    };
-    let playbook = match st.db.playbook(&alert.threat).await {
-        Ok(p) => Some(p),
-        Err(StoreError::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let history = st.db.alert_events(id).await?;
-    let steps_done = anomalyforge::triage::steps_done(&history, playbook.as_ref().map_or(0, |p| p.steps.len()));
-    let (related, related_total) = match &alert.src_ip {
-        Some(ip) => st.db.alerts_from_source(ip, id, RELATED_LIMIT).await?,
-        None => (Vec::new(), 0),
-    };
-    let assignable = st.db.assignable_users().await?;
-    let response = super::response::access(&st, me.role, st.db.actions_for(None, Some(id)).await?);
-    Ok(AlertDetail { alert, asset, intel, playbook, steps_done, history, related, related_total, assignable, response })
+    Ok(st.db.alert_detail(id, me.role, &st.config.response).await?)
 }
 
 /// Ticks playbook step `step` (from 1) of the alert's playbook off (`done`) or back on. Written to
