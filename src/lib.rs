@@ -20,6 +20,7 @@ pub mod drift;
 pub mod explain;
 pub mod flow;
 pub mod flow_history;
+pub mod html_text;
 pub mod hunt;
 pub mod incident;
 pub mod intel;

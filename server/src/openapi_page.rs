@@ -2,23 +2,9 @@
 //! (grouped by tag: each operation's method, path, summary, parameters, request body and answers,
 //! then the schemas). No script and nothing loaded from elsewhere: the site's own stylesheet only.
 
+use anomalyforge::html_text::escape as esc;
 use serde_json::Value;
 use utoipa::openapi::OpenApi;
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Escaped text with the descriptions' one piece of Markdown, `code`, as `<code>`.
 fn md(s: &str) -> String {
