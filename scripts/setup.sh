@@ -2,7 +2,7 @@
 # Installs what this machine lacks to build, run and test AnomalyForge. Idempotent: every step
 # checks first and does nothing when the tool is already there.
 #   scripts/setup.sh build   – wasm32 target and wasm-bindgen-cli 0.2.130 (pinned like the crate)
-#   scripts/setup.sh test    – build, plus Chromium, Node packages for end2end/, PostgreSQL
+#   scripts/setup.sh test    – build, plus Chromium, Node packages for end2end/, PostgreSQL, nats-server
 #   scripts/setup.sh release – build, plus wasm-opt 132 from npm's binaryen into target/tools
 #                              (Debian's binaryen 108 produces a WASM that breaks hydration)
 set -euo pipefail
@@ -38,6 +38,10 @@ if [ "$what" = test ]; then
   if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
     step "installing PostgreSQL from Debian for the storage tests"
     apt_install postgresql
+  fi
+  if ! command -v nats-server >/dev/null 2>&1; then
+    step "installing nats-server (JetStream) from Debian for the ingest bus tests"
+    apt_install nats-server
   fi
 fi
 

@@ -18,6 +18,8 @@ export AF_TEST_POSTGRES_URL AF_REQUIRE_POSTGRES=1
 echo "==> nftables and Suricata (the response-feed tests parse their output with them)"
 scripts/response-tools.sh
 export AF_REQUIRE_RESPONSE_TOOLS=1
+# The ingest bus tests start their own nats-server nodes; they must not be skipped here.
+export AF_REQUIRE_NATS=1
 
 echo "==> cargo test (workspace)"
 t0=$(date +%s)

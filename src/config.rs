@@ -135,6 +135,9 @@ pub struct Config {
     /// File analysis on `/analyze`: size and concurrency limits and how long analyses are kept
     /// (`[analysis]`, `AF_ANALYSIS__MAX_UPLOAD_BYTES`, `AF_ANALYSIS__RETENTION_DAYS`, …).
     pub analysis: crate::analysis::settings::AnalysisConfig,
+    /// The optional NATS JetStream ingest bus (`AF_BUS=nats://…` for its URL, `[bus]` and
+    /// `AF_BUS__…` for the rest).
+    pub bus: crate::bus::settings::BusConfig,
 }
 
 impl Default for Config {
@@ -181,6 +184,7 @@ impl Default for Config {
             response: crate::response::ResponsePolicy::default(),
             notify: crate::notify::worker::NotifyConfig::default(),
             analysis: crate::analysis::settings::AnalysisConfig::default(),
+            bus: crate::bus::settings::BusConfig::default(),
         }
     }
 }
@@ -199,8 +203,14 @@ impl Config {
                     Some(path) => Toml::file_exact(PathBuf::from(path)),
                     None => Toml::string(""),
                 })
-                .merge(Env::prefixed("AF_").split("__").filter(|k| Config::is_setting(k.as_str())))
-                .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into())),
+                .merge(
+                    Env::prefixed("AF_")
+                        .split("__")
+                        .filter(|k| !k.as_str().eq_ignore_ascii_case("bus") && Config::is_setting(k.as_str())),
+                )
+                .merge(Env::raw().only(&["DATABASE_URL"]).map(|_| "database_url".into()))
+                // `AF_BUS` is the bus's URL; the section's other keys are `AF_BUS__…`.
+                .merge(Env::raw().only(&["AF_BUS"]).map(|_| "bus.url".into())),
         )
     }
 
@@ -255,6 +265,7 @@ impl Config {
         self.response.validate().map_err(ConfigError)?;
         self.notify.validate().map_err(ConfigError)?;
         self.analysis.validate().map_err(|e| ConfigError(format!("analysis.{e}")))?;
+        self.bus.validate().map_err(|e| ConfigError(format!("bus.{e}")))?;
         if self.demo && !self.demo_allow_remote && !self.bind.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "AF_DEMO shows its accounts' passwords on the login page, so it listens only on a loopback address; {} is not one (set AF_DEMO_ALLOW_REMOTE=true to serve the demo beyond this machine)",
@@ -394,6 +405,27 @@ mod tests {
             jail.set_env("AF_INTERNAL_NETWORKS", "[10.1.0.0/33]");
             let err = Config::from_env().unwrap_err().to_string();
             assert!(err.contains("INTERNAL_NETWORKS") || err.contains("internal_networks"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn af_bus_is_the_bus_url_and_its_section_keys_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(Config::from_env().unwrap().bus.url, None);
+            jail.set_env("AF_BUS", "nats://10.0.0.1:4222,nats://10.0.0.2:4222");
+            jail.set_env("AF_BUS__REPLICAS", "3");
+            jail.set_env("AF_BUS__CONSUME", "false");
+            let c = Config::from_env().unwrap();
+            assert_eq!(c.bus.servers(), ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]);
+            assert_eq!((c.bus.replicas, c.bus.consume), (3, false));
+            jail.set_env("AF_BUS__REPLICAS", "2");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("bus.replicas"), "{err}");
+            jail.set_env("AF_BUS__REPLICAS", "1");
+            jail.set_env("AF_BUS__ACK_WAIT", "3");
+            let err = Config::from_env().unwrap_err().to_string();
+            assert!(err.contains("ack_wait"), "{err}");
             Ok(())
         });
     }

@@ -49,6 +49,8 @@ pub mod auth;
 #[cfg(feature = "server")]
 pub mod behaviour;
 #[cfg(feature = "server")]
+pub mod bus;
+#[cfg(feature = "server")]
 pub mod cli;
 #[cfg(feature = "server")]
 pub mod cluster;

@@ -29,6 +29,14 @@ pub struct Metrics {
     pub behaviour_tracked: AtomicU64,
     pub behaviour_evicted: AtomicU64,
     pub behaviour_state_bytes: AtomicU64,
+    /// The ingest bus ([`crate::bus`]): batches this instance published, batches it took from the
+    /// stream, deliveries that were repeats, repeats found already stored, and messages refused as
+    /// unreadable.
+    pub bus_published: AtomicU64,
+    pub bus_delivered: AtomicU64,
+    pub bus_redelivered: AtomicU64,
+    pub bus_already_stored: AtomicU64,
+    pub bus_refused: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -118,6 +126,31 @@ impl Metrics {
             "anomalyforge_stream_lagged_events_total",
             "Live-stream events dropped for clients that fell behind.",
             self.stream_lagged.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_published_total",
+            "Batches this instance published to the ingest bus (JetStream acknowledged them).",
+            self.bus_published.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_delivered_total",
+            "Batches this instance took from the ingest bus.",
+            self.bus_delivered.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_redelivered_total",
+            "Bus deliveries that were not the batch's first (an instance died or was too slow to acknowledge).",
+            self.bus_redelivered.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_already_stored_total",
+            "Bus batches delivered again after they were stored: acknowledged, not stored twice.",
+            self.bus_already_stored.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_refused_total",
+            "Bus messages refused as unreadable (a bad subject or payload); they are not delivered again.",
+            self.bus_refused.load(Relaxed),
         );
         counter(
             "anomalyforge_behaviour_evicted_total",

@@ -74,6 +74,13 @@ impl Source {
             Source::File => "file",
         }
     }
+
+    /// The source named `name` ([`Source::as_str`]).
+    pub fn parse(name: &str) -> Option<Source> {
+        [Source::Csv, Source::Flows, Source::Zeek, Source::Suricata, Source::Replay, Source::File]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// One parsed batch.
@@ -84,6 +91,9 @@ pub struct Batch {
     pub token_id: Option<i64>,
     /// The analysed file it comes from, set on its alerts ([`Source::File`]).
     pub origin: Option<String>,
+    /// Its id on the ingest bus ([`crate::bus`]): a batch with an id is stored at most once, however
+    /// often it is delivered.
+    pub bus_id: Option<String>,
     pub flows: Vec<Flow>,
     pub signatures: Vec<SignatureAlert>,
     /// Records the parser rejected (reported to the sender, counted here).
@@ -102,6 +112,7 @@ impl Batch {
             source,
             token_id,
             origin: None,
+            bus_id: None,
             flows,
             signatures,
             rejected: 0,
@@ -136,7 +147,19 @@ pub enum PipelineError {
     #[error("scoring failed: {0}")]
     Scoring(String),
     #[error("storing the batch failed: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+    /// A bus batch that was stored before (delivered again): nothing was scored or written.
+    #[error("batch `{0}` is already stored")]
+    AlreadyStored(String),
+}
+
+impl From<StoreError> for PipelineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadyStored(id) => PipelineError::AlreadyStored(id),
+            e => PipelineError::Store(e),
+        }
+    }
 }
 
 /// Seconds a caller refused with [`PipelineError::Busy`] is asked to wait.
@@ -264,7 +287,7 @@ impl Pipeline {
                     let job = rx.lock().await.recv().await;
                     let Some(job) = job else { break };
                     let result = shared.process(job.batch).await;
-                    if result.is_err() {
+                    if result.as_ref().is_err_and(|e| !matches!(e, PipelineError::AlreadyStored(_))) {
                         shared.metrics.batch_failures.fetch_add(1, Relaxed);
                     }
                     // The submitter may have gone away; the batch is stored all the same.
@@ -410,6 +433,13 @@ impl Worker {
     /// one transaction, then announces the result.
     async fn process(&self, batch: Batch) -> Result<BatchOutcome, PipelineError> {
         let started = Instant::now();
+        if let Some(id) = &batch.bus_id {
+            // Delivered again after its commit: do not teach the behaviour and drift state twice. The
+            // claim in the batch's transaction catches a redelivery that races this check.
+            if self.db.bus_batch_stored(id).await? {
+                return Err(PipelineError::AlreadyStored(id.clone()));
+            }
+        }
         if let Err(e) = self.enricher.refresh_if_stale(&self.db).await {
             // Enrichment data is a nicety next to storing the batch: keep the previous snapshot.
             tracing::warn!(error = %e, "cannot reload assets and reports for enrichment");
@@ -469,6 +499,8 @@ impl Worker {
             scored: batch.flows.len() as i64,
             score_ms,
         };
+        prepared.persist.bus_batch =
+            batch.bus_id.clone().map(|id| (id, (batch.flows.len() + batch.signatures.len()) as i64));
         let storing = Instant::now();
         // The flow history is written after the alerts, in larger transactions ([`spawn_flow_writer`]).
         let flows = std::mem::take(&mut prepared.flows);
@@ -754,6 +786,7 @@ fn prepare(
                 hits.sort_unstable();
                 hits
             },
+            bus_batch: None,
         },
         flows: FlowBatch {
             day: crate::store::flows::day_of(now),

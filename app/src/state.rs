@@ -39,6 +39,9 @@ pub struct AppState {
     pub analyses: Option<anomalyforge::analysis::service::Analyses>,
     /// This instance among others on one PostgreSQL: whether it leads the background jobs.
     pub cluster: anomalyforge::cluster::Cluster,
+    /// The ingest bus, when `AF_BUS` names one: the ingest endpoints publish to it, and this
+    /// instance's workers take batches from it.
+    pub bus: Option<anomalyforge::bus::Bus>,
 }
 
 impl AppState {

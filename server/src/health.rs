@@ -17,12 +17,21 @@ use serde_json::{json, Value};
 )]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = format!("{:?}", state.db.backend()).to_lowercase();
+    // The ingest bus, when there is one: its backlog, or why it cannot be read. An unreachable bus
+    // stops ingest, not the pages, so it does not make the instance unhealthy.
+    let bus = match &state.bus {
+        None => Value::Null,
+        Some(bus) => match bus.status().await {
+            Ok(s) => json!(s),
+            Err(e) => json!({ "error": e.to_string() }),
+        },
+    };
     match state.db.ping().await {
         Ok(()) => (
             StatusCode::OK,
             Json(
                 json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION,
-                    "instance": state.cluster.instance, "leader": state.cluster.is_leader() }),
+                    "instance": state.cluster.instance, "leader": state.cluster.is_leader(), "bus": bus }),
             ),
         ),
         Err(e) => {

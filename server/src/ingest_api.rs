@@ -30,14 +30,18 @@
 //! events, stored as signature alerts), `alerts` = alerts stored (ML + signature), `skipped` = valid
 //! records this endpoint does not use (Suricata `dns`, `http`, …).
 //! Rejected records never cost the valid ones of the same batch.
-
-use std::io::Cursor;
-use std::path::Path;
+//!
+//! `Idempotency-Key: <1–128 of [A-Za-z0-9_:-]>` names a batch, per token: a retry with the same key
+//! is stored once (without the bus a repeat answers 409 `already_stored`).
+//!
+//! With the ingest bus (`AF_BUS`, [`anomalyforge::bus`]) the reply is 202, sent once NATS JetStream
+//! holds the batch durably: `{"batch_id", "accepted", "signatures", "skipped", "rejected", "parts"}`.
+//! Any instance then scores and stores it; a full stream answers 503 with `Retry-After`.
 
 use anomalyforge::api_token::TokenScope;
 use anomalyforge::auth::TokenRefusal;
-use anomalyforge::engine::csv::FlowReader;
-use anomalyforge::ingest::{self, IngestError, IngestRecord, Limits, Parsed, Rejected};
+use anomalyforge::ingest::body::{self, BodyError, BodyFormat};
+use anomalyforge::ingest::{IngestError, Rejected};
 use anomalyforge::pipeline::{Batch, PipelineError, Source};
 
 /// The ingest endpoints (a subset of the pipeline's sources: replay has no endpoint).
@@ -61,6 +65,16 @@ impl Endpoint {
 
     pub fn as_str(self) -> &'static str {
         self.source().as_str()
+    }
+
+    /// The body format it reads.
+    pub fn format(self) -> BodyFormat {
+        match self {
+            Endpoint::Csv => BodyFormat::Csv,
+            Endpoint::Flows => BodyFormat::Flows,
+            Endpoint::Zeek => BodyFormat::Zeek,
+            Endpoint::Suricata => BodyFormat::Suricata,
+        }
     }
 }
 use app::state::AppState;
@@ -90,8 +104,12 @@ macro_rules! ingest_endpoint {
         #[utoipa::path(
             post, path = $path, tag = "ingest",
             request_body(content = String, content_type = $content, description = $what),
+            params(("Idempotency-Key" = Option<String>, Header, description = "Names the batch (1–128 of letters, digits, `-`, `_`, `:`): a retry with the same key is stored once")),
             responses(
                 (status = 200, description = "Scored and stored before the reply; bad records are named by line in `rejected`", body = IngestReply),
+                (status = 202, description = "With the ingest bus (`AF_BUS`): held durably by NATS JetStream before the reply, scored and stored by any instance next", body = QueuedReply),
+                (status = 400, description = "Unreadable body, or a malformed `Idempotency-Key`"),
+                (status = 409, description = "A batch with this `Idempotency-Key` is already stored"),
                 (status = 401, description = "No, or an invalid, token"),
                 (status = 403, description = "The token lacks the `ingest` scope"),
                 (status = 413, description = "The body is larger than the ingest limit"),
@@ -101,7 +119,7 @@ macro_rules! ingest_endpoint {
             ),
             security(("token" = []))
         )]
-        pub async fn $name(st: State<AppState>, headers: HeaderMap, body: Body) -> Result<axum::Json<IngestReply>, IngestApiError> {
+        pub async fn $name(st: State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, IngestApiError> {
             ingest($endpoint, st, headers, body).await
         }
     };
@@ -176,6 +194,9 @@ pub enum IngestApiError {
     Busy(String, u64),
     #[error("the batch could not be stored and was not accepted; retry later")]
     Unavailable,
+    /// A repeated `Idempotency-Key`: the first request's batch is stored, this one was not.
+    #[error("batch `{0}` (this Idempotency-Key) is already stored; nothing was stored again")]
+    AlreadyStored(String),
     #[error("internal error; it has been logged")]
     Internal,
 }
@@ -188,6 +209,7 @@ impl IngestApiError {
             IngestApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            IngestApiError::AlreadyStored(_) => StatusCode::CONFLICT,
             IngestApiError::Disabled | IngestApiError::Busy(..) | IngestApiError::Unavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -202,6 +224,7 @@ impl IngestApiError {
             IngestApiError::UnsupportedType { .. } => "unsupported_media_type",
             IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => "payload_too_large",
             IngestApiError::BadRequest(_) => "bad_request",
+            IngestApiError::AlreadyStored(_) => "already_stored",
             IngestApiError::Disabled => "ingest_disabled",
             IngestApiError::Busy(..) => "busy",
             IngestApiError::Unavailable => "unavailable",
@@ -237,6 +260,11 @@ impl From<PipelineError> for IngestApiError {
                 IngestApiError::Unavailable
             }
             PipelineError::Stopped => IngestApiError::Unavailable,
+            // Only bus batches carry an id; the endpoints' own batches never do.
+            PipelineError::AlreadyStored(id) => {
+                tracing::error!(batch = %id, "an ingest request's batch was reported as already stored");
+                IngestApiError::Internal
+            }
             PipelineError::Scoring(err) => {
                 tracing::error!(error = %err, "scoring an ingest batch failed");
                 IngestApiError::Internal
@@ -248,6 +276,9 @@ impl From<PipelineError> for IngestApiError {
 /// The reply to an accepted batch.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReply {
+    /// The batch's id, when the request named one with `Idempotency-Key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
     pub accepted: usize,
     pub scored: usize,
     pub signatures: usize,
@@ -261,6 +292,39 @@ pub struct IngestReply {
     pub alerts_updated: usize,
     pub skipped: usize,
     pub rejected: Vec<Rejected>,
+}
+
+/// The reply (202) to a batch accepted onto the ingest bus: durable, and scored and stored by
+/// whichever instance takes it next.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueuedReply {
+    /// The batch's id on the bus; the same `Idempotency-Key` always gives the same id.
+    pub batch_id: String,
+    pub accepted: usize,
+    pub signatures: usize,
+    pub skipped: usize,
+    pub rejected: Vec<Rejected>,
+    /// Messages the batch travelled in (a batch larger than a NATS message is split).
+    pub parts: usize,
+}
+
+/// Longest `Idempotency-Key` accepted.
+const MAX_IDEMPOTENCY_KEY: usize = 128;
+
+/// The batch id an `Idempotency-Key` gives, scoped to the token (two integrators' keys never meet):
+/// `None` without the header, 400 when it is not 1–128 characters of letters, digits, `-`, `_` and `:`.
+fn idempotency_id(headers: &HeaderMap, token_id: i64) -> Result<Option<String>, IngestApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().unwrap_or("").trim();
+    let ok = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
+    if !ok {
+        return Err(IngestApiError::BadRequest(format!(
+            "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} letters, digits, `-`, `_` or `:`"
+        )));
+    }
+    Ok(Some(format!("key-{token_id}-{key}")))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -379,19 +443,22 @@ async fn ingest(
     State(st): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<axum::Json<IngestReply>, IngestApiError> {
+) -> Result<Response, IngestApiError> {
     let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
     let Admitted { token, pipeline, bytes, intake } =
         admit(&st, &headers, body, TokenScope::Ingest, accepted_types(source), source.as_str()).await?;
+    let key_id = idempotency_id(&headers, token.id)?;
     // 3. Parse off the async executor (CPU work on up to tens of megabytes).
     let limits = st.config.ingest_limits;
     let parsing = std::time::Instant::now();
-    let parsed = tokio::task::spawn_blocking(move || parse(source, bytes, &limits)).await.map_err(|e| {
+    let format = source.format();
+    let parsed = tokio::task::spawn_blocking(move || body::parse(format, bytes, &limits)).await.map_err(|e| {
         tracing::error!(error = %e, "parser task failed");
         IngestApiError::Internal
-    })??;
+    })?;
+    let parsed = parsed.map_err(from_body_error)?;
     let parse_ms = parsing.elapsed().as_millis() as u64;
-    let (flows, signatures) = split(parsed.records);
+    let (flows, signatures) = body::split(parsed.records);
     let batch = Batch {
         rejected: parsed.rejected.len(),
         skipped: parsed.skipped,
@@ -401,10 +468,43 @@ async fn ingest(
     };
     let signatures = batch.signatures.len();
     let accepted = batch.flows.len() + signatures;
+    if let Some(bus) = &st.bus {
+        // 4'. Onto the bus; answer once JetStream holds it. Any instance scores and stores it.
+        let id = key_id.unwrap_or_else(|| bus.new_batch_id());
+        let parts = bus.publish(&id, &batch).await.map_err(from_bus_error)?;
+        drop(intake);
+        tracing::info!(
+            endpoint = source.as_str(),
+            token_id = token.id,
+            batch = %id,
+            accepted,
+            rejected = parsed.rejected.len(),
+            parts,
+            parse_ms,
+            "ingest batch published to the bus"
+        );
+        let reply = QueuedReply {
+            batch_id: id,
+            accepted,
+            signatures,
+            skipped: parsed.skipped,
+            rejected: parsed.rejected,
+            parts,
+        };
+        return Ok((StatusCode::ACCEPTED, axum::Json(reply)).into_response());
+    }
+    let batch = Batch { bus_id: key_id.clone(), ..batch };
     // 4. Queue, score, store; answer only once stored.
     let slot = pipeline.reserve(accepted).await?;
     drop(intake);
-    let outcome = pipeline.submit_in(slot, batch).await?;
+    let outcome = match pipeline.submit_in(slot, batch).await {
+        Err(PipelineError::AlreadyStored(id)) => {
+            // The same Idempotency-Key again: the first request's batch stands.
+            tracing::info!(endpoint = source.as_str(), token_id = token.id, batch = %id, "ingest batch already stored");
+            return Err(IngestApiError::AlreadyStored(id));
+        }
+        other => other?,
+    };
     tracing::info!(
         endpoint = source.as_str(),
         token_id = token.id,
@@ -418,6 +518,7 @@ async fn ingest(
         "ingest batch stored"
     );
     Ok(axum::Json(IngestReply {
+        batch_id: key_id,
         accepted,
         scored: outcome.scored,
         signatures,
@@ -427,68 +528,33 @@ async fn ingest(
         alerts_updated: outcome.alerts_updated,
         skipped: parsed.skipped,
         rejected: parsed.rejected,
-    }))
+    })
+    .into_response())
 }
 
-fn split(records: Vec<IngestRecord>) -> (Vec<anomalyforge::flow::Flow>, Vec<ingest::SignatureAlert>) {
-    let mut flows = Vec::with_capacity(records.len());
-    let mut signatures = Vec::new();
-    for r in records {
-        match r {
-            IngestRecord::Flow(f) => flows.push(f),
-            IngestRecord::SignatureAlert(a) => signatures.push(a),
+fn from_bus_error(e: anomalyforge::bus::BusError) -> IngestApiError {
+    match e.retry_after_secs() {
+        Some(secs) => {
+            tracing::warn!(error = %e, "the ingest bus refused a batch");
+            IngestApiError::Busy(e.to_string(), secs)
+        }
+        None => {
+            tracing::error!(error = %e, "publishing a batch to the ingest bus failed");
+            IngestApiError::Internal
         }
     }
-    (flows, signatures)
 }
 
 pub(crate) fn from_ingest_error(e: IngestError) -> IngestApiError {
+    from_body_error(BodyError::Ingest(e))
+}
+
+pub(crate) fn from_body_error(e: BodyError) -> IngestApiError {
     match e {
-        IngestError::TooManyRecords { .. } => IngestApiError::TooManyRecords(e.to_string()),
-        IngestError::Io(_) => IngestApiError::BadRequest(e.to_string()),
+        BodyError::Ingest(e @ IngestError::TooManyRecords { .. }) => IngestApiError::TooManyRecords(e.to_string()),
+        BodyError::Ingest(e @ IngestError::Io(_)) => IngestApiError::BadRequest(e.to_string()),
+        BodyError::Unreadable(reason) => IngestApiError::BadRequest(reason),
     }
-}
-
-/// Parses a body in the endpoint's format.
-fn parse(source: Endpoint, bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
-    let flows = |p: Parsed<anomalyforge::flow::Flow>| Parsed {
-        records: p.records.into_iter().map(IngestRecord::Flow).collect(),
-        rejected: p.rejected,
-        skipped: p.skipped,
-    };
-    match source {
-        Endpoint::Csv => parse_csv(bytes, limits),
-        Endpoint::Flows => ingest::flows_json::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
-        Endpoint::Zeek => ingest::zeek::parse(&bytes, limits).map(flows).map_err(from_ingest_error),
-        Endpoint::Suricata => ingest::suricata::parse(&bytes, limits).map_err(from_ingest_error),
-    }
-}
-
-/// CICFlowMeter CSV through the engine's reader (columns by header name, both layouts).
-pub(crate) fn parse_csv(bytes: Bytes, limits: &Limits) -> Result<Parsed<IngestRecord>, IngestApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Parsed::default());
-    }
-    let mut reader = FlowReader::from_reader(Path::new("request body"), Box::new(Cursor::new(bytes)))
-        .map_err(|e| IngestApiError::BadRequest(e.to_string()))?;
-    if reader.header().features_found == 0 {
-        return Err(IngestApiError::BadRequest(
-            "the CSV header names no CICFlowMeter feature column (is the first line the header?)".into(),
-        ));
-    }
-    let mut out = Parsed::default();
-    while let Some(row) = reader.next_flow() {
-        if out.total() >= limits.max_records {
-            return Err(IngestApiError::TooManyRecords(format!("batch has more than {} records", limits.max_records)));
-        }
-        match row {
-            Ok(flow) => out.records.push(IngestRecord::Flow(flow)),
-            Err(e) => {
-                out.rejected.push(Rejected { line: usize::try_from(e.line).unwrap_or(usize::MAX), reason: e.reason })
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -519,16 +585,5 @@ mod tests {
         assert!(check_content_type_in(accepted_types(Endpoint::Flows), &csv).is_err());
         let err = check_content_type_in(accepted_types(Endpoint::Flows), &headers(&[])).unwrap_err().to_string();
         assert!(err.contains("(none)") && err.contains("application/x-ndjson"), "{err}");
-    }
-
-    #[test]
-    fn csv_rows_are_rejected_by_line_and_the_rest_kept() {
-        let csv = "Dst Port,Flow Duration,Total Fwd Packet\n80,100,2\n443,oops,3\n22,5,1\n";
-        let p = parse_csv(Bytes::from(csv), &Limits::default()).unwrap();
-        assert_eq!(p.records.len(), 2);
-        assert_eq!(p.rejected.len(), 1);
-        assert_eq!(p.rejected[0].line, 3);
-        let err = parse_csv(Bytes::from(csv), &Limits { max_records: 2, ..Limits::default() }).unwrap_err();
-        assert!(matches!(err, IngestApiError::TooManyRecords(_)), "{err}");
     }
 }

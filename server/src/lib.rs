@@ -117,6 +117,26 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         tracing::warn!("ingest is off (AF_INGEST=false): no model loaded, the ingest API answers 503");
         (None, None, None)
     };
+    let bus = match (&pipeline, &config.bus.url) {
+        (Some(p), Some(_)) => {
+            let bus = anomalyforge::bus::Bus::connect(&config.bus, metrics.clone())
+                .await
+                .context("connecting to the ingest bus (AF_BUS); unset it to ingest through the in-process queue")?;
+            if config.bus.consume {
+                bus.spawn_consumer(p.clone(), config.ingest_limits);
+            } else {
+                tracing::info!("ingest gateway: batches are published to the bus and scored by other instances");
+            }
+            Some(bus)
+        }
+        (None, Some(_)) => {
+            tracing::warn!(
+                "AF_BUS is set but ingest is off (AF_INGEST=false): this instance neither publishes nor scores"
+            );
+            None
+        }
+        _ => None,
+    };
     let analyses = match &pipeline {
         Some(p) if config.analysis.enabled => Some(
             anomalyforge::analysis::service::Analyses::start(
@@ -152,6 +172,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         models,
         analyses,
         cluster,
+        bus,
     })
 }
 

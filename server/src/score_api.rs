@@ -21,7 +21,7 @@ use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
 
-use crate::ingest_api::{admit, from_ingest_error, media_type, parse_csv, Admitted, IngestApiError};
+use crate::ingest_api::{admit, from_body_error, from_ingest_error, media_type, Admitted, IngestApiError};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/score", post(score))
@@ -153,7 +153,7 @@ pub async fn score(
 /// Flows from a JSON or CSV body; Suricata alerts or other records cannot occur in these formats.
 fn parse(csv: bool, bytes: Bytes, limits: &Limits) -> Result<Parsed<Flow>, IngestApiError> {
     if csv {
-        let p = parse_csv(bytes, limits)?;
+        let p = anomalyforge::ingest::body::parse_csv(bytes, limits).map_err(from_body_error)?;
         let records = p
             .records
             .into_iter()

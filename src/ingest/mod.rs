@@ -15,6 +15,7 @@
 //! Timestamps are normalised to UTC `YYYY-MM-DD HH:MM:SS.ffffff` (the layout of the CIC-IDS2017 CSVs,
 //! so [`Flow::day`] works on every source); see [`time`].
 
+pub mod body;
 pub mod flows_json;
 #[cfg(test)]
 mod props;

@@ -155,6 +155,8 @@ pub struct PersistBatch {
     pub suppressed: Vec<(i64, i64, i64)>,
     /// Flows that matched threat-intel indicators: (indicator id, flows, latest seen).
     pub intel_hits: Vec<(i64, i64, i64)>,
+    /// The bus batch this is, with its record count ([`super::bus_batches`]): stored at most once.
+    pub bus_batch: Option<(String, i64)>,
 }
 
 /// An alert after it was stored.
@@ -333,6 +335,12 @@ impl Db {
             // time across all of them, as they do within one, so deduplication never races (two
             // instances would otherwise both find no open alert and both insert one).
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ALERT_WRITE_LOCK).execute(&mut *tx).await?;
+        }
+        if let Some((id, records)) = &batch.bus_batch {
+            if !super::bus_batches::claim(&mut tx, id, *records, now).await? {
+                tx.rollback().await?;
+                return Err(StoreError::AlreadyStored(id.clone()));
+            }
         }
         let asset_ids: HashMap<String, i64> =
             Db::touch_assets(&mut tx, &batch.assets_seen).await?.into_iter().collect();

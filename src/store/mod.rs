@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod analyses;
 pub mod assets;
 pub mod audit;
+pub mod bus_batches;
 pub mod console;
 pub mod demo;
 pub mod flows;
@@ -84,6 +85,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A bus batch delivered again after it was stored ([`bus_batches`]); nothing was written.
+    #[error("batch `{0}` is already stored")]
+    AlreadyStored(String),
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]

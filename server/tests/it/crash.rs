@@ -7,36 +7,16 @@
 //! whole batches only. The kill lands while requests are in flight (asserted), and every wait has a
 //! deadline, so a server that answers errors fails the test instead of hanging it.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::process::{self, free_port, workspace};
 use anomalyforge::store::Db;
 
-fn workspace(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn spawn_server(db_url: &str, port: u16, dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_anomalyforge-server"))
-        .env("DATABASE_URL", db_url)
-        .env("AF_BIND", format!("127.0.0.1:{port}"))
-        .env("AF_ADMIN_PASSWORD", "crash test admin password")
-        .env("AF_MODEL_DIR", workspace("models"))
-        .env("AF_GEOIP_PATH", workspace("data/geo/ip-country.csv.gz"))
-        .env("AF_SITE_ROOT", dir.join("site"))
-        .env("AF_REPLAY__AUTOSTART", "false")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the server binary")
+    process::server(db_url, port, dir).spawn().expect("start the server binary")
 }
 
 /// Fails the test with `what` once `deadline` has passed.
@@ -45,15 +25,10 @@ fn before(deadline: std::time::Instant, what: &str) {
 }
 
 async fn wait_healthy(client: &reqwest::Client, port: u16) {
-    for _ in 0..300 {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not become healthy on port {port}");
+    assert!(
+        process::becomes_healthy(client, port, Duration::from_secs(30)).await,
+        "the server did not become healthy on port {port}"
+    );
 }
 
 /// The internal address that marks batch `i`.

@@ -3,33 +3,20 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use crate::support::process::{self, free_port};
 use std::time::Duration;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 fn server(db_url: &str, port: u16, dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_anomalyforge-server"));
-    c.env("DATABASE_URL", db_url)
-        .env("AF_BIND", format!("127.0.0.1:{port}"))
-        .env("AF_ADMIN_PASSWORD", "instance test admin password")
-        .env("AF_INGEST", "false")
-        .env("AF_SITE_ROOT", dir.join("site"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null());
+    let mut c = process::server(db_url, port, dir);
+    // The second server's refusal is read from its standard error.
+    c.env("AF_INGEST", "false").stderr(Stdio::piped());
     c
 }
 
 /// Whether the server on `port` answers `/healthz` within 30 s.
 async fn becomes_healthy(client: &reqwest::Client, port: u16) -> bool {
-    for _ in 0..300 {
-        if client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
+    process::becomes_healthy(client, port, Duration::from_secs(30)).await
 }
 
 #[tokio::test]

@@ -7,6 +7,8 @@ mod support;
 
 mod analyze;
 mod assets;
+mod bus;
+mod bus_faults;
 mod cluster;
 mod crash;
 mod demo;

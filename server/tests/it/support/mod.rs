@@ -5,9 +5,11 @@
 
 #![allow(dead_code)]
 
+pub mod nats;
+pub mod process;
 /// The store tests' database helper (a fresh PostgreSQL database per test).
 #[path = "../../../../tests/it/support/mod.rs"]
-mod store_db;
+pub(crate) mod store_db;
 
 use anomalyforge::auth;
 use anomalyforge::config::{Config, Secret};

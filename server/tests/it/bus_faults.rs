@@ -1,0 +1,199 @@
+//! The cluster under faults: PostgreSQL, a 3-node NATS JetStream cluster (replicas 3) and two real
+//! server processes, with ingest running through both. One instance and one NATS node are killed
+//! with SIGKILL while requests are in flight; every batch that was acknowledged (202) must end up
+//! stored exactly once, and the survivor must take over the dead instance's unacknowledged batches.
+//!
+//! Runs in the PostgreSQL pass (`AF_TEST_SERVER_BACKEND=postgres`) with `nats-server` installed;
+//! otherwise it is skipped, saying so.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::nats::{self, Nats};
+use crate::support::process::{self, free_port, workspace};
+use crate::support::{on_postgres, store_db::TestDb};
+
+fn spawn_instance(db_url: &str, bus: &str, port: u16, dir: &Path) -> Child {
+    process::server(db_url, port, dir)
+        .env("AF_BUS", bus)
+        .env("AF_BUS__REPLICAS", "3")
+        .env("AF_BUS__ACK_WAIT_SECS", "3")
+        .spawn()
+        .expect("start the server binary")
+}
+
+async fn wait_healthy(client: &reqwest::Client, port: u16) {
+    let healthy = process::becomes_healthy(client, port, Duration::from_secs(60)).await;
+    assert!(healthy, "instance on port {port} did not become healthy");
+}
+
+/// The internal address that marks batch `i`.
+fn marker(i: usize) -> String {
+    format!("10.78.{}.{}", i / 250, i % 250 + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nats_node_die() {
+    if !on_postgres() {
+        eprintln!("SKIPPED bus faults: runs in the PostgreSQL pass (AF_TEST_SERVER_BACKEND=postgres)");
+        return;
+    }
+    if !nats::available("bus faults") {
+        return;
+    }
+    let mut nats = Nats::cluster();
+    let pg = TestDb::postgres().await.expect("AF_TEST_POSTGRES_URL");
+    let token = anomalyforge::auth::create_api_token(
+        &pg.db,
+        anomalyforge::auth::TokenRequest { name: "bus-faults", scopes: "ingest,read", expires_in_days: None },
+        "test",
+    )
+    .await
+    .unwrap()
+    .secret;
+    let rows = std::fs::read_to_string(workspace("data/cicids2017/fixtures/cicids2017_attacks_sample.csv")).unwrap();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let ports = [free_port(), free_port()];
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    // The first instance creates the stream; the second joins it.
+    let mut a = spawn_instance(&pg.url, &nats.url(), ports[0], dirs[0].path());
+    wait_healthy(&client, ports[0]).await;
+    let mut b = spawn_instance(&pg.url, &nats.url(), ports[1], dirs[1].path());
+    wait_healthy(&client, ports[1]).await;
+
+    // Four senders, two per instance; a sender to a dead instance moves to the other one. Each
+    // batch has its own marker address and Idempotency-Key; only 202s count as acknowledged.
+    let acked: Arc<Mutex<HashMap<usize, String>>> = Arc::default();
+    let failures: Arc<Mutex<Vec<String>>> = Arc::default();
+    let next = Arc::new(AtomicUsize::new(0));
+    let in_flight_a = Arc::new(AtomicUsize::new(0));
+    let a_dead = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut senders = Vec::new();
+    for s in 0..4 {
+        let (client, token, rows) = (client.clone(), token.clone(), rows.clone());
+        let (acked, failures, next, in_flight_a) = (acked.clone(), failures.clone(), next.clone(), in_flight_a.clone());
+        let (a_dead, stop) = (a_dead.clone(), stop.clone());
+        senders.push(tokio::spawn(async move {
+            while !stop.load(SeqCst) {
+                let to_a = s % 2 == 0 && !a_dead.load(SeqCst);
+                let port = if to_a { ports[0] } else { ports[1] };
+                let i = next.fetch_add(1, SeqCst);
+                if to_a {
+                    in_flight_a.fetch_add(1, SeqCst);
+                }
+                let res = client
+                    .post(format!("http://127.0.0.1:{port}/api/v1/ingest/csv"))
+                    .bearer_auth(&token)
+                    .header("content-type", "text/csv")
+                    .header("idempotency-key", format!("fault-{i}"))
+                    .body(rows.replace("172.16.0.1", &marker(i)))
+                    .send()
+                    .await;
+                if to_a {
+                    in_flight_a.fetch_sub(1, SeqCst);
+                }
+                match res {
+                    Ok(r) if r.status() == 202 => {
+                        let v: serde_json::Value = r.json().await.unwrap();
+                        acked.lock().unwrap().insert(i, v["batch_id"].as_str().unwrap().to_string());
+                    }
+                    // A full stream or a NATS node being replaced: not acknowledged, try the next.
+                    Ok(r) if r.status() == 503 => tokio::time::sleep(Duration::from_millis(100)).await,
+                    Ok(r) => failures.lock().unwrap().push(format!("batch {i}: {}", r.status())),
+                    // The instance died under the request: not acknowledged.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let wait_acked = |n: usize| {
+        let acked = acked.clone();
+        async move {
+            while acked.lock().unwrap().len() < n {
+                assert!(Instant::now() < deadline, "timed out waiting for {n} acknowledged batches");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_acked(30).await;
+    // Kill instance A with requests in flight to it, and one NATS node.
+    while in_flight_a.load(SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "no request in flight to instance A");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    a.kill().unwrap(); // SIGKILL
+    a.wait().unwrap();
+    a_dead.store(true, SeqCst);
+    nats.kill(0);
+    let at_kill = acked.lock().unwrap().len();
+    wait_acked(at_kill + 30).await;
+    stop.store(true, SeqCst);
+    for s in senders {
+        tokio::time::timeout(Duration::from_secs(60), s).await.expect("senders stop").unwrap();
+    }
+    assert!(failures.lock().unwrap().is_empty(), "{:?}", failures.lock().unwrap());
+    let acked = acked.lock().unwrap().clone();
+
+    // The survivor stores everything acknowledged: A's unacknowledged deliveries come back to B
+    // after the acknowledgement wait.
+    let wanted: BTreeSet<String> = acked.values().cloned().collect();
+    let stored_ids = || async {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM bus_batches").fetch_all(pg.db.pool()).await.unwrap();
+        ids.into_iter().collect::<BTreeSet<String>>()
+    };
+    let wait_until = Instant::now() + Duration::from_secs(90);
+    loop {
+        let stored = stored_ids().await;
+        let missing: Vec<&String> = wanted.difference(&stored).collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < wait_until, "acknowledged batches never stored: {missing:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Exactly once: one statistics row per stored batch, its records counted once, and each
+    // acknowledged batch's attacker in the inventory with its alerts.
+    tokio::time::sleep(Duration::from_secs(5)).await; // let late redeliveries land (and be refused)
+    let (batches, records): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(records), 0) AS BIGINT) FROM bus_batches")
+            .fetch_one(pg.db.pool())
+            .await
+            .unwrap();
+    let totals = pg.db.ingest_totals().await.unwrap();
+    assert_eq!((totals.batches, totals.accepted), (batches, records), "stored once each: {totals:?}");
+    assert_eq!(records, batches * 24, "whole batches only");
+    for (&i, id) in &acked {
+        assert!(pg.db.asset_by_ip(&marker(i)).await.unwrap().is_some(), "batch {i} ({id}) has no asset");
+    }
+    let health: serde_json::Value =
+        client.get(format!("http://127.0.0.1:{}/healthz", ports[1])).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["leader"], true, "the survivor leads: {health}");
+    assert_eq!(health["bus"]["replicas"], 3, "{health}");
+    let metrics = client
+        .get(format!("http://127.0.0.1:{}/metrics", ports[1]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counter = |name: &str| {
+        metrics.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string())).unwrap_or_default()
+    };
+    println!(
+        "{} batches acknowledged ({at_kill} before the kills), {batches} stored; the survivor took {} redelivered, {} of them already stored",
+        acked.len(),
+        counter("anomalyforge_bus_redelivered_total"),
+        counter("anomalyforge_bus_already_stored_total"),
+    );
+    b.kill().unwrap();
+    b.wait().unwrap();
+    pg.cleanup().await;
+}

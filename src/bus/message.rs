@@ -1,0 +1,227 @@
+//! What travels on the ingest bus, and how a message becomes a [`Batch`].
+//!
+//! Two kinds of message share the stream, told apart by their subject (`<prefix>` is `[bus] subject`):
+//!
+//! | subject | payload | sent by |
+//! |---|---|---|
+//! | `<prefix>.batch` | a [`BatchMessage`] as JSON: records already parsed by an ingest endpoint | AnomalyForge instances |
+//! | `<prefix>.csv`, `.flows`, `.zeek`, `.suricata` | a body exactly as the matching `POST /api/v1/ingest/…` endpoint takes it (plain, not gzip) | sensors, directly |
+//!
+//! Every message should carry a `Nats-Msg-Id` header, the batch id: JetStream drops a republished
+//! id within its duplicate window, and the database stores an id at most once ([`crate::store::bus_batches`]).
+//! A sensor message without one is known by its stream sequence, which still makes a redelivery a
+//! no-op but cannot recognise the sensor's own retries.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::flow::Flow;
+use crate::ingest::body::{self, BodyError, BodyFormat};
+use crate::ingest::{Limits, SignatureAlert};
+use crate::pipeline::{Batch, Source};
+use crate::store::now_ms;
+
+/// The last subject token of an instance's parsed batches.
+pub const BATCH_TOKEN: &str = "batch";
+
+/// A batch parsed by an ingest endpoint, as published by the instance that took the request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchMessage {
+    /// The endpoint's source: `csv`, `flows`, `zeek` or `suricata`.
+    pub source: String,
+    /// The API token that sent it.
+    pub token_id: Option<i64>,
+    /// When the request arrived, unix ms.
+    pub received_at: i64,
+    /// Records the parser rejected and valid records of kinds not used (counted in the statistics).
+    pub rejected: usize,
+    pub skipped: usize,
+    pub flows: Vec<Flow>,
+    pub signatures: Vec<SignatureAlert>,
+}
+
+/// What a subject says a message holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Batch,
+    Body(BodyFormat),
+}
+
+/// Why a message cannot be stored (it is refused, not delivered again).
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    #[error("subject `{subject}` is not one of {prefix}.batch, {prefix}.csv, {prefix}.flows, {prefix}.zeek, {prefix}.suricata")]
+    Subject { subject: String, prefix: String },
+    #[error("the batch is not a readable batch message: {0}")]
+    Batch(String),
+    #[error("the body cannot be read: {0}")]
+    Body(#[from] BodyError),
+}
+
+/// The kind of a message on `subject`, under `prefix`.
+pub fn kind_of(prefix: &str, subject: &str) -> Result<Kind, MessageError> {
+    let refuse = || MessageError::Subject { subject: subject.to_string(), prefix: prefix.to_string() };
+    let token = subject.strip_prefix(prefix).and_then(|t| t.strip_prefix('.')).ok_or_else(refuse)?;
+    if token == BATCH_TOKEN {
+        return Ok(Kind::Batch);
+    }
+    BodyFormat::parse_name(token).filter(|f| f.as_str() == token).map(Kind::Body).ok_or_else(refuse)
+}
+
+/// A message's batch, with its bus id. A sensor body is parsed here (bad records are counted as
+/// rejected, as an endpoint counts them).
+pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result<Batch, MessageError> {
+    let mut batch = match kind {
+        Kind::Batch => {
+            let m: BatchMessage = serde_json::from_slice(&payload).map_err(|e| MessageError::Batch(e.to_string()))?;
+            let source = Source::parse(&m.source)
+                .filter(|s| !matches!(s, Source::Replay | Source::File))
+                .ok_or_else(|| MessageError::Batch(format!("unknown source `{}`", m.source)))?;
+            let age = Duration::from_millis(u64::try_from(now_ms().saturating_sub(m.received_at)).unwrap_or(0));
+            Batch {
+                rejected: m.rejected,
+                skipped: m.skipped,
+                received_at: m.received_at,
+                received: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
+                ..Batch::new(source, m.token_id, m.flows, m.signatures)
+            }
+        }
+        Kind::Body(format) => {
+            let parsed = body::parse(format, payload, limits)?;
+            let (rejected, skipped) = (parsed.rejected.len(), parsed.skipped);
+            let (flows, signatures) = body::split(parsed.records);
+            let source = Source::parse(format.as_str()).unwrap_or(Source::Flows);
+            Batch { rejected, skipped, ..Batch::new(source, None, flows, signatures) }
+        }
+    };
+    batch.bus_id = Some(id);
+    Ok(batch)
+}
+
+/// A batch as one or more payloads of at most `max_bytes` each: a batch too large for one message is
+/// split by halving its flows (its signature alerts and counts travel with the first part). A single
+/// flow always fits: it is a few kilobytes, and NATS allows 1 MB at least.
+pub fn encode(batch: &Batch, max_bytes: usize) -> Result<Vec<Bytes>, serde_json::Error> {
+    let mut out = Vec::new();
+    encode_part(batch, &batch.flows, true, max_bytes, &mut out)?;
+    Ok(out)
+}
+
+fn encode_part(
+    batch: &Batch,
+    flows: &[Flow],
+    first: bool,
+    max_bytes: usize,
+    out: &mut Vec<Bytes>,
+) -> Result<(), serde_json::Error> {
+    #[derive(Serialize)]
+    struct Ref<'a> {
+        source: &'static str,
+        token_id: Option<i64>,
+        received_at: i64,
+        rejected: usize,
+        skipped: usize,
+        flows: &'a [Flow],
+        signatures: &'a [SignatureAlert],
+    }
+    let encoded = serde_json::to_vec(&Ref {
+        source: batch.source.as_str(),
+        token_id: batch.token_id,
+        received_at: batch.received_at,
+        rejected: if first { batch.rejected } else { 0 },
+        skipped: if first { batch.skipped } else { 0 },
+        flows,
+        signatures: if first { &batch.signatures } else { &[] },
+    })?;
+    if encoded.len() <= max_bytes || flows.len() <= 1 {
+        out.push(Bytes::from(encoded));
+        return Ok(());
+    }
+    let (a, b) = flows.split_at(flows.len() / 2);
+    encode_part(batch, a, first, max_bytes, out)?;
+    encode_part(batch, b, false, max_bytes, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::FiveTuple;
+
+    fn flow(i: u16) -> Flow {
+        let tuple = FiveTuple {
+            src_ip: "10.0.0.1".parse().unwrap(),
+            src_port: 40000 + i,
+            dst_ip: "192.0.2.7".parse().unwrap(),
+            dst_port: 443,
+            protocol: 6,
+        };
+        Flow {
+            five_tuple: Some(tuple),
+            timestamp: Some("2026-12-06 10:00:00.000000".into()),
+            features: vec![Some(f32::from(i)); crate::flow::FEATURES.len()],
+            label: None,
+            uid: None,
+            conn: None,
+        }
+    }
+
+    #[test]
+    fn subjects_name_the_kind() {
+        let p = "anomalyforge.ingest";
+        assert_eq!(kind_of(p, "anomalyforge.ingest.batch").unwrap(), Kind::Batch);
+        assert_eq!(kind_of(p, "anomalyforge.ingest.zeek").unwrap(), Kind::Body(BodyFormat::Zeek));
+        for bad in ["anomalyforge.ingest", "anomalyforge.ingest.Zeek", "anomalyforge.ingest.eve", "other.zeek"] {
+            let e = kind_of(p, bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains("anomalyforge.ingest.suricata"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_batch_round_trips_whole_and_split() {
+        let mut batch = Batch::new(Source::Zeek, Some(7), (0..40).map(flow).collect(), Vec::new());
+        (batch.rejected, batch.skipped) = (3, 2);
+        let one = encode(&batch, usize::MAX).unwrap();
+        assert_eq!(one.len(), 1);
+        let back = decode(Kind::Batch, one[0].clone(), "b-1".into(), &Limits::default()).unwrap();
+        assert_eq!((back.flows, back.token_id, back.rejected, back.skipped), (batch.flows.clone(), Some(7), 3, 2));
+        assert_eq!(
+            (back.source, back.received_at, back.bus_id.as_deref()),
+            (Source::Zeek, batch.received_at, Some("b-1"))
+        );
+
+        let limit = one[0].len() / 5;
+        let parts = encode(&batch, limit).unwrap();
+        assert!(parts.len() >= 5, "{} parts", parts.len());
+        assert!(parts.iter().all(|p| p.len() <= limit));
+        let decoded: Vec<Batch> =
+            parts.into_iter().map(|p| decode(Kind::Batch, p, "x".into(), &Limits::default()).unwrap()).collect();
+        let flows: Vec<Flow> = decoded.iter().flat_map(|b| b.flows.clone()).collect();
+        assert_eq!(flows, batch.flows, "every flow once, in order");
+        assert_eq!(decoded.iter().map(|b| b.rejected).sum::<usize>(), 3);
+        assert_eq!(decoded.iter().map(|b| b.skipped).sum::<usize>(), 2);
+    }
+
+    #[test]
+    fn unreadable_messages_say_why() {
+        let e = decode(Kind::Batch, Bytes::from_static(b"{\"source\":\"zeek\""), "x".into(), &Limits::default());
+        assert!(matches!(e, Err(MessageError::Batch(_))));
+        let replay = br#"{"source":"replay","token_id":null,"received_at":0,"rejected":0,"skipped":0,"flows":[],"signatures":[]}"#;
+        let e = decode(Kind::Batch, Bytes::from_static(replay), "x".into(), &Limits::default()).unwrap_err();
+        assert!(e.to_string().contains("unknown source `replay`"), "{e}");
+        let e = decode(Kind::Body(BodyFormat::Csv), Bytes::from_static(b"a,b\n1,2\n"), "x".into(), &Limits::default());
+        assert!(matches!(e, Err(MessageError::Body(_))));
+    }
+
+    #[test]
+    fn a_sensor_body_is_parsed_and_its_bad_lines_counted() {
+        let log = "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts\n\
+                   1447864573.943457\tCx1\t10.0.2.112\t49168\t195.113.214.219\t80\ttcp\thttp\t0.055687\t261\t1077\tSF\t5\t5\n\
+                   not a line\n";
+        let b = decode(Kind::Body(BodyFormat::Zeek), Bytes::from(log), "s-1".into(), &Limits::default()).unwrap();
+        assert_eq!((b.source, b.flows.len(), b.rejected, b.token_id), (Source::Zeek, 1, 1, None));
+        assert_eq!(b.bus_id.as_deref(), Some("s-1"));
+    }
+}
