@@ -1,22 +1,33 @@
 #!/usr/bin/env bash
-# Several AnomalyForge instances on one PostgreSQL, on this machine's loopback ports, in demo mode:
-# starts PostgreSQL (Debian's, scripts/postgres.sh), creates a database for the cluster, and starts
-# INSTANCES (default 2) servers on ports 3100, 3101, … that share it. Ctrl-C stops them all.
+# Several AnomalyForge instances on one PostgreSQL and a NATS JetStream ingest bus, on this machine's
+# loopback ports, in demo mode: starts PostgreSQL (Debian's, scripts/postgres.sh), creates a database
+# for the cluster, starts a NATS cluster of NATS (default 3) JetStream nodes on ports 4222, 4223, …
+# (cluster routes on 6222, …; stream replicas 3), and INSTANCES (default 2) servers on ports 3100,
+# 3101, … that share both. Ctrl-C stops them all.
 #
 # What they share (see README, "Architecture"): accounts, sessions, alerts, triage, KPIs; an alert one
 # instance stores reaches the live streams of all (PostgreSQL LISTEN/NOTIFY); one of them leads the
 # background jobs (`/healthz` says `"leader": true`). Ingest through any of them, e.g.
 #   anomalyforge token create --name sensor   (with DATABASE_URL as printed)
 #   curl -H "Authorization: Bearer …" --data-binary @flows.csv -H 'content-type: text/csv' http://127.0.0.1:3101/api/v1/ingest/csv
-# and watch /soc on the other. Not yet here: the NATS JetStream ingest bus (issue 16).
+# and watch /soc on the other. The reply is 202 once JetStream holds the batch; any instance scores
+# it. Sensors may publish raw bodies to the bus directly (README, "The ingest bus"), e.g.
+#   nats pub anomalyforge.ingest.zeek --header Nats-Msg-Id:sensor1-0001 "$(cat conn.log)"
 #   INSTANCES  how many servers (default 2)
+#   NATS       JetStream nodes: 3 (default, replicas 3), 1 (replicas 1), or 0 (no bus: in-process queues)
 #   DATABASE   the PostgreSQL database to use (default anomalyforge_cluster; created if missing)
 #   FRESH=1    drop and recreate that database first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 INSTANCES=${INSTANCES:-2}
+NATS=${NATS:-3}
 DATABASE=${DATABASE:-anomalyforge_cluster}
+case "$NATS" in 0|1|3) ;; *) echo "NATS must be 0, 1 or 3, not $NATS" >&2; exit 1 ;; esac
 scripts/setup.sh build >&2
+if [ "$NATS" != 0 ] && ! command -v nats-server >/dev/null; then
+  echo "==> installing nats-server (JetStream) from Debian" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+fi
 command -v pg_ctlcluster >/dev/null || { echo "PostgreSQL is not installed: run scripts/setup.sh test" >&2; exit 1; }
 base_url=$(scripts/postgres.sh)
 admin_url=${base_url%/*}
@@ -32,11 +43,38 @@ export DATABASE_URL="$admin_url/$DATABASE"
 pids=()
 stop() {
   trap - INT TERM EXIT
-  echo "stopping ${#pids[@]} instances" >&2
+  echo "stopping ${#pids[@]} processes" >&2
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
+
+bus=""
+for n in $(seq 0 $((NATS - 1))); do
+  dir="var/cluster/nats-$n"
+  mkdir -p "$dir"
+  routes=""
+  for r in $(seq 0 $((NATS - 1))); do routes+="${routes:+, }nats-route://127.0.0.1:$((6222 + r))"; done
+  cluster=""
+  [ "$NATS" -gt 1 ] && cluster="cluster { name: anomalyforge, listen: 127.0.0.1:$((6222 + n)), routes: [$routes] }"
+  cat > "$dir/nats.conf" <<EOF
+server_name: nats-$n
+listen: 127.0.0.1:$((4222 + n))
+max_payload: 8MB
+jetstream { store_dir: "$PWD/$dir/store", max_file_store: 8GB, max_memory_store: 256MB }
+$cluster
+EOF
+  nats-server -c "$dir/nats.conf" > "$dir/nats.log" 2>&1 &
+  pids+=($!)
+  bus+="${bus:+,}nats://127.0.0.1:$((4222 + n))"
+done
+if [ "$NATS" != 0 ]; then
+  for n in $(seq 0 $((NATS - 1))); do
+    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$((4222 + n))) 2>/dev/null && break; sleep 0.1; done
+  done
+  export AF_BUS="$bus" AF_BUS__REPLICAS=$([ "$NATS" = 3 ] && echo 3 || echo 1)
+  echo "ingest bus: $AF_BUS (replicas $AF_BUS__REPLICAS), logs in var/cluster/nats-*/nats.log"
+fi
 
 for i in $(seq 0 $((INSTANCES - 1))); do
   port=$((3100 + i))

@@ -4,7 +4,7 @@
 //!
 //! | subject | payload | sent by |
 //! |---|---|---|
-//! | `<prefix>.batch` | a [`BatchMessage`] as JSON: records already parsed by an ingest endpoint | AnomalyForge instances |
+//! | `<prefix>.batch` | records already parsed by an ingest endpoint, in the binary layout of [`super::codec`] | AnomalyForge instances |
 //! | `<prefix>.csv`, `.flows`, `.zeek`, `.suricata` | a body exactly as the matching `POST /api/v1/ingest/…` endpoint takes it (plain, not gzip) | sensors, directly |
 //!
 //! Every message should carry a `Nats-Msg-Id` header, the batch id: JetStream drops a republished
@@ -14,34 +14,15 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use serde::{Deserialize, Serialize};
-
-use crate::flow::Flow;
+use super::codec;
 use crate::ingest::body::{self, BodyError, BodyFormat};
-use crate::ingest::{Limits, SignatureAlert};
+use crate::ingest::Limits;
 use crate::pipeline::{Batch, Source};
 use crate::store::now_ms;
+use bytes::Bytes;
 
 /// The last subject token of an instance's parsed batches.
 pub const BATCH_TOKEN: &str = "batch";
-
-/// A batch parsed by an ingest endpoint, as published by the instance that took the request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BatchMessage {
-    /// The endpoint's source: `csv`, `flows`, `zeek` or `suricata`.
-    pub source: String,
-    /// The API token that sent it.
-    pub token_id: Option<i64>,
-    /// When the request arrived, unix ms.
-    pub received_at: i64,
-    /// Records the parser rejected and valid records of kinds not used (counted in the statistics).
-    pub rejected: usize,
-    pub skipped: usize,
-    pub flows: Vec<Flow>,
-    pub signatures: Vec<SignatureAlert>,
-}
 
 /// What a subject says a message holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,17 +57,17 @@ pub fn kind_of(prefix: &str, subject: &str) -> Result<Kind, MessageError> {
 pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result<Batch, MessageError> {
     let mut batch = match kind {
         Kind::Batch => {
-            let m: BatchMessage = serde_json::from_slice(&payload).map_err(|e| MessageError::Batch(e.to_string()))?;
-            let source = Source::parse(&m.source)
+            let (h, flows) = codec::decode(&payload).map_err(|e| MessageError::Batch(e.to_string()))?;
+            let source = Source::parse(&h.source)
                 .filter(|s| !matches!(s, Source::Replay | Source::File))
-                .ok_or_else(|| MessageError::Batch(format!("unknown source `{}`", m.source)))?;
-            let age = Duration::from_millis(u64::try_from(now_ms().saturating_sub(m.received_at)).unwrap_or(0));
+                .ok_or_else(|| MessageError::Batch(format!("unknown source `{}`", h.source)))?;
+            let age = Duration::from_millis(u64::try_from(now_ms().saturating_sub(h.received_at)).unwrap_or(0));
             Batch {
-                rejected: m.rejected,
-                skipped: m.skipped,
-                received_at: m.received_at,
+                rejected: h.rejected,
+                skipped: h.skipped,
+                received_at: h.received_at,
                 received: Instant::now().checked_sub(age).unwrap_or_else(Instant::now),
-                ..Batch::new(source, m.token_id, m.flows, m.signatures)
+                ..Batch::new(source, h.token_id, flows, h.signatures)
             }
         }
         Kind::Body(format) => {
@@ -101,54 +82,53 @@ pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result
     Ok(batch)
 }
 
-/// A batch as one or more payloads of at most `max_bytes` each: a batch too large for one message is
-/// split by halving its flows (its signature alerts and counts travel with the first part). A single
-/// flow always fits: it is a few kilobytes, and NATS allows 1 MB at least.
-pub fn encode(batch: &Batch, max_bytes: usize) -> Result<Vec<Bytes>, serde_json::Error> {
-    let mut out = Vec::new();
-    encode_part(batch, &batch.flows, true, max_bytes, &mut out)?;
-    Ok(out)
-}
-
-fn encode_part(
-    batch: &Batch,
-    flows: &[Flow],
-    first: bool,
-    max_bytes: usize,
-    out: &mut Vec<Bytes>,
-) -> Result<(), serde_json::Error> {
-    #[derive(Serialize)]
-    struct Ref<'a> {
-        source: &'static str,
-        token_id: Option<i64>,
-        received_at: i64,
-        rejected: usize,
-        skipped: usize,
-        flows: &'a [Flow],
-        signatures: &'a [SignatureAlert],
-    }
-    let encoded = serde_json::to_vec(&Ref {
-        source: batch.source.as_str(),
+/// A batch as one or more payloads of at most `max_bytes` each (when a single flow is not larger):
+/// flows are packed in order, and the signature alerts and counts travel with the first part.
+pub fn encode(batch: &Batch, max_bytes: usize) -> Vec<Bytes> {
+    let header = |first: bool| codec::Header {
+        source: batch.source.as_str().to_string(),
         token_id: batch.token_id,
         received_at: batch.received_at,
         rejected: if first { batch.rejected } else { 0 },
         skipped: if first { batch.skipped } else { 0 },
-        flows,
-        signatures: if first { &batch.signatures } else { &[] },
-    })?;
-    if encoded.len() <= max_bytes || flows.len() <= 1 {
-        out.push(Bytes::from(encoded));
-        return Ok(());
+        signatures: if first { batch.signatures.clone() } else { Vec::new() },
+    };
+    let whole = codec::encode(&header(true), &batch.flows);
+    if whole.len() <= max_bytes {
+        return vec![Bytes::from(whole)];
     }
-    let (a, b) = flows.split_at(flows.len() / 2);
-    encode_part(batch, a, first, max_bytes, out)?;
-    encode_part(batch, b, false, max_bytes, out)
+    // Too large for one message: measure each flow once, then cut.
+    let mut scratch = Vec::new();
+    let sizes: Vec<usize> = batch
+        .flows
+        .iter()
+        .map(|f| {
+            scratch.clear();
+            codec::encode_flow(f, &mut scratch);
+            scratch.len()
+        })
+        .collect();
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < batch.flows.len() || parts.is_empty() {
+        let first = parts.is_empty();
+        let base = codec::encode(&header(first), &[]).len();
+        let mut end = start;
+        let mut size = base;
+        while end < batch.flows.len() && (end == start || size + sizes[end] <= max_bytes) {
+            size += sizes[end];
+            end += 1;
+        }
+        parts.push(Bytes::from(codec::encode(&header(first), &batch.flows[start..end])));
+        start = end;
+    }
+    parts
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::FiveTuple;
+    use crate::flow::{FiveTuple, Flow};
 
     fn flow(i: u16) -> Flow {
         let tuple = FiveTuple {
@@ -183,7 +163,7 @@ mod tests {
     fn a_batch_round_trips_whole_and_split() {
         let mut batch = Batch::new(Source::Zeek, Some(7), (0..40).map(flow).collect(), Vec::new());
         (batch.rejected, batch.skipped) = (3, 2);
-        let one = encode(&batch, usize::MAX).unwrap();
+        let one = encode(&batch, usize::MAX);
         assert_eq!(one.len(), 1);
         let back = decode(Kind::Batch, one[0].clone(), "b-1".into(), &Limits::default()).unwrap();
         assert_eq!((back.flows, back.token_id, back.rejected, back.skipped), (batch.flows.clone(), Some(7), 3, 2));
@@ -193,7 +173,7 @@ mod tests {
         );
 
         let limit = one[0].len() / 5;
-        let parts = encode(&batch, limit).unwrap();
+        let parts = encode(&batch, limit);
         assert!(parts.len() >= 5, "{} parts", parts.len());
         assert!(parts.iter().all(|p| p.len() <= limit));
         let decoded: Vec<Batch> =
@@ -208,8 +188,9 @@ mod tests {
     fn unreadable_messages_say_why() {
         let e = decode(Kind::Batch, Bytes::from_static(b"{\"source\":\"zeek\""), "x".into(), &Limits::default());
         assert!(matches!(e, Err(MessageError::Batch(_))));
-        let replay = br#"{"source":"replay","token_id":null,"received_at":0,"rejected":0,"skipped":0,"flows":[],"signatures":[]}"#;
-        let e = decode(Kind::Batch, Bytes::from_static(replay), "x".into(), &Limits::default()).unwrap_err();
+        let replay = Batch::new(Source::Replay, None, Vec::new(), Vec::new());
+        let replay = encode(&replay, usize::MAX).remove(0);
+        let e = decode(Kind::Batch, replay, "x".into(), &Limits::default()).unwrap_err();
         assert!(e.to_string().contains("unknown source `replay`"), "{e}");
         let e = decode(Kind::Body(BodyFormat::Csv), Bytes::from_static(b"a,b\n1,2\n"), "x".into(), &Limits::default());
         assert!(matches!(e, Err(MessageError::Body(_))));

@@ -16,6 +16,7 @@
 //!   behind ingest; the endpoint then answers 503 with `Retry-After` and nothing is dropped silently.
 //! - **Sensors** may publish raw bodies to `<subject>.zeek` etc. ([`message`] documents the format).
 
+pub mod codec;
 pub mod message;
 pub mod settings;
 
@@ -51,8 +52,6 @@ pub enum BusError {
     /// stream, and a retry with the same `Idempotency-Key` is stored once.
     #[error("the ingest bus did not acknowledge the batch ({0}); retry in {UNAVAILABLE_RETRY_AFTER_SECS} s")]
     Unavailable(String),
-    #[error("encoding the batch: {0}")]
-    Encode(String),
 }
 
 impl BusError {
@@ -136,7 +135,18 @@ impl Bus {
             duplicate_window: Duration::from_secs(config.duplicate_window_secs),
             ..Default::default()
         };
-        let stream = js.create_or_update_stream(stream_config).await.map_err(|e| setup(&e))?;
+        // A NATS cluster that has just started elects its JetStream leader first: retry until then.
+        let deadline = tokio::time::Instant::now() + timeout;
+        let stream = loop {
+            match js.create_or_update_stream(stream_config.clone()).await {
+                Ok(stream) => break stream,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "the ingest bus stream is not ready yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(setup(&e)),
+            }
+        };
         tracing::info!(
             stream = %config.stream,
             replicas = stream.config.num_replicas,
@@ -161,7 +171,7 @@ impl Bus {
     /// batch larger than the server's message size travels in parts `<id>.0`, `<id>.1`, …
     pub async fn publish(&self, id: &str, batch: &Batch) -> Result<usize, BusError> {
         let max = self.inner.client.server_info().max_payload.saturating_sub(HEADER_ROOM).max(64 * 1024);
-        let parts = message::encode(batch, max).map_err(|e| BusError::Encode(e.to_string()))?;
+        let parts = message::encode(batch, max);
         let subject = format!("{}.{}", self.inner.config.subject, message::BATCH_TOKEN);
         let single = parts.len() == 1;
         let mut acks = Vec::with_capacity(parts.len());

@@ -25,9 +25,14 @@ use serde_json::{json, Value};
 #[derive(Parser, Debug)]
 #[command(name = "anomalyforge-loadgen", about = "Loopback load generator for the AnomalyForge ingest pipeline")]
 struct Args {
-    /// Base URL of the server (loopback addresses only).
+    /// Base URL of the server (loopback addresses only); several, comma-separated, spread the
+    /// requests over instances of one cluster (request k goes to instance k mod n).
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     url: String,
+    /// The instance whose live stream `--stream-user` reads (default: the first `--url`), to measure
+    /// alerts reaching a client of another instance than the one that took the batch.
+    #[arg(long)]
+    stream_url: Option<String>,
     /// API token for the ingest API (`anomalyforge token create --name loadgen`).
     #[arg(long, env = "AF_LOADGEN_TOKEN")]
     token: String,
@@ -197,10 +202,14 @@ impl Reporter {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    check_loopback(&args.url)?;
+    let bases: Vec<String> = args.url.split(',').map(|u| u.trim().trim_end_matches('/').to_string()).collect();
+    for b in &bases {
+        check_loopback(b)?;
+    }
+    let stream_base = args.stream_url.clone().unwrap_or_else(|| bases[0].clone()).trim_end_matches('/').to_string();
+    check_loopback(&stream_base)?;
     let flows_cap = args.flows.min(500_000_000);
     let duration = Duration::from_secs(args.duration_secs.clamp(1, 3600));
-    let base = args.url.trim_end_matches('/').to_string();
     let bodies = Arc::new(bodies(&args.data, args.batch)?);
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
 
@@ -211,14 +220,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(user) = &args.stream_user {
         let session = reqwest::Client::builder().cookie_store(true).build()?;
         let res = session
-            .post(format!("{base}/api/auth/login"))
+            .post(format!("{stream_base}/api/auth/login"))
             .form(&[("username", user.as_str()), ("password", args.stream_password.as_str())])
             .send()
             .await?;
         if !res.status().is_success() {
             bail!("signing in as {user} failed: {} {}", res.status(), res.text().await.unwrap_or_default());
         }
-        let mut res = session.get(format!("{base}/api/v1/stream")).send().await?;
+        let mut res = session.get(format!("{stream_base}/api/v1/stream")).send().await?;
         if !res.status().is_success() {
             bail!("opening the live stream failed: {}", res.status());
         }
@@ -287,9 +296,10 @@ async fn main() -> anyhow::Result<()> {
     // Batches are handed out in order; with a rate, each is sent when the rate has covered the flows before it.
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
+    for w in 0..args.concurrency.max(1) {
         let (client, bodies, counters, next) = (client.clone(), bodies.clone(), counters.clone(), next.clone());
         let interval_latency = interval_latency.clone();
+        let base = &bases[w % bases.len()];
         let (url, token, rate) = (format!("{base}/api/v1/ingest/csv"), args.token.clone(), args.rate);
         workers.push(tokio::spawn(async move {
             loop {
@@ -366,6 +376,38 @@ async fn main() -> anyhow::Result<()> {
     for w in workers {
         w.await?;
     }
+    let acked_secs = started.elapsed().as_secs_f64();
+    // With the ingest bus an acknowledgement (202) means "held by JetStream", not "stored": wait until
+    // the instances have scored every acknowledged flow, so throughput counts stored flows either way.
+    let accepted = counters.accepted.load(Relaxed);
+    let scored_everywhere = || async {
+        let mut total = 0.0;
+        for b in &bases {
+            let text = client.get(format!("{b}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
+            total += text
+                .lines()
+                .find_map(|l| l.strip_prefix("anomalyforge_flows_scored_total "))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+        }
+        anyhow::Ok(total)
+    };
+    let store_deadline = Instant::now() + Duration::from_secs(300);
+    let mut next_note = Instant::now() + Duration::from_secs(10);
+    loop {
+        let scored = scored_everywhere().await?;
+        if scored >= accepted as f64 {
+            break;
+        }
+        if Instant::now() > store_deadline {
+            bail!("the servers stored {scored} of the {accepted} acknowledged flows within 300 s");
+        }
+        if Instant::now() > next_note {
+            eprintln!("waiting for the servers to store what they acknowledged: {scored} of {accepted} flows scored");
+            next_note += Duration::from_secs(10);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(t) = report_task {
         t.abort();
@@ -381,19 +423,26 @@ async fn main() -> anyhow::Result<()> {
         let _ = t.await;
     }
 
-    let metrics = client.get(format!("{base}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
+    let mut metrics = String::new();
+    for b in &bases {
+        metrics += &client.get(format!("{b}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
+    }
+    // Summed over the instances.
     let metric = |name: &str| -> Option<f64> {
-        metrics
+        let values: Vec<f64> = metrics
             .lines()
-            .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-            .and_then(|v| v.parse().ok())
+            .filter_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum())
     };
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_unstable();
-    let accepted = counters.accepted.load(Relaxed);
     let report = json!({
+        "instances": bases.len(),
         "flows_accepted": accepted,
         "seconds": (elapsed * 1000.0).round() / 1000.0,
+        "seconds_to_acknowledge": (acked_secs * 1000.0).round() / 1000.0,
         "flows_per_second": (accepted as f64 / elapsed).round(),
         "offered_rate": args.rate,
         "batch": args.batch,
@@ -406,6 +455,7 @@ async fn main() -> anyhow::Result<()> {
         "server_scored_total": metric("anomalyforge_flows_scored_total"),
         "server_alerts_created_total": metric("anomalyforge_alerts_created_total"),
         "server_alerts_updated_total": metric("anomalyforge_alerts_updated_total"),
+        "server_bus_redelivered_total": metric("anomalyforge_bus_redelivered_total"),
         "stream_alert_events": lat.len(),
         "stream_latency_ms_p50": percentile(&lat, 0.50),
         "stream_latency_ms_p99": percentile(&lat, 0.99),

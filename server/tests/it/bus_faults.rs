@@ -65,6 +65,105 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     let mut b = spawn_instance(&pg.url, &nats.url(), ports[1], dirs[1].path());
     wait_healthy(&client, ports[1]).await;
 
+    // The same attack through both instances at once: whichever instance scores each batch, the
+    // detections fold into the same alerts, each counted once per batch.
+    let post = |port: u16, key: String| {
+        let (client, token, body) = (client.clone(), token.clone(), rows.clone());
+        async move {
+            let res = client
+                .post(format!("http://127.0.0.1:{port}/api/v1/ingest/csv"))
+                .bearer_auth(&token)
+                .header("content-type", "text/csv")
+                .header("idempotency-key", key)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 202, "{}", res.text().await.unwrap_or_default());
+        }
+    };
+    // The classifier's alerts of the attacker (the behaviour detectors add their own as the repeats
+    // pile up, per instance): how many, and their detections.
+    let attacker = || async {
+        let filter = anomalyforge::alert::AlertFilter { src_ip: Some("172.16.0.1".into()), ..Default::default() };
+        let alerts = pg.db.query_alerts(&filter, None, 500).await.unwrap().alerts;
+        let ml: Vec<_> = alerts.iter().filter(|a| a.detector == anomalyforge::alert::Detector::Ml).collect();
+        (ml.len(), ml.iter().map(|a| a.count).sum::<i64>())
+    };
+    let stored_batches = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bus_batches").fetch_one(pg.db.pool()).await.unwrap();
+        n
+    };
+    let wait_stored = |n: i64| async move {
+        let until = Instant::now() + Duration::from_secs(30);
+        while stored_batches().await < n {
+            assert!(Instant::now() < until, "{n} batches were not stored within 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    // A signed-in analyst's live stream on each instance counts the attacker's alert events: both
+    // see every batch's, whichever instance stored it (PostgreSQL LISTEN/NOTIFY between them).
+    anomalyforge::auth::create_user(
+        &pg.db,
+        anomalyforge::user::NewUser {
+            must_change_password: false,
+            username: "stream.analyst".into(),
+            display_name: String::new(),
+            role: anomalyforge::role::Role::Analyst,
+            password: "stream analyst password".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut streams = Vec::new();
+    let streams_done = Arc::new(AtomicBool::new(false));
+    for port in ports {
+        let done = streams_done.clone();
+        let session = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let res = session
+            .post(format!("http://127.0.0.1:{port}/api/auth/login"))
+            .form(&[("username", "stream.analyst"), ("password", "stream analyst password")])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "sign-in on {port}: {}", res.status());
+        let mut stream = session.get(format!("http://127.0.0.1:{port}/api/v1/stream")).send().await.unwrap();
+        assert_eq!(stream.status(), 200);
+        streams.push(tokio::spawn(async move {
+            let (mut text, mut events) = (String::new(), 0usize);
+            while !done.load(SeqCst) {
+                let chunk = match tokio::time::timeout(Duration::from_millis(200), stream.chunk()).await {
+                    Ok(Ok(Some(chunk))) => chunk,
+                    Ok(_) => break,
+                    Err(_) => continue,
+                };
+                text.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = text.find("\n\n") {
+                    let block: String = text.drain(..end + 2).collect();
+                    if block.contains("event: alert") && block.contains("\"172.16.0.1\"") {
+                        events += 1;
+                    }
+                }
+            }
+            events
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // the listeners subscribe
+    post(ports[0], "same-0".into()).await;
+    wait_stored(1).await;
+    let (alerts, detections) = attacker().await;
+    assert!(alerts > 0 && detections > 0);
+    futures_util::future::join_all((1..=6).map(|k| post(ports[k % 2], format!("same-{k}")))).await;
+    wait_stored(7).await;
+    assert_eq!(attacker().await, (alerts, 7 * detections), "one alert per key, every detection counted once");
+    tokio::time::sleep(Duration::from_secs(2)).await; // the last events cross over
+    streams_done.store(true, SeqCst);
+    let seen: Vec<usize> = futures_util::future::join_all(streams).await.into_iter().map(Result::unwrap).collect();
+    assert!(
+        seen[0] >= 7 * alerts && seen[0] == seen[1],
+        "alert events on A and B: {seen:?} ({alerts} alerts × 7 batches)"
+    );
+
     // Four senders, two per instance; a sender to a dead instance moves to the other one. Each
     // batch has its own marker address and Idempotency-Key; only 202s count as acknowledged.
     let acked: Arc<Mutex<HashMap<usize, String>>> = Arc::default();
@@ -168,6 +267,7 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     let totals = pg.db.ingest_totals().await.unwrap();
     assert_eq!((totals.batches, totals.accepted), (batches, records), "stored once each: {totals:?}");
     assert_eq!(records, batches * 24, "whole batches only");
+    assert!(batches as usize >= acked.len() + 7);
     for (&i, id) in &acked {
         assert!(pg.db.asset_by_ip(&marker(i)).await.unwrap().is_some(), "batch {i} ({id}) has no asset");
     }

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The pipeline side by side in one run, on THIS machine (loopback only), release build:
+#   sqlite   one instance on SQLite, the in-process queue (the default);
+#   postgres one instance on PostgreSQL, the in-process queue;
+#   cluster  two instances on PostgreSQL with the NATS JetStream ingest bus on a 3-node NATS cluster
+#            (replicas 3): requests spread over both, either instance scores.
+# Per scenario, on fresh servers: (1) throughput, as fast as accepted, counting flows STORED (with the
+# bus the loader waits until the instances have scored every acknowledged flow); (2) a steady 10,000
+# flows/s with a live-stream client: batch arrival -> alert event at the client. In the cluster the
+# batches go to instance A and the client reads instance B: the event crosses instances.
+# Prints one JSON object per run, then the ratios the targets are stated in.
+#   SECONDS_MAX  seconds per run (default 20)      FLOWS  flow cap per throughput run (default 3,000,000)
+#   WORKERS      pipeline workers per instance (2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_MAX=${SECONDS_MAX:-20}
+FLOWS=${FLOWS:-3000000}
+WORKERS=${WORKERS:-2}
+PORT=${PORT:-3911}
+PORT_B=$((PORT + 1))
+scripts/setup.sh test >&2
+source scripts/bench-common.sh
+PG_BASE=$(scripts/postgres.sh)
+PG_ADMIN=${PG_BASE%/*}
+PG_DBS=()
+NATS_PIDS=()
+SERVER_B_PID=
+bench_cleanup() {
+  [ -n "$SERVER_B_PID" ] && kill "$SERVER_B_PID" 2>/dev/null
+  for p in "${NATS_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for d in "${PG_DBS[@]}"; do psql -q "$PG_BASE" -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" 2>/dev/null || true; done
+  cleanup
+}
+trap bench_cleanup EXIT
+SQLITE_URL=$DATABASE_URL
+SQLITE_TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null)
+
+# A fresh PostgreSQL database with the analyst account; prints its URL.
+pg_database() {
+  local name="af_bench_$1_$$"
+  psql -q "$PG_BASE" -c "CREATE DATABASE $name"
+  PG_DBS+=("$name")
+  DATABASE_URL="$PG_ADMIN/$name" $BIN/anomalyforge user list >/dev/null
+  DATABASE_URL="$PG_ADMIN/$name" AF_NEW_PASSWORD="bench analyst password" \
+    $BIN/anomalyforge user add bench.analyst --role analyst >/dev/null
+  echo "$PG_ADMIN/$name"
+}
+
+# start <port> [env assignments…]: a server on $DATABASE_URL; sets LAST_PID.
+start() {
+  local port=$1; shift
+  env "$@" AF_BIND=127.0.0.1:$port AF_INGEST_WORKERS=$WORKERS AF_SITE_ROOT=$WORK/site AF_REPLAY__AUTOSTART=false \
+    AF_DATA_DIR=$WORK/data-$port $BIN/anomalyforge-server >> "$WORK/server-$port.log" 2>&1 &
+  LAST_PID=$!
+  for _ in $(seq 1 150); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0
+    kill -0 "$LAST_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$WORK/server-$port.log" >&2; exit 1
+}
+stop_all() {
+  for p in ${SERVER_PID:-} ${SERVER_B_PID:-}; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  SERVER_PID=; SERVER_B_PID=
+}
+
+# A 3-node JetStream cluster in $WORK/nats-<run>; sets BUS_URL.
+start_nats() {
+  local run=$1 n r routes
+  BUS_URL=""
+  for n in 0 1 2; do
+    mkdir -p "$WORK/nats-$run-$n"
+    routes=""
+    for r in 0 1 2; do routes+="${routes:+, }nats-route://127.0.0.1:$((6322 + r))"; done
+    cat > "$WORK/nats-$run-$n/nats.conf" <<CONF
+server_name: bench-$n
+listen: 127.0.0.1:$((4322 + n))
+max_payload: 8MB
+jetstream { store_dir: "$WORK/nats-$run-$n/store", max_file_store: 8GB, max_memory_store: 256MB }
+cluster { name: bench, listen: 127.0.0.1:$((6322 + n)), routes: [$routes] }
+CONF
+    nats-server -c "$WORK/nats-$run-$n/nats.conf" > "$WORK/nats-$run-$n/nats.log" 2>&1 &
+    NATS_PIDS+=($!)
+    BUS_URL+="${BUS_URL:+,}nats://127.0.0.1:$((4322 + n))"
+  done
+  for n in 0 1 2; do
+    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$((4322 + n))) 2>/dev/null && break; sleep 0.1; done
+  done
+}
+stop_nats() {
+  for p in "${NATS_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  NATS_PIDS=()
+}
+
+gen() {
+  $BIN/anomalyforge-loadgen --token "$TOKEN" --json --duration-secs "$SECONDS_MAX" \
+    --data data/cicids2017/improved_train.csv.gz "$@"
+}
+throughput() { gen --url "$1" --flows "$FLOWS" --rate 0 --batch 10000 --concurrency 4; }
+steady() {
+  AF_LOADGEN_PASSWORD="bench analyst password" gen --url "$1" --stream-url "$2" --flows $((10000 * SECONDS_MAX)) \
+    --rate 10000 --batch 1000 --concurrency 4 --stream-user bench.analyst
+}
+A=http://127.0.0.1:$PORT
+B=http://127.0.0.1:$PORT_B
+declare -A OUT
+
+echo "# sqlite: one instance, in-process queue"
+export DATABASE_URL=$SQLITE_URL TOKEN=$SQLITE_TOKEN
+start "$PORT"; SERVER_PID=$LAST_PID
+OUT[sqlite_tp]=$(throughput "$A"); echo "${OUT[sqlite_tp]}"
+stop_all; start "$PORT"; SERVER_PID=$LAST_PID
+OUT[sqlite_lat]=$(steady "$A" "$A"); echo "${OUT[sqlite_lat]}"
+stop_all
+
+echo "# postgres: one instance, in-process queue"
+for run in tp lat; do
+  export DATABASE_URL; DATABASE_URL=$(pg_database "pg_$run")
+  TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null); export TOKEN
+  start "$PORT"; SERVER_PID=$LAST_PID
+  if [ $run = tp ]; then OUT[pg_tp]=$(throughput "$A"); echo "${OUT[pg_tp]}"
+  else OUT[pg_lat]=$(steady "$A" "$A"); echo "${OUT[pg_lat]}"; fi
+  stop_all
+done
+
+echo "# cluster: two instances on PostgreSQL, NATS JetStream bus on 3 nodes (replicas 3)"
+for run in tp lat; do
+  export DATABASE_URL; DATABASE_URL=$(pg_database "nats_$run")
+  TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null); export TOKEN
+  start_nats "$run"
+  start "$PORT" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=3; SERVER_PID=$LAST_PID
+  start "$PORT_B" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=3; SERVER_B_PID=$LAST_PID
+  if [ $run = tp ]; then OUT[nats_tp]=$(throughput "$A,$B"); echo "${OUT[nats_tp]}"
+  else OUT[nats_lat]=$(steady "$A" "$B"); echo "${OUT[nats_lat]}"; fi
+  stop_all
+  stop_nats
+done
+
+python3 - "${OUT[sqlite_tp]}" "${OUT[pg_tp]}" "${OUT[nats_tp]}" "${OUT[sqlite_lat]}" "${OUT[pg_lat]}" "${OUT[nats_lat]}" <<'PY'
+import json, os, sys
+sq, pg, nt, lsq, lpg, lnt = (json.loads(a) for a in sys.argv[1:])
+cores = os.cpu_count()
+print(f"# stored flows/s: sqlite {sq['flows_per_second']:.0f}, postgres {pg['flows_per_second']:.0f}, "
+      f"2 instances + NATS {nt['flows_per_second']:.0f} (all on {cores} cores: "
+      f"{sq['flows_per_second']/cores:.0f} / {pg['flows_per_second']/cores:.0f} / {nt['flows_per_second']/cores:.0f} per core)")
+r_pg = pg['flows_per_second'] / sq['flows_per_second']
+r_bus = nt['flows_per_second'] / pg['flows_per_second']
+print(f"# postgres / sqlite = {r_pg:.2f} (target >= 0.50): {'PASS' if r_pg >= 0.5 else 'FAIL'}")
+print(f"# bus cost: 1 - (2 instances + NATS) / postgres = {1 - r_bus:.2f} (target <= 0.25): {'PASS' if 1 - r_bus <= 0.25 else 'FAIL'}")
+for name, l in (("sqlite", lsq), ("postgres", lpg), ("cluster, other instance", lnt)):
+    print(f"# steady 10k flows/s, {name}: batch -> alert event p50 {l['stream_latency_ms_p50']} / p99 {l['stream_latency_ms_p99']} / max {l['stream_latency_ms_max']} ms ({l['stream_alert_events']} events)")
+p99 = lnt['stream_latency_ms_p99']
+print(f"# cross-instance p99 {p99} ms (target <= 250): {'PASS' if p99 is not None and p99 <= 250 else 'FAIL'}")
+PY

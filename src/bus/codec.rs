@@ -1,0 +1,397 @@
+//! The binary encoding of an instance's parsed batches on the bus (`<subject>.batch`).
+//!
+//! JSON spent most of the bus's cost formatting and parsing each flow's 83 feature values as text;
+//! this writes them as little-endian `f32`s behind a presence bitmap, about a third of the bytes and a
+//! small fraction of the CPU. Sensors do not write it: they publish the ingest formats themselves
+//! ([`super::message`]). Layout (integers little-endian):
+//!
+//! ```text
+//! message  = "AFB1" header_len:u32 header:JSON flows:u32 flow*
+//! header   = {"source","token_id","received_at","rejected","skipped","signatures":[SignatureAlert…]}
+//! flow     = flags:u8 [tuple] [timestamp:str] features [label:str] [uid:str] [conn]
+//!            flags: 1 tuple, 2 timestamp, 4 label, 8 uid, 16 conn
+//! tuple    = ip src_port:u16 ip dst_port:u16 protocol:u8      ip = 4 a.b.c.d | 6 sixteen bytes
+//! str      = len:u32 UTF-8
+//! features = n:u16 bitmap:ceil(n/8) bytes, then one f32 per set bit (bit i of byte i/8 = feature i)
+//! conn     = state:u8 (0xFF none, else its index in ConnState::ALL) local_orig:u8 local_resp:u8 (0 none, 1 no, 2 yes)
+//! ```
+//!
+//! Decoding checks every length against what is left, so a corrupt or hostile message is an error
+//! naming the offset, never a panic or an allocation larger than the message.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::flow::{ConnMeta, ConnState, FiveTuple, Flow};
+use crate::ingest::SignatureAlert;
+
+const MAGIC: &[u8; 4] = b"AFB1";
+const F_TUPLE: u8 = 1;
+const F_TIMESTAMP: u8 = 2;
+const F_LABEL: u8 = 4;
+const F_UID: u8 = 8;
+const F_CONN: u8 = 16;
+
+/// What travels beside the flows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub source: String,
+    pub token_id: Option<i64>,
+    pub received_at: i64,
+    pub rejected: usize,
+    pub skipped: usize,
+    pub signatures: Vec<SignatureAlert>,
+}
+
+/// Encodes `header` and `flows` as one message.
+pub fn encode(header: &Header, flows: &[Flow]) -> Vec<u8> {
+    let head = serde_json::to_vec(header).unwrap_or_default();
+    let mut out = Vec::with_capacity(12 + head.len() + flows.len() * 400);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&(flows.len() as u32).to_le_bytes());
+    for f in flows {
+        encode_flow(f, &mut out);
+    }
+    out
+}
+
+/// One flow's bytes, appended to `out`.
+pub fn encode_flow(f: &Flow, out: &mut Vec<u8>) {
+    let flags = [
+        (f.five_tuple.is_some(), F_TUPLE),
+        (f.timestamp.is_some(), F_TIMESTAMP),
+        (f.label.is_some(), F_LABEL),
+        (f.uid.is_some(), F_UID),
+        (f.conn.is_some(), F_CONN),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0u8, |acc, (_, bit)| acc | bit);
+    out.push(flags);
+    if let Some(t) = f.five_tuple {
+        put_ip(out, t.src_ip);
+        out.extend_from_slice(&t.src_port.to_le_bytes());
+        put_ip(out, t.dst_ip);
+        out.extend_from_slice(&t.dst_port.to_le_bytes());
+        out.push(t.protocol);
+    }
+    if let Some(ts) = &f.timestamp {
+        put_str(out, ts);
+    }
+    let n = f.features.len().min(u16::MAX as usize);
+    out.extend_from_slice(&(n as u16).to_le_bytes());
+    let bitmap_at = out.len();
+    out.resize(bitmap_at + n.div_ceil(8), 0);
+    for (i, v) in f.features[..n].iter().enumerate() {
+        if let Some(v) = v {
+            out[bitmap_at + i / 8] |= 1 << (i % 8);
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    if let Some(label) = &f.label {
+        put_str(out, label);
+    }
+    if let Some(uid) = &f.uid {
+        put_str(out, uid);
+    }
+    if let Some(c) = f.conn {
+        let state = c.state.and_then(|s| ConnState::ALL.iter().position(|x| *x == s)).map_or(0xFF, |i| i as u8);
+        let tri = |b: Option<bool>| match b {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        };
+        out.extend_from_slice(&[state, tri(c.local_orig), tri(c.local_resp)]);
+    }
+}
+
+fn put_ip(out: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            out.push(4);
+            out.extend_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            out.push(6);
+            out.extend_from_slice(&v6.octets());
+        }
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Why a message is not a readable batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("byte {at}: {what}")]
+pub struct DecodeError {
+    pub at: usize,
+    pub what: String,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn fail<T>(&self, what: impl Into<String>) -> Result<T, DecodeError> {
+        Err(DecodeError { at: self.at, what: what.into() })
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
+        if self.bytes.len() - self.at < n {
+            return self.fail(format!("{what}: {n} bytes needed, {} left", self.bytes.len() - self.at));
+        }
+        let s = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        Ok(s)
+    }
+
+    fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn str(&mut self, what: &str) -> Result<String, DecodeError> {
+        let n = self.u32(what)? as usize;
+        let start = self.at;
+        let b = self.take(n, what)?;
+        match std::str::from_utf8(b) {
+            Ok(s) => Ok(s.to_string()),
+            Err(_) => Err(DecodeError { at: start, what: format!("{what}: not UTF-8") }),
+        }
+    }
+
+    fn ip(&mut self) -> Result<IpAddr, DecodeError> {
+        match self.u8("address family")? {
+            4 => {
+                let b = self.take(4, "IPv4 address")?;
+                Ok(IpAddr::from([b[0], b[1], b[2], b[3]]))
+            }
+            6 => {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(self.take(16, "IPv6 address")?);
+                Ok(IpAddr::from(o))
+            }
+            other => {
+                self.at -= 1;
+                self.fail(format!("address family {other} is neither 4 nor 6"))
+            }
+        }
+    }
+
+    fn flow(&mut self) -> Result<Flow, DecodeError> {
+        let flags = self.u8("flow flags")?;
+        if flags & !(F_TUPLE | F_TIMESTAMP | F_LABEL | F_UID | F_CONN) != 0 {
+            self.at -= 1;
+            return self.fail(format!("unknown flow flags {flags:#04x}"));
+        }
+        let five_tuple = if flags & F_TUPLE != 0 {
+            let src_ip = self.ip()?;
+            let src_port = self.u16("source port")?;
+            let dst_ip = self.ip()?;
+            let dst_port = self.u16("destination port")?;
+            let protocol = self.u8("protocol")?;
+            Some(FiveTuple { src_ip, src_port, dst_ip, dst_port, protocol })
+        } else {
+            None
+        };
+        let timestamp = if flags & F_TIMESTAMP != 0 { Some(self.str("timestamp")?) } else { None };
+        let n = self.u16("feature count")? as usize;
+        let bitmap = self.take(n.div_ceil(8), "feature bitmap")?;
+        let mut features = Vec::with_capacity(n);
+        for i in 0..n {
+            features.push(if bitmap[i / 8] & (1 << (i % 8)) != 0 {
+                let b = self.take(4, "feature value")?;
+                Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            } else {
+                None
+            });
+        }
+        let label = if flags & F_LABEL != 0 { Some(self.str("label")?) } else { None };
+        let uid = if flags & F_UID != 0 { Some(self.str("uid")?) } else { None };
+        let conn = if flags & F_CONN != 0 {
+            let state = match self.u8("connection state")? {
+                0xFF => None,
+                i => match ConnState::ALL.get(i as usize) {
+                    Some(s) => Some(*s),
+                    None => {
+                        self.at -= 1;
+                        return self.fail(format!("connection state {i} is unknown"));
+                    }
+                },
+            };
+            let mut tri = |what: &str| match self.u8(what)? {
+                0 => Ok(None),
+                1 => Ok(Some(false)),
+                2 => Ok(Some(true)),
+                other => {
+                    self.at -= 1;
+                    self.fail(format!("{what} {other} is not 0, 1 or 2"))
+                }
+            };
+            let local_orig = tri("local_orig")?;
+            let local_resp = tri("local_resp")?;
+            Some(ConnMeta { state, local_orig, local_resp })
+        } else {
+            None
+        };
+        Ok(Flow { five_tuple, timestamp, features, label, uid, conn })
+    }
+}
+
+/// Decodes a message written by [`encode`].
+pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<Flow>), DecodeError> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.take(4, "magic")? != MAGIC {
+        return Err(DecodeError { at: 0, what: "not a batch message (the magic is not AFB1)".into() });
+    }
+    let n = r.u32("header length")? as usize;
+    let start = r.at;
+    let header: Header = serde_json::from_slice(r.take(n, "header")?)
+        .map_err(|e| DecodeError { at: start, what: format!("header: {e}") })?;
+    let count = r.u32("flow count")? as usize;
+    // Each flow takes at least 3 bytes: a count beyond that is a lie, not a reason to allocate.
+    if count > (bytes.len() - r.at) / 3 {
+        return r.fail(format!("{count} flows cannot fit in {} bytes", bytes.len() - r.at));
+    }
+    let mut flows = Vec::with_capacity(count);
+    for _ in 0..count {
+        flows.push(r.flow()?);
+    }
+    if r.at != bytes.len() {
+        return r.fail(format!("{} bytes after the last flow", bytes.len() - r.at));
+    }
+    Ok((header, flows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> Header {
+        Header {
+            source: "zeek".into(),
+            token_id: Some(3),
+            received_at: 7,
+            rejected: 1,
+            skipped: 2,
+            signatures: Vec::new(),
+        }
+    }
+
+    fn arb_ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![any::<[u8; 4]>().prop_map(IpAddr::from), any::<[u8; 16]>().prop_map(IpAddr::from)]
+    }
+
+    fn arb_flow() -> impl Strategy<Value = Flow> {
+        let tuple = (arb_ip(), any::<u16>(), arb_ip(), any::<u16>(), any::<u8>()).prop_map(
+            |(src_ip, src_port, dst_ip, dst_port, protocol)| FiveTuple { src_ip, src_port, dst_ip, dst_port, protocol },
+        );
+        let conn = (
+            proptest::option::of(proptest::sample::select(ConnState::ALL.to_vec())),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(state, local_orig, local_resp)| ConnMeta { state, local_orig, local_resp });
+        (
+            proptest::option::of(tuple),
+            proptest::option::of(".{0,30}"),
+            proptest::collection::vec(
+                proptest::option::of(any::<f32>().prop_filter("finite", |v| v.is_finite())),
+                0..100,
+            ),
+            proptest::option::of(".{0,12}"),
+            proptest::option::of("[A-Za-z0-9]{0,18}"),
+            proptest::option::of(conn),
+        )
+            .prop_map(|(five_tuple, timestamp, features, label, uid, conn)| Flow {
+                five_tuple,
+                timestamp,
+                features,
+                label,
+                uid,
+                conn,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn flows_round_trip(flows in proptest::collection::vec(arb_flow(), 0..20)) {
+            let bytes = encode(&header(), &flows);
+            let (h, back) = decode(&bytes).unwrap();
+            prop_assert_eq!(h, header());
+            prop_assert_eq!(back, flows);
+        }
+
+        #[test]
+        fn any_bytes_decode_or_fail_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn a_cut_or_altered_message_is_an_error_or_another_batch(
+            flows in proptest::collection::vec(arb_flow(), 1..5),
+            cut in any::<proptest::sample::Index>(),
+            flip in any::<proptest::sample::Index>(),
+        ) {
+            let bytes = encode(&header(), &flows);
+            let n = cut.index(bytes.len());
+            prop_assert!(decode(&bytes[..n]).is_err(), "a message cut at {} of {} bytes decoded", n, bytes.len());
+            let mut altered = bytes.clone();
+            altered[flip.index(bytes.len())] ^= 0xA5;
+            let _ = decode(&altered);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_offset_and_what_was_wrong() {
+        assert_eq!(decode(b"JSON").unwrap_err().what, "not a batch message (the magic is not AFB1)");
+        let mut bytes = encode(&header(), &[]);
+        let n = bytes.len();
+        bytes[n - 4..].copy_from_slice(&1_000_000u32.to_le_bytes());
+        let e = decode(&bytes).unwrap_err();
+        assert!(e.what.contains("1000000 flows cannot fit"), "{e}");
+        let e = decode(&[&encode(&header(), &[])[..], b"x"].concat()).unwrap_err();
+        assert!(e.what.contains("after the last flow"), "{e}");
+    }
+
+    #[test]
+    fn a_real_flow_takes_a_third_of_its_json() {
+        let flow = Flow {
+            five_tuple: Some(FiveTuple {
+                src_ip: "10.0.0.1".parse().unwrap(),
+                src_port: 51514,
+                dst_ip: "192.0.2.7".parse().unwrap(),
+                dst_port: 443,
+                protocol: 6,
+            }),
+            timestamp: Some("2026-12-06 10:00:00.123456".into()),
+            features: (0..crate::flow::FEATURES.len()).map(|i| Some(i as f32 * 1234.567)).collect(),
+            label: None,
+            uid: Some("CxS1ZP3Cd2jm3ZYeWb".into()),
+            conn: Some(ConnMeta { state: Some(ConnState::SF), local_orig: Some(true), local_resp: None }),
+        };
+        let mut binary = Vec::new();
+        encode_flow(&flow, &mut binary);
+        let json = serde_json::to_vec(&flow).unwrap();
+        assert!(binary.len() * 2 < json.len(), "{} bytes binary, {} JSON", binary.len(), json.len());
+    }
+}
