@@ -92,6 +92,12 @@ stop_nats() {
   NATS_PIDS=()
 }
 
+# CPU seconds (user + system) a process has used so far.
+cpu_of() { awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu_snapshot <label> <pid…>: the summed CPU seconds of those processes, kept under the label.
+declare -A CPU
+cpu_snapshot() { local label=$1 total=0 p; shift; for p in "$@"; do total=$(echo "$total + $(cpu_of "$p")" | bc); done; CPU[$label]=$total; }
+
 gen() {
   $BIN/anomalyforge-loadgen --token "$TOKEN" --json --duration-secs "$SECONDS_MAX" \
     --data data/cicids2017/improved_train.csv.gz "$@"
@@ -108,7 +114,9 @@ declare -A OUT
 echo "# sqlite: one instance, in-process queue"
 export DATABASE_URL=$SQLITE_URL TOKEN=$SQLITE_TOKEN
 start "$PORT"; SERVER_PID=$LAST_PID
+cpu_snapshot sqlite_before "$SERVER_PID"
 OUT[sqlite_tp]=$(throughput "$A"); echo "${OUT[sqlite_tp]}"
+cpu_snapshot sqlite_after "$SERVER_PID"
 stop_all; start "$PORT"; SERVER_PID=$LAST_PID
 OUT[sqlite_lat]=$(steady "$A" "$A"); echo "${OUT[sqlite_lat]}"
 stop_all
@@ -118,7 +126,10 @@ for run in tp lat; do
   export DATABASE_URL; DATABASE_URL=$(pg_database "pg_$run")
   TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null); export TOKEN
   start "$PORT"; SERVER_PID=$LAST_PID
-  if [ $run = tp ]; then OUT[pg_tp]=$(throughput "$A"); echo "${OUT[pg_tp]}"
+  if [ $run = tp ]; then
+    cpu_snapshot pg_before "$SERVER_PID"; cpu_snapshot pgdb_before $(pgrep -f "postgres" | tr '\n' ' ')
+    OUT[pg_tp]=$(throughput "$A"); echo "${OUT[pg_tp]}"
+    cpu_snapshot pg_after "$SERVER_PID"; cpu_snapshot pgdb_after $(pgrep -f "postgres" | tr '\n' ' ')
   else OUT[pg_lat]=$(steady "$A" "$A"); echo "${OUT[pg_lat]}"; fi
   stop_all
 done
@@ -130,15 +141,24 @@ for run in tp lat; do
   start_nats "$run"
   start "$PORT" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=3; SERVER_PID=$LAST_PID
   start "$PORT_B" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=3; SERVER_B_PID=$LAST_PID
-  if [ $run = tp ]; then OUT[nats_tp]=$(throughput "$A,$B"); echo "${OUT[nats_tp]}"
+  if [ $run = tp ]; then
+    cpu_snapshot nodes_before "$SERVER_PID" "$SERVER_B_PID"; cpu_snapshot nats_before "${NATS_PIDS[@]}"
+    cpu_snapshot natsdb_before $(pgrep -f "postgres" | tr '\n' ' ')
+    OUT[nats_tp]=$(throughput "$A,$B"); echo "${OUT[nats_tp]}"
+    cpu_snapshot nodes_after "$SERVER_PID" "$SERVER_B_PID"; cpu_snapshot nats_after "${NATS_PIDS[@]}"
+    cpu_snapshot natsdb_after $(pgrep -f "postgres" | tr '\n' ' ')
   else OUT[nats_lat]=$(steady "$A" "$B"); echo "${OUT[nats_lat]}"; fi
   stop_all
   stop_nats
 done
 
-python3 - "${OUT[sqlite_tp]}" "${OUT[pg_tp]}" "${OUT[nats_tp]}" "${OUT[sqlite_lat]}" "${OUT[pg_lat]}" "${OUT[nats_lat]}" <<'PY'
+cpu_used() { echo "$(echo "${CPU[$1_after]} - ${CPU[$1_before]}" | bc)"; }
+echo "{\"cpu_secs\":{\"sqlite_server\":$(cpu_used sqlite),\"pg_server\":$(cpu_used pg),\"pg_database\":$(cpu_used pgdb),\"cluster_servers\":$(cpu_used nodes),\"cluster_nats\":$(cpu_used nats),\"cluster_database\":$(cpu_used natsdb)}}" > "$WORK/cpu.json"
+cat "$WORK/cpu.json"
+python3 - "$WORK/cpu.json" "${OUT[sqlite_tp]}" "${OUT[pg_tp]}" "${OUT[nats_tp]}" "${OUT[sqlite_lat]}" "${OUT[pg_lat]}" "${OUT[nats_lat]}" <<'PY'
 import json, os, sys
-sq, pg, nt, lsq, lpg, lnt = (json.loads(a) for a in sys.argv[1:])
+cpu = json.load(open(sys.argv[1]))["cpu_secs"]
+sq, pg, nt, lsq, lpg, lnt = (json.loads(a) for a in sys.argv[2:])
 cores = os.cpu_count()
 print(f"# stored flows/s: sqlite {sq['flows_per_second']:.0f}, postgres {pg['flows_per_second']:.0f}, "
       f"2 instances + NATS {nt['flows_per_second']:.0f} (all on {cores} cores: "
@@ -150,5 +170,10 @@ print(f"# bus cost: 1 - (2 instances + NATS) / postgres = {1 - r_bus:.2f} (targe
 for name, l in (("sqlite", lsq), ("postgres", lpg), ("cluster, other instance", lnt)):
     print(f"# steady 10k flows/s, {name}: batch -> alert event p50 {l['stream_latency_ms_p50']} / p99 {l['stream_latency_ms_p99']} / max {l['stream_latency_ms_max']} ms ({l['stream_alert_events']} events)")
 p99 = lnt['stream_latency_ms_p99']
+us = lambda secs, flows: secs / flows * 1e6
+print(f"# CPU per stored flow in the throughput runs (server processes; PostgreSQL; NATS): "
+      f"sqlite {us(cpu['sqlite_server'], sq['flows_accepted']):.1f} us; "
+      f"postgres {us(cpu['pg_server'], pg['flows_accepted']):.1f} + {us(cpu['pg_database'], pg['flows_accepted']):.1f} us; "
+      f"cluster {us(cpu['cluster_servers'], nt['flows_accepted']):.1f} + {us(cpu['cluster_database'], nt['flows_accepted']):.1f} + {us(cpu['cluster_nats'], nt['flows_accepted']):.1f} us")
 print(f"# cross-instance p99 {p99} ms (target <= 250): {'PASS' if p99 is not None and p99 <= 250 else 'FAIL'}")
 PY

@@ -135,8 +135,9 @@ impl Bus {
             duplicate_window: Duration::from_secs(config.duplicate_window_secs),
             ..Default::default()
         };
-        // A NATS cluster that has just started elects its JetStream leader first: retry until then.
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A NATS cluster that has just started elects its JetStream leader first (seconds; longer on
+        // a loaded machine): retry for up to six timeouts.
+        let deadline = tokio::time::Instant::now() + timeout * 6;
         let stream = loop {
             match js.create_or_update_stream(stream_config.clone()).await {
                 Ok(stream) => break stream,

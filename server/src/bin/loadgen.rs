@@ -208,6 +208,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let stream_base = args.stream_url.clone().unwrap_or_else(|| bases[0].clone()).trim_end_matches('/').to_string();
     check_loopback(&stream_base)?;
+    // Every instance that may store flows: the ones sent to, and the one streamed from (with the
+    // ingest bus it scores too).
+    let mut instances = bases.clone();
+    if !instances.contains(&stream_base) {
+        instances.push(stream_base.clone());
+    }
     let flows_cap = args.flows.min(500_000_000);
     let duration = Duration::from_secs(args.duration_secs.clamp(1, 3600));
     let bodies = Arc::new(bodies(&args.data, args.batch)?);
@@ -382,7 +388,7 @@ async fn main() -> anyhow::Result<()> {
     let accepted = counters.accepted.load(Relaxed);
     let scored_everywhere = || async {
         let mut total = 0.0;
-        for b in &bases {
+        for b in &instances {
             let text = client.get(format!("{b}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
             total += text
                 .lines()
@@ -424,7 +430,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut metrics = String::new();
-    for b in &bases {
+    for b in &instances {
         metrics += &client.get(format!("{b}/metrics")).bearer_auth(&args.token).send().await?.text().await?;
     }
     // Summed over the instances.
@@ -439,7 +445,7 @@ async fn main() -> anyhow::Result<()> {
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_unstable();
     let report = json!({
-        "instances": bases.len(),
+        "instances": instances.len(),
         "flows_accepted": accepted,
         "seconds": (elapsed * 1000.0).round() / 1000.0,
         "seconds_to_acknowledge": (acked_secs * 1000.0).round() / 1000.0,
