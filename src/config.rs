@@ -312,6 +312,34 @@ impl Config {
         self.flows.enabled
     }
 
+    /// The pipeline's settings, from `ingest_*`, `dedup_window_secs`, `[flows]`, `[behaviour]` and
+    /// `[baseline]`.
+    pub fn pipeline_settings(&self) -> crate::pipeline::PipelineSettings {
+        crate::pipeline::PipelineSettings {
+            workers: self.ingest_workers,
+            queue_flows: self.ingest_queue_flows,
+            max_inflight_bytes: self.ingest_max_inflight_bytes,
+            wait: std::time::Duration::from_millis(self.ingest_wait_ms),
+            dedup_window_secs: self.dedup_window_secs,
+            flow_history: self.flow_history(),
+            behaviour: self.behaviour.clone(),
+            site_sample_size: self.baseline.sample_size,
+        }
+    }
+
+    /// The model registry's settings, from `data_dir`, `model_dir`, `[retrain]`, `[behaviour]` and the
+    /// replay file.
+    pub fn registry_settings(&self) -> crate::model_registry::RegistrySettings {
+        crate::model_registry::RegistrySettings {
+            data_dir: self.data_dir.clone(),
+            model_dir: self.model_dir.clone(),
+            retrain: self.retrain.clone(),
+            behaviour: self.behaviour.clone(),
+            data_files: self.retrain.files.iter().chain(std::iter::once(&self.replay.file)).cloned().collect(),
+            ingest: self.ingest,
+        }
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()

@@ -84,7 +84,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     live.spawn_ticker();
     let cluster = anomalyforge::cluster::Cluster::start(&db, config.database_url.as_deref(), live.clone());
     let metrics = Arc::new(Metrics::default());
-    let models = Registry::open(&config, db.clone()).context("opening the model registry (AF_DATA_DIR/models)")?;
+    let models = Registry::open(config.registry_settings(), db.clone())
+        .context("opening the model registry (AF_DATA_DIR/models)")?;
     let (pipeline, enricher, replay) = if config.ingest {
         let engine = load_engine(&models, &config.model_dir).await?;
         let geo = load_geoip(&config.geoip_path).await?;
@@ -94,7 +95,14 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         if let Err(e) = enricher.warm_up(&db).await {
             tracing::warn!(error = %e, "cannot load the intel indicators for matching yet");
         }
-        let pipeline = Pipeline::start(engine, db.clone(), &config, enricher.clone(), live.clone(), metrics.clone());
+        let pipeline = Pipeline::start(
+            engine,
+            db.clone(),
+            &config.pipeline_settings(),
+            enricher.clone(),
+            live.clone(),
+            metrics.clone(),
+        );
         models.spawn_learning_schedule(
             config.baseline.schedule_hours,
             pipeline.site_sample(),

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::detection::ModelManifest;
 use crate::engine::{io, Engine, EngineError};
 use crate::model_version::{
@@ -190,11 +189,27 @@ pub fn headline(m: &ModelManifest) -> Vec<Headline> {
     out
 }
 
+/// What the registry needs to know (built from the server's configuration by
+/// `Config::registry_settings`; the registry does not read the configuration itself).
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// The server's data directory; versions live under `<data_dir>/models`.
+    pub data_dir: PathBuf,
+    /// The shipped models.
+    pub model_dir: PathBuf,
+    pub retrain: RetrainConfig,
+    pub behaviour: crate::behaviour::BehaviourConfig,
+    /// What a retrain may train on: the retrain files and the replay file.
+    pub data_files: Vec<PathBuf>,
+    /// Whether ingest runs on this server (without it no model runs).
+    pub ingest: bool,
+}
+
 impl Registry {
-    /// Opens the registry under `config.data_dir` and reads which version is active (the shipped one
+    /// Opens the registry under `settings.data_dir` and reads which version is active (the shipped one
     /// when nothing was chosen). Nothing is loaded yet: see [`Registry::load_active`].
-    pub fn open(config: &Config, db: Db) -> Result<Registry, RegistryError> {
-        let root = config.data_dir.join("models");
+    pub fn open(settings: RegistrySettings, db: Db) -> Result<Registry, RegistryError> {
+        let root = settings.data_dir.join("models");
         std::fs::create_dir_all(&root).map_err(|source| RegistryError::Io { path: root.clone(), source })?;
         remove_partial_versions(&root);
         let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?
@@ -202,18 +217,18 @@ impl Registry {
             .unwrap_or_else(|| SHIPPED.to_string());
         let registry = Registry {
             inner: Arc::new(Inner {
-                shipped_dir: config.model_dir.clone(),
+                shipped_dir: settings.model_dir,
                 root,
-                retrain: config.retrain.clone(),
-                behaviour: config.behaviour.clone(),
-                data_files: config.retrain.files.iter().chain(std::iter::once(&config.replay.file)).cloned().collect(),
+                retrain: settings.retrain,
+                behaviour: settings.behaviour,
+                data_files: settings.data_files,
                 db,
                 slot: Mutex::new(None),
                 state: Mutex::new(State { active, ..State::default() }),
                 switch: tokio::sync::Mutex::new(()),
             }),
         };
-        if !config.ingest {
+        if !settings.ingest {
             registry.state().notes.push("Ingest is off on this server (AF_INGEST=false): no model is running; versions and their figures are shown from their manifests.".into());
         }
         Ok(registry)
@@ -568,6 +583,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn shipped() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
@@ -590,7 +606,7 @@ mod tests {
         let config = Config { data_dir: dir.to_path_buf(), model_dir: shipped(), ..Config::default() };
         let db = Db::connect(&config.database_url(), 1).await.unwrap();
         db.migrate().await.unwrap();
-        let r = Registry::open(&config, db).unwrap();
+        let r = Registry::open(config.registry_settings(), db).unwrap();
         copy_dir(&shipped(), &r.root().join("r1"));
         let meta = VersionMeta { id: "r1".into(), created_by: "tester".into(), created_at: 1, comparison: None };
         write_json(&r.root().join("r1").join(VERSION_FILE), &meta).unwrap();
@@ -630,7 +646,7 @@ mod tests {
         );
 
         // A new process on the same data dir runs r1.
-        let again = Registry::open(&config, r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
         assert_eq!(again.active(), "r1");
         let slot = again.load_active().await.unwrap();
         assert_eq!(slot.current().dir(), again.root().join("r1"));
@@ -645,7 +661,7 @@ mod tests {
         let partial = r.root().join(".r2.partial");
         std::fs::create_dir_all(partial.join("conn")).unwrap();
         assert_eq!(r.next_id(), "r3", "a partial version's number is not reused while it exists");
-        let again = Registry::open(&config, r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
         assert!(!partial.exists());
         assert!(again.root().join("r1").exists(), "finished versions stay");
         assert_eq!(again.next_id(), "r2");
@@ -671,7 +687,7 @@ mod tests {
         let (r, config) = registry(dir.path()).await;
         r.activate("r1", "tester").await.unwrap();
         std::fs::write(r.root().join("r1/conn/gbdt.safetensors"), b"replaced").unwrap();
-        let again = Registry::open(&config, r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
         let slot = again.load_active().await.unwrap();
         assert_eq!(slot.current().dir(), shipped());
         assert_eq!(again.active(), SHIPPED);
