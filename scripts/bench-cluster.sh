@@ -3,7 +3,9 @@
 #   sqlite   one instance on SQLite, the in-process queue (the default);
 #   postgres one instance on PostgreSQL, the in-process queue;
 #   cluster  two instances on PostgreSQL with the NATS JetStream ingest bus on a 3-node NATS cluster
-#            (replicas 3): requests spread over both, either instance scores.
+#            (replicas 3): requests spread over both, either instance scores;
+#   cluster1 the same on a single NATS node (replicas 1: no copy survives that node's disk), throughput
+#            only, to show what the three copies cost on one machine.
 # Per scenario, on fresh servers: (1) throughput, as fast as accepted, counting flows STORED (with the
 # bus the loader waits until the instances have scored every acknowledged flow); (2) a steady 10,000
 # flows/s with a live-stream client: batch arrival -> alert event at the client. In the cluster the
@@ -64,26 +66,28 @@ stop_all() {
   SERVER_PID=; SERVER_B_PID=
 }
 
-# A 3-node JetStream cluster in $WORK/nats-<run>; sets BUS_URL.
+# start_nats <run> [nodes]: a JetStream cluster of 3 (or 1) nodes in $WORK/nats-<run>; sets BUS_URL.
 start_nats() {
-  local run=$1 n r routes
+  local run=$1 nodes=${2:-3} n r routes cluster
   BUS_URL=""
-  for n in 0 1 2; do
+  for n in $(seq 0 $((nodes - 1))); do
     mkdir -p "$WORK/nats-$run-$n"
     routes=""
-    for r in 0 1 2; do routes+="${routes:+, }nats-route://127.0.0.1:$((6322 + r))"; done
+    for r in $(seq 0 $((nodes - 1))); do routes+="${routes:+, }nats-route://127.0.0.1:$((6322 + r))"; done
+    cluster=""
+    [ "$nodes" -gt 1 ] && cluster="cluster { name: bench, listen: 127.0.0.1:$((6322 + n)), routes: [$routes] }"
     cat > "$WORK/nats-$run-$n/nats.conf" <<CONF
 server_name: bench-$n
 listen: 127.0.0.1:$((4322 + n))
 max_payload: 8MB
 jetstream { store_dir: "$WORK/nats-$run-$n/store", max_file_store: 8GB, max_memory_store: 256MB }
-cluster { name: bench, listen: 127.0.0.1:$((6322 + n)), routes: [$routes] }
+$cluster
 CONF
     nats-server -c "$WORK/nats-$run-$n/nats.conf" > "$WORK/nats-$run-$n/nats.log" 2>&1 &
     NATS_PIDS+=($!)
     BUS_URL+="${BUS_URL:+,}nats://127.0.0.1:$((4322 + n))"
   done
-  for n in 0 1 2; do
+  for n in $(seq 0 $((nodes - 1))); do
     for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$((4322 + n))) 2>/dev/null && break; sleep 0.1; done
   done
 }
@@ -152,13 +156,26 @@ for run in tp lat; do
   stop_nats
 done
 
+echo "# cluster1: two instances on PostgreSQL, NATS JetStream bus on 1 node (replicas 1), throughput"
+export DATABASE_URL; DATABASE_URL=$(pg_database "nats1_tp")
+TOKEN=$($BIN/anomalyforge token create --name loadgen --scope ingest,read 2>/dev/null); export TOKEN
+start_nats one 1
+start "$PORT" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=1; SERVER_PID=$LAST_PID
+start "$PORT_B" AF_BUS="$BUS_URL" AF_BUS__REPLICAS=1; SERVER_B_PID=$LAST_PID
+cpu_snapshot nodes1_before "$SERVER_PID" "$SERVER_B_PID"; cpu_snapshot nats1_before "${NATS_PIDS[@]}"
+OUT[nats1_tp]=$(throughput "$A,$B"); echo "${OUT[nats1_tp]}"
+cpu_snapshot nodes1_after "$SERVER_PID" "$SERVER_B_PID"; cpu_snapshot nats1_after "${NATS_PIDS[@]}"
+stop_all
+stop_nats
+
 cpu_used() { echo "$(echo "${CPU[$1_after]} - ${CPU[$1_before]}" | bc)"; }
-echo "{\"cpu_secs\":{\"sqlite_server\":$(cpu_used sqlite),\"pg_server\":$(cpu_used pg),\"pg_database\":$(cpu_used pgdb),\"cluster_servers\":$(cpu_used nodes),\"cluster_nats\":$(cpu_used nats),\"cluster_database\":$(cpu_used natsdb)}}" > "$WORK/cpu.json"
+echo "{\"cpu_secs\":{\"sqlite_server\":$(cpu_used sqlite),\"pg_server\":$(cpu_used pg),\"pg_database\":$(cpu_used pgdb),\"cluster_servers\":$(cpu_used nodes),\"cluster_nats\":$(cpu_used nats),\"cluster_database\":$(cpu_used natsdb),\"cluster1_servers\":$(cpu_used nodes1),\"cluster1_nats\":$(cpu_used nats1)}}" > "$WORK/cpu.json"
 cat "$WORK/cpu.json"
-python3 - "$WORK/cpu.json" "${OUT[sqlite_tp]}" "${OUT[pg_tp]}" "${OUT[nats_tp]}" "${OUT[sqlite_lat]}" "${OUT[pg_lat]}" "${OUT[nats_lat]}" <<'PY'
+python3 - "$WORK/cpu.json" "${OUT[nats1_tp]}" "${OUT[sqlite_tp]}" "${OUT[pg_tp]}" "${OUT[nats_tp]}" "${OUT[sqlite_lat]}" "${OUT[pg_lat]}" "${OUT[nats_lat]}" <<'PY'
 import json, os, sys
 cpu = json.load(open(sys.argv[1]))["cpu_secs"]
-sq, pg, nt, lsq, lpg, lnt = (json.loads(a) for a in sys.argv[2:])
+n1 = json.loads(sys.argv[2])
+sq, pg, nt, lsq, lpg, lnt = (json.loads(a) for a in sys.argv[3:])
 cores = os.cpu_count()
 print(f"# stored flows/s: sqlite {sq['flows_per_second']:.0f}, postgres {pg['flows_per_second']:.0f}, "
       f"2 instances + NATS {nt['flows_per_second']:.0f} (all on {cores} cores: "
@@ -175,5 +192,8 @@ print(f"# CPU per stored flow in the throughput runs (server processes; PostgreS
       f"sqlite {us(cpu['sqlite_server'], sq['flows_accepted']):.1f} us; "
       f"postgres {us(cpu['pg_server'], pg['flows_accepted']):.1f} + {us(cpu['pg_database'], pg['flows_accepted']):.1f} us; "
       f"cluster {us(cpu['cluster_servers'], nt['flows_accepted']):.1f} + {us(cpu['cluster_database'], nt['flows_accepted']):.1f} + {us(cpu['cluster_nats'], nt['flows_accepted']):.1f} us")
+r_bus1 = n1['flows_per_second'] / pg['flows_per_second']
+print(f"# 2 instances + 1 NATS node (replicas 1): {n1['flows_per_second']:.0f} stored flows/s; cost {1 - r_bus1:.2f}; "
+      f"CPU per flow {us(cpu['cluster1_servers'], n1['flows_accepted']):.1f} us instances + {us(cpu['cluster1_nats'], n1['flows_accepted']):.1f} us NATS")
 print(f"# cross-instance p99 {p99} ms (target <= 250): {'PASS' if p99 is not None and p99 <= 250 else 'FAIL'}")
 PY
