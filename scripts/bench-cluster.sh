@@ -22,6 +22,7 @@ PORT=${PORT:-3911}
 PORT_B=$((PORT + 1))
 scripts/setup.sh test >&2
 source scripts/bench-common.sh
+source scripts/nats-common.sh
 PG_BASE=$(scripts/postgres.sh)
 PG_ADMIN=${PG_BASE%/*}
 PG_DBS=()
@@ -67,30 +68,7 @@ stop_all() {
 }
 
 # start_nats <run> [nodes]: a JetStream cluster of 3 (or 1) nodes in $WORK/nats-<run>; sets BUS_URL.
-start_nats() {
-  local run=$1 nodes=${2:-3} n r routes cluster
-  BUS_URL=""
-  for n in $(seq 0 $((nodes - 1))); do
-    mkdir -p "$WORK/nats-$run-$n"
-    routes=""
-    for r in $(seq 0 $((nodes - 1))); do routes+="${routes:+, }nats-route://127.0.0.1:$((6322 + r))"; done
-    cluster=""
-    [ "$nodes" -gt 1 ] && cluster="cluster { name: bench, listen: 127.0.0.1:$((6322 + n)), routes: [$routes] }"
-    cat > "$WORK/nats-$run-$n/nats.conf" <<CONF
-server_name: bench-$n
-listen: 127.0.0.1:$((4322 + n))
-max_payload: 8MB
-jetstream { store_dir: "$WORK/nats-$run-$n/store", max_file_store: 8GB, max_memory_store: 256MB }
-$cluster
-CONF
-    nats-server -c "$WORK/nats-$run-$n/nats.conf" > "$WORK/nats-$run-$n/nats.log" 2>&1 &
-    NATS_PIDS+=($!)
-    BUS_URL+="${BUS_URL:+,}nats://127.0.0.1:$((4322 + n))"
-  done
-  for n in $(seq 0 $((nodes - 1))); do
-    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$((4322 + n))) 2>/dev/null && break; sleep 0.1; done
-  done
-}
+start_nats() { start_nats_nodes "$WORK/nats-$1" "${2:-3}" 4322 6322 bench; }
 stop_nats() {
   for p in "${NATS_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   NATS_PIDS=()

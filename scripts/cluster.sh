@@ -16,9 +16,10 @@
 #   INSTANCES  how many servers (default 2)
 #   NATS       JetStream nodes: 3 (default, replicas 3), 1 (replicas 1), or 0 (no bus: in-process queues)
 #   DATABASE   the PostgreSQL database to use (default anomalyforge_cluster; created if missing)
-#   FRESH=1    drop and recreate that database first
+#   FRESH=1    drop and recreate that database (and the NATS nodes' store) first
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/nats-common.sh
 INSTANCES=${INSTANCES:-2}
 NATS=${NATS:-3}
 DATABASE=${DATABASE:-anomalyforge_cluster}
@@ -33,6 +34,8 @@ base_url=$(scripts/postgres.sh)
 admin_url=${base_url%/*}
 if [ "${FRESH:-0}" = 1 ]; then
   psql -q "$base_url" -c "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)"
+  # The bus's stream belongs with the database: batches of the old one must not land in the new one.
+  rm -rf var/cluster/nats-*
 fi
 if ! psql -tA "$base_url" -c "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -q 1; then
   psql -q "$base_url" -c "CREATE DATABASE $DATABASE"
@@ -49,30 +52,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-bus=""
-for n in $(seq 0 $((NATS - 1))); do
-  dir="var/cluster/nats-$n"
-  mkdir -p "$dir"
-  routes=""
-  for r in $(seq 0 $((NATS - 1))); do routes+="${routes:+, }nats-route://127.0.0.1:$((6222 + r))"; done
-  cluster=""
-  [ "$NATS" -gt 1 ] && cluster="cluster { name: anomalyforge, listen: 127.0.0.1:$((6222 + n)), routes: [$routes] }"
-  cat > "$dir/nats.conf" <<EOF
-server_name: nats-$n
-listen: 127.0.0.1:$((4222 + n))
-max_payload: 8MB
-jetstream { store_dir: "$PWD/$dir/store", max_file_store: 8GB, max_memory_store: 256MB }
-$cluster
-EOF
-  nats-server -c "$dir/nats.conf" > "$dir/nats.log" 2>&1 &
-  pids+=($!)
-  bus+="${bus:+,}nats://127.0.0.1:$((4222 + n))"
-done
+NATS_PIDS=()
 if [ "$NATS" != 0 ]; then
-  for n in $(seq 0 $((NATS - 1))); do
-    for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$((4222 + n))) 2>/dev/null && break; sleep 0.1; done
-  done
-  export AF_BUS="$bus" AF_BUS__REPLICAS=$([ "$NATS" = 3 ] && echo 3 || echo 1)
+  start_nats_nodes "$PWD/var/cluster" "$NATS" 4222 6222 anomalyforge
+  pids+=("${NATS_PIDS[@]}")
+  export AF_BUS="$BUS_URL" AF_BUS__REPLICAS=$([ "$NATS" = 3 ] && echo 3 || echo 1)
   echo "ingest bus: $AF_BUS (replicas $AF_BUS__REPLICAS), logs in var/cluster/nats-*/nats.log"
 fi
 

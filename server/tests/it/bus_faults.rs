@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::nats::{self, Nats};
-use crate::support::process::{self, free_port, workspace};
+use crate::support::process::{self, free_port, workspace, Running};
 use crate::support::{on_postgres, store_db::TestDb};
 
 fn spawn_instance(db_url: &str, bus: &str, port: u16, dir: &Path) -> Child {
@@ -60,9 +60,9 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     let ports = [free_port(), free_port()];
     let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     // The first instance creates the stream; the second joins it.
-    let mut a = spawn_instance(&pg.url, &nats.url(), ports[0], dirs[0].path());
+    let mut a = Running(spawn_instance(&pg.url, &nats.url(), ports[0], dirs[0].path()));
     wait_healthy(&client, ports[0]).await;
-    let mut b = spawn_instance(&pg.url, &nats.url(), ports[1], dirs[1].path());
+    let b = Running(spawn_instance(&pg.url, &nats.url(), ports[1], dirs[1].path()));
     wait_healthy(&client, ports[1]).await;
 
     // The same attack through both instances at once: whichever instance scores each batch, the
@@ -226,8 +226,8 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
         assert!(Instant::now() < deadline, "no request in flight to instance A");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    a.kill().unwrap(); // SIGKILL
-    a.wait().unwrap();
+    a.0.kill().unwrap(); // SIGKILL
+    a.0.wait().unwrap();
     a_dead.store(true, SeqCst);
     nats.kill(0);
     let at_kill = acked.lock().unwrap().len();
@@ -293,7 +293,6 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
         counter("anomalyforge_bus_redelivered_total"),
         counter("anomalyforge_bus_already_stored_total"),
     );
-    b.kill().unwrap();
-    b.wait().unwrap();
+    drop(b);
     pg.cleanup().await;
 }

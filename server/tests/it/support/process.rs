@@ -45,3 +45,13 @@ pub async fn becomes_healthy(client: &reqwest::Client, port: u16, within: Durati
     }
     false
 }
+
+/// A child process killed (SIGKILL) when dropped, so a failing test leaves no server behind.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
