@@ -423,6 +423,14 @@ fn spawn_housekeeping(
                 Ok(n) => tracing::info!(rows = n, "busiest-talker rows past retention pruned"),
                 Err(e) => tracing::warn!(error = %e, "pruning the busiest-talker rows failed"),
             }
+            // Stored bus batch ids: a week is far beyond any redelivery (the stream keeps a batch at
+            // most `[bus] max_age_secs`, a day by default).
+            let week_ago = anomalyforge::store::now_ms() - 7 * anomalyforge::time::DAY;
+            match db.prune_bus_batches(week_ago).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(batches = n, "stored bus batch ids past a week pruned"),
+                Err(e) => tracing::warn!(error = %e, "pruning the stored bus batch ids failed"),
+            }
             let month_ago = anomalyforge::store::now_ms() - anomalyforge::notify::KEEP_DELIVERIES_MS;
             match db.prune_deliveries(month_ago).await {
                 Ok(0) => {}

@@ -149,6 +149,11 @@ async fn a_batch_delivered_again_after_its_commit_is_stored_once() {
     assert!(a.is_ok() || b.is_ok(), "{a:?} {b:?}");
     assert_eq!(already, 1, "{a:?} {b:?}");
     assert_eq!(app.db.ingest_totals().await.unwrap().accepted, first.accepted + 5);
+    // Housekeeping forgets stored ids past a week; younger ones stay.
+    let now = anomalyforge::store::now_ms();
+    assert_eq!(app.db.prune_bus_batches(now - 7 * anomalyforge::time::DAY).await.unwrap(), 0);
+    assert_eq!(app.db.prune_bus_batches(now + 1).await.unwrap(), 2);
+    assert!(!app.db.bus_batch_stored("sensor-7-000001").await.unwrap());
     app.stop().await;
 }
 
