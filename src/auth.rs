@@ -107,17 +107,13 @@ pub async fn create_api_token(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let secret = format!("{API_TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
     let token = db.create_api_token(&name, &hash_token(&secret), created_by, scopes, expires_at).await?;
-    let expiry = token.expires_at.map_or("never".to_string(), crate::time::utc_minute);
-    let detail = format!("id={} scopes={} expires={expiry}", token.id, token.scopes);
-    db.audit(created_by, "token.create", &token.name, &detail).await?;
     tracing::info!(actor = created_by, token_id = token.id, name = %token.name, scopes = %token.scopes, "API token created");
     Ok(crate::api_token::CreatedApiToken { token, secret })
 }
 
 /// Revokes a token and records who did it (revoking twice keeps the first time).
 pub async fn revoke_api_token(db: &Db, id: i64, actor: &str) -> Result<crate::api_token::ApiToken, AuthError> {
-    let token = db.revoke_api_token(id).await?;
-    db.audit(actor, "token.revoke", &token.name, &format!("id={}", token.id)).await?;
+    let token = db.revoke_api_token(id, actor).await?;
     tracing::info!(actor, token_id = token.id, "API token revoked");
     Ok(token)
 }
@@ -367,13 +363,14 @@ fn current(u: &User) -> CurrentUser {
     }
 }
 
-/// Validates and creates an account.
-pub async fn create_user(db: &Db, new: NewUser) -> Result<User, AuthError> {
+/// Validates and creates an account, audited as `user.create` by `by` (`None`: start-up and
+/// seeding, not audited).
+pub async fn create_user(db: &Db, new: NewUser, by: Option<&str>) -> Result<User, AuthError> {
     let username = validate::username(&new.username)?;
     let display_name = validate::display_name(&new.display_name, &username)?;
     validate::new_password(&new.password)?;
     let hash = hash_password(new.password).await?;
-    Ok(db.create_user(&username, &display_name, new.role, &hash, new.must_change_password).await?)
+    Ok(db.create_user(&username, &display_name, new.role, &hash, new.must_change_password, by).await?)
 }
 
 /// A signed-in user changes their own password: the current one must be right (a wrong one counts
@@ -420,8 +417,7 @@ pub async fn change_own_password(
     }
     db.forget_login_failure(attempt).await?;
     let new_hash = hash_password(change.new.clone()).await?;
-    db.change_own_password(user.id, &new_hash, &hash_token(session_token)).await?;
-    db.audit(&user.username, "user.password_change", &user.username, "own password; other sessions ended").await?;
+    db.change_own_password(user.id, &new_hash, &hash_token(session_token), &user.username).await?;
     tracing::info!(user_id = user.id, username = %user.username, "password changed by its owner");
     Ok(())
 }
@@ -434,14 +430,16 @@ pub struct PasswordChange {
     pub confirm: String,
 }
 
-pub async fn reset_password(db: &Db, username: &str, password: String) -> Result<User, AuthError> {
+/// Sets a new password for `username` and ends their sessions, audited as `user.reset_password` by
+/// `by` in the same transaction (`None`: start-up, not audited).
+pub async fn reset_password(db: &Db, username: &str, password: String, by: Option<&str>) -> Result<User, AuthError> {
     validate::new_password(&password)?;
     let user = db
         .user_by_username(&username.trim().to_ascii_lowercase())
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user `{username}`")))?;
     let hash = hash_password(password).await?;
-    db.set_password_hash(user.id, &hash).await?;
+    db.set_password_hash(user.id, &hash, by).await?;
     Ok(user)
 }
 
@@ -482,6 +480,7 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
                 password: password.clone(),
                 must_change_password: generated,
             },
+            None,
         )
         .await?;
         out.admin_created = true;
@@ -497,11 +496,11 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
             if user.disabled {
                 continue;
             }
-            match db.set_disabled(user.id, true).await {
+            match db.set_disabled(user.id, true, None).await {
                 Ok(_) => {}
                 // The last active admin cannot be disabled: its public password goes instead.
                 Err(StoreError::Invalid(_)) => {
-                    reset_password(db, &name, random_password()).await?;
+                    reset_password(db, &name, random_password(), None).await?;
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -541,17 +540,18 @@ pub async fn bootstrap(db: &Db, admin_password: Option<&str>, demo: bool) -> Res
                             password: account.password.clone(),
                             must_change_password: false,
                         },
+                        None,
                     )
                     .await?;
                 }
                 Some(existing) => {
                     // Keep the banner truthful: demo accounts always have the shown password and role.
-                    reset_password(db, &account.username, account.password.clone()).await?;
+                    reset_password(db, &account.username, account.password.clone(), None).await?;
                     if existing.role != role {
-                        db.set_role(existing.id, role).await?;
+                        db.set_role(existing.id, role, None).await?;
                     }
                     if existing.disabled {
-                        db.set_disabled(existing.id, false).await?;
+                        db.set_disabled(existing.id, false, None).await?;
                     }
                 }
             }

@@ -15,6 +15,67 @@ use serde::{Deserialize, Serialize};
 
 pub const MAX_NOTE: usize = 2000;
 
+/// The alerts a form names: `"3, 7,9"` → `[3, 7, 9]` (duplicates dropped, order kept). Anything
+/// but positive numbers, none at all, or more than `max` is refused, naming the field `ids`.
+pub fn parse_ids(raw: &str, max: usize) -> Result<Vec<i64>, FieldError> {
+    let mut ids: Vec<i64> = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id: i64 = part
+            .parse()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| FieldError::new("ids", format!("`{part}` is not an alert number.")))?;
+        if !ids.contains(&id) {
+            if ids.len() == max {
+                return Err(FieldError::new("ids", format!("Select at most {max} alerts at a time.")));
+            }
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() {
+        return Err(FieldError::new("ids", "Select at least one alert."));
+    }
+    Ok(ids)
+}
+
+/// What the suppression rule made from a false positive matches, of the alert marked: its
+/// source, its type, its asset (at least one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SuppressFrom {
+    pub source: bool,
+    pub kind: bool,
+    pub asset: bool,
+}
+
+impl SuppressFrom {
+    /// The form's `suppress` field (comma-separated: `source`, `type`, `asset`) for `triage`:
+    /// `None` when empty; refused when it names anything else, or when the action is not a false
+    /// positive.
+    pub fn parse(raw: &str, triage: &Triage) -> Result<Option<SuppressFrom>, FieldError> {
+        let mut out = SuppressFrom::default();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "source" => out.source = true,
+                "type" => out.kind = true,
+                "asset" => out.asset = true,
+                other => {
+                    return Err(FieldError::new(
+                        "suppress",
+                        format!("`{other}` is not something a rule can match: use source, type or asset."),
+                    ))
+                }
+            }
+        }
+        if out == SuppressFrom::default() {
+            return Ok(None);
+        }
+        if !matches!(triage, Triage::FalsePositive { .. }) {
+            return Err(FieldError::new("suppress", "Only a false positive can create a suppression rule."));
+        }
+        Ok(Some(out))
+    }
+}
+
 /// One validated triage action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -199,6 +260,32 @@ mod tests {
         assert!(err.message.contains("`delete`"));
         let fp = Triage::from_form("false_positive", " backup job ", "").unwrap();
         assert_eq!((fp.name(), fp.detail()), ("false_positive", "backup job".to_string()));
+    }
+
+    #[test]
+    fn alert_ids_from_a_form() {
+        assert_eq!(parse_ids(" 3, 7,9 ,3,, ", 10).unwrap(), vec![3, 7, 9]);
+        for bad in ["", " , ", "3,x", "0", "-4", "1.5"] {
+            assert_eq!(parse_ids(bad, 10).unwrap_err().field, "ids", "{bad:?}");
+        }
+        assert!(parse_ids("1,2,3", 3).is_ok());
+        assert!(parse_ids("1,2,3,4", 3).unwrap_err().message.contains("at most 3"));
+        assert!(parse_ids("1,2,3,3,2", 3).is_ok(), "duplicates do not count against the limit");
+    }
+
+    #[test]
+    fn what_a_false_positive_suppresses() {
+        let fp = Triage::FalsePositive { reason: "backup".into() };
+        assert_eq!(SuppressFrom::parse("", &fp).unwrap(), None);
+        assert_eq!(
+            SuppressFrom::parse("type, source", &fp).unwrap(),
+            Some(SuppressFrom { source: true, kind: true, asset: false })
+        );
+        let err = SuppressFrom::parse("port", &fp).unwrap_err();
+        assert!(err.field == "suppress" && err.message.contains("`port`"));
+        let err = SuppressFrom::parse("asset", &Triage::Acknowledge).unwrap_err();
+        assert!(err.message.contains("Only a false positive"));
+        assert_eq!(SuppressFrom::parse(" , ", &Triage::Acknowledge).unwrap(), None);
     }
 
     #[test]

@@ -168,6 +168,18 @@ mod ssr {
         }
     }
 
+    impl From<anomalyforge::commands::CommandError> for AppError {
+        fn from(e: anomalyforge::commands::CommandError) -> Self {
+            use anomalyforge::commands::CommandError;
+            match e {
+                CommandError::Invalid(f) => f.into(),
+                CommandError::Store(s) => s.into(),
+                CommandError::Auth(a) => a.into(),
+                CommandError::TooMany { message, retry_after_secs } => AppError::TooMany { message, retry_after_secs },
+            }
+        }
+    }
+
     impl From<AuthError> for AppError {
         fn from(e: AuthError) -> Self {
             let message = e.to_string();

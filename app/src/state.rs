@@ -25,8 +25,8 @@ pub struct AppState {
     pub demo_accounts: Arc<Vec<DemoAccount>>,
     /// The ingest pipeline (queue → scoring → storage); `None` when `config.ingest` is off.
     pub pipeline: Option<Pipeline>,
-    /// Enrichment data (geo, assets, intel) of the pipeline; pages that edit assets or reports call
-    /// its `invalidate`. `None` when ingest is off.
+    /// Enrichment data (geo, assets, intel) of the pipeline; commands refresh it through
+    /// `anomalyforge::commands::Caches` (see [`AppState::command`]). `None` when ingest is off.
     pub enricher: Option<Arc<Enricher>>,
     /// The replay of recorded traffic; `None` when ingest is off.
     pub replay: Option<Replay>,
@@ -45,6 +45,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The context of a command run by `user`: this database, its caches, and who to audit.
+    pub fn command<'a>(&'a self, user: &'a CurrentUser) -> anomalyforge::commands::Ctx<'a> {
+        anomalyforge::commands::Ctx::user(&self.db, self.enricher.as_deref(), user)
+    }
+
     /// What a threat-intel import works with: the pipeline's enricher, the live hub and the alert
     /// dedup window.
     pub fn intel_context(&self) -> anomalyforge::intel::import::IntelContext {

@@ -2,6 +2,7 @@
 //! keep it, import it as alerts, delete it, and expire old ones. The web edge only authenticates and
 //! calls these.
 
+use crate::audit::AuditAction;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 
@@ -213,7 +214,7 @@ impl Analyses {
             report.alerts,
             report.rejected
         );
-        self.db.audit(&user.username, "analysis.create", &format!("analysis:{id}"), &detail).await?;
+        self.db.audit(&user.username, AuditAction::AnalysisCreate, &format!("analysis:{id}"), &detail).await?;
         tracing::info!(
             analysis = id,
             user = %user.username,
@@ -260,7 +261,9 @@ impl Analyses {
         }
         self.db.delete_analysis(id).await?;
         self.files.remove(id).map_err(ServiceError::Files)?;
-        self.db.audit(&user.username, "analysis.delete", &format!("analysis:{id}"), &row.summary.file_name).await?;
+        self.db
+            .audit(&user.username, AuditAction::AnalysisDelete, &format!("analysis:{id}"), &row.summary.file_name)
+            .await?;
         Ok(())
     }
 
@@ -271,7 +274,9 @@ impl Analyses {
         if !self.db.start_analysis_import(id, &user.username, now_ms()).await? {
             return Err(ServiceError::Conflict(format!("{} has been imported already", row.summary.file_name)));
         }
-        self.db.audit(&user.username, "analysis.import", &format!("analysis:{id}"), &row.summary.file_name).await?;
+        self.db
+            .audit(&user.username, AuditAction::AnalysisImport, &format!("analysis:{id}"), &row.summary.file_name)
+            .await?;
         let this = self.clone();
         let (by, started_at) = (user.username.clone(), now_ms());
         tokio::spawn(async move {

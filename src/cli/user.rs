@@ -1,8 +1,8 @@
 //! `anomalyforge user add|list|set-role|reset-password|disable|enable`.
 
 use crate::auth;
+use crate::commands::{users, Ctx};
 use crate::role::Role;
-use crate::store::Db;
 use crate::user::NewUser;
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -62,23 +62,14 @@ fn new_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     Ok((auth::random_password(), true))
 }
 
-async fn find(db: &Db, username: &str) -> anyhow::Result<crate::user::User> {
-    db.user_by_username(&username.trim().to_ascii_lowercase())
-        .await?
-        .with_context(|| format!("no user named `{username}`"))
-}
-
 pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
     let db = super::open_db().await?;
+    let ctx = Ctx::cli(&db);
     match cmd {
         UserCommand::Add { username, role, display_name, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
-            let user = auth::create_user(
-                &db,
-                NewUser { username, display_name, role, password: password.clone(), must_change_password: false },
-            )
-            .await?;
-            db.audit("cli", "user.create", &user.username, &format!("role={}", user.role)).await?;
+            let new = NewUser { username, display_name, role, password: password.clone(), must_change_password: false };
+            let user = users::create(ctx, new).await?;
             println!("created user `{}` ({})", user.username, user.role);
             if generated {
                 print_generated(&password);
@@ -97,30 +88,26 @@ pub async fn run(cmd: UserCommand) -> anyhow::Result<()> {
             }
         }
         UserCommand::SetRole { username, role } => {
-            let user = find(&db, &username).await?;
-            let user = db.set_role(user.id, role).await?;
-            db.audit("cli", "user.set_role", &user.username, &format!("role={role}")).await?;
+            let user = users::by_name(ctx, &username).await?;
+            let user = users::set_role(ctx, user.id, role).await?;
             println!("`{}` is now {}", user.username, user.role);
         }
         UserCommand::ResetPassword { username, password_stdin } => {
             let (password, generated) = new_password(password_stdin)?;
-            let user = auth::reset_password(&db, &username, password.clone()).await?;
-            db.audit("cli", "user.reset_password", &user.username, "").await?;
+            let user = users::reset_password(ctx, &username, password.clone()).await?;
             println!("password of `{}` reset; their sessions were ended", user.username);
             if generated {
                 print_generated(&password);
             }
         }
         UserCommand::Disable { username } => {
-            let user = find(&db, &username).await?;
-            db.set_disabled(user.id, true).await?;
-            db.audit("cli", "user.disable", &user.username, "").await?;
+            let user = users::by_name(ctx, &username).await?;
+            users::set_disabled(ctx, user.id, true).await?;
             println!("`{}` disabled", user.username);
         }
         UserCommand::Enable { username } => {
-            let user = find(&db, &username).await?;
-            db.set_disabled(user.id, false).await?;
-            db.audit("cli", "user.enable", &user.username, "").await?;
+            let user = users::by_name(ctx, &username).await?;
+            users::set_disabled(ctx, user.id, false).await?;
             println!("`{}` enabled", user.username);
         }
     }

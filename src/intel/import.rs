@@ -4,6 +4,7 @@
 //! network indicators, raises alerts dated when the matching traffic happened, makes live matching
 //! take the new indicators at once, and writes the audit row.
 
+use crate::audit::AuditAction;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -130,7 +131,7 @@ pub async fn import(db: &Db, ctx: &IntelContext, req: ImportRequest, actor: &str
     };
     db.audit(
         actor,
-        "intel.import",
+        AuditAction::IntelImport,
         &source.name,
         &format!(
             "{} format: {} new, {} updated, {} rejected; retro-hunt {} flows, {} alerts",

@@ -29,7 +29,7 @@ pub async fn change_source(
             format!("{} and its {} indicators were deleted.", s.name, s.indicators)
         }
     };
-    db.audit(actor, &format!("intel.source.{}", action.as_str()), &id.to_string(), &done).await?;
+    db.audit(actor, action.into(), &id.to_string(), &done).await?;
     if let Some(e) = enricher {
         e.invalidate();
     }
@@ -52,7 +52,7 @@ pub async fn change_indicator(
         IndicatorAction::Expire => db.expire_indicator(id, now_ms()).await?,
     };
     let done = format!("{} ({}) is {} now.", row.value, row.source, row.state.as_str());
-    db.audit(actor, &format!("intel.indicator.{}", action.as_str()), &row.value, &done).await?;
+    db.audit(actor, action.into(), &row.value, &done).await?;
     if let Some(e) = enricher {
         e.invalidate();
     }

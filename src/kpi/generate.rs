@@ -500,7 +500,7 @@ async fn make_assets(db: &Db, n: u32, flavour: Flavour, rng: &mut ChaCha8Rng) ->
             }
         })
         .collect();
-    db.import_assets(&edits).await?;
+    db.import_assets(&edits, None, 0).await?;
     let index = db.asset_index().await?;
     Ok(edits
         .iter()
@@ -525,7 +525,7 @@ async fn make_reports(db: &Db, start: i64, end: i64, flavour: Flavour, rng: &mut
                 let password = crate::auth::random_password();
                 let hash =
                     crate::auth::hash_password(password).await.map_err(|e| StoreError::Invalid(e.to_string()))?;
-                db.create_user(name, name, crate::role::Role::Employee, &hash, false).await?
+                db.create_user(name, name, crate::role::Role::Employee, &hash, false, None).await?
             }
         };
         reporters.push(user.id);

@@ -100,7 +100,7 @@ impl Registry {
             Ok(g) => self.learn_candidate(job, &baseline, &id, &actor, g, min_rows).await,
             Err(e) => Err(e),
         };
-        self.conclude(job, &baseline, &id, &actor, "model.learn_normal", result).await;
+        self.conclude(job, &baseline, &id, &actor, crate::audit::AuditAction::ModelLearnNormal, result).await;
     }
 
     async fn gather(&self, sample: Arc<Mutex<SiteSample>>) -> Result<Gathered, String> {

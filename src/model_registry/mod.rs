@@ -16,6 +16,7 @@ pub mod insight;
 pub mod learn;
 pub mod retrain;
 
+use crate::audit::AuditAction;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -334,7 +335,7 @@ impl Registry {
         }
         let engine = self.load(id).await?;
         self.switch_to(id, engine, actor, &from)?;
-        if let Err(e) = self.inner.db.audit(actor, "model.activate", id, &format!("from={from}")).await {
+        if let Err(e) = self.inner.db.audit(actor, AuditAction::ModelActivate, id, &format!("from={from}")).await {
             tracing::error!(error = %e, "cannot audit a model activation");
         }
         Ok(from)

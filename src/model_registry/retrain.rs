@@ -102,7 +102,7 @@ impl Registry {
         let baseline = self.active();
         let id = self.next_id();
         let result = self.train_candidate(job, &baseline, &id, &actor).await;
-        self.conclude(job, &baseline, &id, &actor, "model.retrain", result).await;
+        self.conclude(job, &baseline, &id, &actor, crate::audit::AuditAction::ModelRetrain, result).await;
     }
 
     /// Ends a model job: a candidate that is not worse than `baseline` is switched to (unless the
@@ -114,7 +114,7 @@ impl Registry {
         baseline: &str,
         id: &str,
         actor: &str,
-        action: &str,
+        action: crate::audit::AuditAction,
         result: Result<Candidate, String>,
     ) {
         match result {
@@ -134,7 +134,7 @@ impl Registry {
                 }
                 let verdict = if activated { "activated" } else { "kept, not activated" };
                 let detail = format!("{verdict}: {}{note}", c.comparison.summary());
-                tracing::info!(job, version = %id, activated, action, comparison = %c.comparison.summary(), "model job finished");
+                tracing::info!(job, version = %id, activated, action = action.as_str(), comparison = %c.comparison.summary(), "model job finished");
                 if let Err(e) = self.db().audit(actor, action, id, &detail).await {
                     tracing::error!(error = %e, "cannot audit a model job");
                 }
@@ -148,7 +148,7 @@ impl Registry {
                 });
             }
             Err(e) => {
-                tracing::error!(job, action, error = %e, "model job failed; the running model is unchanged");
+                tracing::error!(job, action = action.as_str(), error = %e, "model job failed; the running model is unchanged");
                 if let Err(a) = self.db().audit(actor, action, "-", &format!("failed: {e}")).await {
                     tracing::error!(error = %a, "cannot audit a model job");
                 }

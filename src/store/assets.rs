@@ -1,8 +1,9 @@
 //! The `assets` table: the inventory, and hosts discovered in traffic.
 
 use super::sql::ROWS_PER_UPSERT;
-use super::{now_ms, Db, Result, StoreError};
+use super::{audit, now_ms, Db, Result, StoreError};
 use crate::asset::{Asset, AssetEdit, Criticality};
+use crate::audit::AuditAction;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
@@ -146,7 +147,14 @@ impl Db {
 
     /// Imports edits in one transaction: new addresses are created, known ones (inventory or
     /// discovered) are replaced by the edit and marked reviewed. Returns (created, updated).
-    pub async fn import_assets(&self, edits: &[AssetEdit]) -> Result<(usize, usize)> {
+    /// Audited as `asset.import` by `by` in the same transaction, with the `rejected` rows the
+    /// caller refused (`None`: seeding, not audited).
+    pub async fn import_assets(
+        &self,
+        edits: &[AssetEdit],
+        by: Option<&str>,
+        rejected: usize,
+    ) -> Result<(usize, usize)> {
         let mut tx = self.begin_write().await?;
         let (mut created, mut updated) = (0, 0);
         for e in edits {
@@ -161,6 +169,10 @@ impl Db {
             } else {
                 created += 1;
             }
+        }
+        if let Some(actor) = by {
+            let detail = format!("created={created} updated={updated} rejected={rejected}");
+            audit::audit_in(&mut tx, now_ms(), actor, AuditAction::AssetImport, "inventory", &detail).await?;
         }
         tx.commit().await?;
         Ok((created, updated))
@@ -193,10 +205,16 @@ impl Db {
     }
 
     /// Creates an inventory asset, or fills in a discovered one with the same address (which is then
-    /// reviewed: `discovered` becomes false).
-    pub async fn upsert_asset(&self, f: &AssetFields) -> Result<Asset> {
+    /// reviewed: `discovered` becomes false). Audited as `asset.save` by `by` in the same
+    /// transaction (`None`: seeding, not audited).
+    pub async fn upsert_asset(&self, f: &AssetFields, by: Option<&str>) -> Result<Asset> {
         let mut tx = self.begin_write().await?;
         let asset = upsert(&mut tx, f).await?;
+        if let Some(actor) = by {
+            let detail =
+                format!("criticality={} owner={}", asset.criticality.as_str(), asset.owner.as_deref().unwrap_or(""));
+            audit::audit_in(&mut tx, now_ms(), actor, AuditAction::AssetSave, &asset.ip, &detail).await?;
+        }
         tx.commit().await?;
         Ok(asset)
     }

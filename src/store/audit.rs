@@ -1,7 +1,7 @@
 //! The audit trail: who did what, to what, when. Written for every administrative action.
 
 use super::{now_ms, Db, Result};
-pub use crate::audit::AuditEntry;
+pub use crate::audit::{AuditAction, AuditEntry};
 use sqlx::{Any, Row, Transaction};
 
 /// Writes an audit row inside the transaction of the change it records, so both commit or neither.
@@ -9,14 +9,14 @@ pub(crate) async fn audit_in(
     tx: &mut Transaction<'_, Any>,
     at: i64,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: &str,
     detail: &str,
 ) -> Result<()> {
     sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
         .bind(at)
         .bind(actor)
-        .bind(action)
+        .bind(action.as_str())
         .bind(target)
         .bind(detail)
         .execute(&mut **tx)
@@ -25,11 +25,14 @@ pub(crate) async fn audit_in(
 }
 
 impl Db {
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
+    /// Records an action whose effect is not a write of its own in this database (a model file
+    /// switched, a replay started, a job that ran); a database change records its row with
+    /// [`audit_in`] in the change's transaction instead.
+    pub async fn audit(&self, actor: &str, action: AuditAction, target: &str, detail: &str) -> Result<()> {
         sqlx::query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
             .bind(now_ms())
             .bind(actor)
-            .bind(action)
+            .bind(action.as_str())
             .bind(target)
             .bind(detail)
             .execute(self.pool())

@@ -3,6 +3,7 @@
 //! its timeline entry, the alerts it touches (with their own history entries and the KPI response
 //! rollup) and the audit row commit together or not at all.
 
+use crate::audit::AuditAction;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::{BTreeMap, HashMap};
@@ -208,7 +209,7 @@ impl Db {
         let out = attach(&mut tx, id, &new.alert_ids, actor, now).await?;
         event_in(&mut tx, id, now, actor, "created", &format!("{title} · {} severity", severity.as_str())).await?;
         event_in(&mut tx, id, now, actor, "alerts_added", &added_detail(&out)).await?;
-        audit::audit_in(&mut tx, now, actor, "incident.create", &format!("#{id}"), &title).await?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::IncidentCreate, &format!("#{id}"), &title).await?;
         let brief = IncidentBrief { id, title: title.clone(), severity, alerts: out.added.len() as i64 };
         let opened = Announce {
             kind: EventKind::IncidentOpened,
@@ -241,7 +242,15 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            audit::audit_in(&mut tx, now, actor, "incident.add_alerts", &format!("#{id}"), &added_detail(&out)).await?;
+            audit::audit_in(
+                &mut tx,
+                now,
+                actor,
+                AuditAction::IncidentAddAlerts,
+                &format!("#{id}"),
+                &added_detail(&out),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(out)
@@ -299,8 +308,7 @@ impl Db {
             .collect::<std::result::Result<_, _>>()?;
             triage::triage_in(&mut tx, &open, actor, &t, now).await?;
         }
-        audit::audit_in(&mut tx, now, actor, &format!("incident.{}", cmd.kind()), &format!("#{id}"), &cmd.detail())
-            .await?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::from(cmd), &format!("#{id}"), &cmd.detail()).await?;
         if let IncidentCommand::Severity { to } = cmd {
             if *to > was {
                 escalated(&mut tx, id, &title, was, *to, actor, now).await?;
@@ -354,8 +362,15 @@ impl Db {
             let detail = format!("#{other} {title} ({moved} alert{})", if moved == 1 { "" } else { "s" });
             event_in(&mut tx, into, now, actor, "merged", &detail).await?;
             event_in(&mut tx, other, now, actor, "merged", &format!("into #{into}")).await?;
-            audit::audit_in(&mut tx, now, actor, "incident.merge", &format!("#{other}"), &format!("into #{into}"))
-                .await?;
+            audit::audit_in(
+                &mut tx,
+                now,
+                actor,
+                AuditAction::IncidentMerge,
+                &format!("#{other}"),
+                &format!("into #{into}"),
+            )
+            .await?;
         }
         sqlx::query("UPDATE incidents SET severity = $1, updated_at = $2 WHERE id = $3")
             .bind(severity.as_str())
@@ -560,8 +575,15 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        audit::audit_in(&mut tx, now, actor, "incident.dismiss_suggestion", key, &format!("up to alert #{newest}"))
-            .await?;
+        audit::audit_in(
+            &mut tx,
+            now,
+            actor,
+            AuditAction::IncidentDismissSuggestion,
+            key,
+            &format!("up to alert #{newest}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -7,6 +7,7 @@
 //! channel's held deliveries up in one digest once the oldest has waited the hold time. A sender
 //! claims a due delivery with a lease ([`Db::claim_due`]) so two workers never send it twice.
 
+use crate::audit::AuditAction;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
@@ -270,7 +271,7 @@ impl Db {
             &mut tx,
             now,
             actor,
-            "notify.channel_create",
+            AuditAction::NotifyChannelCreate,
             &new.name,
             &format!("{} {}", new.kind.as_str(), new.target),
         )
@@ -296,7 +297,7 @@ impl Db {
         ] {
             sqlx::query(q).bind(id).execute(&mut *tx).await?;
         }
-        audit::audit_in(&mut tx, now, actor, "notify.channel_delete", &name, "").await?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::NotifyChannelDelete, &name, "").await?;
         tx.commit().await?;
         Ok(())
     }
@@ -324,7 +325,7 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        audit::audit_in(&mut tx, now, actor, "notify.rule_create", &channel, new.event.as_str()).await?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::NotifyRuleCreate, &channel, new.event.as_str()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -335,7 +336,7 @@ impl Db {
         if n == 0 {
             return Err(StoreError::NotFound(format!("rule #{id}")));
         }
-        audit::audit_in(&mut tx, now, actor, "notify.rule_delete", &format!("#{id}"), "").await?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::NotifyRuleDelete, &format!("#{id}"), "").await?;
         tx.commit().await?;
         Ok(())
     }

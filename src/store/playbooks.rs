@@ -1,6 +1,7 @@
 //! The `playbooks` table (seeded by a migration).
 
-use super::{now_ms, Db, Result, StoreError};
+use super::{audit, now_ms, Db, Result, StoreError};
+use crate::audit::AuditAction;
 use crate::playbook::Playbook;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -41,16 +42,19 @@ impl Db {
         playbook_from_row(&row)
     }
 
-    /// Replaces a playbook's text and steps (validated by the caller).
+    /// Replaces a playbook's text and steps (validated by the caller), audited as `playbook.update` by
+    /// `actor` (user `by_user`) in the same transaction.
     pub async fn update_playbook(
         &self,
         threat: &str,
         title: &str,
         summary: &str,
         steps: &[String],
-        by_user: i64,
+        (by_user, actor): (i64, &str),
     ) -> Result<Playbook> {
+        let count = steps.len();
         let steps = serde_json::to_string(steps).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE playbooks SET title = $1, summary = $2, steps = $3, updated_at = $4, updated_by = $5 WHERE threat = $6")
             .bind(title)
             .bind(summary)
@@ -58,12 +62,15 @@ impl Db {
             .bind(now_ms())
             .bind(by_user)
             .bind(threat)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound(format!("playbook for `{threat}`")));
         }
+        audit::audit_in(&mut tx, now_ms(), actor, AuditAction::PlaybookUpdate, threat, &format!("steps={count}"))
+            .await?;
+        tx.commit().await?;
         self.playbook(threat).await
     }
 }

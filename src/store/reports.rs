@@ -1,7 +1,8 @@
 //! The `employee_reports` table and the SOC's queue of reported indicators (`report_indicators`:
 //! one row per reported address with the status every report of it shares; see `crate::report`).
 
-use super::{now_ms, Db, Result, StoreError};
+use super::{audit, now_ms, Db, Result, StoreError};
+use crate::audit::AuditAction;
 use crate::report::{
     AlertMatches, EmployeeReport, IndicatorKind, QueueFilter, ReportCategory, ReportLine, ReportQueue, ReportStatus,
     ReportedIndicator, StatusChange, StatusCounts, LINES_PER_INDICATOR, NAMES_PER_INDICATOR, QUEUE_PER_PAGE,
@@ -165,17 +166,20 @@ impl Db {
     /// reporters (`None` clears the note), and every report of it with it. `from` must still be its
     /// status: if someone changed it meanwhile the change is refused (`Conflict`, naming the status
     /// it has now), so nobody overwrites a decision they have not seen. The move itself is checked
-    /// by `crate::report::validate_status_change`.
+    /// by `crate::report::validate_status_change`. Audited as `report.set_status` by `actor` (user
+    /// `by_user`) in the same transaction.
     pub async fn set_indicator_status(
         &self,
         indicator: &str,
         from: ReportStatus,
         to: ReportStatus,
         note: Option<&str>,
-        by_user: i64,
+        (by_user, actor): (i64, &str),
     ) -> Result<StatusChange> {
         let mut tx = self.begin_write().await?;
         let reports = apply_status(&mut tx, indicator, Some(from), to, note, by_user).await?;
+        let detail = format!("{} → {}; {reports} report(s); note: {}", from.as_str(), to.as_str(), note.unwrap_or("—"));
+        audit::audit_in(&mut tx, now_ms(), actor, AuditAction::ReportSetStatus, indicator, &detail).await?;
         tx.commit().await?;
         Ok(StatusChange { indicator: indicator.to_string(), from, status: to, reports, note: note.map(str::to_string) })
     }

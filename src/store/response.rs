@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{audit, Db, Result, StoreError};
+use crate::audit::AuditAction;
 use crate::response::feeds::FeedEntry;
 use crate::response::{ActionKind, ActionStatus, NewAction, ResponseAction, ENDED_SHOWN};
 
@@ -72,7 +73,7 @@ async fn record(
     tx: &mut Transaction<'_, Any>,
     a: &ResponseAction,
     actor: &str,
-    kind: &str,
+    (kind, action): (&str, AuditAction),
     detail: &str,
     now: i64,
 ) -> Result<()> {
@@ -96,7 +97,7 @@ async fn record(
             .execute(&mut **tx)
             .await?;
     }
-    audit::audit_in(tx, now, actor, &format!("response.{kind}"), &format!("#{}", a.id), detail).await
+    audit::audit_in(tx, now, actor, action, &format!("#{}", a.id), detail).await
 }
 
 impl Db {
@@ -154,7 +155,7 @@ impl Db {
         if needs_approval {
             detail.push_str(" — waiting for a second person's approval");
         }
-        record(&mut tx, &action, actor, "action", &detail, now).await?;
+        record(&mut tx, &action, actor, ("action", AuditAction::ResponseAction), &detail, now).await?;
         tx.commit().await?;
         tracing::info!(action = action.id, kind = action.kind.as_str(), target = %action.target, actor, pending = needs_approval, "response action requested");
         Ok(action)
@@ -187,7 +188,8 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let a = action_of(&row)?;
-        record(&mut tx, &a, actor, "action_approved", &words(&a, now), now).await?;
+        record(&mut tx, &a, actor, ("action_approved", AuditAction::ResponseActionApproved), &words(&a, now), now)
+            .await?;
         tx.commit().await?;
         Ok(a)
     }
@@ -231,7 +233,11 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?;
         let a = action_of(&row)?;
-        let kind = if to == ActionStatus::Lifted { "action_lifted" } else { "action_rejected" };
+        let kind = if to == ActionStatus::Lifted {
+            ("action_lifted", AuditAction::ResponseActionLifted)
+        } else {
+            ("action_rejected", AuditAction::ResponseActionRejected)
+        };
         let detail = if note.is_empty() {
             format!("{} (action #{id})", a.describe())
         } else {

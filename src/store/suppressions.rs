@@ -1,6 +1,7 @@
 //! The `suppressions` table: rules, their expiry, and the detections they absorbed.
 
-use super::{now_ms, Db, Result, StoreError};
+use super::{audit, now_ms, Db, Result, StoreError};
+use crate::audit::AuditAction;
 use crate::suppression::{NewSuppression, Suppression};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -23,8 +24,10 @@ fn from_row(r: &AnyRow) -> Result<Suppression> {
 }
 
 impl Db {
+    /// Stores a rule and its audit row (`suppression.create` by `created_by`) in one transaction.
     pub async fn create_suppression(&self, rule: &NewSuppression, created_by: &str) -> Result<Suppression> {
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let expires_at = rule.expires_in_hours.map(|h| now + i64::from(h) * 3_600_000);
         let row = sqlx::query(&format!(
             "INSERT INTO suppressions (src_ip, threat, asset_ip, reason, created_by, created_at, expires_at) \
@@ -37,9 +40,12 @@ impl Db {
         .bind(created_by)
         .bind(now)
         .bind(expires_at)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        from_row(&row)
+        let saved = from_row(&row)?;
+        audit_rule(&mut tx, now, created_by, AuditAction::SuppressionCreate, &saved).await?;
+        tx.commit().await?;
+        Ok(saved)
     }
 
     /// Every rule, active ones first, newest first.
@@ -66,24 +72,35 @@ impl Db {
 
     /// Ends a rule now (it stays listed with its hits). A rule that already expired keeps the time
     /// it expired at.
-    pub async fn expire_suppression(&self, id: i64) -> Result<Suppression> {
+    /// Ends a rule now (one already ended keeps its time), audited as `suppression.expire`.
+    pub async fn expire_suppression(&self, id: i64, actor: &str) -> Result<Suppression> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "UPDATE suppressions SET expires_at = CASE WHEN expires_at IS NOT NULL AND expires_at <= $1 THEN expires_at ELSE $1 END \
              WHERE id = $2 RETURNING {COLUMNS}"
         ))
-            .bind(now_ms())
+            .bind(now)
             .bind(id)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("suppression rule #{id}")))?;
-        from_row(&row)
+        let rule = from_row(&row)?;
+        audit_rule(&mut tx, now, actor, AuditAction::SuppressionExpire, &rule).await?;
+        tx.commit().await?;
+        Ok(rule)
     }
 
-    pub async fn delete_suppression(&self, id: i64) -> Result<()> {
-        let done = sqlx::query("DELETE FROM suppressions WHERE id = $1").bind(id).execute(self.pool()).await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("suppression rule #{id}")));
-        }
+    /// Deletes a rule, audited as `suppression.delete` with what it matched.
+    pub async fn delete_suppression(&self, id: i64, actor: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!("DELETE FROM suppressions WHERE id = $1 RETURNING {COLUMNS}"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("suppression rule #{id}")))?;
+        audit_rule(&mut tx, now_ms(), actor, AuditAction::SuppressionDelete, &from_row(&row)?).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -102,4 +119,16 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// The audit row of a change to `rule`: its number, what it matches and why.
+async fn audit_rule(
+    tx: &mut Transaction<'_, Any>,
+    now: i64,
+    actor: &str,
+    action: AuditAction,
+    rule: &Suppression,
+) -> Result<()> {
+    audit::audit_in(tx, now, actor, action, &format!("#{}", rule.id), &format!("{}; {}", rule.describe(), rule.reason))
+        .await
 }

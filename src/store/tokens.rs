@@ -2,8 +2,9 @@
 //! a lookup ignores revoked and expired tokens. `scopes` NULL marks a token created before scopes
 //! existed (ingest and read, shown as legacy).
 
-use super::{now_ms, Db, Result, StoreError};
+use super::{audit, now_ms, Db, Result, StoreError};
 use crate::api_token::{ApiToken, TokenScopes};
+use crate::audit::AuditAction;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -45,6 +46,8 @@ impl Db {
         scopes: TokenScopes,
         expires_at: Option<i64>,
     ) -> Result<ApiToken> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO api_tokens (name, token_hash, created_by, created_at, scopes, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
@@ -52,12 +55,17 @@ impl Db {
         .bind(name)
         .bind(token_hash)
         .bind(created_by)
-        .bind(now_ms())
+        .bind(now)
         .bind(scopes.to_string())
         .bind(expires_at)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
-        token_from_row(&row)
+        let token = token_from_row(&row)?;
+        let expiry = token.expires_at.map_or("never".to_string(), crate::time::utc_minute);
+        let detail = format!("id={} scopes={} expires={expiry}", token.id, token.scopes);
+        audit::audit_in(&mut tx, now, created_by, AuditAction::TokenCreate, &token.name, &detail).await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     /// Every token, newest first (revoked ones too, so administrators see the history).
@@ -78,13 +86,23 @@ impl Db {
     }
 
     /// Revokes a token (idempotent: revoking twice keeps the first time).
-    pub async fn revoke_api_token(&self, id: i64) -> Result<ApiToken> {
+    pub async fn revoke_api_token(&self, id: i64, actor: &str) -> Result<ApiToken> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(now_ms())
+            .bind(now)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        self.api_token_by_id(id).await
+        let token = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("API token #{id}")))?;
+        let token = token_from_row(&token)?;
+        audit::audit_in(&mut tx, now, actor, AuditAction::TokenRevoke, &token.name, &format!("id={id}")).await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     /// The live (not revoked, not expired) token with this hash, and records its use.

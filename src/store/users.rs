@@ -1,6 +1,7 @@
 //! The `users` table.
 
-use super::{get_bool, is_unique_violation, now_ms, Db, Result, StoreError};
+use super::{audit, get_bool, is_unique_violation, now_ms, Db, Result, StoreError};
+use crate::audit::AuditAction;
 use crate::role::Role;
 use crate::user::User;
 use sqlx::any::AnyRow;
@@ -41,6 +42,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
 
 impl Db {
     /// Inserts a user whose fields are already validated and whose password is already hashed.
+    /// Audited as `user.create` by `by` in the same transaction; `None` (start-up, seeding) is not.
     pub async fn create_user(
         &self,
         username: &str,
@@ -48,8 +50,10 @@ impl Db {
         role: Role,
         password_hash: &str,
         must_change_password: bool,
+        by: Option<&str>,
     ) -> Result<User> {
         let now = now_ms();
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO users (username, display_name, password_hash, role, disabled, created_at, updated_at, must_change_password) \
              VALUES ($1, $2, $3, $4, 0, $5, $5, $6) RETURNING {COLUMNS}"
@@ -60,7 +64,7 @@ impl Db {
         .bind(role.as_str())
         .bind(now)
         .bind(i64::from(must_change_password))
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -69,7 +73,13 @@ impl Db {
                 e.into()
             }
         })?;
-        user_from_row(&row)
+        let user = user_from_row(&row)?;
+        if let Some(actor) = by {
+            let detail = format!("role={}", user.role);
+            audit::audit_in(&mut tx, now, actor, AuditAction::UserCreate, &user.username, &detail).await?;
+        }
+        tx.commit().await?;
+        Ok(user)
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
@@ -117,54 +127,76 @@ impl Db {
             .try_get("n")?)
     }
 
-    /// Changes a role. Refuses to demote the last active admin.
-    pub async fn set_role(&self, id: i64, role: Role) -> Result<User> {
+    /// Changes a role, audited as `user.set_role` by `by` in the same transaction (`None`: start-up,
+    /// not audited). Refuses to demote the last active admin.
+    pub async fn set_role(&self, id: i64, role: Role, by: Option<&str>) -> Result<User> {
         let user = self.user_by_id(id).await?;
         if user.role == Role::Admin && role != Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0
         {
             return Err(StoreError::Invalid("The last active administrator cannot lose the admin role.".into()));
         }
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
             .bind(role.as_str())
-            .bind(now_ms())
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        self.sessions_changed();
-        self.user_by_id(id).await
-    }
-
-    /// Disables or re-enables an account. Disabling ends its sessions. Refuses to disable the
-    /// last active admin.
-    pub async fn set_disabled(&self, id: i64, disabled: bool) -> Result<User> {
-        let user = self.user_by_id(id).await?;
-        if disabled && user.role == Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
-            return Err(StoreError::Invalid("The last active administrator cannot be disabled.".into()));
-        }
-        let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(i64::from(disabled))
-            .bind(now_ms())
+            .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        if let Some(actor) = by {
+            audit::audit_in(&mut tx, now, actor, AuditAction::UserSetRole, &user.username, &format!("role={role}"))
+                .await?;
         }
         tx.commit().await?;
         self.sessions_changed();
         self.user_by_id(id).await
     }
 
-    /// Replaces a password hash and ends the account's sessions.
-    pub async fn set_password_hash(&self, id: i64, password_hash: &str) -> Result<()> {
-        self.replace_password(id, password_hash, None).await
+    /// Disables or re-enables an account. Disabling ends its sessions. Refuses to disable the
+    /// last active admin. Audited as `user.disable` or `user.enable` by `by` in the same
+    /// transaction (`None`: start-up, not audited).
+    pub async fn set_disabled(&self, id: i64, disabled: bool, by: Option<&str>) -> Result<User> {
+        let user = self.user_by_id(id).await?;
+        if disabled && user.role == Role::Admin && !user.disabled && self.other_active_admins(id).await? == 0 {
+            return Err(StoreError::Invalid("The last active administrator cannot be disabled.".into()));
+        }
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        if let Some(actor) = by {
+            let action = if disabled { AuditAction::UserDisable } else { AuditAction::UserEnable };
+            audit::audit_in(&mut tx, now, actor, action, &user.username, "").await?;
+        }
+        tx.commit().await?;
+        self.sessions_changed();
+        self.user_by_id(id).await
+    }
+
+    /// Replaces a password hash and ends the account's sessions, audited as `user.reset_password`
+    /// by `by` in the same transaction (`None`: start-up, not audited).
+    pub async fn set_password_hash(&self, id: i64, password_hash: &str, by: Option<&str>) -> Result<()> {
+        self.replace_password(id, password_hash, None, by).await
     }
 
     /// A user's own new password: stored, the must-change flag cleared, and every other session of the
-    /// user ended (a thief's session does not outlive the change), in one transaction.
-    pub async fn change_own_password(&self, id: i64, password_hash: &str, keep_session_hash: &str) -> Result<()> {
-        self.replace_password(id, password_hash, Some(keep_session_hash)).await
+    /// user ended (a thief's session does not outlive the change), in one transaction with its
+    /// audit row (`user.password_change` by `username`, the owner).
+    pub async fn change_own_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep_session_hash: &str,
+        username: &str,
+    ) -> Result<()> {
+        self.replace_password(id, password_hash, Some(keep_session_hash), Some(username)).await
     }
 
     /// The password hash of a user, for checking their current password.
@@ -179,14 +211,21 @@ impl Db {
 
     /// Stores a new hash and ends the user's sessions (all, or all but `keep_session_hash`, the owner's
     /// own change, which also clears the must-change flag) in one transaction.
-    async fn replace_password(&self, id: i64, password_hash: &str, keep_session_hash: Option<&str>) -> Result<()> {
+    async fn replace_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep_session_hash: Option<&str>,
+        by: Option<&str>,
+    ) -> Result<()> {
+        let now = now_ms();
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, updated_at = $2, \
              must_change_password = CASE WHEN $4 THEN 0 ELSE must_change_password END WHERE id = $3",
         )
         .bind(password_hash)
-        .bind(now_ms())
+        .bind(now)
         .bind(id)
         .bind(keep_session_hash.is_some())
         .execute(&mut *tx)
@@ -199,6 +238,18 @@ impl Db {
             .bind(keep_session_hash.unwrap_or(""))
             .execute(&mut *tx)
             .await?;
+        if let Some(actor) = by {
+            let username: String = sqlx::query("SELECT username FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("username")?;
+            let (action, detail) = match keep_session_hash {
+                Some(_) => (AuditAction::UserPasswordChange, "own password; other sessions ended"),
+                None => (AuditAction::UserResetPassword, ""),
+            };
+            audit::audit_in(&mut tx, now, actor, action, &username, detail).await?;
+        }
         tx.commit().await?;
         self.sessions_changed();
         Ok(())

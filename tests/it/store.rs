@@ -4,6 +4,7 @@
 //! databases. With `AF_REQUIRE_POSTGRES=1` (as in CI) a missing PostgreSQL fails instead of skipping.
 
 use crate::support::TestDb;
+use anomalyforge::audit::AuditAction;
 use anomalyforge::auth::{self, ClientInfo, LoginPolicy};
 use anomalyforge::role::Role;
 use anomalyforge::store::{now_ms, StoreError};
@@ -22,6 +23,7 @@ on_both_backends!(
     demo_mode_refuses_a_database_with_real_accounts,
     a_generated_first_password_must_be_changed_by_its_owner,
     audit_trail_is_newest_first,
+    changes_commit_with_their_audit_row,
     api_tokens_are_stored_hashed_and_revocable,
     alert_batches_are_stored_in_one_transaction,
     a_failing_batch_stores_nothing,
@@ -84,12 +86,12 @@ async fn migrations_are_idempotent_and_ping_works(db: &anomalyforge::store::Db) 
 }
 
 async fn users_round_trip_and_names_are_unique(db: &anomalyforge::store::Db) {
-    let u = auth::create_user(db, new_user("  Alice ", Role::Analyst)).await.unwrap();
+    let u = auth::create_user(db, new_user("  Alice ", Role::Analyst), None).await.unwrap();
     assert_eq!(u.username, "alice");
     assert_eq!(u.display_name, "alice");
     assert_eq!(u.role, Role::Analyst);
     assert!(!u.disabled);
-    let again = auth::create_user(db, new_user("alice", Role::Employee)).await.unwrap_err();
+    let again = auth::create_user(db, new_user("alice", Role::Employee), None).await.unwrap_err();
     assert!(again.to_string().contains("already exists"), "{again}");
     let listed = db.list_users().await.unwrap();
     assert_eq!(listed, vec![u.clone()]);
@@ -101,37 +103,37 @@ async fn users_round_trip_and_names_are_unique(db: &anomalyforge::store::Db) {
 }
 
 async fn last_admin_is_protected(db: &anomalyforge::store::Db) {
-    let a = auth::create_user(db, new_user("root", Role::Admin)).await.unwrap();
-    let err = db.set_role(a.id, Role::Analyst).await.unwrap_err();
+    let a = auth::create_user(db, new_user("root", Role::Admin), None).await.unwrap();
+    let err = db.set_role(a.id, Role::Analyst, None).await.unwrap_err();
     assert!(err.to_string().contains("last active administrator"), "{err}");
-    assert!(db.set_disabled(a.id, true).await.is_err());
-    let b = auth::create_user(db, new_user("second", Role::Admin)).await.unwrap();
-    db.set_role(a.id, Role::Analyst).await.unwrap();
+    assert!(db.set_disabled(a.id, true, None).await.is_err());
+    let b = auth::create_user(db, new_user("second", Role::Admin), None).await.unwrap();
+    db.set_role(a.id, Role::Analyst, None).await.unwrap();
     assert_eq!(db.user_by_id(a.id).await.unwrap().role, Role::Analyst);
-    assert!(db.set_disabled(b.id, true).await.is_err(), "b is now the last admin");
+    assert!(db.set_disabled(b.id, true, None).await.is_err(), "b is now the last admin");
 }
 
 async fn disabling_ends_sessions(db: &anomalyforge::store::Db) {
-    auth::create_user(db, new_user("admin", Role::Admin)).await.unwrap();
-    let u = auth::create_user(db, new_user("bob", Role::Employee)).await.unwrap();
+    auth::create_user(db, new_user("admin", Role::Admin), None).await.unwrap();
+    let u = auth::create_user(db, new_user("bob", Role::Employee), None).await.unwrap();
     let (_, token) = auth::login(db, &policy(), "bob", "a long enough password", &client("10.0.0.1")).await.unwrap();
     assert!(auth::session_user(db, &token.token).await.unwrap().is_some());
-    db.set_disabled(u.id, true).await.unwrap();
+    db.set_disabled(u.id, true, None).await.unwrap();
     assert!(auth::session_user(db, &token.token).await.unwrap().is_none());
     let err = auth::login(db, &policy(), "bob", "a long enough password", &client("10.0.0.1")).await.unwrap_err();
     assert_eq!(err.to_string(), "Invalid username or password.");
-    db.set_disabled(u.id, false).await.unwrap();
+    db.set_disabled(u.id, false, None).await.unwrap();
     auth::login(db, &policy(), "bob", "a long enough password", &client("10.0.0.1")).await.unwrap();
 }
 
 async fn sessions_expire_and_role_changes_apply_at_once(db: &anomalyforge::store::Db) {
-    auth::create_user(db, new_user("admin", Role::Admin)).await.unwrap();
-    let u = auth::create_user(db, new_user("carol", Role::Employee)).await.unwrap();
+    auth::create_user(db, new_user("admin", Role::Admin), None).await.unwrap();
+    let u = auth::create_user(db, new_user("carol", Role::Employee), None).await.unwrap();
     let (me, t1) = auth::login(db, &policy(), "carol", "a long enough password", &client("10.0.0.2")).await.unwrap();
     assert_eq!(me.role, Role::Employee);
     let (_, t2) = auth::login(db, &policy(), "carol", "a long enough password", &client("10.0.0.2")).await.unwrap();
     assert_ne!(t1.token, t2.token, "every sign-in issues a new session id");
-    db.set_role(u.id, Role::Analyst).await.unwrap();
+    db.set_role(u.id, Role::Analyst, None).await.unwrap();
     assert_eq!(auth::session_user(db, &t1.token).await.unwrap().unwrap().role, Role::Analyst);
     db.set_session_expiry(&t1.hash, now_ms() - 1).await.unwrap();
     assert!(auth::session_user(db, &t1.token).await.unwrap().is_none());
@@ -142,8 +144,8 @@ async fn sessions_expire_and_role_changes_apply_at_once(db: &anomalyforge::store
 }
 
 async fn login_rate_limit_counts_per_account_and_address(db: &anomalyforge::store::Db) {
-    auth::create_user(db, new_user("dave", Role::Analyst)).await.unwrap();
-    auth::create_user(db, new_user("erin", Role::Analyst)).await.unwrap();
+    auth::create_user(db, new_user("dave", Role::Analyst), None).await.unwrap();
+    auth::create_user(db, new_user("erin", Role::Analyst), None).await.unwrap();
     let p = policy();
     for _ in 0..3 {
         let e = auth::login(db, &p, "dave", "wrong password!", &client("10.0.0.3")).await.unwrap_err();
@@ -179,7 +181,7 @@ async fn login_rate_limit_counts_per_account_and_address(db: &anomalyforge::stor
 /// 40 wrong passwords for one account at once: at most the limit (3) are checked and answered as
 /// wrong; the rest are refused before any password check.
 async fn parallel_guesses_never_exceed_the_limit(db: &anomalyforge::store::Db) {
-    auth::create_user(db, new_user("frank", Role::Analyst)).await.unwrap();
+    auth::create_user(db, new_user("frank", Role::Analyst), None).await.unwrap();
     let p = LoginPolicy { max_failures_per_address: 1000, ..policy() };
     let tries = (0..40).map(|i| {
         let (db, p) = (db.clone(), p.clone());
@@ -206,7 +208,7 @@ async fn parallel_guesses_never_exceed_the_limit(db: &anomalyforge::store::Db) {
 /// A stranger's guesses lock an account against new addresses, but its owner still signs in from the
 /// address of their last successful sign-in.
 async fn the_owner_passes_a_lock_from_their_last_sign_in_address(db: &anomalyforge::store::Db) {
-    auth::create_user(db, new_user("grace", Role::Admin)).await.unwrap();
+    auth::create_user(db, new_user("grace", Role::Admin), None).await.unwrap();
     let p = policy();
     auth::login(db, &p, "grace", "a long enough password", &client("10.2.0.1")).await.unwrap();
     for _ in 0..3 {
@@ -291,8 +293,8 @@ async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
     }
     // Even when demo.admin is the last active administrator, its public password stops working.
     let admin = db.user_by_username("admin").await.unwrap().unwrap();
-    db.set_disabled(db.user_by_username("demo.admin").await.unwrap().unwrap().id, false).await.unwrap();
-    db.set_disabled(admin.id, true).await.unwrap();
+    db.set_disabled(db.user_by_username("demo.admin").await.unwrap().unwrap().id, false, None).await.unwrap();
+    db.set_disabled(admin.id, true, None).await.unwrap();
     auth::bootstrap(db, None, false).await.unwrap();
     let e = auth::login(db, &policy(), "demo.admin", "admin-demo-pass", &client("10.3.0.3")).await.unwrap_err();
     assert!(matches!(e, auth::AuthError::InvalidCredentials), "{e:?}");
@@ -301,18 +303,50 @@ async fn demo_accounts_do_not_outlive_demo_mode(db: &anomalyforge::store::Db) {
 async fn demo_mode_refuses_a_database_with_real_accounts(db: &anomalyforge::store::Db) {
     auth::bootstrap(db, Some("a long enough password"), true).await.unwrap();
     auth::bootstrap(db, None, true).await.expect("a demo database starts in demo mode again");
-    auth::create_user(db, new_user("henry", Role::Analyst)).await.unwrap();
+    auth::create_user(db, new_user("henry", Role::Analyst), None).await.unwrap();
     let e = auth::bootstrap(db, None, true).await.unwrap_err();
     assert!(e.to_string().contains("henry") && e.to_string().contains("AF_DATA_DIR"), "{e}");
 }
 
 async fn audit_trail_is_newest_first(db: &anomalyforge::store::Db) {
-    db.audit("admin", "user.create", "x", "role=analyst").await.unwrap();
-    db.audit("admin", "user.disable", "x", "").await.unwrap();
+    db.audit("admin", AuditAction::UserCreate, "x", "role=analyst").await.unwrap();
+    db.audit("admin", AuditAction::UserDisable, "x", "").await.unwrap();
     let entries = db.recent_audit(10).await.unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].action, "user.disable");
     assert_eq!(entries[1].detail, "role=analyst");
+}
+
+/// A change and its audit row commit together: a refused change leaves no row, and start-up
+/// changes (`None`) are not audited.
+async fn changes_commit_with_their_audit_row(db: &anomalyforge::store::Db) {
+    use anomalyforge::suppression::NewSuppression;
+    let actions = |db: &anomalyforge::store::Db| {
+        let db = db.clone();
+        async move { db.recent_audit(100).await.unwrap().into_iter().map(|e| e.action).collect::<Vec<_>>() }
+    };
+    let root = auth::create_user(db, new_user("root", Role::Admin), Some("cli")).await.unwrap();
+    let bob = auth::create_user(db, new_user("bob", Role::Employee), None).await.unwrap();
+    assert_eq!(actions(db).await, ["user.create"], "seeding is not audited");
+    db.set_role(bob.id, Role::Analyst, Some("root")).await.unwrap();
+    assert!(db.set_disabled(root.id, true, Some("root")).await.is_err(), "the last admin");
+    assert!(db.delete_suppression(999, "root").await.is_err());
+    let rule = NewSuppression {
+        src_ip: Some("203.0.113.9".into()),
+        threat: None,
+        asset_ip: None,
+        reason: "scanner we run".into(),
+        expires_in_hours: None,
+    };
+    let r = db.create_suppression(&rule, "bob").await.unwrap();
+    db.delete_suppression(r.id, "bob").await.unwrap();
+    assert_eq!(actions(db).await, ["suppression.delete", "suppression.create", "user.set_role", "user.create"]);
+    let entries = db.recent_audit(1).await.unwrap();
+    assert_eq!((entries[0].actor.as_str(), entries[0].target.as_str()), ("bob", format!("#{}", r.id).as_str()));
+    assert!(entries[0].detail.contains("203.0.113.9") && entries[0].detail.contains("scanner we run"));
+    for e in db.recent_audit(100).await.unwrap() {
+        assert!(AuditAction::parse(&e.action).is_some(), "{} is a typed action", e.action);
+    }
 }
 
 async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db) {
@@ -363,12 +397,12 @@ async fn api_tokens_are_stored_hashed_and_revocable(db: &anomalyforge::store::Db
     assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), vec![b.token.id, a.token.id], "newest first");
 
     // Revoked tokens authenticate nothing; revoking is idempotent.
-    let revoked = db.revoke_api_token(a.token.id).await.unwrap();
+    let revoked = db.revoke_api_token(a.token.id, "admin").await.unwrap();
     let at = revoked.revoked_at.expect("revoked_at set");
     assert!(auth::api_token(db, &a.secret).await.unwrap().is_none());
-    assert_eq!(db.revoke_api_token(a.token.id).await.unwrap().revoked_at, Some(at));
+    assert_eq!(db.revoke_api_token(a.token.id, "admin").await.unwrap().revoked_at, Some(at));
     assert!(auth::api_token(db, &b.secret).await.unwrap().is_some(), "other tokens keep working");
-    assert!(matches!(db.revoke_api_token(9999).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(db.revoke_api_token(9999, "admin").await, Err(StoreError::NotFound(_))));
 }
 
 fn ml_alert(i: i64) -> anomalyforge::store::alerts::NewAlert {
@@ -593,13 +627,16 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
     use anomalyforge::store::assets::AssetFields;
     let inventory = db
-        .upsert_asset(&AssetFields {
-            ip: "10.0.0.5".into(),
-            owner: Some("Payments team".into()),
-            criticality: Some(Criticality::Critical),
-            tags: vec!["pci".into(), "web".into()],
-            ..Default::default()
-        })
+        .upsert_asset(
+            &AssetFields {
+                ip: "10.0.0.5".into(),
+                owner: Some("Payments team".into()),
+                criticality: Some(Criticality::Critical),
+                tags: vec!["pci".into(), "web".into()],
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .unwrap();
     assert!(!inventory.discovered);
@@ -639,7 +676,7 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
     assert_eq!(index.len(), 2);
     // Reviewing a discovered asset fills it in and clears the flag.
     let reviewed = db
-        .upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() })
+        .upsert_asset(&AssetFields { ip: "10.0.0.9".into(), owner: Some("IT".into()), ..Default::default() }, None)
         .await
         .unwrap();
     assert_eq!((reviewed.id, reviewed.discovered, reviewed.first_seen), (found.id, false, Some(5_000)));
@@ -656,7 +693,8 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
         criticality: Criticality::High,
         tags: vec!["imported".into()],
     };
-    let (created, updated) = db.import_assets(&[edit("10.0.0.5", "Payments"), edit("10.0.0.20", "Web")]).await.unwrap();
+    let (created, updated) =
+        db.import_assets(&[edit("10.0.0.5", "Payments"), edit("10.0.0.20", "Web")], None, 0).await.unwrap();
     assert_eq!((created, updated), (1, 1));
     let replaced = db.asset_by_ip("10.0.0.5").await.unwrap().unwrap();
     assert_eq!(
@@ -669,7 +707,7 @@ async fn assets_are_discovered_and_reviewed(db: &anomalyforge::store::Db) {
 async fn reports_become_intel_until_dismissed(db: &anomalyforge::store::Db) {
     use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
     use anomalyforge::store::reports::NewReport;
-    let u = db.create_user("emp", "Emp", Role::Employee, "hash", false).await.unwrap();
+    let u = db.create_user("emp", "Emp", Role::Employee, "hash", false, None).await.unwrap();
     let report = |indicator: &str, kind| NewReport {
         reporter_id: u.id,
         indicator: indicator.into(),
@@ -727,11 +765,11 @@ async fn playbooks_are_seeded_for_every_threat(db: &anomalyforge::store::Db) {
         assert!(p.steps.len() >= 4, "{}", t.name());
     }
     assert_eq!(all.len(), 17 + anomalyforge::threat::BehaviourThreat::ALL.len());
-    let u = db.create_user("resp", "Resp", Role::Responder, "hash", false).await.unwrap();
+    let u = db.create_user("resp", "Resp", Role::Responder, "hash", false, None).await.unwrap();
     let steps = vec!["Call the ISP".to_string(), "Block the range".to_string()];
-    let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, u.id).await.unwrap();
+    let p = db.update_playbook("ddos", "DDoS", "Flood", &steps, (u.id, "resp")).await.unwrap();
     assert_eq!((p.steps, p.updated_by.as_deref()), (steps, Some("resp")));
-    assert!(matches!(db.update_playbook("nope", "x", "y", &[], u.id).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(db.update_playbook("nope", "x", "y", &[], (u.id, "resp")).await, Err(StoreError::NotFound(_))));
 }
 
 async fn alerts_are_filtered_and_paged_by_cursor(db: &anomalyforge::store::Db) {
@@ -912,12 +950,12 @@ async fn suppression_rules_count_what_they_absorb(db: &anomalyforge::store::Db) 
     let f = listed.iter().find(|r| r.id == forever.id).unwrap();
     assert_eq!((f.hits, f.last_hit), (8, Some(2_000)));
 
-    let expired = db.expire_suppression(day.id).await.unwrap();
+    let expired = db.expire_suppression(day.id, "alice").await.unwrap();
     assert!(!expired.is_active(anomalyforge::store::now_ms() + 1));
     assert_eq!(db.list_suppressions().await.unwrap().last().unwrap().id, day.id, "expired rules are listed last");
-    db.delete_suppression(forever.id).await.unwrap();
-    assert!(matches!(db.delete_suppression(forever.id).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(db.expire_suppression(forever.id).await, Err(StoreError::NotFound(_))));
+    db.delete_suppression(forever.id, "alice").await.unwrap();
+    assert!(matches!(db.delete_suppression(forever.id, "alice").await, Err(StoreError::NotFound(_))));
+    assert!(matches!(db.expire_suppression(forever.id, "alice").await, Err(StoreError::NotFound(_))));
 }
 
 async fn console_queue_filters_groups_and_overview(db: &anomalyforge::store::Db) {
@@ -990,9 +1028,9 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     use anomalyforge::store::alerts::{NewAlert, PersistBatch};
     use anomalyforge::store::reports::NewReport;
     const IP: &str = "203.0.113.9";
-    let alice = db.create_user("alice", "Alice A.", Role::Employee, "hash", false).await.unwrap();
-    let bob = db.create_user("bob", "", Role::Employee, "hash", false).await.unwrap();
-    let ana = db.create_user("ana", "Ana Lyst", Role::Analyst, "hash", false).await.unwrap();
+    let alice = db.create_user("alice", "Alice A.", Role::Employee, "hash", false, None).await.unwrap();
+    let bob = db.create_user("bob", "", Role::Employee, "hash", false, None).await.unwrap();
+    let ana = db.create_user("ana", "Ana Lyst", Role::Analyst, "hash", false, None).await.unwrap();
     let report = |who: i64, indicator: &str, category| NewReport {
         reporter_id: who,
         indicator: indicator.into(),
@@ -1040,7 +1078,13 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
 
     // A decision covers every report of the address and carries the note to its reporters.
     let change = db
-        .set_indicator_status(IP, ReportStatus::New, ReportStatus::Confirmed, Some("Blocked for everyone."), ana.id)
+        .set_indicator_status(
+            IP,
+            ReportStatus::New,
+            ReportStatus::Confirmed,
+            Some("Blocked for everyone."),
+            (ana.id, "ana"),
+        )
         .await
         .unwrap();
     assert_eq!((change.reports, change.status), (3, ReportStatus::Confirmed));
@@ -1057,11 +1101,14 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
         "confirmed intel for scoring"
     );
     // A decision taken on a stale view is refused, naming the status it has now.
-    let stale =
-        db.set_indicator_status(IP, ReportStatus::New, ReportStatus::Dismissed, None, ana.id).await.unwrap_err();
+    let stale = db
+        .set_indicator_status(IP, ReportStatus::New, ReportStatus::Dismissed, None, (ana.id, "ana"))
+        .await
+        .unwrap_err();
     assert!(matches!(&stale, StoreError::Conflict(m) if m.contains("confirmed")), "{stale}");
     assert!(matches!(
-        db.set_indicator_status("198.51.100.1", ReportStatus::New, ReportStatus::Confirmed, None, ana.id).await,
+        db.set_indicator_status("198.51.100.1", ReportStatus::New, ReportStatus::Confirmed, None, (ana.id, "ana"))
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let confirmed = db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap();
@@ -1087,13 +1134,15 @@ async fn reports_are_queued_by_address_and_decided_together(db: &anomalyforge::s
     assert_eq!((intel[0].status, intel[0].reports, intel[0].report_id), (ReportStatus::Confirmed, 4, late.id));
     assert_eq!(db.report_queue(QueueFilter::Only(ReportStatus::Confirmed), 1).await.unwrap().rows.len(), 1);
     // Reopen, dismiss; then a new report of the dismissed address reopens it, note cleared.
-    db.set_indicator_status(IP, ReportStatus::Confirmed, ReportStatus::Investigating, None, ana.id).await.unwrap();
+    db.set_indicator_status(IP, ReportStatus::Confirmed, ReportStatus::Investigating, None, (ana.id, "ana"))
+        .await
+        .unwrap();
     db.set_indicator_status(
         IP,
         ReportStatus::Investigating,
         ReportStatus::Dismissed,
         Some("Our own mail relay."),
-        ana.id,
+        (ana.id, "ana"),
     )
     .await
     .unwrap();
@@ -1362,7 +1411,7 @@ async fn threat_intel_is_imported_retro_hunted_checked_and_expired(db: &anomalyf
 async fn confirmed_reports_are_an_intel_source(db: &anomalyforge::store::Db) {
     use anomalyforge::report::{IndicatorKind, ReportCategory, ReportStatus};
     use anomalyforge::store::reports::NewReport;
-    let u = db.create_user("emp2", "Emp", Role::Employee, "hash", false).await.unwrap();
+    let u = db.create_user("emp2", "Emp", Role::Employee, "hash", false, None).await.unwrap();
     let report = |indicator: &str, kind| NewReport {
         reporter_id: u.id,
         indicator: indicator.into(),
@@ -1382,7 +1431,9 @@ async fn confirmed_reports_are_an_intel_source(db: &anomalyforge::store::Db) {
         }
     };
     assert!(listed(db).await.is_empty(), "a new report is not intel yet");
-    db.set_indicator_status("203.0.113.50", ReportStatus::New, ReportStatus::Confirmed, None, u.id).await.unwrap();
+    db.set_indicator_status("203.0.113.50", ReportStatus::New, ReportStatus::Confirmed, None, (u.id, "ana"))
+        .await
+        .unwrap();
     assert_eq!(listed(db).await, ["203.0.113.50"]);
     let src = db.intel_source("employee-reports", now_ms()).await.unwrap().unwrap();
     assert_eq!((src.indicators, src.active), (1, 1));

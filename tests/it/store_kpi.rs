@@ -93,20 +93,21 @@ async fn triage(db: &Db, id: i64, action: Triage, at: i64) {
 /// | a5    | Nov 14 16:00    | 16:01  | ddos        | CN      | critical      | 95   | 1 (95)                | – |
 /// | a6    | Nov 14 10:00    | 10:02  | web_xss     | DE      | low           | 70   | 1 (70)                | false positive 11:02 (1 h) |
 async fn fixture(db: &Db) -> Fixture {
-    db.upsert_asset(&AssetFields {
-        ip: CRITICAL.into(),
-        hostname: Some("db-prod".into()),
-        criticality: Some(Criticality::Critical),
-        ..Default::default()
-    })
+    db.upsert_asset(
+        &AssetFields {
+            ip: CRITICAL.into(),
+            hostname: Some("db-prod".into()),
+            criticality: Some(Criticality::Critical),
+            ..Default::default()
+        },
+        None,
+    )
     .await
     .unwrap();
-    db.upsert_asset(&AssetFields {
-        ip: LOW.into(),
-        hostname: None,
-        criticality: Some(Criticality::Low),
-        ..Default::default()
-    })
+    db.upsert_asset(
+        &AssetFields { ip: LOW.into(), hostname: None, criticality: Some(Criticality::Low), ..Default::default() },
+        None,
+    )
     .await
     .unwrap();
     let crit = Some((CRITICAL, Criticality::Critical));
@@ -141,7 +142,8 @@ async fn fixture(db: &Db) -> Fixture {
 
     // Employee reports: received (created) at the given times, each about its own address (the SOC's
     // decision is per address and shared by every report of it).
-    let reporter = db.create_user("erin", "Erin", anomalyforge::role::Role::Employee, "x", false).await.unwrap().id;
+    let reporter =
+        db.create_user("erin", "Erin", anomalyforge::role::Role::Employee, "x", false, None).await.unwrap().id;
     for (i, (at, status)) in [
         (nov(21, 9, 0), ReportStatus::Confirmed),
         (nov(20, 20, 0), ReportStatus::New),

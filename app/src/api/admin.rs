@@ -9,7 +9,10 @@ use anomalyforge::user::User;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::ssr::authorize, anomalyforge::role::Access};
+use {
+    super::ssr::authorize,
+    anomalyforge::{audit::AuditAction, commands::users, role::Access},
+};
 
 #[server(endpoint = "admin/list_users")]
 pub async fn list_users() -> Result<Vec<User>, AppError> {
@@ -28,35 +31,19 @@ pub async fn create_user(
     let (st, me) = authorize(Access::ADMIN).await?;
     // The admin knows this password: its owner chooses their own at the first sign-in.
     let new = NewUser { username, display_name, role, password, must_change_password: true };
-    let user = anomalyforge::auth::create_user(&st.db, new).await?;
-    st.db.audit(&me.username, "user.create", &user.username, &format!("role={}", user.role)).await?;
-    tracing::info!(actor = %me.username, user = %user.username, role = %user.role, "user created");
-    Ok(user)
+    Ok(users::create(st.command(&me), new).await?)
 }
 
 #[server(endpoint = "admin/set_role")]
 pub async fn set_role(user_id: i64, role: Role) -> Result<User, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
-    let user = st.db.set_role(user_id, role).await?;
-    st.db.audit(&me.username, "user.set_role", &user.username, &format!("role={role}")).await?;
-    tracing::info!(actor = %me.username, user = %user.username, role = %role, "role changed");
-    Ok(user)
+    Ok(users::set_role(st.command(&me), user_id, role).await?)
 }
 
 #[server(endpoint = "admin/set_disabled")]
 pub async fn set_disabled(user_id: i64, disabled: bool) -> Result<User, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
-    if disabled && user_id == me.id {
-        return Err(AppError::Invalid {
-            field: "user_id".into(),
-            message: "You cannot disable your own account.".into(),
-        });
-    }
-    let user = st.db.set_disabled(user_id, disabled).await?;
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    st.db.audit(&me.username, action, &user.username, "").await?;
-    tracing::info!(actor = %me.username, user = %user.username, disabled, "account status changed");
-    Ok(user)
+    Ok(users::set_disabled(st.command(&me), user_id, disabled).await?)
 }
 
 #[server(endpoint = "admin/audit")]
@@ -133,7 +120,12 @@ pub async fn replay_control(action: String, speed: Option<String>) -> Result<Rep
             })
         }
     };
-    st.db.audit(&me.username, &format!("replay.{action}"), "replay", &format!("speed={}", status.speed)).await?;
+    let audited = match action.as_str() {
+        "start" => AuditAction::ReplayStart,
+        "stop" => AuditAction::ReplayStop,
+        _ => AuditAction::ReplaySpeed,
+    };
+    st.db.audit(&me.username, audited, "replay", &format!("speed={}", status.speed)).await?;
     tracing::info!(actor = %me.username, action = %action, speed = status.speed, "replay control");
     Ok(status)
 }

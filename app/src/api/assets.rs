@@ -35,21 +35,7 @@ pub async fn list_assets(view: String, page: u32) -> Result<AssetPage, AppError>
 #[server(endpoint = "assets/save")]
 pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
     let (st, me) = authorize(Access::ASSETS).await?;
-    let edit = anomalyforge::asset::validate_asset(&asset)?;
-    let saved = st.db.upsert_asset(&(&edit).into()).await?;
-    if let Some(e) = &st.enricher {
-        e.invalidate();
-    }
-    st.db
-        .audit(
-            &me.username,
-            "asset.save",
-            &saved.ip,
-            &format!("criticality={} owner={}", saved.criticality.as_str(), saved.owner.as_deref().unwrap_or("")),
-        )
-        .await?;
-    tracing::info!(actor = %me.username, ip = %saved.ip, criticality = saved.criticality.as_str(), "asset saved");
-    Ok(saved)
+    Ok(anomalyforge::commands::assets::save(st.command(&me), &asset).await?)
 }
 
 /// Imports CSV text (see `anomalyforge::asset_csv` for the columns). Valid rows are saved in one
@@ -57,27 +43,5 @@ pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
 #[server(endpoint = "assets/import")]
 pub async fn import_assets(csv: String) -> Result<ImportSummary, AppError> {
     let (st, me) = authorize(Access::ASSETS).await?;
-    if csv.trim().is_empty() {
-        return Err(AppError::Invalid {
-            field: "csv".into(),
-            message: "Paste the CSV text, header line first.".into(),
-        });
-    }
-    let (edits, rejected) = anomalyforge::asset_csv::parse_csv(&csv)
-        .map_err(|m| AppError::Invalid { field: "csv".into(), message: format!("The CSV cannot be imported: {m}.") })?;
-    let edits: Vec<_> = edits.into_iter().map(|(_, e)| e).collect();
-    let (created, updated) = st.db.import_assets(&edits).await?;
-    if let Some(e) = &st.enricher {
-        e.invalidate();
-    }
-    st.db
-        .audit(
-            &me.username,
-            "asset.import",
-            "inventory",
-            &format!("created={created} updated={updated} rejected={}", rejected.len()),
-        )
-        .await?;
-    tracing::info!(actor = %me.username, created, updated, rejected = rejected.len(), "assets imported");
-    Ok(ImportSummary { created, updated, rejected })
+    Ok(anomalyforge::commands::assets::import_csv(st.command(&me), &csv).await?)
 }

@@ -70,7 +70,7 @@ pub async fn incident_act(
     let (st, me) = authorize(Access::SOC).await?;
     let cmd = IncidentCommand::from_form(&action, &note, &value)?;
     if let IncidentCommand::Assign { to } = &cmd {
-        super::ssr::check_assignee(&st, to, "value").await?;
+        anomalyforge::commands::triage::check_assignee(st.command(&me), to, "value").await?;
     }
     Ok(st.db.incident_command(id, &me.username, &cmd, now_ms()).await?)
 }

@@ -56,19 +56,4 @@ pub(crate) mod ssr {
         let user = anomalyforge::auth::authorize(auth.user.as_ref(), access)?;
         Ok((st, user))
     }
-
-    /// `to` may be given alerts or incidents: an enabled analyst, responder or admin. The error
-    /// names `field`.
-    pub async fn check_assignee(st: &AppState, to: &str, field: &str) -> Result<(), AppError> {
-        let invalid = |message: String| Err(AppError::Invalid { field: field.into(), message });
-        match st.db.user_by_username(to).await? {
-            Some(u) if !u.disabled && Access::SOC.allows(u.role) => Ok(()),
-            Some(u) if u.disabled => invalid(format!("{to}'s account is disabled.")),
-            Some(u) => invalid(format!(
-                "{to} is {} and cannot work on alerts; assign an analyst, responder or admin.",
-                u.role.label().to_lowercase()
-            )),
-            None => invalid(format!("There is no user named {to}.")),
-        }
-    }
 }

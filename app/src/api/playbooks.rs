@@ -23,9 +23,5 @@ pub async fn update_playbook(
     steps: String,
 ) -> Result<Playbook, AppError> {
     let (st, me) = authorize(Access::PLAYBOOK_EDIT).await?;
-    let (title, summary, steps) = anomalyforge::playbook::validate_playbook(&title, &summary, &steps)?;
-    let p = st.db.update_playbook(&threat, &title, &summary, &steps, me.id).await?;
-    st.db.audit(&me.username, "playbook.update", &p.threat, &format!("steps={}", p.steps.len())).await?;
-    tracing::info!(actor = %me.username, threat = %p.threat, steps = p.steps.len(), "playbook updated");
-    Ok(p)
+    Ok(anomalyforge::commands::playbooks::update(st.command(&me), &threat, &title, &summary, &steps).await?)
 }

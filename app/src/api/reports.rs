@@ -17,26 +17,8 @@ pub async fn submit_report(
     category: String,
     description: String,
 ) -> Result<EmployeeReport, AppError> {
-    use anomalyforge::report::{validate_report, REPORTS_PER_HOUR};
-    use anomalyforge::store::reports::NewReport;
     let (st, me) = authorize(Access::SIGNED_IN).await?;
-    let (indicator, kind, category, description) = validate_report(&indicator, &category, &description)?;
-    let hour_ago = anomalyforge::store::now_ms() - 3_600_000;
-    if st.db.count_reports_since(me.id, hour_ago).await? >= REPORTS_PER_HOUR {
-        return Err(AppError::TooMany {
-            message: format!(
-                "You have sent {REPORTS_PER_HOUR} reports in the last hour. Thank you! Please wait a while before sending more."
-            ),
-            retry_after_secs: 600,
-        });
-    }
-    let report = st.db.create_report(&NewReport { reporter_id: me.id, indicator, kind, category, description }).await?;
-    if let Some(e) = &st.enricher {
-        // New intel for scoring without waiting for the next reload.
-        e.invalidate();
-    }
-    tracing::info!(user = %me.username, report_id = report.id, kind = kind.as_str(), category = category.as_str(), "employee report filed");
-    Ok(report)
+    Ok(anomalyforge::commands::reports::file(st.command(&me), &indicator, &category, &description).await?)
 }
 
 /// The signed-in person's own reports, newest first.
@@ -79,26 +61,5 @@ pub async fn set_indicator_status(
     note: String,
 ) -> Result<StatusChange, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
-    let (from, to, note) = anomalyforge::report::validate_status_change(&from, &status, &note)?;
-    let indicator = indicator.trim();
-    if indicator.is_empty() || indicator.len() > 300 {
-        return Err(AppError::Invalid {
-            field: "indicator".into(),
-            message: "The reported address is missing; reload the page.".into(),
-        });
-    }
-    let change = st.db.set_indicator_status(indicator, from, to, note.as_deref(), me.id).await?;
-    if let Some(e) = &st.enricher {
-        e.invalidate();
-    }
-    let detail = format!(
-        "{} → {}; {} report(s); note: {}",
-        from.as_str(),
-        to.as_str(),
-        change.reports,
-        note.as_deref().unwrap_or("—")
-    );
-    st.db.audit(&me.username, "report.set_status", indicator, &detail).await?;
-    tracing::info!(actor = %me.username, indicator, from = from.as_str(), to = to.as_str(), reports = change.reports, "report status changed");
-    Ok(change)
+    Ok(anomalyforge::commands::reports::set_status(st.command(&me), &indicator, &from, &status, &note).await?)
 }

@@ -6,7 +6,7 @@ use anomalyforge::suppression::{Suppression, SuppressionList};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {super::ssr::authorize, anomalyforge::role::Access};
+use {super::ssr::authorize, anomalyforge::commands::suppressions, anomalyforge::role::Access};
 
 /// Every rule, split into active and expired at the server's clock.
 #[server(endpoint = "suppressions/list")]
@@ -29,45 +29,17 @@ pub async fn create_suppression(
     let (st, me) = authorize(Access::SOC).await?;
     let rule =
         anomalyforge::suppression::validate_suppression(&src_ip, &threat, &asset_ip, &reason, &expires_in_hours)?;
-    save(&st, &me.username, &rule).await
+    Ok(suppressions::create(st.command(&me), &rule).await?)
 }
 
 #[server(endpoint = "suppressions/expire")]
 pub async fn expire_suppression(id: i64) -> Result<Suppression, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
-    let rule = st.db.expire_suppression(id).await?;
-    changed(&st, &me.username, "suppression.expire", &rule).await?;
-    Ok(rule)
+    Ok(suppressions::expire(st.command(&me), id).await?)
 }
 
 #[server(endpoint = "suppressions/delete")]
 pub async fn delete_suppression(id: i64) -> Result<(), AppError> {
     let (st, me) = authorize(Access::SOC).await?;
-    st.db.delete_suppression(id).await?;
-    if let Some(e) = &st.enricher {
-        e.invalidate();
-    }
-    st.db.audit(&me.username, "suppression.delete", &format!("#{id}"), "").await?;
-    Ok(())
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) async fn save(
-    st: &crate::state::AppState,
-    actor: &str,
-    rule: &anomalyforge::suppression::NewSuppression,
-) -> Result<Suppression, AppError> {
-    let saved = st.db.create_suppression(rule, actor).await?;
-    changed(st, actor, "suppression.create", &saved).await?;
-    tracing::info!(actor, rule = saved.id, what = %saved.describe(), "suppression rule created");
-    Ok(saved)
-}
-
-#[cfg(feature = "ssr")]
-async fn changed(st: &crate::state::AppState, actor: &str, action: &str, rule: &Suppression) -> Result<(), AppError> {
-    if let Some(e) = &st.enricher {
-        e.invalidate();
-    }
-    st.db.audit(actor, action, &format!("#{}", rule.id), &format!("{}; {}", rule.describe(), rule.reason)).await?;
-    Ok(())
+    Ok(suppressions::delete(st.command(&me), id).await?)
 }

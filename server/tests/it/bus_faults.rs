@@ -112,6 +112,7 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
             role: anomalyforge::role::Role::Analyst,
             password: "stream analyst password".into(),
         },
+        None,
     )
     .await
     .unwrap();

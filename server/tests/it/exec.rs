@@ -32,12 +32,15 @@ fn tag<'a>(html: &'a str, attr: &str) -> &'a str {
 /// ago; returns the id of one recent alert.
 async fn seed(app: &TestApp) -> String {
     app.db
-        .upsert_asset(&AssetFields {
-            ip: "10.0.0.7".into(),
-            hostname: Some(MARKUP.into()),
-            criticality: Some(Criticality::High),
-            ..Default::default()
-        })
+        .upsert_asset(
+            &AssetFields {
+                ip: "10.0.0.7".into(),
+                hostname: Some(MARKUP.into()),
+                criticality: Some(Criticality::High),
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .unwrap();
     let now = now_ms();

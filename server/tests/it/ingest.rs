@@ -93,7 +93,7 @@ async fn missing_unknown_and_revoked_tokens_get_401_and_store_nothing() {
     .await
     .unwrap();
     ingest_ok(&app, "flows", &created.secret, "application/x-ndjson", FLOW).await;
-    app.db.revoke_api_token(created.token.id).await.unwrap();
+    app.db.revoke_api_token(created.token.id, "admin").await.unwrap();
     let body = assert_error(
         post(&app, "flows", Some(&created.secret), Some("application/x-ndjson"), FLOW).await,
         401,

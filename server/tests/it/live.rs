@@ -320,7 +320,7 @@ async fn the_stream_ends_with_its_session() {
     let analyst = app.signed_in(Role::Analyst).await;
     let mut stream = analyst.get(app.url("/api/v1/stream")).send().await.unwrap();
     let disabled = app.db.user_by_username("employee").await.unwrap().unwrap().id;
-    app.db.set_disabled(disabled, true).await.unwrap();
+    app.db.set_disabled(disabled, true, Some("admin")).await.unwrap();
     let ended =
         tokio::time::timeout(Duration::from_secs(1), async move { while let Ok(Some(_)) = stream.chunk().await {} })
             .await;

@@ -135,6 +135,7 @@ impl TestApp {
                         role,
                         password: PASSWORD.into(),
                     },
+                    None,
                 )
                 .await
                 .unwrap();

@@ -1,0 +1,65 @@
+//! Alert triage on one alert or a selection, and the suppression rules a false positive asks for.
+//! The alerts change together in one transaction (with their history); each rule made from them is
+//! then stored with its own audit row.
+
+use super::{suppressions, Ctx, Result};
+use crate::role::Access;
+use crate::suppression::NewSuppression;
+use crate::triage::{SuppressFrom, Triage, TriageOutcome};
+use crate::validate::FieldError;
+
+/// Applies `triage` to the alerts `ids`. Alerts the action does not apply to are reported as
+/// skipped, with the reason. A false positive with `suppress` set creates one rule per distinct
+/// (source, type, asset) of the alerts it changed, with the reason as the rule's.
+pub async fn apply(
+    ctx: Ctx<'_>,
+    ids: &[i64],
+    triage: &Triage,
+    suppress: Option<SuppressFrom>,
+) -> Result<Vec<TriageOutcome>> {
+    if let Triage::Assign { to } = triage {
+        check_assignee(ctx, to, "assignee").await?;
+    }
+    let out = ctx.db.triage(ids, ctx.actor, triage).await?;
+    if let (Some(from), Triage::FalsePositive { reason }) = (suppress, triage) {
+        let mut rules: Vec<NewSuppression> = Vec::new();
+        for o in out.iter().filter(|o| o.status.is_some()) {
+            let a = ctx.db.alert_by_id(o.alert_id).await?;
+            let asset_ip = match (from.asset, a.asset_id) {
+                (true, Some(id)) => Some(ctx.db.asset_by_id(id).await?.ip),
+                _ => None,
+            };
+            let rule = NewSuppression {
+                src_ip: a.src_ip.filter(|_| from.source),
+                threat: from.kind.then(|| a.threat.clone()),
+                asset_ip,
+                reason: reason.clone(),
+                expires_in_hours: None,
+            };
+            if (rule.src_ip.is_some() || rule.threat.is_some() || rule.asset_ip.is_some()) && !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+        for rule in &rules {
+            suppressions::create(ctx, rule).await?;
+        }
+    }
+    let changed = out.iter().filter(|o| o.status.is_some()).count();
+    tracing::info!(actor = ctx.actor, action = triage.name(), alerts = ids.len(), changed, "alerts triaged");
+    Ok(out)
+}
+
+/// Alerts and incidents are assigned only to active accounts whose role works on them; `field`
+/// names the form field the refusal is about.
+pub async fn check_assignee(ctx: Ctx<'_>, to: &str, field: &str) -> Result<()> {
+    let refuse = |message: String| Err(FieldError::new(field, message).into());
+    match ctx.db.user_by_username(to).await? {
+        Some(u) if !u.disabled && Access::SOC.allows(u.role) => Ok(()),
+        Some(u) if u.disabled => refuse(format!("{to}'s account is disabled.")),
+        Some(u) => refuse(format!(
+            "{to} is {} and cannot work on alerts; assign an analyst, responder or admin.",
+            u.role.label().to_lowercase()
+        )),
+        None => refuse(format!("There is no user named {to}.")),
+    }
+}
