@@ -562,31 +562,11 @@ pub struct AlertDetail {
     pub response: crate::response::ResponseAccess,
 }
 
-/// Human title of a stored threat key (`ddos` → "DDoS"; `signature`, `unknown_anomaly` too).
-pub fn threat_title(key: &str) -> String {
-    match key {
-        crate::alert::SIGNATURE_THREAT => "Suricata signature".to_string(),
-        crate::alert::INTEL_THREAT => "Threat-intel match".to_string(),
-        crate::playbook::UNKNOWN_ANOMALY => "Unknown anomaly".to_string(),
-        k => crate::threat::Threat::ALL
-            .into_iter()
-            .find(|t| t.name() == k)
-            .map(|t| t.title())
-            .or_else(|| crate::threat::BehaviourThreat::from_name(k).map(|t| t.title()))
-            .map_or_else(|| k.to_string(), str::to_string),
-    }
-}
+pub use crate::threat::threat_title;
 
-/// Every threat key an alert can carry, for filter lists: the engine's attack types, the behaviour
-/// detectors' types, then `unknown_anomaly`, `signature` and `intel_match`.
+/// Every threat key an alert can carry, for filter lists (see [`crate::threat::ThreatKey::all`]).
 pub fn threat_keys() -> Vec<&'static str> {
-    crate::threat::Threat::ALL
-        .into_iter()
-        .filter(|t| t.is_attack())
-        .map(|t| t.name())
-        .chain(crate::threat::BehaviourThreat::ALL.map(|t| t.name()))
-        .chain([crate::playbook::UNKNOWN_ANOMALY, crate::alert::SIGNATURE_THREAT, crate::alert::INTEL_THREAT])
-        .collect()
+    crate::threat::ThreatKey::all().into_iter().map(|k| k.name()).collect()
 }
 
 /// `YYYY-MM-DDTHH:MM` (optionally `:SS`, or a space instead of `T`) in UTC → unix ms.

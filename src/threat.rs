@@ -322,6 +322,84 @@ impl ThreatFamily {
     }
 }
 
+/// What an alert's stored `threat` names. Alerts keep the key as text (it is what the database, the
+/// API and the playbooks use), and this is its one reading: one list of keys, one title each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreatKey<'a> {
+    /// A class of the engine's classifier (an attack type, or `benign`).
+    Attack(Threat),
+    /// A behaviour detector's finding.
+    Behaviour(BehaviourThreat),
+    /// An anomaly the classifier could not name (`unknown_anomaly`).
+    UnknownAnomaly,
+    /// A Suricata signature alert (`signature`).
+    Signature,
+    /// A threat-intel match (`intel_match`).
+    Intel,
+    /// A key this version does not know (a newer server's, or a removed type's), shown as stored.
+    Other(&'a str),
+}
+
+impl<'a> ThreatKey<'a> {
+    /// Reads a stored key; never fails (an unknown key is [`ThreatKey::Other`]). `benign` reads as
+    /// the classifier's class (a file analysis shows flows by class), though no alert carries it.
+    pub fn parse(key: &'a str) -> ThreatKey<'a> {
+        match key {
+            crate::alert::SIGNATURE_THREAT => ThreatKey::Signature,
+            crate::alert::INTEL_THREAT => ThreatKey::Intel,
+            crate::playbook::UNKNOWN_ANOMALY => ThreatKey::UnknownAnomaly,
+            k => Threat::ALL
+                .into_iter()
+                .find(|t| t.name() == k)
+                .map(ThreatKey::Attack)
+                .or_else(|| BehaviourThreat::from_name(k).map(ThreatKey::Behaviour))
+                .unwrap_or(ThreatKey::Other(k)),
+        }
+    }
+
+    /// Every key an alert can carry, for filter lists: the engine's attack types, the behaviour
+    /// detectors' types, then `unknown_anomaly`, `signature` and `intel_match`.
+    pub fn all() -> Vec<ThreatKey<'static>> {
+        Threat::ALL
+            .into_iter()
+            .filter(|t| t.is_attack())
+            .map(ThreatKey::Attack)
+            .chain(BehaviourThreat::ALL.map(ThreatKey::Behaviour))
+            .chain([ThreatKey::UnknownAnomaly, ThreatKey::Signature, ThreatKey::Intel])
+            .collect()
+    }
+
+    /// The stored key.
+    pub fn name(self) -> &'a str {
+        match self {
+            ThreatKey::Attack(t) => t.name(),
+            ThreatKey::Behaviour(t) => t.name(),
+            ThreatKey::UnknownAnomaly => crate::playbook::UNKNOWN_ANOMALY,
+            ThreatKey::Signature => crate::alert::SIGNATURE_THREAT,
+            ThreatKey::Intel => crate::alert::INTEL_THREAT,
+            ThreatKey::Other(k) => k,
+        }
+    }
+
+    /// The title people read (`ddos` → "DDoS"); an unknown key is shown as stored.
+    pub fn title(self) -> &'a str {
+        match self {
+            ThreatKey::Attack(t) => t.title(),
+            ThreatKey::Behaviour(t) => t.title(),
+            ThreatKey::UnknownAnomaly => "Unknown anomaly",
+            ThreatKey::Signature => "Suricata signature",
+            ThreatKey::Intel => "Threat-intel match",
+            ThreatKey::Other(k) => k,
+        }
+    }
+}
+
+/// The title of a stored threat key, owned: [`ThreatKey::title`] for the many places that map keys
+/// to strings.
+pub fn threat_title(key: &str) -> String {
+    ThreatKey::parse(key).title().to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +426,21 @@ mod tests {
         for t in Threat::ALL {
             assert_eq!(Threat::from_index(t.index()), Some(t));
         }
+    }
+
+    #[test]
+    fn every_threat_key_reads_back_with_one_title() {
+        let all = ThreatKey::all();
+        let mut names = std::collections::HashSet::new();
+        for k in &all {
+            assert!(names.insert(k.name()), "{} listed twice", k.name());
+            assert_eq!(ThreatKey::parse(k.name()), *k);
+            assert!(!k.title().is_empty() && k.title() != k.name(), "{} has a title", k.name());
+        }
+        assert_eq!(ThreatKey::parse("signature").title(), "Suricata signature");
+        assert_eq!(ThreatKey::parse("c2_beacon"), ThreatKey::Behaviour(BehaviourThreat::C2Beacon));
+        assert_eq!(ThreatKey::parse("benign").title(), "Benign");
+        assert_eq!(ThreatKey::parse("from_the_future").title(), "from_the_future");
+        assert!(!all.contains(&ThreatKey::Attack(Threat::Benign)));
     }
 }

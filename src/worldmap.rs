@@ -26,10 +26,6 @@ const COUNTRIES_110M: &str = include_str!("../public/geo/countries-110m.geojson"
 /// Natural Earth's 1:10m one about 24 MB).
 pub const MAX_GEOJSON_BYTES: usize = 32 * 1024 * 1024;
 
-/// The country of an address that is private, internal or not in the geolocation data, wherever a
-/// country code is stored or counted (traffic, rollups, KPIs). Never on the map.
-pub const UNKNOWN_COUNTRY: &str = "ZZ";
-
 /// One country with an ISO 3166-1 alpha-2 code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Country {
@@ -44,6 +40,12 @@ pub struct Country {
     pub centroid: (f64, f64),
     /// `centroid` projected into the view box: where a marker goes.
     pub point: (f64, f64),
+}
+
+impl Country {
+    /// The country of an address that is private, internal or not in the geolocation data, wherever
+    /// a country code is stored or counted (traffic, rollups, KPIs). Never on the map.
+    pub const UNKNOWN: &'static str = "ZZ";
 }
 
 /// Land drawn on the map that has no ISO code (Northern Cyprus, Somaliland): shown, never selected.

@@ -12,7 +12,7 @@ use crate::validate::FieldError;
 pub async fn file(ctx: Ctx<'_>, indicator: &str, category: &str, description: &str) -> Result<EmployeeReport> {
     let (indicator, kind, category, description) = validate_report(indicator, category, description)?;
     let reporter = ctx.actor_id.ok_or_else(|| FieldError::new("user", "Sign in to file a report."))?;
-    if ctx.db.count_reports_since(reporter, now_ms() - 3_600_000).await? >= REPORTS_PER_HOUR {
+    if ctx.db.count_reports_since(reporter, now_ms() - crate::time::HOUR).await? >= REPORTS_PER_HOUR {
         return Err(CommandError::TooMany {
             message: format!(
                 "You have sent {REPORTS_PER_HOUR} reports in the last hour. Thank you! Please wait a while before sending more."

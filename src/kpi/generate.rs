@@ -104,9 +104,46 @@ const THREATS: [(&str, f64, f64, i64); 15] = [
 
 /// Source countries (ISO alpha-2) in rough order of attack volume; `ZZ` is unknown or private.
 const COUNTRIES: [&str; 40] = [
-    "CN", "US", "RU", "NL", "DE", "BR", "IN", "VN", "KR", "FR", "GB", "ZZ", "UA", "ID", "TW", "SG", "HK", "RO", "IR",
-    "TR", "JP", "CA", "PL", "BG", "TH", "AR", "MX", "ZA", "IT", "ES", "SE", "PK", "BD", "EG", "NG", "KZ", "CO", "CL",
-    "PH", "MY",
+    "CN",
+    "US",
+    "RU",
+    "NL",
+    "DE",
+    "BR",
+    "IN",
+    "VN",
+    "KR",
+    "FR",
+    "GB",
+    crate::worldmap::Country::UNKNOWN,
+    "UA",
+    "ID",
+    "TW",
+    "SG",
+    "HK",
+    "RO",
+    "IR",
+    "TR",
+    "JP",
+    "CA",
+    "PL",
+    "BG",
+    "TH",
+    "AR",
+    "MX",
+    "ZA",
+    "IT",
+    "ES",
+    "SE",
+    "PK",
+    "BD",
+    "EG",
+    "NG",
+    "KZ",
+    "CO",
+    "CL",
+    "PH",
+    "MY",
 ];
 
 const RISK_JITTER: f64 = 18.0;
@@ -439,7 +476,7 @@ async fn write_day(db: &Db, rows: &[Row], flavour: Flavour, out: &mut Generated)
                 .bind("[]")
                 .bind(r.created_at)
                 .bind(dedup_key(Some(&r.src_ip), r.dst_ip.as_deref(), r.threat))
-                .bind((r.country != crate::worldmap::UNKNOWN_COUNTRY).then_some(r.country))
+                .bind((r.country != crate::worldmap::Country::UNKNOWN).then_some(r.country))
                 .bind(r.centroid.map(|c| c.0))
                 .bind(r.centroid.map(|c| c.1))
                 .bind(r.asset.map(|a| a.0))

@@ -73,7 +73,7 @@ impl AlertRollup {
         let keys = [
             (Dim::Threat, c.threat),
             (Dim::Criticality, c.criticality.unwrap_or("none")),
-            (Dim::Country, c.country.unwrap_or(crate::worldmap::UNKNOWN_COUNTRY)),
+            (Dim::Country, c.country.unwrap_or(crate::worldmap::Country::UNKNOWN)),
         ];
         for grain in GRAINS {
             let bucket = floor(c.seen_at, grain);

@@ -206,7 +206,7 @@ pub(super) fn prepare(
     alerts.sort_by(|a, b| (a.seen_at, &a.threat, &a.src_ip).cmp(&(b.seen_at, &b.threat, &b.src_ip)));
 
     let code = |c: Option<[u8; 2]>| {
-        c.map_or_else(|| crate::worldmap::UNKNOWN_COUNTRY.to_string(), |c| String::from_utf8_lossy(&c).into_owned())
+        c.map_or_else(|| crate::worldmap::Country::UNKNOWN.to_string(), |c| String::from_utf8_lossy(&c).into_owned())
     };
     let mut live_traffic: HashMap<String, (u64, u64, u64)> = HashMap::new();
     let mut rows: Vec<(TrafficKey, TrafficCount)> = Vec::with_capacity(traffic.len());

@@ -282,7 +282,7 @@ impl HourlyRollup {
             a.seen_at.div_euclid(HOUR_MS) * HOUR_MS,
             a.threat.to_string(),
             a.criticality.and_then(Criticality::parse).map_or("none", Criticality::as_str),
-            a.country.unwrap_or(crate::worldmap::UNKNOWN_COUNTRY).to_string(),
+            a.country.unwrap_or(crate::worldmap::Country::UNKNOWN).to_string(),
         );
         let e = self.rows.entry(key).or_default();
         e.0 += a.created;

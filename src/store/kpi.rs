@@ -160,7 +160,7 @@ fn period_of(tag: i64) -> Period {
 
 /// A country code in words, from the bundled world map.
 fn country_label(iso: &str) -> String {
-    if iso == crate::worldmap::UNKNOWN_COUNTRY {
+    if iso == crate::worldmap::Country::UNKNOWN {
         return "Unknown or private address".to_string();
     }
     WorldMap::bundled().country(iso).map_or_else(|| iso.to_string(), |c| c.name.clone())

@@ -15,7 +15,7 @@ use anomalyforge::charts::format_number;
 use anomalyforge::kpi::charts::{exec_charts, mean_text};
 use anomalyforge::kpi::{describe_until, describe_window, Breakdown, Change, KpiRange, KpiReport, Polarity};
 use anomalyforge::pages;
-use anomalyforge::worldmap::{choropleth_count_legend, WorldMap, UNKNOWN_COUNTRY};
+use anomalyforge::worldmap::{choropleth_count_legend, Country, WorldMap};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::HashMap;
@@ -147,11 +147,11 @@ fn Report(report: KpiReport) -> impl IntoView {
     let map_values: HashMap<String, f64> = report
         .countries
         .iter()
-        .filter(|c| c.key != UNKNOWN_COUNTRY && c.alerts.current > 0)
+        .filter(|c| c.key != Country::UNKNOWN && c.alerts.current > 0)
         .map(|c| (c.key.clone(), c.alerts.current as f64))
         .collect();
     let map_max = map_values.values().copied().fold(0.0, f64::max);
-    let unknown_sources = report.countries.iter().find(|c| c.key == UNKNOWN_COUNTRY).map_or(0, |c| c.alerts.current);
+    let unknown_sources = report.countries.iter().find(|c| c.key == Country::UNKNOWN).map_or(0, |c| c.alerts.current);
     view! {
         <p class="period" data-test="period">
             <strong>{format!("Last {span}")}</strong>

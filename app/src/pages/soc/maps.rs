@@ -8,7 +8,7 @@ use crate::components::worldmap::WorldMapView;
 use crate::error::AppError;
 use anomalyforge::charts::format_number;
 use anomalyforge::console::ConsoleOverview;
-use anomalyforge::worldmap::{WorldMap, UNKNOWN_COUNTRY};
+use anomalyforge::worldmap::{Country, WorldMap};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashMap;
@@ -42,10 +42,10 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
     let traffic: HashMap<String, f64> = o
         .traffic
         .iter()
-        .filter(|c| c.country != UNKNOWN_COUNTRY)
+        .filter(|c| c.country != Country::UNKNOWN)
         .map(|c| (c.country.clone(), c.flows as f64))
         .collect();
-    let internal = o.traffic.iter().find(|c| c.country == UNKNOWN_COUNTRY).map_or(0, |c| c.flows);
+    let internal = o.traffic.iter().find(|c| c.country == Country::UNKNOWN).map_or(0, |c| c.flows);
     let total_flows: i64 = o.traffic.iter().map(|c| c.flows).sum();
     let alerting: i64 = o.traffic.iter().map(|c| c.alerting).sum();
     let origin_alerts: u64 = o.origins.iter().map(|m| m.count).sum();
