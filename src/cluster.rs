@@ -20,11 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use sqlx::Connection;
 use tokio::sync::mpsc;
 
-use crate::hub::LiveHub;
+use crate::hub::{LiveHub, Notice};
 use crate::store::{Backend, Db};
 
 /// The notification channel of live events.
@@ -35,14 +34,6 @@ pub const IDS_PER_NOTICE: usize = 400;
 pub const LEADER_RETRY: Duration = Duration::from_secs(3);
 /// The advisory lock key of leadership ("AFLEAD").
 const LEADER_KEY: i64 = 0x4146_4c45_4144;
-
-/// What one instance tells the others: alerts (id, created) stored by `from`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Notice {
-    pub from: String,
-    pub received_at: i64,
-    pub alerts: Vec<(i64, bool)>,
-}
 
 /// This instance in the cluster.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ use crate::playbook::Playbook;
 use crate::report::{ReportCategory, ReportStatus};
 use crate::time::{days_from_civil, days_in_month};
 use crate::triage::AlertEvent;
+use crate::url_query::encode_component;
 use crate::validate::FieldError;
 use crate::worldmap::Marker;
 use serde::{Deserialize, Serialize};
@@ -603,18 +604,6 @@ pub fn parse_utc_minute(s: &str) -> Result<i64, String> {
 
 fn clip(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
-}
-
-/// Percent-encodes a URL query component (RFC 3986 unreserved characters are kept).
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,30 +8,7 @@ use std::borrow::Cow;
 
 use crate::threat::Threat;
 
-/// Which feature set a model was trained on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FeatureProfile {
-    /// The full CICFlowMeter vector.
-    Cicflowmeter,
-    /// Only what Zeek conn.log, Suricata flow events and NetFlow also give.
-    Conn,
-}
-
-impl FeatureProfile {
-    pub const ALL: [FeatureProfile; 2] = [FeatureProfile::Cicflowmeter, FeatureProfile::Conn];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            FeatureProfile::Cicflowmeter => "cicflowmeter",
-            FeatureProfile::Conn => "conn",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FeatureProfile> {
-        FeatureProfile::ALL.into_iter().find(|p| p.name() == s)
-    }
-}
+pub use crate::feature_profile::FeatureProfile;
 
 /// One model of the ensemble.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

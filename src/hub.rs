@@ -6,11 +6,20 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::live::{AlertEvent, CountryTraffic, LiveEvent, TrafficTick};
 use crate::store::alerts::StoredAlert;
 use crate::store::now_ms;
+
+/// What one instance tells the others (through [`crate::cluster`]): alerts (id, created) stored by `from`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub from: String,
+    pub received_at: i64,
+    pub alerts: Vec<(i64, bool)>,
+}
 
 /// Events kept for slow clients before they lag.
 pub const CHANNEL_CAPACITY: usize = 4096;
@@ -37,7 +46,7 @@ pub struct LiveHub {
     /// every connection to finish, and a stream never finishes by itself).
     closed: tokio::sync::watch::Sender<bool>,
     /// Where this instance's alerts are also sent for the other instances ([`crate::cluster`]).
-    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<crate::cluster::Notice>>,
+    relay: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<Notice>>,
 }
 
 impl Default for LiveHub {
@@ -57,7 +66,7 @@ impl LiveHub {
     }
 
     /// Sends this instance's alerts on to the other instances too (set once, on PostgreSQL).
-    pub fn set_relay(&self, tx: tokio::sync::mpsc::UnboundedSender<crate::cluster::Notice>) {
+    pub fn set_relay(&self, tx: tokio::sync::mpsc::UnboundedSender<Notice>) {
         let _ = self.relay.set(tx);
     }
 
@@ -100,7 +109,7 @@ impl LiveHub {
         self.publish_local(stored, received_at);
         if let (Some(relay), false) = (self.relay.get(), stored.is_empty()) {
             let alerts = stored.iter().map(|s| (s.alert.id, s.created)).collect();
-            let _ = relay.send(crate::cluster::Notice { from: String::new(), received_at, alerts });
+            let _ = relay.send(Notice { from: String::new(), received_at, alerts });
         }
     }
 

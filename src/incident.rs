@@ -18,10 +18,10 @@
 //! back only when a newer alert joins the group); nothing is grouped without them.
 
 use crate::alert::Severity;
+use crate::net::is_internal_address;
 use crate::validate::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::IpAddr;
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_NOTE: usize = 2000;
@@ -461,7 +461,7 @@ impl IncidentQuery {
         let parts: Vec<String> = INCIDENT_PARAMS
             .iter()
             .filter(|n| !self.field(n).is_empty())
-            .map(|n| format!("{n}={}", crate::console::encode_component(self.field(n))))
+            .map(|n| format!("{n}={}", crate::url_query::encode_component(self.field(n))))
             .collect();
         if parts.is_empty() {
             "/soc/incidents".to_string()
@@ -598,21 +598,6 @@ impl Suggestion {
             Shared::Host => format!("{what}{more} on host {}", self.address),
             Shared::Address => format!("{what}{more} involving {}", self.address),
         }
-    }
-}
-
-/// Whether an address is internal: private, loopback, link-local or unique-local. Assets are
-/// internal whatever their address.
-pub fn is_internal_address(ip: &str) -> bool {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
-        Ok(IpAddr::V6(v6)) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-        Err(_) => false,
     }
 }
 

@@ -12,7 +12,7 @@ use super::sample::{Sampled, SiteSample};
 use crate::behaviour::{Behaviour, BehaviourConfig};
 use crate::detection::FeatureProfile;
 use crate::drift::monitor::Monitor;
-use crate::engine::network_eval::Capture;
+use crate::engine::train::network_eval::Capture;
 use crate::engine::Engine;
 use crate::flow::Flow;
 

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::detection::FeatureProfile;
+use crate::feature_profile::FeatureProfile;
 
 #[cfg(feature = "server")]
 pub mod logs;

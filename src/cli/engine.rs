@@ -9,8 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::detection::{EvalReport, FeatureProfile, LabelMapping};
 use crate::engine::csv::FlowReader;
+use crate::engine::train::{bench, eval};
 use crate::engine::train::{load_labelled, standard_split, TrainConfig};
-use crate::engine::{bench, eval, io, progress_bar, score_with, Engine};
+use crate::engine::{io, metrics, progress_bar, score_with, Engine};
 use crate::flow::Flow;
 use crate::threat::Threat;
 
@@ -70,7 +71,7 @@ fn learn_normal_cmd(a: LearnNormalArgs) -> anyhow::Result<()> {
     let train = config_of(&engine)?;
     let mut captures = Vec::new();
     for path in &a.data {
-        captures.extend(crate::engine::network_eval::read_captures(path)?);
+        captures.extend(crate::engine::train::network_eval::read_captures(path)?);
     }
     let logs = crate::baseline::logs::sample_captures(
         &engine,
@@ -364,7 +365,7 @@ fn cv_cmd(a: CvArgs) -> anyhow::Result<()> {
     if data.is_empty() {
         bail!("{}: no labelled rows", a.data.display());
     }
-    let r = crate::engine::cv::cross_validate(&data, a.profile.into(), &cfg, a.folds, a.repeats)?;
+    let r = crate::engine::train::cv::cross_validate(&data, a.profile.into(), &cfg, a.folds, a.repeats)?;
     if let Some(path) = &a.dump {
         let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
         let mut out = BufWriter::new(file);
@@ -430,7 +431,7 @@ fn server_config() -> anyhow::Result<crate::config::Config> {
 
 fn network_eval_cmd(a: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
     let cfg = server_config()?;
-    let captures = crate::engine::network_eval::read_captures(&a.data)?;
+    let captures = crate::engine::train::network_eval::read_captures(&a.data)?;
     if captures.iter().all(|c| c.labels.is_empty()) {
         bail!(
             "{}: no labelled connection (a `label` column, or NAME.labels.tsv beside NAME.conn.log)",
@@ -438,7 +439,7 @@ fn network_eval_cmd(a: &EvalArgs, engine: &Engine) -> anyhow::Result<()> {
         );
     }
     let name = a.data.display().to_string();
-    let report = crate::engine::network_eval::evaluate(
+    let report = crate::engine::train::network_eval::evaluate(
         engine,
         &cfg.behaviour,
         &cfg.internal_networks,
@@ -506,7 +507,8 @@ fn print_network(r: &crate::detection::NetworkEval) {
 fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
     let engine = Engine::load(&a.models)?;
     if a.data.is_dir()
-        || crate::engine::network_eval::LogFormat::sniff(&a.data)? != crate::engine::network_eval::LogFormat::Csv
+        || crate::engine::train::network_eval::LogFormat::sniff(&a.data)?
+            != crate::engine::train::network_eval::LogFormat::Csv
     {
         return network_eval_cmd(&a, &engine);
     }
@@ -519,7 +521,7 @@ fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
     let name = a.data.display().to_string();
     let mut report = match a.split {
         None => {
-            let mut r = eval::evaluate(model, &data.flows, &data.labels, "whole-file", &name);
+            let mut r = metrics::evaluate(model, &data.flows, &data.labels, "whole-file", &name);
             r.notes.push("no split: the whole file is the test set".into());
             r
         }
@@ -536,7 +538,7 @@ fn eval_cmd(a: EvalArgs) -> anyhow::Result<()> {
             let (_, test) = standard_split(&data.labels, &cfg);
             let flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
             let labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
-            let mut r = eval::evaluate(model, &flows, &labels, "random", &name);
+            let mut r = metrics::evaluate(model, &flows, &labels, "random", &name);
             r.notes.push(format!(
                 "stratified {:.0} % test split (seed {}) never seen by training, scaling or threshold fitting",
                 cfg.test_fraction * 100.0,
@@ -624,7 +626,7 @@ fn print_classes(classes: &[crate::detection::ClassMetrics]) {
 }
 
 fn score(a: ScoreArgs) -> anyhow::Result<()> {
-    use crate::engine::network_eval::{read_flows, LogFormat};
+    use crate::engine::train::network_eval::{read_flows, LogFormat};
     let engine = Engine::load(&a.models)?;
     let cfg = server_config()?;
     let mut internal = a.internal.clone();
@@ -676,7 +678,7 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
     if LogFormat::sniff(&a.data)? == LogFormat::Csv {
         let mut reader = FlowReader::open(&a.data)?;
         let mut batch = Vec::new();
-        while reader.next_batch(eval::EVAL_BATCH, &mut batch) > 0 {
+        while reader.next_batch(metrics::EVAL_BATCH, &mut batch) > 0 {
             score_batch(&batch, &mut out)?;
         }
         let st = reader.stats();
@@ -687,7 +689,7 @@ fn score(a: ScoreArgs) -> anyhow::Result<()> {
         }
     } else {
         let (format, flows, rejected) = read_flows(&a.data)?;
-        for chunk in flows.chunks(eval::EVAL_BATCH) {
+        for chunk in flows.chunks(metrics::EVAL_BATCH) {
             score_batch(chunk, &mut out)?;
         }
         pb.finish_and_clear();

@@ -10,7 +10,7 @@
 //! (on the shared real-network Zeek logs the conn profile scores far above 0.25; the 2017 layout of
 //! CICFlowMeter, which gave 17.6 % benign false positives, drifts too).
 
-use crate::detection::FeatureProfile;
+use crate::feature_profile::FeatureProfile;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "server")]

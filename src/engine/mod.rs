@@ -6,22 +6,23 @@
 //! profile (`cicflowmeter` or `conn`) is chosen per flow from the features it has, so Zeek/Suricata/
 //! NetFlow records (which lack most CICFlowMeter features) are scored by the `conn` models.
 
+// The scoring path: what a running server loads and calls per batch.
 pub mod autoencoder;
-pub mod bench;
 pub mod csv;
-pub mod cv;
 pub mod ensemble;
-pub mod eval;
 pub mod features;
 pub mod gbdt;
 pub mod iforest;
 pub mod io;
-pub mod network_eval;
 pub mod ocsvm;
 pub mod rare;
 pub mod slot;
-pub mod train;
 pub mod traverse;
+// Shared by training and the registry's comparisons.
+pub mod metrics;
+pub mod split;
+// Offline: training, evaluations that retrain, cross-validation, benchmarks.
+pub mod train;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -178,7 +179,7 @@ impl Engine {
 pub fn score_with(m: &ProfileModel, flows: &[Flow], detail: Detail) -> Vec<Verdict> {
     let mut out = Vec::with_capacity(flows.len());
     let mut x = Vec::new();
-    for chunk in flows.chunks(eval::EVAL_BATCH) {
+    for chunk in flows.chunks(metrics::EVAL_BATCH) {
         let missing = m.scale(chunk, &mut x);
         let s = m.score_matrix(&x, chunk.len());
         out.extend(m.verdicts(chunk, &x, &missing, &s, detail));

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detection::{FeatureProfile, ModelManifest};
 use crate::engine::ensemble::{BatchScores, ProfileModel};
-use crate::engine::eval::EVAL_BATCH;
+use crate::engine::metrics::EVAL_BATCH;
 use crate::engine::train::{load_labelled, standard_split, TrainConfig};
 use crate::engine::{io, Engine};
 use crate::flow::Flow;

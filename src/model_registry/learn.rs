@@ -16,7 +16,7 @@ use crate::baseline::sample::{Sampled, SiteSample};
 use crate::behaviour::tuning::{self, Feedback};
 use crate::detection::FeatureProfile;
 use crate::engine::train::TrainConfig;
-use crate::engine::{eval, Engine};
+use crate::engine::{metrics, Engine};
 use crate::flow::Flow;
 use crate::model_version::{compare_site, JobKind, RetrainStatus, SplitMetrics, TOLERANCES};
 use crate::report::ReportStatus;
@@ -196,7 +196,7 @@ impl Registry {
                 let (Ok(before), Ok(after)) = (engine.profile(p.profile), candidate.profile(p.profile)) else {
                     continue;
                 };
-                let metrics = |m| SplitMetrics::from_report(&eval::evaluate(m, flows, labels, "random", "held-out"));
+                let metrics = |m| SplitMetrics::from_report(&metrics::evaluate(m, flows, labels, "random", "held-out"));
                 rows.push((p.profile, Some(metrics(before)), metrics(after)));
             }
         }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::{insight, write_json, Registry, RegistryError, VersionMeta, INSIGHT_FILE, VERSION_FILE};
 use crate::detection::{FeatureProfile, ModelManifest};
 use crate::engine::train::{load_labelled, standard_split, train_data_and_save, TrainConfig};
-use crate::engine::{eval, io, Engine};
+use crate::engine::{io, metrics, Engine};
 use crate::flow::Flow;
 use crate::model_version::{compare, Comparison, JobKind, JobState, RetrainStatus, SplitMetrics, TOLERANCES};
 use crate::store::now_ms;
@@ -306,7 +306,7 @@ impl Job<'_> {
             let base = baseline
                 .profile(profile)
                 .ok()
-                .map(|m| SplitMetrics::from_report(&eval::evaluate(m, &flows, &labels, "random", &data_name)));
+                .map(|m| SplitMetrics::from_report(&metrics::evaluate(m, &flows, &labels, "random", &data_name)));
             rows.push((profile, base, SplitMetrics::from_report(report)));
         }
         let comparison = compare(self.baseline, &split, same_split, &rows, TOLERANCES);

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::time::Duration;
 
-use crate::config::Secret;
 use crate::notify::message;
 use crate::notify::ChannelKind;
+use crate::secret::Secret;
 use crate::store::notify::DueDelivery;
 
 /// How to reach the SMTP server (`[notify.smtp]`).

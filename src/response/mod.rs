@@ -281,7 +281,7 @@ fn block_target(raw: &str) -> Result<String, FieldError> {
     if c.prefix_len() < min {
         return Err(err(format!("/{} is too broad: block at most a /{min} at a time.", c.prefix_len())));
     }
-    if crate::incident::is_internal_address(&ip.to_string()) {
+    if crate::net::is_internal_address(&ip.to_string()) {
         return Err(err(format!("{} is an internal address: isolate the host instead of blocking it.", canonical(&c))));
     }
     Ok(canonical(&c))

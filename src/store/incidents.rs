@@ -14,11 +14,12 @@ use super::{audit, triage, Db, Result, StoreError};
 use crate::alert::{Alert, Severity};
 use crate::console::threat_title;
 use crate::incident::{
-    default_title, is_internal_address, severity_of_alerts, suggest, AddOutcome, Candidate, Incident, IncidentCommand,
-    IncidentDetail, IncidentEvent, IncidentFilter, IncidentPage, IncidentStatus, IncidentSummary, Involved,
-    NewIncident, Suggestion, PER_PAGE, SUGGEST_SCAN, SUGGEST_WINDOW_MS,
+    default_title, severity_of_alerts, suggest, AddOutcome, Candidate, Incident, IncidentCommand, IncidentDetail,
+    IncidentEvent, IncidentFilter, IncidentPage, IncidentStatus, IncidentSummary, Involved, NewIncident, Suggestion,
+    PER_PAGE, SUGGEST_SCAN, SUGGEST_WINDOW_MS,
 };
 use crate::kpi::{Compared, IncidentCounts, Mean, Periods};
+use crate::net::is_internal_address;
 use crate::notify::message::{self, IncidentBrief};
 use crate::notify::EventKind;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anomalyforge::detection::FeatureProfile;
 use anomalyforge::engine::csv::FlowReader;
 use anomalyforge::engine::train::{load_labelled, standard_split, TrainConfig};
-use anomalyforge::engine::{eval, Engine, EngineError};
+use anomalyforge::engine::{metrics, Engine, EngineError};
 use anomalyforge::flow::Flow;
 use anomalyforge::threat::Threat;
 
@@ -62,7 +62,7 @@ fn shipped_model_reproduces_its_recorded_quality_on_the_test_split() {
             .find(|r| r.split == "random" && r.profile == profile)
             .expect("manifest records the random-split evaluation");
         let model = engine.profile(profile).expect("profile");
-        let got = eval::evaluate(model, &flows, &labels, "random", "test");
+        let got = metrics::evaluate(model, &flows, &labels, "random", "test");
         // Scoring is deterministic: the split's confusion (support and predictions per class, for the
         // classifier and for the verdicts) must be the recorded one exactly. Two new false positives
         // fail this test.
@@ -337,7 +337,7 @@ fn shared_logs() -> Option<PathBuf> {
 /// host whose command server refuses it.
 #[test]
 fn real_network_detection_holds_its_targets() {
-    use anomalyforge::engine::network_eval::{evaluate, read_capture, read_captures};
+    use anomalyforge::engine::train::network_eval::{evaluate, read_capture, read_captures};
     let Some(logs) = shared_logs() else { return };
     let engine = Engine::load(&models()).expect("shipped model loads");
     let cfg = anomalyforge::config::Config::default();
@@ -385,7 +385,7 @@ fn real_network_detection_holds_its_targets() {
 fn learning_a_sites_normal_lowers_its_false_positives_and_keeps_the_shared_detections() {
     use anomalyforge::baseline::{logs::sample_captures, refit};
     use anomalyforge::behaviour::tuning::{self, Feedback, Judgement, Setting};
-    use anomalyforge::engine::network_eval::{evaluate, read_capture, read_captures};
+    use anomalyforge::engine::train::network_eval::{evaluate, read_capture, read_captures};
     let Some(logs) = shared_logs() else { return };
     let engine = Engine::load(&models()).expect("shipped model loads");
     let cfg = anomalyforge::config::Config::default();

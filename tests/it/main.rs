@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod architecture;
 mod cli_token;
 mod cli_user;
 mod engine_csv;

@@ -224,8 +224,8 @@ fn start_upload(
         };
         let url = format!(
             "/api/v1/analyses?name={}&format={}",
-            anomalyforge::console::encode_component(&file.name()),
-            anomalyforge::console::encode_component(&format)
+            anomalyforge::url_query::encode_component(&file.name()),
+            anomalyforge::url_query::encode_component(&format)
         );
         if xhr.open("POST", &url).is_err() {
             set_upload.set(Upload::Failed("The upload could not start.".into()));

@@ -10,10 +10,11 @@
 use crate::api::hunt::{hunt_alerts, hunt_flows, HuntAnswer};
 use crate::components::format::{bytes, count, grouped, utc};
 use crate::components::guard::Guarded;
-use anomalyforge::console::{encode_component, threat_title};
+use anomalyforge::console::threat_title;
 use anomalyforge::flow_history::{FlowRecord, FlowSearch, FlowSort};
 use anomalyforge::hunt::{FilterError, HuntQuery};
 use anomalyforge::pages;
+use anomalyforge::url_query::encode_component;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

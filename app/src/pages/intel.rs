@@ -13,12 +13,12 @@ use crate::api::intel::{
 use crate::components::errors::PanelErrors;
 use crate::components::format::{count, grouped, utc};
 use crate::components::guard::Guarded;
-use anomalyforge::console::encode_component;
 use anomalyforge::intel::catalog::{
     ImportReport, IndicatorPage, IndicatorRow, IndicatorState, IntelSource, SourceKind, REPORTS_SOURCE,
 };
 use anomalyforge::intel::{IndicatorKind, IntelFormat};
 use anomalyforge::pages;
+use anomalyforge::url_query::encode_component;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

@@ -78,8 +78,8 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
             access=d.response.clone()
             actions=ctx.respond
             alert=a.id
-            blocks=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| !anomalyforge::incident::is_internal_address(ip)).cloned().collect()
-            hosts=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| anomalyforge::incident::is_internal_address(ip)).cloned().collect()
+            blocks=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| !anomalyforge::net::is_internal_address(ip)).cloned().collect()
+            hosts=a.src_ip.iter().chain(a.dst_ip.iter()).filter(|ip| anomalyforge::net::is_internal_address(ip)).cloned().collect()
         />
         <Why why alert=a.clone()/>
         <Where alert=a.clone() d=d.clone()/>

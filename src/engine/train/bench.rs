@@ -12,10 +12,10 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use super::ensemble::{BatchScores, ProfileModel, WEB_CLASSES};
-use super::{score_with, EngineError};
 use crate::behaviour::{Behaviour, BehaviourConfig};
 use crate::detection::{BehaviourMemory, BenchReport, ModelKind};
+use crate::engine::ensemble::{BatchScores, ProfileModel, WEB_CLASSES};
+use crate::engine::{score_with, EngineError};
 use crate::flow::Flow;
 use crate::threat::Threat;
 

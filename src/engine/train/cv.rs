@@ -8,13 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use super::ensemble::{classify, BatchScores, WEB_CLASSES};
-use super::features::{raw_row, Scaler, Schema};
-use super::rare::RareNeighbours;
-use super::train::{fit_ovr, matrix, rows_of, standard_split, stratified_folds};
-use super::train::{LabelledData, TrainConfig};
-use super::{eval, EngineError};
+use super::{fit_ovr, matrix, rows_of, standard_split};
+use super::{LabelledData, TrainConfig};
 use crate::detection::{ClassMetrics, FeatureProfile};
+use crate::engine::ensemble::{classify, BatchScores, WEB_CLASSES};
+use crate::engine::features::{raw_row, Scaler, Schema};
+use crate::engine::rare::RareNeighbours;
+use crate::engine::split::stratified_folds;
+use crate::engine::{metrics, EngineError};
 use crate::threat::Threat;
 
 /// Classes with fewer training rows than this have their misclassified rows listed.
@@ -122,12 +123,12 @@ pub fn cross_validate(
                 rare_errors.push((train[r], labels[r], pred[r]));
             }
         }
-        let (_, m) = eval::class_metrics(&labels, &pred);
+        let (_, m) = metrics::class_metrics(&labels, &pred);
         macro_f1.push(m);
         truth_all.extend_from_slice(&labels);
         pred_all.extend(pred);
     }
-    let (per_class, _) = eval::class_metrics(&truth_all, &pred_all);
+    let (per_class, _) = metrics::class_metrics(&truth_all, &pred_all);
     let mut conf: BTreeMap<(Threat, Threat), u64> = BTreeMap::new();
     for (t, p) in truth_all.iter().zip(&pred_all) {
         if t != p {

@@ -5,29 +5,34 @@
 //! operating threshold; the shipped models are trained on all training rows. Scaling is fitted on the
 //! training rows; the anomaly models see benign training rows only.
 
+pub mod bench;
+pub mod cv;
+pub mod eval;
+pub mod network_eval;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Tensor;
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::autoencoder::{AeParams, Autoencoder};
-use super::csv::FlowReader;
-use super::ensemble::{normalise_anomaly, BatchScores, ProfileModel, ANOMALY_SCORE_MAX, FUSION_INPUTS, WEB_CLASSES};
-use super::features::{raw_row, Scaler, Schema};
-use super::gbdt::{balance_weights, train_ovr, GbdtParams};
-use super::iforest::{IForestParams, IsolationForest};
-use super::ocsvm::{OcsvmParams, OneClassSvm};
-use super::rare::{RareNeighbours, RareParams};
-use super::{io, progress_bar, EngineError};
 use crate::detection::{
     AnomalyCombine, AnomalyGate, AnomalyThreshold, FeatureProfile, FusionParams, LabelMapping, ModelKind,
     ModelManifest, ProfileManifest, TrainingFile,
 };
+use crate::engine::autoencoder::{AeParams, Autoencoder};
+use crate::engine::csv::FlowReader;
+use crate::engine::ensemble::{
+    normalise_anomaly, BatchScores, ProfileModel, ANOMALY_SCORE_MAX, FUSION_INPUTS, WEB_CLASSES,
+};
+use crate::engine::features::{raw_row, Scaler, Schema};
+use crate::engine::gbdt::{balance_weights, train_ovr, GbdtParams};
+use crate::engine::iforest::{IForestParams, IsolationForest};
+use crate::engine::ocsvm::{OcsvmParams, OneClassSvm};
+use crate::engine::rare::{RareNeighbours, RareParams};
+use crate::engine::split::{stratified_folds, stratified_split};
+use crate::engine::{io, progress_bar, EngineError};
 use crate::flow::Flow;
 use crate::threat::Threat;
 
@@ -202,33 +207,6 @@ pub fn load_labelled(paths: &[PathBuf]) -> Result<LabelledData, EngineError> {
     Ok(out)
 }
 
-/// Stratified split of `idx` (by `labels[i]`): returns (kept, held out), `fraction` of each class held
-/// out (rounded; a class with ≥ 2 rows always keeps at least one row on each side).
-pub fn stratified_split(idx: &[usize], labels: &[Threat], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut by_class: BTreeMap<Threat, Vec<usize>> = BTreeMap::new();
-    for &i in idx {
-        by_class.entry(labels[i]).or_default().push(i);
-    }
-    let mut kept = Vec::new();
-    let mut held = Vec::new();
-    for (class, mut rows) in by_class {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (class.index() as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        rows.shuffle(&mut rng);
-        let n = rows.len();
-        let mut h = (n as f64 * fraction).round() as usize;
-        if n >= 2 {
-            h = h.clamp(1, n - 1);
-        } else {
-            h = 0;
-        }
-        held.extend_from_slice(&rows[..h]);
-        kept.extend_from_slice(&rows[h..]);
-    }
-    kept.sort_unstable();
-    held.sort_unstable();
-    (kept, held)
-}
-
 /// The standard split of a labelled set: (train, test) indices.
 pub fn standard_split(labels: &[Threat], cfg: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
     let all: Vec<usize> = (0..labels.len()).collect();
@@ -268,7 +246,7 @@ pub struct TrainedProfile {
 
 /// The models fitted on one set of rows (a fold, or all training rows).
 struct Fitted {
-    gbdt: super::gbdt::FlatForest,
+    gbdt: crate::engine::gbdt::FlatForest,
     iforest: IsolationForest,
     ocsvm: OneClassSvm,
     ae: Autoencoder,
@@ -286,7 +264,7 @@ pub(crate) fn fit_ovr(
     labels: &[Threat],
     classes: &[Threat],
     params: &GbdtParams,
-) -> Result<super::gbdt::FlatForest, EngineError> {
+) -> Result<crate::engine::gbdt::FlatForest, EngineError> {
     let rows: Vec<usize> = rows.iter().copied().filter(|&r| classes.contains(&labels[r])).collect();
     let xr = rows_of(x, d, &rows);
     let y: Vec<usize> = rows.iter().map(|&r| classes.iter().position(|&t| t == labels[r]).unwrap_or(0)).collect();
@@ -386,23 +364,6 @@ pub fn threshold_for_budget(mut quiet: Vec<f64>, allowed: usize) -> Option<f64> 
         None => quiet.last().copied().unwrap_or(0.0),
     };
     (threshold <= ANOMALY_SCORE_MAX).then_some(threshold)
-}
-
-/// Stratified assignment of `rows` to `k` folds (seeded).
-pub fn stratified_folds(rows: &[usize], labels: &[Threat], k: usize, seed: u64) -> Vec<usize> {
-    let mut by_class: BTreeMap<Threat, Vec<usize>> = BTreeMap::new();
-    for (pos, &r) in rows.iter().enumerate() {
-        by_class.entry(labels[r]).or_default().push(pos);
-    }
-    let mut fold = vec![0usize; rows.len()];
-    for (class, mut members) in by_class {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (class.index() as u64 + 7).wrapping_mul(0x2545_F491_4F6C_DD1D));
-        members.shuffle(&mut rng);
-        for (i, pos) in members.into_iter().enumerate() {
-            fold[pos] = i % k;
-        }
-    }
-    fold
 }
 
 /// Trains every model of one profile on the `train` rows.
@@ -516,12 +477,12 @@ pub fn train_profile_with(
         let mut probs = vec![0f32; k];
         let argmax: Vec<Threat> = (0..n)
             .map(|r| {
-                super::gbdt::normalise_ovr(&oof.margins[r * k..(r + 1) * k], &mut probs);
+                crate::engine::gbdt::normalise_ovr(&oof.margins[r * k..(r + 1) * k], &mut probs);
                 let best = probs.iter().enumerate().fold(0, |b, (i, &p)| if p > probs[b] { i } else { b });
                 Threat::from_index(best).unwrap_or(Threat::Benign)
             })
             .collect();
-        let (per_class, macro_f1) = super::eval::class_metrics(&labels, &argmax);
+        let (per_class, macro_f1) = crate::engine::metrics::class_metrics(&labels, &argmax);
         let worst: Vec<String> = per_class
             .iter()
             .filter(|c| c.f1 < 0.99)
@@ -802,7 +763,8 @@ pub fn train_data_and_save(
         let test_flows: Vec<Flow> = test.iter().map(|&i| data.flows[i].clone()).collect();
         let test_labels: Vec<Threat> = test.iter().map(|&i| data.labels[i]).collect();
         let data_name = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",");
-        let mut report = super::eval::evaluate(&trained.model, &test_flows, &test_labels, "random", &data_name);
+        let mut report =
+            crate::engine::metrics::evaluate(&trained.model, &test_flows, &test_labels, "random", &data_name);
         report.label_mapping = data.mapping.clone();
         report.rejected_rows = data.rejected;
         report.notes.push(format!(

@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
-use super::Engine;
 use crate::behaviour::{Behaviour, BehaviourConfig};
 use crate::detection::{LabelFigures, NetworkEval, NetworkFigures};
+use crate::engine::Engine;
 use crate::flow::Flow;
 use crate::ingest::{self, time, Limits};
 use crate::playbook::UNKNOWN_ANOMALY;
@@ -135,7 +135,7 @@ pub fn read_flows(path: &Path) -> Result<(LogFormat, Vec<Flow>, u64), NetworkEva
             (p.records, p.rejected.len() as u64)
         }
         LogFormat::Csv => {
-            let (flows, stats, _) = super::csv::FlowReader::open(path)
+            let (flows, stats, _) = crate::engine::csv::FlowReader::open(path)
                 .map_err(|e| NetworkEvalError::Input { path: path.to_path_buf(), reason: e.to_string() })?
                 .read_all();
             (flows, stats.rejected)
