@@ -1,9 +1,9 @@
 //! `anomalyforge kpi generate|bench`: the KPI benchmark. `generate` fills a new database with a
-//! realistic history (see `kpi::generate`); `bench` times the KPI report the `/exec` page asks for,
+//! realistic history (see `demo::generate`); `bench` times the KPI report the `/exec` page asks for,
 //! per range, on that database.
 
+use crate::demo::generate::{generate, GenerateOptions};
 use crate::kpi::charts::exec_charts;
-use crate::kpi::generate::{generate, GenerateOptions};
 use crate::kpi::KpiRange;
 use crate::store::{redact_url, Db};
 use anyhow::Context;
@@ -61,7 +61,7 @@ pub async fn run(cmd: KpiCommand) -> anyhow::Result<()> {
                 assets,
                 seed,
                 end: crate::store::now_ms(),
-                flavour: crate::kpi::generate::BENCH,
+                flavour: crate::demo::generate::BENCH,
             };
             let mut last = Instant::now();
             let done = generate(&db, &opts, |n| {

@@ -6,6 +6,8 @@
 //! that shows it says it is generated ([`DemoHistory::notice`]).
 
 #[cfg(feature = "server")]
+pub mod generate;
+#[cfg(feature = "server")]
 pub mod seed;
 
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,13 @@
 //! Seeds demo mode's history into a fresh database ([`seed_history`]).
 //!
 //! The alerts, their triage, the employee reports and every rollup come from the KPI generator
-//! ([`crate::kpi::generate`], flavour [`DEMO`]): its rollups are those `persist_batch` and triage
+//! ([`super::generate`], flavour [`DEMO`]): its rollups are those `persist_batch` and triage
 //! keep. The incidents go through the incident store itself, at the times they would have happened,
 //! so their timelines, audit rows and the mean-time-to-contain figures are the real code's.
 
+use super::generate::{generate, GenerateOptions, DEMO};
 use super::DemoHistory;
 use crate::incident::{IncidentCommand, NewIncident};
-use crate::kpi::generate::{generate, GenerateOptions, DEMO};
 use crate::kpi::{DAY, HOUR};
 use crate::store::{Db, Result};
 use sqlx::Row;

@@ -1,9 +1,11 @@
-//! A generator of large, realistic databases for the KPI benchmark (`anomalyforge kpi generate`).
+//! A generator of large, realistic alert histories: demo mode's 30 days ([`DEMO`], seeded by
+//! [`super::seed`]) and the KPI benchmark's databases ([`BENCH`], `anomalyforge kpi generate`). It
+//! lives with the demo, not with the KPIs: the KPI code only reads what it writes.
 //!
 //! It writes synthetic alerts (never shown as real ones: every asset, address and report it makes is
 //! named `bench-…` or comes from documentation-free random space) spread over a number of days
 //! ending now, with the rollups the pipeline and triage would have kept for them. The rollup rows
-//! come from the same functions `persist_batch` and `triage` use ([`super::rollup`] and the
+//! come from the same functions `persist_batch` and `triage` use ([`crate::kpi::rollup`] and the
 //! `alert_hourly` aggregation), so the KPI queries see exactly what they would see in production.
 //!
 //! What is realistic about it: a daily rhythm (more alerts in European working hours) and quieter
@@ -16,10 +18,10 @@
 //! Speed: one transaction per day of alerts, multi-row inserts; about a minute for 1,000,000 alerts
 //! on SQLite on the project's machine (see the README).
 
-use super::rollup::{AlertContribution, AlertRollup, ResponseDeltas, TriageStep};
-use super::{floor, DAY, HOUR};
 use crate::alert::{dedup_key, AlertStatus, Severity};
 use crate::asset::{AssetEdit, Criticality};
+use crate::kpi::rollup::{AlertContribution, AlertRollup, ResponseDeltas, TriageStep};
+use crate::kpi::{floor, DAY, HOUR};
 use crate::store::alerts::HourlyRollup;
 use crate::store::sql::{values_clause, ROWS_PER_INSERT};
 use crate::store::{Db, Result, StoreError};

@@ -26,8 +26,6 @@
 pub mod charts;
 pub mod export;
 #[cfg(feature = "server")]
-pub mod generate;
-#[cfg(feature = "server")]
 pub mod rollup;
 
 use crate::validate::FieldError;
