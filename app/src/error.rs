@@ -175,6 +175,7 @@ mod ssr {
                 CommandError::Invalid(f) => f.into(),
                 CommandError::Store(s) => s.into(),
                 CommandError::Auth(a) => a.into(),
+                CommandError::Conflict(m) => AppError::Conflict(m),
                 CommandError::TooMany { message, retry_after_secs } => AppError::TooMany { message, retry_after_secs },
             }
         }

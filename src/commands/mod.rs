@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod playbooks;
+pub mod replay;
 pub mod reports;
 pub mod suppressions;
 pub mod triage;
@@ -75,6 +76,9 @@ pub enum CommandError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The change conflicts with the state it would change (a replay already running).
+    #[error("{0}")]
+    Conflict(String),
     /// A per-person limit was reached; it frees after `retry_after_secs`.
     #[error("{message}")]
     TooMany { message: String, retry_after_secs: u64 },

@@ -5,7 +5,7 @@
 use super::{suppressions, Ctx, Result};
 use crate::role::Access;
 use crate::suppression::NewSuppression;
-use crate::triage::{SuppressFrom, Triage, TriageOutcome};
+use crate::triage::{step_detail, steps_done, SuppressFrom, Triage, TriageOutcome, STEP_DONE, STEP_UNDONE};
 use crate::validate::FieldError;
 
 /// Applies `triage` to the alerts `ids`. Alerts the action does not apply to are reported as
@@ -47,6 +47,22 @@ pub async fn apply(
     let changed = out.iter().filter(|o| o.status.is_some()).count();
     tracing::info!(actor = ctx.actor, action = triage.name(), alerts = ids.len(), changed, "alerts triaged");
     Ok(out)
+}
+
+/// Ticks step `step` (from 1) of the alert's playbook off (`done`) or back on, in the alert's
+/// history; returns which steps are done now.
+pub async fn tick_step(ctx: Ctx<'_>, alert_id: i64, step: u32, done: bool) -> Result<Vec<bool>> {
+    let alert = ctx.db.alert_by_id(alert_id).await?;
+    let playbook = ctx.db.playbook(&alert.threat).await?;
+    let text =
+        usize::try_from(step).ok().and_then(|n| n.checked_sub(1)).and_then(|i| playbook.steps.get(i)).ok_or_else(
+            || FieldError::new("step", format!("The playbook for this alert has steps 1 to {}.", playbook.steps.len())),
+        )?;
+    let action = if done { STEP_DONE } else { STEP_UNDONE };
+    ctx.db.record_alert_event(alert_id, ctx.actor, action, &step_detail(step as usize, text)).await?;
+    tracing::info!(actor = ctx.actor, alert_id, step, done, "playbook step ticked");
+    let history = ctx.db.alert_events(alert_id).await?;
+    Ok(steps_done(&history, playbook.steps.len()))
 }
 
 /// Alerts and incidents are assigned only to active accounts whose role works on them; `field`

@@ -117,9 +117,7 @@ pub async fn import(db: &Db, ctx: &IntelContext, req: ImportRequest, actor: &str
     if !hunted.is_empty() {
         retro_hunt(db, ctx, &hunted, &mut retro).await?;
     }
-    if let Some(e) = &ctx.enricher {
-        e.invalidate();
-    }
+    crate::commands::Caches::new(ctx.enricher.as_deref()).enrichment_changed();
     let report = ImportReport {
         source: source.name.clone(),
         format,

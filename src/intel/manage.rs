@@ -30,9 +30,7 @@ pub async fn change_source(
         }
     };
     db.audit(actor, action.into(), &id.to_string(), &done).await?;
-    if let Some(e) = enricher {
-        e.invalidate();
-    }
+    crate::commands::Caches::new(enricher).enrichment_changed();
     tracing::info!(actor, source = id, action = action.as_str(), "intel source changed");
     Ok(done)
 }
@@ -53,9 +51,7 @@ pub async fn change_indicator(
     };
     let done = format!("{} ({}) is {} now.", row.value, row.source, row.state.as_str());
     db.audit(actor, action.into(), &row.value, &done).await?;
-    if let Some(e) = enricher {
-        e.invalidate();
-    }
+    crate::commands::Caches::new(enricher).enrichment_changed();
     tracing::info!(actor, indicator = id, action = action.as_str(), "intel indicator changed");
     Ok(done)
 }

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     super::ssr::authorize,
-    anomalyforge::{audit::AuditAction, commands::users, role::Access},
+    anomalyforge::{commands::users, role::Access},
 };
 
 #[server(endpoint = "admin/list_users")]
@@ -96,38 +96,7 @@ pub async fn replay_state() -> Result<ReplayStatus, AppError> {
 pub async fn replay_control(action: String, speed: Option<String>) -> Result<ReplayStatus, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     let replay = replay_of(&st)?;
-    let status = match action.as_str() {
-        "start" => replay.start().await.map_err(|e| AppError::Conflict(e.to_string()))?,
-        "stop" => replay.stop(),
-        "speed" => {
-            let invalid = |message: String| AppError::Invalid { field: "speed".into(), message };
-            let raw = speed.as_deref().map(str::trim).unwrap_or_default();
-            if raw.is_empty() {
-                return Err(invalid("Enter a speed: recorded seconds per second, e.g. 60.".into()));
-            }
-            let speed = raw.parse::<f64>().map_err(|_| {
-                invalid(format!(
-                    "`{}` is not a number: enter the speed as recorded seconds per second, e.g. 60.",
-                    raw.chars().take(20).collect::<String>()
-                ))
-            })?;
-            replay.set_speed(speed).map_err(|e| invalid(e.to_string()))?
-        }
-        other => {
-            return Err(AppError::Invalid {
-                field: "action".into(),
-                message: format!("Unknown replay action `{other}`."),
-            })
-        }
-    };
-    let audited = match action.as_str() {
-        "start" => AuditAction::ReplayStart,
-        "stop" => AuditAction::ReplayStop,
-        _ => AuditAction::ReplaySpeed,
-    };
-    st.db.audit(&me.username, audited, "replay", &format!("speed={}", status.speed)).await?;
-    tracing::info!(actor = %me.username, action = %action, speed = status.speed, "replay control");
-    Ok(status)
+    Ok(anomalyforge::commands::replay::control(st.command(&me), &replay, &action, speed.as_deref()).await?)
 }
 
 #[cfg(feature = "ssr")]

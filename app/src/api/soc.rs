@@ -51,20 +51,6 @@ pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
 /// the alert's history; returns which steps are done now.
 #[server(endpoint = "alerts/step")]
 pub async fn tick_step(alert_id: i64, step: u32, done: bool) -> Result<Vec<bool>, AppError> {
-    use anomalyforge::triage::{step_detail, steps_done, STEP_DONE, STEP_UNDONE};
     let (st, me) = authorize(Access::SOC).await?;
-    let alert = st.db.alert_by_id(alert_id).await?;
-    let playbook = st.db.playbook(&alert.threat).await?;
-    let text =
-        usize::try_from(step).ok().and_then(|n| n.checked_sub(1)).and_then(|i| playbook.steps.get(i)).ok_or_else(
-            || AppError::Invalid {
-                field: "step".into(),
-                message: format!("The playbook for this alert has steps 1 to {}.", playbook.steps.len()),
-            },
-        )?;
-    let action = if done { STEP_DONE } else { STEP_UNDONE };
-    st.db.record_alert_event(alert_id, &me.username, action, &step_detail(step as usize, text)).await?;
-    tracing::info!(actor = %me.username, alert_id, step, done, "playbook step ticked");
-    let history = st.db.alert_events(alert_id).await?;
-    Ok(steps_done(&history, playbook.steps.len()))
+    Ok(anomalyforge::commands::triage::tick_step(st.command(&me), alert_id, step, done).await?)
 }
