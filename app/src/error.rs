@@ -29,6 +29,22 @@ pub enum AppError {
     Conflict(String),
     #[error("The request was refused: {0}")]
     BadRequest(String),
+    /// An uploaded file that cannot be read; the message says why (400).
+    #[error("{0}")]
+    BadFile(String),
+    /// The server is at its limit for this kind of work; retry after `retry_after_secs` (503).
+    #[error("{message}")]
+    Busy { message: String, retry_after_secs: u64 },
+    /// The request, or what it expands to, is larger than the limit the message names (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The body's media type is not one the route reads; the message names those it does (415).
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// What the request needs cannot serve it now: the database, the files, or a feature switched
+    /// off on this server (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Something went wrong on the server; it has been logged.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -44,7 +60,10 @@ impl AppError {
             AppError::Invalid { .. } => 422,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
-            AppError::BadRequest(_) => 400,
+            AppError::BadRequest(_) | AppError::BadFile(_) => 400,
+            AppError::Busy { .. } | AppError::Unavailable(_) => 503,
+            AppError::TooLarge(_) => 413,
+            AppError::UnsupportedType(_) => 415,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
         }
@@ -91,6 +110,11 @@ impl From<AppError> for WireError {
             AppError::NotFound(_) => ("not_found", None, None),
             AppError::Conflict(_) => ("conflict", None, None),
             AppError::BadRequest(_) => ("bad_request", None, None),
+            AppError::BadFile(_) => ("bad_file", None, None),
+            AppError::Busy { retry_after_secs, .. } => ("busy", None, Some(retry_after_secs)),
+            AppError::TooLarge(_) => ("payload_too_large", None, None),
+            AppError::UnsupportedType(_) => ("unsupported_media_type", None, None),
+            AppError::Unavailable(_) => ("unavailable", None, None),
             AppError::Internal => ("internal", None, None),
             AppError::Transport(_) => ("transport", None, None),
         };
@@ -111,6 +135,11 @@ impl TryFrom<WireError> for AppError {
             "not_found" => AppError::NotFound(w.message),
             "conflict" => AppError::Conflict(w.message),
             "bad_request" => AppError::BadRequest(w.detail.unwrap_or(w.message)),
+            "bad_file" => AppError::BadFile(w.message),
+            "busy" => AppError::Busy { message: w.message, retry_after_secs: w.retry_after_secs.unwrap_or(0) },
+            "payload_too_large" => AppError::TooLarge(w.message),
+            "unsupported_media_type" => AppError::UnsupportedType(w.message),
+            "unavailable" => AppError::Unavailable(w.message),
             "internal" => AppError::Internal,
             "transport" => AppError::Transport(w.detail.unwrap_or(w.message)),
             other => return Err(format!("unknown error kind `{other}`")),
@@ -140,7 +169,52 @@ impl From<anomalyforge::validate::FieldError> for AppError {
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::AppError;
+    use super::{AppError, WireError};
+    use anomalyforge::analysis::run::AnalysisError;
+    use anomalyforge::analysis::service::ServiceError;
+
+    /// The HTTP edge of the routes outside the server functions (exports, file analysis): the
+    /// status of the variant, the same JSON body as a server function's error, and `Retry-After`
+    /// when the error says when to retry.
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            let status =
+                http::StatusCode::from_u16(self.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+            let wire = WireError::from(self);
+            let retry_after = wire.retry_after_secs;
+            let mut res = (status, axum::Json(wire)).into_response();
+            if let Some(secs) = retry_after {
+                res.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            res
+        }
+    }
+
+    impl From<ServiceError> for AppError {
+        fn from(e: ServiceError) -> Self {
+            let message = e.to_string();
+            match e {
+                ServiceError::NotFound(_) => AppError::NotFound(message),
+                ServiceError::Conflict(_) | ServiceError::Quota { .. } => AppError::Conflict(message),
+                ServiceError::Disabled => AppError::Unavailable(message),
+                ServiceError::Busy { .. } => AppError::Busy { message, retry_after_secs: 30 },
+                ServiceError::Analysis(AnalysisError::TooLarge(_)) => AppError::TooLarge(message),
+                ServiceError::Analysis(AnalysisError::Write(err)) => {
+                    tracing::error!(error = %err, "writing an analysis failed");
+                    AppError::Unavailable("The analysis could not be kept; try again later.".into())
+                }
+                ServiceError::Analysis(_) => AppError::BadFile(message),
+                ServiceError::Store(err) => {
+                    tracing::error!(error = %err, "analysis storage failed");
+                    AppError::Unavailable("The database is unavailable; try again later.".into())
+                }
+                ServiceError::Files(err) => {
+                    tracing::error!(error = %err, "analysis files failed");
+                    AppError::Unavailable("The analysis files cannot be written or read; try again later.".into())
+                }
+            }
+        }
+    }
     use anomalyforge::auth::AuthError;
     use anomalyforge::store::StoreError;
 
@@ -226,6 +300,11 @@ mod tests {
             // A detail that begins like the sentence around it comes back whole (it used to be
             // recovered by trimming that sentence off the message).
             AppError::BadRequest("The request was refused: twice".into()),
+            AppError::BadFile("the file is empty".into()),
+            AppError::Busy { message: "Two files are being analysed.".into(), retry_after_secs: 30 },
+            AppError::TooLarge("larger than the limit of 65536 bytes".into()),
+            AppError::UnsupportedType("this endpoint accepts text/csv".into()),
+            AppError::Unavailable("The database is unavailable; try again later.".into()),
         ] {
             assert_eq!(AppError::de(e.ser()), e);
         }
@@ -241,5 +320,27 @@ mod tests {
             serde_json::to_value(AppError::Invalid { field: "username".into(), message: "Enter a username.".into() })
                 .unwrap();
         assert_eq!(json, serde_json::json!({"error": "invalid", "message": "Enter a username.", "field": "username"}));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_edge_answers_with_the_status_the_body_and_retry_after() {
+        use axum::response::IntoResponse;
+        let cases = [
+            (AppError::Busy { message: "busy".into(), retry_after_secs: 30 }, 503, "busy", Some("30")),
+            (AppError::TooLarge("big".into()), 413, "payload_too_large", None),
+            (AppError::UnsupportedType("xml".into()), 415, "unsupported_media_type", None),
+            (AppError::Unavailable("db".into()), 503, "unavailable", None),
+            (AppError::BadFile("empty".into()), 400, "bad_file", None),
+            (AppError::RateLimited { retry_after_secs: 9 }, 429, "rate_limited", Some("9")),
+            (AppError::Invalid { field: "range".into(), message: "no".into() }, 422, "invalid", None),
+        ];
+        for (e, status, kind, retry) in cases {
+            let res = e.clone().into_response();
+            assert_eq!(res.status().as_u16(), status, "{e:?}");
+            assert_eq!(res.headers().get("retry-after").map(|v| v.to_str().unwrap()), retry, "{e:?}");
+            assert_eq!(res.headers()["content-type"], "application/json");
+            assert_eq!(WireError::from(e).error, kind);
+        }
     }
 }

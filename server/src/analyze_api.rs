@@ -15,102 +15,28 @@
 use std::io::{self, Write};
 
 use crate::authorized::{AnalyseFiles, Authorized};
-use anomalyforge::analysis::run::AnalysisError;
-use anomalyforge::analysis::service::{Analyses, ServiceError};
+use anomalyforge::analysis::service::Analyses;
 use anomalyforge::analysis::FileFormat;
+use app::error::AppError;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use futures_util::TryStreamExt;
 use serde::Deserialize;
-use serde_json::json;
 
 /// The routes, with the analysis upload limit instead of the pages' body limit.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/analyses", post(upload)).route("/api/v1/analyses/{id}/{file}", get(download))
 }
 
-/// What went wrong, as the edge answers it.
-#[derive(Debug)]
-pub struct AnalyzeApiError {
-    status: StatusCode,
-    kind: &'static str,
-    message: String,
-    retry_after: Option<u64>,
-}
-
-impl AnalyzeApiError {
-    fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> AnalyzeApiError {
-        AnalyzeApiError { status, kind, message: message.into(), retry_after: None }
-    }
-}
-
-impl IntoResponse for AnalyzeApiError {
-    fn into_response(self) -> Response {
-        let mut res = (self.status, axum::Json(json!({ "error": self.kind, "message": self.message }))).into_response();
-        if let Some(secs) = self.retry_after {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        res
-    }
-}
-
-impl From<ServiceError> for AnalyzeApiError {
-    fn from(e: ServiceError) -> Self {
-        let message = e.to_string();
-        match e {
-            ServiceError::Disabled => AnalyzeApiError::new(StatusCode::SERVICE_UNAVAILABLE, "disabled", message),
-            ServiceError::Busy { .. } => AnalyzeApiError {
-                retry_after: Some(30),
-                ..AnalyzeApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
-            },
-            ServiceError::Quota { .. } => AnalyzeApiError::new(StatusCode::CONFLICT, "quota", message),
-            ServiceError::Conflict(_) => AnalyzeApiError::new(StatusCode::CONFLICT, "conflict", message),
-            ServiceError::NotFound(_) => AnalyzeApiError::new(StatusCode::NOT_FOUND, "not_found", message),
-            ServiceError::Analysis(AnalysisError::TooLarge(_)) => {
-                AnalyzeApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
-            }
-            ServiceError::Analysis(AnalysisError::Write(err)) => {
-                tracing::error!(error = %err, "writing an analysis failed");
-                AnalyzeApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the analysis could not be kept; try again later",
-                )
-            }
-            ServiceError::Analysis(_) => AnalyzeApiError::new(StatusCode::BAD_REQUEST, "bad_file", message),
-            ServiceError::Store(err) => {
-                tracing::error!(error = %err, "analysis storage failed");
-                AnalyzeApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable; try again later",
-                )
-            }
-            ServiceError::Files(err) => {
-                tracing::error!(error = %err, "analysis files failed");
-                AnalyzeApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the analysis files cannot be written or read; try again later",
-                )
-            }
-        }
-    }
-}
-
 /// The analysis service, or why there is none.
-fn service(st: &AppState) -> Result<Analyses, AnalyzeApiError> {
+fn service(st: &AppState) -> Result<Analyses, AppError> {
     st.analyses.clone().ok_or_else(|| {
-        AnalyzeApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "disabled",
-            "file analysis is off on this server (it needs ingest and `[analysis] enabled`)",
-        )
+        AppError::Unavailable("file analysis is off on this server (it needs ingest and `[analysis] enabled`)".into())
     })
 }
 
@@ -145,27 +71,20 @@ pub async fn upload(
     Query(q): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, AnalyzeApiError> {
+) -> Result<Response, AppError> {
     let analyses = service(&st)?;
     let format = match q.format.as_deref().map(str::trim).filter(|f| !f.is_empty() && *f != "auto") {
         None => None,
-        Some(f) => Some(FileFormat::parse(f).ok_or_else(|| {
-            AnalyzeApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("unknown format `{f}`: use csv, zeek or eve"),
-            )
-        })?),
+        Some(f) => Some(
+            FileFormat::parse(f)
+                .ok_or_else(|| AppError::BadRequest(format!("unknown format `{f}`: use csv, zeek or eve")))?,
+        ),
     };
     let limit = analyses.config().max_upload_bytes;
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(AnalyzeApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the upload is larger than the limit of {limit} bytes"),
-        ));
+        return Err(AppError::TooLarge(format!("the upload is larger than the limit of {limit} bytes")));
     }
     let permit = analyses.admit(&user).await?;
     let stream = body.into_data_stream().map_err(io::Error::other);
@@ -193,7 +112,7 @@ pub async fn download(
     State(st): State<AppState>,
     Authorized { user, .. }: Authorized<AnalyseFiles>,
     Path((id, file)): Path<(i64, String)>,
-) -> Result<Response, AnalyzeApiError> {
+) -> Result<Response, AppError> {
     let analyses = service(&st)?;
     let row = analyses.get(&user, id).await?;
     let stem = download_stem(&row.summary.file_name);
@@ -215,7 +134,7 @@ pub async fn download(
             let path = analyses.files().rows(id);
             let rows = anomalyforge::analysis::files::open_rows(&path).map_err(|e| {
                 tracing::error!(analysis = id, error = %e, "an analysis's rows are missing");
-                AnalyzeApiError::new(StatusCode::NOT_FOUND, "not_found", "this analysis's rows are no longer kept")
+                AppError::NotFound("this analysis's rows are no longer kept".into())
             })?;
             let csv = file == "rows.csv";
             let body = stream_blocking(move |out| {
@@ -231,11 +150,7 @@ pub async fn download(
             Ok(([(header::CONTENT_TYPE, ctype.to_string()), (header::CONTENT_DISPOSITION, attachment(&file))], body)
                 .into_response())
         }
-        _ => Err(AnalyzeApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "an analysis has rows.csv, rows.jsonl and report.html",
-        )),
+        _ => Err(AppError::NotFound("an analysis has rows.csv, rows.jsonl and report.html".into())),
     }
 }
 

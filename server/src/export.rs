@@ -4,9 +4,10 @@
 //! role is checked here again ([`Authorized`]) so the handler is safe wherever it is mounted.
 
 use crate::authorized::{Authorized, ExportAssets, ExportFlows};
+use app::error::AppError;
 use app::state::AppState;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 /// Assets read per query while exporting.
@@ -21,7 +22,7 @@ const PAGE: i64 = 1000;
     ),
     security(("session" = []))
 )]
-pub async fn assets_csv(State(st): State<AppState>, _who: Authorized<ExportAssets>) -> Response {
+pub async fn assets_csv(State(st): State<AppState>, _who: Authorized<ExportAssets>) -> Result<Response, AppError> {
     let mut assets = Vec::new();
     loop {
         match st.db.list_assets(false, PAGE, assets.len() as i64).await {
@@ -34,21 +35,20 @@ pub async fn assets_csv(State(st): State<AppState>, _who: Authorized<ExportAsset
             }
             Err(e) => {
                 tracing::error!(error = %e, "exporting the inventory failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The inventory cannot be read right now; try again.")
-                    .into_response();
+                return Err(AppError::Unavailable("The inventory cannot be read right now; try again.".into()));
             }
         }
     }
     let day = anomalyforge::store::now_ms().div_euclid(86_400_000);
     let (y, m, d) = anomalyforge::time::civil_from_days(day);
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"assets-{y:04}-{m:02}-{d:02}.csv\"")),
         ],
         anomalyforge::asset_csv::to_csv(&assets),
     )
-        .into_response()
+        .into_response())
 }
 
 /// Flows `GET /hunt/export.csv` writes at most.
@@ -65,7 +65,7 @@ const HUNT_EXPORT_MAX: usize = 100_000;
     ),
     responses(
         (status = 200, description = "At most 100,000 flows (or the alerts), formula-safe", content_type = "text/csv", body = String),
-        (status = 400, description = "The filter is not valid"),
+        (status = 422, description = "The filter is not valid: `{\"error\":\"invalid\",\"field\",\"message\"}`"),
         (status = 401, description = "No session"), (status = 403, description = "Not a SOC role"),
     ),
     security(("session" = []))
@@ -74,14 +74,14 @@ pub async fn hunt_csv(
     State(st): State<AppState>,
     _who: Authorized<ExportFlows>,
     axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
-) -> Response {
+) -> Result<Response, AppError> {
     use anomalyforge::flow_history::{to_csv, FlowCursor, FlowSort};
     use anomalyforge::hunt::search::{search_flows, HuntError};
     use anomalyforge::hunt::HuntQuery;
     let text = params.get("q").map(String::as_str).unwrap_or_default();
     let query = match HuntQuery::parse(text) {
         Ok(q) => q,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("q: {e}")).into_response(),
+        Err(e) => return Err(AppError::Invalid { field: "q".into(), message: e.to_string() }),
     };
     let csv = |body: String, name: &str| {
         (
@@ -99,24 +99,26 @@ pub async fn hunt_csv(
             let now = anomalyforge::store::now_ms();
             let limit = anomalyforge::hunt::alerts::ALERT_SCAN as usize;
             return match anomalyforge::hunt::alerts::search_alerts(&st.db, &query, now, limit).await {
-                Ok(found) => csv(anomalyforge::hunt::alerts_to_csv(&found.alerts), "hunt-alerts.csv"),
-                Err(HuntError::Invalid(m)) => (StatusCode::BAD_REQUEST, m).into_response(),
+                Ok(found) => Ok(csv(anomalyforge::hunt::alerts_to_csv(&found.alerts), "hunt-alerts.csv")),
+                Err(HuntError::Invalid(message)) => Err(AppError::Invalid { field: "q".into(), message }),
                 Err(HuntError::Store(e)) => {
                     tracing::error!(error = %e, "exporting alerts failed");
-                    (StatusCode::SERVICE_UNAVAILABLE, "The alerts cannot be read right now; try again.").into_response()
+                    Err(AppError::Unavailable("The alerts cannot be read right now; try again.".into()))
                 }
             };
         }
-        other => return (StatusCode::BAD_REQUEST, format!("of: `{other}` is not flows or alerts")).into_response(),
+        other => {
+            return Err(AppError::Invalid { field: "of".into(), message: format!("`{other}` is not flows or alerts") })
+        }
     }
     if !st.config.flow_history() {
-        return (StatusCode::NOT_FOUND, "The flow history is off on this server (AF_FLOWS__ENABLED).").into_response();
+        return Err(AppError::NotFound("The flow history is off on this server (AF_FLOWS__ENABLED).".into()));
     }
     let sort = match params.get("sort").map(String::as_str).unwrap_or_default() {
         "" => FlowSort::Newest,
         s => match FlowSort::parse(s) {
             Some(s) => s,
-            None => return (StatusCode::BAD_REQUEST, format!("sort: `{s}` is not an order")).into_response(),
+            None => return Err(AppError::Invalid { field: "sort".into(), message: format!("`{s}` is not an order") }),
         },
     };
     let now = anomalyforge::store::now_ms();
@@ -131,14 +133,13 @@ pub async fn hunt_csv(
                     None => break,
                 }
             }
-            Err(HuntError::Invalid(m)) => return (StatusCode::BAD_REQUEST, m).into_response(),
+            Err(HuntError::Invalid(message)) => return Err(AppError::Invalid { field: "q".into(), message }),
             Err(HuntError::Store(e)) => {
                 tracing::error!(error = %e, "exporting flows failed");
-                return (StatusCode::SERVICE_UNAVAILABLE, "The flows cannot be read right now; try again.")
-                    .into_response();
+                return Err(AppError::Unavailable("The flows cannot be read right now; try again.".into()));
             }
         }
     }
     flows.truncate(HUNT_EXPORT_MAX);
-    csv(to_csv(&flows), "hunt.csv")
+    Ok(csv(to_csv(&flows), "hunt.csv"))
 }

@@ -5,9 +5,10 @@
 
 use crate::authorized::{Authorized, ExportKpis};
 use anomalyforge::kpi::{export, KpiRange};
+use app::error::AppError;
 use app::state::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -23,6 +24,8 @@ pub struct ExportQuery {
     responses(
         (status = 200, description = "metric, period, from, to, category, label, value", content_type = "text/csv", body = String),
         (status = 401, description = "No session"), (status = 403, description = "Not an executive or admin"),
+        (status = 422, description = "`range` is not 24h, 7d or 30d: `{\"error\":\"invalid\",\"field\":\"range\",\"message\"}`"),
+        (status = 503, description = "The database cannot be read; JSON error, retry later"),
     ),
     security(("session" = []))
 )]
@@ -30,23 +33,23 @@ pub async fn kpi_csv(
     State(st): State<AppState>,
     _who: Authorized<ExportKpis>,
     Query(q): Query<ExportQuery>,
-) -> Response {
+) -> Result<Response, AppError> {
     let range = match q.range.as_deref().map(KpiRange::parse).transpose() {
         Ok(r) => r.unwrap_or(KpiRange::DEFAULT),
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("range: {}", e.message)).into_response(),
+        Err(e) => return Err(e.into()),
     };
     match st.db.kpi_report(range, anomalyforge::store::now_ms()).await {
-        Ok(report) => (
+        Ok(report) => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
                 (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", export::file_name(&report))),
             ],
             export::to_csv(&report),
         )
-            .into_response(),
+            .into_response()),
         Err(e) => {
             tracing::error!(error = %e, range = range.as_str(), "exporting the KPIs failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "The KPIs cannot be read right now; try again.").into_response()
+            Err(AppError::Unavailable("The KPIs cannot be read right now; try again.".into()))
         }
     }
 }

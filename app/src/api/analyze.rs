@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
-use {super::ssr::authorize, anomalyforge::analysis::service::ServiceError, anomalyforge::role::Access};
+use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// The user's analyses and the limits an upload meets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,25 +25,6 @@ fn service(st: &crate::state::AppState) -> Result<anomalyforge::analysis::servic
     st.analyses.clone().ok_or_else(|| {
         AppError::Conflict("File analysis is off on this server (it needs ingest and `[analysis] enabled`).".into())
     })
-}
-
-#[cfg(feature = "ssr")]
-impl From<ServiceError> for AppError {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::NotFound(_) => AppError::NotFound(e.to_string()),
-            ServiceError::Conflict(_) | ServiceError::Quota { .. } | ServiceError::Disabled => {
-                AppError::Conflict(e.to_string())
-            }
-            ServiceError::Busy { .. } => AppError::TooMany { message: e.to_string(), retry_after_secs: 30 },
-            ServiceError::Analysis(_) => AppError::BadRequest(e.to_string()),
-            ServiceError::Store(err) => err.into(),
-            ServiceError::Files(err) => {
-                tracing::error!(error = %err, "analysis files failed");
-                AppError::Internal
-            }
-        }
-    }
 }
 
 /// The analyses the user may open (their own; an admin's: everyone's), newest first.
