@@ -9,6 +9,7 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod resource;
 #[cfg(feature = "ssr")]
 pub mod state;
 
