@@ -222,8 +222,8 @@ impl WorldMap {
     }
 
     /// The shipped Natural Earth 1:110m map, parsed once per process. Calling it from browser code
-    /// also puts the 0.45 MB GeoJSON text into the WASM binary; a page that wants to avoid that can
-    /// fetch the map from a server function instead (the type is `Serialize`).
+    /// also puts the 0.45 MB GeoJSON text into the WASM binary: the web client fetches the same
+    /// file (`/geo/countries-110m.geojson`) and parses it with [`WorldMap::from_geojson`] instead.
     pub fn bundled() -> Arc<WorldMap> {
         static MAP: OnceLock<Arc<WorldMap>> = OnceLock::new();
         MAP.get_or_init(|| {

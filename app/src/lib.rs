@@ -9,6 +9,7 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod resource;
 #[cfg(feature = "ssr")]
 pub mod state;
 
@@ -18,8 +19,14 @@ pub use shell::{shell, App};
 /// The WASM entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
+pub async fn hydrate() {
     console_error_panic_hook::set_once();
+    // The world map is fetched, not compiled in (components::worldmap): a page the server drew
+    // with one is hydrated once the browser has it too, so both see the same countries.
+    let document = leptos::prelude::document();
+    if document.query_selector("[data-world-map]").ok().flatten().is_some() {
+        components::worldmap::load_world_map().await;
+    }
     leptos::mount::hydrate_body(App);
     // A marker for browser tests and for CSS: the page is interactive from here on.
     if let Some(body) = leptos::prelude::document().body() {

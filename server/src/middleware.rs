@@ -166,7 +166,9 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
     if state.config.secure_cookies {
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
-    if !path.starts_with("/pkg/") && !h.contains_key(header::CACHE_CONTROL) {
+    // The built site (/pkg/) and the world map the browser fetches for every map (/geo/, 0.45 MB)
+    // are public files the browser may keep; everything else may carry someone's data.
+    if !path.starts_with("/pkg/") && !path.starts_with("/geo/") && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res

@@ -1,12 +1,13 @@
 //! The note above pages whose figures include demo mode's generated history.
 
 use crate::api::demo::generated_history;
+use crate::resource::resource;
 use leptos::prelude::*;
 
 /// "Demo data: … are generated history", when this database holds any; nothing otherwise.
 #[component]
 pub fn DemoNotice() -> impl IntoView {
-    let history = Resource::new(|| (), |_| generated_history());
+    let history = resource(|| (), |_| generated_history());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -3,13 +3,14 @@
 
 use crate::api::drift::load_drift;
 use crate::components::errors::PanelErrors;
+use crate::resource::resource;
 use anomalyforge::drift::{DriftLevel, DriftReport, SourceDrift, MIN_FLOWS, MODERATE, SIGNIFICANT};
 use leptos::prelude::*;
 
 /// Every source's drift, most drifted first.
 #[component]
 pub fn DriftPanel() -> impl IntoView {
-    let report = Resource::new(|| (), |_| load_drift());
+    let report = resource(|| (), |_| load_drift());
     view! {
         <section class="panel" data-test="drift-panel">
             <h2>"Does the traffic look like what the models learned?"</h2>
@@ -63,7 +64,7 @@ fn DriftRow(s: SourceDrift) -> impl IntoView {
 /// The console's warning: one line per source whose traffic is a different population.
 #[component]
 pub fn DriftWarning() -> impl IntoView {
-    let report = Resource::new(|| (), |_| load_drift());
+    let report = resource(|| (), |_| load_drift());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -3,6 +3,7 @@
 //! (`anomalyforge::pages::page_for_path` maps `/soc/...` to it).
 
 use crate::api::reports::report_counts;
+use crate::resource::resource;
 use anomalyforge::pages::{PageSpec, SOC};
 use anomalyforge::role::Access;
 use leptos::prelude::*;
@@ -39,7 +40,7 @@ pub const RULES_PAGE: PageSpec = PageSpec {
 /// the page may have changed the number of new reports (e.g. a server action's version).
 #[component]
 pub fn SocTabs(current: &'static str, #[prop(into, optional)] version: Signal<usize>) -> impl IntoView {
-    let counts = Resource::new(move || version.get(), |_| report_counts());
+    let counts = resource(move || version.get(), |_| report_counts());
     let tab = move |path: &'static str| (path == current).then_some("page");
     view! {
         <nav class="soc-tabs" aria-label="SOC console" data-test="soc-tabs">

@@ -2,6 +2,13 @@
 //!
 //! Both render on the server and hydrate in the browser. The geometry and the SVG of charts come
 //! from the browser-safe `anomalyforge::worldmap` and `anomalyforge::charts` modules.
+//!
+//! The map's outlines are not compiled into the WASM (the GeoJSON text was a third of its
+//! compressed size): the browser fetches the same file the server parses, [`MAP_URL`], and parses
+//! it with the same `WorldMap::from_geojson`, so both draw the same paths. A page rendered with a
+//! map marks the map-dependent elements `data-world-map`; `hydrate()` loads the map before it
+//! hydrates such a page, so hydration sees what the server rendered. Pages reached in the browser
+//! draw the map as soon as it has loaded.
 
 use anomalyforge::charts::{format_number, Chart};
 use anomalyforge::worldmap::{choropleth_fill, marker_radius, risk_colour, Country, Marker, WorldMap, EMPTY_FILL};
@@ -10,14 +17,86 @@ use leptos::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Where the browser fetches the shipped map (`public/geo/`, the file `WorldMap::bundled` parses).
+pub const MAP_URL: &str = "/geo/countries-110m.geojson";
+
+/// The world map, once it is there; reading it inside a reactive closure tracks its arrival.
+/// On the server it is always there (`WorldMap::bundled`); in the browser it is `None` until
+/// [`load_world_map`] has fetched it, and asking starts that.
+pub fn world_map() -> Option<Arc<WorldMap>> {
+    #[cfg(not(feature = "hydrate"))]
+    {
+        Some(WorldMap::bundled())
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        let map = browser::MAP.with(|m| m.get());
+        if map.is_none() {
+            leptos::task::spawn_local(load_world_map());
+        }
+        map
+    }
+}
+
+/// The English name of a country from the map, else the code itself (also while the map loads).
+pub fn country_name(iso_a2: &str) -> String {
+    world_map().and_then(|m| m.country(iso_a2).map(|c| c.name.clone())).unwrap_or_else(|| iso_a2.to_string())
+}
+
+/// Fetches and parses the map in the browser, once (later calls return at once; a failed fetch
+/// is logged and tried again on the next call). Does nothing on the server.
+pub async fn load_world_map() {
+    #[cfg(feature = "hydrate")]
+    browser::load().await;
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::MAP_URL;
+    use anomalyforge::worldmap::WorldMap;
+    use leptos::prelude::*;
+    use std::cell::Cell;
+    use std::sync::Arc;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+
+    thread_local! {
+        pub(super) static MAP: ArcRwSignal<Option<Arc<WorldMap>>> = ArcRwSignal::new(None);
+        static LOADING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(super) async fn load() {
+        if MAP.with(|m| m.with_untracked(Option::is_some)) || LOADING.replace(true) {
+            return;
+        }
+        let result = fetch_map().await;
+        LOADING.set(false);
+        match result {
+            Ok(map) => MAP.with(|m| m.set(Some(Arc::new(map)))),
+            Err(e) => leptos::logging::error!("world map {MAP_URL} not loaded: {e}"),
+        }
+    }
+
+    async fn fetch_map() -> Result<WorldMap, String> {
+        let js = |e: wasm_bindgen::JsValue| format!("{e:?}");
+        let response = JsFuture::from(window().fetch_with_str(MAP_URL)).await.map_err(js)?;
+        let response: web_sys::Response = response.dyn_into().map_err(js)?;
+        if !response.ok() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let text = JsFuture::from(response.text().map_err(js)?).await.map_err(js)?;
+        let text = text.as_string().ok_or("the reply is not text")?;
+        WorldMap::from_geojson(&text).map_err(|e| e.to_string())
+    }
+}
+
 /// Hides text from sight but not from screen readers (no style sheet rule needed).
 const VISUALLY_HIDDEN: &str =
     "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0";
 
 /// The world map as inline SVG: a choropleth from `values`, markers from `markers`, or both.
+/// Drawn from [`world_map`]: nothing until the browser has loaded it.
 ///
-/// - `map`: the projected countries, usually `WorldMap::bundled()` (the same `Arc` on the server
-///   and in the browser, so hydration sees the same paths).
 /// - `values`: a value per ISO 3166-1 alpha-2 code; a country without one is drawn empty, a zero
 ///   in its own colour. Without `values` every country is drawn empty.
 /// - `markers`: circles at country centroids, area ∝ count, colour by the highest risk.
@@ -28,7 +107,6 @@ const VISUALLY_HIDDEN: &str =
 /// - `selected`: the ISO code to outline.
 #[component]
 pub fn WorldMapView(
-    map: Arc<WorldMap>,
     #[prop(into, optional)] values: Option<Signal<HashMap<String, f64>>>,
     #[prop(into, optional)] markers: Option<Signal<Vec<Marker>>>,
     #[prop(into, optional)] unit: String,
@@ -42,7 +120,23 @@ pub fn WorldMapView(
     let max_value = Memo::new(move |_| {
         values.map_or(0.0, |v| v.with(|m| m.values().copied().filter(|x| x.is_finite()).fold(0.0, f64::max)))
     });
+    move || {
+        world_map()
+            .map(|map| map_svg(map, values, markers, unit.clone(), on_select, selected, label.clone(), max_value))
+    }
+}
 
+#[allow(clippy::too_many_arguments)]
+fn map_svg(
+    map: Arc<WorldMap>,
+    values: Option<Signal<HashMap<String, f64>>>,
+    markers: Option<Signal<Vec<Marker>>>,
+    unit: Arc<String>,
+    on_select: Option<Callback<String>>,
+    selected: Option<Signal<Option<String>>>,
+    label: String,
+    max_value: Memo<f64>,
+) -> impl IntoView {
     let land = map.unassigned().iter().map(|t| view! { <path d=t.path.clone()></path> }).collect_view();
 
     let countries = map
@@ -76,6 +170,7 @@ pub fn WorldMapView(
             width="100%"
             role="group"
             aria-label=label
+            data-world-map=""
         >
             <g class="world-map-land" fill=EMPTY_FILL aria-hidden="true">
                 {land}
@@ -243,7 +338,6 @@ mod tests {
         let html = render(|| {
             view! {
                 <WorldMapView
-                    map=map.clone()
                     values=Signal::stored(values)
                     markers=Signal::stored(markers)
                     unit="flows"
@@ -269,7 +363,7 @@ mod tests {
     #[test]
     fn map_without_selection_is_not_focusable() {
         let map = WorldMap::bundled();
-        let html = render(|| view! { <WorldMapView map=map.clone()/> }.into_any());
+        let html = render(|| view! { <WorldMapView/> }.into_any());
         assert!(!html.contains("tabindex") && !html.contains("role=\"button\""));
         assert!(html.contains("<title>Germany</title>"));
         assert!(html.contains(r#"aria-label="World map""#));

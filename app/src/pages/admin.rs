@@ -10,6 +10,7 @@ use crate::api::admin::{
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
+use crate::resource::resource;
 use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenList, TokenScope, TokenState};
 use anomalyforge::live::{ReplayStatus, REPLAY_SPEED_RANGE};
 use anomalyforge::pages;
@@ -32,8 +33,8 @@ fn AdminPanel() -> impl IntoView {
     let set_role = ServerAction::<SetRole>::new();
     let set_disabled = ServerAction::<SetDisabled>::new();
     let changes = move || (create.version().get(), set_role.version().get(), set_disabled.version().get());
-    let users = Resource::new(changes, |_| list_users());
-    let audit = Resource::new(changes, |_| recent_audit());
+    let users = resource(changes, |_| list_users());
+    let audit = resource(changes, |_| recent_audit());
 
     // The latest error of any action, shown above the table.
     let last_error = move || {
@@ -126,7 +127,7 @@ fn AdminPanel() -> impl IntoView {
 fn ApiTokens() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
+    let tokens = resource(move || (create.version().get(), revoke.version().get()), |_| list_api_tokens());
     let last_error = move || {
         [create.value().get().map(|r| r.map(|_| ())), revoke.value().get().map(|r| r.map(|_| ()))]
             .into_iter()
@@ -212,7 +213,7 @@ fn ApiTokens() -> impl IntoView {
 #[component]
 fn Replay() -> impl IntoView {
     let control = ServerAction::<ReplayControl>::new();
-    let status = Resource::new(move || control.version().get(), |_| replay_state());
+    let status = resource(move || control.version().get(), |_| replay_state());
     let error = move || control.value().get().and_then(Result::err);
     // Poll while the replay runs, so "flows sent" and the position move on screen.
     let running = RwSignal::new(false);

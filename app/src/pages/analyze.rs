@@ -10,6 +10,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::{bytes, grouped, utc};
 use crate::components::guard::Guarded;
 use crate::components::worldmap::ChartView;
+use crate::resource::resource;
 use anomalyforge::analysis::{
     download_href, report_href, AnalysisReport, AnalysisSummary, FileFormat, ImportStatus, Talker, DEFAULT_SCATTER,
     SCATTER_FEATURES,
@@ -50,7 +51,7 @@ enum Upload {
 #[component]
 fn Analyze() -> impl IntoView {
     let (refresh, set_refresh) = signal(0u32);
-    let list = Resource::new(move || refresh.get(), |_| list_analyses());
+    let list = resource(move || refresh.get(), |_| list_analyses());
     let (upload, set_upload) = signal(Upload::Idle);
     let (format, set_format) = signal("auto".to_string());
     let file_input = NodeRef::<leptos::html::Input>::new();
@@ -246,7 +247,7 @@ fn start_upload(
         let done = Closure::<dyn FnMut()>::new(move || {
             let status = done_xhr.status().unwrap_or(0);
             let text = done_xhr.response_text().ok().flatten().unwrap_or_default();
-            let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let json: serde_json::Value = serde_json::from_slice(text.as_bytes()).unwrap_or_default();
             if status == 200 {
                 if let Some(id) = json.get("id").and_then(|v| v.as_i64()) {
                     set_upload.set(Upload::Idle);
@@ -279,7 +280,7 @@ fn Report() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0)));
     let (tick, set_tick) = signal(0u32);
-    let report = Resource::new(move || (id.get(), tick.get()), |(id, _)| open_analysis(id));
+    let report = resource(move || (id.get(), tick.get()), |(id, _)| open_analysis(id));
     // While an import runs, look again every two seconds.
     Effect::new(move |_| {
         let running = report

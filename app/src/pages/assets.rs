@@ -6,6 +6,7 @@ use crate::api::assets::{list_assets, ImportAssets, SaveAsset};
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
+use crate::resource::resource;
 use anomalyforge::asset::{Asset, AssetPage, AssetRow, AssetView, Criticality, ImportSummary};
 use anomalyforge::pages;
 use leptos::prelude::*;
@@ -27,7 +28,7 @@ fn Inventory() -> impl IntoView {
     let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1).max(1);
     let save = ServerAction::<SaveAsset>::new();
     let import = ServerAction::<ImportAssets>::new();
-    let list = Resource::new(
+    let list = resource(
         move || (view(), page(), save.version().get(), import.version().get()),
         |(v, p, _, _)| list_assets(v.as_str().to_string(), p),
     );

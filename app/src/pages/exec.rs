@@ -11,11 +11,12 @@ use crate::api::kpi::get_kpis;
 use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use crate::components::worldmap::{ChartView, WorldMapView};
+use crate::resource::resource;
 use anomalyforge::charts::format_number;
 use anomalyforge::kpi::charts::{exec_charts, mean_text};
 use anomalyforge::kpi::{describe_until, describe_window, Breakdown, Change, KpiRange, KpiReport, Polarity};
 use anomalyforge::pages;
-use anomalyforge::worldmap::{choropleth_count_legend, Country, WorldMap};
+use anomalyforge::worldmap::{choropleth_count_legend, Country};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::HashMap;
@@ -42,7 +43,7 @@ fn Dashboard() -> impl IntoView {
         Some(Ok(r)) => r,
         _ => KpiRange::DEFAULT,
     });
-    let report = Resource::new(move || range.get(), |r| get_kpis(r.as_str().to_string()));
+    let report = resource(move || range.get(), |r| get_kpis(r.as_str().to_string()));
     let export = move || format!("/exec/export.csv?range={}", range.get().as_str());
     view! {
         <section class="panel exec" data-test="page" data-page="/exec">
@@ -199,7 +200,6 @@ fn Report(report: KpiReport) -> impl IntoView {
             <figure class="chart exec-map" data-test="country-map">
                 <figcaption>"Top source countries"</figcaption>
                 <WorldMapView
-                    map=WorldMap::bundled()
                     values=Signal::stored(map_values)
                     unit="alerts"
                     label=format!("World map of alerts by source country, last {span}")

@@ -10,6 +10,7 @@
 use crate::api::hunt::{hunt_alerts, hunt_flows, HuntAnswer};
 use crate::components::format::{bytes, count, grouped, utc};
 use crate::components::guard::Guarded;
+use crate::resource::resource;
 use anomalyforge::console::threat_title;
 use anomalyforge::flow_history::{FlowRecord, FlowSearch, FlowSort};
 use anomalyforge::hunt::{FilterError, HuntQuery};
@@ -88,8 +89,8 @@ fn Hunt() -> impl IntoView {
     });
     let sort = Memo::new(move |_| params.with(|p| p.get("sort").unwrap_or_default()));
     let cursor = Memo::new(move |_| params.with(|p| p.get("cursor").unwrap_or_default()));
-    let found = Resource::new(move || (text.get(), sort.get(), cursor.get()), |(q, s, c)| hunt_flows(q, s, c));
-    let alerts = Resource::new(move || text.get(), hunt_alerts);
+    let found = resource(move || (text.get(), sort.get(), cursor.get()), |(q, s, c)| hunt_flows(q, s, c));
+    let alerts = resource(move || text.get(), hunt_alerts);
     let pairs = Memo::new(move |_| parsed.with(|(q, _)| q.to_pairs()));
     // A hunt for one address links to its host page.
     let host = Memo::new(move |_| {

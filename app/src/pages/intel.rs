@@ -13,6 +13,7 @@ use crate::api::intel::{
 use crate::components::errors::PanelErrors;
 use crate::components::format::{count, grouped, utc};
 use crate::components::guard::Guarded;
+use crate::resource::resource;
 use anomalyforge::intel::catalog::{
     ImportReport, IndicatorPage, IndicatorRow, IndicatorState, IntelSource, SourceKind, REPORTS_SOURCE,
 };
@@ -42,7 +43,7 @@ fn Intel() -> impl IntoView {
     let change_source = ServerAction::<ChangeIntelSource>::new();
     let change_indicator = ServerAction::<ChangeIntelIndicator>::new();
     let versions = move || (import.version().get(), change_source.version().get(), change_indicator.version().get());
-    let overview = Resource::new(versions, |_| intel_sources());
+    let overview = resource(versions, |_| intel_sources());
     let params = use_query_map();
     let filter = Memo::new(move |_| {
         params.with(|p| {
@@ -50,7 +51,7 @@ fn Intel() -> impl IntoView {
             (get("source"), get("text"), get("kind"), get("state"), get("page").parse::<u32>().unwrap_or(1).max(1))
         })
     });
-    let indicators = Resource::new(
+    let indicators = resource(
         move || (filter.get(), versions()),
         |((source, text, kind, state, page), _)| intel_indicators(source, text, kind, state, page),
     );

@@ -9,6 +9,7 @@ use crate::components::format::{count, grouped, utc};
 use crate::components::guard::Guarded;
 use crate::pages::hunt::{hunt_href, Histogram};
 use crate::pages::intel::ioc_href;
+use crate::resource::resource;
 use anomalyforge::console::threat_title;
 use anomalyforge::intel::catalog::{HostPeers, IocCheck, Talker};
 use anomalyforge::intel::IndicatorKind;
@@ -29,7 +30,7 @@ pub fn IocPage() -> impl IntoView {
 fn Ioc() -> impl IntoView {
     let params = use_query_map();
     let value = Memo::new(move |_| params.with(|p| p.get("value").unwrap_or_default()));
-    let found = Resource::new(move || value.get(), check_ioc);
+    let found = resource(move || value.get(), check_ioc);
     view! {
         <div class="ioc" data-test="page" data-page="/hunt/ioc">
             <p class="muted"><a href="/hunt">"← Hunt"</a></p>

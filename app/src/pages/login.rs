@@ -2,13 +2,14 @@
 
 use crate::api::auth::demo_accounts;
 use crate::components::session::use_session;
+use crate::resource::resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
-    let demo = Resource::new(|| (), |_| demo_accounts());
+    let demo = resource(|| (), |_| demo_accounts());
     let result = session.login.value();
     let pending = session.login.pending();
     view! {

@@ -12,6 +12,7 @@ use crate::components::format::{grouped, utc};
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
 use crate::components::worldmap::ChartView;
+use crate::resource::{resource, Resource};
 use anomalyforge::baseline::{BehaviourThreshold, SiteBaseline, SiteSampleInfo};
 use anomalyforge::detection::{AnomalyGate, ClassMetrics, EvalReport, TrainingFile};
 use anomalyforge::model_version::{
@@ -47,10 +48,10 @@ fn Models() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     let epoch = RwSignal::new(0u64);
     let status =
-        Resource::new(move || (tick.get(), retrain.version().get(), learn.version().get()), |_| get_retrain_status());
-    let sample = Resource::new(move || (learn.version().get(), epoch.get()), |_| load_site_sample());
+        resource(move || (tick.get(), retrain.version().get(), learn.version().get()), |_| get_retrain_status());
+    let sample = resource(move || (learn.version().get(), epoch.get()), |_| load_site_sample());
     let overview =
-        Resource::new(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
+        resource(move || (viewed(), activate.version().get(), epoch.get()), |(v, _, _)| load_models_overview(v));
 
     // What the poller watches: a running job, or an insight being computed.
     let running =

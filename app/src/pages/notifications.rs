@@ -16,6 +16,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::error::AppError;
+use crate::resource::resource;
 use anomalyforge::alert::Severity;
 use anomalyforge::notify::{ChannelKind, Delivery, EventKind, NotifyOverview};
 use anomalyforge::pages::{PageSpec, ADMIN};
@@ -66,7 +67,7 @@ fn Notifications() -> impl IntoView {
             a.delete_rule.version().get(),
         )
     };
-    let overview = Resource::new(versions, |_| notifications());
+    let overview = resource(versions, |_| notifications());
     let error = move || -> Option<AppError> {
         a.create_channel
             .value()

@@ -8,6 +8,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
+use crate::resource::resource;
 use anomalyforge::pages;
 use anomalyforge::playbook::Playbook;
 use anomalyforge::role::Access;
@@ -25,7 +26,7 @@ pub fn PlaybooksPage() -> impl IntoView {
 #[component]
 fn Playbooks() -> impl IntoView {
     let update = ServerAction::<UpdatePlaybook>::new();
-    let list = Resource::new(move || update.version().get(), |_| list_playbooks());
+    let list = resource(move || update.version().get(), |_| list_playbooks());
     let session = use_session();
     let can_edit =
         Signal::derive(move || session.user.with(|u| u.as_ref().is_some_and(|u| Access::PLAYBOOK_EDIT.allows(u.role))));

@@ -6,6 +6,7 @@ use crate::api::reports::{categories, my_reports, SubmitReport};
 use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
+use crate::resource::resource;
 use anomalyforge::pages;
 use anomalyforge::report::{EmployeeReport, ReportStatus, MAX_DESCRIPTION};
 use leptos::prelude::*;
@@ -32,7 +33,7 @@ fn status_words(s: ReportStatus) -> &'static str {
 #[component]
 fn ReportPanel() -> impl IntoView {
     let submit = ServerAction::<SubmitReport>::new();
-    let mine = Resource::new(move || submit.version().get(), |_| my_reports());
+    let mine = resource(move || submit.version().get(), |_| my_reports());
     let error = move || submit.value().get().and_then(Result::err);
     let sent = move || submit.value().get().and_then(Result::ok);
     let field_error =

@@ -9,6 +9,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::soc_tabs::{SocTabs, REPORTS_PAGE};
+use crate::resource::resource;
 use anomalyforge::report::{
     IndicatorKind, QueueFilter, ReportQueue, ReportStatus, ReportedIndicator, StatusChange, MAX_NOTE,
 };
@@ -30,7 +31,7 @@ fn ReportQueuePanel() -> impl IntoView {
     let status = move || query.read().get("status").unwrap_or_default();
     let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1).max(1);
     let decide = ServerAction::<SetIndicatorStatus>::new();
-    let queue = Resource::new(move || (status(), page(), decide.version().get()), |(s, p, _)| queued_reports(s, p));
+    let queue = resource(move || (status(), page(), decide.version().get()), |(s, p, _)| queued_reports(s, p));
     let error = move || decide.value().get().and_then(Result::err);
     let done = move || decide.value().get().and_then(Result::ok);
     view! {

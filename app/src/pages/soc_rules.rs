@@ -8,6 +8,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::guard::Guarded;
 use crate::components::soc_tabs::{SocTabs, RULES_PAGE};
+use crate::resource::resource;
 use anomalyforge::suppression::{threat_choices, Suppression, SuppressionList, MAX_HOURS, MAX_REASON};
 use leptos::prelude::*;
 
@@ -25,7 +26,7 @@ fn RulesPanel() -> impl IntoView {
     let create = ServerAction::<CreateSuppression>::new();
     let expire = ServerAction::<ExpireSuppression>::new();
     let delete = ServerAction::<DeleteSuppression>::new();
-    let rules = Resource::new(
+    let rules = resource(
         move || (create.version().get(), expire.version().get(), delete.version().get()),
         |_| list_suppressions(),
     );

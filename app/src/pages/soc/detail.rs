@@ -8,14 +8,15 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::respond::Respond;
 use crate::components::session::use_session;
+use crate::components::worldmap::country_name;
 use crate::error::AppError;
+use crate::resource::Resource;
 use anomalyforge::alert::{Alert, AlertStatus};
 use anomalyforge::charts::format_number;
 use anomalyforge::console::{threat_title, AlertDetail, IntelBrief};
 use anomalyforge::explain::{explain, Explanation};
 use anomalyforge::playbook::{playbook_href, Playbook};
 use anomalyforge::triage::{label, AlertEvent};
-use anomalyforge::worldmap::WorldMap;
 use leptos::prelude::*;
 
 type DetailResource = Resource<Result<Option<AlertDetail>, AppError>>;
@@ -96,7 +97,7 @@ fn DetailBody(d: AlertDetail) -> impl IntoView {
 }
 
 fn pretty(json: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(json)
+    serde_json::from_slice::<serde_json::Value>(json.as_bytes())
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| json.to_string())
@@ -182,10 +183,7 @@ fn protocol_name(p: Option<i64>) -> String {
 #[component]
 fn Where(alert: Alert, d: AlertDetail) -> impl IntoView {
     let ctx = use_console();
-    let country = alert.src_country.clone().map(|cc| {
-        let name = WorldMap::bundled().country(&cc).map_or_else(|| cc.clone(), |c| c.name.clone());
-        (cc, name)
-    });
+    let country = alert.src_country.clone();
     let src = match (&alert.src_ip, alert.src_port) {
         (Some(ip), Some(p)) => format!("{ip}:{p}"),
         (Some(ip), None) => ip.clone(),
@@ -205,8 +203,12 @@ fn Where(alert: Alert, d: AlertDetail) -> impl IntoView {
                 <dd>
                     <code data-test="detail-src">{src}</code>
                     {match country {
-                        Some((cc, name)) => view! {
-                            " · " <a href=query.with("country", &cc).href(None)>{name}</a>
+                        Some(cc) => view! {
+                            " · " <a href=query.with("country", &cc).href(None) data-world-map="">{
+                                // The name comes with the world map (fetched in the browser).
+                                let cc = cc.clone();
+                                move || country_name(&cc)
+                            }</a>
                             <span class="muted small">" (" <a href="https://db-ip.com" rel="external noopener" target="_blank">"IP Geolocation by DB-IP"</a> ")"</span>
                         }.into_any(),
                         None => view! { <span class="muted">" · private or unknown location"</span> }.into_any(),

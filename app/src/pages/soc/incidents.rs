@@ -21,6 +21,7 @@ use crate::components::respond::{Respond, RespondActions};
 use crate::components::session::use_session;
 use crate::components::soc_tabs::{SocTabs, INCIDENTS_PAGE};
 use crate::error::AppError;
+use crate::resource::resource;
 use anomalyforge::alert::Severity;
 use anomalyforge::console::threat_title;
 use anomalyforge::incident::{
@@ -87,9 +88,9 @@ fn Incidents() -> impl IntoView {
     };
     provide_context(a);
     // Each resource is awaited under exactly one <Transition> (see components/session.rs).
-    let list = Resource::new(move || (query.with(|q| q.with("incident", "")), a.version()), |(q, _)| list_incidents(q));
-    let suggestions = Resource::new(move || a.version(), |_| incident_suggestions());
-    let detail = Resource::new(
+    let list = resource(move || (query.with(|q| q.with("incident", "")), a.version()), |(q, _)| list_incidents(q));
+    let suggestions = resource(move || a.version(), |_| incident_suggestions());
+    let detail = resource(
         move || (open_id.get(), a.version()),
         |(id, _)| async move {
             match id {

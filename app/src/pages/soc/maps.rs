@@ -6,9 +6,10 @@ use super::use_console;
 use crate::components::errors::PanelErrors;
 use crate::components::worldmap::WorldMapView;
 use crate::error::AppError;
+use crate::resource::Resource;
 use anomalyforge::charts::format_number;
 use anomalyforge::console::ConsoleOverview;
-use anomalyforge::worldmap::{Country, WorldMap};
+use anomalyforge::worldmap::Country;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use std::collections::HashMap;
@@ -49,7 +50,6 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
     let total_flows: i64 = o.traffic.iter().map(|c| c.flows).sum();
     let alerting: i64 = o.traffic.iter().map(|c| c.alerting).sum();
     let origin_alerts: u64 = o.origins.iter().map(|m| m.count).sum();
-    let map = WorldMap::bundled();
     let alarm = o.critical_open > 0;
     view! {
         <section class="soc-stats" aria-label="Figures" data-test="soc-stats">
@@ -69,7 +69,7 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
                         format_number(total_flows as f64), format_number(alerting as f64), format_number(internal as f64)
                     )}</p>
                 </figcaption>
-                <WorldMapView map=map.clone() values=Signal::stored(traffic) unit="flows" on_select=select selected
+                <WorldMapView values=Signal::stored(traffic) unit="flows" on_select=select selected
                     label="Traffic by source country: click a country to filter the alert queue"/>
             </figure>
             <figure class="panel map-panel" data-test="origins-map">
@@ -80,7 +80,7 @@ fn OverviewBody(o: ConsoleOverview) -> impl IntoView {
                         format_number(origin_alerts as f64), o.origins.len()
                     )}</p>
                 </figcaption>
-                <WorldMapView map=map markers=Signal::stored(o.origins.clone()) unit="alerts" on_select=select selected
+                <WorldMapView markers=Signal::stored(o.origins.clone()) unit="alerts" on_select=select selected
                     label="Attack origins: click a country to filter the alert queue"/>
             </figure>
         </div>

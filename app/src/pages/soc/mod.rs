@@ -31,6 +31,7 @@ use crate::api::soc::{soc_alert, soc_overview, soc_queue, soc_traffic, TickStep}
 use crate::components::guard::Guarded;
 use crate::components::respond::RespondActions;
 use crate::components::soc_tabs::SocTabs;
+use crate::resource::resource;
 use anomalyforge::console::QueueQuery;
 use anomalyforge::pages;
 use leptos::prelude::*;
@@ -115,18 +116,18 @@ fn Console() -> impl IntoView {
             ctx.respond.version(),
         )
     };
-    let queue = Resource::new(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));
-    let overview = Resource::new(
+    let queue = resource(move || (query.get(), ctx.live.refreshes.get(), changed()), |(q, _, _)| soc_queue(q));
+    let overview = resource(
         move || {
             (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.map_refreshes.get(), changed())
         },
         |((range, from, to), _, _)| soc_overview(QueueQuery { range, from, to, ..QueueQuery::default() }),
     );
-    let traffic = Resource::new(
+    let traffic = resource(
         move || (query.with(|q| (q.range.clone(), q.from.clone(), q.to.clone())), ctx.live.traffic_refreshes.get()),
         |((range, from, to), _)| soc_traffic(QueueQuery { range, from, to, ..QueueQuery::default() }),
     );
-    let detail = Resource::new(
+    let detail = resource(
         move || (alert_id.get(), changed()),
         |(id, _)| async move {
             match id {

@@ -8,6 +8,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::utc;
 use crate::components::session::use_session;
 use crate::error::AppError;
+use crate::resource::{resource, Resource};
 use anomalyforge::console::{threat_title, GroupBy, GroupRow, QueuePage, QueueRow};
 use anomalyforge::triage::{label, TriageOutcome};
 use leptos::prelude::*;
@@ -275,7 +276,7 @@ fn BulkBar() -> impl IntoView {
 #[component]
 fn AddToIncidentControl() -> impl IntoView {
     let ctx = use_console();
-    let choices = Resource::new(move || ctx.incident.version().get(), |_| active_incidents());
+    let choices = resource(move || ctx.incident.version().get(), |_| active_incidents());
     let chosen = RwSignal::new(String::new());
     let add = move |_| {
         let Ok(incident) = chosen.get_untracked().parse::<i64>() else { return };

@@ -8,6 +8,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
 use crate::components::respond::{ActionItem, Respond, RespondActions};
 use crate::components::soc_tabs::{SocTabs, RESPONSE_PAGE};
+use crate::resource::resource;
 use anomalyforge::response::{ActionList, ResponseAccess, ResponseAction};
 use leptos::prelude::*;
 
@@ -23,7 +24,7 @@ pub fn ResponsePage() -> impl IntoView {
 #[component]
 fn ResponsePanel() -> impl IntoView {
     let actions = RespondActions::new();
-    let list = Resource::new(move || actions.version(), |_| list_actions());
+    let list = resource(move || actions.version(), |_| list_actions());
     view! {
         <SocTabs current=RESPONSE_PAGE.path/>
         <section class="panel" data-test="page" data-page="/soc/response">

@@ -8,6 +8,7 @@ use crate::components::errors::PanelErrors;
 use crate::components::format::bytes;
 use crate::components::worldmap::ChartView;
 use crate::error::AppError;
+use crate::resource::Resource;
 use anomalyforge::charts::format_number;
 use anomalyforge::console::QueueQuery;
 use anomalyforge::traffic::{Share, TrafficAnalytics, TOP_PER_BATCH};
