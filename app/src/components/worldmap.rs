@@ -362,7 +362,6 @@ mod tests {
 
     #[test]
     fn map_without_selection_is_not_focusable() {
-        let map = WorldMap::bundled();
         let html = render(|| view! { <WorldMapView/> }.into_any());
         assert!(!html.contains("tabindex") && !html.contains("role=\"button\""));
         assert!(html.contains("<title>Germany</title>"));
