@@ -63,8 +63,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/soc") ssr=SsrMode::Async view=pages::soc::SocPage/>
                         <Route path=path!("/soc/incidents") ssr=SsrMode::Async view=pages::soc::IncidentsPage/>
                         <Route path=path!("/soc/response") ssr=SsrMode::Async view=pages::soc::ResponsePage/>
-                        <Route path=path!("/soc/reports") ssr=SsrMode::Async view=pages::soc_reports::SocReportsPage/>
-                        <Route path=path!("/soc/rules") ssr=SsrMode::Async view=pages::soc_rules::SocRulesPage/>
+                        <Route path=path!("/soc/reports") ssr=SsrMode::Async view=pages::soc::SocReportsPage/>
+                        <Route path=path!("/soc/rules") ssr=SsrMode::Async view=pages::soc::SocRulesPage/>
                         <Route path=path!("/hunt") ssr=SsrMode::Async view=pages::hunt::HuntPage/>
                         <Route path=path!("/analyze") ssr=SsrMode::Async view=pages::analyze::AnalyzePage/>
                         <Route path=path!("/analyze/:id") ssr=SsrMode::Async view=pages::analyze::AnalysisPage/>

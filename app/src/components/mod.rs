@@ -1,5 +1,6 @@
 //! Building blocks shared by pages.
 
+pub mod chart;
 pub mod demo;
 pub mod drift;
 pub mod errors;

@@ -1,7 +1,7 @@
-//! Visual building blocks: the world map (`WorldMapView`) and a rendered chart (`ChartView`).
+//! The world map (`WorldMapView`).
 //!
-//! Both render on the server and hydrate in the browser. The geometry and the SVG of charts come
-//! from the browser-safe `anomalyforge::worldmap` and `anomalyforge::charts` modules.
+//! It renders on the server and hydrates in the browser. The geometry comes from the
+//! browser-safe `anomalyforge::worldmap` module.
 //!
 //! The map's outlines are not compiled into the WASM (the GeoJSON text was a third of its
 //! compressed size): the browser fetches the same file the server parses, [`MAP_URL`], and parses
@@ -10,7 +10,7 @@
 //! hydrates such a page, so hydration sees what the server rendered. Pages reached in the browser
 //! draw the map as soon as it has loaded.
 
-use anomalyforge::charts::{format_number, Chart};
+use anomalyforge::charts::format_number;
 use anomalyforge::worldmap::{choropleth_fill, marker_radius, risk_colour, Country, Marker, WorldMap, EMPTY_FILL};
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
@@ -91,7 +91,7 @@ mod browser {
 }
 
 /// Hides text from sight but not from screen readers (no style sheet rule needed).
-const VISUALLY_HIDDEN: &str =
+pub(crate) const VISUALLY_HIDDEN: &str =
     "position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0";
 
 /// The world map as inline SVG: a choropleth from `values`, markers from `markers`, or both.
@@ -292,35 +292,9 @@ fn activate(ev: &KeyboardEvent, on_select: Option<Callback<String>>, iso: &str) 
     }
 }
 
-/// A chart from `anomalyforge::charts`, with its text alternative: `role="img"` and `aria-label`
-/// on the figure, and the same text in a visually hidden paragraph (read where ARIA is not, kept
-/// when the page is copied or translated).
-#[component]
-pub fn ChartView(#[prop(into)] chart: Signal<Chart>) -> impl IntoView {
-    // `inner_html` is safe here, and only here: a `Chart` can only be made by the renderer in
-    // `anomalyforge::charts` (its fields are private), which writes every text — titles, axis
-    // names, labels from data such as asset names — through the SVG backend's XML escaping; its
-    // tests render a `<script>` label and check that no markup comes through. Never pass other
-    // markup this way (STYLE.md: no `inner_html` with data).
-    view! {
-        <figure class="chart">
-            <div
-                class="chart-svg"
-                role="img"
-                aria-label=move || chart.with(|c| c.alt().to_string())
-                inner_html=move || chart.with(|c| c.svg().to_string())
-            ></div>
-            <p class="visually-hidden" style=VISUALLY_HIDDEN>
-                {move || chart.with(|c| c.alt().to_string())}
-            </p>
-        </figure>
-    }
-}
-
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
-    use anomalyforge::charts::{bar_chart, Axis, Bar, BarChartSpec};
 
     /// The server's HTML without the `<!>` hydration markers that type-erased views put after
     /// dynamic text (`<title>Germany<!></title>`): the assertions are about what people read.
@@ -368,23 +342,5 @@ mod tests {
         assert!(!html.contains("tabindex") && !html.contains("role=\"button\""));
         assert!(html.contains("<title>Germany</title>"));
         assert!(html.contains(r#"aria-label="World map""#));
-    }
-
-    #[test]
-    fn chart_view_inserts_the_svg_and_its_alt_text() {
-        let chart = bar_chart(&BarChartSpec {
-            title: "Top assets".into(),
-            value_axis: Axis::new("Alerts", ""),
-            colour: None,
-            bars: vec![Bar { label: "<img src=x onerror=alert(1)>".into(), value: 3.0 }],
-        });
-        let alt = chart.alt().to_string();
-        let html = render(move || view! { <ChartView chart=chart/> }.into_any());
-        assert!(html.contains(r#"role="img""#));
-        assert!(html.contains("<svg xmlns="), "the SVG is inserted as markup");
-        assert!(!html.contains("<img"), "a label from data stays text: {html}");
-        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
-        assert!(alt.contains("<img src=x"), "the alt text is plain text");
-        assert!(!html.contains(&alt), "…and escaped wherever it is written into the page");
     }
 }

@@ -6,10 +6,10 @@
 //! JavaScript; the page says so when the script has not loaded.
 
 use crate::api::analyze::{delete_analysis, import_analysis, list_analyses, open_analysis, AnalysisList};
+use crate::components::chart::ChartView;
 use crate::components::errors::PanelErrors;
 use crate::components::format::{bytes, grouped, utc};
 use crate::components::guard::Guarded;
-use crate::components::worldmap::ChartView;
 use crate::resource::resource;
 use anomalyforge::analysis::{
     download_href, report_href, AnalysisReport, AnalysisSummary, FileFormat, ImportStatus, Talker, DEFAULT_SCATTER,

@@ -8,9 +8,10 @@
 //! turns the page into a one-page report.
 
 use crate::api::kpi::get_kpis;
+use crate::components::chart::ChartView;
 use crate::components::errors::PanelErrors;
 use crate::components::guard::Guarded;
-use crate::components::worldmap::{ChartView, WorldMapView};
+use crate::components::worldmap::WorldMapView;
 use crate::resource::resource;
 use anomalyforge::charts::format_number;
 use anomalyforge::kpi::charts::{exec_charts, mean_text};

@@ -16,5 +16,3 @@ pub mod notifications;
 pub mod playbooks;
 pub mod report;
 pub mod soc;
-pub mod soc_reports;
-pub mod soc_rules;

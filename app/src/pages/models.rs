@@ -7,11 +7,11 @@
 use crate::api::models::{
     get_retrain_status, load_models_overview, load_site_sample, ActivateVersion, StartLearning, StartRetrain,
 };
+use crate::components::chart::ChartView;
 use crate::components::errors::PanelErrors;
 use crate::components::format::{grouped, utc};
 use crate::components::guard::Guarded;
 use crate::components::session::use_session;
-use crate::components::worldmap::ChartView;
 use crate::resource::{resource, Resource};
 use anomalyforge::baseline::{BehaviourThreshold, SiteBaseline, SiteSampleInfo};
 use anomalyforge::detection::{AnomalyGate, ClassMetrics, EvalReport, TrainingFile};

@@ -22,7 +22,9 @@ mod keys;
 mod live;
 mod maps;
 mod queue;
+mod reports;
 mod response;
+mod rules;
 mod traffic;
 
 use crate::api::alerts::TriageAlerts;
@@ -40,7 +42,9 @@ use std::collections::BTreeSet;
 
 pub use incidents::IncidentsPage;
 pub use live::LiveState;
+pub use reports::SocReportsPage;
 pub use response::ResponsePage;
+pub use rules::SocRulesPage;
 
 /// What the parts of the console share.
 #[derive(Clone, Copy)]

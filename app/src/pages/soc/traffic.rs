@@ -4,9 +4,9 @@
 //! either end). Fetched again while traffic flows (at most every [`super::live::TRAFFIC_REFRESH_MS`]).
 
 use super::use_console;
+use crate::components::chart::ChartView;
 use crate::components::errors::PanelErrors;
 use crate::components::format::bytes;
-use crate::components::worldmap::ChartView;
 use crate::error::AppError;
 use crate::resource::Resource;
 use anomalyforge::charts::format_number;
