@@ -45,6 +45,23 @@ pub enum AppError {
     /// off on this server (503).
     #[error("{0}")]
     Unavailable(String),
+    /// An API call without credentials, or with a token that is not valid (401); the message says
+    /// what to send. Pages and server functions use [`AppError::Unauthenticated`].
+    #[error("{0}")]
+    CredentialsRefused(String),
+    /// An API caller whose token scope or role does not allow the call; the message names what is
+    /// missing (403).
+    #[error("{0}")]
+    Denied(String),
+    /// A query or body parameter of an API call that is not valid; `param` names it (400).
+    #[error("{message}")]
+    InvalidParameter { param: String, message: String },
+    /// The ingest endpoints on a server that does not ingest (`AF_INGEST=false`) (503).
+    #[error("ingest is disabled on this server (AF_INGEST=false)")]
+    IngestDisabled,
+    /// A batch whose `Idempotency-Key` was stored before: nothing was stored again (409).
+    #[error("batch `{0}` (this Idempotency-Key) is already stored; nothing was stored again")]
+    AlreadyStored(String),
     #[error("Something went wrong on the server; it has been logged.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -54,14 +71,15 @@ pub enum AppError {
 impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
-            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden => 403,
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::CredentialsRefused(_) => 401,
+            AppError::Forbidden | AppError::Denied(_) => 403,
             AppError::RateLimited { .. } | AppError::TooMany { .. } => 429,
             AppError::Invalid { .. } => 422,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
-            AppError::BadRequest(_) | AppError::BadFile(_) => 400,
-            AppError::Busy { .. } | AppError::Unavailable(_) => 503,
+            AppError::BadRequest(_) | AppError::BadFile(_) | AppError::InvalidParameter { .. } => 400,
+            AppError::Busy { .. } | AppError::Unavailable(_) | AppError::IngestDisabled => 503,
+            AppError::AlreadyStored(_) => 409,
             AppError::TooLarge(_) => 413,
             AppError::UnsupportedType(_) => 415,
             AppError::Internal => 500,
@@ -69,10 +87,11 @@ impl AppError {
         }
     }
 
-    /// The form field the error is about, if any.
+    /// The form field, or the API parameter, the error is about, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),
+            AppError::InvalidParameter { param, .. } => Some(param),
             _ => None,
         }
     }
@@ -85,6 +104,9 @@ pub struct WireError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The API parameter that is not valid (`invalid_parameter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
     /// What a refused request or an unreachable server said, without the sentence `message` wraps
@@ -97,7 +119,15 @@ impl From<AppError> for WireError {
     fn from(e: AppError) -> Self {
         let message = e.to_string();
         let detail = match &e {
-            AppError::BadRequest(d) | AppError::Transport(d) => Some(d.clone()),
+            AppError::BadRequest(d)
+            | AppError::Transport(d)
+            | AppError::CredentialsRefused(d)
+            | AppError::Denied(d)
+            | AppError::AlreadyStored(d) => Some(d.clone()),
+            _ => None,
+        };
+        let param = match &e {
+            AppError::InvalidParameter { param, .. } => Some(param.clone()),
             _ => None,
         };
         let (kind, field, retry_after_secs) = match e {
@@ -115,10 +145,15 @@ impl From<AppError> for WireError {
             AppError::TooLarge(_) => ("payload_too_large", None, None),
             AppError::UnsupportedType(_) => ("unsupported_media_type", None, None),
             AppError::Unavailable(_) => ("unavailable", None, None),
+            AppError::CredentialsRefused(_) => ("unauthenticated", None, None),
+            AppError::Denied(_) => ("forbidden", None, None),
+            AppError::InvalidParameter { .. } => ("invalid_parameter", None, None),
+            AppError::IngestDisabled => ("ingest_disabled", None, None),
+            AppError::AlreadyStored(_) => ("already_stored", None, None),
             AppError::Internal => ("internal", None, None),
             AppError::Transport(_) => ("transport", None, None),
         };
-        WireError { error: kind.to_string(), message, field, retry_after_secs, detail }
+        WireError { error: kind.to_string(), message, field, param, retry_after_secs, detail }
     }
 }
 
@@ -126,8 +161,14 @@ impl TryFrom<WireError> for AppError {
     type Error = String;
     fn try_from(w: WireError) -> Result<Self, String> {
         Ok(match w.error.as_str() {
-            "unauthenticated" => AppError::Unauthenticated,
-            "forbidden" => AppError::Forbidden,
+            // The API's refusals say why (`detail`); the pages' have one fixed text.
+            "unauthenticated" => w.detail.map_or(AppError::Unauthenticated, AppError::CredentialsRefused),
+            "forbidden" => w.detail.map_or(AppError::Forbidden, AppError::Denied),
+            "invalid_parameter" => {
+                AppError::InvalidParameter { param: w.param.unwrap_or_default(), message: w.message }
+            }
+            "ingest_disabled" => AppError::IngestDisabled,
+            "already_stored" => AppError::AlreadyStored(w.detail.unwrap_or(w.message)),
             "invalid_credentials" => AppError::InvalidCredentials,
             "rate_limited" => AppError::RateLimited { retry_after_secs: w.retry_after_secs.unwrap_or(0) },
             "invalid" => AppError::Invalid { field: w.field.unwrap_or_default(), message: w.message },
@@ -161,6 +202,20 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl AppError {
+    /// An API parameter that is not valid (400 `invalid_parameter`, naming it).
+    pub fn parameter(param: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::InvalidParameter { param: param.into(), message: message.into() }
+    }
+}
+
+/// A filter of the read API that is not valid names its parameter.
+impl From<anomalyforge::alert::FilterError> for AppError {
+    fn from(e: anomalyforge::alert::FilterError) -> Self {
+        AppError::parameter(e.param, e.to_string())
+    }
+}
+
 impl From<anomalyforge::validate::FieldError> for AppError {
     fn from(e: anomalyforge::validate::FieldError) -> Self {
         AppError::Invalid { field: e.field, message: e.message }
@@ -173,9 +228,10 @@ mod ssr {
     use anomalyforge::analysis::run::AnalysisError;
     use anomalyforge::analysis::service::ServiceError;
 
-    /// The HTTP edge of the routes outside the server functions (exports, file analysis): the
-    /// status of the variant, the same JSON body as a server function's error, and `Retry-After`
-    /// when the error says when to retry.
+    /// The HTTP edge of the routes outside the server functions (the APIs, the stream, exports,
+    /// file analysis): the status of the variant, the same JSON body as a server function's error,
+    /// `Retry-After` when the error says when to retry, and `WWW-Authenticate: Bearer` on a 401
+    /// (these routes take API tokens; RFC 9110 asks a 401 to name its scheme).
     impl axum::response::IntoResponse for AppError {
         fn into_response(self) -> axum::response::Response {
             let status =
@@ -186,7 +242,44 @@ mod ssr {
             if let Some(secs) = retry_after {
                 res.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
             }
+            if status == http::StatusCode::UNAUTHORIZED {
+                res.headers_mut().insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+            }
             res
+        }
+    }
+
+    impl AppError {
+        /// A store failure at the edge of an API call: logged with what failed, answered 503 so
+        /// the client retries (the API's documented `unavailable`).
+        pub fn unavailable_after(what: &str, error: impl std::fmt::Display) -> AppError {
+            tracing::error!(%error, "{what} failed");
+            AppError::Unavailable("the database is unavailable; try again".into())
+        }
+    }
+
+    /// The pipeline's refusals of a batch. Nothing of a refused batch was stored, so every one is
+    /// safe to retry.
+    impl From<anomalyforge::pipeline::PipelineError> for AppError {
+        fn from(e: anomalyforge::pipeline::PipelineError) -> Self {
+            use anomalyforge::pipeline::PipelineError;
+            let stored_nothing =
+                || AppError::Unavailable("the batch could not be stored and was not accepted; retry later".into());
+            match e {
+                PipelineError::Busy { retry_after_secs, .. } => {
+                    AppError::Busy { message: e.to_string(), retry_after_secs }
+                }
+                PipelineError::Store(err) => {
+                    tracing::error!(error = %err, "storing an ingest batch failed");
+                    stored_nothing()
+                }
+                PipelineError::Stopped => stored_nothing(),
+                PipelineError::AlreadyStored(id) => AppError::AlreadyStored(id),
+                PipelineError::Scoring(err) => {
+                    tracing::error!(error = %err, "scoring an ingest batch failed");
+                    AppError::Internal
+                }
+            }
         }
     }
 
@@ -305,6 +398,13 @@ mod tests {
             AppError::TooLarge("larger than the limit of 65536 bytes".into()),
             AppError::UnsupportedType("this endpoint accepts text/csv".into()),
             AppError::Unavailable("The database is unavailable; try again later.".into()),
+            AppError::CredentialsRefused("invalid, expired or revoked API token".into()),
+            AppError::Denied("this token may not ingest (its scopes: read)".into()),
+            AppError::InvalidParameter { param: "min_risk".into(), message: "`x` is not a whole number".into() },
+            AppError::IngestDisabled,
+            AppError::AlreadyStored("key-1-a".into()),
+            AppError::Unauthenticated,
+            AppError::Forbidden,
         ] {
             assert_eq!(AppError::de(e.ser()), e);
         }
@@ -334,13 +434,29 @@ mod tests {
             (AppError::BadFile("empty".into()), 400, "bad_file", None),
             (AppError::RateLimited { retry_after_secs: 9 }, 429, "rate_limited", Some("9")),
             (AppError::Invalid { field: "range".into(), message: "no".into() }, 422, "invalid", None),
+            (AppError::CredentialsRefused("send a token".into()), 401, "unauthenticated", None),
+            (AppError::Denied("no scope".into()), 403, "forbidden", None),
+            (
+                AppError::InvalidParameter { param: "limit".into(), message: "no".into() },
+                400,
+                "invalid_parameter",
+                None,
+            ),
+            (AppError::IngestDisabled, 503, "ingest_disabled", None),
+            (AppError::AlreadyStored("k".into()), 409, "already_stored", None),
         ];
         for (e, status, kind, retry) in cases {
             let res = e.clone().into_response();
             assert_eq!(res.status().as_u16(), status, "{e:?}");
             assert_eq!(res.headers().get("retry-after").map(|v| v.to_str().unwrap()), retry, "{e:?}");
             assert_eq!(res.headers()["content-type"], "application/json");
+            let www = res.headers().get("www-authenticate").map(|v| v.to_str().unwrap());
+            assert_eq!(www, (status == 401).then_some("Bearer"), "{e:?}");
             assert_eq!(WireError::from(e).error, kind);
         }
+        let json =
+            serde_json::to_value(AppError::InvalidParameter { param: "limit".into(), message: "too big".into() })
+                .unwrap();
+        assert_eq!(json, serde_json::json!({"error": "invalid_parameter", "message": "too big", "param": "limit"}));
     }
 }

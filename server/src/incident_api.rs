@@ -4,19 +4,16 @@
 //! scope, or the session of a SOC role. Changing incidents stays with people, on `/soc/incidents`.
 
 use anomalyforge::alert::Alert;
-use anomalyforge::api_token::TokenScope;
 use anomalyforge::incident::{Incident, IncidentEvent, IncidentQuery, PER_PAGE};
 use anomalyforge::response::ResponseAction;
 use anomalyforge::store::StoreError;
-use anomalyforge::validate::FieldError;
-use app::state::{AppState, RequestAuth};
+use app::error::AppError;
+use app::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::{Extension, Json};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use crate::intel_api::caller;
-use crate::live_api::ReadApiError;
+use crate::authorized::{ApiCaller, ReadApi};
 
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::get;
@@ -62,13 +59,10 @@ pub struct IncidentRecord {
     pub actions: Vec<ResponseAction>,
 }
 
-fn failed(e: StoreError) -> ReadApiError {
+fn failed(e: StoreError) -> AppError {
     match e {
-        StoreError::NotFound(what) => ReadApiError::NotFound(format!("{what} does not exist")),
-        e => {
-            tracing::error!(error = %e, "reading incidents failed");
-            ReadApiError::Unavailable
-        }
+        StoreError::NotFound(what) => AppError::NotFound(format!("{what} does not exist")),
+        e => AppError::unavailable_after("reading incidents", e),
     }
 }
 
@@ -86,12 +80,10 @@ fn failed(e: StoreError) -> ReadApiError {
 )]
 pub async fn list(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    _who: ApiCaller<ReadApi>,
     params: Result<Query<IncidentParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<IncidentList>, ReadApiError> {
-    caller(&st, &auth, &headers, TokenScope::Read).await?;
-    let Query(p) = params.map_err(|e| ReadApiError::Invalid(FieldError::new("query", e.body_text())))?;
+) -> Result<Json<IncidentList>, AppError> {
+    let Query(p) = params.map_err(|e| AppError::parameter("query", e.body_text()))?;
     let query = IncidentQuery {
         status: p.status,
         severity: p.severity,
@@ -100,7 +92,7 @@ pub async fn list(
         page: p.page,
         incident: String::new(),
     };
-    let filter = query.validate().map_err(ReadApiError::Invalid)?;
+    let filter = query.validate().map_err(|f| AppError::parameter(f.field, f.message))?;
     let page = st.db.incidents(&filter).await.map_err(failed)?;
     Ok(Json(IncidentList { total: page.total, page: filter.page, per_page: PER_PAGE, incidents: page.rows }))
 }
@@ -119,11 +111,9 @@ pub async fn list(
 )]
 pub async fn detail(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    _who: ApiCaller<ReadApi>,
     Path(id): Path<i64>,
-) -> Result<Json<IncidentRecord>, ReadApiError> {
-    caller(&st, &auth, &headers, TokenScope::Read).await?;
+) -> Result<Json<IncidentRecord>, AppError> {
     let d = st.db.incident_detail(id).await.map_err(failed)?;
     Ok(Json(IncidentRecord {
         incident: d.incident,

@@ -39,7 +39,6 @@
 //! Any instance then scores and stores it; a full stream answers 503 with `Retry-After`.
 
 use anomalyforge::api_token::TokenScope;
-use anomalyforge::auth::TokenRefusal;
 use anomalyforge::ingest::body::{self, BodyError, BodyFormat};
 use anomalyforge::ingest::{IngestError, Rejected};
 use anomalyforge::pipeline::{Batch, PipelineError, Source};
@@ -77,16 +76,18 @@ impl Endpoint {
         }
     }
 }
+use app::error::AppError;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::{self, HeaderMap};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
-use serde_json::json;
+
+use crate::authorized::{bearer, missing_token, token_with};
 
 /// The ingest routes, with their own body limit (checked in the handler) and no session middleware.
 pub fn routes() -> Router<AppState> {
@@ -119,7 +120,7 @@ macro_rules! ingest_endpoint {
             ),
             security(("token" = []))
         )]
-        pub async fn $name(st: State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, IngestApiError> {
+        pub async fn $name(st: State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, AppError> {
             ingest($endpoint, st, headers, body).await
         }
     };
@@ -170,109 +171,6 @@ pub fn accepted_types(source: Endpoint) -> &'static [&'static str] {
     }
 }
 
-/// Why an ingest request was refused. Mapped to HTTP only here, at the edge.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestApiError {
-    #[error("missing API token: send `Authorization: Bearer <token>`")]
-    MissingToken,
-    #[error("invalid, expired or revoked API token")]
-    InvalidToken,
-    /// A live token without the `ingest` scope.
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("unsupported Content-Type `{got}`; this endpoint accepts {accepted}")]
-    UnsupportedType { got: String, accepted: String },
-    #[error("request body is larger than the limit of {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("{0}")]
-    TooManyRecords(String),
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("ingest is disabled on this server (AF_INGEST=false)")]
-    Disabled,
-    #[error("{0}")]
-    Busy(String, u64),
-    #[error("the batch could not be stored and was not accepted; retry later")]
-    Unavailable,
-    /// A repeated `Idempotency-Key`: the first request's batch is stored, this one was not.
-    #[error("batch `{0}` (this Idempotency-Key) is already stored; nothing was stored again")]
-    AlreadyStored(String),
-    #[error("internal error; it has been logged")]
-    Internal,
-}
-
-impl IngestApiError {
-    fn status(&self) -> StatusCode {
-        match self {
-            IngestApiError::MissingToken | IngestApiError::InvalidToken => StatusCode::UNAUTHORIZED,
-            IngestApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            IngestApiError::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            IngestApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            IngestApiError::AlreadyStored(_) => StatusCode::CONFLICT,
-            IngestApiError::Disabled | IngestApiError::Busy(..) | IngestApiError::Unavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            IngestApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn kind(&self) -> &'static str {
-        match self {
-            IngestApiError::MissingToken | IngestApiError::InvalidToken => "unauthenticated",
-            IngestApiError::Forbidden(_) => "forbidden",
-            IngestApiError::UnsupportedType { .. } => "unsupported_media_type",
-            IngestApiError::TooLarge { .. } | IngestApiError::TooManyRecords(_) => "payload_too_large",
-            IngestApiError::BadRequest(_) => "bad_request",
-            IngestApiError::AlreadyStored(_) => "already_stored",
-            IngestApiError::Disabled => "ingest_disabled",
-            IngestApiError::Busy(..) => "busy",
-            IngestApiError::Unavailable => "unavailable",
-            IngestApiError::Internal => "internal",
-        }
-    }
-}
-
-impl IntoResponse for IngestApiError {
-    fn into_response(self) -> Response {
-        let mut res =
-            (self.status(), axum::Json(json!({ "error": self.kind(), "message": self.to_string() }))).into_response();
-        let h = res.headers_mut();
-        match &self {
-            IngestApiError::MissingToken | IngestApiError::InvalidToken => {
-                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            IngestApiError::Busy(_, secs) => {
-                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
-            }
-            _ => {}
-        }
-        res
-    }
-}
-
-impl From<PipelineError> for IngestApiError {
-    fn from(e: PipelineError) -> Self {
-        match e {
-            PipelineError::Busy { retry_after_secs, .. } => IngestApiError::Busy(e.to_string(), retry_after_secs),
-            PipelineError::Store(err) => {
-                tracing::error!(error = %err, "storing an ingest batch failed");
-                IngestApiError::Unavailable
-            }
-            PipelineError::Stopped => IngestApiError::Unavailable,
-            // Only bus batches carry an id; the endpoints' own batches never do.
-            PipelineError::AlreadyStored(id) => {
-                tracing::error!(batch = %id, "an ingest request's batch was reported as already stored");
-                IngestApiError::Internal
-            }
-            PipelineError::Scoring(err) => {
-                tracing::error!(error = %err, "scoring an ingest batch failed");
-                IngestApiError::Internal
-            }
-        }
-    }
-}
-
 /// The reply to an accepted batch.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReply {
@@ -313,24 +211,18 @@ const MAX_IDEMPOTENCY_KEY: usize = 128;
 
 /// The batch id an `Idempotency-Key` gives, scoped to the token (two integrators' keys never meet):
 /// `None` without the header, 400 when it is not 1–128 characters of letters, digits, `-`, `_` and `:`.
-fn idempotency_id(headers: &HeaderMap, token_id: i64) -> Result<Option<String>, IngestApiError> {
+fn idempotency_id(headers: &HeaderMap, token_id: i64) -> Result<Option<String>, AppError> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
     let key = value.to_str().unwrap_or("").trim();
     let ok = !key.is_empty()
         && key.len() <= MAX_IDEMPOTENCY_KEY
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
     if !ok {
-        return Err(IngestApiError::BadRequest(format!(
+        return Err(AppError::BadRequest(format!(
             "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} letters, digits, `-`, `_` or `:`"
         )));
     }
     Ok(Some(format!("key-{token_id}-{key}")))
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// The media type without parameters, lower-cased.
@@ -340,13 +232,14 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
 }
 
 /// 415 unless the request's media type is one of `accepted`.
-fn check_content_type_in(accepted: &[&str], headers: &HeaderMap) -> Result<(), IngestApiError> {
+fn check_content_type_in(accepted: &[&str], headers: &HeaderMap) -> Result<(), AppError> {
     match media_type(headers) {
         Some(t) if accepted.contains(&t.as_str()) => Ok(()),
-        other => Err(IngestApiError::UnsupportedType {
-            got: other.unwrap_or_else(|| "(none)".into()),
-            accepted: accepted.join(", "),
-        }),
+        other => Err(AppError::UnsupportedType(format!(
+            "unsupported Content-Type `{}`; this endpoint accepts {}",
+            other.as_deref().unwrap_or("(none)"),
+            accepted.join(", ")
+        ))),
     }
 }
 
@@ -371,13 +264,17 @@ async fn drain_body(body: Body, limit: usize) {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
 }
 
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestApiError> {
+fn too_large(limit: usize) -> AppError {
+    AppError::TooLarge(format!("request body is larger than the limit of {limit} bytes"))
+}
+
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, AppError> {
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let inner = e.into_inner();
         if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-            IngestApiError::TooLarge { limit }
+            too_large(limit)
         } else {
-            IngestApiError::BadRequest(format!("reading the request body: {inner}"))
+            AppError::BadRequest(format!("reading the request body: {inner}"))
         }
     })
 }
@@ -401,26 +298,19 @@ pub(crate) async fn admit(
     scope: TokenScope,
     accepted: &[&str],
     endpoint: &str,
-) -> Result<Admitted, IngestApiError> {
-    let secret = bearer(headers).ok_or(IngestApiError::MissingToken)?;
-    let token = match anomalyforge::auth::token_with_scope(&st.db, secret, scope).await {
-        Ok(t) => t,
-        Err(TokenRefusal::Invalid) => {
+) -> Result<Admitted, AppError> {
+    let secret = bearer(headers).ok_or_else(|| missing_token(scope))?;
+    let token = token_with(st, &secret, scope).await.inspect_err(|e| {
+        if matches!(e, AppError::CredentialsRefused(_)) {
             tracing::warn!(endpoint, "request refused: invalid, expired or revoked API token");
-            return Err(IngestApiError::InvalidToken);
         }
-        Err(e @ TokenRefusal::MissingScope { .. }) => return Err(IngestApiError::Forbidden(e.to_string())),
-        Err(TokenRefusal::Auth(e)) => {
-            tracing::error!(error = %e, "cannot read API tokens");
-            return Err(IngestApiError::Unavailable);
-        }
-    };
-    let Some(pipeline) = st.pipeline.clone() else { return Err(IngestApiError::Disabled) };
+    })?;
+    let Some(pipeline) = st.pipeline.clone() else { return Err(AppError::IngestDisabled) };
     check_content_type_in(accepted, headers)?;
     let limit = st.config.ingest_max_body_bytes;
     let declared = content_length(headers);
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(IngestApiError::TooLarge { limit });
+        return Err(too_large(limit));
     }
     // Room for the body in memory, held until the parsed batch has its place in the queue: flows
     // parsed and waiting for room count against the same budget, so memory is bounded by the
@@ -443,7 +333,7 @@ async fn ingest(
     State(st): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, IngestApiError> {
+) -> Result<Response, AppError> {
     let (received_at, received) = (anomalyforge::store::now_ms(), std::time::Instant::now());
     let Admitted { token, pipeline, bytes, intake } =
         admit(&st, &headers, body, TokenScope::Ingest, accepted_types(source), source.as_str()).await?;
@@ -454,7 +344,7 @@ async fn ingest(
     let format = source.format();
     let parsed = tokio::task::spawn_blocking(move || body::parse(format, bytes, &limits)).await.map_err(|e| {
         tracing::error!(error = %e, "parser task failed");
-        IngestApiError::Internal
+        AppError::Internal
     })?;
     let parsed = parsed.map_err(from_body_error)?;
     let parse_ms = parsing.elapsed().as_millis() as u64;
@@ -501,7 +391,7 @@ async fn ingest(
         Err(PipelineError::AlreadyStored(id)) => {
             // The same Idempotency-Key again: the first request's batch stands.
             tracing::info!(endpoint = source.as_str(), token_id = token.id, batch = %id, "ingest batch already stored");
-            return Err(IngestApiError::AlreadyStored(id));
+            return Err(AppError::AlreadyStored(id));
         }
         other => other?,
     };
@@ -532,34 +422,35 @@ async fn ingest(
     .into_response())
 }
 
-fn from_bus_error(e: anomalyforge::bus::BusError) -> IngestApiError {
+fn from_bus_error(e: anomalyforge::bus::BusError) -> AppError {
     match e.retry_after_secs() {
         Some(secs) => {
             tracing::warn!(error = %e, "the ingest bus refused a batch");
-            IngestApiError::Busy(e.to_string(), secs)
+            AppError::Busy { message: e.to_string(), retry_after_secs: secs }
         }
         None => {
             tracing::error!(error = %e, "publishing a batch to the ingest bus failed");
-            IngestApiError::Internal
+            AppError::Internal
         }
     }
 }
 
-pub(crate) fn from_ingest_error(e: IngestError) -> IngestApiError {
+pub(crate) fn from_ingest_error(e: IngestError) -> AppError {
     from_body_error(BodyError::Ingest(e))
 }
 
-pub(crate) fn from_body_error(e: BodyError) -> IngestApiError {
+pub(crate) fn from_body_error(e: BodyError) -> AppError {
     match e {
-        BodyError::Ingest(e @ IngestError::TooManyRecords { .. }) => IngestApiError::TooManyRecords(e.to_string()),
-        BodyError::Ingest(e @ IngestError::Io(_)) => IngestApiError::BadRequest(e.to_string()),
-        BodyError::Unreadable(reason) => IngestApiError::BadRequest(reason),
+        BodyError::Ingest(e @ IngestError::TooManyRecords { .. }) => AppError::TooLarge(e.to_string()),
+        BodyError::Ingest(e @ IngestError::Io(_)) => AppError::BadRequest(e.to_string()),
+        BodyError::Unreadable(reason) => AppError::BadRequest(reason),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -567,15 +458,6 @@ mod tests {
             h.append(*k, HeaderValue::from_static(v));
         }
         h
-    }
-
-    #[test]
-    fn bearer_tokens_are_read_case_insensitively() {
-        assert_eq!(bearer(&headers(&[("authorization", "Bearer af_x")])), Some("af_x"));
-        assert_eq!(bearer(&headers(&[("authorization", "bearer  af_x ")])), Some("af_x"));
-        assert_eq!(bearer(&headers(&[("authorization", "Basic abc")])), None);
-        assert_eq!(bearer(&headers(&[("authorization", "Bearer ")])), None);
-        assert_eq!(bearer(&headers(&[])), None);
     }
 
     #[test]

@@ -1,22 +1,20 @@
 //! The threat-intel API for integrators: `POST /api/v1/intel/{source}` imports a document into a
 //! source, `GET /api/v1/ioc?value=` checks one value. Authenticated like `/api/v1/alerts`: an API
 //! token in `Authorization: Bearer` (scope `intel` to import, `read` to check), or the session of a
-//! SOC role (analyst, responder, admin). Errors are the read API's JSON (`ReadApiError`), and a bad
-//! parameter is a 400 naming it.
+//! SOC role (analyst, responder, admin). Errors are `AppError`s, and a bad parameter is a 400
+//! `invalid_parameter` naming it.
 
-use anomalyforge::api_token::TokenScope;
 use anomalyforge::intel::import::{import, ImportRequest, IntelError};
 use anomalyforge::intel::IntelFormat;
-use anomalyforge::role::Access;
-use anomalyforge::validate::FieldError;
-use app::state::{AppState, RequestAuth};
+use app::error::AppError;
+use app::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 
-use crate::live_api::{bearer, ReadApiError};
+use crate::authorized::{ApiCaller, ImportIntel, ReadApi};
 
 /// The intel routes, with the ingest body limit (feeds are larger than a page's form).
 pub fn routes(body_limit: usize) -> axum::Router<AppState> {
@@ -27,33 +25,12 @@ pub fn routes(body_limit: usize) -> axum::Router<AppState> {
         .layer(DefaultBodyLimit::max(body_limit))
 }
 
-/// Who is calling: a token's name (`token:<name>`) or a SOC user's name.
-pub(crate) async fn caller(
-    st: &AppState,
-    auth: &RequestAuth,
-    headers: &HeaderMap,
-    scope: TokenScope,
-) -> Result<String, ReadApiError> {
-    match bearer(headers) {
-        Some(secret) => anomalyforge::auth::token_with_scope(&st.db, &secret, scope)
-            .await
-            .map(|t| format!("token:{}", t.name))
-            .map_err(ReadApiError::from_refusal),
-        None => match &auth.user {
-            None => Err(ReadApiError::Unauthenticated),
-            Some(u) if Access::SOC.allows(u.role) => Ok(u.username.clone()),
-            Some(_) => Err(ReadApiError::Forbidden),
-        },
-    }
+fn bad(param: &str, message: impl Into<String>) -> AppError {
+    AppError::parameter(param, message)
 }
 
-fn bad(field: &str, message: impl Into<String>) -> ReadApiError {
-    ReadApiError::Invalid(FieldError::new(field, message.into()))
-}
-
-fn store_failed(e: impl std::fmt::Display) -> ReadApiError {
-    tracing::error!(error = %e, "threat intel storage failed");
-    ReadApiError::Unavailable
+fn store_failed(e: impl std::fmt::Display) -> AppError {
+    AppError::unavailable_after("threat intel storage", e)
 }
 
 /// `POST /api/v1/intel/{source}?format=&confidence=&expiry_days=&description=`: the body is a plain
@@ -81,13 +58,13 @@ fn store_failed(e: impl std::fmt::Display) -> ReadApiError {
 )]
 pub async fn import_intel(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
+    who: ApiCaller<ImportIntel>,
     headers: HeaderMap,
     Path(source): Path<String>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
     body: Bytes,
-) -> Result<Response, ReadApiError> {
-    let actor = caller(&st, &auth, &headers, TokenScope::Intel).await?;
+) -> Result<Response, AppError> {
+    let actor = who.caller.name();
     let Query(params) = params.map_err(|e| bad("query", e.body_text()))?;
     let mut req = ImportRequest { source, ..ImportRequest::default() };
     for (k, v) in params {
@@ -153,11 +130,9 @@ pub async fn import_intel(
 )]
 pub async fn ioc(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    _who: ApiCaller<ReadApi>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ReadApiError> {
-    caller(&st, &auth, &headers, TokenScope::Read).await?;
+) -> Result<Response, AppError> {
     let Query(params) = params.map_err(|e| bad("query", e.body_text()))?;
     let mut value = None;
     for (k, v) in params {

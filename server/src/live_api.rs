@@ -14,119 +14,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anomalyforge::alert::{AlertCursor, AlertFilter, AlertStatus, FilterError};
-use anomalyforge::api_token::TokenScope;
 use anomalyforge::hub::Frame;
 use anomalyforge::ingest::time;
 use anomalyforge::live::LiveEvent;
 use anomalyforge::metrics::{Gauges, Metrics};
 use anomalyforge::role::Access;
+use app::error::AppError;
 use app::state::{AppState, RequestAuth};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::stream::Stream;
 use serde::Deserialize;
-use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-/// Errors of these endpoints, as JSON `{"error", "message", "param"?}`.
-#[derive(Debug)]
-pub enum ReadApiError {
-    Unauthenticated,
-    Forbidden,
-    /// A live token without the scope the endpoint needs (the message names both).
-    Scope(String),
-    BadParam(FilterError),
-    /// A field of a request body that is not valid.
-    Invalid(anomalyforge::validate::FieldError),
-    NotFound(String),
-    Unavailable,
-}
-
-impl ReadApiError {
-    /// The error of a bearer token refused for an endpoint.
-    pub fn from_refusal(e: anomalyforge::auth::TokenRefusal) -> ReadApiError {
-        use anomalyforge::auth::TokenRefusal;
-        match e {
-            TokenRefusal::Invalid => ReadApiError::Unauthenticated,
-            e @ TokenRefusal::MissingScope { .. } => ReadApiError::Scope(e.to_string()),
-            TokenRefusal::Auth(e) => {
-                tracing::error!(error = %e, "cannot read API tokens");
-                ReadApiError::Unavailable
-            }
-        }
-    }
-}
-
-impl IntoResponse for ReadApiError {
-    fn into_response(self) -> Response {
-        let (status, code, message, param) = match self {
-            ReadApiError::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "sign in, or send an API token as `Authorization: Bearer <token>`".to_string(),
-                None,
-            ),
-            ReadApiError::Forbidden => {
-                (StatusCode::FORBIDDEN, "forbidden", "your role may not see alerts".to_string(), None)
-            }
-            ReadApiError::Scope(m) => (StatusCode::FORBIDDEN, "forbidden", m, None),
-            ReadApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m, None),
-            ReadApiError::BadParam(e) => {
-                (StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string(), Some(e.param.to_string()))
-            }
-            ReadApiError::Invalid(f) => (StatusCode::BAD_REQUEST, "invalid_parameter", f.message, Some(f.field)),
-            ReadApiError::Unavailable => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the database is unavailable; try again".to_string(),
-                None,
-            ),
-        };
-        let mut body = json!({ "error": code, "message": message });
-        if let Some(p) = param {
-            body["param"] = json!(p);
-        }
-        let mut resp = (status, Json(body)).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        }
-        resp
-    }
-}
-
-/// A signed-in user who may see alerts.
-fn session_allowed(auth: &RequestAuth) -> Result<(), ReadApiError> {
-    match &auth.user {
-        None => Err(ReadApiError::Unauthenticated),
-        Some(u) if Access::SOC.allows(u.role) => Ok(()),
-        Some(_) => Err(ReadApiError::Forbidden),
-    }
-}
-
-/// The bearer value of `Authorization: Bearer …`, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string())
-}
-
-/// A live API token with the `read` scope in `Authorization: Bearer`, or else a session that may see
-/// alerts.
-async fn machine_or_session(st: &AppState, auth: &RequestAuth, headers: &HeaderMap) -> Result<(), ReadApiError> {
-    match bearer(headers) {
-        Some(secret) => anomalyforge::auth::token_with_scope(&st.db, &secret, TokenScope::Read)
-            .await
-            .map(|_| ())
-            .map_err(ReadApiError::from_refusal),
-        None => session_allowed(auth),
-    }
-}
+use crate::authorized::{ApiCaller, Authorized, ReadApi, WatchStream};
 
 /// How often an open stream checks its session again, at the latest.
 pub const SESSION_RECHECK: Duration = Duration::from_secs(15);
@@ -180,9 +84,9 @@ impl Drop for ClientGuard {
 )]
 pub async fn stream(
     State(st): State<AppState>,
+    _who: Authorized<WatchStream>,
     Extension(auth): Extension<RequestAuth>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ReadApiError> {
-    session_allowed(&auth)?;
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let rx = st.live.subscribe();
     let closed = Box::pin(st.live.closed());
     st.metrics.stream_clients.fetch_add(1, Relaxed);
@@ -317,18 +221,16 @@ impl AlertParams {
 )]
 pub async fn list_alerts(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    _who: ApiCaller<ReadApi>,
     params: Result<Query<AlertParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ReadApiError> {
-    machine_or_session(&st, &auth, &headers).await?;
-    let Query(params) =
-        params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
-    let (filter, cursor, limit) = params.parse().map_err(ReadApiError::BadParam)?;
-    let page = st.db.query_alerts(&filter, cursor, limit).await.map_err(|e| {
-        tracing::error!(error = %e, "listing alerts failed");
-        ReadApiError::Unavailable
-    })?;
+) -> Result<Response, AppError> {
+    let Query(params) = params.map_err(|e| AppError::from(FilterError { param: "query", reason: e.body_text() }))?;
+    let (filter, cursor, limit) = params.parse()?;
+    let page = st
+        .db
+        .query_alerts(&filter, cursor, limit)
+        .await
+        .map_err(|e| AppError::unavailable_after("listing alerts", e))?;
     Ok(Json(page).into_response())
 }
 
@@ -367,17 +269,14 @@ fn hunt_param(term: &str) -> &'static str {
 )]
 pub async fn list_flows(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    _who: ApiCaller<ReadApi>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ReadApiError> {
+) -> Result<Response, AppError> {
     use anomalyforge::flow_history::{FlowCursor, FlowSort};
     use anomalyforge::hunt::search::{search_flows, HuntError};
     use anomalyforge::hunt::HuntQuery;
-    machine_or_session(&st, &auth, &headers).await?;
-    let Query(params) =
-        params.map_err(|e| ReadApiError::BadParam(FilterError { param: "query", reason: e.body_text() }))?;
-    let bad = |param: &'static str, reason: String| ReadApiError::BadParam(FilterError { param, reason });
+    let Query(params) = params.map_err(|e| AppError::from(FilterError { param: "query", reason: e.body_text() }))?;
+    let bad = |param: &'static str, reason: String| AppError::from(FilterError { param, reason });
     let (mut sort, mut limit, mut cursor, mut text, mut pairs) =
         (FlowSort::Newest, 100, None, String::new(), Vec::new());
     for (k, v) in params {
@@ -387,7 +286,7 @@ pub async fn list_flows(
                     .ok_or_else(|| bad("sort", format!("`{v}` is not one of newest, oldest, risk, bytes")))?
             }
             "limit" => {
-                limit = int_param("limit", &v).map_err(ReadApiError::BadParam)?;
+                limit = int_param("limit", &v)?;
                 if !(1..=1_000).contains(&limit) {
                     return Err(bad("limit", "must be between 1 and 1000".into()));
                 }
@@ -410,10 +309,7 @@ pub async fn list_flows(
     match found {
         Ok(search) => Ok(Json(search).into_response()),
         Err(HuntError::Invalid(reason)) => Err(bad(hunt_param(&reason), reason)),
-        Err(HuntError::Store(e)) => {
-            tracing::error!(error = %e, "searching flows failed");
-            Err(ReadApiError::Unavailable)
-        }
+        Err(HuntError::Store(e)) => Err(AppError::unavailable_after("searching flows", e)),
     }
 }
 
@@ -427,12 +323,7 @@ pub async fn list_flows(
     ),
     security(("token" = []), ("session" = []))
 )]
-pub async fn metrics(
-    State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
-) -> Result<Response, ReadApiError> {
-    machine_or_session(&st, &auth, &headers).await?;
+pub async fn metrics(State(st): State<AppState>, _who: ApiCaller<ReadApi>) -> Response {
     let gauges = st
         .pipeline
         .as_ref()
@@ -442,7 +333,7 @@ pub async fn metrics(
     if let Some(p) = &st.pipeline {
         body.push_str(&anomalyforge::metrics::render_drift(&p.drift()));
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response()
 }
 
 #[cfg(test)]

@@ -12,17 +12,14 @@
 //! Each answer carries `X-AnomalyForge-Entries` and `Cache-Control: no-store`: a lifted or expired
 //! block leaves the feed at the next poll.
 
-use anomalyforge::api_token::TokenScope;
 use anomalyforge::response::{feeds, ActionKind};
-use anomalyforge::validate::FieldError;
-use app::state::{AppState, RequestAuth};
+use app::error::AppError;
+use app::state::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 
-use crate::intel_api::caller;
-use crate::live_api::ReadApiError;
+use crate::authorized::{ApiCaller, Caller, ReadApi, ReadBlocklist};
 
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::get;
@@ -33,18 +30,11 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/api/v1/actions", get(actions))
 }
 
-async fn entries(
-    st: &AppState,
-    auth: &RequestAuth,
-    headers: &HeaderMap,
-) -> Result<(Vec<feeds::FeedEntry>, i64), ReadApiError> {
-    let who = caller(st, auth, headers, TokenScope::Blocklist).await?;
+async fn entries(st: &AppState, who: &Caller) -> Result<(Vec<feeds::FeedEntry>, i64), AppError> {
     let now = anomalyforge::store::now_ms();
-    let list = st.db.feed_entries(now).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the response actions");
-        ReadApiError::Unavailable
-    })?;
-    tracing::debug!(caller = %who, entries = list.len(), "response feed read");
+    let list =
+        st.db.feed_entries(now).await.map_err(|e| AppError::unavailable_after("reading the response actions", e))?;
+    tracing::debug!(caller = %who.name(), entries = list.len(), "response feed read");
     Ok((list, now))
 }
 
@@ -80,20 +70,19 @@ pub struct PlainParams {
 )]
 pub async fn plain(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
+    who: ApiCaller<ReadBlocklist>,
     params: Result<Query<PlainParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ReadApiError> {
-    let (list, _) = entries(&st, &auth, &headers).await?;
-    let Query(params) = params.map_err(|e| ReadApiError::Invalid(FieldError::new("query", e.body_text())))?;
+) -> Result<Response, AppError> {
+    let (list, _) = entries(&st, &who.caller).await?;
+    let Query(params) = params.map_err(|e| AppError::parameter("query", e.body_text()))?;
     let kind = match params.kind.as_deref().map(str::trim) {
         None | Some("" | "block") => ActionKind::Block,
         Some("isolate") => ActionKind::Isolate,
         Some(other) => {
-            return Err(ReadApiError::Invalid(FieldError::new(
+            return Err(AppError::parameter(
                 "kind",
                 format!("`{other}` is not a feed: block (the default) or isolate."),
-            )))
+            ))
         }
     };
     let body = feeds::plain(&list, kind);
@@ -111,12 +100,8 @@ pub async fn plain(
     ),
     security(("token" = []), ("session" = []))
 )]
-pub async fn nftables(
-    State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
-) -> Result<Response, ReadApiError> {
-    file(st, auth, headers, feeds::nftables).await
+pub async fn nftables(State(st): State<AppState>, who: ApiCaller<ReadBlocklist>) -> Result<Response, AppError> {
+    file(st, who.caller, feeds::nftables).await
 }
 
 /// Suricata drop rules, both directions, one `sid` per action and direction.
@@ -129,12 +114,8 @@ pub async fn nftables(
     ),
     security(("token" = []), ("session" = []))
 )]
-pub async fn suricata(
-    State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
-) -> Result<Response, ReadApiError> {
-    file(st, auth, headers, feeds::suricata).await
+pub async fn suricata(State(st): State<AppState>, who: ApiCaller<ReadBlocklist>) -> Result<Response, AppError> {
+    file(st, who.caller, feeds::suricata).await
 }
 
 /// Response actions: what waits for approval, what is in force, what ended.
@@ -160,25 +141,23 @@ pub struct ActionsReply {
 )]
 pub async fn actions(
     State(st): State<AppState>,
-    Extension(auth): Extension<RequestAuth>,
-    headers: HeaderMap,
-) -> Result<axum::Json<ActionsReply>, ReadApiError> {
-    caller(&st, &auth, &headers, TokenScope::Read).await?;
-    let (pending, active, ended) = st.db.response_actions(anomalyforge::store::now_ms()).await.map_err(|e| {
-        tracing::error!(error = %e, "cannot read the response actions");
-        ReadApiError::Unavailable
-    })?;
+    _who: ApiCaller<ReadApi>,
+) -> Result<axum::Json<ActionsReply>, AppError> {
+    let (pending, active, ended) = st
+        .db
+        .response_actions(anomalyforge::store::now_ms())
+        .await
+        .map_err(|e| AppError::unavailable_after("reading the response actions", e))?;
     Ok(axum::Json(ActionsReply { pending, active, ended }))
 }
 
 /// A whole feed file rendered by `render`.
 async fn file(
     st: AppState,
-    auth: RequestAuth,
-    headers: HeaderMap,
+    who: Caller,
     render: fn(&[feeds::FeedEntry], &str) -> String,
-) -> Result<Response, ReadApiError> {
-    let (list, now) = entries(&st, &auth, &headers).await?;
+) -> Result<Response, AppError> {
+    let (list, now) = entries(&st, &who).await?;
     let n = list.len();
     Ok(text(render(&list, &anomalyforge::time::iso_utc(now)), "text/plain; charset=utf-8", n))
 }

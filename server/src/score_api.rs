@@ -13,6 +13,7 @@ use anomalyforge::api_token::TokenScope;
 use anomalyforge::detection::Verdict;
 use anomalyforge::flow::Flow;
 use anomalyforge::ingest::{self, IngestRecord, Limits, Parsed, Rejected};
+use app::error::AppError;
 use app::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -21,7 +22,7 @@ use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
 
-use crate::ingest_api::{admit, from_body_error, from_ingest_error, media_type, Admitted, IngestApiError};
+use crate::ingest_api::{admit, from_body_error, from_ingest_error, media_type, Admitted};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/score", post(score))
@@ -118,14 +119,14 @@ pub async fn score(
     State(st): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<axum::Json<ScoreReply>, IngestApiError> {
+) -> Result<axum::Json<ScoreReply>, AppError> {
     let csv = matches!(media_type(&headers).as_deref(), Some("text/csv" | "text/plain" | "application/octet-stream"));
     let Admitted { token, pipeline, bytes, intake } =
         admit(&st, &headers, body, TokenScope::Score, &ACCEPTED_TYPES, "score").await?;
     let limits = st.config.ingest_limits;
     let parsed = tokio::task::spawn_blocking(move || parse(csv, bytes, &limits)).await.map_err(|e| {
         tracing::error!(error = %e, "parser task failed");
-        IngestApiError::Internal
+        AppError::Internal
     })??;
     // The body's room in memory is held until the reply is built: the parsed flows and their
     // verdicts take about as much as the body did.
@@ -151,7 +152,7 @@ pub async fn score(
 }
 
 /// Flows from a JSON or CSV body; Suricata alerts or other records cannot occur in these formats.
-fn parse(csv: bool, bytes: Bytes, limits: &Limits) -> Result<Parsed<Flow>, IngestApiError> {
+fn parse(csv: bool, bytes: Bytes, limits: &Limits) -> Result<Parsed<Flow>, AppError> {
     if csv {
         let p = anomalyforge::ingest::body::parse_csv(bytes, limits).map_err(from_body_error)?;
         let records = p

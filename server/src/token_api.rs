@@ -8,18 +8,18 @@
 //!
 //! Every change is in the audit trail under `token:<name>` of the token that made it.
 
-use anomalyforge::api_token::{ApiToken, CreatedApiToken, TokenScope};
+use anomalyforge::api_token::{ApiToken, CreatedApiToken};
 use anomalyforge::auth::{self, AuthError, TokenRequest};
 use anomalyforge::store::StoreError;
-use anomalyforge::validate::FieldError;
+use app::error::AppError;
 use app::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use crate::live_api::{bearer, ReadApiError};
+use crate::authorized::{ApiCaller, ManageTokens};
 
 /// The body of `POST /api/v1/tokens`; unknown keys are refused.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -31,21 +31,11 @@ pub struct NewToken {
     pub expires_in_days: Option<u32>,
 }
 
-/// The acting token (with the `admin` scope), named as the audit trail shows it.
-async fn admin(st: &AppState, headers: &HeaderMap) -> Result<String, ReadApiError> {
-    let secret = bearer(headers).ok_or(ReadApiError::Unauthenticated)?;
-    let token = auth::token_with_scope(&st.db, &secret, TokenScope::Admin).await.map_err(ReadApiError::from_refusal)?;
-    Ok(format!("token:{}", token.name))
-}
-
-fn refused(e: AuthError) -> ReadApiError {
+fn refused(e: AuthError) -> AppError {
     match e {
-        AuthError::Invalid(f) => ReadApiError::Invalid(f),
-        AuthError::Store(StoreError::NotFound(what)) => ReadApiError::NotFound(format!("{what} does not exist")),
-        e => {
-            tracing::error!(error = %e, "token API failed");
-            ReadApiError::Unavailable
-        }
+        AuthError::Invalid(f) => AppError::parameter(f.field, f.message),
+        AuthError::Store(StoreError::NotFound(what)) => AppError::NotFound(format!("{what} does not exist")),
+        e => AppError::unavailable_after("the token API", e),
     }
 }
 
@@ -58,8 +48,7 @@ fn refused(e: AuthError) -> ReadApiError {
     ),
     security(("token" = []))
 )]
-pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Json<Vec<ApiToken>>, ReadApiError> {
-    admin(&st, &headers).await?;
+pub async fn list(State(st): State<AppState>, _who: ApiCaller<ManageTokens>) -> Result<Json<Vec<ApiToken>>, AppError> {
     st.db.list_api_tokens().await.map(Json).map_err(|e| refused(e.into()))
 }
 
@@ -76,11 +65,11 @@ pub async fn list(State(st): State<AppState>, headers: HeaderMap) -> Result<Json
 )]
 pub async fn create(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    who: ApiCaller<ManageTokens>,
     body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
-) -> Result<Response, ReadApiError> {
-    let actor = admin(&st, &headers).await?;
-    let Json(new) = body.map_err(|e| ReadApiError::Invalid(FieldError::new("body", e.body_text())))?;
+) -> Result<Response, AppError> {
+    let actor = who.caller.name();
+    let Json(new) = body.map_err(|e| AppError::parameter("body", e.body_text()))?;
     let scopes = new.scopes.join(",");
     let req = TokenRequest { name: &new.name, scopes: &scopes, expires_in_days: new.expires_in_days };
     let created: CreatedApiToken = auth::create_api_token(&st.db, req, &actor).await.map_err(refused)?;
@@ -100,11 +89,10 @@ pub async fn create(
 )]
 pub async fn revoke(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    who: ApiCaller<ManageTokens>,
     Path(id): Path<i64>,
-) -> Result<Json<ApiToken>, ReadApiError> {
-    let actor = admin(&st, &headers).await?;
-    auth::revoke_api_token(&st.db, id, &actor).await.map(Json).map_err(refused)
+) -> Result<Json<ApiToken>, AppError> {
+    auth::revoke_api_token(&st.db, id, &who.caller.name()).await.map(Json).map_err(refused)
 }
 
 /// The routes, token-authenticated (no session, no CSRF check: merged beside the ingest API).
