@@ -20,6 +20,20 @@ export AF_REQUIRE_RESPONSE_TOOLS=1
 # The ingest bus tests start their own nats-server nodes; they must not be skipped here.
 export AF_REQUIRE_NATS=1
 
+echo "==> the site's WASM (debug), built in the background beside the tests"
+# The test build below keeps both cores busy only part of the time: long stretches are one crate
+# compiling or one test binary linking. This build fills the idle core. It is plain rustc (the
+# lints below cover these crates), niced so the test build keeps the lead, in its own target
+# directory so that neither cargo waits for the other's lock. Its own session, so that a failed run
+# stops it too.
+site_target="${CARGO_TARGET_DIR:-target}/wasm-site"
+wasm_log="${CARGO_TARGET_DIR:-target}/wasm-build.log"
+mkdir -p "$(dirname "$wasm_log")"
+wasm_started=$(date +%s)
+CARGO_TARGET_DIR="$site_target" setsid -w nice -n 10 scripts/build-site.sh --wasm-only >"$wasm_log" 2>&1 &
+wasm_pid=$!
+trap 'kill -- -"$wasm_pid" 2>/dev/null || true' EXIT
+
 echo "==> cargo test (workspace), linted by clippy as it compiles"
 # clippy-driver compiles the workspace's own crates (dependencies stay plain rustc, and their
 # artifacts are the same), so one build gives both the lints of `cargo clippy --workspace
@@ -46,8 +60,15 @@ AF_TEST_SERVER_BACKEND=postgres cargo test -p server --no-fail-fast
 echo "server tests on PostgreSQL took $(( $(date +%s) - t0 )) s"
 
 echo "==> browser tests (end2end/)"
-# `cargo test --workspace` built target/debug/anomalyforge-server for server/tests; reuse it.
-# The WASM build is plain rustc: the lints above already covered these crates.
-env -u RUSTC_WORKSPACE_WRAPPER scripts/build-site.sh --wasm-only
+# `cargo test --workspace` built target/debug/anomalyforge-server for server/tests; reuse it, with
+# the site the background build made.
+t0=$(date +%s)
+if ! wait "$wasm_pid"; then
+  cat "$wasm_log"
+  echo "the WASM build failed (its log is above)" >&2
+  exit 1
+fi
+tail -n 3 "$wasm_log"
+echo "the WASM build ended $(( $(date +%s) - wasm_started )) s after it started; the tests waited $(( $(date +%s) - t0 )) s for it"
 AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" node --test --test-concurrency=1 end2end/tests/
 echo "all tests passed in $(( $(date +%s) - started )) s"
