@@ -1,7 +1,6 @@
 //! The one error type of the web layer. Server functions return `Result<T, AppError>`; the UI
 //! matches on the variant. Domain errors are converted here, at the edge.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -189,7 +188,7 @@ impl TryFrom<WireError> for AppError {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::json::JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

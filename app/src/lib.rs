@@ -8,6 +8,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod json;
 pub mod pages;
 pub mod resource;
 #[cfg(feature = "ssr")]

@@ -8,7 +8,8 @@
 //! types, so every type that arrives both ways — nearly all of them, since resources call server
 //! functions — was compiled into the WASM twice, with all the types it contains. Parsing the
 //! resource's text as bytes too (same JSON, same result: a `str` is valid UTF-8) shares one copy:
-//! the release WASM lost 0.57 MB before wasm-opt (see README, "Bundle size").
+//! the release WASM lost 0.57 MB before wasm-opt (see README, "Bundle size"). Both now read with
+//! [`crate::json::from_slice`], which parses into a tree first (see crate::json).
 
 use leptos::server::codee::{Decoder, Encoder};
 use serde::de::DeserializeOwned;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use std::future::Future;
 
 /// JSON, written with `serde_json::to_string` like Leptos' default codec and read with
-/// `serde_json::from_slice` like server functions' replies.
+/// [`crate::json::from_slice`] like server functions' replies.
 pub struct Json;
 
 impl<T: Serialize> Encoder<T> for Json {
@@ -33,7 +34,7 @@ impl<T: DeserializeOwned> Decoder<T> for Json {
     type Encoded = str;
 
     fn decode(val: &str) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(val.as_bytes())
+        crate::json::from_slice(val.as_bytes())
     }
 }
 

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 /// Changes the signed-in user's password: `current` must be right, `new` typed twice (`confirm`).
 /// Every other session of the user ends; this one stays. Open to a user who must change their
 /// password (the middleware lets `/api/account/…` through for them).
-#[server(endpoint = "account/change_password")]
+#[server(endpoint = "account/change_password", output = crate::json::Reply)]
 pub async fn change_password(current: String, new: String, confirm: String) -> Result<(), AppError> {
     use super::ssr::*;
     use anomalyforge::auth::PasswordChange;

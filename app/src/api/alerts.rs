@@ -15,7 +15,7 @@ use {super::ssr::authorize, anomalyforge::role::Access};
 /// does not apply to are reported as skipped, with the reason; the others change together.
 /// With `false_positive`, `suppress` may name what a suppression rule should match for each
 /// alert marked (comma-separated: `source`, `type`, `asset`); the reason becomes the rule's.
-#[server(endpoint = "alerts/triage")]
+#[server(endpoint = "alerts/triage", output = crate::json::Reply)]
 pub async fn triage_alerts(
     ids: String,
     action: String,
@@ -32,7 +32,7 @@ pub async fn triage_alerts(
 }
 
 /// Everything done to an alert, oldest first.
-#[server(endpoint = "alerts/history")]
+#[server(endpoint = "alerts/history", output = crate::json::Reply)]
 pub async fn alert_history(alert_id: i64) -> Result<Vec<AlertEvent>, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     Ok(st.db.alert_events(alert_id).await?)

@@ -28,7 +28,7 @@ fn service(st: &crate::state::AppState) -> Result<anomalyforge::analysis::servic
 }
 
 /// The analyses the user may open (their own; an admin's: everyone's), newest first.
-#[server(endpoint = "analyze/list")]
+#[server(endpoint = "analyze/list", output = crate::json::Reply)]
 pub async fn list_analyses() -> Result<AnalysisList, AppError> {
     let (st, user) = authorize(Access::SOC).await?;
     let svc = service(&st)?;
@@ -43,21 +43,21 @@ pub async fn list_analyses() -> Result<AnalysisList, AppError> {
 }
 
 /// One analysis and its report.
-#[server(endpoint = "analyze/report")]
+#[server(endpoint = "analyze/report", output = crate::json::Reply)]
 pub async fn open_analysis(id: i64) -> Result<(AnalysisSummary, AnalysisReport), AppError> {
     let (st, user) = authorize(Access::SOC).await?;
     Ok(service(&st)?.report(&user, id).await?)
 }
 
 /// Runs the analysed file through the pipeline in the background; its alerts carry the file name.
-#[server(endpoint = "analyze/import")]
+#[server(endpoint = "analyze/import", output = crate::json::Reply)]
 pub async fn import_analysis(id: i64) -> Result<(), AppError> {
     let (st, user) = authorize(Access::SOC).await?;
     Ok(service(&st)?.import(&user, id).await?)
 }
 
 /// Deletes an analysis and its files.
-#[server(endpoint = "analyze/delete")]
+#[server(endpoint = "analyze/delete", output = crate::json::Reply)]
 pub async fn delete_analysis(id: i64) -> Result<(), AppError> {
     let (st, user) = authorize(Access::SOC).await?;
     Ok(service(&st)?.delete(&user, id).await?)

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// One page of the inventory (`view`: `all` or `discovered`; `page` from 1).
-#[server(endpoint = "assets/list")]
+#[server(endpoint = "assets/list", output = crate::json::Reply)]
 pub async fn list_assets(view: String, page: u32) -> Result<AssetPage, AppError> {
     use anomalyforge::asset::{AssetRow, AssetView, ASSETS_PER_PAGE};
     let (st, _) = authorize(Access::ASSETS).await?;
@@ -32,7 +32,7 @@ pub async fn list_assets(view: String, page: u32) -> Result<AssetPage, AppError>
 }
 
 /// Creates an asset or edits one (by address). A discovered asset that is saved counts as reviewed.
-#[server(endpoint = "assets/save")]
+#[server(endpoint = "assets/save", output = crate::json::Reply)]
 pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
     let (st, me) = authorize(Access::ASSETS).await?;
     Ok(anomalyforge::commands::assets::save(st.command(&me), &asset).await?)
@@ -40,7 +40,7 @@ pub async fn save_asset(asset: AssetInput) -> Result<Asset, AppError> {
 
 /// Imports CSV text (see `anomalyforge::asset_csv` for the columns). Valid rows are saved in one
 /// transaction; every other row is listed with its line and reason.
-#[server(endpoint = "assets/import")]
+#[server(endpoint = "assets/import", output = crate::json::Reply)]
 pub async fn import_assets(csv: String) -> Result<ImportSummary, AppError> {
     let (st, me) = authorize(Access::ASSETS).await?;
     Ok(anomalyforge::commands::assets::import_csv(st.command(&me), &csv).await?)

@@ -25,7 +25,7 @@ mod ssr {
 
 /// Signs in. Always issues a new session id; the previous session of this browser, if any, ends.
 /// Without JavaScript the browser is redirected to the role's home page.
-#[server(endpoint = "auth/login")]
+#[server(endpoint = "auth/login", output = crate::json::Reply)]
 pub async fn login(username: String, password: String) -> Result<CurrentUser, AppError> {
     use self::ssr::*;
     use super::ssr::*;
@@ -41,7 +41,7 @@ pub async fn login(username: String, password: String) -> Result<CurrentUser, Ap
 }
 
 /// Ends the session on the server and clears the cookie.
-#[server(endpoint = "auth/logout")]
+#[server(endpoint = "auth/logout", output = crate::json::Reply)]
 pub async fn logout() -> Result<(), AppError> {
     use self::ssr::*;
     use super::ssr::*;
@@ -59,13 +59,13 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user, or `None`. Never an authorisation error: anyone may ask who they are.
-#[server(endpoint = "auth/me")]
+#[server(endpoint = "auth/me", output = crate::json::Reply)]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     Ok(super::ssr::request_auth().await?.user)
 }
 
 /// Demo accounts for the login page's banner; empty unless the server runs in demo mode.
-#[server(endpoint = "auth/demo_accounts")]
+#[server(endpoint = "auth/demo_accounts", output = crate::json::Reply)]
 pub async fn demo_accounts() -> Result<Vec<DemoAccount>, AppError> {
     Ok(super::ssr::state()?.demo_accounts.as_ref().clone())
 }

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// What demo mode generated in this database, or `None` when nothing was.
-#[server(endpoint = "demo/history")]
+#[server(endpoint = "demo/history", output = crate::json::Reply)]
 pub async fn generated_history() -> Result<Option<DemoHistory>, AppError> {
     let (st, _) = authorize(Access::SIGNED_IN).await?;
     Ok(st.db.demo_history().await?)

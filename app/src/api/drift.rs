@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 /// Every source's drift against the active model version, token names filled in; empty when ingest
 /// is off.
-#[server(endpoint = "drift/report")]
+#[server(endpoint = "drift/report", output = crate::json::Reply)]
 pub async fn load_drift() -> Result<DriftReport, AppError> {
     let (st, _) = super::ssr::authorize(anomalyforge::role::Access::SOC).await?;
     let Some(pipeline) = &st.pipeline else { return Ok(DriftReport::default()) };

@@ -25,7 +25,7 @@ pub enum HuntAnswer {
 }
 
 /// Searches the stored flows with `q` (filter text), in `sort` order, after `cursor`.
-#[server(endpoint = "hunt/flows")]
+#[server(endpoint = "hunt/flows", output = crate::json::Reply)]
 pub async fn hunt_flows(q: String, sort: String, cursor: String) -> Result<HuntAnswer, AppError> {
     use anomalyforge::flow_history::{FlowCursor, FlowSort};
     use anomalyforge::hunt::search::{search_flows, HuntError};
@@ -64,7 +64,7 @@ pub async fn hunt_flows(q: String, sort: String, cursor: String) -> Result<HuntA
 pub const HUNT_PAGE_ALERTS: usize = 50;
 
 /// The alerts `q` finds (unless it is `kind:flows`, or empty: then `None`).
-#[server(endpoint = "hunt/alerts")]
+#[server(endpoint = "hunt/alerts", output = crate::json::Reply)]
 pub async fn hunt_alerts(q: String) -> Result<Option<anomalyforge::hunt::AlertHunt>, AppError> {
     use anomalyforge::hunt::search::HuntError;
     use anomalyforge::hunt::{HuntKind, HuntQuery};

@@ -12,7 +12,7 @@ use {super::ssr::authorize, anomalyforge::role::Access, anomalyforge::store::now
 
 /// One page of incidents for the filters of `query` (the page's URL parameters); a bad parameter
 /// is a 422 naming it.
-#[server(endpoint = "incidents/list")]
+#[server(endpoint = "incidents/list", output = crate::json::Reply)]
 pub async fn list_incidents(query: IncidentQuery) -> Result<IncidentPage, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     let filter = query.validate()?;
@@ -20,7 +20,7 @@ pub async fn list_incidents(query: IncidentQuery) -> Result<IncidentPage, AppErr
 }
 
 /// Everything an incident's page shows.
-#[server(endpoint = "incidents/detail")]
+#[server(endpoint = "incidents/detail", output = crate::json::Reply)]
 pub async fn incident_view(id: i64) -> Result<IncidentDetail, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let mut d = st.db.incident_detail(id).await?;
@@ -29,7 +29,7 @@ pub async fn incident_view(id: i64) -> Result<IncidentDetail, AppError> {
 }
 
 /// Active incidents (open or contained): (id, title), for "add to incident".
-#[server(endpoint = "incidents/active")]
+#[server(endpoint = "incidents/active", output = crate::json::Reply)]
 pub async fn active_incidents() -> Result<Vec<(i64, String)>, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     Ok(st.db.active_incidents().await?)
@@ -37,7 +37,7 @@ pub async fn active_incidents() -> Result<Vec<(i64, String)>, AppError> {
 
 /// Creates an incident from the alerts of `ids` (comma-separated). An empty `title` names it after
 /// its alerts; an empty `severity` takes the riskiest alert's.
-#[server(endpoint = "incidents/create")]
+#[server(endpoint = "incidents/create", output = crate::json::Reply)]
 pub async fn create_incident(
     ids: String,
     #[server(default)] title: String,
@@ -49,7 +49,7 @@ pub async fn create_incident(
 }
 
 /// Adds the alerts of `ids` to incident `incident`.
-#[server(endpoint = "incidents/add")]
+#[server(endpoint = "incidents/add", output = crate::json::Reply)]
 pub async fn add_to_incident(incident: i64, ids: String) -> Result<AddOutcome, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let ids = anomalyforge::incident::parse_ids(&ids)?;
@@ -59,7 +59,7 @@ pub async fn add_to_incident(incident: i64, ids: String) -> Result<AddOutcome, A
 /// A command on incident `id`: `action` is comment, assign, severity, contain, resolve,
 /// false_positive or reopen; `note` the comment, note, resolution or reason; `value` the owner's
 /// username or the severity.
-#[server(endpoint = "incidents/act")]
+#[server(endpoint = "incidents/act", output = crate::json::Reply)]
 pub async fn incident_act(
     id: i64,
     action: String,
@@ -76,21 +76,21 @@ pub async fn incident_act(
 }
 
 /// Merges incident `from` into incident `into`.
-#[server(endpoint = "incidents/merge")]
+#[server(endpoint = "incidents/merge", output = crate::json::Reply)]
 pub async fn merge_incidents(into: i64, from: i64) -> Result<Incident, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(st.db.merge_incidents(into, &[from], &me.username, now_ms()).await?)
 }
 
 /// Proposed incidents: open alerts in no incident that share a host or an address.
-#[server(endpoint = "incidents/suggestions")]
+#[server(endpoint = "incidents/suggestions", output = crate::json::Reply)]
 pub async fn incident_suggestions() -> Result<Vec<Suggestion>, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     Ok(st.db.incident_suggestions().await?)
 }
 
 /// Accepts a suggestion: an incident of its alerts, named after them.
-#[server(endpoint = "incidents/accept")]
+#[server(endpoint = "incidents/accept", output = crate::json::Reply)]
 pub async fn accept_suggestion(ids: String, title: String) -> Result<AddOutcome, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let new = anomalyforge::incident::NewIncident::from_form(&title, "", &ids)?;
@@ -99,7 +99,7 @@ pub async fn accept_suggestion(ids: String, title: String) -> Result<AddOutcome,
 
 /// Dismisses suggestion `key` up to its newest alert `newest`; it comes back when a newer alert
 /// joins the group.
-#[server(endpoint = "incidents/dismiss")]
+#[server(endpoint = "incidents/dismiss", output = crate::json::Reply)]
 pub async fn dismiss_suggestion(key: String, newest: i64) -> Result<(), AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(st.db.dismiss_suggestion(&key, newest, &me.username, now_ms()).await?)

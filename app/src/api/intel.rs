@@ -17,7 +17,7 @@ pub struct IntelOverview {
     pub can_manage: bool,
 }
 
-#[server(endpoint = "intel/sources")]
+#[server(endpoint = "intel/sources", output = crate::json::Reply)]
 pub async fn intel_sources() -> Result<IntelOverview, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let sources = st.db.intel_sources(anomalyforge::store::now_ms()).await?;
@@ -26,7 +26,7 @@ pub async fn intel_sources() -> Result<IntelOverview, AppError> {
 
 /// A page of indicators: `source` an id or empty, `text` part of the value, `kind` and `state`
 /// their names or empty.
-#[server(endpoint = "intel/indicators")]
+#[server(endpoint = "intel/indicators", output = crate::json::Reply)]
 pub async fn intel_indicators(
     source: String,
     text: String,
@@ -65,7 +65,7 @@ pub async fn intel_indicators(
 
 /// Imports pasted or uploaded text into `source` (created if new). Empty fields keep the source's
 /// settings; `expiry_days` takes a number or `never`.
-#[server(endpoint = "intel/import")]
+#[server(endpoint = "intel/import", output = crate::json::Reply)]
 pub async fn import_intel(
     source: String,
     format: String,
@@ -109,7 +109,7 @@ pub async fn import_intel(
 }
 
 /// Enables, disables, expires or deletes a source (admins).
-#[server(endpoint = "intel/source")]
+#[server(endpoint = "intel/source", output = crate::json::Reply)]
 pub async fn change_intel_source(id: i64, action: String) -> Result<String, AppError> {
     use anomalyforge::intel::catalog::SourceAction;
     let (st, me) = authorize(Access::ADMIN).await?;
@@ -121,7 +121,7 @@ pub async fn change_intel_source(id: i64, action: String) -> Result<String, AppE
 }
 
 /// Enables, disables or expires one indicator (admins).
-#[server(endpoint = "intel/indicator")]
+#[server(endpoint = "intel/indicator", output = crate::json::Reply)]
 pub async fn change_intel_indicator(id: i64, action: String) -> Result<String, AppError> {
     use anomalyforge::intel::catalog::IndicatorAction;
     let (st, me) = authorize(Access::ADMIN).await?;
@@ -133,7 +133,7 @@ pub async fn change_intel_indicator(id: i64, action: String) -> Result<String, A
 }
 
 /// Everything known about one value; `None` for an empty one (nothing asked yet).
-#[server(endpoint = "hunt/ioc")]
+#[server(endpoint = "hunt/ioc", output = crate::json::Reply)]
 pub async fn check_ioc(value: String) -> Result<Option<IocCheck>, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     if value.trim().is_empty() {

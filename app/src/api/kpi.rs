@@ -10,7 +10,7 @@ use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// Every figure and series of `range` (`24h`, `7d` or `30d`) with the previous period's; 422 naming
 /// the field `range` for anything else.
-#[server(endpoint = "kpi/report")]
+#[server(endpoint = "kpi/report", output = crate::json::Reply)]
 pub async fn get_kpis(range: String) -> Result<KpiReport, AppError> {
     let (st, me) = authorize(Access::EXEC).await?;
     let range = anomalyforge::kpi::KpiRange::parse(&range)?;

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use {super::ssr::authorize, anomalyforge::baseline::SampleCount, anomalyforge::role::Access};
 
 /// Every version, the detail of `version` (default: the active one) and the latest retrain.
-#[server(endpoint = "models/overview")]
+#[server(endpoint = "models/overview", output = crate::json::Reply)]
 pub async fn load_models_overview(version: Option<String>) -> Result<ModelsOverview, AppError> {
     let (st, _) = authorize(Access::MODELS).await?;
     let registry = st.models.clone();
@@ -23,21 +23,21 @@ pub async fn load_models_overview(version: Option<String>) -> Result<ModelsOverv
 }
 
 /// The latest retrain (none since the server started), for progress while it runs.
-#[server(endpoint = "models/retrain_status")]
+#[server(endpoint = "models/retrain_status", output = crate::json::Reply)]
 pub async fn get_retrain_status() -> Result<Option<RetrainStatus>, AppError> {
     let (st, _) = authorize(Access::MODELS).await?;
     Ok(st.models.retrain_status())
 }
 
 /// Starts a retrain on the configured files in the background (409 while one runs).
-#[server(endpoint = "models/retrain")]
+#[server(endpoint = "models/retrain", output = crate::json::Reply)]
 pub async fn start_retrain() -> Result<RetrainStatus, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     Ok(st.models.start_retrain(&me.username)?)
 }
 
 /// What "learn this network's normal" would refit on now: the pipeline's sample per profile.
-#[server(endpoint = "models/site_sample")]
+#[server(endpoint = "models/site_sample", output = crate::json::Reply)]
 pub async fn load_site_sample() -> Result<SiteSampleInfo, AppError> {
     let (st, _) = authorize(Access::MODELS).await?;
     let b = &st.config.baseline;
@@ -55,7 +55,7 @@ pub async fn load_site_sample() -> Result<SiteSampleInfo, AppError> {
 
 /// Starts "learn this network's normal" on the pipeline's sample in the background (409 while a
 /// model job runs or when ingest is off).
-#[server(endpoint = "models/learn_normal")]
+#[server(endpoint = "models/learn_normal", output = crate::json::Reply)]
 pub async fn start_learning() -> Result<RetrainStatus, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     let Some(pipeline) = &st.pipeline else {
@@ -65,7 +65,7 @@ pub async fn start_learning() -> Result<RetrainStatus, AppError> {
 }
 
 /// Makes `version` the one the pipeline scores with (409 while a retrain runs).
-#[server(endpoint = "models/activate")]
+#[server(endpoint = "models/activate", output = crate::json::Reply)]
 pub async fn activate_version(version: String) -> Result<Activation, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     let version = version.trim().to_string();

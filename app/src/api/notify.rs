@@ -19,7 +19,7 @@ pub struct CreatedChannel {
 }
 
 /// Channels, rules and the newest deliveries with their outcome.
-#[server(endpoint = "notify/overview")]
+#[server(endpoint = "notify/overview", output = crate::json::Reply)]
 pub async fn notifications() -> Result<NotifyOverview, AppError> {
     let (st, _) = authorize(Access::ADMIN).await?;
     Ok(st.db.notify_overview(st.config.notify.smtp.is_some()).await?)
@@ -27,7 +27,7 @@ pub async fn notifications() -> Result<NotifyOverview, AppError> {
 
 /// Creates a channel: `kind` webhook, slack or email; `target` the URL or the addresses;
 /// `max_per_minute` empty for the default. A webhook gets a new signing key, returned this once.
-#[server(endpoint = "notify/channel_create")]
+#[server(endpoint = "notify/channel_create", output = crate::json::Reply)]
 pub async fn create_channel(
     name: String,
     kind: String,
@@ -49,14 +49,14 @@ pub async fn create_channel(
     Ok(CreatedChannel { id, name: new.name, secret })
 }
 
-#[server(endpoint = "notify/channel_delete")]
+#[server(endpoint = "notify/channel_delete", output = crate::json::Reply)]
 pub async fn delete_channel(id: i64) -> Result<(), AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     Ok(st.db.delete_channel(id, &me.username, now_ms()).await?)
 }
 
 /// Queues a test notification to a channel; its outcome shows in the deliveries.
-#[server(endpoint = "notify/channel_test")]
+#[server(endpoint = "notify/channel_test", output = crate::json::Reply)]
 pub async fn test_channel(id: i64) -> Result<i64, AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     Ok(st.db.queue_test(id, &me.username, now_ms()).await?)
@@ -65,7 +65,7 @@ pub async fn test_channel(id: i64) -> Result<i64, AppError> {
 /// Creates a rule: `event` alert, incident_opened or incident_escalated; `severity` the minimum;
 /// `threats` (alerts) comma-separated keys or empty for any; `criticality` (alerts) the asset's
 /// minimum or empty for any; `asset` (alerts) one asset's address, or empty for any.
-#[server(endpoint = "notify/rule_create")]
+#[server(endpoint = "notify/rule_create", output = crate::json::Reply)]
 pub async fn create_rule(
     channel: String,
     event: String,
@@ -79,7 +79,7 @@ pub async fn create_rule(
     Ok(st.db.create_rule(&new, &me.username, now_ms()).await?)
 }
 
-#[server(endpoint = "notify/rule_delete")]
+#[server(endpoint = "notify/rule_delete", output = crate::json::Reply)]
 pub async fn delete_rule(id: i64) -> Result<(), AppError> {
     let (st, me) = authorize(Access::ADMIN).await?;
     Ok(st.db.delete_rule(id, &me.username, now_ms()).await?)

@@ -8,14 +8,14 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {super::ssr::authorize, anomalyforge::role::Access};
 
-#[server(endpoint = "playbooks/list")]
+#[server(endpoint = "playbooks/list", output = crate::json::Reply)]
 pub async fn list_playbooks() -> Result<Vec<Playbook>, AppError> {
     let (st, _) = authorize(Access::PLAYBOOKS).await?;
     Ok(st.db.list_playbooks().await?)
 }
 
 /// Replaces a playbook's title, summary and steps (`steps`: one per line).
-#[server(endpoint = "playbooks/update")]
+#[server(endpoint = "playbooks/update", output = crate::json::Reply)]
 pub async fn update_playbook(
     threat: String,
     title: String,

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// Files a report. `category` is one of [`ReportCategory::ALL`]'s names.
-#[server(endpoint = "reports/submit")]
+#[server(endpoint = "reports/submit", output = crate::json::Reply)]
 pub async fn submit_report(
     indicator: String,
     category: String,
@@ -22,7 +22,7 @@ pub async fn submit_report(
 }
 
 /// The signed-in person's own reports, newest first.
-#[server(endpoint = "reports/mine")]
+#[server(endpoint = "reports/mine", output = crate::json::Reply)]
 pub async fn my_reports() -> Result<Vec<EmployeeReport>, AppError> {
     let (st, me) = authorize(Access::SIGNED_IN).await?;
     Ok(st.db.reports_by(me.id, 100, 0).await?)
@@ -35,7 +35,7 @@ pub fn categories() -> Vec<(&'static str, &'static str)> {
 
 /// One page (from 1) of the SOC's queue of reported indicators. `status`: `open` (or empty: new and
 /// investigating), `all`, or one status.
-#[server(endpoint = "reports/queue")]
+#[server(endpoint = "reports/queue", output = crate::json::Reply)]
 pub async fn queued_reports(status: String, page: u32) -> Result<ReportQueue, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     let filter = anomalyforge::report::QueueFilter::parse(&status)?;
@@ -43,7 +43,7 @@ pub async fn queued_reports(status: String, page: u32) -> Result<ReportQueue, Ap
 }
 
 /// Reported indicators per status (the SOC console's "Employee reports (N new)").
-#[server(endpoint = "reports/counts")]
+#[server(endpoint = "reports/counts", output = crate::json::Reply)]
 pub async fn report_counts() -> Result<StatusCounts, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     Ok(st.db.report_status_counts().await?)
@@ -53,7 +53,7 @@ pub async fn report_counts() -> Result<StatusCounts, AppError> {
 /// `from` (the status the analyst saw) to `status`, with an optional `note` its reporters read on
 /// `/report`. Audited; the enricher reloads, so a confirmed address counts as intel from the next
 /// batch.
-#[server(endpoint = "reports/set_status")]
+#[server(endpoint = "reports/set_status", output = crate::json::Reply)]
 pub async fn set_indicator_status(
     indicator: String,
     from: String,

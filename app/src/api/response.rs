@@ -33,7 +33,7 @@ async fn actor() -> Result<(crate::state::AppState, anomalyforge::user::CurrentU
 }
 
 /// What waits for approval, what is in force, and what ended (newest first).
-#[server(endpoint = "response/list")]
+#[server(endpoint = "response/list", output = crate::json::Reply)]
 pub async fn list_actions() -> Result<ActionList, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     let now = now_ms();
@@ -45,7 +45,7 @@ pub async fn list_actions() -> Result<ActionList, AppError> {
 /// Requests an action: `kind` block, isolate or manual; `target` the address or network, the host,
 /// or what was acted on; `hours` empty for until lifted; `incident` and `alert` what it answers
 /// (either may be empty). In force at once unless the policy wants a second person's approval.
-#[server(endpoint = "response/request")]
+#[server(endpoint = "response/request", output = crate::json::Reply)]
 pub async fn request_action(
     kind: String,
     target: String,
@@ -61,21 +61,21 @@ pub async fn request_action(
 }
 
 /// Approves a pending action (not one's own): it is in force from now for its duration.
-#[server(endpoint = "response/approve")]
+#[server(endpoint = "response/approve", output = crate::json::Reply)]
 pub async fn approve_action(id: i64) -> Result<ResponseAction, AppError> {
     let (st, me) = actor().await?;
     Ok(st.db.approve_action(id, &me.username, now_ms()).await?)
 }
 
 /// Turns down (or withdraws) a pending action, with why.
-#[server(endpoint = "response/reject")]
+#[server(endpoint = "response/reject", output = crate::json::Reply)]
 pub async fn reject_action(id: i64, #[server(default)] note: String) -> Result<ResponseAction, AppError> {
     let (st, me) = actor().await?;
     Ok(st.db.reject_action(id, &me.username, &note_of(&note)?, now_ms()).await?)
 }
 
 /// Lifts an action in force before its expiry, with why.
-#[server(endpoint = "response/lift")]
+#[server(endpoint = "response/lift", output = crate::json::Reply)]
 pub async fn lift_action(id: i64, #[server(default)] note: String) -> Result<ResponseAction, AppError> {
     let (st, me) = actor().await?;
     Ok(st.db.lift_action(id, &me.username, &note_of(&note)?, now_ms()).await?)

@@ -11,7 +11,7 @@ use {super::ssr::authorize, anomalyforge::role::Access};
 
 /// One page of the queue for the filters of `query` (the console's URL parameters). A bad parameter
 /// is a 422 naming it.
-#[server(endpoint = "soc/queue")]
+#[server(endpoint = "soc/queue", output = crate::json::Reply)]
 pub async fn soc_queue(query: QueueQuery) -> Result<QueuePage, AppError> {
     use anomalyforge::console::QUEUE_PAGE_SIZE;
     let (st, _) = authorize(Access::SOC).await?;
@@ -22,7 +22,7 @@ pub async fn soc_queue(query: QueueQuery) -> Result<QueuePage, AppError> {
 }
 
 /// The maps and header figures for the time range of `query`.
-#[server(endpoint = "soc/overview")]
+#[server(endpoint = "soc/overview", output = crate::json::Reply)]
 pub async fn soc_overview(query: QueueQuery) -> Result<ConsoleOverview, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     let now = anomalyforge::store::now_ms();
@@ -32,7 +32,7 @@ pub async fn soc_overview(query: QueueQuery) -> Result<ConsoleOverview, AppError
 
 /// The traffic analytics (rates, protocol and service mix, top talkers) for the time range of
 /// `query`.
-#[server(endpoint = "soc/traffic")]
+#[server(endpoint = "soc/traffic", output = crate::json::Reply)]
 pub async fn soc_traffic(query: QueueQuery) -> Result<TrafficAnalytics, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     let now = anomalyforge::store::now_ms();
@@ -41,7 +41,7 @@ pub async fn soc_traffic(query: QueueQuery) -> Result<TrafficAnalytics, AppError
 }
 
 /// Everything the detail of alert `id` shows.
-#[server(endpoint = "soc/alert")]
+#[server(endpoint = "soc/alert", output = crate::json::Reply)]
 pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(st.db.alert_detail(id, me.role, &st.config.response).await?)
@@ -49,7 +49,7 @@ pub async fn soc_alert(id: i64) -> Result<AlertDetail, AppError> {
 
 /// Ticks playbook step `step` (from 1) of the alert's playbook off (`done`) or back on. Written to
 /// the alert's history; returns which steps are done now.
-#[server(endpoint = "alerts/step")]
+#[server(endpoint = "alerts/step", output = crate::json::Reply)]
 pub async fn tick_step(alert_id: i64, step: u32, done: bool) -> Result<Vec<bool>, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(anomalyforge::commands::triage::tick_step(st.command(&me), alert_id, step, done).await?)

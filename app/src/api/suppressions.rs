@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use {super::ssr::authorize, anomalyforge::commands::suppressions, anomalyforge::role::Access};
 
 /// Every rule, split into active and expired at the server's clock.
-#[server(endpoint = "suppressions/list")]
+#[server(endpoint = "suppressions/list", output = crate::json::Reply)]
 pub async fn list_suppressions() -> Result<SuppressionList, AppError> {
     let (st, _) = authorize(Access::SOC).await?;
     let now = anomalyforge::store::now_ms();
@@ -18,7 +18,7 @@ pub async fn list_suppressions() -> Result<SuppressionList, AppError> {
 
 /// Creates a rule; empty criteria are unset (at least one is needed), `expires_in_hours` empty
 /// means until expired by hand.
-#[server(endpoint = "suppressions/create")]
+#[server(endpoint = "suppressions/create", output = crate::json::Reply)]
 pub async fn create_suppression(
     src_ip: String,
     threat: String,
@@ -32,13 +32,13 @@ pub async fn create_suppression(
     Ok(suppressions::create(st.command(&me), &rule).await?)
 }
 
-#[server(endpoint = "suppressions/expire")]
+#[server(endpoint = "suppressions/expire", output = crate::json::Reply)]
 pub async fn expire_suppression(id: i64) -> Result<Suppression, AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(suppressions::expire(st.command(&me), id).await?)
 }
 
-#[server(endpoint = "suppressions/delete")]
+#[server(endpoint = "suppressions/delete", output = crate::json::Reply)]
 pub async fn delete_suppression(id: i64) -> Result<(), AppError> {
     let (st, me) = authorize(Access::SOC).await?;
     Ok(suppressions::delete(st.command(&me), id).await?)

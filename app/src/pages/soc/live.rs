@@ -152,8 +152,8 @@ mod browser {
                 let pending = pending.clone();
                 let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
                     if let Some(data) = ev.data().as_string() {
-                        // from_slice, not from_str: one JSON reader in the WASM (see crate::resource).
-                        if let Ok(event) = serde_json::from_slice::<LiveEvent>(data.as_bytes()) {
+                        // The one JSON reader in the WASM (see crate::json).
+                        if let Ok(event) = crate::json::from_slice::<LiveEvent>(data.as_bytes()) {
                             pending.borrow_mut().push(event);
                         }
                     }
