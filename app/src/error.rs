@@ -55,6 +55,10 @@ pub enum AppError {
     /// A query or body parameter of an API call that is not valid; `param` names it (400).
     #[error("{message}")]
     InvalidParameter { param: String, message: String },
+    /// A request for a Host name this server does not answer to (421), refused before anything
+    /// else so that a DNS-rebinding page cannot drive the server from a browser.
+    #[error("{0}")]
+    WrongHost(String),
     /// The ingest endpoints on a server that does not ingest (`AF_INGEST=false`) (503).
     #[error("ingest is disabled on this server (AF_INGEST=false)")]
     IngestDisabled,
@@ -79,6 +83,7 @@ impl AppError {
             AppError::BadRequest(_) | AppError::BadFile(_) | AppError::InvalidParameter { .. } => 400,
             AppError::Busy { .. } | AppError::Unavailable(_) | AppError::IngestDisabled => 503,
             AppError::AlreadyStored(_) => 409,
+            AppError::WrongHost(_) => 421,
             AppError::TooLarge(_) => 413,
             AppError::UnsupportedType(_) => 415,
             AppError::Internal => 500,
@@ -148,6 +153,7 @@ impl From<AppError> for WireError {
             AppError::Denied(_) => ("forbidden", None, None),
             AppError::InvalidParameter { .. } => ("invalid_parameter", None, None),
             AppError::IngestDisabled => ("ingest_disabled", None, None),
+            AppError::WrongHost(_) => ("misdirected_request", None, None),
             AppError::AlreadyStored(_) => ("already_stored", None, None),
             AppError::Internal => ("internal", None, None),
             AppError::Transport(_) => ("transport", None, None),
@@ -167,6 +173,7 @@ impl TryFrom<WireError> for AppError {
                 AppError::InvalidParameter { param: w.param.unwrap_or_default(), message: w.message }
             }
             "ingest_disabled" => AppError::IngestDisabled,
+            "misdirected_request" => AppError::WrongHost(w.message),
             "already_stored" => AppError::AlreadyStored(w.detail.unwrap_or(w.message)),
             "invalid_credentials" => AppError::InvalidCredentials,
             "rate_limited" => AppError::RateLimited { retry_after_secs: w.retry_after_secs.unwrap_or(0) },
@@ -402,6 +409,7 @@ mod tests {
             AppError::InvalidParameter { param: "min_risk".into(), message: "`x` is not a whole number".into() },
             AppError::IngestDisabled,
             AppError::AlreadyStored("key-1-a".into()),
+            AppError::WrongHost("not this Host".into()),
             AppError::Unauthenticated,
             AppError::Forbidden,
         ] {
@@ -443,6 +451,7 @@ mod tests {
             ),
             (AppError::IngestDisabled, 503, "ingest_disabled", None),
             (AppError::AlreadyStored("k".into()), 409, "already_stored", None),
+            (AppError::WrongHost("h".into()), 421, "misdirected_request", None),
         ];
         for (e, status, kind, retry) in cases {
             let res = e.clone().into_response();

@@ -3,6 +3,7 @@
 
 use anomalyforge::auth::{self, ClientInfo, SESSION_COOKIE};
 use anomalyforge::pages::{landing_for, open_before_password_change, page_for_path, ACCOUNT};
+use app::error::AppError;
 use app::state::{AppState, CspNonce, RequestAuth};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -10,7 +11,6 @@ use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::json;
 use std::net::SocketAddr;
 
 /// The session cookie's value, if the request carries one.
@@ -45,10 +45,6 @@ fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
     origin == "null" || !origin_host.eq_ignore_ascii_case(host)
 }
 
-fn error_json(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": message }))).into_response()
-}
-
 /// The policy of every response: scripts only from this site or inline with this response's nonce
 /// (the hydration and streaming scripts), WebAssembly compiled from this site, inline styles
 /// allowed (chart and layout attributes), nothing framed, posted or based elsewhere.
@@ -74,14 +70,15 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
     if let Some(host) = host.filter(|h| !state.config.allows_host(h)) {
         tracing::warn!(%path, host = %host.chars().take(100).collect::<String>(), "refused a request for a host not in allowed_hosts");
-        return error_json(
-            StatusCode::MISDIRECTED_REQUEST,
-            "this server does not answer to that Host name; an administrator can add it to allowed_hosts (AF_ALLOWED_HOSTS)",
-        );
+        return AppError::WrongHost(
+            "this server does not answer to that Host name; an administrator can add it to allowed_hosts (AF_ALLOWED_HOSTS)"
+                .into(),
+        )
+        .into_response();
     }
     if is_cross_site(&method, req.headers()) {
         tracing::warn!(%path, "refused a cross-site state-changing request");
-        return error_json(StatusCode::FORBIDDEN, "cross-site request refused (Origin does not match Host)");
+        return AppError::Denied("cross-site request refused (Origin does not match Host)".into()).into_response();
     }
 
     let token = session_token(req.headers());
@@ -90,7 +87,7 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
             Ok(u) => u,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the session store");
-                return error_json(StatusCode::SERVICE_UNAVAILABLE, "the session store is unavailable");
+                return AppError::Unavailable("the session store is unavailable".into()).into_response();
             }
         },
         None => None,
@@ -120,7 +117,7 @@ pub async fn session(State(state): State<AppState>, mut req: Request, next: Next
         if is_page_read && page_for_path(&path).is_some() {
             return Redirect::to(ACCOUNT.path).into_response();
         }
-        return error_json(StatusCode::FORBIDDEN, "choose your own password first, on /account");
+        return AppError::Denied("choose your own password first, on /account".into()).into_response();
     }
     // The status a protected page must carry: the page itself shows the matching message.
     let page_status = if is_page_read {
