@@ -37,7 +37,6 @@ if [ "$release" = 1 ]; then
     # Without inlining-optimizing: with it -Oz writes a smaller file (4.03 MB instead of 4.19) that
     # gzips 15 % worse (1.38 MB instead of 1.20), as it copies single-use functions into their
     # callers and breaks up the runs of similar generic code that gzip matches (README, "Bundle size").
-    # -O1, not -Oz: -Oz makes the file 13 % smaller but its gzip 12 % larger (README, "Bundle size").
     wasm-opt -Oz --skip-pass=inlining-optimizing --enable-bulk-memory --enable-nontrapping-float-to-int -o "$wasm" "$wasm"
   else
     echo "wasm-opt not on PATH (bash scripts/setup.sh release installs it): the WASM is not optimised" >&2
