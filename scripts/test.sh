@@ -20,17 +20,19 @@ export AF_REQUIRE_RESPONSE_TOOLS=1
 # The ingest bus tests start their own nats-server nodes; they must not be skipped here.
 export AF_REQUIRE_NATS=1
 
-echo "==> the site's WASM (debug), built in the background beside the tests"
-# The test build below keeps both cores busy only part of the time: long stretches are one crate
-# compiling or one test binary linking. This build fills the idle core. It is plain rustc (the
-# lints below cover these crates), niced so the test build keeps the lead, in its own target
-# directory so that neither cargo waits for the other's lock. Its own session, so that a failed run
-# stops it too.
+echo "==> the site's release WASM, built and held to its size budget in the background"
+# What browsers download: the release WASM after wasm-opt (scripts/wasm-size.sh fails when it is
+# over 1 MB gzipped, issue 18's budget), and what the browser tests below run against. It builds
+# faster than the debug WASM (2 min 22 s against 4 min 50 s cold here). The test build below keeps
+# both cores busy only part of the time (long stretches are one crate compiling or one binary
+# linking); this build fills the idle core. Plain rustc (the lints below cover these crates), niced
+# so the test build keeps the lead, in its own target directory so that neither cargo waits for the
+# other's lock, and in its own session so that a failed run stops it too.
 site_target="${CARGO_TARGET_DIR:-target}/wasm-site"
 wasm_log="${CARGO_TARGET_DIR:-target}/wasm-build.log"
 mkdir -p "$(dirname "$wasm_log")"
 wasm_started=$(date +%s)
-CARGO_TARGET_DIR="$site_target" setsid -w nice -n 10 scripts/build-site.sh --wasm-only >"$wasm_log" 2>&1 &
+CARGO_TARGET_DIR="$site_target" setsid -w nice -n 10 scripts/wasm-size.sh >"$wasm_log" 2>&1 &
 wasm_pid=$!
 trap 'kill -- -"$wasm_pid" 2>/dev/null || true' EXIT
 
@@ -65,10 +67,10 @@ echo "==> browser tests (end2end/)"
 t0=$(date +%s)
 if ! wait "$wasm_pid"; then
   cat "$wasm_log"
-  echo "the WASM build failed (its log is above)" >&2
+  echo "the release WASM did not build, or is over its size budget (its log is above)" >&2
   exit 1
 fi
-grep -E '^ *Finished|^WASM' "$wasm_log" || true
+grep -E '^ *Finished|^WASM|^ok:' "$wasm_log" || true
 echo "the background WASM build was ready $(( t0 - wasm_started )) s after it started, or earlier; the tests waited $(( $(date +%s) - t0 )) s for it"
 AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" node --test --test-concurrency=1 end2end/tests/
 echo "all tests passed in $(( $(date +%s) - started )) s"
