@@ -53,24 +53,42 @@ if grep -E '^(warning|error)(\[[A-Za-z0-9_:-]+\])?: ' "$build_log"; then
   exit 1
 fi
 echo "build and lints took $(( $(date +%s) - t0 )) s"
-cargo test --workspace --no-fail-fast
-echo "cargo test took $(( $(date +%s) - t0 )) s"
-
-echo "==> server tests again, every server on PostgreSQL"
-t0=$(date +%s)
-AF_TEST_SERVER_BACKEND=postgres cargo test -p server --no-fail-fast
-echo "server tests on PostgreSQL took $(( $(date +%s) - t0 )) s"
-
-echo "==> browser tests (end2end/)"
-# `cargo test --workspace` built target/debug/anomalyforge-server for server/tests; reuse it, with
-# the site the background build made.
-t0=$(date +%s)
+echo "==> browser tests (end2end/), started in the background beside the cargo tests"
+# They mostly wait (on Chromium, the server, the replay: 0.6 of a core over their 3.5 minutes
+# here), so they run beside the cargo tests below; their output is shown after those. They use the
+# server that `cargo test --workspace --no-run` built for server/tests and the site the background
+# build made, once it is there.
+t1=$(date +%s)
 if ! wait "$wasm_pid"; then
   cat "$wasm_log"
   echo "the release WASM did not build, or is over its size budget (its log is above)" >&2
   exit 1
 fi
 grep -E '^ *Finished|^WASM|^ok:' "$wasm_log" || true
-echo "the background WASM build was ready $(( t0 - wasm_started )) s after it started, or earlier; the tests waited $(( $(date +%s) - t0 )) s for it"
-AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" node --test --test-concurrency=1 end2end/tests/
+echo "the background WASM build was ready $(( t1 - wasm_started )) s after it started, or earlier; the tests waited $(( $(date +%s) - t1 )) s for it"
+e2e_log="${CARGO_TARGET_DIR:-target}/end2end.log"
+e2e_started=$(date +%s)
+AF_SERVER_BIN="${CARGO_TARGET_DIR:-target}/debug/anomalyforge-server" \
+  setsid -w node --test --test-concurrency=1 end2end/tests/ >"$e2e_log" 2>&1 &
+e2e_pid=$!
+trap 'kill -- -"$wasm_pid" 2>/dev/null || true; kill -- -"$e2e_pid" 2>/dev/null || true' EXIT
+
+failed=()
+echo "==> cargo test (workspace)"
+cargo test --workspace --no-fail-fast || failed+=("cargo test")
+echo "cargo test took $(( $(date +%s) - t0 )) s"
+
+echo "==> server tests again, every server on PostgreSQL"
+t0=$(date +%s)
+AF_TEST_SERVER_BACKEND=postgres cargo test -p server --no-fail-fast || failed+=("server tests on PostgreSQL")
+echo "server tests on PostgreSQL took $(( $(date +%s) - t0 )) s"
+
+echo "==> browser tests (end2end/): their output"
+wait "$e2e_pid" || failed+=("browser tests")
+cat "$e2e_log"
+echo "browser tests took $(( $(date +%s) - e2e_started )) s"
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
 echo "all tests passed in $(( $(date +%s) - started )) s"
