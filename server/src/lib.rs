@@ -85,7 +85,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let cluster = anomalyforge::cluster::Cluster::start(&db, config.database_url.as_deref(), live.clone());
     let metrics = Arc::new(Metrics::default());
     let models = Registry::open(config.registry_settings(), db.clone())
-        .context("opening the model registry (AF_DATA_DIR/models)")?;
+        .await
+        .context("opening the model registry (AF_DATA_DIR/models and the database's model versions)")?;
+    if db.backend() == anomalyforge::store::Backend::Postgres {
+        // Other instances may retrain, learn or switch versions: follow them.
+        models.spawn_follow();
+    }
     let (pipeline, enricher, replay) = if config.ingest {
         let engine = load_engine(&models, &config.model_dir).await?;
         let geo = load_geoip(&config.geoip_path).await?;
@@ -103,10 +108,12 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             live.clone(),
             metrics.clone(),
         );
+        let leader = cluster.clone();
         models.spawn_learning_schedule(
             config.baseline.schedule_hours,
             pipeline.site_sample(),
             config.baseline.min_rows,
+            move || leader.is_leader(),
         );
         let replay = Replay::new(config.replay.clone(), pipeline.clone(), geo);
         if config.replay.autostart.unwrap_or(config.demo) {

@@ -65,8 +65,16 @@ impl Registry {
     }
 
     /// Every `hours` (from now): starts a refit on `sample` as `scheduler`, skipped while another model
-    /// job runs or while no profile has `min_rows` kept flows yet. `hours` 0 starts nothing.
-    pub fn spawn_learning_schedule(&self, hours: u64, sample: Arc<Mutex<SiteSample>>, min_rows: usize) {
+    /// job runs, while no profile has `min_rows` kept flows yet, or while `leads()` is false (in a
+    /// cluster only the leader learns on schedule, and every instance then runs what it learned).
+    /// `hours` 0 starts nothing.
+    pub fn spawn_learning_schedule(
+        &self,
+        hours: u64,
+        sample: Arc<Mutex<SiteSample>>,
+        min_rows: usize,
+        leads: impl Fn() -> bool + Send + 'static,
+    ) {
         if hours == 0 {
             return;
         }
@@ -76,6 +84,10 @@ impl Registry {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;
+                if !leads() {
+                    tracing::debug!("scheduled learning of the network's normal left to the leader");
+                    continue;
+                }
                 let ready = sample.lock().unwrap_or_else(|e| e.into_inner()).counts().iter().any(|c| c.2 >= min_rows);
                 if !ready {
                     tracing::info!(
@@ -94,13 +106,17 @@ impl Registry {
 
     async fn run_learning(&self, job: u64, actor: String, sample: Arc<Mutex<SiteSample>>, min_rows: usize) {
         let baseline = self.active();
-        let id = self.next_id();
+        let action = crate::audit::AuditAction::ModelLearnNormal;
+        let id = match self.claim_id(&actor).await {
+            Ok(id) => id,
+            Err(e) => return self.conclude(job, &baseline, "-", &actor, action, Err(e.to_string())).await,
+        };
         self.progress(job, "reading analysts' false positives and confirmed addresses", 2.0);
         let result = match self.gather(sample).await {
             Ok(g) => self.learn_candidate(job, &baseline, &id, &actor, g, min_rows).await,
             Err(e) => Err(e),
         };
-        self.conclude(job, &baseline, &id, &actor, crate::audit::AuditAction::ModelLearnNormal, result).await;
+        self.conclude(job, &baseline, &id, &actor, action, result).await;
     }
 
     async fn gather(&self, sample: Arc<Mutex<SiteSample>>) -> Result<Gathered, String> {

@@ -1,12 +1,24 @@
-//! Model versions on disk, the choice of the active one, the engine the pipeline scores with, and the
+//! Model versions, the choice of the active one, the engine the pipeline scores with, and the
 //! background retrain (server only).
 //!
 //! Where versions live: the shipped models (`AF_MODEL_DIR`, read-only, in git) are version
-//! [`SHIPPED`]. A retrain writes `r1`, `r2`, … under `$AF_DATA_DIR/models/<id>/` — the same layout
-//! as `models/` (manifest and safetensors files with their digests) plus `version.json` (who made it,
-//! how it compared) and `insight.json` (confusion matrices and feature importances). The active
-//! choice is `$AF_DATA_DIR/models/active.json`, written atomically (temporary file + rename), so a
-//! restart runs the same version. Every version is kept; admins activate any of them (rollback).
+//! [`SHIPPED`]. A retrain or a learning job writes `r1`, `r2`, … in the layout of `models/` (manifest
+//! and safetensors files with their digests) plus `version.json` (who made it, how it compared) and
+//! `insight.json` (confusion matrices and feature importances). The database holds every finished
+//! version's files and the cluster's choice of the active version ([`crate::store::model_versions`]);
+//! each instance keeps a copy of the files under `$AF_DATA_DIR/models/<id>/` to load them from, and
+//! the choice it last ran in `active.json` (which seeds a database that has no choice yet). Every
+//! version is kept; admins activate any of them (rollback).
+//!
+//! Several instances on one PostgreSQL share one registry:
+//! - a job claims its version number in the database when it starts, so two instances' jobs never
+//!   make the same id, and stores the version's files before it switches to it;
+//! - a switch (an admin's activation, a finished job) writes the cluster's choice; a job switches
+//!   only if the version it started from is still the active one;
+//! - each instance follows the choice ([`Registry::sync`], every [`FOLLOW_EVERY`] from
+//!   [`Registry::spawn_follow`]): it fetches the versions it has not seen and swaps the engine when
+//!   the choice changes. An instance that cannot load the chosen version keeps scoring with the one
+//!   it runs and says so on the page.
 //!
 //! Switching is atomic for the pipeline: it holds an [`EngineSlot`] and takes the current engine once
 //! per batch, so a batch is scored by one model from its first flow to its last explanation; a swap
@@ -68,6 +80,8 @@ pub enum RegistryError {
     Corrupt { path: PathBuf, reason: String },
     #[error("{0}")]
     Task(String),
+    #[error("the model registry's database: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// `version.json` of a retrained version.
@@ -80,7 +94,9 @@ pub struct VersionMeta {
     pub comparison: Option<Comparison>,
 }
 
-/// `active.json`.
+/// `active.json`: this data dir's record of the active choice it last ran. The database's choice
+/// is the one that counts; this one seeds a database that has none yet (a data dir from before the
+/// database kept the choice, or moved to a new database).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 struct ActiveChoice {
     active: String,
@@ -89,6 +105,9 @@ struct ActiveChoice {
 }
 
 const ACTIVE_FILE: &str = "active.json";
+/// How often an instance checks the cluster's active version and stored versions (one small query
+/// each).
+pub const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 const VERSION_FILE: &str = "version.json";
 const INSIGHT_FILE: &str = "insight.json";
 /// The shipped version's insight, computed once per data directory (keyed by what it was computed for).
@@ -128,6 +147,8 @@ struct State {
     active: String,
     /// The version in the slot (none when ingest is off).
     running: Option<String>,
+    /// The generation of the cluster's choice this instance has followed.
+    generation: i64,
     job: Option<RetrainStatus>,
     jobs: u64,
     shipped_insight: Option<InsightState>,
@@ -155,6 +176,57 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), RegistryError>
     let text = serde_json::to_vec_pretty(value)
         .map_err(|e| RegistryError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
     write_atomic(path, &text)
+}
+
+/// Every file under `dir`, by its path relative to `dir` (`/`-separated), sorted.
+fn read_tree(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RegistryError> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> Result<(), RegistryError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| RegistryError::Io { path: dir.to_path_buf(), source })?;
+        for e in entries {
+            let e = e.map_err(|source| RegistryError::Io { path: dir.to_path_buf(), source })?;
+            let path = e.path();
+            let name = e.file_name().to_str().map(str::to_string).ok_or_else(|| RegistryError::Corrupt {
+                path: path.clone(),
+                reason: "the file name is not UTF-8".into(),
+            })?;
+            let file_type = e.file_type().map_err(|source| RegistryError::Io { path: path.clone(), source })?;
+            if file_type.is_dir() {
+                walk(&path, &format!("{prefix}{name}/"), out)?;
+            } else if file_type.is_file() {
+                let bytes = std::fs::read(&path).map_err(|source| RegistryError::Io { path: path.clone(), source })?;
+                out.push((format!("{prefix}{name}"), bytes));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, "", &mut out)?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Writes `files` (relative `/`-separated paths) under a fresh `dir`. A path that would leave `dir`
+/// (absolute, `..`, empty parts) is refused.
+fn write_tree(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<(), RegistryError> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|source| RegistryError::Io { path: dir.to_path_buf(), source })?;
+    }
+    for (rel, bytes) in files {
+        let inside = !rel.is_empty() && rel.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+        if !inside || rel.contains('\\') {
+            return Err(RegistryError::Corrupt {
+                path: dir.to_path_buf(),
+                reason: format!("a stored file's path `{rel}` leaves the version's directory"),
+            });
+        }
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|source| RegistryError::Io { path: parent.to_path_buf(), source })?;
+        }
+        std::fs::write(&path, bytes).map_err(|source| RegistryError::Io { path, source })?;
+    }
+    Ok(())
 }
 
 /// Removes what retrains interrupted by a stop left behind (`.r<N>.partial`).
@@ -207,15 +279,15 @@ pub struct RegistrySettings {
 }
 
 impl Registry {
-    /// Opens the registry under `settings.data_dir` and reads which version is active (the shipped one
-    /// when nothing was chosen). Nothing is loaded yet: see [`Registry::load_active`].
-    pub fn open(settings: RegistrySettings, db: Db) -> Result<Registry, RegistryError> {
+    /// Opens the registry under `settings.data_dir`: stores the versions of this data dir that the
+    /// database lacks (made before it kept them), fetches those it lacks here, and reads which version
+    /// is active (the shipped one when nothing was chosen). Nothing is loaded yet: see
+    /// [`Registry::load_active`].
+    pub async fn open(settings: RegistrySettings, db: Db) -> Result<Registry, RegistryError> {
         let root = settings.data_dir.join("models");
         std::fs::create_dir_all(&root).map_err(|source| RegistryError::Io { path: root.clone(), source })?;
         remove_partial_versions(&root);
-        let active = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?
-            .map(|a| a.active)
-            .unwrap_or_else(|| SHIPPED.to_string());
+        let legacy = read_json::<ActiveChoice>(&root.join(ACTIVE_FILE))?;
         let registry = Registry {
             inner: Arc::new(Inner {
                 shipped_dir: settings.model_dir,
@@ -225,14 +297,148 @@ impl Registry {
                 data_files: settings.data_files,
                 db,
                 slot: Mutex::new(None),
-                state: Mutex::new(State { active, ..State::default() }),
+                state: Mutex::new(State { active: SHIPPED.to_string(), ..State::default() }),
                 switch: tokio::sync::Mutex::new(()),
             }),
         };
+        registry.store_local().await?;
+        registry.fetch_stored().await?;
+        let (initial, by) = match &legacy {
+            Some(a) => (a.active.as_str(), a.changed_by.as_str()),
+            None => (SHIPPED, "system"),
+        };
+        let chosen = registry.inner.db.active_model(initial, by, now_ms()).await?;
+        {
+            let mut st = registry.state();
+            st.active = chosen.version;
+            st.generation = chosen.generation;
+        }
         if !settings.ingest {
             registry.state().notes.push("Ingest is off on this server (AF_INGEST=false): no model is running; versions and their figures are shown from their manifests.".into());
         }
         Ok(registry)
+    }
+
+    /// Follows the cluster: fetches the stored versions this instance lacks and, when the active
+    /// choice changed since it last looked, swaps the engine to it. The server calls it every
+    /// [`FOLLOW_EVERY`] ([`Registry::spawn_follow`]).
+    pub async fn sync(&self) -> Result<(), RegistryError> {
+        self.fetch_stored().await?;
+        let chosen = self.inner.db.active_model(SHIPPED, "system", now_ms()).await?;
+        let _switch = self.inner.switch.lock().await;
+        if chosen.generation == self.state().generation {
+            return Ok(());
+        }
+        let from = self.active();
+        if chosen.version != from && self.slot().is_some() {
+            match self.load(&chosen.version).await {
+                Ok(engine) => {
+                    if let Some(slot) = self.slot() {
+                        slot.replace(engine);
+                    }
+                    self.state().running = Some(chosen.version.clone());
+                    tracing::info!(from = %from, to = %chosen.version, changed_by = %chosen.changed_by, "model version switched by another instance");
+                }
+                Err(e) => {
+                    tracing::error!(version = %chosen.version, error = %e, "the cluster's active model version cannot be loaded here; this instance keeps its model");
+                    self.state().notes.push(format!(
+                        "Version {} became active ({}), but this instance cannot load it ({e}); it keeps scoring with {}.",
+                        chosen.version,
+                        chosen.changed_by,
+                        self.running().unwrap_or_else(|| from.clone())
+                    ));
+                }
+            }
+        }
+        self.record_choice(&chosen.version, &chosen.changed_by);
+        let mut st = self.state();
+        st.active = chosen.version;
+        st.generation = chosen.generation;
+        Ok(())
+    }
+
+    /// Runs [`Registry::sync`] every [`FOLLOW_EVERY`] until the process ends.
+    pub fn spawn_follow(&self) {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FOLLOW_EVERY, FOLLOW_EVERY);
+            loop {
+                tick.tick().await;
+                if let Err(e) = registry.sync().await {
+                    tracing::warn!(error = %e, "cannot follow the cluster's model versions");
+                }
+            }
+        });
+    }
+
+    /// Stores the finished versions of this data dir that the database lacks (made before it kept
+    /// them), each after checking that it loads: a broken one stays on this disk only, as before.
+    async fn store_local(&self) -> Result<(), RegistryError> {
+        let stored = self.inner.db.stored_model_versions().await?;
+        for id in self.local_versions() {
+            if stored.contains(&id) {
+                continue;
+            }
+            match self.load(&id).await {
+                Ok(_) => {
+                    self.store_version(&id).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(version = %id, error = %e, "a model version on this disk does not load; it is not stored for the cluster")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores version `id` from its directory here; false when the database already holds another
+    /// version of that number.
+    async fn store_version(&self, id: &str) -> Result<bool, RegistryError> {
+        let number = retrained_number(id).ok_or_else(|| RegistryError::UnknownVersion(id.to_string()))?;
+        let dir = self.inner.root.join(id);
+        let files = read_tree(&dir)?;
+        let meta = read_json::<VersionMeta>(&dir.join(VERSION_FILE))?;
+        let (created_by, created_at) = match &meta {
+            Some(m) => (m.created_by.as_str(), m.created_at),
+            None => ("unknown", now_ms()),
+        };
+        let v = crate::store::model_versions::NewModelVersion { number, created_by, created_at, files: &files };
+        let stored = self.inner.db.store_model_version(v).await?;
+        if stored {
+            tracing::info!(version = %id, files = files.len(), "model version stored for the cluster");
+        } else {
+            tracing::warn!(version = %id, "another version of this number is stored already; this data dir's copy stays here only");
+        }
+        Ok(stored)
+    }
+
+    /// Writes the stored versions this instance lacks into its data dir (through a partial directory
+    /// and a rename, like a job).
+    async fn fetch_stored(&self) -> Result<(), RegistryError> {
+        let local = self.local_versions();
+        for id in self.inner.db.stored_model_versions().await? {
+            if local.contains(&id) || retrained_number(&id).is_none() {
+                continue;
+            }
+            let files = self.inner.db.model_version_files(&id).await?;
+            let partial = self.inner.root.join(format!(".{id}.partial"));
+            write_tree(&partial, &files)?;
+            let done = self.inner.root.join(&id);
+            std::fs::rename(&partial, &done).map_err(|source| RegistryError::Io { path: done.clone(), source })?;
+            tracing::info!(version = %id, files = files.len(), "model version fetched from the cluster");
+        }
+        Ok(())
+    }
+
+    /// The finished versions in this data dir (directories `r<N>` with a manifest).
+    fn local_versions(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.inner.root) else { return Vec::new() };
+        entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|name| retrained_number(name).is_some())
+            .filter(|name| self.inner.root.join(name).join(io::MANIFEST).is_file())
+            .collect()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -320,9 +526,9 @@ impl Registry {
             .map_err(|source| RegistryError::Load { id: owned, source })
     }
 
-    /// Makes `id` the active version: loads and checks it, swaps it into the pipeline, records the
-    /// choice and audits it. Activating the active version changes nothing. Refused while a retrain
-    /// runs (it will switch when it finishes, if its model is not worse).
+    /// Makes `id` the active version of the cluster: loads and checks it, swaps it into the pipeline,
+    /// records the choice and audits it. Activating the active version changes nothing. Refused
+    /// while a model job runs here (it will switch when it finishes, if its model is not worse).
     pub async fn activate(&self, id: &str, actor: &str) -> Result<String, RegistryError> {
         if let Some(job) = self.state().job.as_ref().filter(|j| j.state == JobState::Running) {
             return Err(RegistryError::Busy { job: job.job, percent: job.percent });
@@ -334,19 +540,29 @@ impl Registry {
             return Ok(from);
         }
         let engine = self.load(id).await?;
-        self.switch_to(id, engine, actor, &from)?;
+        self.switch_to(id, engine, actor, &from, false).await?;
         if let Err(e) = self.inner.db.audit(actor, AuditAction::ModelActivate, id, &format!("from={from}")).await {
             tracing::error!(error = %e, "cannot audit a model activation");
         }
         Ok(from)
     }
 
-    /// Swaps `engine` (version `id`) in and records the choice. The caller holds `switch`.
-    fn switch_to(&self, id: &str, engine: Arc<Engine>, actor: &str, from: &str) -> Result<(), RegistryError> {
-        write_json(
-            &self.inner.root.join(ACTIVE_FILE),
-            &ActiveChoice { active: id.to_string(), changed_by: actor.to_string(), changed_at: now_ms() },
-        )?;
+    /// Records `id` as the cluster's active version and swaps `engine` (version `id`) in. With
+    /// `only_from_active`, only if `from` is still the cluster's active version; false when it no
+    /// longer is (nothing changed). The caller holds `switch`.
+    async fn switch_to(
+        &self,
+        id: &str,
+        engine: Arc<Engine>,
+        actor: &str,
+        from: &str,
+        only_from_active: bool,
+    ) -> Result<bool, RegistryError> {
+        let expected = only_from_active.then_some(from);
+        let Some(generation) = self.inner.db.set_active_model(id, actor, now_ms(), expected).await? else {
+            return Ok(false);
+        };
+        self.record_choice(id, actor);
         let model_version = engine.manifest().model_version.clone();
         let slot = self.slot();
         if let Some(slot) = &slot {
@@ -354,11 +570,28 @@ impl Registry {
         }
         let mut st = self.state();
         st.active = id.to_string();
+        st.generation = generation;
         if slot.is_some() {
             st.running = Some(id.to_string());
         }
         tracing::info!(from = %from, to = %id, model_version = %model_version, actor = %actor, swapped = slot.is_some(), "model version switched");
-        Ok(())
+        Ok(true)
+    }
+
+    /// Writes `active.json` (see [`ActiveChoice`]); a failure is logged, the database holding the choice.
+    fn record_choice(&self, id: &str, by: &str) {
+        let choice = ActiveChoice { active: id.to_string(), changed_by: by.to_string(), changed_at: now_ms() };
+        if let Err(e) = write_json(&self.inner.root.join(ACTIVE_FILE), &choice) {
+            tracing::warn!(error = %e, "cannot record the active model version in the data dir");
+        }
+    }
+
+    /// Claims the next version id for a job starting now: one above every version stored in the
+    /// database or claimed by another instance's job, and above this data dir's own.
+    pub(super) async fn claim_id(&self, actor: &str) -> Result<String, RegistryError> {
+        let local = retrained_number(&self.next_id()).unwrap_or(1) - 1;
+        let number = self.inner.db.claim_model_number(actor, local, now_ms()).await?;
+        Ok(format!("r{number}"))
     }
 
     /// Every version, newest first (retrained ones by number, then the shipped one).
@@ -607,11 +840,24 @@ mod tests {
         let config = Config { data_dir: dir.to_path_buf(), model_dir: shipped(), ..Config::default() };
         let db = Db::connect(&config.database_url(), 1).await.unwrap();
         db.migrate().await.unwrap();
-        let r = Registry::open(config.registry_settings(), db).unwrap();
+        let r = Registry::open(config.registry_settings(), db).await.unwrap();
         copy_dir(&shipped(), &r.root().join("r1"));
         let meta = VersionMeta { id: "r1".into(), created_by: "tester".into(), created_at: 1, comparison: None };
         write_json(&r.root().join("r1").join(VERSION_FILE), &meta).unwrap();
         (r, config)
+    }
+
+    #[test]
+    fn stored_files_are_written_only_inside_their_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![("manifest.json".to_string(), b"{}".to_vec()), ("conn/a.bin".to_string(), vec![1, 2])];
+        write_tree(&dir.path().join("r1"), &files).unwrap();
+        assert_eq!(read_tree(&dir.path().join("r1")).unwrap(), vec![files[1].clone(), files[0].clone()]);
+        for bad in ["../x", "/etc/x", "a/../../x", "a//b", "", "./a", "a\\..\\b"] {
+            let err = write_tree(&dir.path().join("r2"), &[(bad.to_string(), vec![0])]).unwrap_err().to_string();
+            assert!(err.contains("leaves the version's directory"), "{bad}: {err}");
+        }
+        assert!(!dir.path().join("x").exists());
     }
 
     #[test]
@@ -647,7 +893,7 @@ mod tests {
         );
 
         // A new process on the same data dir runs r1.
-        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).await.unwrap();
         assert_eq!(again.active(), "r1");
         let slot = again.load_active().await.unwrap();
         assert_eq!(slot.current().dir(), again.root().join("r1"));
@@ -662,7 +908,7 @@ mod tests {
         let partial = r.root().join(".r2.partial");
         std::fs::create_dir_all(partial.join("conn")).unwrap();
         assert_eq!(r.next_id(), "r3", "a partial version's number is not reused while it exists");
-        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).await.unwrap();
         assert!(!partial.exists());
         assert!(again.root().join("r1").exists(), "finished versions stay");
         assert_eq!(again.next_id(), "r2");
@@ -688,7 +934,7 @@ mod tests {
         let (r, config) = registry(dir.path()).await;
         r.activate("r1", "tester").await.unwrap();
         std::fs::write(r.root().join("r1/conn/gbdt.safetensors"), b"replaced").unwrap();
-        let again = Registry::open(config.registry_settings(), r.db().clone()).unwrap();
+        let again = Registry::open(config.registry_settings(), r.db().clone()).await.unwrap();
         let slot = again.load_active().await.unwrap();
         assert_eq!(slot.current().dir(), shipped());
         assert_eq!(again.active(), SHIPPED);

@@ -100,14 +100,19 @@ impl Registry {
 
     async fn run_job(&self, job: u64, actor: String) {
         let baseline = self.active();
-        let id = self.next_id();
+        let action = crate::audit::AuditAction::ModelRetrain;
+        let id = match self.claim_id(&actor).await {
+            Ok(id) => id,
+            Err(e) => return self.conclude(job, &baseline, "-", &actor, action, Err(e.to_string())).await,
+        };
         let result = self.train_candidate(job, &baseline, &id, &actor).await;
-        self.conclude(job, &baseline, &id, &actor, crate::audit::AuditAction::ModelRetrain, result).await;
+        self.conclude(job, &baseline, &id, &actor, action, result).await;
     }
 
-    /// Ends a model job: a candidate that is not worse than `baseline` is switched to (unless the
-    /// active version changed meanwhile); the outcome is audited as `action` and kept in the job's
-    /// status.
+    /// Ends a model job: the candidate is stored for the cluster; if it is not worse than
+    /// `baseline` it is switched to (unless the active version changed meanwhile, here or on another
+    /// instance); the outcome is audited as `action` and kept in the job's status. A job that failed
+    /// gives up its version number and leaves no files.
     pub(super) async fn conclude(
         &self,
         job: u64,
@@ -117,17 +122,27 @@ impl Registry {
         action: crate::audit::AuditAction,
         result: Result<Candidate, String>,
     ) {
+        let result = match result {
+            Ok(c) => match self.store_version(id).await {
+                Ok(true) => Ok(c),
+                Ok(false) => Err(format!("version {id} is stored already by another job")),
+                Err(e) => Err(format!("storing version {id} for the cluster: {e}")),
+            },
+            Err(e) => Err(e),
+        };
         match result {
             Ok(c) => {
                 let mut activated = false;
                 let mut note = String::new();
                 if c.comparison.not_worse {
                     let _switch = self.inner.switch.lock().await;
+                    let moved = |now: String| format!("; not activated: the active version changed to {now} meanwhile");
                     if self.active() != baseline {
-                        note = format!("; not activated: the active version changed to {} meanwhile", self.active());
+                        note = moved(self.active());
                     } else {
-                        match self.switch_to(id, c.engine, actor, baseline) {
-                            Ok(()) => activated = true,
+                        match self.switch_to(id, c.engine, actor, baseline, true).await {
+                            Ok(true) => activated = true,
+                            Ok(false) => note = moved("another one".into()),
                             Err(e) => note = format!("; not activated: {e}"),
                         }
                     }
@@ -149,6 +164,7 @@ impl Registry {
             }
             Err(e) => {
                 tracing::error!(job, action = action.as_str(), error = %e, "model job failed; the running model is unchanged");
+                self.abandon(id).await;
                 if let Err(a) = self.db().audit(actor, action, "-", &format!("failed: {e}")).await {
                     tracing::error!(error = %a, "cannot audit a model job");
                 }
@@ -158,6 +174,20 @@ impl Registry {
                     j.error = Some(e);
                 });
             }
+        }
+    }
+
+    /// Removes what a failed job left of version `id` (its files here and its claimed number).
+    async fn abandon(&self, id: &str) {
+        let Some(number) = super::retrained_number(id) else { return };
+        let dir = self.root().join(id);
+        if dir.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove a failed model job's files");
+            }
+        }
+        if let Err(e) = self.db().drop_model_claim(number).await {
+            tracing::warn!(version = %id, error = %e, "cannot give up a failed model job's version number");
         }
     }
 

@@ -19,6 +19,7 @@ pub mod instance;
 pub mod intel;
 pub mod kpi;
 pub mod login_failures;
+pub mod model_versions;
 pub mod notify;
 pub mod playbooks;
 pub mod reports;

@@ -12,6 +12,7 @@ mod engine_csv;
 mod engine_model;
 mod incidents;
 mod ingest_logs;
+mod model_registry;
 mod notify;
 mod response;
 mod store;

@@ -85,6 +85,7 @@ mod ssr {
                 RegistryError::Busy { .. } => AppError::Conflict(e.to_string()),
                 RegistryError::UnknownVersion(_) => AppError::NotFound(e.to_string()),
                 RegistryError::Load { .. } => AppError::Conflict(e.to_string()),
+                RegistryError::Store(s) => AppError::from(s),
                 RegistryError::Io { .. } | RegistryError::Corrupt { .. } | RegistryError::Task(_) => {
                     tracing::error!(error = %e, "model registry error");
                     AppError::Internal

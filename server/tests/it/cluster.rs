@@ -1,5 +1,6 @@
-//! Two instances on one PostgreSQL: an alert stored by one reaches the other's stream clients, and
-//! one instance at a time leads the background jobs, the survivor taking over when the leader stops.
+//! Two instances on one PostgreSQL: an alert stored by one reaches the other's stream clients, one
+//! instance at a time leads the background jobs, the survivor taking over when the leader stops, and
+//! a model version trained on one instance runs on both once it is activated.
 //! On SQLite these tests are skipped (one instance per database, see `instances.rs`).
 
 use crate::support::{on_postgres, TestApp};
@@ -80,6 +81,58 @@ async fn one_instance_leads_and_the_survivor_takes_over() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     survivor.stop().await;
+}
+
+#[tokio::test]
+async fn a_version_retrained_on_one_instance_runs_on_the_other_once_activated() {
+    use crate::models::{json, sample_of_the_shipped_data, wait_for_retrain};
+    if !on_postgres() {
+        eprintln!("skipped: several instances need PostgreSQL (AF_TEST_SERVER_BACKEND=postgres)");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let small = sample_of_the_shipped_data(work.path(), 15, 0);
+    let a = TestApp::spawn_ingest(|c| {
+        c.replay.autostart = Some(false);
+        c.retrain.files = vec![small.clone()];
+        c.retrain.threads = 1;
+    })
+    .await;
+    let b = TestApp::spawn_joining(&a, |_| {}).await;
+    let admin_a = a.signed_in(Role::Admin).await;
+    let admin_b = b.signed_in(Role::Admin).await;
+    let (status, started) = json(a.call(&admin_a, "models/retrain", &[]).await).await;
+    assert_eq!(status, 200, "{started}");
+    let (r1, _) = wait_for_retrain(&a, &admin_a).await;
+    assert_eq!((r1["state"].as_str(), r1["version"].as_str()), (Some("succeeded"), Some("r1")), "{r1}");
+
+    // B lists r1 (fetched from the database) within its follow period, and may activate it itself.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (_, overview) = json(b.call(&admin_b, "models/overview", &[("version", "r1")]).await).await;
+        if overview["versions"][0]["id"] == "r1" {
+            assert_eq!(overview["versions"][0]["created_by"], "admin");
+            assert_eq!(overview["detail"]["id"], "r1", "{}", overview["detail_error"]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "B did not list A's r1 within 15 s: {overview}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, activated) = json(b.call(&admin_b, "models/activate", &[("version", "r1")]).await).await;
+    assert_eq!((status, activated["from"].as_str()), (200, Some("shipped")), "{activated}");
+    assert_eq!(b.models.slot().unwrap().current().dir(), b.config.data_dir.join("models/r1"));
+
+    // A follows B's choice: its pipeline scores with its own copy of r1.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while a.models.slot().unwrap().current().dir() != a.config.data_dir.join("models/r1") {
+        assert!(Instant::now() < deadline, "A did not switch to r1 within 15 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (_, overview) = json(a.call(&admin_a, "models/overview", &[]).await).await;
+    let r1 = overview["versions"].as_array().unwrap().iter().find(|v| v["id"] == "r1").unwrap().clone();
+    assert_eq!((r1["active"].as_bool(), r1["running"].as_bool()), (Some(true), Some(true)), "{overview}");
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ fn workspace(rel: &str) -> PathBuf {
 
 /// Every `step`-th row (from `offset`) of the shipped training data, header kept, as a plain CSV in
 /// `dir`: a few thousand real rows of every common class, so a retrain takes seconds.
-fn sample_of_the_shipped_data(dir: &Path, step: usize, offset: usize) -> PathBuf {
+pub(crate) fn sample_of_the_shipped_data(dir: &Path, step: usize, offset: usize) -> PathBuf {
     let file = std::fs::File::open(workspace("data/cicids2017/improved_train.csv.gz")).unwrap();
     let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
     let path = dir.join(format!("sample-{step}-{offset}.csv"));
@@ -31,7 +31,7 @@ fn sample_of_the_shipped_data(dir: &Path, step: usize, offset: usize) -> PathBuf
     path
 }
 
-async fn json(res: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn json(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -39,7 +39,7 @@ async fn json(res: reqwest::Response) -> (u16, Value) {
 
 /// Polls `models/retrain_status` until the job is no longer running; returns its last status and
 /// every percent seen on the way.
-async fn wait_for_retrain(app: &TestApp, client: &reqwest::Client) -> (Value, Vec<f64>) {
+pub(crate) async fn wait_for_retrain(app: &TestApp, client: &reqwest::Client) -> (Value, Vec<f64>) {
     let deadline = Instant::now() + Duration::from_secs(300);
     let mut seen = Vec::new();
     loop {
