@@ -19,6 +19,7 @@ pub mod instance;
 pub mod intel;
 pub mod kpi;
 pub mod login_failures;
+mod migrations;
 pub mod model_versions;
 pub mod notify;
 pub mod playbooks;
@@ -33,14 +34,8 @@ pub mod triage;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use std::time::Duration;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
-/// The SQLite flow history's own file ([`flows`]).
-static SQLITE_FLOW_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite_flows");
 
 /// How hard SQLite makes each commit durable (`sqlite_synchronous`). In WAL mode:
 /// - `full` (the default): the write-ahead log is synced to disk at every commit, so every batch the
@@ -230,13 +225,14 @@ impl Db {
 
     /// Applies pending migrations for this backend.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        let migrations = match self.backend {
+            Backend::Sqlite => migrations::SQLITE,
+            Backend::Postgres => migrations::POSTGRES,
         };
-        migrator.run(&self.pool).await?;
+        migrations.migrator().await?.run(&self.pool).await?;
         if let Some(flows) = &self.flow_pool {
-            SQLITE_FLOW_MIGRATIONS.run(flows).await?;
+            // The SQLite flow history's own file ([`flows`]).
+            migrations::SQLITE_FLOWS.migrator().await?.run(flows).await?;
         }
         Ok(())
     }
