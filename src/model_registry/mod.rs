@@ -534,6 +534,10 @@ impl Registry {
             return Err(RegistryError::Busy { job: job.job, percent: job.percent });
         }
         let _switch = self.inner.switch.lock().await;
+        if matches!(self.dir_of(id), Err(RegistryError::UnknownVersion(_))) && retrained_number(id).is_some() {
+            // Made on another instance moments ago: fetch it now rather than at the next sync.
+            self.fetch_stored().await?;
+        }
         let from = self.active();
         if from == id {
             self.dir_of(id)?;
