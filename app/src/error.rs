@@ -315,7 +315,23 @@ mod ssr {
         }
     }
     use anomalyforge::auth::AuthError;
+    use anomalyforge::model_registry::RegistryError;
     use anomalyforge::store::StoreError;
+
+    impl From<RegistryError> for AppError {
+        fn from(e: RegistryError) -> Self {
+            match e {
+                RegistryError::Busy { .. } => AppError::Conflict(e.to_string()),
+                RegistryError::UnknownVersion(_) => AppError::NotFound(e.to_string()),
+                RegistryError::Load { .. } => AppError::Conflict(e.to_string()),
+                RegistryError::Store(s) => AppError::from(s),
+                RegistryError::Io { .. } | RegistryError::Corrupt { .. } | RegistryError::Task(_) => {
+                    tracing::error!(error = %e, "model registry error");
+                    AppError::Internal
+                }
+            }
+        }
+    }
 
     impl From<StoreError> for AppError {
         fn from(e: StoreError) -> Self {

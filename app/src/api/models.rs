@@ -73,24 +73,3 @@ pub async fn activate_version(version: String) -> Result<Activation, AppError> {
     tracing::info!(actor = %me.username, from = %from, to = %version, "model version activated");
     Ok(Activation { from, to: version })
 }
-
-#[cfg(feature = "ssr")]
-mod ssr {
-    use crate::error::AppError;
-    use anomalyforge::model_registry::RegistryError;
-
-    impl From<RegistryError> for AppError {
-        fn from(e: RegistryError) -> Self {
-            match e {
-                RegistryError::Busy { .. } => AppError::Conflict(e.to_string()),
-                RegistryError::UnknownVersion(_) => AppError::NotFound(e.to_string()),
-                RegistryError::Load { .. } => AppError::Conflict(e.to_string()),
-                RegistryError::Store(s) => AppError::from(s),
-                RegistryError::Io { .. } | RegistryError::Corrupt { .. } | RegistryError::Task(_) => {
-                    tracing::error!(error = %e, "model registry error");
-                    AppError::Internal
-                }
-            }
-        }
-    }
-}
