@@ -109,8 +109,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             metrics.clone(),
         );
         let leader = cluster.clone();
+        let hours = config.baseline.schedule_hours;
         models.spawn_learning_schedule(
-            config.baseline.schedule_hours,
+            (hours > 0).then(|| Duration::from_secs(hours.saturating_mul(3600))),
             pipeline.site_sample(),
             config.baseline.min_rows,
             move || leader.is_leader(),

@@ -64,23 +64,22 @@ impl Registry {
         Ok(status)
     }
 
-    /// Every `hours` (from now): starts a refit on `sample` as `scheduler`, skipped while another model
-    /// job runs, while no profile has `min_rows` kept flows yet, or while `leads()` is false (in a
-    /// cluster only the leader learns on schedule, and every instance then runs what it learned).
-    /// `hours` 0 starts nothing.
+    /// Every `period` (from now; `[baseline] schedule_hours`): starts a refit on `sample` as
+    /// `scheduler`, skipped while another model job runs, while no profile has `min_rows` kept flows
+    /// yet, or while `leads()` is false (in a cluster only the leader learns on schedule, and every
+    /// instance then runs what it learned). `None` starts nothing.
     pub fn spawn_learning_schedule(
         &self,
-        hours: u64,
+        period: Option<std::time::Duration>,
         sample: Arc<Mutex<SiteSample>>,
         min_rows: usize,
         leads: impl Fn() -> bool + Send + 'static,
     ) {
-        if hours == 0 {
+        let Some(period) = period.filter(|p| !p.is_zero()) else {
             return;
-        }
+        };
         let registry = self.clone();
         tokio::spawn(async move {
-            let period = std::time::Duration::from_secs(hours.saturating_mul(3600));
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tick.tick().await;

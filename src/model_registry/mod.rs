@@ -851,6 +851,36 @@ mod tests {
         (r, config)
     }
 
+    #[tokio::test]
+    async fn only_the_leader_learns_on_schedule() {
+        use crate::baseline::sample::SiteSample;
+        use crate::detection::FeatureProfile;
+        use crate::model_version::JobKind;
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let open = |dir: PathBuf| async move {
+            let config = Config { data_dir: dir, model_dir: shipped(), ..Config::default() };
+            let db = Db::connect(&config.database_url(), 1).await.unwrap();
+            db.migrate().await.unwrap();
+            let mut settings = config.registry_settings();
+            // No labelled files: the job refits on the sample alone, in moments.
+            settings.retrain.files.clear();
+            Registry::open(settings, db).await.unwrap()
+        };
+        let (leader, follower) = (open(a.path().to_path_buf()).await, open(b.path().to_path_buf()).await);
+        let sample = || {
+            let mut s = SiteSample::new(10);
+            s.offer_one(FeatureProfile::Conn, &crate::flow::Flow::empty(), false);
+            Arc::new(Mutex::new(s))
+        };
+        let every = Some(std::time::Duration::from_millis(50));
+        leader.spawn_learning_schedule(every, sample(), 1, || true);
+        follower.spawn_learning_schedule(every, sample(), 1, || false);
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let job = leader.retrain_status().expect("the leader learned on schedule");
+        assert_eq!((job.kind, job.started_by.as_str()), (JobKind::LearnNormal, "scheduler"));
+        assert!(follower.retrain_status().is_none(), "a follower leaves it to the leader");
+    }
+
     #[test]
     fn stored_files_are_written_only_inside_their_version() {
         let dir = tempfile::tempdir().unwrap();
