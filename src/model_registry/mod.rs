@@ -307,7 +307,7 @@ impl Registry {
             Some(a) => (a.active.as_str(), a.changed_by.as_str()),
             None => (SHIPPED, "system"),
         };
-        let chosen = registry.inner.db.active_model(initial, by, now_ms()).await?;
+        let chosen = registry.inner.db.init_active_model(initial, by, now_ms()).await?;
         {
             let mut st = registry.state();
             st.active = chosen.version;
@@ -324,7 +324,9 @@ impl Registry {
     /// [`FOLLOW_EVERY`] ([`Registry::spawn_follow`]).
     pub async fn sync(&self) -> Result<(), RegistryError> {
         self.fetch_stored().await?;
-        let chosen = self.inner.db.active_model(SHIPPED, "system", now_ms()).await?;
+        let Some(chosen) = self.inner.db.active_model().await? else {
+            return Ok(());
+        };
         let _switch = self.inner.switch.lock().await;
         if chosen.generation == self.state().generation {
             return Ok(());

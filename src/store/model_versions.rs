@@ -131,7 +131,7 @@ impl Db {
 
     /// The cluster's active version; the first instance records `initial` (by `changed_by`) when
     /// nothing was chosen yet.
-    pub async fn active_model(&self, initial: &str, changed_by: &str, now: i64) -> Result<ActiveModel> {
+    pub async fn init_active_model(&self, initial: &str, changed_by: &str, now: i64) -> Result<ActiveModel> {
         sqlx::query(
             "INSERT INTO model_active (slot, version, changed_by, changed_at, generation) VALUES (1, $1, $2, $3, 0) \
              ON CONFLICT (slot) DO NOTHING",
@@ -141,15 +141,23 @@ impl Db {
         .bind(now)
         .execute(self.pool())
         .await?;
-        let r = sqlx::query("SELECT version, changed_by, changed_at, generation FROM model_active WHERE slot = 1")
-            .fetch_one(self.pool())
+        self.active_model().await?.ok_or_else(|| super::StoreError::NotFound("the active model version".into()))
+    }
+
+    /// The cluster's active version, once [`Db::init_active_model`] has recorded one.
+    pub async fn active_model(&self) -> Result<Option<ActiveModel>> {
+        let row = sqlx::query("SELECT version, changed_by, changed_at, generation FROM model_active WHERE slot = 1")
+            .fetch_optional(self.pool())
             .await?;
-        Ok(ActiveModel {
-            version: r.try_get("version")?,
-            changed_by: r.try_get("changed_by")?,
-            changed_at: r.try_get("changed_at")?,
-            generation: r.try_get("generation")?,
+        row.map(|r| {
+            Ok(ActiveModel {
+                version: r.try_get("version")?,
+                changed_by: r.try_get("changed_by")?,
+                changed_at: r.try_get("changed_at")?,
+                generation: r.try_get("generation")?,
+            })
         })
+        .transpose()
     }
 
     /// Makes `version` the cluster's active one and returns the new generation. With `expected`, only

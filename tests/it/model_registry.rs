@@ -138,15 +138,16 @@ async fn version_numbers_are_claimed_once_across_instances(db: &Db) {
 
 async fn the_active_choice_switches_only_from_what_a_job_started_from(db: &Db) {
     let now = now_ms();
-    let first = db.active_model(SHIPPED, "system", now).await.unwrap();
+    assert_eq!(db.active_model().await.unwrap(), None, "nothing chosen yet");
+    let first = db.init_active_model(SHIPPED, "system", now).await.unwrap();
     assert_eq!((first.version.as_str(), first.generation), (SHIPPED, 0));
-    let again = db.active_model("r9", "other", now).await.unwrap();
+    let again = db.init_active_model("r9", "other", now).await.unwrap();
     assert_eq!(again, first, "the first instance's choice stays");
 
     assert_eq!(db.set_active_model("r1", "job", now, Some("r2")).await.unwrap(), None, "r2 is not active");
     assert_eq!(db.set_active_model("r1", "job", now, Some(SHIPPED)).await.unwrap(), Some(1));
     assert_eq!(db.set_active_model("r2", "admin", now + 1, None).await.unwrap(), Some(2), "an admin's choice");
     assert_eq!(db.set_active_model("r3", "job", now, Some("r1")).await.unwrap(), None, "the job started from r1");
-    let chosen = db.active_model(SHIPPED, "system", now).await.unwrap();
+    let chosen = db.active_model().await.unwrap().unwrap();
     assert_eq!((chosen.version.as_str(), chosen.changed_by.as_str(), chosen.generation), ("r2", "admin", 2));
 }
