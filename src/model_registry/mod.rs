@@ -343,12 +343,14 @@ impl Registry {
                 }
                 Err(e) => {
                     tracing::error!(version = %chosen.version, error = %e, "the cluster's active model version cannot be loaded here; this instance keeps its model");
-                    self.state().notes.push(format!(
+                    // Composed before the state is locked: `running()` locks it too.
+                    let note = format!(
                         "Version {} became active ({}), but this instance cannot load it ({e}); it keeps scoring with {}.",
                         chosen.version,
                         chosen.changed_by,
                         self.running().unwrap_or_else(|| from.clone())
-                    ));
+                    );
+                    self.state().notes.push(note);
                 }
             }
         }
@@ -518,7 +520,25 @@ impl Registry {
         Ok(slot)
     }
 
+    /// Loads version `id` from this data dir. A stored version whose copy here does not load (a
+    /// file damaged or removed) is fetched again from the database and loaded once more.
     async fn load(&self, id: &str) -> Result<Arc<Engine>, RegistryError> {
+        let first = self.load_copy(id).await;
+        let Err(RegistryError::Load { .. }) = &first else { return first };
+        match self.refetch(id).await {
+            Ok(true) => {
+                tracing::warn!(version = %id, error = %first.as_ref().err().map(ToString::to_string).unwrap_or_default(), "this instance's copy of a model version did not load; fetched it again from the database");
+                self.load_copy(id).await
+            }
+            Ok(false) => first,
+            Err(e) => {
+                tracing::warn!(version = %id, error = %e, "cannot fetch a model version again");
+                first
+            }
+        }
+    }
+
+    async fn load_copy(&self, id: &str) -> Result<Arc<Engine>, RegistryError> {
         let dir = self.dir_of(id)?;
         let owned = id.to_string();
         tokio::task::spawn_blocking(move || Engine::load(&dir))
@@ -526,6 +546,26 @@ impl Registry {
             .map_err(|e| RegistryError::Task(e.to_string()))?
             .map(Arc::new)
             .map_err(|source| RegistryError::Load { id: owned, source })
+    }
+
+    /// Replaces this data dir's copy of version `id` with the database's; false when the database
+    /// does not hold it (the shipped version, or one made here that was never stored).
+    async fn refetch(&self, id: &str) -> Result<bool, RegistryError> {
+        if retrained_number(id).is_none() {
+            return Ok(false);
+        }
+        let files = self.inner.db.model_version_files(id).await?;
+        if files.is_empty() {
+            return Ok(false);
+        }
+        let partial = self.inner.root.join(format!(".{id}.partial"));
+        write_tree(&partial, &files)?;
+        let done = self.inner.root.join(id);
+        if done.exists() {
+            std::fs::remove_dir_all(&done).map_err(|source| RegistryError::Io { path: done.clone(), source })?;
+        }
+        std::fs::rename(&partial, &done).map_err(|source| RegistryError::Io { path: done.clone(), source })?;
+        Ok(true)
     }
 
     /// Makes `id` the active version of the cluster: loads and checks it, swaps it into the pipeline,

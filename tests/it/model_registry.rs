@@ -100,6 +100,26 @@ async fn a_version_made_on_one_instance_runs_on_every_instance(db: &Db) {
     let c = Registry::open(settings(c_dir.path()), db.clone()).await.unwrap();
     assert_eq!(c.active(), "r1");
     assert_eq!(c.load_active().await.unwrap().current().dir(), c_dir.path().join("models/r1"));
+
+    // A's copy is damaged while A runs the shipped models: when it follows the choice to r1, it
+    // fetches r1 again from the database rather than staying behind.
+    assert_eq!(a_slot.current().dir(), shipped());
+    std::fs::write(r1.join("conn/gbdt.safetensors"), b"damaged").unwrap();
+    a.sync().await.unwrap();
+    assert_eq!((a.active().as_str(), a.running().as_deref()), ("r1", Some("r1")));
+    assert_eq!(a_slot.current().dir(), r1);
+    assert_eq!(files(&r1), files(&b_dir.path().join("models/r1")), "the copy is whole again");
+
+    // A version nobody can load becomes the choice: A keeps scoring with r1 and says why.
+    let broken = vec![("manifest.json".to_string(), b"not a manifest".to_vec())];
+    let v = NewModelVersion { number: 50, created_by: "someone", created_at: now_ms(), files: &broken };
+    assert!(db.store_model_version(v).await.unwrap());
+    db.set_active_model("r50", "someone", now_ms(), None).await.unwrap().unwrap();
+    a.sync().await.unwrap();
+    assert_eq!((a.active().as_str(), a.running().as_deref()), ("r50", Some("r1")));
+    assert_eq!(a_slot.current().dir(), r1);
+    let notes = a.overview(Some("r1")).notes;
+    assert!(notes.iter().any(|n| n.contains("r50 became active") && n.contains("keeps scoring with r1")), "{notes:?}");
 }
 
 async fn version_numbers_are_claimed_once_across_instances(db: &Db) {
