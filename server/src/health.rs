@@ -1,5 +1,7 @@
-//! `GET /healthz`: `{"status","database","backend","version","instance","leader"}`; 503 when the database does
-//! not answer. `leader`: whether this instance runs the background jobs (one per cluster, `anomalyforge::cluster`).
+//! `GET /healthz`: `{"status","database","backend","version","instance","leader","model","bus"}`; 503 when
+//! the database does not answer. `leader`: whether this instance runs the background jobs (one per cluster,
+//! `anomalyforge::cluster`). `model`: the cluster's active model version as this instance last saw it, and the
+//! one its pipeline scores with (`null` with ingest off), so an operator sees every instance follow a switch.
 
 use app::state::AppState;
 use axum::extract::State;
@@ -31,7 +33,8 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
             StatusCode::OK,
             Json(
                 json!({ "status": "ok", "database": "reachable", "backend": backend, "version": anomalyforge::VERSION,
-                    "instance": state.cluster.instance, "leader": state.cluster.is_leader(), "bus": bus }),
+                    "instance": state.cluster.instance, "leader": state.cluster.is_leader(),
+                    "model": { "active": state.models.active(), "running": state.models.running() }, "bus": bus }),
             ),
         ),
         Err(e) => {

@@ -131,6 +131,9 @@ async fn a_version_retrained_on_one_instance_runs_on_the_other_once_activated() 
     let (_, overview) = json(a.call(&admin_a, "models/overview", &[]).await).await;
     let r1 = overview["versions"].as_array().unwrap().iter().find(|v| v["id"] == "r1").unwrap().clone();
     assert_eq!((r1["active"].as_bool(), r1["running"].as_bool()), (Some(true), Some(true)), "{overview}");
+    for app in [&a, &b] {
+        assert_eq!(health(app).await["model"], serde_json::json!({ "active": "r1", "running": "r1" }));
+    }
     b.stop().await;
     a.stop().await;
 }

@@ -16,6 +16,7 @@ async fn health_reports_database_and_version() {
     assert_eq!(body["database"], "reachable");
     assert_eq!(body["backend"], if crate::support::on_postgres() { "postgres" } else { "sqlite" });
     assert_eq!(body["version"], anomalyforge::VERSION);
+    assert_eq!(body["model"], serde_json::json!({ "active": "shipped", "running": null }), "ingest is off here");
     app.stop().await;
 }
 
