@@ -37,6 +37,7 @@ pub struct Metrics {
     pub bus_redelivered: AtomicU64,
     pub bus_already_stored: AtomicU64,
     pub bus_refused: AtomicU64,
+    pub bus_routed: AtomicU64,
     latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
@@ -146,6 +147,11 @@ impl Metrics {
             "anomalyforge_bus_already_stored_total",
             "Bus batches delivered again after they were stored: acknowledged, not stored twice.",
             self.bus_already_stored.load(Relaxed),
+        );
+        counter(
+            "anomalyforge_bus_routed_total",
+            "Sensors' bus messages this instance parsed and published to the partitions.",
+            self.bus_routed.load(Relaxed),
         );
         counter(
             "anomalyforge_bus_refused_total",

@@ -361,7 +361,7 @@ async fn ingest(
     if let Some(bus) = &st.bus {
         // 4'. Onto the bus; answer once JetStream holds it. Any instance scores and stores it.
         let id = key_id.unwrap_or_else(|| bus.new_batch_id());
-        let parts = bus.publish(&id, &batch).await.map_err(from_bus_error)?;
+        let parts = bus.publish(&id, batch).await.map_err(from_bus_error)?;
         drop(intake);
         tracing::info!(
             endpoint = source.as_str(),

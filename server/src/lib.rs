@@ -139,7 +139,16 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
                 .await
                 .context("connecting to the ingest bus (AF_BUS); unset it to ingest through the in-process queue")?;
             if config.bus.consume {
-                bus.spawn_consumer(p.clone(), config.ingest_limits);
+                // Several instances share the partitions through PostgreSQL; on SQLite this is the
+                // only instance.
+                let partitions = config.bus.partitions;
+                let ownership = match (db.backend(), config.database_url.as_deref()) {
+                    (anomalyforge::store::Backend::Postgres, Some(url)) => {
+                        anomalyforge::bus::ownership::Ownership::on_postgres(url, partitions)
+                    }
+                    _ => anomalyforge::bus::ownership::Ownership::all(partitions),
+                };
+                bus.spawn_consumer(p.clone(), config.ingest_limits, ownership);
             } else {
                 tracing::info!("ingest gateway: batches are published to the bus and scored by other instances");
             }

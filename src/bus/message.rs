@@ -1,16 +1,21 @@
 //! What travels on the ingest bus, and how a message becomes a [`Batch`].
 //!
-//! Two kinds of message share the stream, told apart by their subject (`<prefix>` is `[bus] subject`):
+//! The stream holds these subjects (`<prefix>` is `[bus] subject`, `P` is `[bus] partitions`):
 //!
-//! | subject | payload | sent by |
-//! |---|---|---|
-//! | `<prefix>.batch` | records already parsed by an ingest endpoint, in the binary layout of [`super::codec`] | AnomalyForge instances |
-//! | `<prefix>.csv`, `.flows`, `.zeek`, `.suricata` | a body exactly as the matching `POST /api/v1/ingest/…` endpoint takes it (plain, not gzip) | sensors, directly |
+//! | subject | payload | sent by | taken by |
+//! |---|---|---|---|
+//! | `<prefix>.batch.<k>`, `k` in `0..P` | one partition's records, parsed by an ingest endpoint, in the binary layout of [`super::codec`] | AnomalyForge instances | the instance that owns partition `k` |
+//! | `<prefix>.csv`, `.flows`, `.zeek`, `.suricata` | a body exactly as the matching `POST /api/v1/ingest/…` endpoint takes it (plain, not gzip) | sensors, directly | any instance, which parses it and publishes its records to the partitions |
+//! | `<prefix>.batch` | parsed records of every partition, in the binary layout | instances from before partitions | any instance, as a sensor body |
+//!
+//! A partition of a message published as `<id>` is published as `<id>/<k>` (and `<id>/<k>.<j>`
+//! when it needs several messages), so a message routed twice makes the same ids.
 //!
 //! Every message should carry a `Nats-Msg-Id` header, the batch id: JetStream drops a republished
 //! id within its duplicate window, and the database stores an id at most once ([`crate::store::bus_batches`]).
 //! A sensor message without one is known by its stream sequence, which still makes a redelivery a
-//! no-op but cannot recognise the sensor's own retries.
+//! no-op but cannot recognise the sensor's own retries. A publish to any other subject under the
+//! prefix is not taken by the stream: JetStream answers it with an error (no responders).
 
 use std::time::{Duration, Instant};
 
@@ -21,20 +26,26 @@ use crate::pipeline::{Batch, Source};
 use crate::store::now_ms;
 use bytes::Bytes;
 
-/// The last subject token of an instance's parsed batches.
+/// The subject token of parsed batches.
 pub const BATCH_TOKEN: &str = "batch";
+/// The tokens of the subjects any instance takes and routes to the partitions.
+pub const ROUTED_TOKENS: [&str; 5] = [BATCH_TOKEN, "csv", "flows", "zeek", "suricata"];
 
 /// What a subject says a message holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// Parsed records of one partition.
+    Part(usize),
+    /// Parsed records of any partition (to be routed).
     Batch,
+    /// A sensor's body (to be parsed and routed).
     Body(BodyFormat),
 }
 
 /// Why a message cannot be stored (it is refused, not delivered again).
 #[derive(Debug, thiserror::Error)]
 pub enum MessageError {
-    #[error("subject `{subject}` is not one of {prefix}.batch, {prefix}.csv, {prefix}.flows, {prefix}.zeek, {prefix}.suricata")]
+    #[error("subject `{subject}` is not one of {prefix}.batch.<partition>, {prefix}.batch, {prefix}.csv, {prefix}.flows, {prefix}.zeek, {prefix}.suricata")]
     Subject { subject: String, prefix: String },
     #[error("the batch is not a readable batch message: {0}")]
     Batch(String),
@@ -42,12 +53,32 @@ pub enum MessageError {
     Body(#[from] BodyError),
 }
 
-/// The kind of a message on `subject`, under `prefix`.
-pub fn kind_of(prefix: &str, subject: &str) -> Result<Kind, MessageError> {
+/// The subject of partition `k`.
+pub fn part_subject(prefix: &str, k: usize) -> String {
+    format!("{prefix}.{BATCH_TOKEN}.{k}")
+}
+
+/// Every subject of the stream: the partitions', then the routed ones.
+pub fn subjects(prefix: &str, partitions: usize) -> Vec<String> {
+    (0..partitions)
+        .map(|k| part_subject(prefix, k))
+        .chain(ROUTED_TOKENS.iter().map(|t| format!("{prefix}.{t}")))
+        .collect()
+}
+
+/// The kind of a message on `subject`, under `prefix`, with `partitions` partitions.
+pub fn kind_of(prefix: &str, subject: &str, partitions: usize) -> Result<Kind, MessageError> {
     let refuse = || MessageError::Subject { subject: subject.to_string(), prefix: prefix.to_string() };
     let token = subject.strip_prefix(prefix).and_then(|t| t.strip_prefix('.')).ok_or_else(refuse)?;
     if token == BATCH_TOKEN {
         return Ok(Kind::Batch);
+    }
+    if let Some(text) = token.strip_prefix(BATCH_TOKEN).and_then(|t| t.strip_prefix('.')) {
+        // Written as published: `batch.3`, never `batch.03`.
+        return match text.parse::<usize>() {
+            Ok(k) if k < partitions && k.to_string() == text => Ok(Kind::Part(k)),
+            _ => Err(refuse()),
+        };
     }
     BodyFormat::parse_name(token).filter(|f| f.as_str() == token).map(Kind::Body).ok_or_else(refuse)
 }
@@ -56,7 +87,7 @@ pub fn kind_of(prefix: &str, subject: &str) -> Result<Kind, MessageError> {
 /// rejected, as an endpoint counts them).
 pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result<Batch, MessageError> {
     let mut batch = match kind {
-        Kind::Batch => {
+        Kind::Part(_) | Kind::Batch => {
             let (h, flows) = codec::decode(&payload).map_err(|e| MessageError::Batch(e.to_string()))?;
             let source = Source::parse(&h.source)
                 .filter(|s| !matches!(s, Source::Replay | Source::File))
@@ -151,11 +182,41 @@ mod tests {
     #[test]
     fn subjects_name_the_kind() {
         let p = "anomalyforge.ingest";
-        assert_eq!(kind_of(p, "anomalyforge.ingest.batch").unwrap(), Kind::Batch);
-        assert_eq!(kind_of(p, "anomalyforge.ingest.zeek").unwrap(), Kind::Body(BodyFormat::Zeek));
-        for bad in ["anomalyforge.ingest", "anomalyforge.ingest.Zeek", "anomalyforge.ingest.eve", "other.zeek"] {
-            let e = kind_of(p, bad).unwrap_err().to_string();
+        assert_eq!(kind_of(p, "anomalyforge.ingest.batch", 8).unwrap(), Kind::Batch);
+        assert_eq!(kind_of(p, "anomalyforge.ingest.batch.7", 8).unwrap(), Kind::Part(7));
+        assert_eq!(kind_of(p, "anomalyforge.ingest.zeek", 8).unwrap(), Kind::Body(BodyFormat::Zeek));
+        for bad in [
+            "anomalyforge.ingest",
+            "anomalyforge.ingest.Zeek",
+            "anomalyforge.ingest.eve",
+            "other.zeek",
+            "anomalyforge.ingest.batch.8",
+            "anomalyforge.ingest.batch.03",
+            "anomalyforge.ingest.batch.x",
+        ] {
+            let e = kind_of(p, bad, 8).unwrap_err().to_string();
             assert!(e.contains(bad) && e.contains("anomalyforge.ingest.suricata"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_stream_holds_every_partition_and_the_routed_subjects() {
+        let all = subjects("af.in", 3);
+        assert_eq!(
+            all,
+            [
+                "af.in.batch.0",
+                "af.in.batch.1",
+                "af.in.batch.2",
+                "af.in.batch",
+                "af.in.csv",
+                "af.in.flows",
+                "af.in.zeek",
+                "af.in.suricata"
+            ]
+        );
+        for s in &all {
+            kind_of("af.in", s, 3).unwrap();
         }
     }
 

@@ -5,9 +5,17 @@
 //! - **Publish** ([`Bus::publish`]): an endpoint parses a request, publishes the batch to
 //!   `<subject>.batch` with its id in `Nats-Msg-Id`, and answers the client only once JetStream has
 //!   acknowledged it: stored on disk and, with `replicas` 3, on a quorum of the NATS cluster.
-//! - **Consume** ([`Bus::spawn_consumer`]): every instance pulls from one durable consumer, submits
-//!   each batch to its own pipeline, and acknowledges it after the database commit. A batch whose
-//!   instance dies before acknowledging it is delivered again after `ack_wait_secs`.
+//!   A batch is cut by source host into the stream's partitions first ([`partition`]): every flow
+//!   of one host goes to `<subject>.batch.<k>` for the same `k`.
+//! - **Consume** ([`Bus::spawn_consumer`]): each partition has a durable consumer, and each
+//!   partition is taken by one instance at a time ([`ownership`]), so one instance sees all of a
+//!   host's traffic and its behaviour detectors judge it whole. The instance submits each batch to
+//!   its own pipeline and acknowledges it after the database commit. A batch whose instance dies
+//!   before acknowledging it is delivered again after `ack_wait_secs`, to the partition's next
+//!   owner.
+//! - **Routing:** sensors' bodies (and unpartitioned batches of earlier versions) have a durable
+//!   consumer per subject that any instance takes from: it parses the body, publishes its records
+//!   to the partitions, and acknowledges the body once JetStream holds every part.
 //! - **Exactly once in the database:** the batch id is claimed in the batch's own transaction
 //!   ([`crate::store::bus_batches`]), so a batch delivered again after its commit is acknowledged
 //!   and not stored twice. JetStream's duplicate window drops a republished id before that.
@@ -18,18 +26,24 @@
 
 pub mod codec;
 pub mod message;
+pub mod ownership;
+pub mod partition;
 pub mod settings;
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
+use tokio::sync::watch;
 
 use crate::ingest::Limits;
 use crate::metrics::Metrics;
 use crate::pipeline::{Batch, Pipeline, PipelineError};
+use message::Kind;
+use ownership::Ownership;
 use settings::BusConfig;
 
 /// Seconds a publisher refused by a full stream is asked to wait.
@@ -38,6 +52,8 @@ pub const FULL_RETRY_AFTER_SECS: u64 = 1;
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 /// Room left in a message for its headers.
 const HEADER_ROOM: usize = 1024;
+/// How long one pull waits for batches before it looks again at what this instance owns.
+const PULL_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -79,6 +95,8 @@ struct Inner {
     id_prefix: String,
     next: AtomicU64,
     metrics: Arc<Metrics>,
+    /// The partitions this instance takes, once it consumes.
+    ownership: OnceLock<Ownership>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -87,7 +105,7 @@ impl std::fmt::Debug for Bus {
     }
 }
 
-/// The stream and the shared consumer, as the status endpoints show them.
+/// The stream and its consumers, as the status endpoints show them.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BusStatus {
     pub stream: String,
@@ -96,11 +114,15 @@ pub struct BusStatus {
     pub bytes: u64,
     pub max_batches: i64,
     pub max_bytes: i64,
-    /// Batches not yet delivered to any instance, and delivered but not acknowledged.
+    /// Over every consumer: batches not yet delivered to any instance, and delivered but not
+    /// acknowledged.
     pub pending: u64,
     pub ack_pending: usize,
     pub redelivered: usize,
     pub replicas: usize,
+    pub partitions: usize,
+    /// The partitions this instance takes (empty for an ingest gateway).
+    pub owned: Vec<usize>,
 }
 
 impl Bus {
@@ -124,7 +146,7 @@ impl Bus {
         let setup = |e: &dyn std::fmt::Display| BusError::Setup { stream: config.stream.clone(), cause: e.to_string() };
         let stream_config = stream::Config {
             name: config.stream.clone(),
-            subjects: vec![format!("{}.>", config.subject)],
+            subjects: message::subjects(&config.subject, config.partitions),
             retention: stream::RetentionPolicy::WorkQueue,
             discard: stream::DiscardPolicy::New,
             storage: stream::StorageType::File,
@@ -155,11 +177,19 @@ impl Bus {
             "ingest bus stream ready"
         );
         let stream = js.get_stream(&config.stream).await.map_err(|e| setup(&e))?;
-        stream.get_or_create_consumer(&config.consumer, consumer_config(config)).await.map_err(|e| setup(&e))?;
+        set_up_consumers(&stream, config).await?;
         let id_prefix = format!("{:016x}", rand::random::<u64>());
         tracing::info!(servers = %shown, stream = %config.stream, consumer = %config.consumer, "connected to the ingest bus");
         Ok(Bus {
-            inner: Arc::new(Inner { client, js, config: config.clone(), id_prefix, next: AtomicU64::new(0), metrics }),
+            inner: Arc::new(Inner {
+                client,
+                js,
+                config: config.clone(),
+                id_prefix,
+                next: AtomicU64::new(0),
+                metrics,
+                ownership: OnceLock::new(),
+            }),
         })
     }
 
@@ -168,86 +198,219 @@ impl Bus {
         format!("{}-{}", self.inner.id_prefix, self.inner.next.fetch_add(1, Relaxed))
     }
 
-    /// Publishes `batch` under `id` and waits until JetStream has acknowledged every part of it. A
-    /// batch larger than the server's message size travels in parts `<id>.0`, `<id>.1`, …
-    pub async fn publish(&self, id: &str, batch: &Batch) -> Result<usize, BusError> {
+    /// Publishes `batch` under `id`, cut by source host into its partitions, and waits until
+    /// JetStream has acknowledged every part. Partition `k`'s records travel as `<id>/<k>`, and as
+    /// `<id>/<k>.0`, `<id>/<k>.1`, … when they are larger than the server's message size. Returns the
+    /// messages published.
+    pub async fn publish(&self, id: &str, batch: Batch) -> Result<usize, BusError> {
+        let n = self.publish_parts(id, batch).await?;
+        self.inner.metrics.bus_published.fetch_add(1, Relaxed);
+        Ok(n)
+    }
+
+    async fn publish_parts(&self, id: &str, batch: Batch) -> Result<usize, BusError> {
+        let c = &self.inner.config;
         let max = self.inner.client.server_info().max_payload.saturating_sub(HEADER_ROOM).max(64 * 1024);
-        let parts = message::encode(batch, max);
-        let subject = format!("{}.{}", self.inner.config.subject, message::BATCH_TOKEN);
-        let single = parts.len() == 1;
-        let mut acks = Vec::with_capacity(parts.len());
-        for (k, payload) in parts.into_iter().enumerate() {
-            let part_id = if single { id.to_string() } else { format!("{id}.{k}") };
-            let publish = jetstream::message::PublishMessage::build().payload(payload).message_id(part_id);
-            acks.push(self.inner.js.send_publish(subject.clone(), publish).await.map_err(publish_error)?);
+        let mut acks = Vec::new();
+        for (k, part) in partition::split(batch, c.partitions) {
+            let payloads = message::encode(&part, max);
+            let subject = message::part_subject(&c.subject, k);
+            let single = payloads.len() == 1;
+            for (j, payload) in payloads.into_iter().enumerate() {
+                let part_id = if single { format!("{id}/{k}") } else { format!("{id}/{k}.{j}") };
+                let publish = jetstream::message::PublishMessage::build().payload(payload).message_id(part_id);
+                acks.push(self.inner.js.send_publish(subject.clone(), publish).await.map_err(publish_error)?);
+            }
         }
         let n = acks.len();
         for ack in acks {
             let ack = ack.await.map_err(publish_error)?;
             if ack.duplicate {
-                tracing::debug!(batch = id, "the bus already had this batch (a retry within the duplicate window)");
+                tracing::debug!(batch = id, "the bus already had this part (a retry within the duplicate window)");
             }
         }
-        self.inner.metrics.bus_published.fetch_add(1, Relaxed);
         Ok(n)
     }
 
-    /// The stream's and the consumer's state, from the NATS servers.
+    /// The stream's and its consumers' state, from the NATS servers.
     pub async fn status(&self) -> Result<BusStatus, BusError> {
         let c = &self.inner.config;
         let unavailable = |e: &dyn std::fmt::Display| BusError::Unavailable(e.to_string());
         let stream = self.inner.js.get_stream(&c.stream).await.map_err(|e| unavailable(&e))?;
         let info = stream.get_info().await.map_err(|e| unavailable(&e))?;
-        let consumer: consumer::PullConsumer = stream.get_consumer(&c.consumer).await.map_err(|e| unavailable(&e))?;
-        let ci = consumer.get_info().await.map_err(|e| unavailable(&e))?;
+        let infos = futures_util::future::try_join_all(consumer_names(c).into_iter().map(|name| {
+            let stream = stream.clone();
+            async move {
+                let consumer: consumer::PullConsumer = stream.get_consumer(&name).await?;
+                consumer.get_info().await.map_err(async_nats::Error::from)
+            }
+        }))
+        .await
+        .map_err(|e| unavailable(&e))?;
         Ok(BusStatus {
             stream: c.stream.clone(),
             batches: info.state.messages,
             bytes: info.state.bytes,
             max_batches: info.config.max_messages,
             max_bytes: info.config.max_bytes,
-            pending: ci.num_pending,
-            ack_pending: ci.num_ack_pending,
-            redelivered: ci.num_redelivered,
+            pending: infos.iter().map(|i| i.num_pending).sum(),
+            ack_pending: infos.iter().map(|i| i.num_ack_pending).sum(),
+            redelivered: infos.iter().map(|i| i.num_redelivered).sum(),
             replicas: info.config.num_replicas,
+            partitions: c.partitions,
+            owned: self.inner.ownership.get().map(Ownership::now).unwrap_or_default(),
         })
     }
 
-    /// Takes batches from the shared consumer and stores them through `pipeline`, at most
-    /// `in_flight` at once, until the process ends. Connection losses are retried every second.
-    pub fn spawn_consumer(&self, pipeline: Pipeline, limits: Limits) -> tokio::task::JoinHandle<()> {
-        let bus = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = bus.consume(&pipeline, &limits).await {
-                    tracing::warn!(error = %e, "taking batches from the ingest bus failed; retrying in 1 s");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        })
-    }
-
-    async fn consume(&self, pipeline: &Pipeline, limits: &Limits) -> Result<(), async_nats::Error> {
-        let c = &self.inner.config;
-        let stream = self.inner.js.get_stream(&c.stream).await?;
-        let consumer: consumer::PullConsumer = stream.get_consumer(&c.consumer).await?;
-        let mut messages = consumer.stream().max_messages_per_batch(c.in_flight).messages().await?;
-        let slots = Arc::new(tokio::sync::Semaphore::new(c.in_flight));
-        while let Some(message) = messages.next().await {
-            let message = message?;
-            let permit = slots.clone().acquire_owned().await?;
-            let (bus, pipeline, limits) = (self.clone(), pipeline.clone(), *limits);
+    /// Takes batches from the partitions `ownership` gives this instance, and routes sensors' bodies
+    /// to the partitions, until the process ends. Connection losses are retried every second.
+    pub fn spawn_consumer(&self, pipeline: Pipeline, limits: Limits, ownership: Ownership) {
+        if self.inner.ownership.set(ownership.clone()).is_err() {
+            tracing::error!("the ingest bus consumer was started twice; the second is ignored");
+            return;
+        }
+        for token in message::ROUTED_TOKENS {
+            let (bus, limits) = (self.clone(), limits);
             tokio::spawn(async move {
-                bus.handle(message, &pipeline, &limits).await;
-                drop(permit);
+                loop {
+                    if let Err(e) = bus.route(token, &limits).await {
+                        tracing::warn!(error = %e, subject = token, "routing the ingest bus's bodies failed; retrying in 1 s");
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
             });
         }
-        Ok(())
+        let bus = self.clone();
+        tokio::spawn(async move {
+            let mut owned = ownership.owned();
+            let mut running: HashMap<usize, watch::Sender<bool>> = HashMap::new();
+            loop {
+                let wanted: BTreeSet<usize> = owned.borrow_and_update().clone();
+                running.retain(|k, stop| {
+                    let keep = wanted.contains(k);
+                    if !keep {
+                        stop.send_replace(true);
+                    }
+                    keep
+                });
+                for &k in &wanted {
+                    if running.contains_key(&k) {
+                        continue;
+                    }
+                    let (stop_tx, stop) = watch::channel(false);
+                    running.insert(k, stop_tx);
+                    let (bus, pipeline, ownership) = (bus.clone(), pipeline.clone(), ownership.clone());
+                    tokio::spawn(async move {
+                        bus.take_partition(k, &pipeline, &limits, stop).await;
+                        ownership.released(k);
+                    });
+                }
+                if owned.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
     }
 
-    /// One delivered batch: stored and acknowledged, acknowledged as already stored, refused for
-    /// good when unreadable, or handed back for a later delivery when it cannot be stored now.
-    async fn handle(&self, message: jetstream::Message, pipeline: &Pipeline, limits: &Limits) {
+    /// Takes partition `k`'s batches until `stop` is set, then returns once every batch it took is
+    /// stored or handed back.
+    async fn take_partition(&self, k: usize, pipeline: &Pipeline, limits: &Limits, mut stop: watch::Receiver<bool>) {
+        tracing::info!(partition = k, "taking a bus partition");
+        let name = partition_consumer(&self.inner.config, k);
+        while !*stop.borrow() {
+            let taken = self
+                .pull(&name, |bus, message| {
+                    let (pipeline, limits) = (pipeline.clone(), *limits);
+                    async move { bus.handle(message, &pipeline, &limits).await }
+                })
+                .await;
+            if let Err(e) = taken {
+                tracing::warn!(partition = k, error = %e, "taking batches from the ingest bus failed; retrying in 1 s");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        tracing::info!(partition = k, "gave a bus partition up");
+    }
+
+    /// Routes the bodies on `<subject>.<token>` to the partitions, one pull at a time.
+    async fn route(&self, token: &str, limits: &Limits) -> Result<(), async_nats::Error> {
+        let name = route_consumer(&self.inner.config, token);
+        loop {
+            self.pull(&name, |bus, message| async move { bus.route_one(message, limits).await }).await?;
+        }
+    }
+
+    /// One pull of up to `in_flight` messages from the consumer `name`, each handled as it arrives;
+    /// returns once the pull ends (full, or [`PULL_WAIT`] passed) and every message is handled.
+    async fn pull<'a, F, Fut>(&'a self, name: &str, handle: F) -> Result<(), async_nats::Error>
+    where
+        F: Fn(&'a Bus, jetstream::Message) -> Fut,
+        Fut: std::future::Future<Output = ()> + 'a,
+    {
+        let stream = self.inner.js.get_stream(&self.inner.config.stream).await?;
+        let consumer: consumer::PullConsumer = stream.get_consumer(name).await?;
+        let mut messages =
+            consumer.batch().max_messages(self.inner.config.in_flight).expires(PULL_WAIT).messages().await?;
+        let mut handling = futures_util::stream::FuturesUnordered::new();
+        let mut failed = None;
+        loop {
+            tokio::select! {
+                next = messages.next(), if failed.is_none() => match next {
+                    Some(Ok(message)) => handling.push(handle(self, message)),
+                    Some(Err(e)) => failed = Some(e),
+                    None => break,
+                },
+                Some(()) = handling.next(), if !handling.is_empty() => {}
+            }
+        }
+        while handling.next().await.is_some() {}
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// A sensor's body (or an unpartitioned batch): parsed, published to the partitions under ids
+    /// derived from its own, and acknowledged once JetStream holds every part.
+    async fn route_one(&self, message: jetstream::Message, limits: &Limits) {
+        let m = &self.inner.metrics;
+        let Some((id, batch)) = self.take(&message, limits, false).await else { return };
+        match self.publish_parts(&id, batch).await {
+            Ok(parts) => {
+                m.bus_routed.fetch_add(1, Relaxed);
+                tracing::debug!(batch = %id, parts, "routed a bus message to the partitions");
+                double_ack(&message, &id).await;
+            }
+            Err(e) => {
+                tracing::warn!(batch = %id, error = %e, "routing a bus message failed; it will be delivered again");
+                ack(&message, jetstream::AckKind::Nak(Some(Duration::from_secs(1))), &id).await;
+            }
+        }
+    }
+
+    /// A delivered message's id and batch, when it is readable and of the kind its consumer takes (a
+    /// partition's, or one to route); otherwise it is refused for good, saying why, and `None`.
+    async fn take(&self, message: &jetstream::Message, limits: &Limits, partition: bool) -> Option<(String, Batch)> {
+        let (id, subject, decoded) = self.decode(message, limits).await;
+        let why = match decoded {
+            Ok((Kind::Part(_), batch)) if partition => return Some((id, batch)),
+            Ok((Kind::Batch | Kind::Body(_), batch)) if !partition => return Some((id, batch)),
+            Ok(_) => "the subject does not belong to the consumer that took it".to_string(),
+            Err(e) => e.to_string(),
+        };
+        self.inner.metrics.bus_refused.fetch_add(1, Relaxed);
+        tracing::error!(batch = %id, subject = %subject, error = %why, "refused an unreadable bus message; it is not delivered again");
+        ack(message, jetstream::AckKind::Term, &id).await;
+        None
+    }
+
+    /// A delivered message's id, subject, kind and batch, decoded off the async threads; counts the
+    /// delivery.
+    async fn decode(
+        &self,
+        message: &jetstream::Message,
+        limits: &Limits,
+    ) -> (String, String, Result<(Kind, Batch), message::MessageError>) {
         let m = &self.inner.metrics;
         m.bus_delivered.fetch_add(1, Relaxed);
         let (sequence, delivered) = match message.info() {
@@ -265,24 +428,26 @@ impl Bus {
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| format!("{}:{sequence}", self.inner.config.stream));
         let subject = message.subject.to_string();
-        let decoded = match message::kind_of(&self.inner.config.subject, &subject) {
+        let c = &self.inner.config;
+        let decoded = match message::kind_of(&c.subject, &subject, c.partitions) {
             Ok(kind) => {
                 let (payload, id, limits) = (message.payload.clone(), id.clone(), *limits);
-                tokio::task::spawn_blocking(move || message::decode(kind, payload, id, &limits))
+                tokio::task::spawn_blocking(move || message::decode(kind, payload, id, &limits).map(|b| (kind, b)))
                     .await
                     .unwrap_or_else(|e| Err(message::MessageError::Batch(format!("decoding task failed: {e}"))))
             }
             Err(e) => Err(e),
         };
-        let batch = match decoded {
-            Ok(batch) => batch,
-            Err(e) => {
-                m.bus_refused.fetch_add(1, Relaxed);
-                tracing::error!(batch = %id, subject = %subject, error = %e, "refused an unreadable bus message; it is not delivered again");
-                ack(&message, jetstream::AckKind::Term, &id).await;
-                return;
-            }
-        };
+        (id, subject, decoded)
+    }
+
+    /// One delivered batch of a partition: stored and acknowledged, acknowledged as already stored,
+    /// refused for good when unreadable, or handed back for a later delivery when it cannot be
+    /// stored now.
+    async fn handle(&self, message: jetstream::Message, pipeline: &Pipeline, limits: &Limits) {
+        let m = &self.inner.metrics;
+        let Some((id, batch)) = self.take(&message, limits, true).await else { return };
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let records = batch.flows.len() + batch.signatures.len();
         // Wait for room in this instance's queue, telling JetStream the batch is being worked on so
         // it is not handed to another instance meanwhile.
@@ -329,9 +494,67 @@ async fn double_ack(message: &jetstream::Message, id: &str) {
     }
 }
 
-fn consumer_config(config: &BusConfig) -> consumer::pull::Config {
+/// The durable consumer of partition `k`.
+fn partition_consumer(config: &BusConfig, k: usize) -> String {
+    format!("{}-p{k}", config.consumer)
+}
+
+/// The durable consumer that routes `<subject>.<token>`.
+fn route_consumer(config: &BusConfig, token: &str) -> String {
+    format!("{}-route-{token}", config.consumer)
+}
+
+/// Every consumer of the stream: the partitions', then the routing ones.
+fn consumer_names(config: &BusConfig) -> Vec<String> {
+    (0..config.partitions)
+        .map(|k| partition_consumer(config, k))
+        .chain(message::ROUTED_TOKENS.iter().map(|t| route_consumer(config, t)))
+        .collect()
+}
+
+/// Creates the consumers of every partition and routed subject. A work-queue stream allows one
+/// consumer per subject, so the single unfiltered consumer of earlier versions is removed first (its
+/// batches stay in the stream, and the new consumers take them). Consumers of partitions beyond
+/// `partitions` are removed when empty; one still holding batches stops the start-up, naming it.
+async fn set_up_consumers(stream: &stream::Stream, config: &BusConfig) -> Result<(), BusError> {
+    let setup = |e: &dyn std::fmt::Display| BusError::Setup { stream: config.stream.clone(), cause: e.to_string() };
+    let existing: Vec<String> = stream.consumer_names().try_collect().await.map_err(|e| setup(&e))?;
+    let prefix = format!("{}-p", config.consumer);
+    for name in &existing {
+        let beyond =
+            name.strip_prefix(&prefix).and_then(|k| k.parse::<usize>().ok()).filter(|&k| k >= config.partitions);
+        if name == &config.consumer {
+            stream.delete_consumer(name).await.map_err(|e| setup(&e))?;
+            tracing::info!(consumer = %name, "removed the unpartitioned consumer of an earlier version; the partitions' consumers take its batches");
+        } else if let Some(k) = beyond {
+            let mut c: consumer::PullConsumer = stream.get_consumer(name).await.map_err(|e| setup(&e))?;
+            let info = c.info().await.map_err(|e| setup(&e))?;
+            let waiting = info.num_pending + info.num_ack_pending as u64;
+            if waiting > 0 {
+                return Err(setup(&format!(
+                    "partition {k} still holds {waiting} batches, and [bus] partitions is {}: run every instance with \
+                     partitions = {} (AF_BUS__PARTITIONS) until the stream is empty, then change it",
+                    config.partitions,
+                    k + 1
+                )));
+            }
+            stream.delete_consumer(name).await.map_err(|e| setup(&e))?;
+            tracing::info!(consumer = %name, "removed the empty consumer of a partition beyond [bus] partitions");
+        }
+    }
+    let filters = (0..config.partitions)
+        .map(|k| message::part_subject(&config.subject, k))
+        .chain(message::ROUTED_TOKENS.iter().map(|t| format!("{}.{t}", config.subject)));
+    for (name, filter) in consumer_names(config).into_iter().zip(filters) {
+        stream.get_or_create_consumer(&name, consumer_config(config, &name, filter)).await.map_err(|e| setup(&e))?;
+    }
+    Ok(())
+}
+
+fn consumer_config(config: &BusConfig, name: &str, filter_subject: String) -> consumer::pull::Config {
     consumer::pull::Config {
-        durable_name: Some(config.consumer.clone()),
+        durable_name: Some(name.to_string()),
+        filter_subject,
         ack_policy: consumer::AckPolicy::Explicit,
         ack_wait: Duration::from_secs(config.ack_wait_secs),
         // Redelivered until stored: a batch that cannot be read is terminated instead.

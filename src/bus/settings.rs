@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Most partitions of the stream.
+pub const MAX_PARTITIONS: usize = 64;
+
 /// The optional ingest bus (`[bus]` in the config file, `AF_BUS=nats://…` for the URL,
 /// `AF_BUS__ACK_WAIT_SECS=…` for the rest). Without a URL the in-process queue serves ingest. Missing
 /// keys take the defaults; unknown keys are refused.
@@ -34,6 +37,11 @@ pub struct BusConfig {
     pub ack_wait_secs: u64,
     /// Batches one instance takes from the stream at once.
     pub in_flight: usize,
+    /// Partitions of the stream: every flow of one source host goes to one partition, and each
+    /// partition is scored by one instance at a time, so the behaviour detectors see all of a host's
+    /// traffic ([`super::partition`]). At most this many instances score; every instance must use the
+    /// same value. Change it only while the stream is empty (`/healthz` `bus.batches` 0).
+    pub partitions: usize,
     /// Take batches from the bus and score them here (`AF_BUS__CONSUME`). `false` makes an ingest
     /// gateway: it accepts and publishes, and other instances score.
     pub consume: bool,
@@ -55,6 +63,7 @@ impl Default for BusConfig {
             duplicate_window_secs: 120,
             ack_wait_secs: 30,
             in_flight: 4,
+            partitions: 8,
             consume: true,
             timeout_secs: 10,
         }
@@ -84,6 +93,9 @@ impl BusConfig {
         if self.ack_wait_secs == 0 || self.timeout_secs == 0 || self.in_flight == 0 || self.max_age_secs == 0 {
             return Err("ack_wait_secs, timeout_secs, in_flight and max_age_secs must be at least 1".into());
         }
+        if !(1..=MAX_PARTITIONS).contains(&self.partitions) {
+            return Err(format!("partitions must be 1 to {MAX_PARTITIONS}, not {}", self.partitions));
+        }
         if let Some(url) = &self.url {
             if url.split(',').any(|u| u.trim().is_empty()) {
                 return Err(format!("url `{url}` has an empty server address"));
@@ -110,6 +122,8 @@ mod tests {
         assert!(bad(BusConfig { subject: "a.>".into(), ..Default::default() }).contains("wildcards"));
         assert!(bad(BusConfig { stream: "a.b".into(), ..Default::default() }).contains("stream"));
         assert!(bad(BusConfig { url: Some("nats://a:1,".into()), ..Default::default() }).contains("empty"));
+        assert!(bad(BusConfig { partitions: 0, ..Default::default() }).contains("partitions must be 1 to 64, not 0"));
+        assert!(bad(BusConfig { partitions: 65, ..Default::default() }).contains("partitions"));
         let c = BusConfig { url: Some("nats://a:1, nats://b:2".into()), ..Default::default() };
         assert_eq!(c.servers(), ["nats://a:1", "nats://b:2"]);
     }

@@ -6,6 +6,7 @@
 mod support;
 
 mod architecture;
+mod bus_ownership;
 mod cli_token;
 mod cli_user;
 mod engine_csv;

@@ -48,6 +48,11 @@ async fn wait_for_batches(db: &Db, batches: i64) -> IngestTotals {
     }
 }
 
+/// The id a batch's records from `src` are stored under: the batch id and the host's partition.
+fn part_id(batch: &str, src: &str) -> String {
+    format!("{batch}/{}", anomalyforge::bus::partition::of_ip(src.parse().unwrap(), 8))
+}
+
 async fn metric(app: &TestApp, name: &str) -> u64 {
     let token = app.api_token("metrics").await;
     let text = app.client().get(app.url("/metrics")).bearer_auth(token).send().await.unwrap().text().await.unwrap();
@@ -82,7 +87,8 @@ async fn batches_are_answered_once_jetstream_holds_them_and_stored_by_the_consum
     let id = reply["batch_id"].as_str().unwrap().to_string();
     let totals = wait_for_batches(&app.db, 1).await;
     assert_eq!((totals.accepted, totals.scored), (24, 24), "{totals:?}");
-    assert!(app.db.bus_batch_stored(&id).await.unwrap());
+    // Every row of the sample is from one attacker: one partition, one message.
+    assert!(app.db.bus_batch_stored(&part_id(&id, "172.16.0.1")).await.unwrap());
     let alerts = app.db.query_alerts(&Default::default(), None, 100).await.unwrap().alerts;
     assert!(alerts.iter().any(|a| a.src_ip.as_deref() == Some("172.16.0.1")), "{alerts:?}");
     // The stream is a work queue: a stored batch leaves it once acknowledged.
@@ -91,6 +97,9 @@ async fn batches_are_answered_once_jetstream_holds_them_and_stored_by_the_consum
         let health: Value = app.client().get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
         if health["bus"]["batches"] == 0 && health["bus"]["ack_pending"] == 0 {
             assert_eq!(health["bus"]["stream"], "ANOMALYFORGE_INGEST", "{health}");
+            // The only instance, on SQLite, takes every partition.
+            assert_eq!(health["bus"]["partitions"], 8, "{health}");
+            assert_eq!(health["bus"]["owned"], serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7]), "{health}");
             break;
         }
         assert!(Instant::now() < deadline, "the stored batch is still in the stream: {health}");
@@ -135,7 +144,9 @@ async fn a_batch_delivered_again_after_its_commit_is_stored_once() {
     assert_eq!(app.db.ingest_totals().await.unwrap(), first, "nothing stored twice");
     let stored: Vec<(String, i64)> =
         sqlx::query_as("SELECT id, records FROM bus_batches").fetch_all(app.db.pool()).await.unwrap();
-    assert_eq!(stored, [("sensor-7-000001".to_string(), 2)]);
+    // The sensor's message was routed to its host's partition, under an id made from its own.
+    assert_eq!(stored, [(part_id("sensor-7-000001", "10.0.2.112"), 2)]);
+    assert_eq!(metric(&app, "anomalyforge_bus_routed_total").await, 2, "routed twice, stored once");
 
     // The claim in the transaction holds even when two deliveries pass the early check at once.
     let batch = anomalyforge::store::alerts::PersistBatch {
@@ -153,7 +164,7 @@ async fn a_batch_delivered_again_after_its_commit_is_stored_once() {
     let now = anomalyforge::store::now_ms();
     assert_eq!(app.db.prune_bus_batches(now - 7 * anomalyforge::time::DAY).await.unwrap(), 0);
     assert_eq!(app.db.prune_bus_batches(now + 1).await.unwrap(), 2);
-    assert!(!app.db.bus_batch_stored("sensor-7-000001").await.unwrap());
+    assert!(!app.db.bus_batch_stored(&part_id("sensor-7-000001", "10.0.2.112")).await.unwrap());
     app.stop().await;
 }
 
@@ -208,10 +219,16 @@ async fn unreadable_messages_are_refused_once_and_the_rest_stored() {
     let nats = Nats::single();
     let app = with_bus(&nats, |_| {}).await;
     let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    // A subject the stream does not hold is refused to the sensor at once.
+    let eve = match js.publish("anomalyforge.ingest.eve", ZEEK.as_bytes().to_vec().into()).await {
+        Ok(ack) => ack.await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    assert!(eve.is_err(), "nothing takes anomalyforge.ingest.eve");
     for (subject, body) in [
-        ("anomalyforge.ingest.eve", ZEEK.as_bytes()),
         ("anomalyforge.ingest.batch", b"{\"source\": 3}".as_slice()),
         ("anomalyforge.ingest.csv", b"no,feature,columns\n1,2,3\n".as_slice()),
+        ("anomalyforge.ingest.batch.3", b"AFB1 not a batch".as_slice()),
         ("anomalyforge.ingest.zeek", ZEEK.as_bytes()),
     ] {
         js.publish(subject, body.to_vec().into()).await.unwrap().await.unwrap();
@@ -229,7 +246,7 @@ async fn unreadable_messages_are_refused_once_and_the_rest_stored() {
     assert_eq!(metric(&app, "anomalyforge_bus_redelivered_total").await, 0);
     // Without an id, the stream sequence names the batch.
     let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM bus_batches").fetch_all(app.db.pool()).await.unwrap();
-    assert_eq!(ids, ["ANOMALYFORGE_INGEST:4"]);
+    assert_eq!(ids, [part_id("ANOMALYFORGE_INGEST:4", "10.0.2.112")]);
     app.stop().await;
 }
 

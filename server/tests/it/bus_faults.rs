@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::nats::{self, Nats};
 use crate::support::process::{self, free_port, workspace, Running};
-use crate::support::{on_postgres, store_db::TestDb};
+use crate::support::{on_postgres, store_db::TestDb, zeek_line, ZEEK_TSV};
 
 fn spawn_instance(db_url: &str, bus: &str, port: u16, dir: &Path) -> Child {
     process::server(db_url, port, dir)
@@ -157,6 +157,60 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     futures_util::future::join_all((1..=6).map(|k| post(ports[k % 2], format!("same-{k}")))).await;
     wait_stored(7).await;
     assert_eq!(attacker().await, (alerts, 7 * detections), "one alert per key, every detection counted once");
+    // The instances share the bus's partitions through PostgreSQL: once B has joined, each owns half,
+    // and together all.
+    let owned = |port: u16| {
+        let client = client.clone();
+        async move {
+            let health: serde_json::Value =
+                client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.unwrap().json().await.unwrap();
+            serde_json::from_value::<Vec<usize>>(health["bus"]["owned"].clone()).unwrap()
+        }
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (on_a, on_b) = (owned(ports[0]).await, owned(ports[1]).await);
+        let all: BTreeSet<usize> = on_a.iter().chain(&on_b).copied().collect();
+        if on_a.len() == 4 && on_b.len() == 4 && all.len() == 8 {
+            break;
+        }
+        assert!(Instant::now() < until, "the partitions were not shared: A {on_a:?}, B {on_b:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // So one instance judges a host's traffic whole: a command-and-control beacon that a sensor sends
+    // one refused attempt per batch, alternately through A and B, is seen on all 20 attempts. Each
+    // instance alone would see 10, below the detector's 12 (`[behaviour.beacon] min_connections`).
+    let header = ZEEK_TSV.split_inclusive('\n').filter(|l| l.starts_with('#')).collect::<String>();
+    let before = stored_batches().await;
+    for i in 0..20usize {
+        let line = zeek_line(
+            1_677_024_003.0 + 30.0 * i as f64,
+            &format!("Cb{i}"),
+            "192.168.1.107",
+            "66.63.168.35",
+            5888,
+            "REJ",
+            (2, 2),
+        );
+        let res = client
+            .post(format!("http://127.0.0.1:{}/api/v1/ingest/zeek", ports[i % 2]))
+            .bearer_auth(&token)
+            .header("content-type", "text/plain")
+            .header("idempotency-key", format!("beacon-{i}"))
+            .body(format!("{header}{line}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202, "{}", res.text().await.unwrap_or_default());
+        // In order, as one sensor sends them.
+        wait_stored(before + i as i64 + 1).await;
+    }
+    let filter = anomalyforge::alert::AlertFilter { src_ip: Some("192.168.1.107".into()), ..Default::default() };
+    let of_host = pg.db.query_alerts(&filter, None, 100).await.unwrap().alerts;
+    let beacons: Vec<_> = of_host.iter().filter(|a| a.threat == "c2_beacon").collect();
+    assert_eq!(beacons.len(), 1, "one beacon alert: {of_host:?}");
+    assert_eq!(beacons[0].count, 20, "every attempt counted, whichever instance received it");
+
     tokio::time::sleep(Duration::from_secs(2)).await; // the last events cross over
     streams_done.store(true, SeqCst);
     let seen: Vec<usize> = futures_util::future::join_all(streams).await.into_iter().map(Result::unwrap).collect();
@@ -243,9 +297,10 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     // The survivor stores everything acknowledged: A's unacknowledged deliveries come back to B
     // after the acknowledgement wait.
     let wanted: BTreeSet<String> = acked.values().cloned().collect();
+    // A batch's records are stored as `<batch id>/<partition>`.
     let stored_ids = || async {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM bus_batches").fetch_all(pg.db.pool()).await.unwrap();
-        ids.into_iter().collect::<BTreeSet<String>>()
+        ids.into_iter().map(|id| id.split('/').next().unwrap_or_default().to_string()).collect::<BTreeSet<String>>()
     };
     let wait_until = Instant::now() + Duration::from_secs(90);
     loop {
@@ -267,14 +322,20 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
             .unwrap();
     let totals = pg.db.ingest_totals().await.unwrap();
     assert_eq!((totals.batches, totals.accepted), (batches, records), "stored once each: {totals:?}");
-    assert_eq!(records, batches * 24, "whole batches only");
-    assert!(batches as usize >= acked.len() + 7);
+    // The 20 beacon batches hold one record each; the others the sample's 24.
+    assert_eq!(records, (batches - 20) * 24 + 20, "whole batches only");
+    assert!(batches as usize >= acked.len() + 7 + 20);
     for (&i, id) in &acked {
         assert!(pg.db.asset_by_ip(&marker(i)).await.unwrap().is_some(), "batch {i} ({id}) has no asset");
     }
     let health: serde_json::Value =
         client.get(format!("http://127.0.0.1:{}/healthz", ports[1])).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["leader"], true, "the survivor leads: {health}");
+    assert_eq!(
+        health["bus"]["owned"],
+        serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7]),
+        "the survivor owns every partition: {health}"
+    );
     assert_eq!(health["bus"]["replicas"], 3, "{health}");
     let metrics = client
         .get(format!("http://127.0.0.1:{}/metrics", ports[1]))

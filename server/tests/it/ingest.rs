@@ -2,16 +2,12 @@
 //! real samples, rejects by line without losing valid records, accepted == scored == stored, and
 //! backpressure (503 + Retry-After, nothing accepted lost).
 
-use crate::support::TestApp;
+use crate::support::{zeek_line, TestApp, ZEEK_TSV};
 use anomalyforge::alert::Detector;
 use anomalyforge::store::alerts::IngestTotals;
 use serde_json::Value;
 
 const FLOW: &str = r#"{"src_ip":"192.0.2.10","src_port":51514,"dst_ip":"198.51.100.5","dst_port":443,"protocol":"tcp","timestamp":"2024-05-01T12:00:00.250Z","duration_us":1500000,"fwd_packets":10,"bwd_packets":8,"fwd_bytes":1200,"bwd_bytes":5400}"#;
-
-const ZEEK_TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n\
-1447864573.943457\tCxl7TP23vZQ4RolkJf\t10.0.2.112\t49168\t195.113.214.219\t80\ttcp\thttp\t0.055687\t261\t1077\tSF\t-\t-\t0\tShADadfF\t5\t473\t5\t1281\t(empty)\n\
-1447864574.267228\tCW9u9wbGOMHboemg7\t10.0.2.112\t49171\t151.97.100.116\t6898\ttcp\t-\t-\t-\t-\tS0\t-\t-\t0\tS\t1\t52\t0\t0\t(empty)\n";
 
 const ZEEK_JSON: &str = r#"{"ts":1700828217.314165,"uid":"C","id.orig_h":"192.168.1.9","id.orig_p":50820,"id.resp_h":"45.33.32.156","id.resp_p":443,"proto":"tcp","duration":0.20696377754211426,"orig_bytes":0,"resp_bytes":0,"conn_state":"REJ","orig_pkts":1,"resp_pkts":1}"#;
 
@@ -589,11 +585,6 @@ async fn start_up_fails_naming_the_model_file_when_models_cannot_be_loaded() {
     assert!(cfg.ingest, "ingest is on by default");
     let err = format!("{:#}", server::prepare(cfg).await.err().expect("must fail"));
     assert!(err.contains("loading the detection models") && err.contains("manifest.json"), "{err}");
-}
-
-/// A Zeek conn.log line: `src` → `dst:port`/tcp at `ts` with the given state and counts.
-fn zeek_line(ts: f64, uid: &str, src: &str, dst: &str, port: u16, state: &str, pkts: (u32, u32)) -> String {
-    format!("{ts:.6}\t{uid}\t{src}\t50000\t{dst}\t{port}\ttcp\t-\t0.03\t0\t0\t{state}\tT\tF\t0\tSr\t{}\t104\t{}\t80\t(empty)\n", pkts.0, pkts.1)
 }
 
 #[tokio::test]

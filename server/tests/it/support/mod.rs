@@ -22,6 +22,15 @@ use tokio::sync::oneshot;
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
 pub const PASSWORD: &str = "role password for tests";
 
+pub const ZEEK_TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n\
+1447864573.943457\tCxl7TP23vZQ4RolkJf\t10.0.2.112\t49168\t195.113.214.219\t80\ttcp\thttp\t0.055687\t261\t1077\tSF\t-\t-\t0\tShADadfF\t5\t473\t5\t1281\t(empty)\n\
+1447864574.267228\tCW9u9wbGOMHboemg7\t10.0.2.112\t49171\t151.97.100.116\t6898\ttcp\t-\t-\t-\t-\tS0\t-\t-\t0\tS\t1\t52\t0\t0\t(empty)\n";
+
+/// A Zeek conn.log line: `src` → `dst:port`/tcp at `ts` with the given state and counts.
+pub fn zeek_line(ts: f64, uid: &str, src: &str, dst: &str, port: u16, state: &str, pkts: (u32, u32)) -> String {
+    format!("{ts:.6}\t{uid}\t{src}\t50000\t{dst}\t{port}\ttcp\t-\t0.03\t0\t0\t{state}\tT\tF\t0\tSr\t{}\t104\t{}\t80\t(empty)\n", pkts.0, pkts.1)
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
