@@ -293,7 +293,7 @@ mod ssr {
         fn from(e: ServiceError) -> Self {
             let message = e.to_string();
             match e {
-                ServiceError::NotFound(_) => AppError::NotFound(message),
+                ServiceError::NotFound(_) | ServiceError::FilesGone(_) => AppError::NotFound(message),
                 ServiceError::Conflict(_) | ServiceError::Quota { .. } => AppError::Conflict(message),
                 ServiceError::Disabled => AppError::Unavailable(message),
                 ServiceError::Busy { .. } => AppError::Busy { message, retry_after_secs: 30 },

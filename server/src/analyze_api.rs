@@ -131,7 +131,7 @@ pub async fn download(
                 .into_response())
         }
         "rows.csv" | "rows.jsonl" => {
-            let path = analyses.files().rows(id);
+            let path = analyses.rows_file(&user, id).await?;
             let rows = anomalyforge::analysis::files::open_rows(&path).map_err(|e| {
                 tracing::error!(analysis = id, error = %e, "an analysis's rows are missing");
                 AppError::NotFound("this analysis's rows are no longer kept".into())

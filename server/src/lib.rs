@@ -377,17 +377,20 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
-/// expired sessions and old sign-in failures, drops the days of flow history past retention, the
-/// traffic analytics' busiest-key rows older than 31 days, and the notification deliveries that
-/// ended more than 30 days ago.
-/// Deletes analyses past their retention, every ten minutes.
+/// Every ten minutes: the leader deletes analyses past their retention, and every instance the
+/// copies of deleted analyses in its data directory.
 fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses, cluster: anomalyforge::cluster::Cluster) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
             if !cluster.is_leader() {
+                // The leader deletes expired rows; every instance its own copies of them.
+                match analyses.prune_copies().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(analyses = n, "copies of deleted analyses removed"),
+                    Err(e) => tracing::warn!(error = %e, "removing copies of deleted analyses failed"),
+                }
                 continue;
             }
             match analyses.expire(anomalyforge::store::now_ms()).await {
@@ -399,6 +402,10 @@ fn spawn_analysis_expiry(analyses: anomalyforge::analysis::service::Analyses, cl
     });
 }
 
+/// Every few minutes (and once at start-up): refreshes the query planner's statistics, prunes
+/// expired sessions and old sign-in failures, drops the days of flow history past retention, the
+/// traffic analytics' busiest-key rows older than 31 days, and the notification deliveries that
+/// ended more than 30 days ago.
 fn spawn_housekeeping(
     db: Db,
     login_window_secs: u64,

@@ -62,6 +62,11 @@ pub const CSV_COLUMNS: [&str; 15] = [
     "reasons",
 ];
 
+/// The upload's file name in an analysis's directory.
+pub const INPUT: &str = "input";
+/// The scored rows' file name.
+pub const ROWS: &str = "rows.jsonl.gz";
+
 /// Where analyses live.
 #[derive(Debug, Clone)]
 pub struct AnalysisFiles {
@@ -79,11 +84,11 @@ impl AnalysisFiles {
     }
 
     pub fn input(&self, id: i64) -> PathBuf {
-        self.dir(id).join("input")
+        self.dir(id).join(INPUT)
     }
 
     pub fn rows(&self, id: i64) -> PathBuf {
-        self.dir(id).join("rows.jsonl.gz")
+        self.dir(id).join(ROWS)
     }
 
     /// A new directory for an analysis in progress.

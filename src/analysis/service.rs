@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::files::{AnalysisFiles, Limited};
+use super::files::{AnalysisFiles, Limited, INPUT, ROWS};
 use super::run::{analyze, open_input, AnalysisError, Context};
 use super::settings::AnalysisConfig;
 use super::{AnalysisReport, AnalysisSummary, FileFormat, ImportState, ImportStatus};
@@ -20,7 +20,7 @@ use crate::ingest::zeek::ZeekParser;
 use crate::ingest::{stream_lines, IngestRecord, Limits, Outcome, SignatureAlert};
 use crate::pipeline::{Batch, Pipeline, PipelineError, Source};
 use crate::store::analyses::{AnalysisRow, NewAnalysis};
-use crate::store::{now_ms, Db, StoreError};
+use crate::store::{now_ms, Backend, Db, StoreError};
 use crate::user::CurrentUser;
 
 /// Records per batch an import submits.
@@ -39,6 +39,10 @@ pub enum ServiceError {
     Analysis(#[from] AnalysisError),
     #[error("analysis {0} not found")]
     NotFound(i64),
+    /// The row is there, but no copy of its files is (removed by hand, or lost with a data directory
+    /// on SQLite).
+    #[error("analysis {0}'s files are no longer kept")]
+    FilesGone(i64),
     #[error("{0}")]
     Conflict(String),
     #[error("storage: {0}")]
@@ -149,14 +153,14 @@ impl Analyses {
         let (name, work) = (file_name.clone(), dir.clone());
         let outcome = tokio::task::spawn_blocking(move || -> Result<(AnalysisReport, u64), AnalysisError> {
             let _permit = permit;
-            let copy = std::fs::File::create(work.join("input")).map_err(AnalysisError::Write)?;
+            let copy = std::fs::File::create(work.join(INPUT)).map_err(AnalysisError::Write)?;
             let counted = Arc::new(std::sync::atomic::AtomicU64::new(0));
             let tee = Tee {
                 inner: Limited::new(input, max_upload, "the upload"),
                 copy: io::BufWriter::with_capacity(1 << 16, copy),
                 count: counted.clone(),
             };
-            let report = analyze(tee, &name, format, &ctx, &work.join("rows.jsonl.gz"))?;
+            let report = analyze(tee, &name, format, &ctx, &work.join(ROWS))?;
             Ok((report, counted.load(std::sync::atomic::Ordering::Relaxed)))
         })
         .await;
@@ -187,12 +191,19 @@ impl Analyses {
         }
         report.playbooks = playbooks;
         let now = now_ms();
+        // On PostgreSQL the files go into the database with the row, so that any instance serves
+        // them; on SQLite (one instance) they stay in this data directory alone.
+        let shared = match self.db.backend() {
+            Backend::Postgres => vec![(INPUT, dir.join(INPUT)), (ROWS, dir.join(ROWS))],
+            Backend::Sqlite => Vec::new(),
+        };
         let new = NewAnalysis {
             owner_id: user.id,
             created_at: now,
             expires_at: now + self.config.retention_ms(),
             bytes: bytes as i64,
             report: &report,
+            files: &shared,
         };
         let id = match self.db.insert_analysis(&new).await {
             Ok(id) => id,
@@ -253,6 +264,54 @@ impl Analyses {
         Ok((row.summary, self.db.analysis_report(id).await?))
     }
 
+    /// The scored rows' file of an analysis the user may see, fetched first when this instance has
+    /// no copy.
+    pub async fn rows_file(&self, user: &CurrentUser, id: i64) -> Result<std::path::PathBuf, ServiceError> {
+        self.get(user, id).await?;
+        self.ensure_files(id).await?;
+        Ok(self.files.rows(id))
+    }
+
+    /// Makes sure this data directory holds analysis `id`'s files. On PostgreSQL another instance
+    /// may have made it: its files are fetched from the database once, through `incoming/` and a
+    /// rename, so a copy is never seen half written.
+    async fn ensure_files(&self, id: i64) -> Result<(), ServiceError> {
+        use tokio::io::AsyncWriteExt;
+        if self.files.dir(id).is_dir() {
+            return Ok(());
+        }
+        let dir = self.files.incoming().map_err(ServiceError::Files)?;
+        let fetched: Result<(), ServiceError> = async {
+            for name in [INPUT, ROWS] {
+                let chunks = self.db.analysis_file_chunks(id, name).await?;
+                if chunks == 0 {
+                    return Err(ServiceError::FilesGone(id));
+                }
+                let mut out = tokio::fs::File::create(dir.join(name)).await.map_err(ServiceError::Files)?;
+                for seq in 0..chunks {
+                    let chunk = self.db.analysis_file_chunk(id, name, seq).await?;
+                    out.write_all(&chunk).await.map_err(ServiceError::Files)?;
+                }
+                out.sync_all().await.map_err(ServiceError::Files)?;
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = fetched {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
+        if let Err(e) = self.files.keep(&dir, id) {
+            let _ = std::fs::remove_dir_all(&dir);
+            // A request beside this one fetched it first.
+            if !self.files.dir(id).is_dir() {
+                return Err(ServiceError::Files(e));
+            }
+        }
+        tracing::info!(analysis = id, "fetched an analysis's files from the database");
+        Ok(())
+    }
+
     /// Deletes an analysis and its files.
     pub async fn delete(&self, user: &CurrentUser, id: i64) -> Result<(), ServiceError> {
         let row = self.get(user, id).await?;
@@ -299,6 +358,12 @@ impl Analyses {
             alerts_updated: 0,
             error: None,
         };
+        if let Err(e) = self.ensure_files(id).await {
+            state.status = ImportStatus::Failed;
+            state.error = Some(format!("the analysed file is not available: {e}"));
+            state.finished_at = Some(now_ms());
+            return state;
+        }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<Flow>, Vec<SignatureAlert>)>(2);
         let (path, format, limits, max_expanded) =
             (self.files.input(id), summary.format, self.limits, self.config.max_expanded_bytes);
@@ -357,20 +422,30 @@ impl Analyses {
         }
     }
 
-    /// Deletes expired analyses and files without a row. Returns how many were deleted.
+    /// Deletes expired analyses (rows and stored files; once per cluster, on the leader) and this
+    /// data directory's copies without a row. Returns how many were deleted.
     pub async fn expire(&self, now: i64) -> Result<usize, ServiceError> {
         let expired = self.db.expired_analyses(now).await?;
         for &id in &expired {
             self.db.delete_analysis(id).await?;
             self.files.remove(id).map_err(ServiceError::Files)?;
         }
+        self.prune_copies().await?;
+        Ok(expired.len())
+    }
+
+    /// Deletes this data directory's copies of analyses whose row is gone: expired or deleted on
+    /// another instance (every instance, after the leader's [`Analyses::expire`]). Returns how many.
+    pub async fn prune_copies(&self) -> Result<usize, ServiceError> {
         let kept: std::collections::HashSet<i64> = self.db.analysis_ids().await?.into_iter().collect();
+        let mut removed = 0;
         for id in self.files.ids().map_err(ServiceError::Files)? {
             if !kept.contains(&id) {
                 self.files.remove(id).map_err(ServiceError::Files)?;
+                removed += 1;
             }
         }
-        Ok(expired.len())
+        Ok(removed)
     }
 }
 

@@ -17,7 +17,14 @@ pub struct NewAnalysis<'a> {
     pub expires_at: i64,
     pub bytes: i64,
     pub report: &'a AnalysisReport,
+    /// Files stored with the row, by name (`input`, `rows.jsonl.gz`): read from these paths in
+    /// [`CHUNK_BYTES`] chunks, in the row's transaction. Empty on SQLite (one instance: the files
+    /// stay in its data directory alone).
+    pub files: &'a [(&'a str, std::path::PathBuf)],
 }
+
+/// The size of every stored chunk of an analysis's file but its last.
+pub const CHUNK_BYTES: usize = 1 << 20;
 
 /// One analysis and who owns it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +70,12 @@ fn from_row(r: &AnyRow) -> Result<AnalysisRow> {
 }
 
 impl Db {
-    /// Stores a finished analysis; returns its id.
+    /// Stores a finished analysis, and its files when [`NewAnalysis::files`] names them, in one
+    /// transaction; returns its id. A file that cannot be read stores nothing, naming it.
     pub async fn insert_analysis(&self, a: &NewAnalysis<'_>) -> Result<i64> {
+        use tokio::io::AsyncReadExt;
         let report = serde_json::to_string(a.report).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO analyses (owner_id, file_name, format, created_at, expires_at, bytes, records, rejected, \
              alerts, model_version, report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -81,9 +91,56 @@ impl Db {
         .bind(a.report.alerts as i64)
         .bind(a.report.model.model_version.as_str())
         .bind(report)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *tx)
         .await?;
+        for (name, path) in a.files {
+            let unreadable = |e: std::io::Error| StoreError::Invalid(format!("reading {}: {e}", path.display()));
+            let mut file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+            let mut seq = 0i32;
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+                (&mut file).take(CHUNK_BYTES as u64).read_to_end(&mut chunk).await.map_err(unreadable)?;
+                // An empty file is one empty chunk, so that "stored" and "empty" are told apart.
+                if chunk.is_empty() && seq > 0 {
+                    break;
+                }
+                let last = chunk.len() < CHUNK_BYTES;
+                sqlx::query("INSERT INTO analysis_chunks (analysis_id, file, seq, bytes) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(name.to_string())
+                    .bind(seq)
+                    .bind(chunk)
+                    .execute(&mut *tx)
+                    .await?;
+                seq += 1;
+                if last {
+                    break;
+                }
+            }
+        }
+        tx.commit().await?;
         Ok(id)
+    }
+
+    /// How many chunks of an analysis's file are stored (0: none, as on SQLite).
+    pub async fn analysis_file_chunks(&self, id: i64, file: &str) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM analysis_chunks WHERE analysis_id = $1 AND file = $2")
+            .bind(id)
+            .bind(file.to_string())
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Chunk `seq` of an analysis's file.
+    pub async fn analysis_file_chunk(&self, id: i64, file: &str, seq: i64) -> Result<Vec<u8>> {
+        let bytes: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT bytes FROM analysis_chunks WHERE analysis_id = $1 AND file = $2 AND seq = $3")
+                .bind(id)
+                .bind(file.to_string())
+                .bind(seq as i32)
+                .fetch_optional(self.pool())
+                .await?;
+        bytes.ok_or_else(|| StoreError::NotFound(format!("chunk {seq} of {file} of analysis {id}")))
     }
 
     /// Analyses, newest first: one owner's, or everyone's (`None`).
@@ -124,9 +181,15 @@ impl Db {
             .map_err(|e| StoreError::Corrupt { column: "analyses.report", detail: e.to_string() })
     }
 
-    /// Deletes an analysis's row; its files are the caller's (see [`crate::analysis::files`]).
+    /// Deletes an analysis's row and its stored files; the copies in data directories are the
+    /// caller's (see [`crate::analysis::files`]).
     pub async fn delete_analysis(&self, id: i64) -> Result<bool> {
-        Ok(sqlx::query("DELETE FROM analyses WHERE id = $1").bind(id).execute(self.pool()).await?.rows_affected() > 0)
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM analysis_chunks WHERE analysis_id = $1").bind(id).execute(&mut *tx).await?;
+        let deleted =
+            sqlx::query("DELETE FROM analyses WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(deleted > 0)
     }
 
     /// Analyses kept past their time.

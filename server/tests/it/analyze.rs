@@ -31,6 +31,23 @@ async fn upload(app: &TestApp, client: &reqwest::Client, name: &str, body: Vec<u
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Starts "import as alerts" of analysis `id` and waits (at most 10 s) until it is no longer
+/// running; its import state.
+async fn import(app: &TestApp, client: &reqwest::Client, id: &str) -> Value {
+    assert_eq!(app.call(client, "analyze/import", &[("id", id)]).await.status(), 200);
+    let mut state = Value::Null;
+    for _ in 0..100 {
+        let (summary, _): (Value, Value) =
+            app.call(client, "analyze/report", &[("id", id)]).await.json().await.unwrap();
+        state = summary["import"].clone();
+        if state["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    state
+}
+
 /// A conn.log: an internal host calling one outside endpoint every minute for two hours (a beacon),
 /// ordinary web traffic, and one broken line.
 fn beacon_log() -> Vec<u8> {
@@ -167,17 +184,7 @@ async fn a_zeek_log_shows_its_beacon_and_imports_as_alerts_tagged_with_its_name(
     assert!(app.db.recent_alerts(10).await.unwrap().is_empty(), "an analysis raises nothing");
 
     // Import as alerts: through the pipeline, tagged with the file's name.
-    assert_eq!(app.call(&analyst, "analyze/import", &[("id", &id)]).await.status(), 200);
-    let mut state = Value::Null;
-    for _ in 0..100 {
-        let (summary, _): (Value, Value) =
-            app.call(&analyst, "analyze/report", &[("id", &id)]).await.json().await.unwrap();
-        state = summary["import"].clone();
-        if state["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let state = import(&app, &analyst, &id).await;
     assert_eq!(state["status"], "done", "{state}");
     assert_eq!(state["records"], 240);
     let alerts = app.db.recent_alerts(100).await.unwrap();
@@ -300,4 +307,60 @@ async fn suricata_eve_and_the_2017_csv_layout_are_read_too() {
     let labelled = &report["model"]["labelled"];
     assert!(labelled["benign"].as_u64().unwrap() > 15_000, "{labelled}");
     app.stop().await;
+}
+
+/// Behind a load balancer any instance serves an analysis: on PostgreSQL its files are stored with
+/// its row, and an instance without a copy fetches them once. PostgreSQL pass only.
+#[tokio::test]
+async fn an_analysis_made_on_one_instance_is_downloaded_and_imported_on_another() {
+    if !crate::support::on_postgres() {
+        eprintln!("SKIPPED analyses across instances: runs in the PostgreSQL pass (AF_TEST_SERVER_BACKEND=postgres)");
+        return;
+    }
+    let a = spawn(|_| {}).await;
+    let b = TestApp::spawn_joining(&a, |_| {}).await;
+    let (on_a, on_b) = (a.signed_in(Role::Analyst).await, b.signed_in(Role::Analyst).await);
+    // 2.1 MB: its upload is stored in three chunks.
+    let csv = project_file("data/cicids2017/original_sample.csv.gz");
+    assert!(csv.len() > 2 << 20);
+    let (status, made) = upload(&a, &on_a, "sample.csv.gz", csv).await;
+    assert_eq!(status, 200, "{made}");
+    let id = made["id"].as_i64().unwrap();
+    let copy_on_b = b.config.data_dir.join("analyses").join(id.to_string());
+    assert!(!copy_on_b.exists());
+    let rows = |app: &TestApp, client: &reqwest::Client| {
+        let (url, client) = (app.url(&format!("/api/v1/analyses/{id}/rows.jsonl")), client.clone());
+        async move {
+            let res = client.get(url).send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.bytes().await.unwrap()
+        }
+    };
+    let from_a = rows(&a, &on_a).await;
+    assert!(!from_a.is_empty());
+    assert_eq!(rows(&b, &on_b).await, from_a, "B serves the same rows, fetched from the database");
+    let input_a = std::fs::read(a.config.data_dir.join("analyses").join(id.to_string()).join("input")).unwrap();
+    assert_eq!(std::fs::read(copy_on_b.join("input")).unwrap(), input_a, "the upload, byte for byte");
+
+    // Import on B of a file analysed on A.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&beacon_log()).unwrap();
+    let (_, log) = upload(&a, &on_a, "sensor-7.conn.log.gz", gz.finish().unwrap()).await;
+    let log_id = log["id"].as_i64().unwrap().to_string();
+    let state = import(&b, &on_b, &log_id).await;
+    assert_eq!((state["status"].as_str(), state["records"].as_i64()), (Some("done"), Some(240)), "{state}");
+
+    // Deleted on A: the stored files go with the row, and B drops its copy when it prunes.
+    assert_eq!(a.call(&on_a, "analyze/delete", &[("id", &id.to_string())]).await.status(), 200);
+    let chunks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analysis_chunks WHERE analysis_id = $1")
+        .bind(id)
+        .fetch_one(a.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(chunks, 0);
+    assert_eq!(b.call(&on_b, "analyze/report", &[("id", &id.to_string())]).await.status(), 404);
+    assert_eq!(b.analyses.as_ref().expect("analyses on").prune_copies().await.unwrap(), 1);
+    assert!(!copy_on_b.exists());
+    b.stop().await;
+    a.stop().await;
 }

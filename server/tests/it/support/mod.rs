@@ -40,6 +40,8 @@ pub struct TestApp {
     pub replay: Option<anomalyforge::replay::Replay>,
     /// The model registry (versions, the active one, the engine the pipeline scores with).
     pub models: anomalyforge::model_registry::Registry,
+    /// File analyses, when ingest is on.
+    pub analyses: Option<anomalyforge::analysis::service::Analyses>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -133,6 +135,7 @@ impl TestApp {
         let pipeline = state.pipeline.clone();
         let replay = state.replay.clone();
         let models = state.models.clone();
+        let analyses = state.analyses.clone();
         for role in [Role::Analyst, Role::Responder, Role::Executive, Role::Employee] {
             if db.user_by_username(role.as_str()).await.unwrap().is_none() {
                 auth::create_user(
@@ -164,6 +167,7 @@ impl TestApp {
             pipeline,
             replay,
             models,
+            analyses,
             shutdown: Some(tx),
             handle: Some(running.handle),
             _dir: dir,
