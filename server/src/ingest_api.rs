@@ -383,7 +383,7 @@ async fn ingest(
         };
         return Ok((StatusCode::ACCEPTED, axum::Json(reply)).into_response());
     }
-    let batch = Batch { bus_id: key_id.clone(), ..batch };
+    let batch = Batch { bus_ids: key_id.iter().map(|k| (k.clone(), accepted)).collect(), ..batch };
     // 4. Queue, score, store; answer only once stored.
     let slot = pipeline.reserve(accepted).await?;
     drop(intake);

@@ -109,7 +109,7 @@ pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result
             Batch { rejected, skipped, ..Batch::new(source, None, flows, signatures) }
         }
     };
-    batch.bus_id = Some(id);
+    batch.bus_ids = vec![(id, batch.flows.len() + batch.signatures.len())];
     Ok(batch)
 }
 
@@ -229,8 +229,8 @@ mod tests {
         let back = decode(Kind::Batch, one[0].clone(), "b-1".into(), &Limits::default()).unwrap();
         assert_eq!((back.flows, back.token_id, back.rejected, back.skipped), (batch.flows.clone(), Some(7), 3, 2));
         assert_eq!(
-            (back.source, back.received_at, back.bus_id.as_deref()),
-            (Source::Zeek, batch.received_at, Some("b-1"))
+            (back.source, back.received_at, back.bus_ids),
+            (Source::Zeek, batch.received_at, vec![("b-1".to_string(), 40)])
         );
 
         let limit = one[0].len() / 5;
@@ -264,6 +264,6 @@ mod tests {
                    not a line\n";
         let b = decode(Kind::Body(BodyFormat::Zeek), Bytes::from(log), "s-1".into(), &Limits::default()).unwrap();
         assert_eq!((b.source, b.flows.len(), b.rejected, b.token_id), (Source::Zeek, 1, 1, None));
-        assert_eq!(b.bus_id.as_deref(), Some("s-1"));
+        assert_eq!(b.bus_ids, [("s-1".to_string(), 1)]);
     }
 }

@@ -36,7 +36,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use tokio::sync::watch;
 
 use crate::ingest::Limits;
@@ -319,9 +319,9 @@ impl Bus {
         let name = partition_consumer(&self.inner.config, k);
         while !*stop.borrow() {
             let taken = self
-                .pull(&name, |bus, message| {
+                .pull(&name, |bus, messages| {
                     let (pipeline, limits) = (pipeline.clone(), *limits);
-                    async move { bus.handle(message, &pipeline, &limits).await }
+                    async move { bus.handle_group(messages, &pipeline, &limits).await }
                 })
                 .await;
             if let Err(e) = taken {
@@ -339,15 +339,22 @@ impl Bus {
     async fn route(&self, token: &str, limits: &Limits) -> Result<(), async_nats::Error> {
         let name = route_consumer(&self.inner.config, token);
         loop {
-            self.pull(&name, |bus, message| async move { bus.route_one(message, limits).await }).await?;
+            self.pull(&name, |bus, messages| async move {
+                for message in messages {
+                    bus.route_one(message, limits).await;
+                }
+            })
+            .await?;
         }
     }
 
-    /// One pull of up to `in_flight` messages from the consumer `name`, each handled as it arrives;
-    /// returns once the pull ends (full, or [`PULL_WAIT`] passed) and every message is handled.
+    /// One pull of up to `in_flight` messages from the consumer `name`. The messages that have
+    /// arrived together go to `handle` as one group (a partition's consumer stores a group in one
+    /// transaction), and groups are handled while the pull goes on. Returns once the pull ends
+    /// (full, or [`PULL_WAIT`] passed) and every group is handled.
     async fn pull<'a, F, Fut>(&'a self, name: &str, handle: F) -> Result<(), async_nats::Error>
     where
-        F: Fn(&'a Bus, jetstream::Message) -> Fut,
+        F: Fn(&'a Bus, Vec<jetstream::Message>) -> Fut,
         Fut: std::future::Future<Output = ()> + 'a,
     {
         let stream = self.inner.js.get_stream(&self.inner.config.stream).await?;
@@ -359,7 +366,23 @@ impl Bus {
         loop {
             tokio::select! {
                 next = messages.next(), if failed.is_none() => match next {
-                    Some(Ok(message)) => handling.push(handle(self, message)),
+                    Some(Ok(first)) => {
+                        let mut group = vec![first];
+                        // What has arrived already joins it; nothing is waited for.
+                        while let Some(Some(next)) = messages.next().now_or_never() {
+                            match next {
+                                Ok(message) => group.push(message),
+                                Err(e) => {
+                                    failed = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                        for message in &group {
+                            self.count_delivery(message);
+                        }
+                        handling.push(handle(self, group));
+                    }
                     Some(Err(e)) => failed = Some(e),
                     None => break,
                 },
@@ -368,6 +391,14 @@ impl Bus {
         }
         while handling.next().await.is_some() {}
         failed.map_or(Ok(()), Err)
+    }
+
+    fn count_delivery(&self, message: &jetstream::Message) {
+        let m = &self.inner.metrics;
+        m.bus_delivered.fetch_add(1, Relaxed);
+        if message.info().is_ok_and(|i| i.delivered > 1) {
+            m.bus_redelivered.fetch_add(1, Relaxed);
+        }
     }
 
     /// A sensor's body (or an unpartitioned batch): parsed, published to the partitions under ids
@@ -404,22 +435,13 @@ impl Bus {
         None
     }
 
-    /// A delivered message's id, subject, kind and batch, decoded off the async threads; counts the
-    /// delivery.
+    /// A delivered message's id, subject, kind and batch, decoded off the async threads.
     async fn decode(
         &self,
         message: &jetstream::Message,
         limits: &Limits,
     ) -> (String, String, Result<(Kind, Batch), message::MessageError>) {
-        let m = &self.inner.metrics;
-        m.bus_delivered.fetch_add(1, Relaxed);
-        let (sequence, delivered) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered),
-            Err(_) => (0, 1),
-        };
-        if delivered > 1 {
-            m.bus_redelivered.fetch_add(1, Relaxed);
-        }
+        let sequence = message.info().map(|i| i.stream_sequence).unwrap_or(0);
         let id = message
             .headers
             .as_ref()
@@ -441,42 +463,93 @@ impl Bus {
         (id, subject, decoded)
     }
 
-    /// One delivered batch of a partition: stored and acknowledged, acknowledged as already stored,
-    /// refused for good when unreadable, or handed back for a later delivery when it cannot be
-    /// stored now.
-    async fn handle(&self, message: jetstream::Message, pipeline: &Pipeline, limits: &Limits) {
+    /// Batches of a partition that arrived together: those from the same kind of request (source,
+    /// token and origin) are stored as one batch, in one transaction, and acknowledged together.
+    /// When one of them turns out to be stored already (a redelivery), they are stored one by one
+    /// instead, so the others are not held back by it.
+    async fn handle_group(&self, messages: Vec<jetstream::Message>, pipeline: &Pipeline, limits: &Limits) {
+        let mut taken = Vec::with_capacity(messages.len());
+        for message in messages {
+            if let Some((id, batch)) = self.take(&message, limits, true).await {
+                taken.push((message, id, batch));
+            }
+        }
+        while let Some((_, _, first)) = taken.first() {
+            let kind = (first.source, first.token_id, first.origin.clone());
+            let (same, rest): (Vec<_>, Vec<_>) =
+                taken.into_iter().partition(|(_, _, b)| (b.source, b.token_id, b.origin.clone()) == kind);
+            taken = rest;
+            let (messages, ids, batches): (Vec<_>, Vec<_>, Vec<_>) =
+                same.into_iter().fold((Vec::new(), Vec::new(), Vec::new()), |mut acc, (m, id, b)| {
+                    acc.0.push(m);
+                    acc.1.push(id);
+                    acc.2.push(b);
+                    acc
+                });
+            let Some(batch) = partition::merge(batches) else { continue };
+            let label = ids.join(",");
+            if self.store(&messages, &label, batch, pipeline).await.is_err() {
+                for message in messages {
+                    if let Some((id, batch)) = self.take(&message, limits, true).await {
+                        let _ = self.store(std::slice::from_ref(&message), &id, batch, pipeline).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stores `batch`, the records of `messages`, and acknowledges them: after the commit, as already
+    /// stored, or handed back for a later delivery when it cannot be stored now. `Err` when several
+    /// messages were merged and one of them was stored already: nothing is acknowledged, and the
+    /// caller stores them one by one.
+    async fn store(
+        &self,
+        messages: &[jetstream::Message],
+        id: &str,
+        batch: Batch,
+        pipeline: &Pipeline,
+    ) -> Result<(), ()> {
         let m = &self.inner.metrics;
-        let Some((id, batch)) = self.take(&message, limits, true).await else { return };
-        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let delivered = messages.iter().filter_map(|m| m.info().ok()).map(|i| i.delivered).max().unwrap_or(1);
         let records = batch.flows.len() + batch.signatures.len();
-        // Wait for room in this instance's queue, telling JetStream the batch is being worked on so
-        // it is not handed to another instance meanwhile.
+        // Wait for room in this instance's queue, telling JetStream the batches are being worked on
+        // so they are not delivered again meanwhile.
         let slot = loop {
             match pipeline.reserve(records).await {
                 Ok(slot) => break slot,
-                Err(PipelineError::Busy { .. }) => ack(&message, jetstream::AckKind::Progress, &id).await,
+                Err(PipelineError::Busy { .. }) => {
+                    for message in messages {
+                        ack(message, jetstream::AckKind::Progress, id).await;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(batch = %id, error = %e, "cannot queue a bus batch; it will be delivered again");
-                    ack(&message, jetstream::AckKind::Nak(Some(Duration::from_secs(1))), &id).await;
-                    return;
+                    for message in messages {
+                        ack(message, jetstream::AckKind::Nak(Some(Duration::from_secs(1))), id).await;
+                    }
+                    return Ok(());
                 }
             }
         };
         match pipeline.submit_in(slot, batch).await {
             Ok(outcome) => {
-                tracing::debug!(batch = %id, delivered, records, alerts_created = outcome.alerts_created, "bus batch stored");
-                double_ack(&message, &id).await;
+                tracing::debug!(batch = %id, parts = messages.len(), delivered, records, alerts_created = outcome.alerts_created, "bus batch stored");
+                futures_util::future::join_all(messages.iter().map(|message| double_ack(message, id))).await;
             }
+            Err(PipelineError::AlreadyStored(_)) if messages.len() > 1 => return Err(()),
             Err(PipelineError::AlreadyStored(_)) => {
                 m.bus_already_stored.fetch_add(1, Relaxed);
                 tracing::info!(batch = %id, delivered, "a bus batch delivered again was already stored; acknowledged");
-                double_ack(&message, &id).await;
+                futures_util::future::join_all(messages.iter().map(|message| double_ack(message, id))).await;
             }
             Err(e) => {
                 tracing::warn!(batch = %id, delivered, error = %e, "storing a bus batch failed; it will be delivered again");
-                ack(&message, jetstream::AckKind::Nak(Some(Duration::from_secs(2))), &id).await;
+                for message in messages {
+                    ack(message, jetstream::AckKind::Nak(Some(Duration::from_secs(2))), id).await;
+                }
             }
         }
+        Ok(())
     }
 }
 

@@ -54,7 +54,7 @@ pub fn split(batch: Batch, partitions: usize) -> Vec<(usize, Batch)> {
         source: b.source,
         token_id: b.token_id,
         origin: b.origin.clone(),
-        bus_id: None,
+        bus_ids: Vec::new(),
         flows: Vec::new(),
         signatures: Vec::new(),
         rejected: 0,
@@ -81,6 +81,24 @@ pub fn split(batch: Batch, partitions: usize) -> Vec<(usize, Batch)> {
     out[0].1.rejected = rejected;
     out[0].1.skipped = skipped;
     out
+}
+
+/// Batches of one partition taken together, as one batch: their records in order, their counts
+/// summed, every part's ids, and the earliest arrival. The parts must share source, token and origin
+/// (one statistics row names them); the first part's are kept.
+pub fn merge(parts: Vec<Batch>) -> Option<Batch> {
+    let mut parts = parts.into_iter();
+    let mut merged = parts.next()?;
+    for part in parts {
+        merged.flows.extend(part.flows);
+        merged.signatures.extend(part.signatures);
+        merged.rejected += part.rejected;
+        merged.skipped += part.skipped;
+        merged.bus_ids.extend(part.bus_ids);
+        merged.received_at = merged.received_at.min(part.received_at);
+        merged.received = merged.received.min(part.received);
+    }
+    Some(merged)
 }
 
 #[cfg(test)]
@@ -144,6 +162,19 @@ mod tests {
         let parts = split(empty, 8);
         assert_eq!(parts.len(), 1);
         assert_eq!((parts[0].0, parts[0].1.rejected, parts[0].1.flows.len()), (0, 5, 0));
+    }
+
+    #[test]
+    fn parts_merge_back_into_one_batch() {
+        let mut a = Batch::new(Source::Csv, Some(1), vec![flow([10, 0, 0, 1], 1)], vec![]);
+        (a.rejected, a.bus_ids) = (2, vec![("x/3".into(), 1)]);
+        let mut b = Batch::new(Source::Csv, Some(1), vec![flow([10, 0, 0, 9], 2), flow([10, 0, 0, 9], 3)], vec![]);
+        (b.skipped, b.bus_ids, b.received_at) = (1, vec![("y/3".into(), 2)], a.received_at - 5);
+        let m = merge(vec![a, b]).unwrap();
+        assert_eq!(m.flows.iter().map(|f| f.five_tuple.unwrap().src_port).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!((m.rejected, m.skipped, m.token_id), (2, 1, Some(1)));
+        assert_eq!(m.bus_ids, [("x/3".to_string(), 1), ("y/3".to_string(), 2)]);
+        assert!(merge(Vec::new()).is_none());
     }
 
     proptest! {

@@ -100,9 +100,10 @@ pub struct Batch {
     pub token_id: Option<i64>,
     /// The analysed file it comes from, set on its alerts ([`Source::File`]).
     pub origin: Option<String>,
-    /// Its id on the ingest bus ([`crate::bus`]): a batch with an id is stored at most once, however
-    /// often it is delivered.
-    pub bus_id: Option<String>,
+    /// The ids it is stored under, each with its record count: its parts' ids on the ingest bus
+    /// ([`crate::bus`]; several when the consumer merged parts into one batch), or its
+    /// `Idempotency-Key`. A batch with ids is stored at most once, however often it is delivered.
+    pub bus_ids: Vec<(String, usize)>,
     pub flows: Vec<Flow>,
     pub signatures: Vec<SignatureAlert>,
     /// Records the parser rejected (reported to the sender, counted here).
@@ -121,7 +122,7 @@ impl Batch {
             source,
             token_id,
             origin: None,
-            bus_id: None,
+            bus_ids: Vec::new(),
             flows,
             signatures,
             rejected: 0,

@@ -247,7 +247,7 @@ pub(super) fn prepare(
                 hits.sort_unstable();
                 hits
             },
-            bus_batch: None,
+            bus_batches: Vec::new(),
         },
         flows: FlowBatch {
             day: crate::store::flows::day_of(now),

@@ -53,7 +53,7 @@ impl Worker {
     /// one transaction, then announces the result.
     pub(super) async fn process(&self, batch: Batch) -> Result<BatchOutcome, PipelineError> {
         let started = Instant::now();
-        if let Some(id) = &batch.bus_id {
+        for (id, _) in &batch.bus_ids {
             // Delivered again after its commit: do not teach the behaviour and drift state twice. The
             // claim in the batch's transaction catches a redelivery that races this check.
             if self.db.bus_batch_stored(id).await? {
@@ -119,8 +119,7 @@ impl Worker {
             scored: batch.flows.len() as i64,
             score_ms,
         };
-        prepared.persist.bus_batch =
-            batch.bus_id.clone().map(|id| (id, (batch.flows.len() + batch.signatures.len()) as i64));
+        prepared.persist.bus_batches = batch.bus_ids.iter().map(|(id, n)| (id.clone(), *n as i64)).collect();
         let storing = Instant::now();
         // The flow history is written after the alerts, in larger transactions ([`spawn_flow_writer`]).
         let flows = std::mem::take(&mut prepared.flows);

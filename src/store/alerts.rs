@@ -155,8 +155,9 @@ pub struct PersistBatch {
     pub suppressed: Vec<(i64, i64, i64)>,
     /// Flows that matched threat-intel indicators: (indicator id, flows, latest seen).
     pub intel_hits: Vec<(i64, i64, i64)>,
-    /// The bus batch this is, with its record count ([`super::bus_batches`]): stored at most once.
-    pub bus_batch: Option<(String, i64)>,
+    /// The bus batches (or the `Idempotency-Key`) this is, each with its record count
+    /// ([`super::bus_batches`]): each stored at most once; one already stored stores nothing.
+    pub bus_batches: Vec<(String, i64)>,
 }
 
 /// An alert after it was stored.
@@ -336,7 +337,7 @@ impl Db {
             // instances would otherwise both find no open alert and both insert one).
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ALERT_WRITE_LOCK).execute(&mut *tx).await?;
         }
-        if let Some((id, records)) = &batch.bus_batch {
+        for (id, records) in &batch.bus_batches {
             if !super::bus_batches::claim(&mut tx, id, *records, now).await? {
                 tx.rollback().await?;
                 return Err(StoreError::AlreadyStored(id.clone()));

@@ -35,15 +35,16 @@ async fn post_csv(app: &TestApp, token: &str, body: String, key: Option<&str>) -
     req.send().await.unwrap()
 }
 
-/// Waits until `db` holds `batches` ingest batches (at most 30 s).
-async fn wait_for_batches(db: &Db, batches: i64) -> IngestTotals {
+/// Waits until `db` holds `records` ingested records (at most 30 s). Batches of one partition taken
+/// from the bus together are stored as one, so the records are what to count.
+async fn wait_for_records(db: &Db, records: i64) -> IngestTotals {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let t = db.ingest_totals().await.unwrap();
-        if t.batches >= batches {
+        if t.accepted >= records {
             return t;
         }
-        assert!(Instant::now() < deadline, "waited 30 s for {batches} stored batches; have {t:?}");
+        assert!(Instant::now() < deadline, "waited 30 s for {records} stored records; have {t:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -85,7 +86,7 @@ async fn batches_are_answered_once_jetstream_holds_them_and_stored_by_the_consum
     assert_eq!(reply["accepted"], 24, "{reply}");
     assert_eq!(reply["parts"], 1, "{reply}");
     let id = reply["batch_id"].as_str().unwrap().to_string();
-    let totals = wait_for_batches(&app.db, 1).await;
+    let totals = wait_for_records(&app.db, 24).await;
     assert_eq!((totals.accepted, totals.scored), (24, 24), "{totals:?}");
     // Every row of the sample is from one attacker: one partition, one message.
     assert!(app.db.bus_batch_stored(&part_id(&id, "172.16.0.1")).await.unwrap());
@@ -130,7 +131,7 @@ async fn a_batch_delivered_again_after_its_commit_is_stored_once() {
         }
     };
     assert!(!publish("sensor-7-000001").await.duplicate);
-    let first = wait_for_batches(&app.db, 1).await;
+    let first = wait_for_records(&app.db, 2).await;
     assert_eq!((first.accepted, first.rejected), (2, 1), "a sensor's bad line is counted: {first:?}");
     // Within the window JetStream drops the republish itself.
     assert!(publish("sensor-7-000001").await.duplicate);
@@ -150,7 +151,7 @@ async fn a_batch_delivered_again_after_its_commit_is_stored_once() {
 
     // The claim in the transaction holds even when two deliveries pass the early check at once.
     let batch = anomalyforge::store::alerts::PersistBatch {
-        bus_batch: Some(("race-1".into(), 5)),
+        bus_batches: vec![("race-1".into(), 5)],
         stats: anomalyforge::store::alerts::BatchStats { source: "zeek".into(), accepted: 5, ..Default::default() },
         ..Default::default()
     };
@@ -194,8 +195,9 @@ async fn a_full_stream_answers_503_until_another_instance_drains_it() {
 
     // A scoring instance (its own database here: the gateway is on SQLite) drains the backlog.
     let scorer = with_bus(&nats, |c| c.bus.max_batches = 2).await;
-    let totals = wait_for_batches(&scorer.db, 2).await;
-    assert_eq!(totals.accepted, 48, "{totals:?}");
+    // The backlog of one partition is taken together: one transaction, as one batch.
+    let totals = wait_for_records(&scorer.db, 48).await;
+    assert_eq!((totals.accepted, totals.batches), (48, 1), "{totals:?}");
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let res = post_csv(&gateway, &token, attacks(), None).await;
@@ -206,7 +208,47 @@ async fn a_full_stream_answers_503_until_another_instance_drains_it() {
         assert!(Instant::now() < deadline, "the stream did not drain");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_for_batches(&scorer.db, 3).await;
+    wait_for_records(&scorer.db, 72).await;
+    gateway.stop().await;
+    scorer.stop().await;
+}
+
+/// Batches of one partition that arrive together are stored in one transaction; when one of them
+/// is a batch stored before, they are stored one by one, so it is stored once and the others still
+/// are.
+#[tokio::test]
+async fn batches_taken_together_are_stored_once_each_even_with_a_repeat_among_them() {
+    if !nats::available("bus merged batches") {
+        return;
+    }
+    let nats = Nats::single();
+    // A gateway fills the stream before any instance scores; the duplicate window of 1 s lets it
+    // publish one batch twice, as a sender's retry after the window would.
+    let gateway = with_bus(&nats, |c| {
+        c.bus.consume = false;
+        c.bus.duplicate_window_secs = 1;
+    })
+    .await;
+    let token = gateway.api_token("gateway").await;
+    assert_eq!(post_csv(&gateway, &token, attacks(), Some("first")).await.status(), 202);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for key in ["first", "second", "third"] {
+        assert_eq!(post_csv(&gateway, &token, attacks(), Some(key)).await.status(), 202);
+    }
+    // One pull takes all four: "first" twice in one transaction cannot be, so they go one by one.
+    let scorer = with_bus(&nats, |_| {}).await;
+    let totals = wait_for_records(&scorer.db, 72).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while metric(&scorer, "anomalyforge_bus_already_stored_total").await < 1 {
+        assert!(Instant::now() < deadline, "the repeat was not recognised as stored");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(scorer.db.ingest_totals().await.unwrap(), totals, "nothing stored twice: {totals:?}");
+    assert_eq!(totals.accepted, 72);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bus_batches").fetch_one(scorer.db.pool()).await.unwrap();
+    assert_eq!(stored, 3);
+    assert_eq!(metric(&scorer, "anomalyforge_bus_delivered_total").await, 4);
     gateway.stop().await;
     scorer.stop().await;
 }
@@ -233,7 +275,7 @@ async fn unreadable_messages_are_refused_once_and_the_rest_stored() {
     ] {
         js.publish(subject, body.to_vec().into()).await.unwrap().await.unwrap();
     }
-    let totals = wait_for_batches(&app.db, 1).await;
+    let totals = wait_for_records(&app.db, 2).await;
     assert_eq!((totals.batches, totals.accepted), (1, 2), "{totals:?}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while metric(&app, "anomalyforge_bus_refused_total").await < 3 {

@@ -215,8 +215,8 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
     streams_done.store(true, SeqCst);
     let seen: Vec<usize> = futures_util::future::join_all(streams).await.into_iter().map(Result::unwrap).collect();
     assert!(
-        seen[0] >= 7 * alerts && seen[0] == seen[1],
-        "alert events on A and B: {seen:?} ({alerts} alerts × 7 batches)"
+        seen[0] >= alerts && seen[0] == seen[1],
+        "alert events on A and B: {seen:?} (at least one per alert, {alerts})"
     );
 
     // Four senders, two per instance; a sender to a dead instance moves to the other one. Each
@@ -321,7 +321,9 @@ async fn acknowledged_batches_are_stored_exactly_once_when_an_instance_and_a_nat
             .await
             .unwrap();
     let totals = pg.db.ingest_totals().await.unwrap();
-    assert_eq!((totals.batches, totals.accepted), (batches, records), "stored once each: {totals:?}");
+    // Parts of one partition taken together are stored as one batch: one statistics row for them.
+    assert_eq!(totals.accepted, records, "stored once each: {totals:?}");
+    assert!(totals.batches <= batches, "{totals:?}");
     // The 20 beacon batches hold one record each; the others the sample's 24.
     assert_eq!(records, (batches - 20) * 24 + 20, "whole batches only");
     assert!(batches as usize >= acked.len() + 7 + 20);
