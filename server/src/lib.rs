@@ -108,6 +108,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
             live.clone(),
             metrics.clone(),
         );
+        if db.backend() == anomalyforge::store::Backend::Postgres {
+            // Several instances may share the database: each one's sample counts when any learns.
+            anomalyforge::baseline::shared::spawn_share(db.clone(), pipeline.site_sample());
+        }
         let leader = cluster.clone();
         let hours = config.baseline.schedule_hours;
         models.spawn_learning_schedule(

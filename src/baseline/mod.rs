@@ -20,6 +20,8 @@ pub mod logs;
 pub mod refit;
 #[cfg(feature = "server")]
 pub mod sample;
+#[cfg(feature = "server")]
+pub mod shared;
 
 /// What a refit did to one profile, measured on held-out rows of the site's sample (never fitted on).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

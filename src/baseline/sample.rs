@@ -86,6 +86,8 @@ struct Reservoir {
 /// Every profile's reservoir.
 #[derive(Debug)]
 pub struct SiteSample {
+    /// This sample's name among the instances' samples ([`super::shared`]): random per process.
+    id: String,
     capacity: usize,
     reservoirs: Vec<Reservoir>,
     rng: u64,
@@ -97,7 +99,16 @@ impl SiteSample {
             .into_iter()
             .map(|profile| Reservoir { profile, schema: Schema::for_profile(profile), seen: 0, rows: Vec::new() })
             .collect();
-        SiteSample { capacity, reservoirs, rng: 0x9E37_79B9_7F4A_7C15 }
+        SiteSample { id: format!("{:016x}", rand::random::<u64>()), capacity, reservoirs, rng: 0x9E37_79B9_7F4A_7C15 }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Flows kept at most per profile.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     fn next(&mut self) -> u64 {

@@ -40,6 +40,8 @@ struct Work<'a> {
 /// What the job refits on, gathered before it leaves the async side.
 struct Gathered {
     samples: Vec<(FeatureProfile, u64, Vec<Sampled>)>,
+    /// Instances whose samples went into `samples` ([`crate::baseline::shared`]).
+    instances: usize,
     false_positives: Vec<Flow>,
     malicious: HashSet<IpAddr>,
     /// Behaviour alerts analysts judged.
@@ -138,8 +140,14 @@ impl Registry {
             .iter()
             .filter_map(|(status, reasons)| Feedback::of_alert(status, reasons, configured))
             .collect();
-        let samples = sample.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
-        Ok(Gathered { samples, false_positives, malicious, behaviour })
+        let (id, own, capacity) = {
+            let s = sample.lock().unwrap_or_else(|e| e.into_inner());
+            (s.id().to_string(), s.snapshot(), s.capacity())
+        };
+        // The other instances' samples (PostgreSQL): with the ingest bus each scores its share of
+        // the hosts, and the network's normal is all of them.
+        let (samples, instances) = crate::baseline::shared::gather(self.db(), &id, own, capacity).await;
+        Ok(Gathered { samples, instances, false_positives, malicious, behaviour })
     }
 
     /// Refits into `.<id>.partial`, compares, records, then renames it to `<id>`.
@@ -191,7 +199,11 @@ impl Registry {
             false_positives: &g.false_positives,
             malicious: &g.malicious,
             min_rows,
-            sample: format!("the pipeline's sample of {kept} of {seen} scored flows"),
+            sample: if g.instances > 1 {
+                format!("the sample of {kept} of {seen} flows scored by {} instances", g.instances)
+            } else {
+                format!("the pipeline's sample of {kept} of {seen} scored flows")
+            },
             lab: lab.as_ref().map(LabData::lab),
         };
         let mut refitted = refit(&input).map_err(|e| e.to_string())?;

@@ -26,6 +26,7 @@ pub mod playbooks;
 pub mod reports;
 pub mod response;
 pub mod sessions;
+pub mod site_samples;
 pub mod sql;
 pub mod suppressions;
 pub mod tokens;

@@ -16,5 +16,6 @@ mod ingest_logs;
 mod model_registry;
 mod notify;
 mod response;
+mod site_samples;
 mod store;
 mod store_kpi;
