@@ -11,6 +11,8 @@ pub mod api_token;
 pub mod asset;
 pub mod audit;
 pub mod baseline;
+#[cfg(feature = "server")]
+pub mod binary;
 pub mod charts;
 pub mod console;
 pub mod csv_cell;

@@ -21,11 +21,11 @@
 //! offset, never a panic or an allocation larger than the data.
 
 use std::io::{Read, Write};
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::sample::{Sampled, SiteSample};
+use crate::binary::{put_ip, DecodeError, Reader};
 use crate::detection::FeatureProfile;
 use crate::engine::features::Schema;
 use crate::store::{now_ms, Db};
@@ -61,16 +61,7 @@ pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
             let flags = u8::from(r.src.is_some()) | u8::from(r.dst.is_some()) << 1 | u8::from(r.alerted) << 2;
             out.push(flags);
             for ip in [r.src, r.dst].into_iter().flatten() {
-                match ip {
-                    IpAddr::V4(v) => {
-                        out.push(4);
-                        out.extend_from_slice(&v.octets());
-                    }
-                    IpAddr::V6(v) => {
-                        out.push(6);
-                        out.extend_from_slice(&v.octets());
-                    }
-                }
+                put_ip(&mut out, ip);
             }
             for i in 0..width {
                 out.extend_from_slice(&r.values.get(i).copied().unwrap_or(f32::NAN).to_le_bytes());
@@ -83,55 +74,16 @@ pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
     gz.finish().unwrap_or_default()
 }
 
-/// Why a stored sample cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[error("a stored site sample is unreadable at byte {offset}: {what}")]
-pub struct DecodeError {
-    pub offset: usize,
-    pub what: String,
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn fail<T>(&self, what: impl Into<String>) -> Result<T, DecodeError> {
-        Err(DecodeError { offset: self.at, what: what.into() })
-    }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
-        if self.bytes.len() - self.at < n {
-            return self.fail(format!("{what} is cut short"));
-        }
-        self.at += n;
-        Ok(&self.bytes[self.at - n..self.at])
-    }
-
-    fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn ip(&mut self) -> Result<IpAddr, DecodeError> {
-        match self.u8("an address")? {
-            4 => Ok(IpAddr::from(<[u8; 4]>::try_from(self.take(4, "an address")?).unwrap_or_default())),
-            6 => Ok(IpAddr::from(<[u8; 16]>::try_from(self.take(16, "an address")?).unwrap_or_default())),
-            other => self.fail(format!("address kind {other} is neither 4 nor 6")),
-        }
-    }
-}
-
 /// A stored sample again. Its profiles must have this build's widths.
 pub fn decode(stored: &[u8]) -> Result<Snapshot, DecodeError> {
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(stored)
         .take(1 << 30)
         .read_to_end(&mut bytes)
-        .map_err(|e| DecodeError { offset: 0, what: format!("not gzip: {e}") })?;
-    let mut r = Reader { bytes: &bytes, at: 0 };
+        .map_err(|e| DecodeError { at: 0, what: format!("not gzip: {e}") })?;
+    let mut r = Reader::new(&bytes);
     if r.take(4, "the magic")? != MAGIC {
-        return r.fail("not a site sample (no AFS1)");
+        return r.fail_at(0, "not a site sample (no AFS1)");
     }
     let profiles = r.u8("the profile count")?;
     let mut out = Vec::with_capacity(usize::from(profiles));
@@ -140,15 +92,15 @@ pub fn decode(stored: &[u8]) -> Result<Snapshot, DecodeError> {
         let name = r.take(len, "a profile name")?;
         let name = std::str::from_utf8(name).unwrap_or("");
         let Some(profile) = FeatureProfile::parse(name) else { return r.fail(format!("unknown profile `{name}`")) };
-        let seen = u64::from_le_bytes(r.take(8, "a flow count")?.try_into().unwrap_or_default());
-        let width = usize::from(u16::from_le_bytes(r.take(2, "a width")?.try_into().unwrap_or_default()));
+        let seen = r.u64("a flow count")?;
+        let width = usize::from(r.u16("a width")?);
         let schema = Schema::for_profile(profile);
         if width != schema.len() {
             return r.fail(format!("{name} has {width} features here, {} in this build", schema.len()));
         }
-        let n = u32::from_le_bytes(r.take(4, "a row count")?.try_into().unwrap_or_default()) as usize;
+        let n = r.u32("a row count")? as usize;
         // Each row takes at least 1 + 4·width bytes: a count beyond what is left is damage.
-        if n > MAX_ROWS || n.saturating_mul(1 + 4 * width) > bytes.len() - r.at {
+        if n > MAX_ROWS || n.saturating_mul(1 + 4 * width) > r.left() {
             return r.fail(format!("{n} rows of {name} do not fit in what is left"));
         }
         let mut rows = Vec::with_capacity(n);
@@ -156,8 +108,7 @@ pub fn decode(stored: &[u8]) -> Result<Snapshot, DecodeError> {
             let flags = r.u8("a row")?;
             let src = if flags & 1 != 0 { Some(r.ip()?) } else { None };
             let dst = if flags & 2 != 0 { Some(r.ip()?) } else { None };
-            let raw = r.take(4 * width, "a row's values")?;
-            let values = raw.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            let values = (0..width).map(|_| r.f32("a row's values")).collect::<Result<_, _>>()?;
             rows.push(Sampled { values, src, dst, alerted: flags & 4 != 0 });
         }
         out.push((profile, seen, rows));
@@ -270,6 +221,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    use std::net::IpAddr;
+
     fn row(width: usize, v: f32, src: Option<IpAddr>, alerted: bool) -> Sampled {
         Sampled { values: vec![v; width].into_boxed_slice(), src, dst: None, alerted }
     }
@@ -305,7 +258,7 @@ mod tests {
             gz.finish().unwrap()
         };
         let e = decode(&zip(&good[..good.len() - 3])).unwrap_err();
-        assert!(e.what.contains("cut short") || e.what.contains("do not fit"), "{e}");
+        assert!(e.what.contains("bytes needed") || e.what.contains("do not fit"), "{e}");
         let mut huge = good.clone();
         let at = 4 + 1 + 1 + 4 + 8 + 2; // the row count of the first profile
         huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());

@@ -19,10 +19,10 @@
 //! Decoding checks every length against what is left, so a corrupt or hostile message is an error
 //! naming the offset, never a panic or an allocation larger than the message.
 
-use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::binary::{put_ip, put_str, Reader};
 use crate::flow::{ConnMeta, ConnState, FiveTuple, Flow};
 use crate::ingest::SignatureAlert;
 
@@ -109,174 +109,78 @@ pub fn encode_flow(f: &Flow, out: &mut Vec<u8>) {
     }
 }
 
-fn put_ip(out: &mut Vec<u8>, ip: IpAddr) {
-    match ip {
-        IpAddr::V4(v4) => {
-            out.push(4);
-            out.extend_from_slice(&v4.octets());
-        }
-        IpAddr::V6(v6) => {
-            out.push(6);
-            out.extend_from_slice(&v6.octets());
-        }
-    }
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
 /// Why a message is not a readable batch.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("byte {at}: {what}")]
-pub struct DecodeError {
-    pub at: usize,
-    pub what: String,
-}
+pub use crate::binary::DecodeError;
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn fail<T>(&self, what: impl Into<String>) -> Result<T, DecodeError> {
-        Err(DecodeError { at: self.at, what: what.into() })
+/// One flow written by [`encode_flow`].
+fn read_flow(r: &mut Reader<'_>) -> Result<Flow, DecodeError> {
+    let flags = r.u8("flow flags")?;
+    if flags & !(F_TUPLE | F_TIMESTAMP | F_LABEL | F_UID | F_CONN) != 0 {
+        return r.fail_at(r.at() - 1, format!("unknown flow flags {flags:#04x}"));
     }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
-        if self.bytes.len() - self.at < n {
-            return self.fail(format!("{what}: {n} bytes needed, {} left", self.bytes.len() - self.at));
-        }
-        let s = &self.bytes[self.at..self.at + n];
-        self.at += n;
-        Ok(s)
+    let five_tuple = if flags & F_TUPLE != 0 {
+        let src_ip = r.ip()?;
+        let src_port = r.u16("source port")?;
+        let dst_ip = r.ip()?;
+        let dst_port = r.u16("destination port")?;
+        let protocol = r.u8("protocol")?;
+        Some(FiveTuple { src_ip, src_port, dst_ip, dst_port, protocol })
+    } else {
+        None
+    };
+    let timestamp = if flags & F_TIMESTAMP != 0 { Some(r.str("timestamp")?) } else { None };
+    let n = r.u16("feature count")? as usize;
+    let bitmap = r.take(n.div_ceil(8), "feature bitmap")?;
+    let mut features = Vec::with_capacity(n);
+    for i in 0..n {
+        features.push(if bitmap[i / 8] & (1 << (i % 8)) != 0 { Some(r.f32("feature value")?) } else { None });
     }
-
-    fn u8(&mut self, what: &str) -> Result<u8, DecodeError> {
-        Ok(self.take(1, what)?[0])
-    }
-
-    fn u16(&mut self, what: &str) -> Result<u16, DecodeError> {
-        let b = self.take(2, what)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32, DecodeError> {
-        let b = self.take(4, what)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn str(&mut self, what: &str) -> Result<String, DecodeError> {
-        let n = self.u32(what)? as usize;
-        let start = self.at;
-        let b = self.take(n, what)?;
-        match std::str::from_utf8(b) {
-            Ok(s) => Ok(s.to_string()),
-            Err(_) => Err(DecodeError { at: start, what: format!("{what}: not UTF-8") }),
-        }
-    }
-
-    fn ip(&mut self) -> Result<IpAddr, DecodeError> {
-        match self.u8("address family")? {
-            4 => {
-                let b = self.take(4, "IPv4 address")?;
-                Ok(IpAddr::from([b[0], b[1], b[2], b[3]]))
-            }
-            6 => {
-                let mut o = [0u8; 16];
-                o.copy_from_slice(self.take(16, "IPv6 address")?);
-                Ok(IpAddr::from(o))
-            }
-            other => {
-                self.at -= 1;
-                self.fail(format!("address family {other} is neither 4 nor 6"))
-            }
-        }
-    }
-
-    fn flow(&mut self) -> Result<Flow, DecodeError> {
-        let flags = self.u8("flow flags")?;
-        if flags & !(F_TUPLE | F_TIMESTAMP | F_LABEL | F_UID | F_CONN) != 0 {
-            self.at -= 1;
-            return self.fail(format!("unknown flow flags {flags:#04x}"));
-        }
-        let five_tuple = if flags & F_TUPLE != 0 {
-            let src_ip = self.ip()?;
-            let src_port = self.u16("source port")?;
-            let dst_ip = self.ip()?;
-            let dst_port = self.u16("destination port")?;
-            let protocol = self.u8("protocol")?;
-            Some(FiveTuple { src_ip, src_port, dst_ip, dst_port, protocol })
-        } else {
-            None
+    let label = if flags & F_LABEL != 0 { Some(r.str("label")?) } else { None };
+    let uid = if flags & F_UID != 0 { Some(r.str("uid")?) } else { None };
+    let conn = if flags & F_CONN != 0 {
+        let state = match r.u8("connection state")? {
+            0xFF => None,
+            i => match ConnState::ALL.get(i as usize) {
+                Some(s) => Some(*s),
+                None => return r.fail_at(r.at() - 1, format!("connection state {i} is unknown")),
+            },
         };
-        let timestamp = if flags & F_TIMESTAMP != 0 { Some(self.str("timestamp")?) } else { None };
-        let n = self.u16("feature count")? as usize;
-        let bitmap = self.take(n.div_ceil(8), "feature bitmap")?;
-        let mut features = Vec::with_capacity(n);
-        for i in 0..n {
-            features.push(if bitmap[i / 8] & (1 << (i % 8)) != 0 {
-                let b = self.take(4, "feature value")?;
-                Some(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            } else {
-                None
-            });
-        }
-        let label = if flags & F_LABEL != 0 { Some(self.str("label")?) } else { None };
-        let uid = if flags & F_UID != 0 { Some(self.str("uid")?) } else { None };
-        let conn = if flags & F_CONN != 0 {
-            let state = match self.u8("connection state")? {
-                0xFF => None,
-                i => match ConnState::ALL.get(i as usize) {
-                    Some(s) => Some(*s),
-                    None => {
-                        self.at -= 1;
-                        return self.fail(format!("connection state {i} is unknown"));
-                    }
-                },
-            };
-            let mut tri = |what: &str| match self.u8(what)? {
-                0 => Ok(None),
-                1 => Ok(Some(false)),
-                2 => Ok(Some(true)),
-                other => {
-                    self.at -= 1;
-                    self.fail(format!("{what} {other} is not 0, 1 or 2"))
-                }
-            };
-            let local_orig = tri("local_orig")?;
-            let local_resp = tri("local_resp")?;
-            Some(ConnMeta { state, local_orig, local_resp })
-        } else {
-            None
+        let mut tri = |what: &str| match r.u8(what)? {
+            0 => Ok(None),
+            1 => Ok(Some(false)),
+            2 => Ok(Some(true)),
+            other => r.fail_at(r.at() - 1, format!("{what} {other} is not 0, 1 or 2")),
         };
-        Ok(Flow { five_tuple, timestamp, features, label, uid, conn })
-    }
+        let local_orig = tri("local_orig")?;
+        let local_resp = tri("local_resp")?;
+        Some(ConnMeta { state, local_orig, local_resp })
+    } else {
+        None
+    };
+    Ok(Flow { five_tuple, timestamp, features, label, uid, conn })
 }
 
 /// Decodes a message written by [`encode`].
 pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<Flow>), DecodeError> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = Reader::new(bytes);
     if r.take(4, "magic")? != MAGIC {
         return Err(DecodeError { at: 0, what: "not a batch message (the magic is not AFB1)".into() });
     }
     let n = r.u32("header length")? as usize;
-    let start = r.at;
+    let start = r.at();
     let header: Header = serde_json::from_slice(r.take(n, "header")?)
         .map_err(|e| DecodeError { at: start, what: format!("header: {e}") })?;
     let count = r.u32("flow count")? as usize;
     // Each flow takes at least 3 bytes: a count beyond that is a lie, not a reason to allocate.
-    if count > (bytes.len() - r.at) / 3 {
-        return r.fail(format!("{count} flows cannot fit in {} bytes", bytes.len() - r.at));
+    if count > r.left() / 3 {
+        return r.fail(format!("{count} flows cannot fit in {} bytes", r.left()));
     }
     let mut flows = Vec::with_capacity(count);
     for _ in 0..count {
-        flows.push(r.flow()?);
+        flows.push(read_flow(&mut r)?);
     }
-    if r.at != bytes.len() {
-        return r.fail(format!("{} bytes after the last flow", bytes.len() - r.at));
+    if r.left() != 0 {
+        return r.fail(format!("{} bytes after the last flow", r.left()));
     }
     Ok((header, flows))
 }
@@ -285,6 +189,7 @@ pub fn decode(bytes: &[u8]) -> Result<(Header, Vec<Flow>), DecodeError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::net::IpAddr;
 
     fn header() -> Header {
         Header {
