@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every input parser with cargo-fuzz (libFuzzer + AddressSanitizer), one target after the
 # other, each for the given time on one core: CICFlowMeter CSV (both layouts), Zeek TSV and JSON,
-# Suricata EVE, flow JSON, the asset CSV import, the threat-intel import (plain, CSV, STIX, MISP) and
-# the hunt filter syntax (the targets are in fuzz/fuzz_targets/). Prints per target how many inputs it
+# Suricata EVE, flow JSON, the asset CSV import, the threat-intel import (plain, CSV, STIX, MISP), the
+# hunt filter syntax, the ingest bus's batch messages and the instances' shared site samples (the
+# targets are in fuzz/fuzz_targets/). Prints per target how many inputs it
 # ran, and exits non-zero, naming the saved input, when a target panicked, broke one of the
 # invariants it asserts, hung or ran out of memory. Installs the nightly
 # toolchain and cargo-fuzz first when they are missing. The first build is slow (every dependency is

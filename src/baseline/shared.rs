@@ -44,8 +44,16 @@ const MAGIC: &[u8; 4] = b"AFS1";
 /// Every profile's sample and how many flows it was drawn from ([`SiteSample::snapshot`]).
 pub type Snapshot = Vec<(FeatureProfile, u64, Vec<Sampled>)>;
 
-/// The stored form of `snapshot`.
+/// The stored form of `snapshot`: [`encode_raw`], gzip'd.
 pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = gz.write_all(&encode_raw(snapshot));
+    gz.finish().unwrap_or_default()
+}
+
+/// `snapshot` in the binary layout of the module docs.
+pub fn encode_raw(snapshot: &Snapshot) -> Vec<u8> {
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
     out.push(snapshot.len() as u8);
@@ -68,20 +76,22 @@ pub fn encode(snapshot: &Snapshot) -> Vec<u8> {
             }
         }
     }
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = gz.write_all(&out);
-    gz.finish().unwrap_or_default()
+    out
 }
 
-/// A stored sample again. Its profiles must have this build's widths.
+/// A stored sample again ([`encode`]).
 pub fn decode(stored: &[u8]) -> Result<Snapshot, DecodeError> {
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(stored)
         .take(1 << 30)
         .read_to_end(&mut bytes)
         .map_err(|e| DecodeError { at: 0, what: format!("not gzip: {e}") })?;
-    let mut r = Reader::new(&bytes);
+    decode_raw(&bytes)
+}
+
+/// A sample in the binary layout ([`encode_raw`]). Its profiles must have this build's widths.
+pub fn decode_raw(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
+    let mut r = Reader::new(bytes);
     if r.take(4, "the magic")? != MAGIC {
         return r.fail_at(0, "not a site sample (no AFS1)");
     }

@@ -113,8 +113,8 @@ pub fn decode(kind: Kind, payload: Bytes, id: String, limits: &Limits) -> Result
     Ok(batch)
 }
 
-/// A batch as one or more payloads of at most `max_bytes` each (when a single flow is not larger):
-/// flows are packed in order, and the signature alerts and counts travel with the first part.
+/// A batch as one or more payloads of at most `max_bytes` each (when a single flow is not larger),
+/// each packed with LZ4 ([`codec::pack`]): flows are cut in order by their plain size, and the signature alerts and counts travel with the first part.
 pub fn encode(batch: &Batch, max_bytes: usize) -> Vec<Bytes> {
     let header = |first: bool| codec::Header {
         source: batch.source.as_str().to_string(),
@@ -126,7 +126,7 @@ pub fn encode(batch: &Batch, max_bytes: usize) -> Vec<Bytes> {
     };
     let whole = codec::encode(&header(true), &batch.flows);
     if whole.len() <= max_bytes {
-        return vec![Bytes::from(whole)];
+        return vec![Bytes::from(codec::pack(whole))];
     }
     // Too large for one message: measure each flow once, then cut.
     let mut scratch = Vec::new();
@@ -150,7 +150,7 @@ pub fn encode(batch: &Batch, max_bytes: usize) -> Vec<Bytes> {
             size += sizes[end];
             end += 1;
         }
-        parts.push(Bytes::from(codec::encode(&header(first), &batch.flows[start..end])));
+        parts.push(Bytes::from(codec::pack(codec::encode(&header(first), &batch.flows[start..end]))));
         start = end;
     }
     parts
@@ -233,7 +233,8 @@ mod tests {
             (Source::Zeek, batch.received_at, vec![("b-1".to_string(), 40)])
         );
 
-        let limit = one[0].len() / 5;
+        // Parts are cut by their plain size.
+        let limit = codec::unpack(&one[0]).unwrap().len() / 5;
         let parts = encode(&batch, limit);
         assert!(parts.len() >= 5, "{} parts", parts.len());
         assert!(parts.iter().all(|p| p.len() <= limit));
