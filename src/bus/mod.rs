@@ -317,14 +317,21 @@ impl Bus {
     async fn take_partition(&self, k: usize, pipeline: &Pipeline, limits: &Limits, mut stop: watch::Receiver<bool>) {
         tracing::info!(partition = k, "taking a bus partition");
         let name = partition_consumer(&self.inner.config, k);
+        // Looked up once, and again only after a failure.
+        let mut consumer: Option<consumer::PullConsumer> = None;
         while !*stop.borrow() {
-            let taken = self
-                .pull(&name, |bus, messages| {
-                    let (pipeline, limits) = (pipeline.clone(), *limits);
-                    async move { bus.handle_group(messages, &pipeline, &limits).await }
-                })
-                .await;
+            let taken = match &consumer {
+                Some(c) => {
+                    self.pull(c, |bus, messages| {
+                        let (pipeline, limits) = (pipeline.clone(), *limits);
+                        async move { bus.handle_group(messages, &pipeline, &limits).await }
+                    })
+                    .await
+                }
+                None => self.consumer(&name).await.map(|c| consumer = Some(c)),
+            };
             if let Err(e) = taken {
+                consumer = None;
                 tracing::warn!(partition = k, error = %e, "taking batches from the ingest bus failed; retrying in 1 s");
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -337,9 +344,9 @@ impl Bus {
 
     /// Routes the bodies on `<subject>.<token>` to the partitions, one pull at a time.
     async fn route(&self, token: &str, limits: &Limits) -> Result<(), async_nats::Error> {
-        let name = route_consumer(&self.inner.config, token);
+        let consumer = self.consumer(&route_consumer(&self.inner.config, token)).await?;
         loop {
-            self.pull(&name, |bus, messages| async move {
+            self.pull(&consumer, |bus, messages| async move {
                 for message in messages {
                     bus.route_one(message, limits).await;
                 }
@@ -348,17 +355,21 @@ impl Bus {
         }
     }
 
-    /// One pull of up to `in_flight` messages from the consumer `name`. The messages that have
+    /// The durable consumer `name` of the stream.
+    async fn consumer(&self, name: &str) -> Result<consumer::PullConsumer, async_nats::Error> {
+        let stream = self.inner.js.get_stream(&self.inner.config.stream).await?;
+        stream.get_consumer(name).await
+    }
+
+    /// One pull of up to `in_flight` messages from `consumer`. The messages that have
     /// arrived together go to `handle` as one group (a partition's consumer stores a group in one
     /// transaction), and groups are handled while the pull goes on. Returns once the pull ends
     /// (full, or [`PULL_WAIT`] passed) and every group is handled.
-    async fn pull<'a, F, Fut>(&'a self, name: &str, handle: F) -> Result<(), async_nats::Error>
+    async fn pull<'a, F, Fut>(&'a self, consumer: &consumer::PullConsumer, handle: F) -> Result<(), async_nats::Error>
     where
         F: Fn(&'a Bus, Vec<jetstream::Message>) -> Fut,
         Fut: std::future::Future<Output = ()> + 'a,
     {
-        let stream = self.inner.js.get_stream(&self.inner.config.stream).await?;
-        let consumer: consumer::PullConsumer = stream.get_consumer(name).await?;
         let mut messages =
             consumer.batch().max_messages(self.inner.config.in_flight).expires(PULL_WAIT).messages().await?;
         let mut handling = futures_util::stream::FuturesUnordered::new();

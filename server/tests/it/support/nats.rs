@@ -44,19 +44,25 @@ impl Nats {
         Self::start(3)
     }
 
+    /// Starts `n` nodes on free ports. A port found free may be taken by another test before the
+    /// node binds it, and the node then exits: the whole set starts again on new ports (three tries).
     fn start(n: usize) -> Nats {
-        let dir = tempfile::tempdir().unwrap();
-        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let mut nats = Nats { nodes: Vec::new(), ports, cluster_ports, dir };
-        for i in 0..n {
-            let child = nats.spawn_node(i);
-            nats.nodes.push(Some(child));
+        for attempt in 1..=3 {
+            let dir = tempfile::tempdir().unwrap();
+            let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+            let cluster_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+            let mut nats = Nats { nodes: Vec::new(), ports, cluster_ports, dir };
+            for i in 0..n {
+                let child = nats.spawn_node(i);
+                nats.nodes.push(Some(child));
+            }
+            if (0..n).all(|i| nats.wait_ready(i)) {
+                return nats;
+            }
+            eprintln!("nats-server did not start on ports {:?} (attempt {attempt}); trying others", nats.ports);
+            drop(nats);
         }
-        for i in 0..n {
-            nats.wait_ready(i);
-        }
-        nats
+        panic!("nats-server did not start on free ports in three attempts");
     }
 
     fn config_of(&self, i: usize) -> PathBuf {
@@ -92,12 +98,17 @@ impl Nats {
             .expect("start nats-server")
     }
 
-    fn wait_ready(&self, i: usize) {
+    /// Whether node `i` listens within 20 s (false at once when it has exited).
+    fn wait_ready(&mut self, i: usize) -> bool {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", self.ports[i])).is_err() {
-            assert!(Instant::now() < deadline, "nats-server node {i} did not listen on {}", self.ports[i]);
+            let exited = self.nodes[i].as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(Some(_))));
+            if exited || Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        true
     }
 
     /// The URL list for `AF_BUS`: every node.
@@ -117,7 +128,7 @@ impl Nats {
     pub fn restart(&mut self, i: usize) {
         assert!(self.nodes[i].is_none(), "node {i} is running");
         self.nodes[i] = Some(self.spawn_node(i));
-        self.wait_ready(i);
+        assert!(self.wait_ready(i), "nats-server node {i} did not listen on {} again", self.ports[i]);
     }
 }
 
